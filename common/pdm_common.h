@@ -1,0 +1,121 @@
+/* pdm_common.h: what every pdm program and library shares.
+ *
+ * - Errors are values: functions return 0 on success and a negative value on
+ *   failure, writing a human message into a caller's errstr buffer
+ *   (PDM_ERRSTR_SIZE bytes is always enough). Libraries never print or exit.
+ * - Time is int64 milliseconds since the Unix epoch, UTC, everywhere.
+ * - One option table per program drives parsing, environment variables
+ *   (PDM_*) and --help; Kafka properties pass through as -X key=value.
+ * - Logging is for programs (one line per record on stderr), not libraries.
+ */
+#ifndef PDM_COMMON_H
+#define PDM_COMMON_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define PDM_ERRSTR_SIZE 512
+
+#define PDM_MS_PER_HOUR INT64_C(3600000)
+
+/* Writes a formatted message into errstr (if errstr != NULL) and returns -1,
+ * so that error paths read `return pdm_err(errstr, len, "...", ...);`. */
+int pdm_err(char *errstr, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* ---- time ------------------------------------------------------------- */
+
+/* Parses "YYYY-MM-DD HH:MM:SS", "YYYY-MM-DDTHH:MM:SS[Z]" or "YYYY-MM-DD"
+ * (UTC) of exactly `len` bytes into milliseconds. Returns 0, or -1 if the
+ * text is not such a timestamp or names an impossible date. */
+int pdm_time_parse(const char *s, size_t len, int64_t *ms_out);
+/* Formats as "YYYY-MM-DD HH:MM:SS" (UTC); buf must hold 32 bytes. */
+char *pdm_time_format(int64_t ms, char *buf);
+/* Wall clock, ms since the epoch. */
+int64_t pdm_now_ms(void);
+/* Monotonic clock in seconds, for durations. */
+double pdm_monotonic_s(void);
+
+/* ---- logging ---------------------------------------------------------- */
+
+typedef enum { PDM_LOG_DEBUG = 0, PDM_LOG_INFO, PDM_LOG_WARN, PDM_LOG_ERROR } pdm_log_level;
+
+void pdm_log_set_level(pdm_log_level level);
+/* Accepts "debug", "info", "warn", "error". Returns 0 or -1. */
+int pdm_log_level_parse(const char *name, pdm_log_level *out);
+void pdm_log_set_program(const char *name);
+void pdm_log(pdm_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---- key=value lists (-X Kafka properties) ----------------------------- */
+
+typedef struct {
+    size_t count;
+    char **keys;
+    char **values;
+} pdm_kvlist;
+
+/* Adds "key=value". Returns 0 or -1 (malformed or out of memory). */
+int pdm_kvlist_add(pdm_kvlist *list, const char *key_eq_value, char *errstr, size_t errlen);
+void pdm_kvlist_clear(pdm_kvlist *list);
+
+/* ---- options ---------------------------------------------------------- */
+
+typedef enum {
+    PDM_OPT_STRING, /* char *  (malloc'ed copy; freed by pdm_options_free) */
+    PDM_OPT_INT,    /* long long */
+    PDM_OPT_DOUBLE, /* double */
+    PDM_OPT_BOOL,   /* int; a flag: --name sets 1; env accepts 1/0/true/false */
+    PDM_OPT_KV,     /* pdm_kvlist; repeatable key=value */
+} pdm_opt_type;
+
+enum {
+    /* The value is a secret: never printed; also read from --NAME-file PATH
+     * or PDM_..._FILE (first line of the file). */
+    PDM_OPT_SECRET = 1u << 0,
+};
+
+typedef struct {
+    const char *name;       /* long option, without "--" */
+    char short_name;        /* 0 for none */
+    const char *env;        /* environment variable, NULL for none */
+    pdm_opt_type type;
+    size_t offset;          /* offsetof the field in the program's config struct */
+    const char *def;        /* default as text, NULL for none */
+    const char *arg_name;   /* shown in --help, e.g. "ADDR" */
+    const char *help;
+    unsigned flags;
+} pdm_option;
+
+#define PDM_OPTIONS_END { NULL, 0, NULL, PDM_OPT_BOOL, 0, NULL, NULL, NULL, 0 }
+
+/* Fills cfg from defaults, then the environment, then argv (later wins).
+ * Positional arguments are moved, in order, to argv[1..*npos]. "--help" or
+ * "-h" sets *help (if help != NULL) and stops. Returns 0 or -1 with errstr. */
+int pdm_options_parse(const pdm_option *table, void *cfg, int argc, char **argv, int *npos,
+                      int *help, char *errstr, size_t errlen);
+/* Prints usage, then one block per option (flags, env, default, help). */
+void pdm_options_help(FILE *out, const char *usage, const pdm_option *table);
+/* Frees the strings and lists that parsing allocated in cfg. */
+void pdm_options_free(const pdm_option *table, void *cfg);
+
+/* ---- growable byte buffer --------------------------------------------- */
+
+typedef struct {
+    char *data;
+    size_t len;
+    size_t cap;
+} pdm_buf;
+
+int pdm_buf_reserve(pdm_buf *b, size_t extra);
+int pdm_buf_append(pdm_buf *b, const void *data, size_t len);
+int pdm_buf_printf(pdm_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void pdm_buf_free(pdm_buf *b);
+
+/* Reads a whole file (NUL-terminated). Returns 0 or -1 with errstr. */
+int pdm_read_file(const char *path, pdm_buf *out, char *errstr, size_t errlen);
+/* Creates dir and its parents (mkdir -p). Returns 0 or -1 with errstr. */
+int pdm_mkdirs(const char *path, char *errstr, size_t errlen);
+
+#endif

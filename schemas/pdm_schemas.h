@@ -1,0 +1,140 @@
+/* pdm_schemas.h: the product's events and their Avro wire codec.
+ *
+ * Every event has a schema in schemas/*.avsc (namespace io.pdm), embedded in
+ * the library at build time. On the wire a message is, by default, Avro
+ * single-object encoding: 0xC3 0x01, the 8-byte little-endian CRC-64-AVRO
+ * fingerprint of the schema's Parsing Canonical Form, then the binary body.
+ * So every message names its schema and one topic may carry several types.
+ * Optionally the Confluent Schema Registry framing (0x00, 4-byte big-endian
+ * schema id, body) with ids set in configuration.
+ *
+ * Names in the data ("error3", "comp2", "model4") are kept as their numbers
+ * in the structs (3, 2, 4) and written back as the names on the wire.
+ *
+ * A pdm_codec is not thread-safe: use one per thread.
+ */
+#ifndef PDM_SCHEMAS_H
+#define PDM_SCHEMAS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum {
+    PDM_EV_TELEMETRY = 0, /* io.pdm.TelemetryEvent */
+    PDM_EV_ERROR,         /* io.pdm.ErrorEvent */
+    PDM_EV_MAINTENANCE,   /* io.pdm.MaintenanceEvent */
+    PDM_EV_FAILURE,       /* io.pdm.FailureEvent (ground truth, never a feature) */
+    PDM_EV_MACHINE,       /* io.pdm.MachineInfo */
+    PDM_EV_RISK,          /* io.pdm.RiskEvent (output) */
+    PDM_EV_COUNT
+} pdm_event_type;
+
+#define PDM_N_ERRORS 5     /* error1..error5 */
+#define PDM_N_COMPONENTS 4 /* comp1..comp4 */
+#define PDM_N_REASONS 3    /* top reasons carried by WARN/CRITICAL risk events */
+
+typedef enum { PDM_LEVEL_OK = 0, PDM_LEVEL_WARN, PDM_LEVEL_CRITICAL } pdm_level;
+
+typedef struct {
+    char feature[48];
+    double value;        /* NaN when the feature was missing */
+    double contribution; /* SHAP value towards the risk */
+} pdm_reason;
+
+typedef struct {
+    char event_id[72];      /* deterministic from machine_id, ts, model_version */
+    int64_t scored_at;      /* processing time, ms UTC */
+    char model_version[48];
+    double risk;            /* P(any component fails within the horizon) */
+    double component_prob[PDM_N_COMPONENTS]; /* comp1..comp4 */
+    pdm_level level;
+    int n_reasons;          /* 0..PDM_N_REASONS */
+    pdm_reason reasons[PDM_N_REASONS];
+} pdm_risk;
+
+typedef struct {
+    pdm_event_type type;
+    int32_t machine_id;
+    int64_t ts; /* event time, ms since the epoch, UTC (timestamp-millis) */
+    union {
+        struct {
+            double volt, rotate, pressure, vibration;
+        } telemetry;
+        struct {
+            int error_id; /* K of "errorK", 1..PDM_N_ERRORS */
+        } error;
+        struct {
+            int component; /* K of "compK", 1..PDM_N_COMPONENTS */
+        } maintenance, failure;
+        struct {
+            int model;     /* N of "modelN", >= 1 */
+            int age;       /* years */
+        } machine;
+        pdm_risk risk;
+    } u;
+} pdm_event;
+
+/* Schema facts, fixed at build time. */
+const char *pdm_event_type_name(pdm_event_type t);      /* "telemetry", "error", ... */
+const char *pdm_event_schema_name(pdm_event_type t);    /* "io.pdm.TelemetryEvent" */
+const char *pdm_event_schema_json(pdm_event_type t);    /* the .avsc text */
+const char *pdm_level_name(pdm_level level);            /* "OK", "WARN", "CRITICAL" */
+/* Parses "telemetry"/"error"/... or the schema's full or short name. */
+int pdm_event_type_parse(const char *name, pdm_event_type *out);
+
+/* Avro specification helpers (exposed for tests and tools). */
+uint64_t pdm_avro_crc64(const void *data, size_t len); /* CRC-64-AVRO, 0xc15d213aa4d7a795 on "" */
+/* Writes the Parsing Canonical Form of a schema (JSON text) into a malloc'ed
+ * string. Returns 0 or -1 with errstr. */
+int pdm_avro_canonical_form(const char *schema_json, char **out, char *errstr, size_t errlen);
+
+/* ---- codec -------------------------------------------------------------- */
+
+typedef enum { PDM_WIRE_SINGLE_OBJECT = 0, PDM_WIRE_CONFLUENT } pdm_wire_format;
+
+/* Why a message did not decode; the names are metric labels and DLQ reasons. */
+typedef enum {
+    PDM_DECODE_OK = 0,
+    PDM_DECODE_EMPTY = -1,          /* "empty" */
+    PDM_DECODE_BAD_MAGIC = -2,      /* "bad_magic": neither framing */
+    PDM_DECODE_UNKNOWN_SCHEMA = -3, /* "unknown_schema": fingerprint or id not known */
+    PDM_DECODE_TRUNCATED = -4,      /* "truncated": body ends early */
+    PDM_DECODE_MALFORMED = -5,      /* "malformed": body does not parse (or trailing bytes) */
+    PDM_DECODE_INVALID_VALUE = -6,  /* "invalid_value": parses, but a name/enum is unknown */
+} pdm_decode_status;
+
+const char *pdm_decode_status_name(pdm_decode_status st);
+
+/* Largest encoded event (a RiskEvent with three reasons), with framing. */
+#define PDM_MAX_ENCODED 1024
+
+typedef struct pdm_codec pdm_codec;
+
+pdm_codec *pdm_codec_new(char *errstr, size_t errlen);
+void pdm_codec_destroy(pdm_codec *codec);
+
+/* The 64-bit fingerprint of a type's schema (CRC-64-AVRO of its canonical form). */
+uint64_t pdm_codec_fingerprint(const pdm_codec *codec, pdm_event_type t);
+/* Sets the Confluent Schema Registry id of a type (needed to encode or decode
+ * it with PDM_WIRE_CONFLUENT). Returns 0 or -1. */
+int pdm_codec_set_schema_id(pdm_codec *codec, pdm_event_type t, int32_t id);
+
+/* Encodes ev into buf (cap bytes; PDM_MAX_ENCODED is always enough).
+ * Returns the encoded length, or -1 with errstr. */
+int pdm_codec_encode(pdm_codec *codec, const pdm_event *ev, pdm_wire_format fmt, void *buf,
+                     size_t cap, char *errstr, size_t errlen);
+/* Decodes one message of either framing (told apart by its first byte).
+ * Returns PDM_DECODE_OK or a negative pdm_decode_status, with errstr. */
+int pdm_codec_decode(pdm_codec *codec, const void *data, size_t len, pdm_event *out,
+                     char *errstr, size_t errlen);
+
+/* ---- JSON (tools, HTTP, logs) --------------------------------------------- */
+
+/* One-line JSON of an event, with the Avro field names and ts as
+ * "YYYY-MM-DDTHH:MM:SS.mmmZ" plus "type". malloc'ed; NULL on out of memory. */
+char *pdm_event_to_json(const pdm_event *ev);
+/* Parses the JSON form above ("type" required; "ts" as that text or as
+ * integer milliseconds). Returns 0 or -1 with errstr. */
+int pdm_event_from_json(const char *json, pdm_event *out, char *errstr, size_t errlen);
+
+#endif
