@@ -70,7 +70,11 @@ typedef struct {
             int model;     /* N of "modelN", >= 1 */
             int age;       /* years */
         } machine;
-        pdm_risk risk;
+        /* Kept out of line so that input events stay small (48 bytes): a
+         * dataset holds millions of them. For encoding the caller points it
+         * at its own pdm_risk; pdm_codec_decode points it at a pdm_risk owned
+         * by the codec, valid until the next decode call on that codec. */
+        pdm_risk *risk;
     } u;
 } pdm_event;
 
