@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The whole test suite, as the README and CI run it:
+#   1. installs missing Debian packages (scripts/install-deps.sh),
+#   2. builds with warnings as errors and runs every test with ctest
+#      (unit tests with cmocka; runtime tests that start their own
+#      redis-server and embedded Kafka-protocol broker on loopback),
+#   3. builds again with AddressSanitizer + UndefinedBehaviorSanitizer and
+#      runs the unit tests there.
+# Exits non-zero on any failure.
+#   scripts/test.sh [--no-sanitize] [ctest args...]
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+sanitize=1
+if [ "${1:-}" = "--no-sanitize" ]; then
+  sanitize=0
+  shift
+fi
+jobs=$(nproc 2>/dev/null || echo 2)
+
+"$root/scripts/install-deps.sh"
+
+build=${PDM_BUILD:-$root/build}
+echo "== build ($build, warnings are errors)"
+cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPDM_WERROR=ON >/dev/null
+cmake --build "$build" -j"$jobs"
+echo "== tests"
+ctest --test-dir "$build" --output-on-failure -j"$jobs" "$@"
+
+if [ $sanitize -eq 1 ]; then
+  asan=${PDM_BUILD_ASAN:-$root/build-asan}
+  echo "== sanitizer build ($asan: -fsanitize=address,undefined)"
+  cmake -S "$root" -B "$asan" -DCMAKE_BUILD_TYPE=Debug -DPDM_WERROR=ON -DPDM_SANITIZE=ON >/dev/null
+  cmake --build "$asan" -j"$jobs"
+  echo "== unit tests under ASan/UBSan"
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    ctest --test-dir "$asan" --output-on-failure -j"$jobs" -L unit "$@"
+fi
