@@ -1,6 +1,6 @@
 /* pdm_schemas.h: the product's events and their Avro wire codec.
  *
- * Every event has a schema in schemas/*.avsc (namespace io.pdm), embedded in
+ * Every event has a schema in schemas/ (one .avsc file per type) (namespace io.pdm), embedded in
  * the library at build time. On the wire a message is, by default, Avro
  * single-object encoding: 0xC3 0x01, the 8-byte little-endian CRC-64-AVRO
  * fingerprint of the schema's Parsing Canonical Form, then the binary body.

@@ -1,0 +1,703 @@
+/* codec.c: events to and from Avro messages, with avro-c doing the binary
+ * encoding.
+ *
+ * avro-c trusts lengths it reads (a string length of 2^62 becomes a malloc of
+ * that size), so every body is first walked by a small validator compiled
+ * from the schema's canonical form: it checks that every length, index and
+ * count fits in the bytes that are there, and tells a truncated body from a
+ * malformed one. Only a body that passes is handed to avro_value_read.
+ * Values, readers and writers are created once per codec and reused. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <avro.h>
+#include <cjson/cJSON.h>
+
+#include "pdm_common.h"
+#include "pdm_schemas.h"
+#include "schemas_embedded.h"
+
+/* ---- validator ------------------------------------------------------------ */
+
+typedef enum { V_NULL, V_BOOL, V_INT, V_LONG, V_FLOAT, V_DOUBLE, V_STRING, V_RECORD, V_ENUM, V_ARRAY } vkind;
+
+typedef struct vnode {
+    vkind kind;
+    size_t n;             /* record fields or enum symbols */
+    struct vnode **child; /* record fields; array items (child[0]) */
+} vnode;
+
+static void vnode_free(vnode *v)
+{
+    if (!v)
+        return;
+    if (v->kind == V_RECORD || v->kind == V_ARRAY)
+        for (size_t i = 0; i < (v->kind == V_ARRAY ? 1 : v->n); i++)
+            vnode_free(v->child[i]);
+    free(v->child);
+    free(v);
+}
+
+static vnode *vnode_compile(const cJSON *s)
+{
+    vnode *v = calloc(1, sizeof *v);
+    if (!v)
+        return NULL;
+    const char *t = cJSON_IsString(s) ? s->valuestring
+                                      : cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(s, "type"));
+    if (!t)
+        goto fail;
+    if (!strcmp(t, "null"))
+        v->kind = V_NULL;
+    else if (!strcmp(t, "boolean"))
+        v->kind = V_BOOL;
+    else if (!strcmp(t, "int"))
+        v->kind = V_INT;
+    else if (!strcmp(t, "long"))
+        v->kind = V_LONG;
+    else if (!strcmp(t, "float"))
+        v->kind = V_FLOAT;
+    else if (!strcmp(t, "double"))
+        v->kind = V_DOUBLE;
+    else if (!strcmp(t, "string") || !strcmp(t, "bytes"))
+        v->kind = V_STRING;
+    else if (!strcmp(t, "enum")) {
+        v->kind = V_ENUM;
+        v->n = (size_t)cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(s, "symbols"));
+    } else if (!strcmp(t, "array")) {
+        v->kind = V_ARRAY;
+        v->child = calloc(1, sizeof *v->child);
+        if (!v->child || !(v->child[0] = vnode_compile(cJSON_GetObjectItemCaseSensitive(s, "items"))))
+            goto fail;
+    } else if (!strcmp(t, "record")) {
+        const cJSON *fields = cJSON_GetObjectItemCaseSensitive(s, "fields");
+        v->kind = V_RECORD;
+        v->n = (size_t)cJSON_GetArraySize(fields);
+        v->child = calloc(v->n ? v->n : 1, sizeof *v->child);
+        if (!v->child)
+            goto fail;
+        size_t i = 0;
+        const cJSON *f;
+        cJSON_ArrayForEach(f, fields)
+        {
+            if (!(v->child[i++] = vnode_compile(cJSON_GetObjectItemCaseSensitive(f, "type"))))
+                goto fail;
+        }
+    } else {
+        goto fail; /* not used by pdm's schemas */
+    }
+    return v;
+fail:
+    vnode_free(v);
+    return NULL;
+}
+
+typedef struct {
+    const unsigned char *p, *end;
+    int status; /* PDM_DECODE_OK, _TRUNCATED or _MALFORMED */
+} vcursor;
+
+static int64_t read_varint(vcursor *c)
+{
+    uint64_t u = 0;
+    for (int shift = 0; shift < 70; shift += 7) {
+        if (c->p >= c->end) {
+            c->status = PDM_DECODE_TRUNCATED;
+            return 0;
+        }
+        unsigned char b = *c->p++;
+        if (shift == 63 && (b & 0x7e)) {
+            c->status = PDM_DECODE_MALFORMED;
+            return 0;
+        }
+        u |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80))
+            return (int64_t)((u >> 1) ^ (0 - (u & 1)));
+    }
+    c->status = PDM_DECODE_MALFORMED;
+    return 0;
+}
+
+static void skip(vcursor *c, uint64_t n)
+{
+    if ((uint64_t)(c->end - c->p) < n) {
+        c->status = PDM_DECODE_TRUNCATED;
+        c->p = c->end;
+    } else {
+        c->p += n;
+    }
+}
+
+static void validate(const vnode *v, vcursor *c, int depth)
+{
+    if (c->status || depth > 32)
+        return;
+    switch (v->kind) {
+    case V_NULL:
+        return;
+    case V_BOOL:
+        if (c->p >= c->end)
+            c->status = PDM_DECODE_TRUNCATED;
+        else if (*c->p++ > 1)
+            c->status = PDM_DECODE_MALFORMED;
+        return;
+    case V_INT: {
+        int64_t x = read_varint(c);
+        if (!c->status && (x < INT32_MIN || x > INT32_MAX))
+            c->status = PDM_DECODE_MALFORMED;
+        return;
+    }
+    case V_LONG:
+        read_varint(c);
+        return;
+    case V_FLOAT:
+        skip(c, 4);
+        return;
+    case V_DOUBLE:
+        skip(c, 8);
+        return;
+    case V_STRING: {
+        int64_t len = read_varint(c);
+        if (c->status)
+            return;
+        if (len < 0)
+            c->status = PDM_DECODE_MALFORMED;
+        else
+            skip(c, (uint64_t)len);
+        return;
+    }
+    case V_ENUM: {
+        int64_t i = read_varint(c);
+        if (!c->status && (i < 0 || (uint64_t)i >= v->n))
+            c->status = PDM_DECODE_MALFORMED;
+        return;
+    }
+    case V_RECORD:
+        for (size_t i = 0; i < v->n && !c->status; i++)
+            validate(v->child[i], c, depth + 1);
+        return;
+    case V_ARRAY:
+        for (;;) {
+            int64_t count = read_varint(c);
+            if (c->status || count == 0)
+                return;
+            if (count < 0) { /* a negative count is followed by the block's size */
+                if (count == INT64_MIN) {
+                    c->status = PDM_DECODE_MALFORMED;
+                    return;
+                }
+                count = -count;
+                int64_t size = read_varint(c);
+                if (!c->status && size < 0)
+                    c->status = PDM_DECODE_MALFORMED;
+                if (c->status)
+                    return;
+            }
+            /* Every item of pdm's arrays takes at least one byte. */
+            if ((uint64_t)count > (uint64_t)(c->end - c->p)) {
+                c->status = PDM_DECODE_TRUNCATED;
+                return;
+            }
+            for (int64_t i = 0; i < count && !c->status; i++)
+                validate(v->child[0], c, depth + 1);
+            if (c->status)
+                return;
+        }
+    }
+}
+
+/* ---- codec ------------------------------------------------------------------ */
+
+typedef struct {
+    avro_schema_t schema;
+    avro_value_iface_t *iface;
+    avro_value_t value;
+    int has_value;
+    vnode *validator;
+    uint64_t fingerprint;
+    unsigned char fp_le[8];
+    int32_t schema_id;
+} codec_type;
+
+struct pdm_codec {
+    codec_type types[PDM_EV_COUNT];
+    avro_reader_t reader;
+    avro_writer_t writer;
+    pdm_risk risk; /* decoded RiskEvents point here */
+};
+
+void pdm_codec_destroy(pdm_codec *c)
+{
+    if (!c)
+        return;
+    for (int t = 0; t < PDM_EV_COUNT; t++) {
+        codec_type *ct = &c->types[t];
+        if (ct->has_value)
+            avro_value_decref(&ct->value);
+        if (ct->iface)
+            avro_value_iface_decref(ct->iface);
+        if (ct->schema)
+            avro_schema_decref(ct->schema);
+        vnode_free(ct->validator);
+    }
+    if (c->reader)
+        avro_reader_free(c->reader);
+    if (c->writer)
+        avro_writer_free(c->writer);
+    free(c);
+}
+
+pdm_codec *pdm_codec_new(char *errstr, size_t errlen)
+{
+    static const char empty[1];
+    pdm_codec *c = calloc(1, sizeof *c);
+    if (!c) {
+        pdm_err(errstr, errlen, "out of memory");
+        return NULL;
+    }
+    for (int t = 0; t < PDM_EV_COUNT; t++) {
+        codec_type *ct = &c->types[t];
+        const char *json = pdm_event_schema_json((pdm_event_type)t);
+        char *canonical = NULL, msg[PDM_ERRSTR_SIZE];
+        if (avro_schema_from_json_length(json, strlen(json), &ct->schema)) {
+            pdm_err(errstr, errlen, "schema %s: %s", pdm_event_schema_name(t), avro_strerror());
+            goto fail;
+        }
+        ct->iface = avro_generic_class_from_schema(ct->schema);
+        if (!ct->iface || avro_generic_value_new(ct->iface, &ct->value)) {
+            pdm_err(errstr, errlen, "schema %s: %s", pdm_event_schema_name(t), avro_strerror());
+            goto fail;
+        }
+        ct->has_value = 1;
+        if (pdm_avro_canonical_form(json, &canonical, msg, sizeof msg)) {
+            pdm_err(errstr, errlen, "schema %s: %s", pdm_event_schema_name(t), msg);
+            goto fail;
+        }
+        ct->fingerprint = pdm_avro_crc64(canonical, strlen(canonical));
+        for (int i = 0; i < 8; i++)
+            ct->fp_le[i] = (unsigned char)(ct->fingerprint >> (8 * i));
+        cJSON *doc = cJSON_Parse(canonical);
+        free(canonical);
+        ct->validator = doc ? vnode_compile(doc) : NULL;
+        cJSON_Delete(doc);
+        if (!ct->validator) {
+            pdm_err(errstr, errlen, "schema %s: cannot compile validator", pdm_event_schema_name(t));
+            goto fail;
+        }
+    }
+    c->reader = avro_reader_memory(empty, 0);
+    c->writer = avro_writer_memory(empty, 0);
+    if (!c->reader || !c->writer) {
+        pdm_err(errstr, errlen, "out of memory");
+        goto fail;
+    }
+    return c;
+fail:
+    pdm_codec_destroy(c);
+    return NULL;
+}
+
+uint64_t pdm_codec_fingerprint(const pdm_codec *c, pdm_event_type t)
+{
+    return (unsigned)t < PDM_EV_COUNT ? c->types[t].fingerprint : 0;
+}
+
+int pdm_codec_set_schema_id(pdm_codec *c, pdm_event_type t, int32_t id)
+{
+    if ((unsigned)t >= PDM_EV_COUNT || id <= 0)
+        return -1;
+    for (int i = 0; i < PDM_EV_COUNT; i++)
+        if (i != (int)t && c->types[i].schema_id == id)
+            return -1; /* ids must tell types apart */
+    c->types[t].schema_id = id;
+    return 0;
+}
+
+/* ---- field helpers ------------------------------------------------------------ */
+
+static int set_named(avro_value_t *rec, size_t idx, const char *prefix, int n)
+{
+    avro_value_t f;
+    char s[32];
+    int len = snprintf(s, sizeof s, "%s%d", prefix, n);
+    return avro_value_get_by_index(rec, idx, &f, NULL) ||
+           avro_value_set_string_len(&f, s, (size_t)len + 1);
+}
+
+static int set_str(avro_value_t *rec, size_t idx, const char *s)
+{
+    avro_value_t f;
+    return avro_value_get_by_index(rec, idx, &f, NULL) ||
+           avro_value_set_string_len(&f, s, strlen(s) + 1);
+}
+
+static int set_int(avro_value_t *rec, size_t idx, int32_t v)
+{
+    avro_value_t f;
+    return avro_value_get_by_index(rec, idx, &f, NULL) || avro_value_set_int(&f, v);
+}
+
+static int set_long(avro_value_t *rec, size_t idx, int64_t v)
+{
+    avro_value_t f;
+    return avro_value_get_by_index(rec, idx, &f, NULL) || avro_value_set_long(&f, v);
+}
+
+static int set_double(avro_value_t *rec, size_t idx, double v)
+{
+    avro_value_t f;
+    return avro_value_get_by_index(rec, idx, &f, NULL) || avro_value_set_double(&f, v);
+}
+
+static int fill_value(avro_value_t *v, const pdm_event *ev)
+{
+    if (avro_value_reset(v) || (ev->type != PDM_EV_RISK && set_int(v, 0, ev->machine_id)))
+        return -1;
+    switch (ev->type) {
+    case PDM_EV_TELEMETRY:
+        return set_long(v, 1, ev->ts) || set_double(v, 2, ev->u.telemetry.volt) ||
+               set_double(v, 3, ev->u.telemetry.rotate) ||
+               set_double(v, 4, ev->u.telemetry.pressure) ||
+               set_double(v, 5, ev->u.telemetry.vibration);
+    case PDM_EV_ERROR:
+        return set_long(v, 1, ev->ts) || set_named(v, 2, "error", ev->u.error.error_id);
+    case PDM_EV_MAINTENANCE:
+        return set_long(v, 1, ev->ts) || set_named(v, 2, "comp", ev->u.maintenance.component);
+    case PDM_EV_FAILURE:
+        return set_long(v, 1, ev->ts) || set_named(v, 2, "comp", ev->u.failure.component);
+    case PDM_EV_MACHINE:
+        return set_long(v, 1, ev->ts) || set_named(v, 2, "model", ev->u.machine.model) ||
+               set_int(v, 3, ev->u.machine.age);
+    case PDM_EV_RISK: {
+        const pdm_risk *r = ev->u.risk;
+        avro_value_t arr, item;
+        /* RiskEvent: event_id, machine_id, ts, scored_at, model_version, risk,
+         * components, level, top_reasons */
+        if (set_str(v, 0, r->event_id) || set_int(v, 1, ev->machine_id) || set_long(v, 2, ev->ts) ||
+            set_long(v, 3, r->scored_at) || set_str(v, 4, r->model_version) ||
+            set_double(v, 5, r->risk))
+            return -1;
+        if (avro_value_get_by_index(v, 6, &arr, NULL))
+            return -1;
+        for (int k = 0; k < PDM_N_COMPONENTS; k++) {
+            if (avro_value_append(&arr, &item, NULL) || set_named(&item, 0, "comp", k + 1) ||
+                set_double(&item, 1, r->component_prob[k]))
+                return -1;
+        }
+        avro_value_t level;
+        if (avro_value_get_by_index(v, 7, &level, NULL) || avro_value_set_enum(&level, (int)r->level))
+            return -1;
+        if (avro_value_get_by_index(v, 8, &arr, NULL))
+            return -1;
+        for (int k = 0; k < r->n_reasons && k < PDM_N_REASONS; k++) {
+            if (avro_value_append(&arr, &item, NULL) || set_str(&item, 0, r->reasons[k].feature) ||
+                set_double(&item, 1, r->reasons[k].value) ||
+                set_double(&item, 2, r->reasons[k].contribution))
+                return -1;
+        }
+        return 0;
+    }
+    default:
+        return -1;
+    }
+}
+
+static int valid_names(const pdm_event *ev, char *errstr, size_t errlen)
+{
+    switch (ev->type) {
+    case PDM_EV_ERROR:
+        if (ev->u.error.error_id < 1 || ev->u.error.error_id > PDM_N_ERRORS)
+            return pdm_err(errstr, errlen, "error id %d is not 1..%d", ev->u.error.error_id,
+                           PDM_N_ERRORS);
+        return 0;
+    case PDM_EV_MAINTENANCE:
+    case PDM_EV_FAILURE:
+        if (ev->u.maintenance.component < 1 || ev->u.maintenance.component > PDM_N_COMPONENTS)
+            return pdm_err(errstr, errlen, "component %d is not 1..%d",
+                           ev->u.maintenance.component, PDM_N_COMPONENTS);
+        return 0;
+    case PDM_EV_MACHINE:
+        if (ev->u.machine.model < 1)
+            return pdm_err(errstr, errlen, "model %d is not >= 1", ev->u.machine.model);
+        return 0;
+    case PDM_EV_RISK:
+        if (!ev->u.risk)
+            return pdm_err(errstr, errlen, "risk event without its pdm_risk");
+        if ((unsigned)ev->u.risk->level > PDM_LEVEL_CRITICAL)
+            return pdm_err(errstr, errlen, "level %d is not a pdm_level", (int)ev->u.risk->level);
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+int pdm_codec_encode(pdm_codec *c, const pdm_event *ev, pdm_wire_format fmt, void *buf, size_t cap,
+                     char *errstr, size_t errlen)
+{
+    if ((unsigned)ev->type >= PDM_EV_COUNT)
+        return pdm_err(errstr, errlen, "unknown event type %d", (int)ev->type);
+    if (valid_names(ev, errstr, errlen))
+        return -1;
+    codec_type *ct = &c->types[ev->type];
+    unsigned char *out = buf;
+    size_t header;
+    if (fmt == PDM_WIRE_CONFLUENT) {
+        if (ct->schema_id <= 0)
+            return pdm_err(errstr, errlen, "no schema id set for %s", pdm_event_schema_name(ev->type));
+        if (cap < 5)
+            return pdm_err(errstr, errlen, "buffer too small");
+        out[0] = 0;
+        for (int i = 0; i < 4; i++)
+            out[1 + i] = (unsigned char)((uint32_t)ct->schema_id >> (24 - 8 * i));
+        header = 5;
+    } else {
+        if (cap < 10)
+            return pdm_err(errstr, errlen, "buffer too small");
+        out[0] = 0xC3;
+        out[1] = 0x01;
+        memcpy(out + 2, ct->fp_le, 8);
+        header = 10;
+    }
+    if (fill_value(&ct->value, ev))
+        return pdm_err(errstr, errlen, "encode %s: %s", pdm_event_schema_name(ev->type),
+                       avro_strerror());
+    avro_writer_memory_set_dest(c->writer, (const char *)out + header, (int64_t)(cap - header));
+    if (avro_value_write(c->writer, &ct->value))
+        return pdm_err(errstr, errlen, "encode %s: %s", pdm_event_schema_name(ev->type),
+                       avro_strerror());
+    return (int)(header + (size_t)avro_writer_tell(c->writer));
+}
+
+/* ---- decode ------------------------------------------------------------------ */
+
+static int get_int(avro_value_t *rec, size_t idx, int32_t *out)
+{
+    avro_value_t f;
+    return avro_value_get_by_index(rec, idx, &f, NULL) || avro_value_get_int(&f, out);
+}
+
+static int get_long(avro_value_t *rec, size_t idx, int64_t *out)
+{
+    avro_value_t f;
+    return avro_value_get_by_index(rec, idx, &f, NULL) || avro_value_get_long(&f, out);
+}
+
+static int get_double(avro_value_t *rec, size_t idx, double *out)
+{
+    avro_value_t f;
+    return avro_value_get_by_index(rec, idx, &f, NULL) || avro_value_get_double(&f, out);
+}
+
+static int get_str(avro_value_t *rec, size_t idx, const char **s, size_t *len)
+{
+    avro_value_t f;
+    size_t size;
+    if (avro_value_get_by_index(rec, idx, &f, NULL) || avro_value_get_string(&f, s, &size))
+        return -1;
+    *len = size ? size - 1 : 0; /* avro-c counts the NUL */
+    return 0;
+}
+
+/* "error3" with prefix "error" -> 3; -1 if not prefix + a number in 1..max. */
+static int parse_named(const char *s, size_t len, const char *prefix, int max)
+{
+    size_t pl = strlen(prefix);
+    if (len <= pl || len > pl + 6 || memcmp(s, prefix, pl) != 0)
+        return -1;
+    int v = 0;
+    for (size_t i = pl; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    return v >= 1 && v <= max ? v : -1;
+}
+
+static int copy_str(char *dst, size_t cap, const char *s, size_t len)
+{
+    if (len >= cap)
+        return -1;
+    memcpy(dst, s, len);
+    dst[len] = '\0';
+    return 0;
+}
+
+static int read_named(avro_value_t *v, size_t idx, const char *prefix, int max, int *out,
+                      char *errstr, size_t errlen)
+{
+    const char *s;
+    size_t len;
+    if (get_str(v, idx, &s, &len))
+        return PDM_DECODE_MALFORMED;
+    *out = parse_named(s, len, prefix, max);
+    if (*out < 0) {
+        pdm_err(errstr, errlen, "'%.*s' is not a known %s name", (int)(len > 40 ? 40 : len), s,
+                prefix);
+        return PDM_DECODE_INVALID_VALUE;
+    }
+    return 0;
+}
+
+static int extract(pdm_codec *c, pdm_event_type t, avro_value_t *v, pdm_event *out, char *errstr,
+                   size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    out->type = t;
+    if (get_int(v, t == PDM_EV_RISK ? 1 : 0, &out->machine_id) ||
+        get_long(v, t == PDM_EV_RISK ? 2 : 1, &out->ts))
+        return pdm_err(errstr, errlen, "body does not match the schema"), PDM_DECODE_MALFORMED;
+    int rc = 0;
+    switch (t) {
+    case PDM_EV_TELEMETRY:
+        if (get_double(v, 2, &out->u.telemetry.volt) || get_double(v, 3, &out->u.telemetry.rotate) ||
+            get_double(v, 4, &out->u.telemetry.pressure) ||
+            get_double(v, 5, &out->u.telemetry.vibration))
+            rc = PDM_DECODE_MALFORMED;
+        break;
+    case PDM_EV_ERROR:
+        rc = read_named(v, 2, "error", PDM_N_ERRORS, &out->u.error.error_id, errstr, errlen);
+        break;
+    case PDM_EV_MAINTENANCE:
+        rc = read_named(v, 2, "comp", PDM_N_COMPONENTS, &out->u.maintenance.component, errstr, errlen);
+        break;
+    case PDM_EV_FAILURE:
+        rc = read_named(v, 2, "comp", PDM_N_COMPONENTS, &out->u.failure.component, errstr, errlen);
+        break;
+    case PDM_EV_MACHINE: {
+        int32_t age;
+        rc = read_named(v, 2, "model", 999999, &out->u.machine.model, errstr, errlen);
+        if (!rc && get_int(v, 3, &age))
+            rc = PDM_DECODE_MALFORMED;
+        out->u.machine.age = age;
+        break;
+    }
+    case PDM_EV_RISK: {
+        pdm_risk *r = &c->risk;
+        memset(r, 0, sizeof *r);
+        out->u.risk = r;
+        const char *s;
+        size_t len;
+        int32_t level;
+        avro_value_t arr, item, lv;
+        size_t n;
+        if (get_str(v, 0, &s, &len) || copy_str(r->event_id, sizeof r->event_id, s, len) ||
+            get_long(v, 3, &r->scored_at) || get_str(v, 4, &s, &len) ||
+            copy_str(r->model_version, sizeof r->model_version, s, len) ||
+            get_double(v, 5, &r->risk)) {
+            pdm_err(errstr, errlen, "event_id or model_version too long, or body mismatch");
+            return PDM_DECODE_INVALID_VALUE;
+        }
+        if (avro_value_get_by_index(v, 6, &arr, NULL) || avro_value_get_size(&arr, &n))
+            return PDM_DECODE_MALFORMED;
+        for (size_t i = 0; i < n; i++) {
+            double p;
+            int k;
+            if (avro_value_get_by_index(&arr, i, &item, NULL) || get_double(&item, 1, &p))
+                return PDM_DECODE_MALFORMED;
+            rc = read_named(&item, 0, "comp", PDM_N_COMPONENTS, &k, errstr, errlen);
+            if (rc)
+                return rc;
+            r->component_prob[k - 1] = p;
+        }
+        if (avro_value_get_by_index(v, 7, &lv, NULL) || avro_value_get_enum(&lv, &level))
+            return PDM_DECODE_MALFORMED;
+        r->level = (pdm_level)level;
+        if (avro_value_get_by_index(v, 8, &arr, NULL) || avro_value_get_size(&arr, &n))
+            return PDM_DECODE_MALFORMED;
+        if (n > PDM_N_REASONS) {
+            pdm_err(errstr, errlen, "%zu reasons, at most %d", n, PDM_N_REASONS);
+            return PDM_DECODE_INVALID_VALUE;
+        }
+        for (size_t i = 0; i < n; i++) {
+            pdm_reason *re = &r->reasons[i];
+            if (avro_value_get_by_index(&arr, i, &item, NULL) || get_str(&item, 0, &s, &len) ||
+                get_double(&item, 1, &re->value) || get_double(&item, 2, &re->contribution))
+                return PDM_DECODE_MALFORMED;
+            if (copy_str(re->feature, sizeof re->feature, s, len)) {
+                pdm_err(errstr, errlen, "reason feature name too long");
+                return PDM_DECODE_INVALID_VALUE;
+            }
+        }
+        r->n_reasons = (int)n;
+        break;
+    }
+    default:
+        rc = PDM_DECODE_UNKNOWN_SCHEMA;
+    }
+    if (rc == PDM_DECODE_MALFORMED)
+        pdm_err(errstr, errlen, "body does not match the schema");
+    return rc;
+}
+
+int pdm_codec_decode(pdm_codec *c, const void *data, size_t len, pdm_event *out, char *errstr,
+                     size_t errlen)
+{
+    const unsigned char *p = data;
+    size_t header;
+    int t = -1;
+    if (!p || len == 0) {
+        pdm_err(errstr, errlen, "empty message");
+        return PDM_DECODE_EMPTY;
+    }
+    if (p[0] == 0xC3) {
+        if (len < 2 || p[1] != 0x01) {
+            pdm_err(errstr, errlen, len < 2 ? "message ends inside its header"
+                                            : "bad single-object marker 0xC3 0x%02X", len < 2 ? 0 : p[1]);
+            return len < 2 ? PDM_DECODE_TRUNCATED : PDM_DECODE_BAD_MAGIC;
+        }
+        if (len < 10) {
+            pdm_err(errstr, errlen, "message ends inside its fingerprint (%zu bytes)", len);
+            return PDM_DECODE_TRUNCATED;
+        }
+        for (int i = 0; i < PDM_EV_COUNT && t < 0; i++)
+            if (memcmp(p + 2, c->types[i].fp_le, 8) == 0)
+                t = i;
+        if (t < 0) {
+            uint64_t fp = 0;
+            for (int i = 7; i >= 0; i--)
+                fp = fp << 8 | p[2 + i];
+            pdm_err(errstr, errlen, "unknown schema fingerprint %016llx", (unsigned long long)fp);
+            return PDM_DECODE_UNKNOWN_SCHEMA;
+        }
+        header = 10;
+    } else if (p[0] == 0x00) {
+        if (len < 5) {
+            pdm_err(errstr, errlen, "message ends inside its schema id (%zu bytes)", len);
+            return PDM_DECODE_TRUNCATED;
+        }
+        int32_t id = (int32_t)((uint32_t)p[1] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 8 | p[4]);
+        for (int i = 0; i < PDM_EV_COUNT && t < 0; i++)
+            if (c->types[i].schema_id > 0 && c->types[i].schema_id == id)
+                t = i;
+        if (t < 0) {
+            pdm_err(errstr, errlen, "unknown schema id %d", (int)id);
+            return PDM_DECODE_UNKNOWN_SCHEMA;
+        }
+        header = 5;
+    } else {
+        pdm_err(errstr, errlen, "first byte 0x%02X is neither 0xC3 (single object) nor 0x00 "
+                                "(schema registry)", p[0]);
+        return PDM_DECODE_BAD_MAGIC;
+    }
+
+    codec_type *ct = &c->types[t];
+    vcursor cur = {p + header, p + len, PDM_DECODE_OK};
+    validate(ct->validator, &cur, 0);
+    if (cur.status) {
+        pdm_err(errstr, errlen, "%s body %s", pdm_event_schema_name(t),
+                cur.status == PDM_DECODE_TRUNCATED ? "ends early" : "is malformed");
+        return cur.status;
+    }
+    if (cur.p != cur.end) {
+        pdm_err(errstr, errlen, "%zu bytes after the %s body", (size_t)(cur.end - cur.p),
+                pdm_event_schema_name(t));
+        return PDM_DECODE_MALFORMED;
+    }
+    avro_reader_memory_set_source(c->reader, (const char *)p + header, (int64_t)(len - header));
+    if (avro_value_reset(&ct->value) || avro_value_read(c->reader, &ct->value)) {
+        pdm_err(errstr, errlen, "%s body: %s", pdm_event_schema_name(t), avro_strerror());
+        return PDM_DECODE_MALFORMED;
+    }
+    return extract(c, (pdm_event_type)t, &ct->value, out, errstr, errlen);
+}

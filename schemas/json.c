@@ -1,0 +1,229 @@
+/* json.c: the JSON form of events, for tools (pdm-avro, pdm-tail), HTTP
+ * bodies and logs. Field names are the Avro schemas' own; "type" names the
+ * event type; ts as "YYYY-MM-DDTHH:MM:SS.mmmZ"; NaN as null. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "pdm_common.h"
+#include "pdm_schemas.h"
+
+static void add_time(cJSON *o, const char *name, int64_t ms)
+{
+    char t[32], buf[48];
+    pdm_time_format(ms, t);
+    t[10] = 'T';
+    int64_t frac = ms % 1000;
+    snprintf(buf, sizeof buf, "%s.%03dZ", t, (int)(frac < 0 ? frac + 1000 : frac));
+    cJSON_AddStringToObject(o, name, buf);
+}
+
+static void add_num(cJSON *o, const char *name, double v)
+{
+    if (isfinite(v))
+        cJSON_AddNumberToObject(o, name, v);
+    else
+        cJSON_AddNullToObject(o, name);
+}
+
+static void add_named(cJSON *o, const char *name, const char *prefix, int n)
+{
+    char s[32];
+    snprintf(s, sizeof s, "%s%d", prefix, n);
+    cJSON_AddStringToObject(o, name, s);
+}
+
+char *pdm_event_to_json(const pdm_event *ev)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return NULL;
+    cJSON_AddStringToObject(o, "type", pdm_event_type_name(ev->type));
+    if (ev->type == PDM_EV_RISK && ev->u.risk)
+        cJSON_AddStringToObject(o, "event_id", ev->u.risk->event_id);
+    cJSON_AddNumberToObject(o, "machine_id", ev->machine_id);
+    add_time(o, "ts", ev->ts);
+    switch (ev->type) {
+    case PDM_EV_TELEMETRY:
+        add_num(o, "volt", ev->u.telemetry.volt);
+        add_num(o, "rotate", ev->u.telemetry.rotate);
+        add_num(o, "pressure", ev->u.telemetry.pressure);
+        add_num(o, "vibration", ev->u.telemetry.vibration);
+        break;
+    case PDM_EV_ERROR:
+        add_named(o, "error_id", "error", ev->u.error.error_id);
+        break;
+    case PDM_EV_MAINTENANCE:
+    case PDM_EV_FAILURE:
+        add_named(o, "component", "comp", ev->u.maintenance.component);
+        break;
+    case PDM_EV_MACHINE:
+        add_named(o, "model", "model", ev->u.machine.model);
+        cJSON_AddNumberToObject(o, "age", ev->u.machine.age);
+        break;
+    case PDM_EV_RISK: {
+        const pdm_risk *r = ev->u.risk;
+        if (!r)
+            break;
+        add_time(o, "scored_at", r->scored_at);
+        cJSON_AddStringToObject(o, "model_version", r->model_version);
+        add_num(o, "risk", r->risk);
+        cJSON *comps = cJSON_AddArrayToObject(o, "components");
+        for (int k = 0; k < PDM_N_COMPONENTS; k++) {
+            cJSON *c = cJSON_CreateObject();
+            add_named(c, "component", "comp", k + 1);
+            add_num(c, "probability", r->component_prob[k]);
+            cJSON_AddItemToArray(comps, c);
+        }
+        cJSON_AddStringToObject(o, "level", pdm_level_name(r->level));
+        cJSON *reasons = cJSON_AddArrayToObject(o, "top_reasons");
+        for (int k = 0; k < r->n_reasons && k < PDM_N_REASONS; k++) {
+            cJSON *c = cJSON_CreateObject();
+            cJSON_AddStringToObject(c, "feature", r->reasons[k].feature);
+            add_num(c, "value", r->reasons[k].value);
+            add_num(c, "contribution", r->reasons[k].contribution);
+            cJSON_AddItemToArray(reasons, c);
+        }
+        break;
+    }
+    default:
+        break;
+    }
+    char *text = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return text;
+}
+
+/* ---- parsing ---------------------------------------------------------------- */
+
+static int need_num(const cJSON *o, const char *name, double *out, int allow_null, char *errstr,
+                    size_t errlen)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+    if (allow_null && cJSON_IsNull(v)) {
+        *out = NAN;
+        return 0;
+    }
+    if (!cJSON_IsNumber(v))
+        return pdm_err(errstr, errlen, "\"%s\" must be a number", name);
+    *out = v->valuedouble;
+    return 0;
+}
+
+static int need_int(const cJSON *o, const char *name, int32_t *out, char *errstr, size_t errlen)
+{
+    double d = 0;
+    if (need_num(o, name, &d, 0, errstr, errlen))
+        return -1;
+    if (d != floor(d) || d < INT32_MIN || d > INT32_MAX)
+        return pdm_err(errstr, errlen, "\"%s\" must be a 32-bit integer", name);
+    *out = (int32_t)d;
+    return 0;
+}
+
+static int need_time(const cJSON *o, const char *name, int64_t *out, char *errstr, size_t errlen)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+    if (cJSON_IsNumber(v)) {
+        if (v->valuedouble != floor(v->valuedouble) || fabs(v->valuedouble) > 9e15)
+            return pdm_err(errstr, errlen, "\"%s\" must be whole milliseconds", name);
+        *out = (int64_t)v->valuedouble;
+        return 0;
+    }
+    if (!cJSON_IsString(v))
+        return pdm_err(errstr, errlen, "\"%s\" must be a timestamp", name);
+    const char *s = v->valuestring;
+    size_t len = strlen(s);
+    int64_t ms = 0, frac = 0;
+    /* Optional ".mmm" before the final Z. */
+    const char *dot = strchr(s, '.');
+    if (dot && len >= 24 && dot - s == 19 && s[len - 1] == 'Z') {
+        for (const char *p = dot + 1; p < s + len - 1; p++) {
+            if (*p < '0' || *p > '9' || p - dot > 3)
+                return pdm_err(errstr, errlen, "\"%s\": bad fraction in '%s'", name, s);
+            frac = frac * 10 + (*p - '0');
+        }
+        for (int i = (int)(s + len - 1 - dot - 1); i < 3; i++)
+            frac *= 10;
+        len = 19;
+    }
+    if (pdm_time_parse(s, len, &ms))
+        return pdm_err(errstr, errlen, "\"%s\": '%s' is not YYYY-MM-DD[T ]HH:MM:SS[.mmm][Z]", name, s);
+    *out = ms + frac;
+    return 0;
+}
+
+static int need_named(const cJSON *o, const char *name, const char *prefix, int max, int *out,
+                      char *errstr, size_t errlen)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+    size_t pl = strlen(prefix);
+    if (!cJSON_IsString(v) || strncmp(v->valuestring, prefix, pl) != 0)
+        return pdm_err(errstr, errlen, "\"%s\" must be %s1..%s%d", name, prefix, prefix, max);
+    char *end;
+    long n = strtol(v->valuestring + pl, &end, 10);
+    if (end == v->valuestring + pl || *end || n < 1 || n > max)
+        return pdm_err(errstr, errlen, "\"%s\": '%s' is not %s1..%s%d", name, v->valuestring,
+                       prefix, prefix, max);
+    *out = (int)n;
+    return 0;
+}
+
+int pdm_event_from_json(const char *json, pdm_event *out, char *errstr, size_t errlen)
+{
+    int rc = -1;
+    cJSON *o = cJSON_Parse(json);
+    memset(out, 0, sizeof *out);
+    if (!cJSON_IsObject(o)) {
+        pdm_err(errstr, errlen, "not a JSON object");
+        goto out;
+    }
+    const cJSON *type = cJSON_GetObjectItemCaseSensitive(o, "type");
+    if (!cJSON_IsString(type) || pdm_event_type_parse(type->valuestring, &out->type)) {
+        pdm_err(errstr, errlen, "\"type\" must be telemetry, error, maintenance, failure or machine");
+        goto out;
+    }
+    if (out->type == PDM_EV_RISK) {
+        pdm_err(errstr, errlen, "risk events are output only");
+        goto out;
+    }
+    if (need_int(o, "machine_id", &out->machine_id, errstr, errlen) ||
+        need_time(o, "ts", &out->ts, errstr, errlen))
+        goto out;
+    switch (out->type) {
+    case PDM_EV_TELEMETRY:
+        if (need_num(o, "volt", &out->u.telemetry.volt, 0, errstr, errlen) ||
+            need_num(o, "rotate", &out->u.telemetry.rotate, 0, errstr, errlen) ||
+            need_num(o, "pressure", &out->u.telemetry.pressure, 0, errstr, errlen) ||
+            need_num(o, "vibration", &out->u.telemetry.vibration, 0, errstr, errlen))
+            goto out;
+        break;
+    case PDM_EV_ERROR:
+        if (need_named(o, "error_id", "error", PDM_N_ERRORS, &out->u.error.error_id, errstr, errlen))
+            goto out;
+        break;
+    case PDM_EV_MAINTENANCE:
+    case PDM_EV_FAILURE:
+        if (need_named(o, "component", "comp", PDM_N_COMPONENTS, &out->u.maintenance.component,
+                       errstr, errlen))
+            goto out;
+        break;
+    case PDM_EV_MACHINE: {
+        int32_t age;
+        if (need_named(o, "model", "model", 999999, &out->u.machine.model, errstr, errlen) ||
+            need_int(o, "age", &age, errstr, errlen))
+            goto out;
+        out->u.machine.age = age;
+        break;
+    }
+    default:
+        break;
+    }
+    rc = 0;
+out:
+    cJSON_Delete(o);
+    return rc;
+}

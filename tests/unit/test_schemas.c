@@ -1,0 +1,409 @@
+/* Unit tests of schemas/: CRC-64-AVRO, the Parsing Canonical Form (against
+ * Debian's python3-avro where present), round trips of every event type in
+ * both framings and as JSON, and rejection of bad messages with a reason. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pdm_common.h"
+#include "pdm_schemas.h"
+
+/* Bit-by-bit CRC-64-AVRO, written from the polynomial, independent of the
+ * library's table. */
+static uint64_t crc64_reference(const unsigned char *p, size_t n)
+{
+    const uint64_t poly = UINT64_C(0xc15d213aa4d7a795);
+    uint64_t fp = poly;
+    for (size_t i = 0; i < n; i++) {
+        fp ^= p[i];
+        for (int b = 0; b < 8; b++)
+            fp = (fp & 1) ? (fp >> 1) ^ poly : fp >> 1;
+    }
+    return fp;
+}
+
+static void test_crc64(void **state)
+{
+    assert_true(pdm_avro_crc64("", 0) == UINT64_C(0xc15d213aa4d7a795)); /* the spec's EMPTY */
+    unsigned char buf[300];
+    srand(7);
+    for (int round = 0; round < 200; round++) {
+        size_t n = (size_t)(rand() % (int)sizeof buf);
+        for (size_t i = 0; i < n; i++)
+            buf[i] = (unsigned char)rand();
+        assert_true(pdm_avro_crc64(buf, n) == crc64_reference(buf, n));
+    }
+    assert_true(pdm_avro_crc64("\"int\"", 5) != pdm_avro_crc64("\"long\"", 6));
+}
+
+static void canon_is(const char *schema, const char *want)
+{
+    char *got = NULL, err[PDM_ERRSTR_SIZE];
+    assert_int_equal(pdm_avro_canonical_form(schema, &got, err, sizeof err), 0);
+    assert_string_equal(got, want);
+    free(got);
+}
+
+static void test_canonical_rules(void **state)
+{
+    canon_is("{\"type\": \"int\"}", "\"int\"");                                   /* PRIMITIVES */
+    canon_is("{\"type\":\"long\",\"logicalType\":\"timestamp-millis\"}", "\"long\""); /* STRIP */
+    canon_is("[\"null\", {\"type\":\"string\"}]", "[\"null\",\"string\"]");
+    canon_is("{\"doc\":\"d\",\"fields\":[{\"type\":\"int\",\"name\":\"a\",\"default\":1}],"
+             "\"namespace\":\"x.y\",\"name\":\"R\",\"type\":\"record\",\"aliases\":[\"Q\"]}",
+             "{\"name\":\"x.y.R\",\"type\":\"record\",\"fields\":[{\"name\":\"a\",\"type\":\"int\"}]}");
+    /* FULLNAMES: inner names inherit the namespace; a second use is a reference. */
+    canon_is("{\"type\":\"record\",\"name\":\"a.R\",\"fields\":["
+             "{\"name\":\"e\",\"type\":{\"type\":\"enum\",\"name\":\"E\",\"symbols\":[\"X\"]}},"
+             "{\"name\":\"f\",\"type\":\"E\"},"
+             "{\"name\":\"g\",\"type\":{\"type\":\"map\",\"values\":{\"type\":\"fixed\",\"name\":\"b.F\",\"size\":4}}}]}",
+             "{\"name\":\"a.R\",\"type\":\"record\",\"fields\":["
+             "{\"name\":\"e\",\"type\":{\"name\":\"a.E\",\"type\":\"enum\",\"symbols\":[\"X\"]}},"
+             "{\"name\":\"f\",\"type\":\"a.E\"},"
+             "{\"name\":\"g\",\"type\":{\"type\":\"map\",\"values\":{\"name\":\"b.F\",\"type\":\"fixed\",\"size\":4}}}]}");
+    char *got = NULL, err[PDM_ERRSTR_SIZE];
+    assert_int_equal(pdm_avro_canonical_form("{not json", &got, err, sizeof err), -1);
+    assert_int_equal(pdm_avro_canonical_form("{\"type\":\"record\",\"name\":\"R\"}", &got, err, sizeof err), -1);
+}
+
+/* python3-avro 1.11 writes a logical type's base as {"type":"long"} where
+ * the specification's PRIMITIVES rule (and Java's SchemaNormalization) give
+ * "long"; this undoes that one difference before comparing. */
+static void replace_all(char *s, const char *from, const char *to)
+{
+    size_t fl = strlen(from), tl = strlen(to);
+    char *p;
+    while ((p = strstr(s, from))) {
+        memmove(p + tl, p + fl, strlen(p + fl) + 1);
+        memcpy(p, to, tl);
+    }
+}
+
+static void test_canonical_matches_python_avro(void **state)
+{
+    if (access("/usr/bin/python3", X_OK) != 0 ||
+        system("/usr/bin/python3 -c 'import avro.schema' 2>/dev/null") != 0)
+        skip();
+    for (int t = 0; t < PDM_EV_COUNT; t++) {
+        char path[] = "/tmp/pdm-avsc-XXXXXX";
+        int fd = mkstemp(path);
+        assert_true(fd >= 0);
+        const char *json = pdm_event_schema_json((pdm_event_type)t);
+        assert_int_equal(write(fd, json, strlen(json)), (ssize_t)strlen(json));
+        close(fd);
+        char cmd[512];
+        snprintf(cmd, sizeof cmd,
+                 "/usr/bin/python3 -c 'import avro.schema,sys; "
+                 "print(avro.schema.parse(open(sys.argv[1]).read()).canonical_form)' %s",
+                 path);
+        FILE *p = popen(cmd, "r");
+        char want[8192] = {0};
+        assert_non_null(fgets(want, sizeof want, p));
+        pclose(p);
+        unlink(path);
+        want[strcspn(want, "\n")] = '\0';
+        replace_all(want, "{\"type\":\"long\"}", "\"long\"");
+        char *got = NULL, err[PDM_ERRSTR_SIZE];
+        assert_int_equal(pdm_avro_canonical_form(json, &got, err, sizeof err), 0);
+        assert_string_equal(got, want);
+        free(got);
+    }
+}
+
+static pdm_risk sample_risk;
+
+static pdm_event sample(pdm_event_type t)
+{
+    pdm_event e;
+    memset(&e, 0, sizeof e);
+    e.type = t;
+    e.machine_id = 42;
+    e.ts = INT64_C(1420092000000) + 123;
+    switch (t) {
+    case PDM_EV_TELEMETRY:
+        e.u.telemetry.volt = 170.123456789;
+        e.u.telemetry.rotate = 446.5;
+        e.u.telemetry.pressure = -1e-300;
+        e.u.telemetry.vibration = 40.4;
+        break;
+    case PDM_EV_ERROR:
+        e.u.error.error_id = 5;
+        break;
+    case PDM_EV_MAINTENANCE:
+        e.u.maintenance.component = 2;
+        break;
+    case PDM_EV_FAILURE:
+        e.u.failure.component = 4;
+        break;
+    case PDM_EV_MACHINE:
+        e.u.machine.model = 3;
+        e.u.machine.age = 18;
+        break;
+    case PDM_EV_RISK: {
+        pdm_risk *r = &sample_risk;
+        memset(r, 0, sizeof *r);
+        snprintf(r->event_id, sizeof r->event_id, "42-1420092000123-abcdef012345");
+        r->scored_at = INT64_C(1764400000000);
+        snprintf(r->model_version, sizeof r->model_version, "abcdef012345");
+        r->risk = 0.875;
+        for (int k = 0; k < PDM_N_COMPONENTS; k++)
+            r->component_prob[k] = 0.1 * (k + 1);
+        r->level = PDM_LEVEL_CRITICAL;
+        r->n_reasons = 3;
+        for (int k = 0; k < 3; k++) {
+            snprintf(r->reasons[k].feature, sizeof r->reasons[k].feature, "vibration_mean_%dh", k);
+            r->reasons[k].value = k == 1 ? NAN : 40.0 + k;
+            r->reasons[k].contribution = 1.5 - k;
+        }
+        e.u.risk = r;
+        break;
+    }
+    default:
+        break;
+    }
+    return e;
+}
+
+static void assert_same_event(const pdm_event *a, const pdm_event *b)
+{
+    assert_int_equal(a->type, b->type);
+    assert_int_equal(a->machine_id, b->machine_id);
+    assert_int_equal(a->ts, b->ts);
+    if (a->type != PDM_EV_RISK) {
+        assert_memory_equal(&a->u, &b->u, sizeof a->u.telemetry);
+        return;
+    }
+    const pdm_risk *x = a->u.risk, *y = b->u.risk;
+    assert_string_equal(x->event_id, y->event_id);
+    assert_int_equal(x->scored_at, y->scored_at);
+    assert_string_equal(x->model_version, y->model_version);
+    assert_true(x->risk == y->risk);
+    for (int k = 0; k < PDM_N_COMPONENTS; k++)
+        assert_true(x->component_prob[k] == y->component_prob[k]);
+    assert_int_equal(x->level, y->level);
+    assert_int_equal(x->n_reasons, y->n_reasons);
+    for (int k = 0; k < x->n_reasons; k++) {
+        assert_string_equal(x->reasons[k].feature, y->reasons[k].feature);
+        assert_true(x->reasons[k].value == y->reasons[k].value ||
+                    (isnan(x->reasons[k].value) && isnan(y->reasons[k].value)));
+        assert_true(x->reasons[k].contribution == y->reasons[k].contribution);
+    }
+}
+
+static void test_round_trip_all_types(void **state)
+{
+    char err[PDM_ERRSTR_SIZE];
+    unsigned char buf[PDM_MAX_ENCODED];
+    pdm_codec *c = pdm_codec_new(err, sizeof err);
+    assert_non_null(c);
+    for (int t = 0; t < PDM_EV_COUNT; t++)
+        assert_int_equal(pdm_codec_set_schema_id(c, (pdm_event_type)t, 100 + t), 0);
+    for (int t = 0; t < PDM_EV_COUNT; t++) {
+        for (int fmt = 0; fmt < 2; fmt++) {
+            pdm_event in = sample((pdm_event_type)t), out;
+            int len = pdm_codec_encode(c, &in, (pdm_wire_format)fmt, buf, sizeof buf, err, sizeof err);
+            assert_true(len > 0);
+            if (fmt == PDM_WIRE_SINGLE_OBJECT) {
+                uint64_t fp = pdm_codec_fingerprint(c, (pdm_event_type)t);
+                assert_int_equal(buf[0], 0xC3);
+                assert_int_equal(buf[1], 0x01);
+                for (int i = 0; i < 8; i++)
+                    assert_int_equal(buf[2 + i], (fp >> (8 * i)) & 0xff);
+                /* The fingerprint is the CRC of the canonical form. */
+                char *canonical = NULL;
+                assert_int_equal(pdm_avro_canonical_form(pdm_event_schema_json((pdm_event_type)t),
+                                                         &canonical, err, sizeof err), 0);
+                assert_true(fp == crc64_reference((unsigned char *)canonical, strlen(canonical)));
+                free(canonical);
+            } else {
+                assert_int_equal(buf[0], 0);
+                assert_int_equal(buf[4], 100 + t);
+            }
+            assert_int_equal(pdm_codec_decode(c, buf, (size_t)len, &out, err, sizeof err), PDM_DECODE_OK);
+            assert_same_event(&in, &out);
+        }
+        /* JSON round trip (input types only). */
+        if (t != PDM_EV_RISK) {
+            pdm_event in = sample((pdm_event_type)t), out;
+            char *json = pdm_event_to_json(&in);
+            assert_non_null(json);
+            assert_int_equal(pdm_event_from_json(json, &out, err, sizeof err), 0);
+            assert_same_event(&in, &out);
+            free(json);
+        } else {
+            pdm_event in = sample(PDM_EV_RISK);
+            char *json = pdm_event_to_json(&in);
+            assert_non_null(strstr(json, "\"level\":\"CRITICAL\""));
+            assert_non_null(strstr(json, "\"value\":null")); /* NaN */
+            free(json);
+        }
+    }
+    pdm_codec_destroy(c);
+}
+
+static void expect_status(pdm_codec *c, const void *data, size_t len, int want)
+{
+    char err[PDM_ERRSTR_SIZE] = "";
+    pdm_event ev;
+    int got = pdm_codec_decode(c, data, len, &ev, err, sizeof err);
+    if (got != want)
+        fail_msg("decode gave %s (%s), expected %s", pdm_decode_status_name((pdm_decode_status)got),
+                 err, pdm_decode_status_name((pdm_decode_status)want));
+    if (want != PDM_DECODE_OK)
+        assert_true(err[0] != '\0'); /* a reason is always given */
+}
+
+static void test_rejects_with_reason(void **state)
+{
+    char err[PDM_ERRSTR_SIZE];
+    unsigned char buf[PDM_MAX_ENCODED];
+    pdm_codec *c = pdm_codec_new(err, sizeof err);
+    assert_non_null(c);
+    expect_status(c, "", 0, PDM_DECODE_EMPTY);
+    expect_status(c, NULL, 0, PDM_DECODE_EMPTY);
+    expect_status(c, "hello", 5, PDM_DECODE_BAD_MAGIC);
+    expect_status(c, "\xC3\x02" "12345678", 10, PDM_DECODE_BAD_MAGIC);
+    expect_status(c, "\xC3\x01" "ABCDEFGH\x02", 11, PDM_DECODE_UNKNOWN_SCHEMA);
+    expect_status(c, "\x00\x00\x00\x00\x07\x02", 6, PDM_DECODE_UNKNOWN_SCHEMA); /* no ids set */
+
+    for (int t = 0; t < PDM_EV_COUNT; t++) {
+        pdm_event in = sample((pdm_event_type)t);
+        int len = pdm_codec_encode(c, &in, PDM_WIRE_SINGLE_OBJECT, buf, sizeof buf, err, sizeof err);
+        assert_true(len > 10);
+        for (int cut = 1; cut < len; cut++) {
+            pdm_event out;
+            int st = pdm_codec_decode(c, buf, (size_t)cut, &out, err, sizeof err);
+            assert_true(st == PDM_DECODE_TRUNCATED || st == PDM_DECODE_MALFORMED);
+        }
+        /* One byte too many. */
+        buf[len] = 0;
+        expect_status(c, buf, (size_t)len + 1, PDM_DECODE_MALFORMED);
+    }
+
+    /* A string length of 2^62 must not reach avro-c's allocator. */
+    pdm_event e = sample(PDM_EV_ERROR);
+    int len = pdm_codec_encode(c, &e, PDM_WIRE_SINGLE_OBJECT, buf, sizeof buf, err, sizeof err);
+    unsigned char huge[32];
+    memcpy(huge, buf, 10 + 1 + 6); /* header, machine_id (1 byte), ts (6 bytes) */
+    const unsigned char varint[] = {0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x7f};
+    memcpy(huge + 17, varint, sizeof varint);
+    assert_true(len > 17);
+    expect_status(c, huge, 17 + sizeof varint, PDM_DECODE_TRUNCATED);
+
+    /* Names the data does not have are invalid values. */
+    const char *bad[] = {"{\"type\":\"error\",\"machine_id\":1,\"ts\":0,\"error_id\":\"error6\"}",
+                         "{\"type\":\"maintenance\",\"machine_id\":1,\"ts\":0,\"component\":\"comp0\"}",
+                         "{\"type\":\"machine\",\"machine_id\":1,\"ts\":0,\"model\":\"modelX\",\"age\":1}"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        pdm_event ev;
+        assert_int_equal(pdm_event_from_json(bad[i], &ev, err, sizeof err), -1);
+    }
+    /* Encode a valid error event, then patch "error5" into "error9" on the wire. */
+    e = sample(PDM_EV_ERROR);
+    len = pdm_codec_encode(c, &e, PDM_WIRE_SINGLE_OBJECT, buf, sizeof buf, err, sizeof err);
+    assert_int_equal(buf[len - 1], '5');
+    buf[len - 1] = '9';
+    expect_status(c, buf, (size_t)len, PDM_DECODE_INVALID_VALUE);
+    buf[len - 1] = 'x';
+    expect_status(c, buf, (size_t)len, PDM_DECODE_INVALID_VALUE);
+    /* An enum index out of range (RiskEvent level). */
+    e = sample(PDM_EV_RISK);
+    sample_risk.n_reasons = 0;
+    len = pdm_codec_encode(c, &e, PDM_WIRE_SINGLE_OBJECT, buf, sizeof buf, err, sizeof err);
+    /* level is the second-to-last byte (then the empty reasons array's 0). */
+    assert_int_equal(buf[len - 2], 2 * 2); /* CRITICAL = 2, zigzag 4 */
+    buf[len - 2] = 2 * 3;
+    expect_status(c, buf, (size_t)len, PDM_DECODE_MALFORMED);
+
+    /* Encoding refuses out-of-range names, and a type without a schema id. */
+    e = sample(PDM_EV_MAINTENANCE);
+    e.u.maintenance.component = 5;
+    assert_int_equal(pdm_codec_encode(c, &e, PDM_WIRE_SINGLE_OBJECT, buf, sizeof buf, err, sizeof err), -1);
+    e.u.maintenance.component = 1;
+    assert_int_equal(pdm_codec_encode(c, &e, PDM_WIRE_CONFLUENT, buf, sizeof buf, err, sizeof err), -1);
+    assert_int_equal(pdm_codec_set_schema_id(c, PDM_EV_ERROR, 9), 0);
+    assert_int_equal(pdm_codec_set_schema_id(c, PDM_EV_FAILURE, 9), -1); /* ids tell types apart */
+    pdm_codec_destroy(c);
+}
+
+static void test_garbage_never_crashes(void **state)
+{
+    char err[PDM_ERRSTR_SIZE];
+    unsigned char buf[PDM_MAX_ENCODED], msg[PDM_MAX_ENCODED];
+    pdm_codec *c = pdm_codec_new(err, sizeof err);
+    for (int t = 0; t < PDM_EV_COUNT; t++)
+        pdm_codec_set_schema_id(c, (pdm_event_type)t, 1 + t);
+    uint64_t x = 88172645463325252ULL;
+#define NEXT() (x ^= x << 13, x ^= x >> 7, x ^= x << 17, x)
+    size_t ok = 0;
+    for (int round = 0; round < 100000; round++) {
+        size_t len = NEXT() % 96;
+        for (size_t i = 0; i < len; i++)
+            msg[i] = (unsigned char)NEXT();
+        /* Half of them get a valid header so the body parser is exercised. */
+        if (len >= 10 && (round & 1)) {
+            int t = (int)(NEXT() % PDM_EV_COUNT);
+            uint64_t fp = pdm_codec_fingerprint(c, (pdm_event_type)t);
+            msg[0] = 0xC3;
+            msg[1] = 0x01;
+            for (int i = 0; i < 8; i++)
+                msg[2 + i] = (unsigned char)(fp >> (8 * i));
+        }
+        pdm_event ev;
+        int st = pdm_codec_decode(c, msg, len, &ev, err, sizeof err);
+        assert_true(st <= 0 && st >= PDM_DECODE_INVALID_VALUE);
+        ok += st == PDM_DECODE_OK;
+    }
+    /* Single-byte mutations of valid messages. */
+    for (int t = 0; t < PDM_EV_COUNT; t++) {
+        pdm_event in = sample((pdm_event_type)t);
+        int len = pdm_codec_encode(c, &in, PDM_WIRE_SINGLE_OBJECT, buf, sizeof buf, err, sizeof err);
+        for (int i = 0; i < len; i++) {
+            for (int v = 0; v < 256; v += 7) {
+                memcpy(msg, buf, (size_t)len);
+                msg[i] = (unsigned char)v;
+                pdm_event ev;
+                int st = pdm_codec_decode(c, msg, (size_t)len, &ev, err, sizeof err);
+                assert_true(st <= 0 && st >= PDM_DECODE_INVALID_VALUE);
+            }
+        }
+    }
+    (void)ok;
+    pdm_codec_destroy(c);
+}
+
+static void test_names(void **state)
+{
+    pdm_event_type t;
+    assert_int_equal(pdm_event_type_parse("telemetry", &t), 0);
+    assert_int_equal(t, PDM_EV_TELEMETRY);
+    assert_int_equal(pdm_event_type_parse("io.pdm.MachineInfo", &t), 0);
+    assert_int_equal(t, PDM_EV_MACHINE);
+    assert_int_equal(pdm_event_type_parse("RiskEvent", &t), 0);
+    assert_int_equal(t, PDM_EV_RISK);
+    assert_int_equal(pdm_event_type_parse("nope", &t), -1);
+    assert_string_equal(pdm_level_name(PDM_LEVEL_WARN), "WARN");
+    assert_string_equal(pdm_decode_status_name(PDM_DECODE_TRUNCATED), "truncated");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_crc64),
+        cmocka_unit_test(test_canonical_rules),
+        cmocka_unit_test(test_canonical_matches_python_avro),
+        cmocka_unit_test(test_round_trip_all_types),
+        cmocka_unit_test(test_rejects_with_reason),
+        cmocka_unit_test(test_garbage_never_crashes),
+        cmocka_unit_test(test_names),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
