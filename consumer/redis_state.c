@@ -1,0 +1,577 @@
+/* redis_state.c: pipelined, idempotent I/O of per-machine state in Redis
+ * (layout in redis_state.h). Round trips, not commands, are what cost on
+ * Redis (about 20 k/s unpipelined against over 1 M commands/s pipelined), so
+ * a batch is one round trip to load and one to write, whatever its size.
+ * On any I/O error the connection is dropped; the caller retries the whole
+ * batch after reconnecting, which is safe because every write is idempotent. */
+#include "redis_state.h"
+
+#include <hiredis/hiredis.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pdm_common.h"
+
+struct pdm_redis {
+    char host[256];
+    int port;
+    int db;
+    char user[128];
+    char *password;
+    double timeout_s;
+    redisContext *c;
+    char desc[300];
+};
+
+static int parse_url(pdm_redis *r, const char *url, char *errstr, size_t errlen)
+{
+    const char *p = url;
+    if (strncmp(p, "redis://", 8) != 0)
+        return pdm_err(errstr, errlen, "redis URL must start with redis://: '%s'", url);
+    p += 8;
+    const char *slash = strchr(p, '/');
+    const char *end = slash ? slash : p + strlen(p);
+    const char *at = NULL;
+    for (const char *q = p; q < end; q++)
+        if (*q == '@')
+            at = q;
+    if (at) {
+        const char *colon = memchr(p, ':', (size_t)(at - p));
+        if (colon) {
+            snprintf(r->user, sizeof r->user, "%.*s", (int)(colon - p), p);
+            if (!r->password && at > colon + 1)
+                r->password = strndup(colon + 1, (size_t)(at - colon - 1));
+        } else if (!r->password && at > p) {
+            r->password = strndup(p, (size_t)(at - p));
+        }
+        p = at + 1;
+    }
+    const char *host_end;
+    const char *port_sep;
+    if (*p == '[') { /* [::1]:6379 */
+        const char *close = memchr(p, ']', (size_t)(end - p));
+        if (!close)
+            return pdm_err(errstr, errlen, "redis URL: unclosed '[' in host");
+        snprintf(r->host, sizeof r->host, "%.*s", (int)(close - p - 1), p + 1);
+        host_end = close + 1;
+        port_sep = host_end < end && *host_end == ':' ? host_end : NULL;
+    } else {
+        port_sep = memchr(p, ':', (size_t)(end - p));
+        host_end = port_sep ? port_sep : end;
+        snprintf(r->host, sizeof r->host, "%.*s", (int)(host_end - p), p);
+    }
+    if (!r->host[0])
+        snprintf(r->host, sizeof r->host, "127.0.0.1");
+    r->port = 6379;
+    if (port_sep) {
+        char *e;
+        long port = strtol(port_sep + 1, &e, 10);
+        if (e != end || port <= 0 || port > 65535)
+            return pdm_err(errstr, errlen, "redis URL: bad port in '%s'", url);
+        r->port = (int)port;
+    }
+    if (slash && slash[1]) {
+        char *e;
+        long db = strtol(slash + 1, &e, 10);
+        if (*e || db < 0 || db > 100000)
+            return pdm_err(errstr, errlen, "redis URL: bad database number in '%s'", url);
+        r->db = (int)db;
+    }
+    return 0;
+}
+
+pdm_redis *pdm_redis_new(const char *url, const char *password, double timeout_s, char *errstr,
+                         size_t errlen)
+{
+    pdm_redis *r = calloc(1, sizeof *r);
+    if (!r) {
+        pdm_err(errstr, errlen, "out of memory");
+        return NULL;
+    }
+    if (password && *password)
+        r->password = strdup(password);
+    if (parse_url(r, url, errstr, errlen)) {
+        pdm_redis_destroy(r);
+        return NULL;
+    }
+    r->timeout_s = timeout_s > 0 ? timeout_s : 5.0;
+    snprintf(r->desc, sizeof r->desc, "%s:%d/%d", r->host, r->port, r->db);
+    return r;
+}
+
+static void drop(pdm_redis *r)
+{
+    if (r->c)
+        redisFree(r->c);
+    r->c = NULL;
+}
+
+void pdm_redis_destroy(pdm_redis *r)
+{
+    if (!r)
+        return;
+    drop(r);
+    if (r->password) {
+        memset(r->password, 0, strlen(r->password));
+        free(r->password);
+    }
+    free(r);
+}
+
+const char *pdm_redis_describe(const pdm_redis *r) { return r->desc; }
+int pdm_redis_connected(const pdm_redis *r) { return r->c != NULL; }
+
+/* Runs one command and checks for an error reply; consumes the reply. */
+static int simple(pdm_redis *r, int argc, const char **argv, char *errstr, size_t errlen)
+{
+    redisReply *reply = redisCommandArgv(r->c, argc, argv, NULL);
+    if (!reply) {
+        pdm_err(errstr, errlen, "redis %s: %s", r->desc, r->c->errstr);
+        drop(r);
+        return -1;
+    }
+    int rc = 0;
+    if (reply->type == REDIS_REPLY_ERROR)
+        rc = pdm_err(errstr, errlen, "redis %s: %s: %s", r->desc, argv[0], reply->str);
+    freeReplyObject(reply);
+    return rc;
+}
+
+int pdm_redis_connect(pdm_redis *r, char *errstr, size_t errlen)
+{
+    drop(r);
+    struct timeval tv = {(time_t)r->timeout_s,
+                         (suseconds_t)((r->timeout_s - (double)(time_t)r->timeout_s) * 1e6)};
+    r->c = redisConnectWithTimeout(r->host, r->port, tv);
+    if (!r->c)
+        return pdm_err(errstr, errlen, "redis %s: out of memory", r->desc);
+    if (r->c->err) {
+        pdm_err(errstr, errlen, "redis %s: %s", r->desc, r->c->errstr);
+        drop(r);
+        return -1;
+    }
+    redisSetTimeout(r->c, tv);
+    redisEnableKeepAlive(r->c);
+    if (r->password) {
+        const char *argv[3] = {"AUTH", r->user[0] ? r->user : r->password, r->password};
+        /* The password is never part of the message on failure. */
+        redisReply *reply = redisCommandArgv(r->c, r->user[0] ? 3 : 2, argv, NULL);
+        int bad = !reply || reply->type == REDIS_REPLY_ERROR;
+        if (bad)
+            pdm_err(errstr, errlen, "redis %s: AUTH failed: %s", r->desc,
+                    reply ? reply->str : r->c->errstr);
+        if (reply)
+            freeReplyObject(reply);
+        if (bad) {
+            drop(r);
+            return -1;
+        }
+    }
+    if (r->db) {
+        char db[16];
+        snprintf(db, sizeof db, "%d", r->db);
+        const char *argv[2] = {"SELECT", db};
+        if (simple(r, 2, argv, errstr, errlen)) {
+            drop(r);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int pdm_redis_ping(pdm_redis *r, char *errstr, size_t errlen)
+{
+    if (!r->c && pdm_redis_connect(r, errstr, errlen))
+        return -1;
+    const char *argv[1] = {"PING"};
+    return simple(r, 1, argv, errstr, errlen);
+}
+
+int pdm_rs_epoch_check(pdm_redis *r, char *errstr, size_t errlen)
+{
+    if (!r->c && pdm_redis_connect(r, errstr, errlen))
+        return -1;
+    char now[32];
+    snprintf(now, sizeof now, "%lld", (long long)pdm_now_ms());
+    const char *argv[4] = {"SET", "pdm:epoch", now, "NX"};
+    redisReply *reply = redisCommandArgv(r->c, 4, argv, NULL);
+    if (!reply) {
+        pdm_err(errstr, errlen, "redis %s: %s", r->desc, r->c->errstr);
+        drop(r);
+        return -1;
+    }
+    int rc = reply->type == REDIS_REPLY_NIL ? 1 : reply->type == REDIS_REPLY_STATUS ? 0 : -1;
+    if (rc < 0)
+        pdm_err(errstr, errlen, "redis %s: SET pdm:epoch: unexpected reply", r->desc);
+    freeReplyObject(reply);
+    return rc;
+}
+
+/* ---- member encoding ------------------------------------------------------ */
+
+#define TEL_MEMBER 40
+#define MARK_MEMBER 9
+
+static void put_be64(unsigned char *p, int64_t v)
+{
+    uint64_t u = (uint64_t)v;
+    for (int i = 7; i >= 0; i--, u >>= 8)
+        p[i] = (unsigned char)u;
+}
+
+static int64_t get_be64(const unsigned char *p)
+{
+    uint64_t u = 0;
+    for (int i = 0; i < 8; i++)
+        u = u << 8 | p[i];
+    return (int64_t)u;
+}
+
+static void put_double(unsigned char *p, double d)
+{
+    uint64_t u;
+    memcpy(&u, &d, 8);
+    for (int i = 0; i < 8; i++, u >>= 8)
+        p[i] = (unsigned char)u;
+}
+
+static double get_double(const unsigned char *p)
+{
+    uint64_t u = 0;
+    for (int i = 7; i >= 0; i--)
+        u = u << 8 | p[i];
+    double d;
+    memcpy(&d, &u, 8);
+    return d;
+}
+
+static int key(char *buf, size_t cap, int32_t machine, const char *kind)
+{
+    return snprintf(buf, cap, "pdm:{%d}:%s", (int)machine, kind);
+}
+
+/* ---- load ----------------------------------------------------------------- */
+
+void pdm_rs_machine_clear(pdm_rs_machine *m)
+{
+    free(m->tel);
+    free(m->err);
+    free(m->maint);
+    memset(m, 0, sizeof *m);
+}
+
+static int load_marks(redisReply *rep, pdm_rs_mark **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    if (rep->type != REDIS_REPLY_ARRAY)
+        return -1;
+    if (rep->elements == 0)
+        return 0;
+    *out = malloc(rep->elements * sizeof **out);
+    if (!*out)
+        return -1;
+    for (size_t i = 0; i < rep->elements; i++) {
+        redisReply *e = rep->element[i];
+        if (e->type != REDIS_REPLY_STRING || e->len != MARK_MEMBER)
+            continue; /* not ours: ignore rather than fail the batch */
+        (*out)[*n].ts = get_be64((const unsigned char *)e->str);
+        (*out)[*n].id = (unsigned char)e->str[8];
+        (*n)++;
+    }
+    return 0;
+}
+
+static int64_t meta_int(redisReply *meta, const char *name, int64_t dflt)
+{
+    for (size_t i = 0; i + 1 < meta->elements; i += 2) {
+        redisReply *k = meta->element[i], *v = meta->element[i + 1];
+        if (k->type == REDIS_REPLY_STRING && v->type == REDIS_REPLY_STRING &&
+            strcmp(k->str, name) == 0)
+            return strtoll(v->str, NULL, 10);
+    }
+    return dflt;
+}
+
+int pdm_rs_load(pdm_redis *r, const int32_t *machines, const int64_t *from_ts, size_t n,
+                pdm_rs_machine *out, char *errstr, size_t errlen)
+{
+    if (!r->c && pdm_redis_connect(r, errstr, errlen))
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        char k1[64], k2[64], k3[64], k4[64], from[32];
+        key(k1, sizeof k1, machines[i], "tel");
+        key(k2, sizeof k2, machines[i], "err");
+        key(k3, sizeof k3, machines[i], "maint");
+        key(k4, sizeof k4, machines[i], "meta");
+        snprintf(from, sizeof from, "(%lld", (long long)from_ts[i]);
+        const char *a1[4] = {"ZRANGEBYSCORE", k1, from, "+inf"};
+        const char *a2[4] = {"ZRANGEBYSCORE", k2, from, "+inf"};
+        const char *a3[4] = {"ZRANGE", k3, "0", "-1"};
+        const char *a4[2] = {"HGETALL", k4};
+        if (redisAppendCommandArgv(r->c, 4, a1, NULL) || redisAppendCommandArgv(r->c, 4, a2, NULL) ||
+            redisAppendCommandArgv(r->c, 4, a3, NULL) || redisAppendCommandArgv(r->c, 2, a4, NULL)) {
+            pdm_err(errstr, errlen, "redis %s: out of memory", r->desc);
+            drop(r);
+            return -1;
+        }
+    }
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        redisReply *rep[4] = {0};
+        for (int j = 0; j < 4; j++) {
+            if (redisGetReply(r->c, (void **)&rep[j]) != REDIS_OK) {
+                pdm_err(errstr, errlen, "redis %s: %s", r->desc, r->c->errstr);
+                for (int k = 0; k < j; k++)
+                    freeReplyObject(rep[k]);
+                drop(r);
+                return -1;
+            }
+        }
+        pdm_rs_machine *m = &out[i];
+        m->machine_id = machines[i];
+        if (rc == 0) {
+            for (int j = 0; j < 4; j++)
+                if (rep[j]->type == REDIS_REPLY_ERROR)
+                    rc = pdm_err(errstr, errlen, "redis %s: %s", r->desc, rep[j]->str);
+        }
+        if (rc == 0 && rep[0]->type == REDIS_REPLY_ARRAY && rep[0]->elements) {
+            m->tel = malloc(rep[0]->elements * sizeof *m->tel);
+            if (!m->tel)
+                rc = pdm_err(errstr, errlen, "out of memory");
+            for (size_t e = 0; m->tel && e < rep[0]->elements; e++) {
+                redisReply *el = rep[0]->element[e];
+                if (el->type != REDIS_REPLY_STRING || el->len != TEL_MEMBER)
+                    continue;
+                const unsigned char *p = (const unsigned char *)el->str;
+                pdm_rs_telemetry *t = &m->tel[m->n_tel++];
+                t->ts = get_be64(p);
+                for (int v = 0; v < 4; v++)
+                    t->v[v] = get_double(p + 8 + 8 * v);
+            }
+        }
+        if (rc == 0 && (load_marks(rep[1], &m->err, &m->n_err) ||
+                        load_marks(rep[2], &m->maint, &m->n_maint)))
+            rc = pdm_err(errstr, errlen, "redis %s: unexpected reply or out of memory", r->desc);
+        if (rc == 0) {
+            redisReply *meta = rep[3];
+            int has_meta = meta->type == REDIS_REPLY_ARRAY && meta->elements > 0;
+            m->exists = has_meta || m->n_tel || m->n_err || m->n_maint;
+            m->newest = INT64_MIN;
+            m->base = INT64_MIN;
+            m->src_partition = -1;
+            m->src_offset = -1;
+            m->level = -1;
+            m->base_level = -1;
+            m->notified_at = INT64_MIN;
+            m->base_notified_at = INT64_MIN;
+            if (has_meta) {
+                m->has_info = meta_int(meta, "model", 0) > 0;
+                m->model = (int)meta_int(meta, "model", 0);
+                m->age = (int)meta_int(meta, "age", 0);
+                m->newest = meta_int(meta, "newest", INT64_MIN);
+                m->base = meta_int(meta, "base", INT64_MIN);
+                m->src_partition = (int32_t)meta_int(meta, "src_p", -1);
+                m->src_offset = meta_int(meta, "src_o", -1);
+                m->level = (int)meta_int(meta, "level", -1);
+                m->base_level = (int)meta_int(meta, "base_level", -1);
+                m->notified_at = meta_int(meta, "notified", INT64_MIN);
+                m->base_notified_at = meta_int(meta, "base_notified", INT64_MIN);
+            }
+        }
+        for (int j = 0; j < 4; j++)
+            freeReplyObject(rep[j]);
+    }
+    return rc;
+}
+
+/* ---- write batches -------------------------------------------------------- */
+
+#define MAX_ARGS 20
+
+typedef struct {
+    int argc;
+    size_t off[MAX_ARGS];
+    size_t len[MAX_ARGS];
+} rs_cmd;
+
+struct pdm_rs_batch {
+    rs_cmd *cmds;
+    size_t n, cap;
+    pdm_buf arena;
+};
+
+pdm_rs_batch *pdm_rs_batch_new(void) { return calloc(1, sizeof(pdm_rs_batch)); }
+
+void pdm_rs_batch_destroy(pdm_rs_batch *b)
+{
+    if (!b)
+        return;
+    free(b->cmds);
+    pdm_buf_free(&b->arena);
+    free(b);
+}
+
+void pdm_rs_batch_reset(pdm_rs_batch *b)
+{
+    b->n = 0;
+    b->arena.len = 0;
+}
+
+size_t pdm_rs_batch_commands(const pdm_rs_batch *b) { return b->n; }
+
+static rs_cmd *cmd_new(pdm_rs_batch *b)
+{
+    if (b->n == b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 256;
+        rs_cmd *c = realloc(b->cmds, cap * sizeof *c);
+        if (!c)
+            return NULL;
+        b->cmds = c;
+        b->cap = cap;
+    }
+    rs_cmd *c = &b->cmds[b->n++];
+    c->argc = 0;
+    return c;
+}
+
+static int arg(pdm_rs_batch *b, rs_cmd *c, const void *data, size_t len)
+{
+    if (c->argc == MAX_ARGS)
+        return -1;
+    c->off[c->argc] = b->arena.len;
+    c->len[c->argc] = len;
+    c->argc++;
+    return pdm_buf_append(&b->arena, data, len);
+}
+
+static int args(pdm_rs_batch *b, rs_cmd *c, int n, ...)
+{
+    va_list ap;
+    va_start(ap, n);
+    int rc = 0;
+    for (int i = 0; i < n && rc == 0; i++) {
+        const char *s = va_arg(ap, const char *);
+        rc = arg(b, c, s, strlen(s));
+    }
+    va_end(ap);
+    return rc;
+}
+
+int pdm_rs_batch_event(pdm_rs_batch *b, const pdm_event *ev)
+{
+    char k[64], score[32];
+    unsigned char member[TEL_MEMBER];
+    snprintf(score, sizeof score, "%lld", (long long)ev->ts);
+    put_be64(member, ev->ts);
+    rs_cmd *c;
+    switch (ev->type) {
+    case PDM_EV_TELEMETRY:
+        key(k, sizeof k, ev->machine_id, "tel");
+        put_double(member + 8, ev->u.telemetry.volt);
+        put_double(member + 16, ev->u.telemetry.rotate);
+        put_double(member + 24, ev->u.telemetry.pressure);
+        put_double(member + 32, ev->u.telemetry.vibration);
+        /* The later reading at a ts replaces the earlier one. */
+        if (!(c = cmd_new(b)) || args(b, c, 4, "ZREMRANGEBYSCORE", k, score, score))
+            return -1;
+        if (!(c = cmd_new(b)) || args(b, c, 3, "ZADD", k, score) ||
+            arg(b, c, member, TEL_MEMBER))
+            return -1;
+        return 0;
+    case PDM_EV_ERROR:
+    case PDM_EV_MAINTENANCE:
+        key(k, sizeof k, ev->machine_id, ev->type == PDM_EV_ERROR ? "err" : "maint");
+        member[8] = (unsigned char)(ev->type == PDM_EV_ERROR ? ev->u.error.error_id
+                                                             : ev->u.maintenance.component);
+        if (!(c = cmd_new(b)) || args(b, c, 3, "ZADD", k, score) ||
+            arg(b, c, member, MARK_MEMBER))
+            return -1;
+        return 0;
+    case PDM_EV_MACHINE: {
+        char model[16], age[16];
+        key(k, sizeof k, ev->machine_id, "meta");
+        snprintf(model, sizeof model, "%d", ev->u.machine.model);
+        snprintf(age, sizeof age, "%d", ev->u.machine.age);
+        if (!(c = cmd_new(b)) || args(b, c, 6, "HSET", k, "model", model, "age", age))
+            return -1;
+        return 0;
+    }
+    default:
+        return 0; /* failures and risk events are not state */
+    }
+}
+
+int pdm_rs_batch_trim(pdm_rs_batch *b, int32_t machine_id, int64_t horizon,
+                      const pdm_rs_mark *drop_maint, size_t n_drop)
+{
+    char k[64], max[32];
+    rs_cmd *c;
+    snprintf(max, sizeof max, "(%lld", (long long)horizon);
+    key(k, sizeof k, machine_id, "tel");
+    if (!(c = cmd_new(b)) || args(b, c, 4, "ZREMRANGEBYSCORE", k, "-inf", max))
+        return -1;
+    key(k, sizeof k, machine_id, "err");
+    if (!(c = cmd_new(b)) || args(b, c, 4, "ZREMRANGEBYSCORE", k, "-inf", max))
+        return -1;
+    key(k, sizeof k, machine_id, "maint");
+    for (size_t i = 0; i < n_drop; i++) {
+        unsigned char member[MARK_MEMBER];
+        put_be64(member, drop_maint[i].ts);
+        member[8] = (unsigned char)drop_maint[i].id;
+        if (!(c = cmd_new(b)) || args(b, c, 2, "ZREM", k) || arg(b, c, member, MARK_MEMBER))
+            return -1;
+    }
+    return 0;
+}
+
+int pdm_rs_batch_meta(pdm_rs_batch *b, const pdm_rs_machine *m)
+{
+    char k[64], v[8][32];
+    rs_cmd *c;
+    key(k, sizeof k, m->machine_id, "meta");
+    snprintf(v[0], 32, "%lld", (long long)m->newest);
+    snprintf(v[1], 32, "%lld", (long long)m->base);
+    snprintf(v[2], 32, "%d", (int)m->src_partition);
+    snprintf(v[3], 32, "%lld", (long long)m->src_offset);
+    snprintf(v[4], 32, "%d", m->level);
+    snprintf(v[5], 32, "%d", m->base_level);
+    snprintf(v[6], 32, "%lld", (long long)m->notified_at);
+    snprintf(v[7], 32, "%lld", (long long)m->base_notified_at);
+    if (!(c = cmd_new(b)) ||
+        args(b, c, 18, "HSET", k, "newest", v[0], "base", v[1], "src_p", v[2], "src_o", v[3],
+             "level", v[4], "base_level", v[5], "notified", v[6], "base_notified", v[7]))
+        return -1;
+    return 0;
+}
+
+int pdm_rs_batch_exec(pdm_redis *r, pdm_rs_batch *b, char *errstr, size_t errlen)
+{
+    if (!r->c && pdm_redis_connect(r, errstr, errlen))
+        return -1;
+    for (size_t i = 0; i < b->n; i++) {
+        rs_cmd *c = &b->cmds[i];
+        const char *argv[MAX_ARGS];
+        for (int a = 0; a < c->argc; a++)
+            argv[a] = b->arena.data + c->off[a];
+        if (redisAppendCommandArgv(r->c, c->argc, argv, c->len)) {
+            pdm_err(errstr, errlen, "redis %s: out of memory", r->desc);
+            drop(r);
+            return -1;
+        }
+    }
+    int rc = 0;
+    for (size_t i = 0; i < b->n; i++) {
+        redisReply *reply;
+        if (redisGetReply(r->c, (void **)&reply) != REDIS_OK) {
+            pdm_err(errstr, errlen, "redis %s: %s", r->desc, r->c->errstr);
+            drop(r);
+            return -1;
+        }
+        if (reply->type == REDIS_REPLY_ERROR && rc == 0)
+            rc = pdm_err(errstr, errlen, "redis %s: %s", r->desc, reply->str);
+        freeReplyObject(reply);
+    }
+    return rc;
+}

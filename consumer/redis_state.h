@@ -1,0 +1,100 @@
+/* redis_state.h (internal to consumer/): the scorer's per-machine state in Redis.
+ *
+ * Keys are hash-tagged by machine so that a Redis Cluster shards them and all
+ * keys of one machine live in one slot:
+ *   pdm:{42}:tel    ZSET  score ts, member = ts (8 bytes BE) + 4 doubles  telemetry
+ *   pdm:{42}:err    ZSET  score ts, member = ts (8 bytes BE) + error id   errors
+ *   pdm:{42}:maint  ZSET  score ts, member = ts (8 bytes BE) + component  maintenance
+ *   pdm:{42}:meta   HASH  model, age, newest, base, src, level, ...       bookkeeping
+ *   pdm:epoch       STRING written once; its loss reveals a FLUSHALL
+ * Every write is idempotent (set semantics keyed by ts; a telemetry point at
+ * an existing ts replaces it), so re-applying any suffix of the stream leaves
+ * the same state. Reads and writes are pipelined: one round trip to load the
+ * state of a whole batch's machines, one to write the batch back.
+ */
+#ifndef PDM_REDIS_STATE_H
+#define PDM_REDIS_STATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pdm_schemas.h"
+
+typedef struct pdm_redis pdm_redis;
+
+/* url: redis://[[user]:password@]host[:port][/db]. password (may be NULL)
+ * overrides the URL's. Does not connect yet. */
+pdm_redis *pdm_redis_new(const char *url, const char *password, double timeout_s, char *errstr,
+                         size_t errlen);
+void pdm_redis_destroy(pdm_redis *r);
+/* Connects (or reconnects), authenticates and selects the database. */
+int pdm_redis_connect(pdm_redis *r, char *errstr, size_t errlen);
+int pdm_redis_connected(const pdm_redis *r);
+/* PING; 0 when Redis answers. */
+int pdm_redis_ping(pdm_redis *r, char *errstr, size_t errlen);
+/* "host:port/db" without credentials, for logs. */
+const char *pdm_redis_describe(const pdm_redis *r);
+
+/* The stored state of one machine, as loaded for a batch. */
+typedef struct {
+    int64_t ts;
+    double v[4]; /* volt, rotate, pressure, vibration */
+} pdm_rs_telemetry;
+
+typedef struct {
+    int64_t ts;
+    int id; /* error id 1..5 or component 1..4 */
+} pdm_rs_mark;
+
+typedef struct {
+    int32_t machine_id;
+    int exists;            /* any key of this machine was found */
+    int has_info;
+    int model, age;
+    int64_t newest;        /* newest telemetry ts applied, INT64_MIN if none */
+    int64_t base;          /* newest before the last batch that touched it */
+    int32_t src_partition; /* source of the last batch applied (replay detection) */
+    int64_t src_offset;    /* last offset applied from src_partition, -1 if none */
+    int level;             /* last level emitted (changes mode), -1 if none */
+    int base_level;
+    int64_t notified_at;   /* event time of the last emitted notification */
+    int64_t base_notified_at;
+    pdm_rs_telemetry *tel;
+    size_t n_tel;
+    pdm_rs_mark *err;
+    size_t n_err;
+    pdm_rs_mark *maint;
+    size_t n_maint;
+} pdm_rs_machine;
+
+void pdm_rs_machine_clear(pdm_rs_machine *m);
+
+/* Loads, in one pipelined round trip, the state of n machines: telemetry and
+ * errors with ts > from_ts[i], every maintenance record, and the meta hash.
+ * out[i] must be zeroed or cleared; it is filled (arrays malloc'ed). */
+int pdm_rs_load(pdm_redis *r, const int32_t *machines, const int64_t *from_ts, size_t n,
+                pdm_rs_machine *out, char *errstr, size_t errlen);
+
+/* A batch of writes, appended then sent in one pipelined round trip. */
+typedef struct pdm_rs_batch pdm_rs_batch;
+
+pdm_rs_batch *pdm_rs_batch_new(void);
+void pdm_rs_batch_destroy(pdm_rs_batch *b);
+void pdm_rs_batch_reset(pdm_rs_batch *b);
+size_t pdm_rs_batch_commands(const pdm_rs_batch *b);
+/* Records an input event (telemetry, error, maintenance, machine info). */
+int pdm_rs_batch_event(pdm_rs_batch *b, const pdm_event *ev);
+/* Drops telemetry and errors with ts < horizon, and the maintenance members
+ * listed (already superseded records older than the horizon). */
+int pdm_rs_batch_trim(pdm_rs_batch *b, int32_t machine_id, int64_t horizon,
+                      const pdm_rs_mark *drop_maint, size_t n_drop);
+/* Writes the bookkeeping of a machine after its batch. */
+int pdm_rs_batch_meta(pdm_rs_batch *b, const pdm_rs_machine *m);
+/* Sends every command and checks every reply. */
+int pdm_rs_batch_exec(pdm_redis *r, pdm_rs_batch *b, char *errstr, size_t errlen);
+
+/* Writes pdm:epoch if absent; returns 1 if it existed, 0 if just created,
+ * -1 on error. A running scorer that finds it gone has lost its state. */
+int pdm_rs_epoch_check(pdm_redis *r, char *errstr, size_t errlen);
+
+#endif

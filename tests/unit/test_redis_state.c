@@ -1,0 +1,273 @@
+/* Unit tests of the scorer's Redis state layer against a real redis-server
+ * started by the test: layout, idempotent writes, trims, bookkeeping,
+ * epoch (FLUSHALL detection), URL parsing and errors. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <string.h>
+
+#include "pdm_common.h"
+#include "redis_server.h"
+#include "redis_state.h"
+
+#define H PDM_MS_PER_HOUR
+#define T0 INT64_C(1420092000000) /* 2015-01-01 06:00 */
+
+static test_redis server;
+
+static int setup(void **state)
+{
+    return test_redis_start(&server);
+}
+
+static int teardown(void **state)
+{
+    test_redis_stop(&server);
+    return 0;
+}
+
+static pdm_redis *connect_or_fail(void)
+{
+    char err[PDM_ERRSTR_SIZE];
+    pdm_redis *r = pdm_redis_new(server.url, NULL, 2.0, err, sizeof err);
+    assert_non_null(r);
+    assert_int_equal(pdm_redis_connect(r, err, sizeof err), 0);
+    return r;
+}
+
+static pdm_event tel(int32_t m, int64_t ts, double v)
+{
+    pdm_event e = {.type = PDM_EV_TELEMETRY, .machine_id = m, .ts = ts};
+    e.u.telemetry.volt = v;
+    e.u.telemetry.rotate = v + 1;
+    e.u.telemetry.pressure = v + 2;
+    e.u.telemetry.vibration = v + 3;
+    return e;
+}
+
+static pdm_event mark(pdm_event_type t, int32_t m, int64_t ts, int id)
+{
+    pdm_event e = {.type = t, .machine_id = m, .ts = ts};
+    if (t == PDM_EV_ERROR)
+        e.u.error.error_id = id;
+    else
+        e.u.maintenance.component = id;
+    return e;
+}
+
+static void flushall(pdm_redis *r)
+{
+    redisContext *c = redisConnect("127.0.0.1", server.port);
+    redisReply *rep = redisCommand(c, "FLUSHALL");
+    freeReplyObject(rep);
+    redisFree(c);
+    (void)r;
+}
+
+static void load_one(pdm_redis *r, int32_t m, int64_t from, pdm_rs_machine *out)
+{
+    char err[PDM_ERRSTR_SIZE];
+    memset(out, 0, sizeof *out);
+    assert_int_equal(pdm_rs_load(r, &m, &from, 1, out, err, sizeof err), 0);
+}
+
+static void write_events(pdm_redis *r, const pdm_event *evs, size_t n)
+{
+    char err[PDM_ERRSTR_SIZE];
+    pdm_rs_batch *b = pdm_rs_batch_new();
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(pdm_rs_batch_event(b, &evs[i]), 0);
+    assert_int_equal(pdm_rs_batch_exec(r, b, err, sizeof err), 0);
+    pdm_rs_batch_destroy(b);
+}
+
+static void test_round_trip_and_idempotence(void **state)
+{
+    pdm_redis *r = connect_or_fail();
+    flushall(r);
+    pdm_event evs[] = {
+        tel(42, T0, 170.5), tel(42, T0 + H, 171.25), tel(42, T0 + H, 99.0) /* replaces */,
+        mark(PDM_EV_ERROR, 42, T0 + H, 3), mark(PDM_EV_ERROR, 42, T0 + H, 3) /* duplicate */,
+        mark(PDM_EV_ERROR, 42, T0 + H, 1), mark(PDM_EV_MAINTENANCE, 42, T0 - 100 * H, 2),
+        tel(7, T0, 1.0),
+    };
+    pdm_event info = {.type = PDM_EV_MACHINE, .machine_id = 42, .ts = T0};
+    info.u.machine.model = 3;
+    info.u.machine.age = 18;
+    write_events(r, evs, sizeof evs / sizeof *evs);
+    write_events(r, &info, 1);
+
+    pdm_rs_machine a, b;
+    load_one(r, 42, T0 - 24 * H, &a);
+    assert_true(a.exists);
+    assert_int_equal(a.n_tel, 2);
+    assert_int_equal(a.tel[0].ts, T0);
+    assert_true(a.tel[0].v[0] == 170.5 && a.tel[0].v[3] == 173.5);
+    assert_int_equal(a.tel[1].ts, T0 + H);
+    assert_true(a.tel[1].v[0] == 99.0); /* the later reading at a ts wins */
+    assert_int_equal(a.n_err, 2);
+    assert_int_equal(a.n_maint, 1);
+    assert_int_equal(a.maint[0].ts, T0 - 100 * H);
+    assert_int_equal(a.maint[0].id, 2);
+    assert_true(a.has_info);
+    assert_int_equal(a.model, 3);
+    assert_int_equal(a.age, 18);
+
+    /* Applying the whole stream again leaves the same state. */
+    write_events(r, evs, sizeof evs / sizeof *evs);
+    load_one(r, 42, T0 - 24 * H, &b);
+    assert_int_equal(b.n_tel, a.n_tel);
+    assert_memory_equal(b.tel, a.tel, a.n_tel * sizeof *a.tel);
+    assert_int_equal(b.n_err, a.n_err);
+    for (size_t i = 0; i < a.n_err; i++) {
+        assert_int_equal(b.err[i].ts, a.err[i].ts);
+        assert_int_equal(b.err[i].id, a.err[i].id);
+    }
+    assert_int_equal(b.n_maint, a.n_maint);
+    pdm_rs_machine_clear(&b);
+
+    /* from_ts is exclusive: only telemetry after it. */
+    load_one(r, 42, T0, &b);
+    assert_int_equal(b.n_tel, 1);
+    assert_int_equal(b.tel[0].ts, T0 + H);
+    pdm_rs_machine_clear(&b);
+
+    /* Machines do not see each other's keys; an unknown one does not exist. */
+    load_one(r, 7, 0, &b);
+    assert_int_equal(b.n_tel, 1);
+    assert_int_equal(b.n_err, 0);
+    assert_false(b.has_info);
+    pdm_rs_machine_clear(&b);
+    load_one(r, 8, 0, &b);
+    assert_false(b.exists);
+    assert_true(b.newest == INT64_MIN);
+    pdm_rs_machine_clear(&b);
+    pdm_rs_machine_clear(&a);
+    pdm_redis_destroy(r);
+}
+
+static void test_trim_and_meta(void **state)
+{
+    char err[PDM_ERRSTR_SIZE];
+    pdm_redis *r = connect_or_fail();
+    flushall(r);
+    pdm_event evs[] = {tel(5, T0, 1), tel(5, T0 + H, 2), tel(5, T0 + 2 * H, 3),
+                       mark(PDM_EV_ERROR, 5, T0, 1), mark(PDM_EV_ERROR, 5, T0 + 2 * H, 2),
+                       mark(PDM_EV_MAINTENANCE, 5, T0 - 10 * H, 1),
+                       mark(PDM_EV_MAINTENANCE, 5, T0 - 5 * H, 1)};
+    write_events(r, evs, sizeof evs / sizeof *evs);
+
+    pdm_rs_machine m;
+    load_one(r, 5, 0, &m);
+    m.newest = T0 + 2 * H;
+    m.base = T0 + H;
+    m.src_partition = 3;
+    m.src_offset = 12345;
+    m.level = 2;
+    m.base_level = 1;
+    m.notified_at = T0;
+    m.base_notified_at = INT64_MIN;
+    pdm_rs_batch *b = pdm_rs_batch_new();
+    pdm_rs_mark drop = {T0 - 10 * H, 1};
+    assert_int_equal(pdm_rs_batch_trim(b, 5, T0 + H, &drop, 1), 0); /* drops ts < T0 + H */
+    assert_int_equal(pdm_rs_batch_meta(b, &m), 0);
+    assert_int_equal(pdm_rs_batch_exec(r, b, err, sizeof err), 0);
+    pdm_rs_batch_destroy(b);
+    pdm_rs_machine_clear(&m);
+
+    load_one(r, 5, 0, &m);
+    assert_int_equal(m.n_tel, 2);
+    assert_int_equal(m.tel[0].ts, T0 + H); /* the horizon itself is kept */
+    assert_int_equal(m.n_err, 1);
+    assert_int_equal(m.err[0].ts, T0 + 2 * H);
+    assert_int_equal(m.n_maint, 1);
+    assert_int_equal(m.maint[0].ts, T0 - 5 * H);
+    assert_int_equal(m.newest, T0 + 2 * H);
+    assert_int_equal(m.base, T0 + H);
+    assert_int_equal(m.src_partition, 3);
+    assert_int_equal(m.src_offset, 12345);
+    assert_int_equal(m.level, 2);
+    assert_int_equal(m.base_level, 1);
+    assert_int_equal(m.notified_at, T0);
+    assert_true(m.base_notified_at == INT64_MIN);
+    pdm_rs_machine_clear(&m);
+    pdm_redis_destroy(r);
+}
+
+static void test_epoch_detects_flush(void **state)
+{
+    char err[PDM_ERRSTR_SIZE];
+    pdm_redis *r = connect_or_fail();
+    flushall(r);
+    assert_int_equal(pdm_rs_epoch_check(r, err, sizeof err), 0); /* created */
+    assert_int_equal(pdm_rs_epoch_check(r, err, sizeof err), 1); /* still there */
+    flushall(r);
+    assert_int_equal(pdm_rs_epoch_check(r, err, sizeof err), 0); /* lost, recreated */
+    pdm_redis_destroy(r);
+}
+
+static void test_urls_and_errors(void **state)
+{
+    char err[PDM_ERRSTR_SIZE];
+    pdm_redis *r = pdm_redis_new("redis://user:s3cret@10.1.2.3:7000/2", NULL, 1, err, sizeof err);
+    assert_non_null(r);
+    assert_string_equal(pdm_redis_describe(r), "10.1.2.3:7000/2"); /* no credentials */
+    pdm_redis_destroy(r);
+    r = pdm_redis_new("redis://[::1]:6380", NULL, 1, err, sizeof err);
+    assert_non_null(r);
+    assert_string_equal(pdm_redis_describe(r), "::1:6380/0");
+    pdm_redis_destroy(r);
+    assert_null(pdm_redis_new("http://localhost", NULL, 1, err, sizeof err));
+    assert_non_null(strstr(err, "redis://"));
+    assert_null(pdm_redis_new("redis://localhost:99999", NULL, 1, err, sizeof err));
+    assert_null(pdm_redis_new("redis://localhost/x", NULL, 1, err, sizeof err));
+
+    /* Wrong password: a clear error that does not contain the password. */
+    r = pdm_redis_new(server.url, "hunter2", 1, err, sizeof err);
+    assert_non_null(r);
+    assert_int_equal(pdm_redis_connect(r, err, sizeof err), -1);
+    assert_null(strstr(err, "hunter2"));
+    pdm_redis_destroy(r);
+
+    /* Nobody listening: an error, no crash, not connected. */
+    char url[64];
+    snprintf(url, sizeof url, "redis://127.0.0.1:%d", test_free_port());
+    r = pdm_redis_new(url, NULL, 1, err, sizeof err);
+    int32_t m = 1;
+    int64_t from = 0;
+    pdm_rs_machine out = {0};
+    assert_int_equal(pdm_rs_load(r, &m, &from, 1, &out, err, sizeof err), -1);
+    assert_false(pdm_redis_connected(r));
+    assert_int_equal(pdm_redis_ping(r, err, sizeof err), -1);
+    pdm_redis_destroy(r);
+}
+
+static void test_server_restart_reconnects(void **state)
+{
+    char err[PDM_ERRSTR_SIZE];
+    pdm_redis *r = connect_or_fail();
+    assert_int_equal(pdm_redis_ping(r, err, sizeof err), 0);
+    test_redis_stop(&server);
+    assert_int_equal(pdm_redis_ping(r, err, sizeof err), -1);
+    assert_int_equal(test_redis_start(&server), 0);
+    pdm_redis_destroy(r);
+    r = connect_or_fail();
+    assert_int_equal(pdm_redis_ping(r, err, sizeof err), 0);
+    pdm_redis_destroy(r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_round_trip_and_idempotence),
+        cmocka_unit_test(test_trim_and_meta),
+        cmocka_unit_test(test_epoch_detects_flush),
+        cmocka_unit_test(test_urls_and_errors),
+        cmocka_unit_test(test_server_restart_reconnects),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
