@@ -9,6 +9,7 @@
  * size), ORDER (name, type, fields, symbols, items, values, size), STRINGS
  * and INTEGERS (JSON text as cJSON prints it), WHITESPACE (none).
  * A named type appears in full once; later references are its full name. */
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,19 +21,26 @@
 
 #define CRC64_EMPTY UINT64_C(0xc15d213aa4d7a795)
 
+/* The byte table of the reflected polynomial, built once per process (a
+ * constant, so the one piece of static state; pthread_once keeps codecs on
+ * several threads safe). */
+static uint64_t crc64_table[256];
+static pthread_once_t crc64_once = PTHREAD_ONCE_INIT;
+
+static void crc64_init(void)
+{
+    for (int i = 0; i < 256; i++) {
+        uint64_t fp = (uint64_t)i;
+        for (int j = 0; j < 8; j++)
+            fp = (fp >> 1) ^ (CRC64_EMPTY & (0 - (fp & 1)));
+        crc64_table[i] = fp;
+    }
+}
+
 uint64_t pdm_avro_crc64(const void *data, size_t len)
 {
-    static uint64_t table[256];
-    static int ready;
-    if (!ready) {
-        for (int i = 0; i < 256; i++) {
-            uint64_t fp = (uint64_t)i;
-            for (int j = 0; j < 8; j++)
-                fp = (fp >> 1) ^ (CRC64_EMPTY & (0 - (fp & 1)));
-            table[i] = fp;
-        }
-        ready = 1; /* idempotent: a racing thread writes the same values */
-    }
+    pthread_once(&crc64_once, crc64_init);
+    const uint64_t *table = crc64_table;
     const unsigned char *p = data;
     uint64_t fp = CRC64_EMPTY;
     for (size_t i = 0; i < len; i++)
@@ -40,8 +48,8 @@ uint64_t pdm_avro_crc64(const void *data, size_t len)
     return fp;
 }
 
-static const char *const primitives[] = {"null", "boolean", "int",    "long",
-                                         "float", "double", "bytes", "string"};
+static const char *const primitives[] = {"null",  "boolean", "int",   "long",
+                                         "float", "double",  "bytes", "string"};
 
 static int is_primitive(const char *s)
 {

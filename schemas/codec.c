@@ -5,9 +5,15 @@
  * that size), so every body is first walked by a small validator compiled
  * from the schema's canonical form: it checks that every length, index and
  * count fits in the bytes that are there, and tells a truncated body from a
- * malformed one. Only a body that passes is handed to avro_value_read.
- * Values, readers and writers are created once per codec and reused. */
+ * malformed one. Only a body that passes is handed to avro_value_read
+ * (avro-c's memory reader does stop at the end of its buffer; the lengths
+ * and counts it would allocate for are what it does not check). An enum index
+ * past the symbols is an invalid value rather than a malformed body.
+ * Values, readers and writers are created once per codec and reused; decoding
+ * a string still allocates inside avro-c. */
 #include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,7 +26,18 @@
 
 /* ---- validator ------------------------------------------------------------ */
 
-typedef enum { V_NULL, V_BOOL, V_INT, V_LONG, V_FLOAT, V_DOUBLE, V_STRING, V_RECORD, V_ENUM, V_ARRAY } vkind;
+typedef enum {
+    V_NULL,
+    V_BOOL,
+    V_INT,
+    V_LONG,
+    V_FLOAT,
+    V_DOUBLE,
+    V_STRING,
+    V_RECORD,
+    V_ENUM,
+    V_ARRAY
+} vkind;
 
 typedef struct vnode {
     vkind kind;
@@ -44,8 +61,9 @@ static vnode *vnode_compile(const cJSON *s)
     vnode *v = calloc(1, sizeof *v);
     if (!v)
         return NULL;
-    const char *t = cJSON_IsString(s) ? s->valuestring
-                                      : cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(s, "type"));
+    const char *t = cJSON_IsString(s)
+                        ? s->valuestring
+                        : cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(s, "type"));
     if (!t)
         goto fail;
     if (!strcmp(t, "null"))
@@ -68,7 +86,8 @@ static vnode *vnode_compile(const cJSON *s)
     } else if (!strcmp(t, "array")) {
         v->kind = V_ARRAY;
         v->child = calloc(1, sizeof *v->child);
-        if (!v->child || !(v->child[0] = vnode_compile(cJSON_GetObjectItemCaseSensitive(s, "items"))))
+        if (!v->child ||
+            !(v->child[0] = vnode_compile(cJSON_GetObjectItemCaseSensitive(s, "items"))))
             goto fail;
     } else if (!strcmp(t, "record")) {
         const cJSON *fields = cJSON_GetObjectItemCaseSensitive(s, "fields");
@@ -95,7 +114,8 @@ fail:
 
 typedef struct {
     const unsigned char *p, *end;
-    int status; /* PDM_DECODE_OK, _TRUNCATED or _MALFORMED */
+    int status;   /* PDM_DECODE_OK, _TRUNCATED or _MALFORMED */
+    int bad_enum; /* an enum index past the symbols: invalid_value if all else parses */
 } vcursor;
 
 static int64_t read_varint(vcursor *c)
@@ -170,7 +190,7 @@ static void validate(const vnode *v, vcursor *c, int depth)
     case V_ENUM: {
         int64_t i = read_varint(c);
         if (!c->status && (i < 0 || (uint64_t)i >= v->n))
-            c->status = PDM_DECODE_MALFORMED;
+            c->bad_enum = 1; /* avro-c would refuse it; keep walking to see the rest */
         return;
     }
     case V_RECORD:
@@ -282,7 +302,8 @@ pdm_codec *pdm_codec_new(char *errstr, size_t errlen)
         ct->validator = doc ? vnode_compile(doc) : NULL;
         cJSON_Delete(doc);
         if (!ct->validator) {
-            pdm_err(errstr, errlen, "schema %s: cannot compile validator", pdm_event_schema_name(t));
+            pdm_err(errstr, errlen, "schema %s: cannot compile validator",
+                    pdm_event_schema_name(t));
             goto fail;
         }
     }
@@ -325,11 +346,18 @@ static int set_named(avro_value_t *rec, size_t idx, const char *prefix, int n)
            avro_value_set_string_len(&f, s, (size_t)len + 1);
 }
 
-static int set_str(avro_value_t *rec, size_t idx, const char *s)
+/* s is a fixed-size field of the structs: it need not be NUL-terminated. */
+static int set_str(avro_value_t *rec, size_t idx, const char *s, size_t cap)
 {
     avro_value_t f;
+    char tmp[128];
+    size_t len = strnlen(s, cap);
+    if (len >= sizeof tmp)
+        return -1;
+    memcpy(tmp, s, len);
+    tmp[len] = '\0';
     return avro_value_get_by_index(rec, idx, &f, NULL) ||
-           avro_value_set_string_len(&f, s, strlen(s) + 1);
+           avro_value_set_string_len(&f, tmp, len + 1);
 }
 
 static int set_int(avro_value_t *rec, size_t idx, int32_t v)
@@ -374,9 +402,9 @@ static int fill_value(avro_value_t *v, const pdm_event *ev)
         avro_value_t arr, item;
         /* RiskEvent: event_id, machine_id, ts, scored_at, model_version, risk,
          * components, level, top_reasons */
-        if (set_str(v, 0, r->event_id) || set_int(v, 1, ev->machine_id) || set_long(v, 2, ev->ts) ||
-            set_long(v, 3, r->scored_at) || set_str(v, 4, r->model_version) ||
-            set_double(v, 5, r->risk))
+        if (set_str(v, 0, r->event_id, sizeof r->event_id) || set_int(v, 1, ev->machine_id) ||
+            set_long(v, 2, ev->ts) || set_long(v, 3, r->scored_at) ||
+            set_str(v, 4, r->model_version, sizeof r->model_version) || set_double(v, 5, r->risk))
             return -1;
         if (avro_value_get_by_index(v, 6, &arr, NULL))
             return -1;
@@ -386,12 +414,14 @@ static int fill_value(avro_value_t *v, const pdm_event *ev)
                 return -1;
         }
         avro_value_t level;
-        if (avro_value_get_by_index(v, 7, &level, NULL) || avro_value_set_enum(&level, (int)r->level))
+        if (avro_value_get_by_index(v, 7, &level, NULL) ||
+            avro_value_set_enum(&level, (int)r->level))
             return -1;
         if (avro_value_get_by_index(v, 8, &arr, NULL))
             return -1;
         for (int k = 0; k < r->n_reasons && k < PDM_N_REASONS; k++) {
-            if (avro_value_append(&arr, &item, NULL) || set_str(&item, 0, r->reasons[k].feature) ||
+            if (avro_value_append(&arr, &item, NULL) ||
+                set_str(&item, 0, r->reasons[k].feature, sizeof r->reasons[k].feature) ||
                 set_double(&item, 1, r->reasons[k].value) ||
                 set_double(&item, 2, r->reasons[k].contribution))
                 return -1;
@@ -414,8 +444,8 @@ static int valid_names(const pdm_event *ev, char *errstr, size_t errlen)
     case PDM_EV_MAINTENANCE:
     case PDM_EV_FAILURE:
         if (ev->u.maintenance.component < 1 || ev->u.maintenance.component > PDM_N_COMPONENTS)
-            return pdm_err(errstr, errlen, "component %d is not 1..%d",
-                           ev->u.maintenance.component, PDM_N_COMPONENTS);
+            return pdm_err(errstr, errlen, "component %d is not 1..%d", ev->u.maintenance.component,
+                           PDM_N_COMPONENTS);
         return 0;
     case PDM_EV_MACHINE:
         if (ev->u.machine.model < 1)
@@ -426,6 +456,9 @@ static int valid_names(const pdm_event *ev, char *errstr, size_t errlen)
             return pdm_err(errstr, errlen, "risk event without its pdm_risk");
         if ((unsigned)ev->u.risk->level > PDM_LEVEL_CRITICAL)
             return pdm_err(errstr, errlen, "level %d is not a pdm_level", (int)ev->u.risk->level);
+        if (ev->u.risk->n_reasons < 0 || ev->u.risk->n_reasons > PDM_N_REASONS)
+            return pdm_err(errstr, errlen, "n_reasons %d is not 0..%d", ev->u.risk->n_reasons,
+                           PDM_N_REASONS);
         return 0;
     default:
         return 0;
@@ -444,7 +477,8 @@ int pdm_codec_encode(pdm_codec *c, const pdm_event *ev, pdm_wire_format fmt, voi
     size_t header;
     if (fmt == PDM_WIRE_CONFLUENT) {
         if (ct->schema_id <= 0)
-            return pdm_err(errstr, errlen, "no schema id set for %s", pdm_event_schema_name(ev->type));
+            return pdm_err(errstr, errlen, "no schema id set for %s",
+                           pdm_event_schema_name(ev->type));
         if (cap < 5)
             return pdm_err(errstr, errlen, "buffer too small");
         out[0] = 0;
@@ -470,6 +504,23 @@ int pdm_codec_encode(pdm_codec *c, const pdm_event *ev, pdm_wire_format fmt, voi
 }
 
 /* ---- decode ------------------------------------------------------------------ */
+
+/* Writes errstr and returns status, for decode paths. */
+static int decode_err(int status, char *errstr, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int decode_err(int status, char *errstr, size_t errlen, const char *fmt, ...)
+{
+    char msg[PDM_ERRSTR_SIZE];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    pdm_err(errstr, errlen, "%s", msg);
+    return status;
+}
+
+#define MISMATCH(errstr, errlen)                                                                   \
+    decode_err(PDM_DECODE_MALFORMED, errstr, errlen, "body does not match the schema")
 
 static int get_int(avro_value_t *rec, size_t idx, int32_t *out)
 {
@@ -529,7 +580,7 @@ static int read_named(avro_value_t *v, size_t idx, const char *prefix, int max, 
     const char *s;
     size_t len;
     if (get_str(v, idx, &s, &len))
-        return PDM_DECODE_MALFORMED;
+        return MISMATCH(errstr, errlen);
     *out = parse_named(s, len, prefix, max);
     if (*out < 0) {
         pdm_err(errstr, errlen, "'%.*s' is not a known %s name", (int)(len > 40 ? 40 : len), s,
@@ -546,11 +597,12 @@ static int extract(pdm_codec *c, pdm_event_type t, avro_value_t *v, pdm_event *o
     out->type = t;
     if (get_int(v, t == PDM_EV_RISK ? 1 : 0, &out->machine_id) ||
         get_long(v, t == PDM_EV_RISK ? 2 : 1, &out->ts))
-        return pdm_err(errstr, errlen, "body does not match the schema"), PDM_DECODE_MALFORMED;
+        return MISMATCH(errstr, errlen);
     int rc = 0;
     switch (t) {
     case PDM_EV_TELEMETRY:
-        if (get_double(v, 2, &out->u.telemetry.volt) || get_double(v, 3, &out->u.telemetry.rotate) ||
+        if (get_double(v, 2, &out->u.telemetry.volt) ||
+            get_double(v, 3, &out->u.telemetry.rotate) ||
             get_double(v, 4, &out->u.telemetry.pressure) ||
             get_double(v, 5, &out->u.telemetry.vibration))
             rc = PDM_DECODE_MALFORMED;
@@ -559,13 +611,14 @@ static int extract(pdm_codec *c, pdm_event_type t, avro_value_t *v, pdm_event *o
         rc = read_named(v, 2, "error", PDM_N_ERRORS, &out->u.error.error_id, errstr, errlen);
         break;
     case PDM_EV_MAINTENANCE:
-        rc = read_named(v, 2, "comp", PDM_N_COMPONENTS, &out->u.maintenance.component, errstr, errlen);
+        rc = read_named(v, 2, "comp", PDM_N_COMPONENTS, &out->u.maintenance.component, errstr,
+                        errlen);
         break;
     case PDM_EV_FAILURE:
         rc = read_named(v, 2, "comp", PDM_N_COMPONENTS, &out->u.failure.component, errstr, errlen);
         break;
     case PDM_EV_MACHINE: {
-        int32_t age;
+        int32_t age = 0;
         rc = read_named(v, 2, "model", 999999, &out->u.machine.model, errstr, errlen);
         if (!rc && get_int(v, 3, &age))
             rc = PDM_DECODE_MALFORMED;
@@ -581,43 +634,58 @@ static int extract(pdm_codec *c, pdm_event_type t, avro_value_t *v, pdm_event *o
         int32_t level;
         avro_value_t arr, item, lv;
         size_t n;
-        if (get_str(v, 0, &s, &len) || copy_str(r->event_id, sizeof r->event_id, s, len) ||
-            get_long(v, 3, &r->scored_at) || get_str(v, 4, &s, &len) ||
-            copy_str(r->model_version, sizeof r->model_version, s, len) ||
-            get_double(v, 5, &r->risk)) {
-            pdm_err(errstr, errlen, "event_id or model_version too long, or body mismatch");
-            return PDM_DECODE_INVALID_VALUE;
-        }
+        if (get_str(v, 0, &s, &len) || get_long(v, 3, &r->scored_at) || get_double(v, 5, &r->risk))
+            return MISMATCH(errstr, errlen);
+        if (copy_str(r->event_id, sizeof r->event_id, s, len))
+            return decode_err(PDM_DECODE_INVALID_VALUE, errstr, errlen,
+                              "event_id of %zu bytes, at most %zu", len, sizeof r->event_id - 1);
+        if (get_str(v, 4, &s, &len))
+            return MISMATCH(errstr, errlen);
+        if (copy_str(r->model_version, sizeof r->model_version, s, len))
+            return decode_err(PDM_DECODE_INVALID_VALUE, errstr, errlen,
+                              "model_version of %zu bytes, at most %zu", len,
+                              sizeof r->model_version - 1);
         if (avro_value_get_by_index(v, 6, &arr, NULL) || avro_value_get_size(&arr, &n))
-            return PDM_DECODE_MALFORMED;
+            return MISMATCH(errstr, errlen);
+        /* One probability per component, each component once. */
+        if (n != PDM_N_COMPONENTS)
+            return decode_err(PDM_DECODE_INVALID_VALUE, errstr, errlen,
+                              "%zu component probabilities, expected %d", n, PDM_N_COMPONENTS);
+        unsigned seen = 0;
         for (size_t i = 0; i < n; i++) {
             double p;
             int k;
             if (avro_value_get_by_index(&arr, i, &item, NULL) || get_double(&item, 1, &p))
-                return PDM_DECODE_MALFORMED;
+                return MISMATCH(errstr, errlen);
             rc = read_named(&item, 0, "comp", PDM_N_COMPONENTS, &k, errstr, errlen);
             if (rc)
                 return rc;
+            if (seen & (1u << k))
+                return decode_err(PDM_DECODE_INVALID_VALUE, errstr, errlen, "comp%d listed twice",
+                                  k);
+            seen |= 1u << k;
             r->component_prob[k - 1] = p;
         }
         if (avro_value_get_by_index(v, 7, &lv, NULL) || avro_value_get_enum(&lv, &level))
-            return PDM_DECODE_MALFORMED;
+            return MISMATCH(errstr, errlen);
+        if (level < 0 || level > PDM_LEVEL_CRITICAL)
+            return decode_err(PDM_DECODE_INVALID_VALUE, errstr, errlen, "level %d unknown",
+                              (int)level);
         r->level = (pdm_level)level;
         if (avro_value_get_by_index(v, 8, &arr, NULL) || avro_value_get_size(&arr, &n))
-            return PDM_DECODE_MALFORMED;
-        if (n > PDM_N_REASONS) {
-            pdm_err(errstr, errlen, "%zu reasons, at most %d", n, PDM_N_REASONS);
-            return PDM_DECODE_INVALID_VALUE;
-        }
+            return MISMATCH(errstr, errlen);
+        if (n > PDM_N_REASONS)
+            return decode_err(PDM_DECODE_INVALID_VALUE, errstr, errlen, "%zu reasons, at most %d",
+                              n, PDM_N_REASONS);
         for (size_t i = 0; i < n; i++) {
             pdm_reason *re = &r->reasons[i];
             if (avro_value_get_by_index(&arr, i, &item, NULL) || get_str(&item, 0, &s, &len) ||
                 get_double(&item, 1, &re->value) || get_double(&item, 2, &re->contribution))
-                return PDM_DECODE_MALFORMED;
-            if (copy_str(re->feature, sizeof re->feature, s, len)) {
-                pdm_err(errstr, errlen, "reason feature name too long");
-                return PDM_DECODE_INVALID_VALUE;
-            }
+                return MISMATCH(errstr, errlen);
+            if (copy_str(re->feature, sizeof re->feature, s, len))
+                return decode_err(PDM_DECODE_INVALID_VALUE, errstr, errlen,
+                                  "reason feature of %zu bytes, at most %zu", len,
+                                  sizeof re->feature - 1);
         }
         r->n_reasons = (int)n;
         break;
@@ -642,8 +710,10 @@ int pdm_codec_decode(pdm_codec *c, const void *data, size_t len, pdm_event *out,
     }
     if (p[0] == 0xC3) {
         if (len < 2 || p[1] != 0x01) {
-            pdm_err(errstr, errlen, len < 2 ? "message ends inside its header"
-                                            : "bad single-object marker 0xC3 0x%02X", len < 2 ? 0 : p[1]);
+            pdm_err(errstr, errlen,
+                    len < 2 ? "message ends inside its header"
+                            : "bad single-object marker 0xC3 0x%02X",
+                    len < 2 ? 0 : p[1]);
             return len < 2 ? PDM_DECODE_TRUNCATED : PDM_DECODE_BAD_MAGIC;
         }
         if (len < 10) {
@@ -666,7 +736,8 @@ int pdm_codec_decode(pdm_codec *c, const void *data, size_t len, pdm_event *out,
             pdm_err(errstr, errlen, "message ends inside its schema id (%zu bytes)", len);
             return PDM_DECODE_TRUNCATED;
         }
-        int32_t id = (int32_t)((uint32_t)p[1] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 8 | p[4]);
+        int32_t id =
+            (int32_t)((uint32_t)p[1] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 8 | p[4]);
         for (int i = 0; i < PDM_EV_COUNT && t < 0; i++)
             if (c->types[i].schema_id > 0 && c->types[i].schema_id == id)
                 t = i;
@@ -676,13 +747,15 @@ int pdm_codec_decode(pdm_codec *c, const void *data, size_t len, pdm_event *out,
         }
         header = 5;
     } else {
-        pdm_err(errstr, errlen, "first byte 0x%02X is neither 0xC3 (single object) nor 0x00 "
-                                "(schema registry)", p[0]);
+        pdm_err(errstr, errlen,
+                "first byte 0x%02X is neither 0xC3 (single object) nor 0x00 "
+                "(schema registry)",
+                p[0]);
         return PDM_DECODE_BAD_MAGIC;
     }
 
     codec_type *ct = &c->types[t];
-    vcursor cur = {p + header, p + len, PDM_DECODE_OK};
+    vcursor cur = {p + header, p + len, PDM_DECODE_OK, 0};
     validate(ct->validator, &cur, 0);
     if (cur.status) {
         pdm_err(errstr, errlen, "%s body %s", pdm_event_schema_name(t),
@@ -693,6 +766,11 @@ int pdm_codec_decode(pdm_codec *c, const void *data, size_t len, pdm_event *out,
         pdm_err(errstr, errlen, "%zu bytes after the %s body", (size_t)(cur.end - cur.p),
                 pdm_event_schema_name(t));
         return PDM_DECODE_MALFORMED;
+    }
+    if (cur.bad_enum) {
+        pdm_err(errstr, errlen, "%s body has an enum index outside its symbols",
+                pdm_event_schema_name(t));
+        return PDM_DECODE_INVALID_VALUE;
     }
     avro_reader_memory_set_source(c->reader, (const char *)p + header, (int64_t)(len - header));
     if (avro_value_reset(&ct->value) || avro_value_read(c->reader, &ct->value)) {

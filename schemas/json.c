@@ -21,12 +21,21 @@ static void add_time(cJSON *o, const char *name, int64_t ms)
     cJSON_AddStringToObject(o, name, buf);
 }
 
+/* cJSON prints doubles with 15 digits (0.30000000000000004 becomes 0.3), so
+ * write the shortest text that reads back as the same double. */
 static void add_num(cJSON *o, const char *name, double v)
 {
-    if (isfinite(v))
-        cJSON_AddNumberToObject(o, name, v);
-    else
+    char buf[32];
+    if (!isfinite(v)) {
         cJSON_AddNullToObject(o, name);
+        return;
+    }
+    for (int digits = 15; digits <= 17; digits++) {
+        snprintf(buf, sizeof buf, "%.*g", digits, v);
+        if (strtod(buf, NULL) == v)
+            break;
+    }
+    cJSON_AddRawToObject(o, name, buf);
 }
 
 static void add_named(cJSON *o, const char *name, const char *prefix, int n)
@@ -151,7 +160,8 @@ static int need_time(const cJSON *o, const char *name, int64_t *out, char *errst
         len = 19;
     }
     if (pdm_time_parse(s, len, &ms))
-        return pdm_err(errstr, errlen, "\"%s\": '%s' is not YYYY-MM-DD[T ]HH:MM:SS[.mmm][Z]", name, s);
+        return pdm_err(errstr, errlen, "\"%s\": '%s' is not YYYY-MM-DD[T ]HH:MM:SS[.mmm][Z]", name,
+                       s);
     *out = ms + frac;
     return 0;
 }
@@ -163,16 +173,83 @@ static int need_named(const cJSON *o, const char *name, const char *prefix, int 
     size_t pl = strlen(prefix);
     if (!cJSON_IsString(v) || strncmp(v->valuestring, prefix, pl) != 0)
         return pdm_err(errstr, errlen, "\"%s\" must be %s1..%s%d", name, prefix, prefix, max);
-    char *end;
-    long n = strtol(v->valuestring + pl, &end, 10);
-    if (end == v->valuestring + pl || *end || n < 1 || n > max)
+    const char *digits = v->valuestring + pl;
+    char *end = NULL;
+    long n = (*digits >= '0' && *digits <= '9') ? strtol(digits, &end, 10) : -1;
+    if (n < 1 || *end || n > max)
         return pdm_err(errstr, errlen, "\"%s\": '%s' is not %s1..%s%d", name, v->valuestring,
                        prefix, prefix, max);
     *out = (int)n;
     return 0;
 }
 
-int pdm_event_from_json(const char *json, pdm_event *out, char *errstr, size_t errlen)
+static int need_str(const cJSON *o, const char *name, char *dst, size_t cap, char *errstr,
+                    size_t errlen)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+    if (!cJSON_IsString(v))
+        return pdm_err(errstr, errlen, "\"%s\" must be a string", name);
+    if (strlen(v->valuestring) >= cap)
+        return pdm_err(errstr, errlen, "\"%s\" is longer than %zu bytes", name, cap - 1);
+    strcpy(dst, v->valuestring);
+    return 0;
+}
+
+static int need_risk(const cJSON *o, pdm_risk *r, char *errstr, size_t errlen)
+{
+    const cJSON *level = cJSON_GetObjectItemCaseSensitive(o, "level");
+    const cJSON *comps = cJSON_GetObjectItemCaseSensitive(o, "components");
+    const cJSON *reasons = cJSON_GetObjectItemCaseSensitive(o, "top_reasons");
+    const cJSON *item;
+    unsigned seen = 0;
+    if (need_str(o, "event_id", r->event_id, sizeof r->event_id, errstr, errlen) ||
+        need_time(o, "scored_at", &r->scored_at, errstr, errlen) ||
+        need_str(o, "model_version", r->model_version, sizeof r->model_version, errstr, errlen) ||
+        need_num(o, "risk", &r->risk, 1, errstr, errlen))
+        return -1;
+    if (!cJSON_IsArray(comps) || cJSON_GetArraySize(comps) != PDM_N_COMPONENTS)
+        return pdm_err(errstr, errlen, "\"components\" must list comp1..comp%d", PDM_N_COMPONENTS);
+    cJSON_ArrayForEach(item, comps)
+    {
+        int k;
+        double p = 0;
+        if (need_named(item, "component", "comp", PDM_N_COMPONENTS, &k, errstr, errlen) ||
+            need_num(item, "probability", &p, 1, errstr, errlen))
+            return -1;
+        if (seen & (1u << k))
+            return pdm_err(errstr, errlen, "\"components\" lists comp%d twice", k);
+        seen |= 1u << k;
+        r->component_prob[k - 1] = p;
+    }
+    if (!cJSON_IsString(level))
+        return pdm_err(errstr, errlen, "\"level\" must be OK, WARN or CRITICAL");
+    int found = 0;
+    for (int l = PDM_LEVEL_OK; l <= PDM_LEVEL_CRITICAL; l++)
+        if (!strcmp(level->valuestring, pdm_level_name((pdm_level)l))) {
+            r->level = (pdm_level)l;
+            found = 1;
+        }
+    if (!found)
+        return pdm_err(errstr, errlen, "\"level\": '%s' is not OK, WARN or CRITICAL",
+                       level->valuestring);
+    if (reasons && !cJSON_IsNull(reasons)) {
+        if (!cJSON_IsArray(reasons) || cJSON_GetArraySize(reasons) > PDM_N_REASONS)
+            return pdm_err(errstr, errlen, "\"top_reasons\" must be an array of at most %d",
+                           PDM_N_REASONS);
+        cJSON_ArrayForEach(item, reasons)
+        {
+            pdm_reason *re = &r->reasons[r->n_reasons++];
+            if (need_str(item, "feature", re->feature, sizeof re->feature, errstr, errlen) ||
+                need_num(item, "value", &re->value, 1, errstr, errlen) ||
+                need_num(item, "contribution", &re->contribution, 1, errstr, errlen))
+                return -1;
+        }
+    }
+    return 0;
+}
+
+int pdm_event_from_json_with_risk(const char *json, pdm_event *out, pdm_risk *risk, char *errstr,
+                                  size_t errlen)
 {
     int rc = -1;
     cJSON *o = cJSON_Parse(json);
@@ -183,11 +260,12 @@ int pdm_event_from_json(const char *json, pdm_event *out, char *errstr, size_t e
     }
     const cJSON *type = cJSON_GetObjectItemCaseSensitive(o, "type");
     if (!cJSON_IsString(type) || pdm_event_type_parse(type->valuestring, &out->type)) {
-        pdm_err(errstr, errlen, "\"type\" must be telemetry, error, maintenance, failure or machine");
+        pdm_err(errstr, errlen,
+                "\"type\" must be telemetry, error, maintenance, failure, machine or risk");
         goto out;
     }
-    if (out->type == PDM_EV_RISK) {
-        pdm_err(errstr, errlen, "risk events are output only");
+    if (out->type == PDM_EV_RISK && !risk) {
+        pdm_err(errstr, errlen, "risk events need pdm_event_from_json_with_risk");
         goto out;
     }
     if (need_int(o, "machine_id", &out->machine_id, errstr, errlen) ||
@@ -195,14 +273,16 @@ int pdm_event_from_json(const char *json, pdm_event *out, char *errstr, size_t e
         goto out;
     switch (out->type) {
     case PDM_EV_TELEMETRY:
-        if (need_num(o, "volt", &out->u.telemetry.volt, 0, errstr, errlen) ||
-            need_num(o, "rotate", &out->u.telemetry.rotate, 0, errstr, errlen) ||
-            need_num(o, "pressure", &out->u.telemetry.pressure, 0, errstr, errlen) ||
-            need_num(o, "vibration", &out->u.telemetry.vibration, 0, errstr, errlen))
+        /* null stands for NaN, as pdm_event_to_json writes it. */
+        if (need_num(o, "volt", &out->u.telemetry.volt, 1, errstr, errlen) ||
+            need_num(o, "rotate", &out->u.telemetry.rotate, 1, errstr, errlen) ||
+            need_num(o, "pressure", &out->u.telemetry.pressure, 1, errstr, errlen) ||
+            need_num(o, "vibration", &out->u.telemetry.vibration, 1, errstr, errlen))
             goto out;
         break;
     case PDM_EV_ERROR:
-        if (need_named(o, "error_id", "error", PDM_N_ERRORS, &out->u.error.error_id, errstr, errlen))
+        if (need_named(o, "error_id", "error", PDM_N_ERRORS, &out->u.error.error_id, errstr,
+                       errlen))
             goto out;
         break;
     case PDM_EV_MAINTENANCE:
@@ -212,13 +292,19 @@ int pdm_event_from_json(const char *json, pdm_event *out, char *errstr, size_t e
             goto out;
         break;
     case PDM_EV_MACHINE: {
-        int32_t age;
+        int32_t age = 0;
         if (need_named(o, "model", "model", 999999, &out->u.machine.model, errstr, errlen) ||
             need_int(o, "age", &age, errstr, errlen))
             goto out;
         out->u.machine.age = age;
         break;
     }
+    case PDM_EV_RISK:
+        memset(risk, 0, sizeof *risk);
+        out->u.risk = risk;
+        if (need_risk(o, risk, errstr, errlen))
+            goto out;
+        break;
     default:
         break;
     }
@@ -226,4 +312,9 @@ int pdm_event_from_json(const char *json, pdm_event *out, char *errstr, size_t e
 out:
     cJSON_Delete(o);
     return rc;
+}
+
+int pdm_event_from_json(const char *json, pdm_event *out, char *errstr, size_t errlen)
+{
+    return pdm_event_from_json_with_risk(json, out, NULL, errstr, errlen);
 }

@@ -1,7 +1,9 @@
 /* pdm-avro: encode, decode and describe pdm's Avro messages.
- *   pdm-avro encode [--format single|confluent] [--schema-id N] [--json TEXT] [--out FILE]
- *   pdm-avro decode FILE...
+ *   pdm-avro encode [--format single|confluent] [--schema-id N] [--id TYPE=N]... [--json TEXT]
+ *                   [--out FILE]
+ *   pdm-avro decode [--id TYPE=N]... FILE...
  *   pdm-avro schemas */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,20 +15,28 @@ typedef struct {
     long long schema_id;
     char *json;
     char *out;
+    pdm_kvlist ids;
 } avro_options;
 
 #define O(f) offsetof(avro_options, f)
 static const pdm_option options[] = {
-    {"format", 'f', "PDM_WIRE_FORMAT", PDM_OPT_STRING, O(format), "single", "FORMAT", "encode: single (Avro single-object encoding) or confluent (schema registry framing).", 0},
-    {"schema-id", 0, "PDM_SCHEMA_ID", PDM_OPT_INT, O(schema_id), "0", "N", "encode --format confluent: the registry id of the event's schema.", 0},
-    {"json", 'j', NULL, PDM_OPT_STRING, O(json), NULL, "TEXT", "encode: this one event instead of JSON lines on stdin.", 0},
-    {"out", 'o', NULL, PDM_OPT_STRING, O(out), NULL, "FILE", "encode: write the message(s) here instead of stdout.", 0},
+    {"format", 'f', "PDM_WIRE_FORMAT", PDM_OPT_STRING, O(format), "single", "FORMAT",
+     "encode: single (Avro single-object encoding) or confluent (schema registry framing).", 0},
+    {"schema-id", 0, "PDM_SCHEMA_ID", PDM_OPT_INT, O(schema_id), "0", "N",
+     "encode --format confluent: the registry id of the event's schema.", 0},
+    {"json", 'j', NULL, PDM_OPT_STRING, O(json), NULL, "TEXT",
+     "encode: this one event instead of JSON lines on stdin.", 0},
+    {"out", 'o', NULL, PDM_OPT_STRING, O(out), NULL, "FILE",
+     "encode: write the message(s) here instead of stdout.", 0},
+    {"id", 'i', NULL, PDM_OPT_KV, O(ids), NULL, "TYPE=N",
+     "Schema registry id of a type (e.g. telemetry=3), for confluent framing; repeatable.", 0},
     PDM_OPTIONS_END,
 };
 
 static const char *usage =
-    "usage: pdm-avro encode [--format single|confluent] [--schema-id N] [--json TEXT] [--out FILE]\n"
-    "       pdm-avro decode FILE...\n"
+    "usage: pdm-avro encode [--format single|confluent] [--schema-id N] [--id TYPE=N]...\n"
+    "                       [--json TEXT] [--out FILE]\n"
+    "       pdm-avro decode [--id TYPE=N]... FILE...\n"
     "       pdm-avro schemas\n\n"
     "encode reads one JSON event per line (or --json) and writes the encoded messages;\n"
     "decode prints each file's message as JSON (non-zero exit if any does not decode);\n"
@@ -37,12 +47,15 @@ static int encode_one(pdm_codec *codec, const char *json, pdm_wire_format fmt, l
 {
     char err[PDM_ERRSTR_SIZE], buf[PDM_MAX_ENCODED];
     pdm_event ev;
-    if (pdm_event_from_json(json, &ev, err, sizeof err)) {
+    pdm_risk risk;
+    if (pdm_event_from_json_with_risk(json, &ev, &risk, err, sizeof err)) {
         fprintf(stderr, "pdm-avro: line %d: %s\n", line, err);
         return -1;
     }
-    if (fmt == PDM_WIRE_CONFLUENT && pdm_codec_set_schema_id(codec, ev.type, (int32_t)id)) {
-        fprintf(stderr, "pdm-avro: --format confluent needs --schema-id N > 0\n");
+    if (fmt == PDM_WIRE_CONFLUENT && id != 0 &&
+        pdm_codec_set_schema_id(codec, ev.type, (int32_t)id)) {
+        fprintf(stderr, "pdm-avro: --schema-id %lld is not a usable id for %s\n", id,
+                pdm_event_type_name(ev.type));
         return -1;
     }
     int len = pdm_codec_encode(codec, &ev, fmt, buf, sizeof buf, err, sizeof err);
@@ -127,12 +140,30 @@ static int cmd_schemas(pdm_codec *codec)
             fprintf(stderr, "pdm-avro: %s\n", err);
             return 1;
         }
-        printf("%-12s %-24s fingerprint %016llx  wire C3 01", pdm_event_type_name((pdm_event_type)t),
-               pdm_event_schema_name((pdm_event_type)t), (unsigned long long)fp);
+        printf("%-12s %-24s fingerprint %016llx  wire C3 01",
+               pdm_event_type_name((pdm_event_type)t), pdm_event_schema_name((pdm_event_type)t),
+               (unsigned long long)fp);
         for (int i = 0; i < 8; i++)
             printf(" %02X", (unsigned)(fp >> (8 * i)) & 0xff);
         printf("\n  %s\n", canonical);
         free(canonical);
+    }
+    return 0;
+}
+
+/* Applies --id TYPE=N. Returns 0 or -1 (message printed). */
+static int set_ids(pdm_codec *codec, const pdm_kvlist *ids)
+{
+    for (size_t i = 0; i < ids->count; i++) {
+        pdm_event_type t;
+        char *end;
+        long long id = strtoll(ids->values[i], &end, 10);
+        if (pdm_event_type_parse(ids->keys[i], &t) || end == ids->values[i] || *end || id <= 0 ||
+            id > INT32_MAX || pdm_codec_set_schema_id(codec, t, (int32_t)id)) {
+            fprintf(stderr, "pdm-avro: --id %s=%s: need a type and a positive id unique per type\n",
+                    ids->keys[i], ids->values[i]);
+            return -1;
+        }
     }
     return 0;
 }
@@ -156,6 +187,10 @@ int main(int argc, char **argv)
     if (!codec) {
         fprintf(stderr, "pdm-avro: %s\n", err);
         rc = 1;
+        goto out;
+    }
+    if (set_ids(codec, &o.ids)) {
+        rc = 2;
         goto out;
     }
     if (!strcmp(argv[1], "encode"))

@@ -11,6 +11,10 @@
  * Names in the data ("error3", "comp2", "model4") are kept as their numbers
  * in the structs (3, 2, 4) and written back as the names on the wire.
  *
+ * The codec checks the wire, not the meaning: NaN and infinite doubles pass
+ * through unchanged (range checks belong to the scorer), while names outside
+ * error1..5, comp1..4, modelN (N >= 1) and unknown enum symbols are refused.
+ *
  * A pdm_codec is not thread-safe: use one per thread.
  */
 #ifndef PDM_SCHEMAS_H
@@ -42,13 +46,13 @@ typedef struct {
 } pdm_reason;
 
 typedef struct {
-    char event_id[72];      /* deterministic from machine_id, ts, model_version */
-    int64_t scored_at;      /* processing time, ms UTC */
+    char event_id[72]; /* deterministic from machine_id, ts, model_version */
+    int64_t scored_at; /* processing time, ms UTC */
     char model_version[48];
-    double risk;            /* P(any component fails within the horizon) */
+    double risk;                             /* P(any component fails within the horizon) */
     double component_prob[PDM_N_COMPONENTS]; /* comp1..comp4 */
     pdm_level level;
-    int n_reasons;          /* 0..PDM_N_REASONS */
+    int n_reasons; /* 0..PDM_N_REASONS */
     pdm_reason reasons[PDM_N_REASONS];
 } pdm_risk;
 
@@ -67,8 +71,8 @@ typedef struct {
             int component; /* K of "compK", 1..PDM_N_COMPONENTS */
         } maintenance, failure;
         struct {
-            int model;     /* N of "modelN", >= 1 */
-            int age;       /* years */
+            int model; /* N of "modelN", >= 1 */
+            int age;   /* years */
         } machine;
         /* Kept out of line so that input events stay small (48 bytes): a
          * dataset holds millions of them. For encoding the caller points it
@@ -79,10 +83,10 @@ typedef struct {
 } pdm_event;
 
 /* Schema facts, fixed at build time. */
-const char *pdm_event_type_name(pdm_event_type t);      /* "telemetry", "error", ... */
-const char *pdm_event_schema_name(pdm_event_type t);    /* "io.pdm.TelemetryEvent" */
-const char *pdm_event_schema_json(pdm_event_type t);    /* the .avsc text */
-const char *pdm_level_name(pdm_level level);            /* "OK", "WARN", "CRITICAL" */
+const char *pdm_event_type_name(pdm_event_type t);   /* "telemetry", "error", ... */
+const char *pdm_event_schema_name(pdm_event_type t); /* "io.pdm.TelemetryEvent" */
+const char *pdm_event_schema_json(pdm_event_type t); /* the .avsc text */
+const char *pdm_level_name(pdm_level level);         /* "OK", "WARN", "CRITICAL" */
 /* Parses "telemetry"/"error"/... or the schema's full or short name. */
 int pdm_event_type_parse(const char *name, pdm_event_type *out);
 
@@ -129,8 +133,8 @@ int pdm_codec_encode(pdm_codec *codec, const pdm_event *ev, pdm_wire_format fmt,
                      size_t cap, char *errstr, size_t errlen);
 /* Decodes one message of either framing (told apart by its first byte).
  * Returns PDM_DECODE_OK or a negative pdm_decode_status, with errstr. */
-int pdm_codec_decode(pdm_codec *codec, const void *data, size_t len, pdm_event *out,
-                     char *errstr, size_t errlen);
+int pdm_codec_decode(pdm_codec *codec, const void *data, size_t len, pdm_event *out, char *errstr,
+                     size_t errlen);
 
 /* ---- JSON (tools, HTTP, logs) --------------------------------------------- */
 
@@ -138,7 +142,12 @@ int pdm_codec_decode(pdm_codec *codec, const void *data, size_t len, pdm_event *
  * "YYYY-MM-DDTHH:MM:SS.mmmZ" plus "type". malloc'ed; NULL on out of memory. */
 char *pdm_event_to_json(const pdm_event *ev);
 /* Parses the JSON form above ("type" required; "ts" as that text or as
- * integer milliseconds). Returns 0 or -1 with errstr. */
+ * integer milliseconds; null for a NaN double). Risk events are refused here
+ * (their pdm_risk needs a home): see below. Returns 0 or -1 with errstr. */
 int pdm_event_from_json(const char *json, pdm_event *out, char *errstr, size_t errlen);
+/* The same for every type: a risk event's fields go to *risk and
+ * out->u.risk points at it (risk may be NULL to refuse risk events). */
+int pdm_event_from_json_with_risk(const char *json, pdm_event *out, pdm_risk *risk, char *errstr,
+                                  size_t errlen);
 
 #endif

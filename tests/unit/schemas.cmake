@@ -1,1 +1,4 @@
 pdm_unit_test(test_schemas ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_schemas.c pdm_schemas)
+# Runs the built pdm-avro program.
+pdm_unit_test(test_schemas_tool ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_schemas_tool.c pdm_schemas)
+add_dependencies(test_schemas_tool pdm-avro)
