@@ -1,0 +1,182 @@
+/* pdm-broker: runs the embedded Kafka-protocol broker (librdkafka's mock
+ * cluster) on loopback with the product's topics, until SIGINT or SIGTERM.
+ *
+ * Contract with scripts and tests: the bootstrap address is the FIRST line
+ * of stdout (flushed at once) and, with --bootstrap-file, the whole content
+ * of that file, which is written under a temporary name and renamed so that
+ * a reader never sees half a line; the file is removed on exit. Logs go to
+ * stderr. Exit status 0 after a stop signal, 1 on a startup failure, 2 on a
+ * usage error. */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pdm_broker.h"
+#include "pdm_common.h"
+#include "pdm_kafka.h"
+
+typedef struct {
+    long long brokers;
+    long long partitions;
+    char *topics;
+    char *bootstrap_file;
+    char *log_level;
+    pdm_kvlist props;
+} broker_cfg;
+
+static const pdm_option options[] = {
+    {"brokers", 0, "PDM_BROKER_COUNT", PDM_OPT_INT, offsetof(broker_cfg, brokers), "1", "N",
+     "Number of brokers in the cluster (ids 1..N).", 0},
+    {"partitions", 'p', "PDM_BROKER_PARTITIONS", PDM_OPT_INT, offsetof(broker_cfg, partitions), "4",
+     "P", "Partitions of every topic created at start.", 0},
+    {"topic", 't', "PDM_BROKER_TOPICS", PDM_OPT_STRING, offsetof(broker_cfg, topics), NULL,
+     "NAME[,NAME...]",
+     "More topics to create, besides the product's (pdm.telemetry, pdm.errors, "
+     "pdm.maintenance, pdm.failures, pdm.machines, pdm.risk, pdm.dlq).",
+     0},
+    {"bootstrap-file", 'f', "PDM_BROKER_BOOTSTRAP_FILE", PDM_OPT_STRING,
+     offsetof(broker_cfg, bootstrap_file), NULL, "FILE",
+     "Also write the bootstrap address to FILE (atomically; removed on exit).", 0},
+    {"log-level", 0, "PDM_LOG_LEVEL", PDM_OPT_STRING, offsetof(broker_cfg, log_level), "info",
+     "LEVEL", "debug, info, warn or error.", 0},
+    {"property", 'X', NULL, PDM_OPT_KV, offsetof(broker_cfg, props), NULL, "KEY=VALUE",
+     "librdkafka property for the handle hosting the cluster (e.g. debug=mock); repeatable.", 0},
+    PDM_OPTIONS_END,
+};
+
+static const char usage[] =
+    "Usage: pdm-broker [options]\n"
+    "Runs an in-memory Kafka-protocol broker on 127.0.0.1 (ephemeral ports) until SIGINT or\n"
+    "SIGTERM; prints the bootstrap address as the first line of stdout. Each partition keeps\n"
+    "only about 5 MB: older messages are dropped.";
+
+/* Writes "addr\n" to path via a temporary file in the same directory and a
+ * rename, so a reader sees either no file or the whole line. */
+static int write_bootstrap_file(const char *path, const char *addr, char *errstr, size_t errlen)
+{
+    int rc = -1;
+    char tmp[4096];
+    FILE *f = NULL;
+
+    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= sizeof tmp) {
+        pdm_err(errstr, errlen, "bootstrap file path too long");
+        goto out;
+    }
+    f = fopen(tmp, "w");
+    if (!f) {
+        pdm_err(errstr, errlen, "cannot create %s: %s", tmp, strerror(errno));
+        goto out;
+    }
+    int failed = fprintf(f, "%s\n", addr) < 0;
+    failed |= fclose(f) != 0;
+    f = NULL;
+    if (failed) {
+        pdm_err(errstr, errlen, "cannot write %s: %s", tmp, strerror(errno));
+        unlink(tmp);
+        goto out;
+    }
+    if (rename(tmp, path)) {
+        pdm_err(errstr, errlen, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
+        unlink(tmp);
+        goto out;
+    }
+    rc = 0;
+out:
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    int rc = 1, help = 0, npos = 0, sig = 0, wrote_file = 0;
+    char errstr[PDM_ERRSTR_SIZE];
+    broker_cfg cfg = {0};
+    pdm_topic_list topics = {0};
+    pdm_broker *broker = NULL;
+    pdm_log_level level;
+    sigset_t stop_signals;
+
+    /* Blocked before librdkafka starts its threads, so that they inherit
+     * the mask and the stop signal is taken by sigwait() here alone. */
+    /* A shell starts background jobs with SIGINT ignored, and an ignored
+     * signal is dropped even while blocked: restore the default first. */
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
+
+    pdm_log_set_program("pdm-broker");
+    if (pdm_options_parse(options, &cfg, argc, argv, &npos, &help, errstr, sizeof errstr)) {
+        fprintf(stderr, "pdm-broker: %s\n", errstr);
+        rc = 2;
+        goto out;
+    }
+    if (help) {
+        pdm_options_help(stdout, usage, options);
+        rc = 0;
+        goto out;
+    }
+    if (npos > 0) {
+        fprintf(stderr, "pdm-broker: unexpected argument '%s' (see --help)\n", argv[1]);
+        rc = 2;
+        goto out;
+    }
+    if (pdm_log_level_parse(cfg.log_level, &level)) {
+        fprintf(stderr, "pdm-broker: --log-level: unknown level '%s'\n", cfg.log_level);
+        rc = 2;
+        goto out;
+    }
+    pdm_log_set_level(level);
+    if (cfg.brokers < 1 || cfg.brokers > 64 || cfg.partitions < 1 || cfg.partitions > 10000) {
+        fprintf(stderr, "pdm-broker: --brokers must be 1..64 and --partitions 1..10000\n");
+        rc = 2;
+        goto out;
+    }
+    if (pdm_topic_list_add_all(&topics, pdm_kafka_all_topics, errstr, sizeof errstr) ||
+        (cfg.topics && pdm_topic_list_add_csv(&topics, cfg.topics, errstr, sizeof errstr))) {
+        fprintf(stderr, "pdm-broker: --topic: %s\n", errstr);
+        rc = 2;
+        goto out;
+    }
+
+    broker = pdm_broker_new((int)cfg.brokers, &cfg.props, errstr, sizeof errstr);
+    if (!broker) {
+        pdm_log(PDM_LOG_ERROR, "%s", errstr);
+        goto out;
+    }
+    for (size_t i = 0; i < topics.count; i++) {
+        if (pdm_broker_create_topic(broker, topics.names[i], (int)cfg.partitions, errstr,
+                                    sizeof errstr)) {
+            pdm_log(PDM_LOG_ERROR, "%s", errstr);
+            goto out;
+        }
+    }
+    const char *addr = pdm_broker_bootstraps(broker);
+    if (cfg.bootstrap_file) {
+        if (write_bootstrap_file(cfg.bootstrap_file, addr, errstr, sizeof errstr)) {
+            pdm_log(PDM_LOG_ERROR, "%s", errstr);
+            goto out;
+        }
+        wrote_file = 1;
+    }
+    printf("%s\n", addr);
+    fflush(stdout);
+    pdm_log(PDM_LOG_INFO, "%lld broker(s) at %s; %zu topics of %lld partitions", cfg.brokers, addr,
+            topics.count, cfg.partitions);
+
+    if (sigwait(&stop_signals, &sig) == 0)
+        pdm_log(PDM_LOG_INFO, "stopping on %s", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    rc = 0;
+out:
+    if (wrote_file)
+        unlink(cfg.bootstrap_file);
+    pdm_broker_destroy(broker);
+    pdm_topic_list_clear(&topics);
+    pdm_options_free(options, &cfg);
+    return rc;
+}

@@ -1,0 +1,71 @@
+/* pdm_kafka.h: what every Kafka program of pdm shares.
+ *
+ * - The product's topic names, and which topic each event type goes to by
+ *   default, so producer, scorer, broker and tools agree without repeating
+ *   string literals.
+ * - A librdkafka configuration built from the usual trio of a program's
+ *   options (bootstrap address, client id, -X key=value properties), with
+ *   errors that name the offending property but never echo the value of a
+ *   secret one (names containing "password", "secret", "sasl" or "key").
+ * - A small list of topic names, parsed from "a,b,c" so that one option can
+ *   name several topics.
+ */
+#ifndef PDM_KAFKA_H
+#define PDM_KAFKA_H
+
+#include <librdkafka/rdkafka.h>
+
+#include "pdm_common.h"
+#include "pdm_schemas.h"
+
+#define PDM_TOPIC_TELEMETRY "pdm.telemetry"
+#define PDM_TOPIC_ERRORS "pdm.errors"
+#define PDM_TOPIC_MAINTENANCE "pdm.maintenance"
+#define PDM_TOPIC_FAILURES "pdm.failures"
+#define PDM_TOPIC_MACHINES "pdm.machines"
+#define PDM_TOPIC_RISK "pdm.risk"
+#define PDM_TOPIC_DLQ "pdm.dlq"
+
+/* Every topic of the product, NULL-terminated (input topics first). */
+extern const char *const pdm_kafka_all_topics[];
+/* The topics the producer writes and the scorer reads, NULL-terminated:
+ * telemetry, errors, maintenance, failures, machines. */
+extern const char *const pdm_kafka_input_topics[];
+
+/* Default topic of an event type (pdm.telemetry for PDM_EV_TELEMETRY, ...);
+ * NULL for a value outside the enum. */
+const char *pdm_kafka_default_topic(pdm_event_type t);
+
+/* 1 if a property's value must never be shown (its name contains
+ * "password", "secret", "sasl" or "key", in any case), else 0. */
+int pdm_kafka_property_is_secret(const char *name);
+
+/* A new configuration with bootstrap.servers (if bootstrap != NULL),
+ * client.id (if client_id != NULL), then every property of props in order
+ * (so -X can override the first two). Returns NULL with errstr naming the
+ * property on failure. The caller owns the result (rd_kafka_new takes it). */
+rd_kafka_conf_t *pdm_kafka_conf_new(const char *bootstrap, const char *client_id,
+                                    const pdm_kvlist *props, char *errstr, size_t errlen);
+/* Sets every property of props (NULL: none) on conf, in order, so a program
+ * can set its own defaults first and let -X override them. Returns 0, or -1
+ * with errstr naming the property (conf keeps what was set before it). */
+int pdm_kafka_conf_apply(rd_kafka_conf_t *conf, const pdm_kvlist *props, char *errstr,
+                         size_t errlen);
+
+/* ---- topic lists ---------------------------------------------------------- */
+
+typedef struct {
+    size_t count;
+    char **names;
+} pdm_topic_list;
+
+/* Appends the comma-separated names of csv ("a,b , c"; blanks around names
+ * ignored, duplicates skipped). A name must be a legal Kafka topic name
+ * (1..249 of [A-Za-z0-9._-], not "." or ".."). Returns 0 or -1 with errstr. */
+int pdm_topic_list_add_csv(pdm_topic_list *list, const char *csv, char *errstr, size_t errlen);
+/* Appends names (NULL-terminated), as pdm_topic_list_add_csv does. */
+int pdm_topic_list_add_all(pdm_topic_list *list, const char *const *names, char *errstr,
+                           size_t errlen);
+void pdm_topic_list_clear(pdm_topic_list *list);
+
+#endif

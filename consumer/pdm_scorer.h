@@ -1,0 +1,69 @@
+/* pdm_scorer.h: the streaming scorer (pdm-scorer's library).
+ *
+ * Consumes the input topics in a Kafka consumer group, keeps each machine's
+ * rolling-window state in Redis, computes the v1 features of every telemetry
+ * event, scores them in batches with the loaded model and publishes
+ * RiskEvents. A batch's offsets are committed only after its Redis writes are
+ * acknowledged and its output (risk events and dead letters) is delivered:
+ * output is at-least-once, state updates are idempotent, so features are
+ * effectively-once.
+ */
+#ifndef PDM_SCORER_H
+#define PDM_SCORER_H
+
+#include <stdint.h>
+
+#include "pdm_common.h"
+
+typedef enum { PDM_EMIT_CHANGES = 0, PDM_EMIT_ALERTS, PDM_EMIT_ALL } pdm_emit_mode;
+
+typedef struct {
+    const char *brokers;
+    const char *group;
+    const char *const *topics; /* input topics, NULL-terminated */
+    const char *risk_topic;
+    const char *dlq_topic;
+    const pdm_kvlist *kafka_props; /* -X, applied to consumer and producer */
+    const char *redis_url;
+    const char *redis_password;    /* may be NULL */
+    const char *model_dir;         /* a package, or a directory with a `current` link */
+    pdm_emit_mode emit;
+    int64_t renotify_ms;           /* re-emit CRITICAL after this much event time */
+    int64_t lateness_ms;           /* allowed lateness behind the machine's newest telemetry */
+    double warn, critical;         /* threshold overrides; NaN: the model's */
+    int batch_size;
+    int exit_at_end;
+    const char *dump_features;     /* CSV path or NULL */
+    int model_threads;
+} pdm_scorer_config;
+
+typedef struct pdm_scorer pdm_scorer;
+
+pdm_scorer *pdm_scorer_new(const pdm_scorer_config *cfg, char *errstr, size_t errlen);
+/* Runs until pdm_scorer_stop (or, with exit_at_end, until every assigned
+ * partition is consumed to its end). Returns 0 on a clean stop. */
+int pdm_scorer_run(pdm_scorer *s, char *errstr, size_t errlen);
+/* Async-signal-safe: ask the loop to finish its batch and stop. */
+void pdm_scorer_stop(pdm_scorer *s);
+/* Async-signal-safe: ask the loop to reload the model at the next batch. */
+void pdm_scorer_request_reload(pdm_scorer *s);
+void pdm_scorer_destroy(pdm_scorer *s);
+
+typedef struct {
+    uint64_t messages;          /* consumed */
+    uint64_t events[8];         /* accepted, by pdm_event_type */
+    uint64_t bad;               /* sent to the DLQ */
+    uint64_t late;              /* of which too late */
+    uint64_t scored;            /* telemetry rows scored */
+    uint64_t risk_events;       /* RiskEvents produced */
+    uint64_t batches;
+    uint64_t commits;
+    uint64_t redis_errors;
+    uint64_t delivery_errors;
+    uint64_t reloads;
+    uint64_t state_lost;        /* times Redis state was found flushed */
+} pdm_scorer_stats;
+
+void pdm_scorer_get_stats(const pdm_scorer *s, pdm_scorer_stats *out);
+
+#endif

@@ -1,0 +1,1016 @@
+/* scorer.c: the streaming scorer's loop.
+ *
+ * One thread does, per batch of up to batch_size messages:
+ *   1. decode and validate every message; bad ones become dead letters;
+ *   2. load, in one pipelined Redis round trip, the state of the batch's
+ *      machines (telemetry and errors from 24 h before the batch's oldest
+ *      event, maintenance, bookkeeping);
+ *   3. apply each machine's events in stream order to a local copy of its
+ *      state, rejecting those later than the allowed lateness, and compute
+ *      the v1 features of every telemetry event at its event time;
+ *   4. score all rows with one model call; decide which RiskEvents to emit;
+ *   5. write the batch's events, trims and bookkeeping to Redis in one
+ *      pipelined round trip (every write idempotent);
+ *   6. produce RiskEvents and dead letters and wait for their delivery;
+ *   7. commit the offsets after the batch's last messages.
+ * A crash anywhere re-delivers the batch: re-applying it leaves Redis as it
+ * was, and the bookkeeping (the newest telemetry before the batch, the level
+ * before the batch and the batch's last source offset) makes the replay take
+ * the same lateness, trimming and emission decisions as the first run, so it
+ * re-emits the same RiskEvents (same event_id) rather than losing any.
+ * Processing is synchronous, so when the group rebalances (callbacks run
+ * inside the consume call) the previous batch is already committed.
+ */
+#include "pdm_scorer.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "pdm_features.h"
+#include "pdm_kafka.h"
+#include "pdm_model.h"
+#include "pdm_schemas.h"
+#include "redis_state.h"
+
+#define WINDOW_MS (24 * PDM_MS_PER_HOUR)
+#define MIN_EVENT_TS INT64_C(946684800000) /* 2000-01-01 */
+#define MAX_FUTURE_MS (24 * PDM_MS_PER_HOUR)
+
+/* One consumed message and what became of it. */
+typedef struct {
+    rd_kafka_message_t *msg;
+    pdm_event ev;
+    int machine;             /* index into the batch's machines, -1 if none */
+    const char *bad_reason;  /* dead letter reason, NULL if accepted */
+    char bad_detail[160];
+    int row;                 /* feature row of a telemetry event, -1 if none */
+    int emit;                /* produce a RiskEvent for this row */
+} item;
+
+/* A machine touched by the batch. */
+typedef struct {
+    int32_t id;
+    int32_t partition;
+    int64_t first_offset, last_offset;
+    int64_t min_ts;
+    pdm_rs_machine stored;
+    pdm_machine_state *state;
+} batch_machine;
+
+typedef struct {
+    char topic[256];
+    int32_t partition;
+    int eof;
+} assigned_partition;
+
+struct pdm_scorer {
+    pdm_scorer_config cfg;
+    rd_kafka_t *consumer;
+    rd_kafka_queue_t *queue;
+    rd_kafka_t *producer;
+    pdm_codec *codec;
+    pdm_redis *redis;
+    pdm_rs_batch *writes;
+    pdm_model *model;
+    char model_path[4096];   /* resolved package directory of the loaded model */
+    double warn, critical;
+    FILE *dump;
+
+    atomic_int stop;
+    atomic_int reload;
+    int redis_up;            /* for logging once per state change */
+
+    /* batch buffers */
+    item *items;
+    batch_machine *machines;
+    size_t n_machines, cap_machines;
+    int32_t *hash;           /* open addressing: machine id -> index + 1 */
+    size_t hash_cap;
+    double *rows;
+    pdm_risk *risks;
+    int *row_item;
+    size_t n_rows;
+
+    /* delivery accounting for the current batch */
+    atomic_long pending_failures;
+
+    assigned_partition *assigned;
+    size_t n_assigned;
+    int ever_assigned;
+
+    pdm_scorer_stats stats;
+};
+
+/* ---- model ----------------------------------------------------------------- */
+
+/* The package a --model directory means: DIR/current if it exists (a models
+ * directory managed by pdm-train --promote), else DIR itself. */
+static int resolve_model_dir(const char *dir, char *out, size_t len, char *errstr, size_t errlen)
+{
+    char current[4096];
+    snprintf(current, sizeof current, "%s/current", dir);
+    const char *target = access(current, F_OK) == 0 ? current : dir;
+    if (!realpath(target, out))
+        return pdm_err(errstr, errlen, "model %s: %s", target, strerror(errno));
+    (void)len;
+    return 0;
+}
+
+static int load_model(pdm_scorer *s, char *errstr, size_t errlen)
+{
+    char path[4096], msg[PDM_ERRSTR_SIZE];
+    if (resolve_model_dir(s->cfg.model_dir, path, sizeof path, errstr, errlen))
+        return -1;
+    pdm_model *m = NULL;
+    if (pdm_model_load(path, &m, msg, sizeof msg))
+        return pdm_err(errstr, errlen, "model %s: %s", path, msg);
+    /* The model must read exactly the features this scorer computes. */
+    if (pdm_model_n_features(m) != PDM_N_FEATURES) {
+        pdm_model_destroy(m);
+        return pdm_err(errstr, errlen, "model %s has %zu features, the v1 set has %d", path,
+                       pdm_model_n_features(m), PDM_N_FEATURES);
+    }
+    for (size_t i = 0; i < PDM_N_FEATURES; i++) {
+        if (strcmp(pdm_model_feature_name(m, i), pdm_feature_name(i)) != 0) {
+            pdm_err(errstr, errlen, "model %s: feature %zu is '%s', the v1 set has '%s'", path,
+                    i + 1, pdm_model_feature_name(m, i), pdm_feature_name(i));
+            pdm_model_destroy(m);
+            return -1;
+        }
+    }
+    if (s->cfg.model_threads > 0)
+        pdm_model_set_nthread(m, s->cfg.model_threads, msg, sizeof msg);
+    double warn, critical;
+    pdm_model_thresholds(m, &warn, &critical);
+    if (!isnan(s->cfg.warn))
+        warn = s->cfg.warn;
+    if (!isnan(s->cfg.critical))
+        critical = s->cfg.critical;
+    /* The swap happens between batches, so no row is scored by a half-loaded
+     * model and every RiskEvent names the model that scored it. */
+    pdm_model_destroy(s->model);
+    s->model = m;
+    s->warn = warn;
+    s->critical = critical;
+    snprintf(s->model_path, sizeof s->model_path, "%s", path);
+    pdm_log(PDM_LOG_INFO, "model %s loaded from %s (warn %.4g, critical %.4g)",
+            pdm_model_version(m), path, warn, critical);
+    return 0;
+}
+
+/* Reloads on request, or when the --model directory's link now names another
+ * package. A failed reload keeps the running model. */
+static void maybe_reload(pdm_scorer *s)
+{
+    int requested = atomic_exchange(&s->reload, 0);
+    if (!requested) {
+        char path[4096];
+        if (resolve_model_dir(s->cfg.model_dir, path, sizeof path, NULL, 0) ||
+            strcmp(path, s->model_path) == 0)
+            return;
+    }
+    char err[PDM_ERRSTR_SIZE];
+    if (load_model(s, err, sizeof err))
+        pdm_log(PDM_LOG_ERROR, "model reload failed, keeping %s: %s", pdm_model_version(s->model),
+                err);
+    else
+        s->stats.reloads++;
+}
+
+/* ---- Kafka ------------------------------------------------------------------ */
+
+static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                         rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+    pdm_scorer *s = opaque;
+    int cooperative = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        if (cooperative)
+            rd_kafka_error_destroy(rd_kafka_incremental_assign(rk, parts));
+        else
+            rd_kafka_assign(rk, parts);
+        size_t n = (size_t)parts->cnt;
+        assigned_partition *a = realloc(s->assigned, (s->n_assigned + n) * sizeof *a);
+        if (a) {
+            s->assigned = a;
+            for (size_t i = 0; i < n; i++) {
+                assigned_partition *p = &a[s->n_assigned++];
+                snprintf(p->topic, sizeof p->topic, "%s", parts->elems[i].topic);
+                p->partition = parts->elems[i].partition;
+                p->eof = 0;
+            }
+        }
+        s->ever_assigned = 1;
+        pdm_log(PDM_LOG_INFO, "assigned %d partitions (%zu in all)", parts->cnt, s->n_assigned);
+    } else {
+        /* Our batches are finished and committed before the consume call
+         * that runs this callback, so nothing is in flight. */
+        if (cooperative)
+            rd_kafka_error_destroy(rd_kafka_incremental_unassign(rk, parts));
+        else
+            rd_kafka_assign(rk, NULL);
+        for (int i = 0; i < parts->cnt; i++) {
+            for (size_t j = 0; j < s->n_assigned; j++) {
+                if (s->assigned[j].partition == parts->elems[i].partition &&
+                    strcmp(s->assigned[j].topic, parts->elems[i].topic) == 0) {
+                    s->assigned[j] = s->assigned[--s->n_assigned];
+                    break;
+                }
+            }
+        }
+        pdm_log(PDM_LOG_INFO, "revoked %d partitions (%zu left)", parts->cnt, s->n_assigned);
+    }
+}
+
+static void mark_eof(pdm_scorer *s, const char *topic, int32_t partition, int eof)
+{
+    for (size_t j = 0; j < s->n_assigned; j++)
+        if (s->assigned[j].partition == partition && strcmp(s->assigned[j].topic, topic) == 0)
+            s->assigned[j].eof = eof;
+}
+
+static int all_at_end(const pdm_scorer *s)
+{
+    if (!s->ever_assigned || s->n_assigned == 0)
+        return 0;
+    for (size_t j = 0; j < s->n_assigned; j++)
+        if (!s->assigned[j].eof)
+            return 0;
+    return 1;
+}
+
+static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+    pdm_scorer *s = opaque;
+    if (m->err) {
+        atomic_fetch_add(&s->pending_failures, 1);
+        pdm_log(PDM_LOG_WARN, "delivery to %s failed: %s", rd_kafka_topic_name(m->rkt),
+                rd_kafka_err2str(m->err));
+    }
+}
+
+static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    pdm_log(level <= 3 ? PDM_LOG_ERROR : level <= 5 ? PDM_LOG_WARN : PDM_LOG_DEBUG, "kafka %s: %s",
+            fac, buf);
+}
+
+static int kafka_setup(pdm_scorer *s, char *errstr, size_t errlen)
+{
+    char msg[PDM_ERRSTR_SIZE];
+    rd_kafka_conf_t *conf =
+        pdm_kafka_conf_new(s->cfg.brokers, "pdm-scorer", s->cfg.kafka_props, msg, sizeof msg);
+    if (!conf)
+        return pdm_err(errstr, errlen, "%s", msg);
+    const char *cons[][2] = {{"group.id", s->cfg.group},
+                             {"enable.auto.commit", "false"},
+                             {"enable.auto.offset.store", "false"},
+                             {"auto.offset.reset", "earliest"},
+                             {"enable.partition.eof", "true"}};
+    for (size_t i = 0; i < sizeof cons / sizeof *cons; i++) {
+        if (rd_kafka_conf_set(conf, cons[i][0], cons[i][1], msg, sizeof msg) != RD_KAFKA_CONF_OK) {
+            rd_kafka_conf_destroy(conf);
+            return pdm_err(errstr, errlen, "kafka %s: %s", cons[i][0], msg);
+        }
+    }
+    rd_kafka_conf_set_opaque(conf, s);
+    rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
+    rd_kafka_conf_set_log_cb(conf, log_cb);
+    s->consumer = rd_kafka_new(RD_KAFKA_CONSUMER, conf, msg, sizeof msg);
+    if (!s->consumer) {
+        rd_kafka_conf_destroy(conf);
+        return pdm_err(errstr, errlen, "kafka consumer: %s", msg);
+    }
+    rd_kafka_poll_set_consumer(s->consumer);
+    s->queue = rd_kafka_queue_get_consumer(s->consumer);
+
+    rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(8);
+    for (const char *const *t = s->cfg.topics; *t; t++)
+        rd_kafka_topic_partition_list_add(topics, *t, RD_KAFKA_PARTITION_UA);
+    rd_kafka_resp_err_t err = rd_kafka_subscribe(s->consumer, topics);
+    rd_kafka_topic_partition_list_destroy(topics);
+    if (err)
+        return pdm_err(errstr, errlen, "kafka subscribe: %s", rd_kafka_err2str(err));
+
+    conf = pdm_kafka_conf_new(s->cfg.brokers, "pdm-scorer", s->cfg.kafka_props, msg, sizeof msg);
+    if (!conf)
+        return pdm_err(errstr, errlen, "%s", msg);
+    const char *prod[][2] = {{"enable.idempotence", "true"}, {"linger.ms", "2"}};
+    for (size_t i = 0; i < sizeof prod / sizeof *prod; i++) {
+        if (rd_kafka_conf_set(conf, prod[i][0], prod[i][1], msg, sizeof msg) != RD_KAFKA_CONF_OK) {
+            rd_kafka_conf_destroy(conf);
+            return pdm_err(errstr, errlen, "kafka %s: %s", prod[i][0], msg);
+        }
+    }
+    rd_kafka_conf_set_opaque(conf, s);
+    rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
+    rd_kafka_conf_set_log_cb(conf, log_cb);
+    s->producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, msg, sizeof msg);
+    if (!s->producer) {
+        rd_kafka_conf_destroy(conf);
+        return pdm_err(errstr, errlen, "kafka producer: %s", msg);
+    }
+    return 0;
+}
+
+/* ---- scorer lifecycle ----------------------------------------------------------- */
+
+pdm_scorer *pdm_scorer_new(const pdm_scorer_config *cfg, char *errstr, size_t errlen)
+{
+    char msg[PDM_ERRSTR_SIZE];
+    pdm_scorer *s = calloc(1, sizeof *s);
+    if (!s) {
+        pdm_err(errstr, errlen, "out of memory");
+        return NULL;
+    }
+    s->cfg = *cfg;
+    if (s->cfg.batch_size <= 0)
+        s->cfg.batch_size = 2000;
+    size_t b = (size_t)s->cfg.batch_size;
+    s->items = calloc(b, sizeof *s->items);
+    s->rows = malloc(b * PDM_N_FEATURES * sizeof *s->rows);
+    s->risks = malloc(b * sizeof *s->risks);
+    s->row_item = malloc(b * sizeof *s->row_item);
+    s->hash_cap = 1;
+    while (s->hash_cap < 4 * b)
+        s->hash_cap <<= 1;
+    s->hash = calloc(s->hash_cap, sizeof *s->hash);
+    s->writes = pdm_rs_batch_new();
+    if (!s->items || !s->rows || !s->risks || !s->row_item || !s->hash || !s->writes) {
+        pdm_err(errstr, errlen, "out of memory");
+        goto fail;
+    }
+    s->codec = pdm_codec_new(msg, sizeof msg);
+    if (!s->codec) {
+        pdm_err(errstr, errlen, "codec: %s", msg);
+        goto fail;
+    }
+    if (load_model(s, errstr, errlen))
+        goto fail;
+    s->redis = pdm_redis_new(cfg->redis_url, cfg->redis_password, 5.0, errstr, errlen);
+    if (!s->redis)
+        goto fail;
+    if (cfg->dump_features) {
+        s->dump = fopen(cfg->dump_features, "w");
+        if (!s->dump) {
+            pdm_err(errstr, errlen, "%s: %s", cfg->dump_features, strerror(errno));
+            goto fail;
+        }
+        pdm_features_dump_header(s->dump);
+    }
+    if (kafka_setup(s, errstr, errlen))
+        goto fail;
+    return s;
+fail:
+    pdm_scorer_destroy(s);
+    return NULL;
+}
+
+void pdm_scorer_stop(pdm_scorer *s) { atomic_store(&s->stop, 1); }
+void pdm_scorer_request_reload(pdm_scorer *s) { atomic_store(&s->reload, 1); }
+void pdm_scorer_get_stats(const pdm_scorer *s, pdm_scorer_stats *out) { *out = s->stats; }
+
+static void clear_machines(pdm_scorer *s)
+{
+    for (size_t i = 0; i < s->n_machines; i++) {
+        pdm_rs_machine_clear(&s->machines[i].stored);
+        pdm_machine_state_destroy(s->machines[i].state);
+        s->machines[i].state = NULL;
+    }
+    s->n_machines = 0;
+    memset(s->hash, 0, s->hash_cap * sizeof *s->hash);
+}
+
+void pdm_scorer_destroy(pdm_scorer *s)
+{
+    if (!s)
+        return;
+    if (s->consumer) {
+        rd_kafka_queue_destroy(s->queue);
+        rd_kafka_consumer_close(s->consumer);
+        rd_kafka_destroy(s->consumer);
+    }
+    if (s->producer) {
+        rd_kafka_flush(s->producer, 10000);
+        rd_kafka_destroy(s->producer);
+    }
+    clear_machines(s);
+    free(s->machines);
+    free(s->items);
+    free(s->rows);
+    free(s->risks);
+    free(s->row_item);
+    free(s->hash);
+    free(s->assigned);
+    pdm_rs_batch_destroy(s->writes);
+    pdm_redis_destroy(s->redis);
+    pdm_codec_destroy(s->codec);
+    pdm_model_destroy(s->model);
+    if (s->dump)
+        fclose(s->dump);
+    free(s);
+}
+
+/* ---- one batch ------------------------------------------------------------------- */
+
+static int machine_slot(pdm_scorer *s, int32_t id, int32_t partition, int64_t offset)
+{
+    size_t mask = s->hash_cap - 1;
+    size_t h = ((uint32_t)id * 2654435761u) & mask;
+    while (s->hash[h]) {
+        batch_machine *m = &s->machines[s->hash[h] - 1];
+        if (m->id == id) {
+            m->last_offset = offset;
+            return s->hash[h] - 1;
+        }
+        h = (h + 1) & mask;
+    }
+    if (s->n_machines == s->cap_machines) {
+        size_t cap = s->cap_machines ? s->cap_machines * 2 : 256;
+        batch_machine *m = realloc(s->machines, cap * sizeof *m);
+        if (!m)
+            return -1;
+        s->machines = m;
+        s->cap_machines = cap;
+    }
+    batch_machine *m = &s->machines[s->n_machines];
+    memset(m, 0, sizeof *m);
+    m->id = id;
+    m->partition = partition;
+    m->first_offset = offset;
+    m->last_offset = offset;
+    m->min_ts = INT64_MAX;
+    s->hash[h] = (int32_t)++s->n_machines;
+    return (int)(s->n_machines - 1);
+}
+
+static int finite_in(double v, double lo, double hi) { return isfinite(v) && v >= lo && v <= hi; }
+
+/* Semantic checks the codec does not make (documented in the README). */
+static const char *validate(const pdm_event *ev, int64_t now, char *detail, size_t len)
+{
+    if (ev->machine_id <= 0) {
+        snprintf(detail, len, "machine_id %d is not positive", (int)ev->machine_id);
+        return "invalid_machine";
+    }
+    if (ev->type == PDM_EV_RISK) {
+        snprintf(detail, len, "a RiskEvent is output, not input");
+        return "unexpected_type";
+    }
+    if (ev->ts < MIN_EVENT_TS || ev->ts > now + MAX_FUTURE_MS) {
+        char t[32];
+        snprintf(detail, len, "timestamp %s is before 2000 or more than a day ahead",
+                 pdm_time_format(ev->ts, t));
+        return "invalid_timestamp";
+    }
+    if (ev->type == PDM_EV_TELEMETRY) {
+        const double *v = &ev->u.telemetry.volt;
+        static const char *names[] = {"volt", "rotate", "pressure", "vibration"};
+        static const double hi[] = {1000.0, 10000.0, 1000.0, 1000.0};
+        double vals[4] = {v[0], ev->u.telemetry.rotate, ev->u.telemetry.pressure,
+                          ev->u.telemetry.vibration};
+        for (int i = 0; i < 4; i++) {
+            if (!finite_in(vals[i], 0.0, hi[i])) {
+                snprintf(detail, len, "%s %g is outside [0, %g]", names[i], vals[i], hi[i]);
+                return "invalid_value";
+            }
+        }
+    }
+    if (ev->type == PDM_EV_MACHINE && (ev->u.machine.age < 0 || ev->u.machine.age > 200)) {
+        snprintf(detail, len, "age %d is outside [0, 200]", ev->u.machine.age);
+        return "invalid_value";
+    }
+    return NULL;
+}
+
+/* Turns the stored state of a machine into a local state to apply the batch on. */
+static int restore_state(batch_machine *m)
+{
+    m->state = pdm_machine_state_new();
+    if (!m->state)
+        return -1;
+    pdm_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.machine_id = m->id;
+    if (m->stored.has_info) {
+        ev.type = PDM_EV_MACHINE;
+        ev.ts = 0;
+        ev.u.machine.model = m->stored.model;
+        ev.u.machine.age = m->stored.age;
+        if (pdm_machine_state_apply(m->state, &ev))
+            return -1;
+    }
+    for (size_t i = 0; i < m->stored.n_maint; i++) {
+        ev.type = PDM_EV_MAINTENANCE;
+        ev.ts = m->stored.maint[i].ts;
+        ev.u.maintenance.component = m->stored.maint[i].id;
+        if (pdm_machine_state_apply(m->state, &ev))
+            return -1;
+    }
+    for (size_t i = 0; i < m->stored.n_err; i++) {
+        ev.type = PDM_EV_ERROR;
+        ev.ts = m->stored.err[i].ts;
+        ev.u.error.error_id = m->stored.err[i].id;
+        if (pdm_machine_state_apply(m->state, &ev))
+            return -1;
+    }
+    for (size_t i = 0; i < m->stored.n_tel; i++) {
+        ev.type = PDM_EV_TELEMETRY;
+        ev.ts = m->stored.tel[i].ts;
+        ev.u.telemetry.volt = m->stored.tel[i].v[0];
+        ev.u.telemetry.rotate = m->stored.tel[i].v[1];
+        ev.u.telemetry.pressure = m->stored.tel[i].v[2];
+        ev.u.telemetry.vibration = m->stored.tel[i].v[3];
+        if (pdm_machine_state_apply(m->state, &ev))
+            return -1;
+    }
+    return 0;
+}
+
+static void backoff_sleep(int attempt)
+{
+    int ms = 50 << (attempt < 7 ? attempt : 7); /* 50 ms .. 6.4 s */
+    usleep((useconds_t)ms * 1000);
+}
+
+/* Runs a Redis step until it succeeds or the scorer is asked to stop; logs
+ * once when Redis goes away and once when it is back. */
+#define REDIS_RETRY(s, call)                                                                       \
+    do {                                                                                           \
+        char rerr_[PDM_ERRSTR_SIZE];                                                               \
+        for (int attempt_ = 0;; attempt_++) {                                                      \
+            if ((call) == 0) {                                                                     \
+                if (!(s)->redis_up)                                                                \
+                    pdm_log(PDM_LOG_INFO, "redis %s is back", pdm_redis_describe((s)->redis));     \
+                (s)->redis_up = 1;                                                                 \
+                break;                                                                             \
+            }                                                                                      \
+            (s)->stats.redis_errors++;                                                             \
+            if ((s)->redis_up)                                                                     \
+                pdm_log(PDM_LOG_ERROR, "redis unavailable, retrying: %s", rerr_);                  \
+            (s)->redis_up = 0;                                                                     \
+            if (atomic_load(&(s)->stop))                                                           \
+                return -1;                                                                         \
+            backoff_sleep(attempt_);                                                               \
+        }                                                                                          \
+    } while (0)
+
+static int load_states(pdm_scorer *s)
+{
+    size_t n = s->n_machines;
+    int32_t *ids = malloc(n * sizeof *ids);
+    int64_t *from = malloc(n * sizeof *from);
+    pdm_rs_machine *out = calloc(n, sizeof *out);
+    int rc = -1;
+    if (!ids || !from || !out)
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        ids[i] = s->machines[i].id;
+        int64_t t = s->machines[i].min_ts;
+        from[i] = t == INT64_MAX ? INT64_MAX / 2 : t - WINDOW_MS;
+    }
+    for (int attempt = 0;; attempt++) {
+        char err[PDM_ERRSTR_SIZE];
+        if (pdm_rs_load(s->redis, ids, from, n, out, err, sizeof err) == 0) {
+            if (!s->redis_up)
+                pdm_log(PDM_LOG_INFO, "redis %s is back", pdm_redis_describe(s->redis));
+            s->redis_up = 1;
+            break;
+        }
+        for (size_t i = 0; i < n; i++)
+            pdm_rs_machine_clear(&out[i]);
+        s->stats.redis_errors++;
+        if (s->redis_up)
+            pdm_log(PDM_LOG_ERROR, "redis unavailable, retrying: %s", err);
+        s->redis_up = 0;
+        if (atomic_load(&s->stop))
+            goto out;
+        backoff_sleep(attempt);
+    }
+    for (size_t i = 0; i < n; i++)
+        s->machines[i].stored = out[i];
+    rc = 0;
+out:
+    free(ids);
+    free(from);
+    free(out);
+    return rc;
+}
+
+static const char *level_name(int level) { return pdm_level_name((pdm_level)level); }
+
+/* Which rows become RiskEvents, by --emit; updates the machine's level. */
+static void decide_emission(pdm_scorer *s, batch_machine *m, item *it, const pdm_risk *r)
+{
+    pdm_rs_machine *st = &m->stored;
+    switch (s->cfg.emit) {
+    case PDM_EMIT_ALL:
+        it->emit = 1;
+        break;
+    case PDM_EMIT_ALERTS:
+        it->emit = r->level != PDM_LEVEL_OK;
+        break;
+    case PDM_EMIT_CHANGES:
+        if ((int)r->level != st->level) {
+            it->emit = st->level >= 0 || r->level != PDM_LEVEL_OK;
+        } else if (r->level == PDM_LEVEL_CRITICAL && s->cfg.renotify_ms > 0 &&
+                   it->ev.ts - st->notified_at >= s->cfg.renotify_ms) {
+            it->emit = 1;
+        }
+        break;
+    }
+    st->level = (int)r->level;
+    if (it->emit)
+        st->notified_at = it->ev.ts;
+    (void)level_name;
+}
+
+static int produce(pdm_scorer *s, const char *topic, const void *key, size_t key_len,
+                   const void *payload, size_t len, rd_kafka_headers_t *headers)
+{
+    for (;;) {
+        rd_kafka_resp_err_t err;
+        if (headers)
+            err = rd_kafka_producev(s->producer, RD_KAFKA_V_TOPIC(topic),
+                                    RD_KAFKA_V_KEY(key, key_len),
+                                    RD_KAFKA_V_VALUE((void *)payload, len),
+                                    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                    RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_END);
+        else
+            err = rd_kafka_producev(s->producer, RD_KAFKA_V_TOPIC(topic),
+                                    RD_KAFKA_V_KEY(key, key_len),
+                                    RD_KAFKA_V_VALUE((void *)payload, len),
+                                    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+        if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+            rd_kafka_poll(s->producer, 50);
+            continue;
+        }
+        if (err) {
+            if (headers)
+                rd_kafka_headers_destroy(headers);
+            pdm_log(PDM_LOG_ERROR, "produce to %s: %s", topic, rd_kafka_err2str(err));
+            atomic_fetch_add(&s->pending_failures, 1);
+            return -1;
+        }
+        return 0;
+    }
+}
+
+static void dead_letter(pdm_scorer *s, item *it)
+{
+    rd_kafka_message_t *msg = it->msg;
+    rd_kafka_headers_t *h = rd_kafka_headers_new(5);
+    char part[16], off[32];
+    snprintf(part, sizeof part, "%d", (int)msg->partition);
+    snprintf(off, sizeof off, "%lld", (long long)msg->offset);
+    rd_kafka_header_add(h, "pdm.reason", -1, it->bad_reason, -1);
+    rd_kafka_header_add(h, "pdm.detail", -1, it->bad_detail, -1);
+    rd_kafka_header_add(h, "pdm.source.topic", -1, rd_kafka_topic_name(msg->rkt), -1);
+    rd_kafka_header_add(h, "pdm.source.partition", -1, part, -1);
+    rd_kafka_header_add(h, "pdm.source.offset", -1, off, -1);
+    produce(s, s->cfg.dlq_topic, msg->key, msg->key_len, msg->payload, msg->len, h);
+}
+
+static void emit_risk(pdm_scorer *s, item *it, pdm_risk *r)
+{
+    char buf[PDM_MAX_ENCODED], err[PDM_ERRSTR_SIZE], key[16];
+    snprintf(r->event_id, sizeof r->event_id, "%d-%lld-%s", (int)it->ev.machine_id,
+             (long long)it->ev.ts, r->model_version);
+    r->scored_at = pdm_now_ms();
+    pdm_event out = {.type = PDM_EV_RISK, .machine_id = it->ev.machine_id, .ts = it->ev.ts};
+    out.u.risk = r;
+    int len = pdm_codec_encode(s->codec, &out, PDM_WIRE_SINGLE_OBJECT, buf, sizeof buf, err,
+                               sizeof err);
+    if (len < 0) {
+        pdm_log(PDM_LOG_ERROR, "encode RiskEvent: %s", err);
+        atomic_fetch_add(&s->pending_failures, 1);
+        return;
+    }
+    int klen = snprintf(key, sizeof key, "%d", (int)it->ev.machine_id);
+    if (produce(s, s->cfg.risk_topic, key, (size_t)klen, buf, (size_t)len, NULL) == 0)
+        s->stats.risk_events++;
+}
+
+/* Commits, per partition, the offset after the batch's last message. */
+static int commit_batch(pdm_scorer *s, size_t n)
+{
+    rd_kafka_topic_partition_list_t *offs = rd_kafka_topic_partition_list_new(16);
+    for (size_t i = 0; i < n; i++) {
+        rd_kafka_message_t *m = s->items[i].msg;
+        if (m->err)
+            continue;
+        rd_kafka_topic_partition_t *p = rd_kafka_topic_partition_list_find(
+            offs, rd_kafka_topic_name(m->rkt), m->partition);
+        if (!p)
+            p = rd_kafka_topic_partition_list_add(offs, rd_kafka_topic_name(m->rkt), m->partition);
+        if (m->offset + 1 > p->offset)
+            p->offset = m->offset + 1;
+    }
+    int rc = 0;
+    if (offs->cnt) {
+        rd_kafka_resp_err_t err = rd_kafka_commit(s->consumer, offs, 0);
+        if (err) {
+            /* Not fatal: the next batch's commit covers these offsets too. */
+            pdm_log(PDM_LOG_WARN, "commit failed: %s", rd_kafka_err2str(err));
+            rc = -1;
+        } else {
+            s->stats.commits++;
+        }
+    }
+    rd_kafka_topic_partition_list_destroy(offs);
+    return rc;
+}
+
+/* Rewinds the batch's partitions to their first message, so that the batch
+ * is consumed again (after a failed delivery). */
+static void rewind_batch(pdm_scorer *s, size_t n)
+{
+    rd_kafka_topic_partition_list_t *offs = rd_kafka_topic_partition_list_new(16);
+    for (size_t i = 0; i < n; i++) {
+        rd_kafka_message_t *m = s->items[i].msg;
+        if (m->err)
+            continue;
+        if (!rd_kafka_topic_partition_list_find(offs, rd_kafka_topic_name(m->rkt), m->partition))
+            rd_kafka_topic_partition_list_add(offs, rd_kafka_topic_name(m->rkt), m->partition)
+                ->offset = m->offset;
+    }
+    rd_kafka_error_t *e = rd_kafka_seek_partitions(s->consumer, offs, 5000);
+    if (e) {
+        pdm_log(PDM_LOG_ERROR, "rewind after failed delivery: %s", rd_kafka_error_string(e));
+        rd_kafka_error_destroy(e);
+    }
+    rd_kafka_topic_partition_list_destroy(offs);
+}
+
+/* The maintenance records a trim may drop: per component, those older than
+ * the horizon except the latest of them (hours_since_maint needs it). */
+static size_t superseded_maint(const pdm_rs_machine *st, int64_t horizon, pdm_rs_mark *drop)
+{
+    size_t n = 0;
+    for (int c = 1; c <= PDM_N_COMPONENTS; c++) {
+        int64_t keep = INT64_MIN;
+        for (size_t i = 0; i < st->n_maint; i++)
+            if (st->maint[i].id == c && st->maint[i].ts < horizon && st->maint[i].ts > keep)
+                keep = st->maint[i].ts;
+        for (size_t i = 0; i < st->n_maint; i++)
+            if (st->maint[i].id == c && st->maint[i].ts < keep)
+                drop[n++] = st->maint[i];
+    }
+    return n;
+}
+
+static int process_batch(pdm_scorer *s, size_t n)
+{
+    int64_t now = pdm_now_ms();
+    char err[PDM_ERRSTR_SIZE];
+
+    /* 1. decode and validate */
+    clear_machines(s);
+    s->n_rows = 0;
+    for (size_t i = 0; i < n; i++) {
+        item *it = &s->items[i];
+        rd_kafka_message_t *msg = it->msg;
+        it->machine = -1;
+        it->row = -1;
+        it->emit = 0;
+        it->bad_reason = NULL;
+        s->stats.messages++;
+        int st = pdm_codec_decode(s->codec, msg->payload, msg->len, &it->ev, it->bad_detail,
+                                  sizeof it->bad_detail);
+        if (st != PDM_DECODE_OK) {
+            it->bad_reason = pdm_decode_status_name((pdm_decode_status)st);
+            continue;
+        }
+        it->bad_reason = validate(&it->ev, now, it->bad_detail, sizeof it->bad_detail);
+        if (it->bad_reason)
+            continue;
+        int slot = machine_slot(s, it->ev.machine_id, msg->partition, msg->offset);
+        if (slot < 0)
+            return pdm_err(NULL, 0, "out of memory");
+        it->machine = slot;
+        if (it->ev.type != PDM_EV_MACHINE && it->ev.ts < s->machines[slot].min_ts)
+            s->machines[slot].min_ts = it->ev.ts;
+    }
+
+    /* 2. load the state of the batch's machines */
+    if (s->n_machines && load_states(s))
+        return -1;
+    for (size_t i = 0; i < s->n_machines; i++) {
+        batch_machine *m = &s->machines[i];
+        pdm_rs_machine *st = &m->stored;
+        /* Was this batch (partly) applied before a crash? Then start from the
+         * bookkeeping as it was before that batch. */
+        int replay = st->src_partition == m->partition && m->first_offset <= st->src_offset;
+        if (replay) {
+            st->newest = st->base;
+            st->level = st->base_level;
+            st->notified_at = st->base_notified_at;
+        } else {
+            st->base = st->newest;
+            st->base_level = st->level;
+            st->base_notified_at = st->notified_at;
+        }
+        if (restore_state(m))
+            return pdm_err(NULL, 0, "out of memory");
+    }
+
+    /* 3. apply events in stream order, compute features */
+    pdm_rs_batch_reset(s->writes);
+    for (size_t i = 0; i < n; i++) {
+        item *it = &s->items[i];
+        if (it->machine < 0)
+            continue;
+        batch_machine *m = &s->machines[it->machine];
+        pdm_rs_machine *st = &m->stored;
+        if (it->ev.type != PDM_EV_MACHINE && st->newest != INT64_MIN &&
+            it->ev.ts < st->newest - s->cfg.lateness_ms) {
+            char a[32], b[32];
+            snprintf(it->bad_detail, sizeof it->bad_detail,
+                     "event at %s is more than the allowed lateness behind %s",
+                     pdm_time_format(it->ev.ts, a), pdm_time_format(st->newest, b));
+            it->bad_reason = "late";
+            s->stats.late++;
+            continue;
+        }
+        if (pdm_machine_state_apply(m->state, &it->ev) || pdm_rs_batch_event(s->writes, &it->ev))
+            return pdm_err(NULL, 0, "out of memory");
+        s->stats.events[it->ev.type]++;
+        if (it->ev.type == PDM_EV_MACHINE) {
+            st->has_info = 1;
+            st->model = it->ev.u.machine.model;
+            st->age = it->ev.u.machine.age;
+        }
+        if (it->ev.type != PDM_EV_TELEMETRY)
+            continue;
+        if (it->ev.ts > st->newest || st->newest == INT64_MIN)
+            st->newest = it->ev.ts;
+        double *row = s->rows + s->n_rows * PDM_N_FEATURES;
+        pdm_machine_view view;
+        pdm_machine_state_view(m->state, &view);
+        pdm_features_compute(&view, it->ev.ts, row);
+        it->row = (int)s->n_rows;
+        s->row_item[s->n_rows++] = (int)i;
+    }
+
+    /* 4. score, decide emissions (stream order per machine) */
+    if (s->n_rows) {
+        if (pdm_model_score(s->model, s->rows, s->n_rows, s->risks, err, sizeof err))
+            return pdm_err(NULL, 0, "scoring failed: %s", err);
+        for (size_t r = 0; r < s->n_rows; r++) {
+            item *it = &s->items[s->row_item[r]];
+            pdm_risk *risk = &s->risks[r];
+            /* Threshold overrides apply to the level. */
+            risk->level = risk->risk >= s->critical ? PDM_LEVEL_CRITICAL
+                          : risk->risk >= s->warn   ? PDM_LEVEL_WARN
+                                                    : PDM_LEVEL_OK;
+            if (risk->level == PDM_LEVEL_OK)
+                risk->n_reasons = 0;
+            decide_emission(s, &s->machines[it->machine], it, risk);
+        }
+        s->stats.scored += s->n_rows;
+    }
+
+    /* 5. write state to Redis */
+    for (size_t i = 0; i < s->n_machines; i++) {
+        batch_machine *m = &s->machines[i];
+        pdm_rs_machine *st = &m->stored;
+        st->src_partition = m->partition;
+        st->src_offset = m->last_offset;
+        /* Trim relative to the newest telemetry before this batch, so that a
+         * replay of this batch still finds every window it needs. */
+        if (st->base != INT64_MIN) {
+            int64_t horizon = st->base - WINDOW_MS - s->cfg.lateness_ms;
+            pdm_rs_mark *drop = st->n_maint ? malloc(st->n_maint * sizeof *drop) : NULL;
+            size_t nd = drop ? superseded_maint(st, horizon, drop) : 0;
+            int rc = pdm_rs_batch_trim(s->writes, m->id, horizon, drop, nd);
+            free(drop);
+            if (rc)
+                return pdm_err(NULL, 0, "out of memory");
+        }
+        if (pdm_rs_batch_meta(s->writes, st))
+            return pdm_err(NULL, 0, "out of memory");
+    }
+    if (pdm_rs_batch_commands(s->writes))
+        REDIS_RETRY(s, pdm_rs_batch_exec(s->redis, s->writes, rerr_, sizeof rerr_));
+
+    /* 6. output: dead letters and risk events, then wait for delivery */
+    atomic_store(&s->pending_failures, 0);
+    for (size_t i = 0; i < n; i++) {
+        item *it = &s->items[i];
+        if (it->bad_reason) {
+            s->stats.bad++;
+            dead_letter(s, it);
+        } else if (it->row >= 0 && it->emit) {
+            emit_risk(s, it, &s->risks[it->row]);
+        }
+        if (s->dump && it->row >= 0)
+            pdm_features_dump_row(s->dump, it->ev.machine_id, it->ev.ts,
+                                  s->rows + (size_t)it->row * PDM_N_FEATURES, -1);
+    }
+    if (s->dump)
+        fflush(s->dump);
+    while (rd_kafka_outq_len(s->producer) > 0 && !atomic_load(&s->pending_failures))
+        rd_kafka_flush(s->producer, 1000);
+    if (atomic_load(&s->pending_failures)) {
+        s->stats.delivery_errors += (uint64_t)atomic_load(&s->pending_failures);
+        pdm_log(PDM_LOG_ERROR, "output not delivered; the batch will be consumed again");
+        rd_kafka_flush(s->producer, 10000);
+        rewind_batch(s, n);
+        return 0;
+    }
+
+    /* 7. commit. If it fails (a rebalance in progress, the coordinator
+     * moving), the batch is consumed again rather than building on it: at
+     * most one batch is ever applied past the committed offsets, which is
+     * what the replay bookkeeping in Redis can undo exactly. */
+    if (commit_batch(s, n))
+        rewind_batch(s, n);
+    s->stats.batches++;
+    return 0;
+}
+
+int pdm_scorer_run(pdm_scorer *s, char *errstr, size_t errlen)
+{
+    size_t cap = (size_t)s->cfg.batch_size;
+    rd_kafka_message_t **msgs = malloc(cap * sizeof *msgs);
+    int rc = 0;
+    if (!msgs)
+        return pdm_err(errstr, errlen, "out of memory");
+
+    char err[PDM_ERRSTR_SIZE];
+    int epoch = -1;
+    for (int attempt = 0; epoch < 0 && !atomic_load(&s->stop); attempt++) {
+        epoch = pdm_rs_epoch_check(s->redis, err, sizeof err);
+        if (epoch < 0) {
+            if (attempt == 0)
+                pdm_log(PDM_LOG_ERROR, "redis unavailable, retrying: %s", err);
+            backoff_sleep(attempt);
+        }
+    }
+    s->redis_up = epoch >= 0;
+    double last_epoch_check = pdm_monotonic_s();
+
+    while (!atomic_load(&s->stop)) {
+        maybe_reload(s);
+        ssize_t got = rd_kafka_consume_batch_queue(s->queue, 200, msgs, cap);
+        if (got < 0) {
+            pdm_log(PDM_LOG_ERROR, "consume: %s", rd_kafka_err2str(rd_kafka_last_error()));
+            continue;
+        }
+        size_t n = 0;
+        for (ssize_t i = 0; i < got; i++) {
+            rd_kafka_message_t *m = msgs[i];
+            if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+                pdm_log(PDM_LOG_DEBUG, "%s [%d] at its end (offset %lld)",
+                        rd_kafka_topic_name(m->rkt), (int)m->partition, (long long)m->offset);
+                mark_eof(s, rd_kafka_topic_name(m->rkt), m->partition, 1);
+                rd_kafka_message_destroy(m);
+            } else if (m->err) {
+                pdm_log(PDM_LOG_WARN, "consume: %s", rd_kafka_message_errstr(m));
+                rd_kafka_message_destroy(m);
+            } else {
+                /* In consumption order, so an EOF after this message counts. */
+                mark_eof(s, rd_kafka_topic_name(m->rkt), m->partition, 0);
+                s->items[n++].msg = m;
+            }
+        }
+        if (n) {
+            int prc = process_batch(s, n);
+            for (size_t i = 0; i < n; i++)
+                rd_kafka_message_destroy(s->items[i].msg);
+            if (prc && !atomic_load(&s->stop)) {
+                rc = pdm_err(errstr, errlen, "batch failed; stopping without commit");
+                break;
+            }
+        }
+        rd_kafka_poll(s->producer, 0);
+        if (pdm_monotonic_s() - last_epoch_check > 5.0) {
+            last_epoch_check = pdm_monotonic_s();
+            int e = pdm_rs_epoch_check(s->redis, err, sizeof err);
+            if (e == 0) {
+                s->stats.state_lost++;
+                pdm_log(PDM_LOG_ERROR,
+                        "redis state was lost (pdm:epoch vanished: FLUSHALL or a new empty "
+                        "server); features rebuild from the events that arrive from now on");
+            }
+        }
+        if (s->cfg.exit_at_end && n == 0 && all_at_end(s)) {
+            pdm_log(PDM_LOG_INFO, "every assigned partition is at its end; exiting");
+            break;
+        }
+    }
+    free(msgs);
+    rd_kafka_flush(s->producer, 10000);
+    pdm_log(PDM_LOG_INFO,
+            "stopped: %llu messages, %llu scored, %llu risk events, %llu dead letters",
+            (unsigned long long)s->stats.messages, (unsigned long long)s->stats.scored,
+            (unsigned long long)s->stats.risk_events, (unsigned long long)s->stats.bad);
+    return rc;
+}

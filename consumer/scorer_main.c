@@ -1,0 +1,197 @@
+/* pdm-scorer: the streaming scorer daemon (see pdm_scorer.h). */
+#include <math.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pdm_common.h"
+#include "pdm_kafka.h"
+#include "pdm_scorer.h"
+
+typedef struct {
+    char *brokers;
+    char *redis;
+    char *redis_password;
+    char *model;
+    char *group;
+    char *topics;
+    char *risk_topic;
+    char *dlq_topic;
+    char *emit;
+    char *renotify;
+    char *lateness;
+    double warn;
+    double critical;
+    long long batch_size;
+    long long model_threads;
+    char *dump_features;
+    int exit_at_end;
+    char *log_level;
+    pdm_kvlist props;
+} scorer_options;
+
+#define O(f) offsetof(scorer_options, f)
+static const pdm_option options[] = {
+    {"brokers", 'b', "PDM_BROKERS", PDM_OPT_STRING, O(brokers), "localhost:9092", "HOSTS", "Kafka bootstrap servers.", 0},
+    {"redis", 'r', "PDM_REDIS_URL", PDM_OPT_STRING, O(redis), "redis://127.0.0.1:6379", "URL", "Redis holding the per-machine state: redis://[[user]:password@]host[:port][/db].", 0},
+    {"redis-password", 0, "PDM_REDIS_PASSWORD", PDM_OPT_STRING, O(redis_password), NULL, "PASSWORD", "Redis AUTH password (overrides the URL's).", PDM_OPT_SECRET},
+    {"model", 'm', "PDM_MODEL", PDM_OPT_STRING, O(model), NULL, "DIR", "Model package, or a models directory whose `current` link names one (watched: a new link is loaded).", 0},
+    {"group", 'g', "PDM_GROUP", PDM_OPT_STRING, O(group), "pdm-scorer", "ID", "Kafka consumer group id.", 0},
+    {"topics", 't', "PDM_TOPICS", PDM_OPT_STRING, O(topics), "pdm.telemetry,pdm.errors,pdm.maintenance,pdm.failures,pdm.machines", "LIST", "Input topics, comma-separated (messages name their own schema, so one topic may carry all types).", 0},
+    {"risk-topic", 0, "PDM_RISK_TOPIC", PDM_OPT_STRING, O(risk_topic), "pdm.risk", "TOPIC", "Output topic of RiskEvents.", 0},
+    {"dlq-topic", 0, "PDM_DLQ_TOPIC", PDM_OPT_STRING, O(dlq_topic), "pdm.dlq", "TOPIC", "Dead-letter topic for bad messages (headers name the reason and the source).", 0},
+    {"emit", 'e', "PDM_EMIT", PDM_OPT_STRING, O(emit), "changes", "MODE", "changes: when a machine's level changes (and every --renotify while CRITICAL); alerts: every WARN/CRITICAL score; all: every score.", 0},
+    {"renotify", 0, "PDM_RENOTIFY", PDM_OPT_STRING, O(renotify), "6h", "DURATION", "With --emit changes, repeat CRITICAL after this much event time (0 = never); e.g. 30m, 6h.", 0},
+    {"lateness", 0, "PDM_LATENESS", PDM_OPT_STRING, O(lateness), "48h", "DURATION", "Allowed lateness behind the machine's newest telemetry; later events go to the DLQ.", 0},
+    {"warn", 0, "PDM_WARN", PDM_OPT_DOUBLE, O(warn), "nan", "RISK", "Override the model's WARN threshold.", 0},
+    {"critical", 0, "PDM_CRITICAL", PDM_OPT_DOUBLE, O(critical), "nan", "RISK", "Override the model's CRITICAL threshold.", 0},
+    {"batch-size", 0, "PDM_BATCH_SIZE", PDM_OPT_INT, O(batch_size), "2000", "N", "Messages per batch (one Redis round trip each way, one model call).", 0},
+    {"model-threads", 0, "PDM_MODEL_THREADS", PDM_OPT_INT, O(model_threads), "1", "N", "XGBoost threads for scoring (0 = all cores).", 0},
+    {"dump-features", 0, "PDM_DUMP_FEATURES", PDM_OPT_STRING, O(dump_features), NULL, "FILE", "Write every scored row's features as CSV (the trainer's dump format).", 0},
+    {"exit-at-end", 0, "PDM_EXIT_AT_END", PDM_OPT_BOOL, O(exit_at_end), "false", NULL, "Exit 0 once every assigned partition is consumed to its end.", 0},
+    {"log-level", 0, "PDM_LOG_LEVEL", PDM_OPT_STRING, O(log_level), "info", "LEVEL", "debug, info, warn or error.", 0},
+    {"property", 'X', NULL, PDM_OPT_KV, O(props), NULL, "KEY=VALUE", "librdkafka property for consumer and producer (repeatable), e.g. -X security.protocol=SASL_SSL.", 0},
+    PDM_OPTIONS_END,
+};
+
+static pdm_scorer *running;
+
+static void on_stop(int sig) { pdm_scorer_stop(running); }
+static void on_hup(int sig) { pdm_scorer_request_reload(running); }
+
+/* "90s", "30m", "6h", "2d" or plain seconds, into milliseconds. */
+static int parse_duration(const char *text, int64_t *ms)
+{
+    char *end;
+    double v = strtod(text, &end);
+    double unit = 1000.0;
+    if (end == text || v < 0 || !isfinite(v))
+        return -1;
+    if (*end == 's')
+        end++;
+    else if (*end == 'm')
+        unit = 60e3, end++;
+    else if (*end == 'h')
+        unit = 3600e3, end++;
+    else if (*end == 'd')
+        unit = 86400e3, end++;
+    if (*end)
+        return -1;
+    *ms = (int64_t)(v * unit);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    scorer_options o = {0};
+    pdm_scorer_config cfg = {0};
+    pdm_topic_list topics = {0};
+    const char **topic_names = NULL;
+    char err[PDM_ERRSTR_SIZE];
+    int help = 0, npos = 0, rc = 1;
+    pdm_scorer *s = NULL;
+
+    pdm_log_set_program("pdm-scorer");
+    if (pdm_options_parse(options, &o, argc, argv, &npos, &help, err, sizeof err)) {
+        fprintf(stderr, "pdm-scorer: %s\n", err);
+        rc = 2;
+        goto out;
+    }
+    if (help) {
+        pdm_options_help(stdout,
+                         "usage: pdm-scorer --brokers B --redis URL --model DIR [--group ID] "
+                         "[--emit changes|alerts|all] [--dump-features FILE] [--exit-at-end]",
+                         options);
+        rc = 0;
+        goto out;
+    }
+    pdm_log_level level;
+    if (pdm_log_level_parse(o.log_level, &level)) {
+        fprintf(stderr, "pdm-scorer: --log-level: unknown level '%s'\n", o.log_level);
+        rc = 2;
+        goto out;
+    }
+    pdm_log_set_level(level);
+    if (npos) {
+        fprintf(stderr, "pdm-scorer: unexpected argument '%s'\n", argv[1]);
+        rc = 2;
+        goto out;
+    }
+    if (!o.model) {
+        fprintf(stderr, "pdm-scorer: --model DIR is required (see --help)\n");
+        rc = 2;
+        goto out;
+    }
+    if (!strcmp(o.emit, "changes"))
+        cfg.emit = PDM_EMIT_CHANGES;
+    else if (!strcmp(o.emit, "alerts"))
+        cfg.emit = PDM_EMIT_ALERTS;
+    else if (!strcmp(o.emit, "all"))
+        cfg.emit = PDM_EMIT_ALL;
+    else {
+        fprintf(stderr, "pdm-scorer: --emit must be changes, alerts or all, not '%s'\n", o.emit);
+        rc = 2;
+        goto out;
+    }
+    if (parse_duration(o.renotify, &cfg.renotify_ms) || parse_duration(o.lateness, &cfg.lateness_ms)) {
+        fprintf(stderr, "pdm-scorer: --renotify/--lateness take a duration such as 30m or 48h\n");
+        rc = 2;
+        goto out;
+    }
+    if (o.batch_size < 1 || o.batch_size > 100000) {
+        fprintf(stderr, "pdm-scorer: --batch-size must be 1..100000\n");
+        rc = 2;
+        goto out;
+    }
+    if (pdm_topic_list_add_csv(&topics, o.topics, err, sizeof err)) {
+        fprintf(stderr, "pdm-scorer: --topics: %s\n", err);
+        rc = 2;
+        goto out;
+    }
+    topic_names = calloc(topics.count + 1, sizeof *topic_names);
+    if (!topic_names)
+        goto out;
+    for (size_t i = 0; i < topics.count; i++)
+        topic_names[i] = topics.names[i];
+
+    cfg.brokers = o.brokers;
+    cfg.group = o.group;
+    cfg.topics = topic_names;
+    cfg.risk_topic = o.risk_topic;
+    cfg.dlq_topic = o.dlq_topic;
+    cfg.kafka_props = &o.props;
+    cfg.redis_url = o.redis;
+    cfg.redis_password = o.redis_password;
+    cfg.model_dir = o.model;
+    cfg.warn = o.warn;
+    cfg.critical = o.critical;
+    cfg.batch_size = (int)o.batch_size;
+    cfg.exit_at_end = o.exit_at_end;
+    cfg.dump_features = o.dump_features;
+    cfg.model_threads = (int)o.model_threads;
+
+    s = pdm_scorer_new(&cfg, err, sizeof err);
+    if (!s) {
+        pdm_log(PDM_LOG_ERROR, "%s", err);
+        goto out;
+    }
+    running = s;
+    struct sigaction sa = {0};
+    sa.sa_handler = on_stop;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sa.sa_handler = on_hup;
+    sigaction(SIGHUP, &sa, NULL);
+    pdm_log(PDM_LOG_INFO, "consuming %s from %s as group %s", o.topics, o.brokers, o.group);
+    if (pdm_scorer_run(s, err, sizeof err)) {
+        pdm_log(PDM_LOG_ERROR, "%s", err);
+        goto out;
+    }
+    rc = 0;
+out:
+    pdm_scorer_destroy(s);
+    free(topic_names);
+    pdm_topic_list_clear(&topics);
+    pdm_options_free(options, &o);
+    return rc;
+}

@@ -1,0 +1,43 @@
+/* model_internal.h: the pdm_model struct, shared by the files of the model
+ * module only (train.c builds one, package.c saves and loads it, model.c
+ * scores with it). */
+#ifndef PDM_MODEL_INTERNAL_H
+#define PDM_MODEL_INTERNAL_H
+
+#include <pthread.h>
+
+#include <cJSON.h>
+#include <xgboost/c_api.h>
+
+#include "pdm_model.h"
+
+struct pdm_model {
+    BoosterHandle booster;
+    size_t nfeat;
+    char **feature_names; /* nfeat */
+    /* model.json without "version", keys in a fixed order; the C fields
+     * below mirror the entries the module reads back. */
+    cJSON *meta;
+    double warn, critical;
+    double horizon_hours;
+    pdm_histogram *feature_hist; /* nfeat, or NULL */
+    pdm_histogram risk_hist;
+    int sealed;
+    unsigned char *model_bytes; /* the booster as UBJ once sealed */
+    size_t model_len;
+    char version[PDM_MODEL_VERSION_LEN + 1];
+    pthread_mutex_t lock; /* serialises XGBoost calls on the booster */
+};
+
+/* An empty model (no booster) owning a copy of the names; NULL on out of memory. */
+pdm_model *pdm_model_alloc(const char *const *feature_names, size_t nfeat);
+/* Builds m->meta in its fixed key order, taking ownership of params. */
+int pdm_model_init_meta(pdm_model *m, const char *feature_set, cJSON *params, char *errstr,
+                        size_t errlen);
+/* A JSON number, or null for NaN and infinities (JSON has neither). */
+cJSON *pdm_json_number(double v);
+/* Histogram <-> JSON {"edges": [...], "shares": [...], "missing": x, "rows": n}. */
+cJSON *pdm_histogram_to_json(const pdm_histogram *h);
+int pdm_histogram_from_json(const cJSON *j, pdm_histogram *h);
+
+#endif

@@ -1,0 +1,121 @@
+/* pdm-train: trains the failure model from PdM CSVs and writes a model
+ * package (see model/pdm_model.h), optionally promoting it in a models
+ * directory. Exit status: 0 on success (also when a candidate is not
+ * promoted), 1 on a failure, 2 on a usage error. */
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "pdm_common.h"
+#include "trainer.h"
+
+static const pdm_option options[] = {
+    {"data", 'd', "PDM_TRAIN_DATA", PDM_OPT_STRING, offsetof(train_config, data), NULL, "DIR",
+     "Directory with PdM_telemetry.csv, PdM_errors.csv, PdM_maint.csv, PdM_failures.csv and "
+     "PdM_machines.csv (required).",
+     0},
+    {"out", 'o', "PDM_TRAIN_OUT", PDM_OPT_STRING, offsetof(train_config, out), NULL, "MODEL_DIR",
+     "Write the model package here (replaced atomically if it is a package). Required unless "
+     "--promote is given.",
+     0},
+    {"split", 0, "PDM_TRAIN_SPLIT", PDM_OPT_STRING, offsetof(train_config, split), NULL, "DATETIME",
+     "Rows before this UTC time train, the others test (\"YYYY-MM-DD[ HH:MM:SS]\"). Default: "
+     "midnight of the day at 75% of the data's time range.",
+     0},
+    {"calibration", 0, "PDM_TRAIN_CALIBRATION", PDM_OPT_DOUBLE, offsetof(train_config, calibration),
+     "0.2", "SHARE",
+     "Share of the training time range, at its end, held out of boosting to choose the "
+     "WARN/CRITICAL thresholds on scores like live ones (0: use the in-sample scores).",
+     0},
+    {"horizon", 'H', "PDM_TRAIN_HORIZON", PDM_OPT_DOUBLE, offsetof(train_config, horizon), "24",
+     "HOURS", "Label horizon: class K if compK fails within HOURS after the row's time.", 0},
+    {"rounds", 'n', "PDM_TRAIN_ROUNDS", PDM_OPT_INT, offsetof(train_config, rounds), "100", "N",
+     "Boosting rounds.", 0},
+    {"max-depth", 0, "PDM_TRAIN_MAX_DEPTH", PDM_OPT_INT, offsetof(train_config, max_depth), "6",
+     "D", "Maximum tree depth.", 0},
+    {"eta", 0, "PDM_TRAIN_ETA", PDM_OPT_DOUBLE, offsetof(train_config, eta), "0.15", "E",
+     "Learning rate.", 0},
+    {"subsample", 0, "PDM_TRAIN_SUBSAMPLE", PDM_OPT_DOUBLE, offsetof(train_config, subsample),
+     "0.8", "R", "Share of rows sampled per tree.", 0},
+    {"colsample", 0, "PDM_TRAIN_COLSAMPLE", PDM_OPT_DOUBLE, offsetof(train_config, colsample),
+     "0.8", "R", "Share of features sampled per tree (colsample_bytree).", 0},
+    {"min-child-weight", 0, "PDM_TRAIN_MIN_CHILD_WEIGHT", PDM_OPT_DOUBLE,
+     offsetof(train_config, min_child_weight), "1", "W", "Minimum weight in a leaf.", 0},
+    {"class-weight-cap", 0, "PDM_TRAIN_CLASS_WEIGHT_CAP", PDM_OPT_DOUBLE,
+     offsetof(train_config, class_weight_cap), "10", "C",
+     "A failure row weighs min(C, rows of none / rows of its class); 1 turns weighting off.", 0},
+    {"nthread", 'j', "PDM_TRAIN_NTHREAD", PDM_OPT_INT, offsetof(train_config, nthread), "0", "N",
+     "XGBoost threads (0: the number of cores).", 0},
+    {"seed", 0, "PDM_TRAIN_SEED", PDM_OPT_INT, offsetof(train_config, seed), "42", "S",
+     "Random seed of the row and column sampling.", 0},
+    {"dump-features", 0, "PDM_TRAIN_DUMP_FEATURES", PDM_OPT_STRING,
+     offsetof(train_config, dump_features), NULL, "FILE.csv",
+     "Also write every feature row with its label to this CSV.", 0},
+    {"mlruns", 0, "PDM_TRAIN_MLRUNS", PDM_OPT_STRING, offsetof(train_config, mlruns), NULL, "DIR",
+     "Record the run (params, metrics, package) in this MLflow file store.", 0},
+    {"experiment", 0, "PDM_TRAIN_EXPERIMENT", PDM_OPT_STRING, offsetof(train_config, experiment),
+     "pdm", "NAME", "MLflow experiment name (with --mlruns).", 0},
+    {"promote", 0, "PDM_TRAIN_PROMOTE", PDM_OPT_STRING, offsetof(train_config, promote), NULL,
+     "MODELS_DIR",
+     "Save the package as MODELS_DIR/<version> and make it MODELS_DIR/current if it is not "
+     "worse than the current model on macro F1 and PR AUC over the same test rows.",
+     0},
+    {"skip-bad-rows", 0, "PDM_TRAIN_SKIP_BAD_ROWS", PDM_OPT_BOOL,
+     offsetof(train_config, skip_bad_rows), "false", NULL,
+     "Skip (and count) malformed CSV rows instead of failing.", 0},
+    {"log-level", 0, "PDM_LOG_LEVEL", PDM_OPT_STRING, offsetof(train_config, log_level), "info",
+     "LEVEL", "debug, info, warn or error.", 0},
+    PDM_OPTIONS_END,
+};
+
+static const char usage[] =
+    "Usage: pdm-train --data DIR (--out MODEL_DIR | --promote MODELS_DIR) [options]\n"
+    "Trains the machine-failure model (XGBoost, 5 classes: none, comp1..comp4 failing within\n"
+    "the horizon) on the v1 features of every telemetry row, with a time-based split, and\n"
+    "writes a model package with its metrics, thresholds and drift references.";
+
+int main(int argc, char **argv)
+{
+    int rc = 1, help = 0, npos = 0;
+    char errstr[PDM_ERRSTR_SIZE];
+    train_config cfg = {0};
+    pdm_log_level level;
+
+    pdm_log_set_program("pdm-train");
+    if (pdm_options_parse(options, &cfg, argc, argv, &npos, &help, errstr, sizeof errstr)) {
+        fprintf(stderr, "pdm-train: %s\n", errstr);
+        rc = 2;
+        goto out;
+    }
+    if (help) {
+        pdm_options_help(stdout, usage, options);
+        rc = 0;
+        goto out;
+    }
+    if (npos > 0) {
+        fprintf(stderr, "pdm-train: unexpected argument '%s' (see --help)\n", argv[1]);
+        rc = 2;
+        goto out;
+    }
+    if (pdm_log_level_parse(cfg.log_level, &level)) {
+        fprintf(stderr, "pdm-train: --log-level: unknown level '%s'\n", cfg.log_level);
+        rc = 2;
+        goto out;
+    }
+    pdm_log_set_level(level);
+    if (!cfg.data || (!cfg.out && !cfg.promote)) {
+        fprintf(stderr, "pdm-train: --data and one of --out or --promote are required "
+                        "(see --help)\n");
+        rc = 2;
+        goto out;
+    }
+    if (trainer_run(&cfg, stdout, errstr, sizeof errstr)) {
+        fprintf(stderr, "pdm-train: %s\n", errstr);
+        rc = 1;
+        goto out;
+    }
+    rc = 0;
+out:
+    pdm_options_free(options, &cfg);
+    return rc;
+}

@@ -1,0 +1,218 @@
+/* pdm-producer: replay PdM CSVs, or simulate a fleet live, into Kafka.
+ *   pdm-producer replay --data DIR --brokers B [--speed X | --rate N] [--topic T]
+ *   pdm-producer simulate --brokers B --machines N [--hours H] [--speed X | --rate N]
+ * Exit status is non-zero if any event could not be delivered. */
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pdm_common.h"
+#include "pdm_dataset.h"
+#include "pdm_producer.h"
+
+typedef struct {
+    char *brokers;
+    char *data;
+    double speed;
+    double rate;
+    char *topic;
+    char *format;
+    long long machines;
+    long long hours;
+    char *start;
+    long long seed;
+    int skip_bad_rows;
+    int progress;
+    pdm_kvlist props;
+} producer_options;
+
+#define O(f) offsetof(producer_options, f)
+static const pdm_option options[] = {
+    {"brokers", 'b', "PDM_BROKERS", PDM_OPT_STRING, O(brokers), "localhost:9092", "HOSTS", "Kafka bootstrap servers.", 0},
+    {"data", 'd', "PDM_DATA", PDM_OPT_STRING, O(data), NULL, "DIR", "replay: directory with the PdM CSV files.", 0},
+    {"speed", 's', "PDM_SPEED", PDM_OPT_DOUBLE, O(speed), "0", "X", "Pace by event time, X times faster than real time (0: as fast as possible).", 0},
+    {"rate", 0, "PDM_RATE", PDM_OPT_DOUBLE, O(rate), "0", "N", "Pace at N events per second (0: as fast as possible).", 0},
+    {"topic", 't', "PDM_TOPIC", PDM_OPT_STRING, O(topic), NULL, "TOPIC", "Send every event to this one topic (messages name their schema); default: one topic per type (pdm.telemetry, pdm.errors, ...).", 0},
+    {"format", 0, "PDM_WIRE_FORMAT", PDM_OPT_STRING, O(format), "single", "FORMAT", "single (Avro single-object encoding).", 0},
+    {"machines", 'n', "PDM_MACHINES", PDM_OPT_INT, O(machines), "100", "N", "simulate: fleet size.", 0},
+    {"hours", 0, "PDM_HOURS", PDM_OPT_INT, O(hours), "0", "H", "simulate: hours to simulate (0: until stopped).", 0},
+    {"start", 0, "PDM_START", PDM_OPT_STRING, O(start), "2015-01-01 06:00:00", "DATETIME", "simulate: first telemetry hour (UTC).", 0},
+    {"seed", 0, "PDM_SEED", PDM_OPT_INT, O(seed), "1", "S", "simulate: random seed.", 0},
+    {"skip-bad-rows", 0, "PDM_SKIP_BAD_ROWS", PDM_OPT_BOOL, O(skip_bad_rows), "false", NULL, "replay: count and skip malformed CSV rows instead of failing.", 0},
+    {"progress", 0, "PDM_PROGRESS", PDM_OPT_BOOL, O(progress), NULL, NULL, "Force the progress line on (default: only on a terminal).", 0},
+    {"property", 'X', NULL, PDM_OPT_KV, O(props), NULL, "KEY=VALUE", "librdkafka producer property (repeatable).", 0},
+    PDM_OPTIONS_END,
+};
+
+static const char *usage =
+    "usage: pdm-producer replay --data DIR --brokers B [--speed X | --rate N] [--topic T]\n"
+    "       pdm-producer simulate --brokers B --machines N [--hours H] [--speed X | --rate N]";
+
+static atomic_int stop_requested;
+static void on_stop(int sig) { atomic_store(&stop_requested, 1); }
+
+typedef struct {
+    pdm_producer *producer;
+    pdm_pacer pacer;
+    uint64_t total; /* 0 if unknown */
+    int progress;
+    double t0, last_print;
+} run_state;
+
+static void print_progress(run_state *r, int final)
+{
+    uint64_t sent, delivered, failed;
+    pdm_producer_counts(r->producer, &sent, &delivered, &failed);
+    double el = pdm_monotonic_s() - r->t0;
+    double rate = el > 0 ? (double)sent / el : 0;
+    char eta[32] = "";
+    if (r->total && rate > 0 && !final)
+        snprintf(eta, sizeof eta, ", ETA %.0fs", (double)(r->total - sent) / rate);
+    if (r->total)
+        fprintf(stderr, "\r%llu of %llu events sent, %.0f/s%s%s", (unsigned long long)sent,
+                (unsigned long long)r->total, rate, eta, final ? "\n" : "   ");
+    else
+        fprintf(stderr, "\r%llu events sent, %.0f/s%s", (unsigned long long)sent, rate,
+                final ? "\n" : "   ");
+    fflush(stderr);
+}
+
+static int send_one(run_state *r, const pdm_event *ev)
+{
+    char err[PDM_ERRSTR_SIZE];
+    pdm_pacer_wait(&r->pacer, ev->ts);
+    if (pdm_producer_send(r->producer, ev, err, sizeof err)) {
+        pdm_log(PDM_LOG_ERROR, "%s", err);
+        return -1;
+    }
+    pdm_producer_poll(r->producer);
+    if (r->progress) {
+        double now = pdm_monotonic_s();
+        if (now - r->last_print > 0.5) {
+            r->last_print = now;
+            print_progress(r, 0);
+        }
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    producer_options o = {0};
+    pdm_producer_config pc = {0};
+    run_state r = {0};
+    pdm_dataset *ds = NULL;
+    pdm_sim *sim = NULL;
+    char err[PDM_ERRSTR_SIZE];
+    int npos = 0, help = 0, rc = 2;
+
+    pdm_log_set_program("pdm-producer");
+    if (pdm_options_parse(options, &o, argc, argv, &npos, &help, err, sizeof err)) {
+        fprintf(stderr, "pdm-producer: %s\n", err);
+        goto out;
+    }
+    if (help) {
+        pdm_options_help(stdout, usage, options);
+        rc = 0;
+        goto out;
+    }
+    int replay = npos == 1 && !strcmp(argv[1], "replay");
+    int simulate = npos == 1 && !strcmp(argv[1], "simulate");
+    if (!replay && !simulate) {
+        fprintf(stderr, "%s\n(see --help)\n", usage);
+        goto out;
+    }
+    if (o.speed < 0 || o.rate < 0 || (o.speed > 0 && o.rate > 0)) {
+        fprintf(stderr, "pdm-producer: give at most one of --speed and --rate, both >= 0\n");
+        goto out;
+    }
+    if (strcmp(o.format, "single") != 0) {
+        fprintf(stderr, "pdm-producer: --format: only 'single' is supported by the producer\n");
+        goto out;
+    }
+    if (replay && !o.data) {
+        fprintf(stderr, "pdm-producer: replay needs --data DIR\n");
+        goto out;
+    }
+    rc = 1;
+    if (replay) {
+        pdm_dataset_options dopts = {.skip_bad_rows = o.skip_bad_rows};
+        if (pdm_dataset_load(o.data, &dopts, &ds, err, sizeof err)) {
+            pdm_log(PDM_LOG_ERROR, "%s", err);
+            goto out;
+        }
+        char summary[512];
+        pdm_dataset_summary(ds, summary, sizeof summary);
+        pdm_log(PDM_LOG_INFO, "%s", summary);
+    } else {
+        pdm_sim_params sp;
+        pdm_sim_params_init(&sp);
+        sp.machines = (int)o.machines;
+        sp.hours = o.hours > 0 ? o.hours : PDM_SIM_MAX_HOURS;
+        sp.seed = (uint64_t)o.seed;
+        if (pdm_time_parse(o.start, strlen(o.start), &sp.start_ms)) {
+            fprintf(stderr, "pdm-producer: --start: '%s' is not a timestamp\n", o.start);
+            rc = 2;
+            goto out;
+        }
+        sim = pdm_sim_new(&sp, err, sizeof err);
+        if (!sim) {
+            pdm_log(PDM_LOG_ERROR, "%s", err);
+            goto out;
+        }
+    }
+
+    pc.brokers = o.brokers;
+    pc.kafka_props = &o.props;
+    pc.topic = o.topic;
+    pc.format = PDM_WIRE_SINGLE_OBJECT;
+    r.producer = pdm_producer_new(&pc, err, sizeof err);
+    if (!r.producer) {
+        pdm_log(PDM_LOG_ERROR, "%s", err);
+        goto out;
+    }
+    struct sigaction sa = {0};
+    sa.sa_handler = on_stop;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    pdm_pacer_init(&r.pacer, o.speed, o.rate);
+    r.progress = o.progress || isatty(2);
+    r.t0 = pdm_monotonic_s();
+
+    int failed = 0;
+    if (ds) {
+        size_t n;
+        const pdm_event *evs = pdm_dataset_events(ds, &n);
+        r.total = n;
+        for (size_t i = 0; i < n && !atomic_load(&stop_requested) && !failed; i++)
+            failed = send_one(&r, &evs[i]) != 0;
+    } else {
+        pdm_event ev;
+        while (!atomic_load(&stop_requested) && !failed && pdm_sim_next(sim, &ev) == 1)
+            failed = send_one(&r, &ev) != 0;
+    }
+    int undelivered = pdm_producer_flush(r.producer, 60000, err, sizeof err);
+    if (r.progress)
+        print_progress(&r, 1);
+    uint64_t sent, delivered, nfailed;
+    pdm_producer_counts(r.producer, &sent, &delivered, &nfailed);
+    double el = pdm_monotonic_s() - r.t0;
+    pdm_log(PDM_LOG_INFO, "%s: %llu events sent, %llu delivered, %llu failed in %.2fs (%.0f/s)%s",
+            replay ? "replay" : "simulate", (unsigned long long)sent,
+            (unsigned long long)delivered, (unsigned long long)nfailed, el,
+            el > 0 ? (double)sent / el : 0.0,
+            atomic_load(&stop_requested) ? " (stopped early)" : "");
+    if (undelivered) {
+        pdm_log(PDM_LOG_ERROR, "%s", err);
+        goto out;
+    }
+    rc = failed ? 1 : 0;
+out:
+    pdm_producer_destroy(r.producer);
+    pdm_dataset_destroy(ds);
+    pdm_sim_destroy(sim);
+    pdm_options_free(options, &o);
+    return rc;
+}

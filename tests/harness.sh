@@ -1,0 +1,201 @@
+# tests/harness.sh: shared functions for runtime tests (source it; bash only).
+#
+# A runtime test starts every server it needs itself, on 127.0.0.1 with a
+# free port and inside its own temporary directory, and stops them by pid
+# when it ends, whether it passes, fails midway or is interrupted. Sourcing
+# this file installs that cleanup as the EXIT/INT/TERM trap.
+#
+#   source "$PDM_SOURCE_DIR/tests/harness.sh"
+#   pdm_tmpdir >/dev/null         # $PDM_TMP: the test's directory (removed at exit)
+#   pdm_start_redis               # exports PDM_REDIS_PORT, PDM_REDIS_URL, PDM_REDIS_PID
+#   pdm_start_broker 4            # exports PDM_BROKERS, PDM_BROKER_PID (log in PDM_BROKER_DIR)
+#   some-program & pdm_track $!   # anything else started in the background
+#   pdm_stop "$pid" || status=$?  # stop one early and get its exit status
+#   [ "$x" = 1 ] || pdm_fail "x is $x"
+#
+# Call these functions in the test's own shell, not inside $(...): they set
+# variables and remember pids there. Do not replace the EXIT/INT/TERM traps;
+# track pids instead. Environment knobs: PDM_BIN (programs;
+# default $PDM_BUILD_DIR/bin), PDM_STOP_GRACE (whole seconds between TERM
+# and KILL, default 5), PDM_KEEP_TMP=1 (keep the directory for a post-mortem).
+
+PDM_PIDS=()
+PDM_TMP= # never inherited: a nested test gets its own directory
+PDM_BIN=${PDM_BIN:-${PDM_BUILD_DIR:+$PDM_BUILD_DIR/bin}}
+_pdm_tmp_owner=
+
+# pdm_fail MSG...: reports where and why the test failed, then exits 1
+# (the EXIT trap stops everything).
+pdm_fail() {
+  echo "FAIL (${BASH_SOURCE[1]##*/}:${BASH_LINENO[0]}): $*" >&2
+  exit 1
+}
+
+# pdm_tmpdir: creates the test's temporary directory once, sets PDM_TMP and
+# prints it.
+pdm_tmpdir() {
+  if [ -z "$PDM_TMP" ]; then
+    if [ "$BASH_SUBSHELL" -gt 0 ]; then
+      echo "pdm_tmpdir: call it once in the test's shell before using it in \$(...)" >&2
+      return 1
+    fi
+    PDM_TMP=$(mktemp -d "${TMPDIR:-/tmp}/pdm-test.XXXXXX") || return 1
+    _pdm_tmp_owner=$$
+  fi
+  echo "$PDM_TMP"
+}
+
+# pdm_free_port: prints a TCP port that is free on 127.0.0.1 right now (the
+# kernel's choice of an ephemeral port). Another process could take it
+# before it is used, so starters retry with a new port.
+pdm_free_port() {
+  /usr/bin/python3 -c 'import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])'
+}
+
+# pdm_track PID...: stops PID at exit with the servers.
+pdm_track() {
+  PDM_PIDS+=("$@")
+}
+
+# _pdm_alive PID: true while PID runs (a zombie, not yet reaped, is dead).
+_pdm_alive() {
+  local state
+  state=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
+  [ -n "$state" ] && [ "$state" != Z ]
+}
+
+# pdm_wait_until SECONDS COMMAND...: runs COMMAND every 0.05 s until it
+# succeeds (returns 0) or SECONDS (an integer) pass (returns 1).
+pdm_wait_until() {
+  local limit=$1
+  shift
+  local deadline=$((${EPOCHREALTIME//[!0-9]/} + limit * 1000000))
+  while :; do
+    "$@" >/dev/null 2>&1 && return 0
+    [ "${EPOCHREALTIME//[!0-9]/}" -ge "$deadline" ] && return 1
+    sleep 0.05
+  done
+}
+
+# pdm_stop PID...: TERM, then KILL whatever still runs after
+# PDM_STOP_GRACE seconds; reaps them and forgets them. Returns the exit
+# status of the last PID (so a test can check how a server ended; 127 if it
+# is not a child of this shell).
+pdm_stop() {
+  local pid status=0 grace=${PDM_STOP_GRACE:-5}
+  [ $# -gt 0 ] || return 0
+  for pid in "$@"; do kill -TERM "$pid" 2>/dev/null || true; done
+  local deadline=$((${EPOCHREALTIME//[!0-9]/} + grace * 1000000)) alive=1
+  while [ "$alive" = 1 ] && [ "${EPOCHREALTIME//[!0-9]/}" -lt "$deadline" ]; do
+    alive=0
+    for pid in "$@"; do _pdm_alive "$pid" && alive=1; done
+    [ "$alive" = 1 ] && sleep 0.05
+  done
+  for pid in "$@"; do
+    if _pdm_alive "$pid"; then
+      echo "harness: pid $pid ignored TERM for ${grace}s: KILL" >&2
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+  done
+  for pid in "$@"; do
+    status=0
+    wait "$pid" 2>/dev/null || status=$?
+  done
+  # Forget them, so cleanup does not signal a pid that may be reused.
+  local kept=() p stopped
+  for p in "${PDM_PIDS[@]}"; do
+    stopped=0
+    for pid in "$@"; do [ "$p" = "$pid" ] && stopped=1; done
+    [ "$stopped" = 1 ] || kept+=("$p")
+  done
+  PDM_PIDS=("${kept[@]}")
+  return "$status"
+}
+
+# pdm_cleanup: the EXIT/INT/TERM trap: stops every tracked pid and every
+# background job of this shell, then removes the temporary directory.
+pdm_cleanup() {
+  local status=$?
+  trap - EXIT INT TERM
+  set +e
+  local pids=("${PDM_PIDS[@]}") job
+  for job in $(jobs -p); do pids+=("$job"); done
+  pdm_stop "${pids[@]}" || true
+  if [ -n "$PDM_TMP" ] && [ "$_pdm_tmp_owner" = "$$" ]; then
+    if [ "${PDM_KEEP_TMP:-0}" = 1 ]; then
+      echo "harness: kept $PDM_TMP" >&2
+    else
+      rm -rf "$PDM_TMP"
+    fi
+  fi
+  return "$status"
+}
+trap 'pdm_cleanup' EXIT
+trap 'pdm_cleanup; exit 130' INT
+trap 'pdm_cleanup; exit 143' TERM
+
+# pdm_start_redis [--persist] [REDIS-ARGS...]: a redis-server on 127.0.0.1
+# and a free port, its files in $PDM_TMP/redis-PORT, without persistence
+# unless --persist (RDB and AOF as configured by REDIS-ARGS). Waits until
+# PING answers; exports PDM_REDIS_PORT, PDM_REDIS_URL and PDM_REDIS_PID.
+pdm_start_redis() {
+  local persist=0
+  if [ "${1:-}" = --persist ]; then persist=1; shift; fi
+  pdm_tmpdir >/dev/null || return 1
+  local port dir pid
+  local no_persist=(--save '' --appendonly no)
+  [ "$persist" = 1 ] && no_persist=()
+  for _ in 1 2 3 4 5; do
+    port=$(pdm_free_port) || pdm_fail "no free port"
+    dir=$PDM_TMP/redis-$port
+    mkdir -p "$dir"
+    redis-server --bind 127.0.0.1 --port "$port" --dir "$dir" --daemonize no \
+      --protected-mode yes "${no_persist[@]}" "$@" >"$dir/redis.log" 2>&1 &
+    pid=$!
+    pdm_track "$pid"
+    if pdm_wait_until 10 _pdm_redis_ready "$pid" "$port"; then
+      export PDM_REDIS_PORT=$port PDM_REDIS_URL=redis://127.0.0.1:$port PDM_REDIS_PID=$pid
+      return 0
+    fi
+    pdm_stop "$pid" || true
+    # A port taken meanwhile makes redis exit at once: try another one.
+    grep -q "Address already in use" "$dir/redis.log" 2>/dev/null && continue
+    break
+  done
+  tail -n 20 "$dir/redis.log" >&2
+  pdm_fail "redis-server did not start on port $port"
+}
+
+_pdm_redis_ready() {
+  _pdm_alive "$1" && [ "$(redis-cli -h 127.0.0.1 -p "$2" ping 2>/dev/null)" = PONG ]
+}
+
+# pdm_start_broker [PARTITIONS] [PDM-BROKER-ARGS...]: the embedded Kafka
+# broker ($PDM_BIN/pdm-broker, default 4 partitions per topic) on loopback.
+# Waits for its bootstrap file; exports PDM_BROKERS and PDM_BROKER_PID.
+# Its stdout and broker.log are in $PDM_BROKER_DIR.
+pdm_start_broker() {
+  local partitions=${1:-4}
+  [ $# -gt 0 ] && shift
+  pdm_tmpdir >/dev/null || return 1
+  [ -x "$PDM_BIN/pdm-broker" ] || pdm_fail "no $PDM_BIN/pdm-broker (set PDM_BIN or PDM_BUILD_DIR)"
+  local dir
+  dir=$(mktemp -d "$PDM_TMP/broker.XXXXXX") || pdm_fail "mktemp"
+  "$PDM_BIN/pdm-broker" --partitions "$partitions" --bootstrap-file "$dir/bootstrap" "$@" \
+    >"$dir/stdout" 2>"$dir/broker.log" &
+  local pid=$!
+  pdm_track "$pid"
+  if ! pdm_wait_until 10 _pdm_broker_ready "$pid" "$dir/bootstrap"; then
+    tail -n 20 "$dir/broker.log" >&2
+    pdm_fail "pdm-broker did not start"
+  fi
+  PDM_BROKERS=$(head -n 1 "$dir/bootstrap")
+  export PDM_BROKERS PDM_BROKER_PID=$pid PDM_BROKER_DIR=$dir
+}
+
+_pdm_broker_ready() {
+  _pdm_alive "$1" && [ -s "$2" ]
+}

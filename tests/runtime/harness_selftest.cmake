@@ -1,0 +1,1 @@
+pdm_runtime_test(harness_selftest harness_selftest.sh 60)

@@ -1,0 +1,1 @@
+pdm_runtime_test(stream_parity stream_parity.sh 400)

@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# stream_parity: online/offline parity of the streaming scorer.
+# The simulator's data (and ../shared/data/pdm-sample when present) is
+# replayed through the embedded broker into pdm-scorer with a real
+# redis-server. For every telemetry event the scorer's features must equal
+# pdm-train --dump-features on the same CSVs to 1e-9 relative, and its risk
+# must equal the offline prediction of the same model to 1e-6. Then the same
+# stream is scored again with the scorer SIGKILLed and restarted twice in the
+# middle: every telemetry event is still scored, and each machine's final
+# features are unchanged.
+set -euo pipefail
+source "$PDM_SOURCE_DIR/tests/harness.sh"
+pdm_tmpdir >/dev/null
+T=$PDM_TMP
+B=$PDM_BIN
+compare="/usr/bin/python3 $PDM_SOURCE_DIR/tests/runtime/compare_features.py"
+
+pdm_start_redis
+pdm_start_broker 4 --topic pdm.events,pdm.sample
+
+"$B/pdm-sim" --machines 6 --hours 2000 --seed 11 --out "$T/data" 2>"$T/sim.log" \
+  || pdm_fail "pdm-sim failed: $(cat "$T/sim.log")"
+"$B/pdm-train" --data "$T/data" --out "$T/models/candidate" --rounds 20 --nthread 1 \
+  --dump-features "$T/offline.csv" --promote "$T/models" >"$T/train.log" 2>&1 \
+  || pdm_fail "pdm-train failed: $(tail -20 "$T/train.log")"
+[ -L "$T/models/current" ] || pdm_fail "no models/current after --promote"
+
+"$B/pdm-producer" replay --data "$T/data" --brokers "$PDM_BROKERS" --topic pdm.events 2>"$T/producer.log" \
+  || pdm_fail "replay failed: $(cat "$T/producer.log")"
+
+# scorer_args DB GROUP DUMP [extra args]: sets $args for a pdm-scorer run to
+# the end of the topics.
+scorer_args() {
+  local db=$1 group=$2 dump=$3
+  shift 3
+  args=(--brokers "$PDM_BROKERS" --redis "$PDM_REDIS_URL/$db" --model "$T/models"
+    --group "$group" --topics pdm.events --emit all --dump-features "$dump" --exit-at-end
+    -X session.timeout.ms=6000 -X heartbeat.interval.ms=500 "$@")
+}
+scorer() {
+  scorer_args "$@"
+  "$B/pdm-scorer" "${args[@]}"
+}
+
+# 1. A clean run: features and risk against the offline computation.
+scorer 0 clean "$T/online.csv" >"$T/clean.log" 2>&1 || pdm_fail "scorer failed: $(tail -20 "$T/clean.log")"
+$compare "$T/offline.csv" "$T/online.csv" --expect-same-keys || pdm_fail "online features differ from offline"
+
+"$B/pdm-tail" --brokers "$PDM_BROKERS" --topic pdm.risk --exit-at-end >"$T/risk.jsonl" 2>"$T/tail.log" \
+  || pdm_fail "pdm-tail failed: $(cat "$T/tail.log")"
+"$B/pdm-predict" --model "$T/models" --features "$T/offline.csv" >"$T/offline_risk.csv" \
+  || pdm_fail "pdm-predict failed"
+/usr/bin/python3 - "$T/risk.jsonl" "$T/offline_risk.csv" <<'PY' || pdm_fail "online risk differs from offline"
+import csv, json, sys
+online = {}
+for line in open(sys.argv[1]):
+    e = json.loads(line).get("event")
+    if e and e.get("type") == "risk":
+        online[(e["machine_id"], e["ts"][:19].replace("T", " "))] = e["risk"]
+offline = {(int(r["machineID"]), r["datetime"]): float(r["risk"]) for r in csv.DictReader(open(sys.argv[2]))}
+missing = [k for k in offline if k not in online]
+bad = [(k, offline[k], online[k]) for k in offline if k in online and abs(offline[k] - online[k]) > 1e-6]
+print(f"risk: {len(online)} online, {len(offline)} offline, {len(missing)} unscored, {len(bad)} differ")
+for b in bad[:5]:
+    print("  differs:", b)
+sys.exit(1 if missing or bad else 0)
+PY
+
+# 2. The same stream with the scorer killed twice midway (fresh state in db 1).
+rows=$(($(wc -l <"$T/offline.csv") - 1))
+: >"$T/crash.csv.all"
+for kill_at in $((rows / 3)) $((2 * rows / 3)); do
+  scorer_args 1 crash "$T/crash.part.csv" --batch-size 200
+  "$B/pdm-scorer" "${args[@]}" >>"$T/crash.log" 2>&1 &
+  pid=$!
+  pdm_track $pid
+  # Wait until this run has scored enough rows, then kill it without warning.
+  for _ in $(seq 600); do
+    done_rows=$(cat "$T/crash.csv.all" "$T/crash.part.csv" 2>/dev/null | grep -vc '^machineID' || true)
+    [ "$done_rows" -ge "$kill_at" ] && break
+    kill -0 $pid 2>/dev/null || break
+    sleep 0.05
+  done
+  kill -KILL $pid 2>/dev/null || true
+  wait $pid 2>/dev/null || true
+  echo "killed the scorer after $done_rows of $rows rows" >&2
+  # A SIGKILL can cut the dump's last line: keep whole lines only.
+  tail -n +2 "$T/crash.part.csv" 2>/dev/null | awk -F, 'NF == 30' >>"$T/crash.csv.all" || true
+done
+scorer 1 crash "$T/crash.part.csv" >>"$T/crash.log" 2>&1 || pdm_fail "restarted scorer failed: $(tail -20 "$T/crash.log")"
+tail -n +2 "$T/crash.part.csv" >>"$T/crash.csv.all"
+{ head -1 "$T/online.csv"; cat "$T/crash.csv.all"; } >"$T/crash.csv"
+$compare "$T/offline.csv" "$T/crash.csv" --expect-same-keys || pdm_fail "features after crashes differ from offline"
+$compare "$T/online.csv" "$T/crash.csv" --last-per-machine || pdm_fail "final features after crashes differ"
+echo "stream_parity: ok ($rows telemetry rows)"
+
+# 3. The real PdM sample, when this checkout has ../shared beside it.
+sample="$PDM_SOURCE_DIR/../shared/data/pdm-sample"
+if [ -d "$sample" ]; then
+  "$B/pdm-train" --data "$sample" --out "$T/sample-model" --rounds 5 --nthread 1 \
+    --dump-features "$T/sample-offline.csv" >"$T/sample-train.log" 2>&1 \
+    || pdm_fail "pdm-train on the sample failed: $(tail -5 "$T/sample-train.log")"
+  "$B/pdm-producer" replay --data "$sample" --brokers "$PDM_BROKERS" --topic pdm.sample 2>>"$T/producer.log" \
+    || pdm_fail "sample replay failed"
+  scorer 2 sample "$T/sample-online.csv" --topics pdm.sample --model "$T/sample-model" \
+    >"$T/sample.log" 2>&1 || pdm_fail "scorer on the sample failed: $(tail -20 "$T/sample.log")"
+  $compare "$T/sample-offline.csv" "$T/sample-online.csv" --expect-same-keys \
+    || pdm_fail "sample: online features differ from offline"
+  echo "stream_parity: sample ok"
+else
+  echo "stream_parity: ../shared/data/pdm-sample absent; sample part skipped"
+fi
