@@ -61,7 +61,7 @@ pids+=($!)
 for _ in $(seq 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
 echo "redis:  redis://127.0.0.1:$redis_port"
 
-"$bin/pdm-broker" --partitions 8 --bootstrap-file "$work/bootstrap" >"$work/broker.log" 2>&1 &
+"$bin/pdm-broker" --partitions 8 --topic pdm.events --bootstrap-file "$work/bootstrap" >"$work/broker.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do [ -s "$work/bootstrap" ] && break; sleep 0.1; done
 brokers=$(cat "$work/bootstrap")
@@ -87,26 +87,33 @@ if [ ! -x "$bin/pdm-scorer" ] || [ ! -x "$bin/pdm-producer" ]; then
 fi
 
 step "score the stream"
-"$bin/pdm-tail" --brokers "$brokers" --topic pdm.risk --format risk >"$work/risk.log" 2>&1 &
+# All event types on one topic: one machine's events then stay in one
+# partition in stream order (see README, "Topics and ordering").
+topic=pdm.events
+"$bin/pdm-tail" --brokers "$brokers" --topic pdm.risk --from-beginning=false >"$work/risk.jsonl" \
+  2>"$work/tail.log" &
 pids+=($!)
-scorer_args=(--brokers "$brokers" --redis "redis://127.0.0.1:$redis_port" --model "$work/models/current"
-  --http "127.0.0.1:$http_port")
-[ $once -eq 1 ] && scorer_args+=(--exit-at-end)
-"$bin/pdm-scorer" "${scorer_args[@]}" >"$work/scorer.log" 2>&1 &
-scorer=$!
-pids+=($scorer)
-echo "http:   http://127.0.0.1:$http_port/ (healthz, readyz, v1/machines/{id}, v1/predict, metrics)"
-tail -n +1 -F "$work/risk.log" 2>/dev/null &
+/usr/bin/python3 "$root/scripts/format_risk.py" "$work/risk.jsonl" &
 pids+=($!)
-
-producer_args=(replay --data "$work/data" --brokers "$brokers")
-[ -n "$speed" ] && producer_args+=(--speed "$speed")
-"$bin/pdm-producer" "${producer_args[@]}"
+scorer_args=(--brokers "$brokers" --redis "redis://127.0.0.1:$redis_port" --model "$work/models"
+  --topics "$topic" --emit changes)
+producer_args=(replay --data "$work/data" --brokers "$brokers" --topic "$topic")
 
 if [ $once -eq 1 ]; then
-  wait "$scorer"
-  echo "demo: replay scored; logs in $work"
+  # The whole replay first, then the scorer consumes it to the end and exits.
+  [ -n "$speed" ] && producer_args+=(--speed "$speed")
+  "$bin/pdm-producer" "${producer_args[@]}"
+  "$bin/pdm-scorer" "${scorer_args[@]}" --exit-at-end 2>"$work/scorer.log"
+  sleep 1.5 # let the last risk events reach pdm-tail and the screen
+  echo "demo: $(grep -o 'stopped: .*' "$work/scorer.log" | head -1); logs in $work"
   exit 0
 fi
+
+"$bin/pdm-scorer" "${scorer_args[@]}" 2>"$work/scorer.log" &
+scorer=$!
+pids+=($scorer)
+echo "scorer: pid $scorer, log $work/scorer.log"
+producer_args+=(--speed "${speed:-36000}")
+"$bin/pdm-producer" "${producer_args[@]}"
 echo "demo: replay sent; the stack keeps running (Ctrl-C to stop); logs in $work"
 wait "$scorer"
