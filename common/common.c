@@ -145,7 +145,7 @@ void pdm_log(pdm_log_level level, const char *fmt, ...)
     char ts[32], line[2048];
     int64_t now = pdm_now_ms();
     pdm_time_format(now, ts);
-    int n = snprintf(line, sizeof line, "%sZ.%03d %s %s: ", ts, (int)(now % 1000), tags[level],
+    int n = snprintf(line, sizeof line, "%s.%03dZ %s %s: ", ts, (int)(now % 1000), tags[level],
                      log_program);
     va_list ap;
     va_start(ap, fmt);
