@@ -95,6 +95,8 @@ struct pdm_scorer {
     size_t hash_cap;
     double *rows;
     pdm_risk *risks;
+    double *explain_rows;    /* emitted alerts' rows, for their reasons */
+    pdm_risk *explain;
     int *row_item;
     size_t n_rows;
 
@@ -337,13 +339,16 @@ pdm_scorer *pdm_scorer_new(const pdm_scorer_config *cfg, char *errstr, size_t er
     s->items = calloc(b, sizeof *s->items);
     s->rows = malloc(b * PDM_N_FEATURES * sizeof *s->rows);
     s->risks = malloc(b * sizeof *s->risks);
+    s->explain_rows = malloc(b * PDM_N_FEATURES * sizeof *s->explain_rows);
+    s->explain = malloc(b * sizeof *s->explain);
     s->row_item = malloc(b * sizeof *s->row_item);
     s->hash_cap = 1;
     while (s->hash_cap < 4 * b)
         s->hash_cap <<= 1;
     s->hash = calloc(s->hash_cap, sizeof *s->hash);
     s->writes = pdm_rs_batch_new();
-    if (!s->items || !s->rows || !s->risks || !s->row_item || !s->hash || !s->writes) {
+    if (!s->items || !s->rows || !s->risks || !s->explain_rows || !s->explain || !s->row_item ||
+        !s->hash || !s->writes) {
         pdm_err(errstr, errlen, "out of memory");
         goto fail;
     }
@@ -406,6 +411,8 @@ void pdm_scorer_destroy(pdm_scorer *s)
     free(s->items);
     free(s->rows);
     free(s->risks);
+    free(s->explain_rows);
+    free(s->explain);
     free(s->row_item);
     free(s->hash);
     free(s->assigned);
@@ -859,10 +866,12 @@ static int process_batch(pdm_scorer *s, size_t n)
         s->row_item[s->n_rows++] = (int)i;
     }
 
-    /* 4. score, decide emissions (stream order per machine) */
+    /* 4. score, decide emissions (stream order per machine), then explain
+     * only the alerts that are emitted: SHAP is the expensive part. */
     if (s->n_rows) {
-        if (pdm_model_score(s->model, s->rows, s->n_rows, s->risks, err, sizeof err))
+        if (pdm_model_score_ex(s->model, s->rows, s->n_rows, s->risks, 0, err, sizeof err))
             return pdm_err(NULL, 0, "scoring failed: %s", err);
+        size_t n_explain = 0;
         for (size_t r = 0; r < s->n_rows; r++) {
             item *it = &s->items[s->row_item[r]];
             pdm_risk *risk = &s->risks[r];
@@ -870,9 +879,20 @@ static int process_batch(pdm_scorer *s, size_t n)
             risk->level = risk->risk >= s->critical ? PDM_LEVEL_CRITICAL
                           : risk->risk >= s->warn   ? PDM_LEVEL_WARN
                                                     : PDM_LEVEL_OK;
-            if (risk->level == PDM_LEVEL_OK)
-                risk->n_reasons = 0;
             decide_emission(s, &s->machines[it->machine], it, risk);
+            if (it->emit && risk->level != PDM_LEVEL_OK) {
+                memmove(s->explain_rows + n_explain * PDM_N_FEATURES,
+                        s->rows + r * PDM_N_FEATURES, PDM_N_FEATURES * sizeof *s->rows);
+                s->explain[n_explain++] = *risk;
+            }
+        }
+        if (n_explain &&
+            pdm_model_explain(s->model, s->explain_rows, n_explain, s->explain, err, sizeof err))
+            return pdm_err(NULL, 0, "explaining alerts failed: %s", err);
+        for (size_t r = 0, e = 0; r < s->n_rows && e < n_explain; r++) {
+            item *it = &s->items[s->row_item[r]];
+            if (it->emit && s->risks[r].level != PDM_LEVEL_OK)
+                s->risks[r] = s->explain[e++];
         }
         s->stats.scored += s->n_rows;
     }

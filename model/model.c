@@ -260,12 +260,29 @@ static void top_reasons(const pdm_model *m, const double *row, const double *con
     }
 }
 
-int pdm_model_score(pdm_model *m, const double *rows, size_t n, pdm_risk *out, char *errstr,
-                    size_t errlen)
+int pdm_model_explain(pdm_model *m, const double *rows, size_t n, pdm_risk *out, char *errstr,
+                      size_t errlen)
+{
+    size_t w = m->nfeat + 1;
+    if (n == 0)
+        return 0;
+    double *contrib = malloc(n * w * sizeof *contrib);
+    if (!contrib)
+        return pdm_err(errstr, errlen, "out of memory for %zu rows", n);
+    int rc = pdm_model_contributions(m, rows, n, contrib, errstr, errlen);
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        top_reasons(m, rows + i * m->nfeat, contrib + i * w, &out[i]);
+    free(contrib);
+    return rc;
+}
+
+int pdm_model_score_ex(pdm_model *m, const double *rows, size_t n, pdm_risk *out, int reasons,
+                       char *errstr, size_t errlen)
 {
     enum { K = PDM_MODEL_N_CLASSES };
-    double *probs = NULL, *alert_rows = NULL, *contrib = NULL;
-    size_t *alert_index = NULL, n_alerts = 0, w = m->nfeat + 1;
+    double *probs = NULL, *alert_rows = NULL;
+    pdm_risk *alert_out = NULL;
+    size_t *alert_index = NULL, n_alerts = 0;
     int rc = -1;
 
     if (n == 0)
@@ -290,30 +307,38 @@ int pdm_model_score(pdm_model *m, const double *rows, size_t n, pdm_risk *out, c
         if (r->level != PDM_LEVEL_OK)
             alert_index[n_alerts++] = i;
     }
-    if (n_alerts == 0) {
+    if (!reasons || n_alerts == 0) {
         rc = 0;
         goto out;
     }
     alert_rows = malloc(n_alerts * m->nfeat * sizeof *alert_rows);
-    contrib = malloc(n_alerts * w * sizeof *contrib);
-    if (!alert_rows || !contrib) {
+    alert_out = malloc(n_alerts * sizeof *alert_out);
+    if (!alert_rows || !alert_out) {
         pdm_err(errstr, errlen, "out of memory for %zu alerting rows", n_alerts);
         goto out;
     }
-    for (size_t a = 0; a < n_alerts; a++)
+    for (size_t a = 0; a < n_alerts; a++) {
         memcpy(alert_rows + a * m->nfeat, rows + alert_index[a] * m->nfeat,
                m->nfeat * sizeof *rows);
-    if (pdm_model_contributions(m, alert_rows, n_alerts, contrib, errstr, errlen))
+        alert_out[a] = out[alert_index[a]];
+    }
+    if (pdm_model_explain(m, alert_rows, n_alerts, alert_out, errstr, errlen))
         goto out;
     for (size_t a = 0; a < n_alerts; a++)
-        top_reasons(m, alert_rows + a * m->nfeat, contrib + a * w, &out[alert_index[a]]);
+        out[alert_index[a]] = alert_out[a];
     rc = 0;
 out:
     free(probs);
     free(alert_index);
     free(alert_rows);
-    free(contrib);
+    free(alert_out);
     return rc;
+}
+
+int pdm_model_score(pdm_model *m, const double *rows, size_t n, pdm_risk *out, char *errstr,
+                    size_t errlen)
+{
+    return pdm_model_score_ex(m, rows, n, out, 1, errstr, errlen);
 }
 
 const char *pdm_model_feature_set(const pdm_model *m)

@@ -190,6 +190,16 @@ pdm_level pdm_model_level(const pdm_model *m, double risk);
  * caller. */
 int pdm_model_score(pdm_model *m, const double *rows, size_t n, pdm_risk *out, char *errstr,
                     size_t errlen);
+/* The same, with reasons only if `reasons` is non-zero: a streaming caller
+ * scores a batch without them, decides which rows it emits, and explains
+ * just those with pdm_model_explain (SHAP is the expensive part). */
+int pdm_model_score_ex(pdm_model *m, const double *rows, size_t n, pdm_risk *out, int reasons,
+                       char *errstr, size_t errlen);
+/* Fills out[i]'s reasons (up to PDM_N_REASONS features with the largest
+ * positive contributions, with their values) for n rows, in one
+ * contributions call; other fields of out[i] are left as they are. */
+int pdm_model_explain(pdm_model *m, const double *rows, size_t n, pdm_risk *out, char *errstr,
+                      size_t errlen);
 
 /* ---- evaluation ----------------------------------------------------------- */
 
