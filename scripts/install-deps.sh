@@ -13,6 +13,8 @@ packages=(
   libcmocka-dev
   # servers and tools the demo and tests run for real
   redis-server kcat python3 python3-avro
+  # the deployment kit's checks (tests/runtime/ops_*): promtool, `docker-compose config`
+  prometheus docker-compose python3-yaml
 )
 
 missing=()
@@ -47,4 +49,10 @@ if [ ! -e "$policy" ]; then
 fi
 trap '[ $created_policy -eq 1 ] && $sudo rm -f "$policy"' EXIT
 $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+# Debian enables a system-wide Prometheus server with the package; pdm only
+# needs promtool (and its tests start their own servers), so keep that service
+# off where this script installed it on a machine that runs systemd.
+if [[ " ${missing[*]} " == *" prometheus "* ]] && [ -d /run/systemd/system ]; then
+  $sudo systemctl disable --now prometheus >/dev/null 2>&1 || true
+fi
 echo "install-deps: done"

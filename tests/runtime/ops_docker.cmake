@@ -1,0 +1,1 @@
+pdm_runtime_test(ops_docker ops_docker.sh 60)

@@ -1,0 +1,1 @@
+pdm_runtime_test(ops_grafana ops_grafana.sh 60)

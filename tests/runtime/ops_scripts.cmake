@@ -1,0 +1,1 @@
+pdm_runtime_test(ops_scripts ops_scripts.sh 60)
