@@ -56,7 +56,8 @@ static void on_stop(int sig) { atomic_store(&stop_requested, 1); }
 typedef struct {
     pdm_producer *producer;
     pdm_pacer pacer;
-    uint64_t total; /* 0 if unknown */
+    int64_t pace_from; /* events before this time (history) are not paced */
+    uint64_t total;    /* 0 if unknown */
     int progress;
     double t0, last_print;
 } run_state;
@@ -82,7 +83,8 @@ static void print_progress(run_state *r, int final)
 static int send_one(run_state *r, const pdm_event *ev)
 {
     char err[PDM_ERRSTR_SIZE];
-    pdm_pacer_wait(&r->pacer, ev->ts);
+    if (ev->ts >= r->pace_from)
+        pdm_pacer_wait(&r->pacer, ev->ts);
     if (pdm_producer_send(r->producer, ev, err, sizeof err)) {
         pdm_log(PDM_LOG_ERROR, "%s", err);
         return -1;
@@ -146,6 +148,11 @@ int main(int argc, char **argv)
         char summary[512];
         pdm_dataset_summary(ds, summary, sizeof summary);
         pdm_log(PDM_LOG_INFO, "%s", summary);
+        /* Pace from the first telemetry: maintenance history and machine
+         * info before it would otherwise mean a long wait for nothing. */
+        int64_t last;
+        if (pdm_dataset_telemetry_range(ds, &r.pace_from, &last))
+            r.pace_from = INT64_MIN;
     } else {
         pdm_sim_params sp;
         pdm_sim_params_init(&sp);
@@ -157,6 +164,7 @@ int main(int argc, char **argv)
             rc = 2;
             goto out;
         }
+        r.pace_from = sp.start_ms;
         sim = pdm_sim_new(&sp, err, sizeof err);
         if (!sim) {
             pdm_log(PDM_LOG_ERROR, "%s", err);
