@@ -1,0 +1,3 @@
+# The http module: a real server on 127.0.0.1 with an ephemeral port and a
+# raw-socket client (routing, auth, limits, JSON checks, timeouts, memory).
+pdm_unit_test(test_http ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_http.c pdm_http pdm::cjson Threads::Threads)

@@ -1,0 +1,904 @@
+/* Unit tests of http/ over real sockets on 127.0.0.1 with an ephemeral
+ * port, with a tiny raw-socket client (no libcurl) so that the tests can
+ * send exactly the bytes a misbehaving client would: routing and methods,
+ * the wrapper's own 400/401/403/404/405/413/500 answers, JSON checks,
+ * numeric ids, a slow client cut off by the timeout while others are
+ * served, the connection limits, memory over 200 requests, stop. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cJSON.h>
+
+#include "pdm_http.h"
+
+#define TOKEN "s3cret-T0ken"
+
+/* ==== a tiny client ======================================================== */
+
+typedef struct {
+    int status; /* 0: no response */
+    int closed; /* the server closed the connection */
+    char head[4096];
+    char body[65536];
+    size_t body_len;
+} reply;
+
+static int connect_to(unsigned port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    return fd;
+}
+
+static void send_all(int fd, const void *data, size_t len)
+{
+    const char *p = data;
+    while (len > 0) {
+        ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return; /* the server may have closed early: reading tells */
+        p += n;
+        len -= (size_t)n;
+    }
+}
+
+/* Waits up to ms for fd to be readable (or closed). */
+static int readable(int fd, int ms)
+{
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    return poll(&p, 1, ms) > 0;
+}
+
+static const char *header_of(const reply *r, const char *name)
+{
+    static _Thread_local char value[512];
+    size_t n = strlen(name);
+    for (const char *p = strstr(r->head, "\r\n"); p && p[2]; p = strstr(p + 2, "\r\n")) {
+        if (strncasecmp(p + 2, name, n) == 0 && p[2 + n] == ':') {
+            const char *v = p + 3 + n;
+            while (*v == ' ')
+                v++;
+            size_t k = strcspn(v, "\r\n");
+            snprintf(value, sizeof value, "%.*s", (int)k, v);
+            return value;
+        }
+    }
+    return NULL;
+}
+
+/* Reads one response (head, then Content-Length bytes of body), waiting up
+ * to ms. Extra bytes of a next response stay in *carry. */
+static void read_reply_from(int fd, reply *r, int ms, char *carry, size_t *carry_len)
+{
+    memset(r, 0, sizeof *r);
+    static _Thread_local char buf[1 << 17];
+    size_t len = 0;
+    if (carry && *carry_len) {
+        memcpy(buf, carry, *carry_len);
+        len = *carry_len;
+        *carry_len = 0;
+    }
+    size_t head_len = 0, want = 0;
+    int have_head = 0;
+    for (;;) {
+        if (!have_head) {
+            char *end = NULL;
+            for (size_t i = 0; i + 4 <= len && !end; i++)
+                if (memcmp(buf + i, "\r\n\r\n", 4) == 0)
+                    end = buf + i;
+            if (end) {
+                head_len = (size_t)(end - buf) + 4;
+                snprintf(r->head, sizeof r->head, "%.*s", (int)head_len, buf);
+                have_head = 1;
+                sscanf(r->head, "HTTP/1.%*d %d", &r->status);
+                const char *cl = header_of(r, "Content-Length");
+                want = cl ? (size_t)strtoul(cl, NULL, 10) : 0;
+            }
+        }
+        if (have_head && len - head_len >= want)
+            break;
+        if (!readable(fd, ms))
+            break;
+        ssize_t n = recv(fd, buf + len, sizeof buf - len, 0);
+        if (n <= 0) {
+            r->closed = 1;
+            break;
+        }
+        len += (size_t)n;
+    }
+    if (!have_head)
+        return;
+    size_t avail = len - head_len < want ? len - head_len : want;
+    memcpy(r->body, buf + head_len, avail < sizeof r->body - 1 ? avail : sizeof r->body - 1);
+    r->body_len = avail;
+    if (carry && len > head_len + want) {
+        *carry_len = len - head_len - want;
+        memcpy(carry, buf + head_len + want, *carry_len);
+    }
+}
+
+/* One request on a new connection. */
+static void request_raw(unsigned port, const char *raw, size_t len, reply *r)
+{
+    int fd = connect_to(port);
+    send_all(fd, raw, len);
+    read_reply_from(fd, r, 5000, NULL, NULL);
+    close(fd);
+}
+
+static void request(unsigned port, const char *method, const char *path, const char *auth,
+                    const char *body, reply *r)
+{
+    char raw[8192];
+    int n = snprintf(raw, sizeof raw,
+                     "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n%s%s%s"
+                     "Content-Length: %zu\r\n\r\n%s",
+                     method, path, auth ? "Authorization: " : "", auth ? auth : "",
+                     auth ? "\r\n" : "", body ? strlen(body) : 0, body ? body : "");
+    assert_true(n > 0 && (size_t)n < sizeof raw);
+    request_raw(port, raw, (size_t)n, r);
+}
+
+/* The body is a JSON object {"error": "..."}; returns the message. */
+static const char *error_message(const reply *r)
+{
+    static _Thread_local char msg[512];
+    cJSON *j = cJSON_Parse(r->body);
+    if (!j)
+        fail_msg("error body is not JSON: %s", r->body);
+    cJSON *e = cJSON_GetObjectItem(j, "error");
+    if (!cJSON_IsString(e))
+        fail_msg("no \"error\" string in %s", r->body);
+    snprintf(msg, sizeof msg, "%s", e->valuestring);
+    cJSON_Delete(j);
+    assert_non_null(strstr(r->head, "application/json"));
+    return msg;
+}
+
+static long rss_kb(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    long pages = 0, resident = 0;
+    if (f) {
+        if (fscanf(f, "%ld %ld", &pages, &resident) != 2)
+            resident = 0;
+        fclose(f);
+    }
+    return resident * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+/* ==== the server under test ================================================ */
+
+typedef struct {
+    pthread_mutex_t lock;
+    int calls;
+    int last_status;
+    char last_path[256];
+} access_log;
+
+static void log_access(void *ctx, const char *method, const char *path, int status, double seconds)
+{
+    access_log *l = ctx;
+    pthread_mutex_lock(&l->lock);
+    l->calls++;
+    l->last_status = status;
+    snprintf(l->last_path, sizeof l->last_path, "%s %s", method, path);
+    pthread_mutex_unlock(&l->lock);
+}
+
+static int h_health(void *ctx, const pdm_http_request *req, pdm_http_response *resp)
+{
+    const char *ok = "{\"ok\":true}";
+    return pdm_http_response_text(resp, 200, NULL, ok, strlen(ok));
+}
+
+static int h_machine(void *ctx, const pdm_http_request *req, pdm_http_response *resp)
+{
+    int32_t id;
+    if (pdm_http_parse_id(req->rest, &id))
+        return pdm_http_response_error(resp, 400, "machine id must be a number");
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "machine_id", id);
+    int rc = pdm_http_response_json(resp, 200, o);
+    cJSON_Delete(o);
+    return rc;
+}
+
+static int h_echo_post(void *ctx, const pdm_http_request *req, pdm_http_response *resp)
+{
+    cJSON *doc;
+    if (pdm_http_parse_json(req, &doc, resp))
+        return 0; /* the 400 is written */
+    int rc = pdm_http_response_json(resp, 201, doc);
+    cJSON_Delete(doc);
+    return rc;
+}
+
+static int h_echo_get(void *ctx, const pdm_http_request *req, pdm_http_response *resp)
+{
+    cJSON *o = cJSON_CreateObject();
+    const char *x = pdm_http_request_arg(req, "x");
+    const char *ua = pdm_http_request_header(req, "x-test");
+    cJSON_AddStringToObject(o, "method", req->method);
+    cJSON_AddStringToObject(o, "path", req->path);
+    cJSON_AddStringToObject(o, "query", req->query);
+    cJSON_AddStringToObject(o, "x", x ? x : "(none)");
+    cJSON_AddStringToObject(o, "header", ua ? ua : "(none)");
+    int rc = pdm_http_response_json(resp, 200, o) ||
+             pdm_http_response_header(resp, "Cache-Control", "no-store");
+    cJSON_Delete(o);
+    return rc;
+}
+
+static int h_size(void *ctx, const pdm_http_request *req, pdm_http_response *resp)
+{
+    char out[64];
+    int n = snprintf(out, sizeof out, "{\"bytes\":%zu}", req->body_len);
+    return pdm_http_response_text(resp, 200, NULL, out, (size_t)n);
+}
+
+static int h_fail(void *ctx, const pdm_http_request *req, pdm_http_response *resp)
+{
+    pdm_http_response_text(resp, 200, NULL, "half-written", 12);
+    return -1;
+}
+
+static int h_metrics(void *ctx, const pdm_http_request *req, pdm_http_response *resp)
+{
+    const char *m = "# HELP up Up.\n# TYPE up gauge\nup 1\n";
+    return pdm_http_response_text(resp, 200, "text/plain; version=0.0.4", m, strlen(m));
+}
+
+typedef struct {
+    pdm_http *srv;
+    unsigned port;
+    access_log log;
+} fixture;
+
+static void start_server(fixture *f, pdm_http_config *cfg)
+{
+    char err[PDM_ERRSTR_SIZE];
+    memset(f, 0, sizeof *f);
+    pthread_mutex_init(&f->log.lock, NULL);
+    cfg->bind = "127.0.0.1:0";
+    cfg->access_log = log_access;
+    cfg->access_log_ctx = &f->log;
+    f->srv = pdm_http_new(cfg, err, sizeof err);
+    assert_non_null(f->srv);
+    assert_int_equal(pdm_http_route(f->srv, "GET", "/health", 0, h_health, NULL), 0);
+    assert_int_equal(pdm_http_route(f->srv, "GET", "/v1/machines/", 1, h_machine, NULL), 0);
+    assert_int_equal(pdm_http_route(f->srv, "POST", "/v1/echo", 0, h_echo_post, NULL), 0);
+    assert_int_equal(pdm_http_route(f->srv, "GET", "/v1/echo", 0, h_echo_get, NULL), 0);
+    assert_int_equal(pdm_http_route(f->srv, "POST", "/v1/size", 0, h_size, NULL), 0);
+    assert_int_equal(pdm_http_route(f->srv, "GET", "/v1/fail", 0, h_fail, NULL), 0);
+    assert_int_equal(pdm_http_route(f->srv, "GET", "/metrics", 0, h_metrics, NULL), 0);
+    assert_int_equal(pdm_http_port(f->srv), 0);
+    if (pdm_http_start(f->srv, err, sizeof err))
+        fail_msg("start: %s", err);
+    f->port = pdm_http_port(f->srv);
+    assert_true(f->port > 0);
+    /* Routes are fixed once serving. */
+    assert_int_equal(pdm_http_route(f->srv, "GET", "/late", 0, h_health, NULL), -1);
+}
+
+static void stop_server(fixture *f)
+{
+    pdm_http_destroy(f->srv);
+    pthread_mutex_destroy(&f->log.lock);
+}
+
+#define AUTH "Bearer " TOKEN
+
+/* ==== tests ================================================================== */
+
+static void test_config_defaults(void **state)
+{
+    pdm_http_config c;
+    pdm_http_config_init(&c);
+    assert_int_equal(c.connection_limit, 64);
+    assert_int_equal(c.timeout_s, 10);
+    assert_int_equal(c.max_body, 1024 * 1024);
+    assert_string_equal(c.auth_prefix, "/v1/");
+    assert_null(c.token);
+    assert_int_equal(c.auth_metrics, 0);
+}
+
+static void test_routes_and_methods(void **state)
+{
+    fixture f;
+    pdm_http_config cfg;
+    pdm_http_config_init(&cfg);
+    cfg.token = TOKEN;
+    start_server(&f, &cfg);
+    reply r;
+
+    request(f.port, "GET", "/health", NULL, NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, "{\"ok\":true}");
+    assert_string_equal(header_of(&r, "Content-Type"), "application/json");
+    request(f.port, "HEAD", "/health", NULL, NULL, &r);
+    assert_int_equal(r.status, 200);
+
+    request(f.port, "GET", "/nope", NULL, NULL, &r);
+    assert_int_equal(r.status, 404);
+    assert_non_null(strstr(error_message(&r), "no such resource"));
+    request(f.port, "GET", "/healthz", NULL, NULL, &r); /* exact routes match exactly */
+    assert_int_equal(r.status, 404);
+
+    request(f.port, "DELETE", "/health", NULL, NULL, &r);
+    assert_int_equal(r.status, 405);
+    assert_string_equal(header_of(&r, "Allow"), "GET, HEAD");
+    assert_non_null(strstr(error_message(&r), "DELETE"));
+    request(f.port, "PUT", "/v1/echo", AUTH, "{}", &r);
+    assert_int_equal(r.status, 405);
+    assert_string_equal(header_of(&r, "Allow"), "POST, GET, HEAD");
+
+    request(f.port, "GET", "/v1/machines/42", AUTH, NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, "{\"machine_id\":42}");
+    const char *bad_ids[] = {"/v1/machines/abc",
+                             "/v1/machines/2147483648",
+                             "/v1/machines/-1",
+                             "/v1/machines/+1",
+                             "/v1/machines/",
+                             "/v1/machines/1/x",
+                             "/v1/machines/99999999999999999999999"};
+    for (size_t i = 0; i < sizeof bad_ids / sizeof *bad_ids; i++) {
+        request(f.port, "GET", bad_ids[i], AUTH, NULL, &r);
+        if (r.status != 400)
+            fail_msg("%s: status %d", bad_ids[i], r.status);
+        assert_non_null(strstr(error_message(&r), "number"));
+    }
+    request(f.port, "GET", "/v1/machines/2147483647", AUTH, NULL, &r);
+    assert_int_equal(r.status, 200);
+
+    request(f.port, "POST", "/v1/echo", AUTH, "{\"a\":[1,2,{\"b\":\"\xc3\xa9\"}]}", &r);
+    assert_int_equal(r.status, 201);
+    assert_string_equal(r.body, "{\"a\":[1,2,{\"b\":\"\xc3\xa9\"}]}");
+
+    const char *raw = "GET /v1/echo?x=a%20b&y=2 HTTP/1.1\r\nHost: h\r\nAuthorization: " AUTH
+                      "\r\nX-Test: yes\r\nConnection: close\r\n\r\n";
+    request_raw(f.port, raw, strlen(raw), &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body,
+                        "{\"method\":\"GET\",\"path\":\"/v1/echo\",\"query\":\"x=a%20b&y=2\","
+                        "\"x\":\"a b\",\"header\":\"yes\"}");
+    assert_string_equal(header_of(&r, "Cache-Control"), "no-store");
+
+    request(f.port, "GET", "/v1/fail", AUTH, NULL, &r);
+    assert_int_equal(r.status, 500);
+    assert_non_null(strstr(error_message(&r), "internal error"));
+    assert_null(strstr(r.body, "half-written"));
+
+    /* Keep-alive survives the wrapper's own answers: two pipelined
+     * requests on one connection, a 404 then a 200. */
+    int fd = connect_to(f.port);
+    const char *two = "GET /nope HTTP/1.1\r\nHost: h\r\n\r\n"
+                      "GET /health HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n";
+    send_all(fd, two, strlen(two));
+    char carry[8192];
+    size_t carry_len = 0;
+    read_reply_from(fd, &r, 5000, carry, &carry_len);
+    assert_int_equal(r.status, 404);
+    read_reply_from(fd, &r, 5000, carry, &carry_len);
+    assert_int_equal(r.status, 200);
+    close(fd);
+
+    /* The access log saw the requests, with their status. */
+    request(f.port, "GET", "/v1/machines/7", AUTH, NULL, &r);
+    for (int i = 0; i < 100; i++) { /* logged at completion, just after sending */
+        pthread_mutex_lock(&f.log.lock);
+        int done = strcmp(f.log.last_path, "GET /v1/machines/7") == 0;
+        pthread_mutex_unlock(&f.log.lock);
+        if (done)
+            break;
+        usleep(10000);
+    }
+    pthread_mutex_lock(&f.log.lock);
+    assert_string_equal(f.log.last_path, "GET /v1/machines/7");
+    assert_int_equal(f.log.last_status, 200);
+    assert_true(f.log.calls >= 20);
+    pthread_mutex_unlock(&f.log.lock);
+    stop_server(&f);
+}
+
+static void test_auth(void **state)
+{
+    fixture f;
+    pdm_http_config cfg;
+    pdm_http_config_init(&cfg);
+    cfg.token = TOKEN;
+    start_server(&f, &cfg);
+    reply r;
+
+    request(f.port, "GET", "/v1/machines/1", NULL, NULL, &r);
+    assert_int_equal(r.status, 401);
+    assert_string_equal(header_of(&r, "WWW-Authenticate"), "Bearer realm=\"pdm\"");
+    assert_non_null(strstr(error_message(&r), "missing bearer token"));
+    request(f.port, "GET", "/v1/machines/1", "Basic dXNlcjpwYXNz", NULL, &r);
+    assert_int_equal(r.status, 401);
+    const char *wrong[] = {"Bearer wrong", "Bearer " TOKEN "x", "Bearer s3cret-T0ke",
+                           "Bearer S3CRET-T0KEN", "Bearer "};
+    for (size_t i = 0; i < sizeof wrong / sizeof *wrong; i++) {
+        request(f.port, "GET", "/v1/machines/1", wrong[i], NULL, &r);
+        if (r.status != 403)
+            fail_msg("\"%s\": status %d", wrong[i], r.status);
+        assert_non_null(strstr(header_of(&r, "WWW-Authenticate"), "invalid_token"));
+        assert_non_null(strstr(error_message(&r), "invalid bearer token"));
+        assert_null(strstr(r.body, TOKEN)); /* never echoed */
+    }
+    request(f.port, "GET", "/v1/machines/1", AUTH, NULL, &r);
+    assert_int_equal(r.status, 200);
+    request(f.port, "GET", "/v1/machines/1", "bearer " TOKEN, NULL, &r); /* scheme is case-blind */
+    assert_int_equal(r.status, 200);
+    /* Unknown paths under /v1/ need the token too (nothing is revealed). */
+    request(f.port, "GET", "/v1/secret-thing", NULL, NULL, &r);
+    assert_int_equal(r.status, 401);
+    request(f.port, "GET", "/v1/secret-thing", AUTH, NULL, &r);
+    assert_int_equal(r.status, 404);
+    /* Outside /v1/: no token needed, /metrics included by default. */
+    request(f.port, "GET", "/health", NULL, NULL, &r);
+    assert_int_equal(r.status, 200);
+    request(f.port, "GET", "/metrics", NULL, NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(header_of(&r, "Content-Type"), "text/plain; version=0.0.4");
+    /* A body sent without a token is refused unread. */
+    request(f.port, "POST", "/v1/echo", NULL, "{\"a\":1}", &r);
+    assert_int_equal(r.status, 401);
+    stop_server(&f);
+
+    pdm_http_config_init(&cfg);
+    cfg.token = TOKEN;
+    cfg.auth_metrics = 1;
+    start_server(&f, &cfg);
+    request(f.port, "GET", "/metrics", NULL, NULL, &r);
+    assert_int_equal(r.status, 401);
+    request(f.port, "GET", "/metrics", AUTH, NULL, &r);
+    assert_int_equal(r.status, 200);
+    stop_server(&f);
+
+    /* No token configured: everything is open. */
+    pdm_http_config_init(&cfg);
+    start_server(&f, &cfg);
+    request(f.port, "GET", "/v1/machines/3", NULL, NULL, &r);
+    assert_int_equal(r.status, 200);
+    stop_server(&f);
+}
+
+static void test_body_limit(void **state)
+{
+    fixture f;
+    pdm_http_config cfg;
+    pdm_http_config_init(&cfg);
+    cfg.max_body = 1000;
+    start_server(&f, &cfg);
+    reply r;
+
+    /* Declared too large: refused from the headers alone, at once. */
+    const char *big = "POST /v1/size HTTP/1.1\r\nHost: h\r\nContent-Length: 2000000\r\n\r\n";
+    double t0 = pdm_monotonic_s();
+    request_raw(f.port, big, strlen(big), &r);
+    assert_int_equal(r.status, 413);
+    assert_true(pdm_monotonic_s() - t0 < 2);
+    assert_non_null(strstr(error_message(&r), "over the limit of 1000 bytes"));
+    /* Even with Expect: 100-continue the client is told before sending. */
+    const char *expect = "POST /v1/size HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\n"
+                         "Content-Length: 5000\r\n\r\n";
+    request_raw(f.port, expect, strlen(expect), &r);
+    assert_int_equal(r.status, 413);
+
+    /* At the limit: accepted. */
+    char body[1001];
+    memset(body, 'x', 1000);
+    body[1000] = '\0';
+    request(f.port, "POST", "/v1/size", NULL, body, &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, "{\"bytes\":1000}");
+    body[999] = '\0';
+    request(f.port, "POST", "/v1/size", NULL, body, &r);
+    assert_string_equal(r.body, "{\"bytes\":999}");
+
+    /* Chunked, no declared length: 3 chunks of 600 bytes go over. */
+    char raw[4096];
+    int n = snprintf(raw, sizeof raw,
+                     "POST /v1/size HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n"
+                     "Connection: close\r\n\r\n");
+    for (int k = 0; k < 3; k++) {
+        n += snprintf(raw + n, sizeof raw - (size_t)n, "258\r\n");
+        memset(raw + n, 'y', 600);
+        n += 600;
+        n += snprintf(raw + n, sizeof raw - (size_t)n, "\r\n");
+    }
+    n += snprintf(raw + n, sizeof raw - (size_t)n, "0\r\n\r\n");
+    request_raw(f.port, raw, (size_t)n, &r);
+    assert_int_equal(r.status, 413);
+    /* A chunked body within the limit is fine. */
+    const char *small = "POST /v1/size HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n"
+                        "Connection: close\r\n\r\n5\r\nhello\r\n3\r\nabc\r\n0\r\n\r\n";
+    request_raw(f.port, small, strlen(small), &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, "{\"bytes\":8}");
+
+    /* Headers beyond libmicrohttpd's per-connection memory are refused by
+     * it (431) after our URI callback ran: no leak under ASan. */
+    static char huge[80 * 1024];
+    n = snprintf(huge, sizeof huge, "GET /health HTTP/1.1\r\nHost: h\r\nX-Big: ");
+    memset(huge + n, 'h', 64 * 1024);
+    n += 64 * 1024;
+    n += snprintf(huge + n, sizeof huge - (size_t)n, "\r\nConnection: close\r\n\r\n");
+    request_raw(f.port, huge, (size_t)n, &r);
+    assert_true(r.status == 431 || r.status == 413 || (r.status == 0 && r.closed));
+    print_message("64 KiB header: status %d\n", r.status);
+
+    /* A chunked body that never ends is cut off, not buffered. */
+    int fd = connect_to(f.port);
+    const char *head = "POST /v1/size HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n";
+    send_all(fd, head, strlen(head));
+    char chunk[1024 + 16];
+    int cn = snprintf(chunk, sizeof chunk, "400\r\n");
+    memset(chunk + cn, 'z', 1024);
+    memcpy(chunk + cn + 1024, "\r\n", 2);
+    int cut = 0, k;
+    for (k = 0; k < 1000 && !cut; k++) { /* up to 1 MiB */
+        send_all(fd, chunk, (size_t)cn + 1026);
+        cut = readable(fd, 0);
+    }
+    read_reply_from(fd, &r, 2000, NULL, NULL);
+    print_message("endless chunked body: connection closed after %d KiB (limit 1000 bytes)\n", k);
+    /* Closed well before the 10 s idle timeout, without an answer. */
+    assert_true(r.closed && r.status == 0);
+    close(fd);
+    stop_server(&f);
+}
+
+static void test_json_errors(void **state)
+{
+    fixture f;
+    pdm_http_config cfg;
+    pdm_http_config_init(&cfg);
+    start_server(&f, &cfg);
+    reply r;
+    struct {
+        const char *body;
+        const char *says;
+    } cases[] = {
+        {"{\"a\":", "not valid JSON"},
+        {"{\"a\":1} trailing", "not valid JSON"},
+        {"{'a':1}", "not valid JSON"},
+        {"", "empty"},
+        {"   ", "empty"},
+        {"{\"a\":\"\xc3\x28\"}", "UTF-8"},         /* bad continuation */
+        {"{\"a\":\"\xc0\xaf\"}", "UTF-8"},         /* overlong '/' */
+        {"{\"a\":\"\xed\xa0\x80\"}", "UTF-8"},     /* a surrogate */
+        {"{\"a\":\"\xf4\x90\x80\x80\"}", "UTF-8"}, /* above U+10FFFF */
+        {"{\"a\":\"\x80\"}", "UTF-8"},             /* lone continuation */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        request(f.port, "POST", "/v1/echo", NULL, cases[i].body, &r);
+        if (r.status != 400)
+            fail_msg("case %zu: status %d", i, r.status);
+        const char *msg = error_message(&r);
+        if (!strstr(msg, cases[i].says))
+            fail_msg("case %zu: \"%s\" does not say \"%s\"", i, msg, cases[i].says);
+    }
+
+    /* Nesting: 64 levels pass, 65 and 1000 do not; brackets inside strings
+     * do not count. */
+    char deep[2100];
+    for (int depth = 64; depth <= 1000; depth = depth == 64 ? 65 : 1000) {
+        int n = 0;
+        for (int i = 0; i < depth; i++)
+            deep[n++] = '[';
+        for (int i = 0; i < depth; i++)
+            deep[n++] = ']';
+        deep[n] = '\0';
+        request(f.port, "POST", "/v1/echo", NULL, deep, &r);
+        if (depth == 64) {
+            assert_int_equal(r.status, 201);
+        } else {
+            assert_int_equal(r.status, 400);
+            assert_non_null(strstr(error_message(&r), "deeper than 64"));
+        }
+        if (depth == 1000)
+            break;
+    }
+    char strings[600];
+    int n = snprintf(strings, sizeof strings, "{\"s\":\"");
+    for (int i = 0; i < 200; i++)
+        strings[n++] = '[';
+    snprintf(strings + n, sizeof strings - (size_t)n, "\\\"[\"}");
+    request(f.port, "POST", "/v1/echo", NULL, strings, &r);
+    assert_int_equal(r.status, 201);
+
+    /* A NUL byte in the body. */
+    const char nul[] = "POST /v1/echo HTTP/1.1\r\nHost: h\r\nConnection: close\r\n"
+                       "Content-Length: 9\r\n\r\n{\"a\":\"\0\"}";
+    request_raw(f.port, nul, sizeof nul - 1, &r);
+    assert_int_equal(r.status, 400);
+    assert_non_null(strstr(error_message(&r), "NUL"));
+    stop_server(&f);
+}
+
+static void test_utf8_and_ids(void **state)
+{
+    const char *good[] = {"",
+                          "plain",
+                          "\xc3\xa9",
+                          "\xe2\x82\xac",
+                          "\xf0\x9f\x98\x80",
+                          "\xef\xbf\xbf",
+                          "\xf4\x8f\xbf\xbf"};
+    for (size_t i = 0; i < sizeof good / sizeof *good; i++)
+        assert_int_equal(pdm_http_utf8_valid(good[i], strlen(good[i])), 1);
+    const char *bad[] = {"\xc3",         "\xc1\xbf",         "\xe0\x80\xaf",
+                         "\xed\xbf\xbf", "\xf5\x80\x80\x80", "\xf0\x8f\xbf\xbf",
+                         "\xff",         "a\xe2\x82"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        if (pdm_http_utf8_valid(bad[i], strlen(bad[i])))
+            fail_msg("bad case %zu accepted", i);
+
+    int32_t id = -5;
+    assert_int_equal(pdm_http_parse_id("0", &id), 0);
+    assert_int_equal(id, 0);
+    assert_int_equal(pdm_http_parse_id("42", &id), 0);
+    assert_int_equal(id, 42);
+    assert_int_equal(pdm_http_parse_id("007", &id), 0);
+    assert_int_equal(id, 7);
+    assert_int_equal(pdm_http_parse_id("2147483647", &id), 0);
+    assert_int_equal(id, INT32_MAX);
+    const char *rejected[] = {"",   "+1",   "-1",  "2147483648", "99999999999999999999", "1a", " 1",
+                              "1 ", "0x10", "1.0", "\xd9\xa1"};
+    for (size_t i = 0; i < sizeof rejected / sizeof *rejected; i++) {
+        id = 123;
+        if (pdm_http_parse_id(rejected[i], &id) == 0)
+            fail_msg("\"%s\" accepted", rejected[i]);
+        assert_int_equal(id, 123);
+    }
+    assert_int_equal(pdm_http_parse_id(NULL, &id), -1);
+}
+
+static void test_slow_client_cut_off(void **state)
+{
+    fixture f;
+    pdm_http_config cfg;
+    pdm_http_config_init(&cfg);
+    cfg.timeout_s = 1;
+    start_server(&f, &cfg);
+    reply r;
+
+    int slow = connect_to(f.port);
+    const char *part = "GET /health HTTP/1.1\r\nHost: 127.";
+    send_all(slow, part, strlen(part));
+    double t0 = pdm_monotonic_s();
+    /* Others are served meanwhile, promptly. */
+    for (int i = 0; i < 5; i++) {
+        double t = pdm_monotonic_s();
+        request(f.port, "GET", "/health", NULL, NULL, &r);
+        assert_int_equal(r.status, 200);
+        assert_true(pdm_monotonic_s() - t < 0.5);
+    }
+    /* The slow one is closed by the server after about a second. */
+    assert_true(readable(slow, 5000));
+    char buf[256];
+    ssize_t n = recv(slow, buf, sizeof buf, 0);
+    double waited = pdm_monotonic_s() - t0;
+    print_message("partial request cut off after %.2f s (timeout 1 s)\n", waited);
+    assert_true(n <= 0);
+    assert_true(waited > 0.5 && waited < 4);
+    close(slow);
+    stop_server(&f);
+}
+
+static void test_connection_limit(void **state)
+{
+    fixture f;
+    pdm_http_config cfg;
+    pdm_http_config_init(&cfg);
+    cfg.connection_limit = 3;
+    cfg.timeout_s = 5;
+    start_server(&f, &cfg);
+    reply r;
+
+    int idle[3];
+    for (int i = 0; i < 3; i++) {
+        idle[i] = connect_to(f.port);
+        send_all(idle[i], "GET /hea", 8);
+    }
+    usleep(200000); /* let the server accept them */
+    /* A fourth client is not served while the three hold their slots... */
+    int fourth = connect_to(f.port);
+    const char *get = "GET /health HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n";
+    send_all(fourth, get, strlen(get));
+    assert_false(readable(fourth, 700));
+    /* ...and is as soon as one leaves. */
+    close(idle[0]);
+    read_reply_from(fourth, &r, 3000, NULL, NULL);
+    assert_int_equal(r.status, 200);
+    close(fourth);
+    for (int i = 1; i < 3; i++)
+        close(idle[i]);
+    stop_server(&f);
+
+    /* Per client address: the third connection from 127.0.0.1 is refused. */
+    pdm_http_config_init(&cfg);
+    cfg.per_ip_limit = 2;
+    cfg.timeout_s = 5;
+    start_server(&f, &cfg);
+    for (int i = 0; i < 2; i++) {
+        idle[i] = connect_to(f.port);
+        send_all(idle[i], "GET /hea", 8);
+    }
+    usleep(200000);
+    int third = connect_to(f.port);
+    send_all(third, get, strlen(get));
+    read_reply_from(third, &r, 3000, NULL, NULL);
+    assert_int_equal(r.status, 0);
+    assert_true(r.closed);
+    close(third);
+    close(idle[0]);
+    usleep(200000);
+    request(f.port, "GET", "/health", NULL, NULL, &r);
+    assert_int_equal(r.status, 200);
+    close(idle[1]);
+    stop_server(&f);
+}
+
+typedef struct {
+    unsigned port;
+    int ok;
+} client_arg;
+
+static void *client_loop(void *p)
+{
+    client_arg *a = p;
+    reply *r = malloc(sizeof *r);
+    for (int i = 0; i < 50; i++) {
+        if (i % 2)
+            request(a->port, "POST", "/v1/echo", AUTH, "{\"k\":[1,2,3],\"s\":\"text\"}", r);
+        else
+            request(a->port, "GET", "/v1/machines/12345", AUTH, NULL, r);
+        a->ok += r->status == 200 || r->status == 201;
+    }
+    free(r);
+    return NULL;
+}
+
+static void test_memory_bounded_with_pool(void **state)
+{
+    fixture f;
+    pdm_http_config cfg;
+    pdm_http_config_init(&cfg);
+    cfg.threads = 4;
+    cfg.token = TOKEN;
+    start_server(&f, &cfg);
+    reply r;
+    for (int i = 0; i < 20; i++) { /* warm up the pools and the allocator */
+        request(f.port, "POST", "/v1/echo", AUTH, "{\"k\":[1,2,3]}", &r);
+        assert_int_equal(r.status, 201);
+    }
+    long before = rss_kb();
+    /* 200 requests from 4 concurrent clients, half with JSON bodies. */
+    client_arg a[4];
+    pthread_t t[4];
+    double t0 = pdm_monotonic_s();
+    for (int i = 0; i < 4; i++) {
+        a[i] = (client_arg){f.port, 0};
+        assert_int_equal(pthread_create(&t[i], NULL, client_loop, &a[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(t[i], NULL);
+        assert_int_equal(a[i].ok, 50);
+    }
+    double dt = pdm_monotonic_s() - t0;
+    long after = rss_kb();
+    print_message("200 requests (new connection each, 4 clients) in %.3f s; RSS %ld -> %ld kB\n",
+                  dt, before, after);
+    assert_true(after - before < 16 * 1024);
+    stop_server(&f);
+}
+
+static void test_stop_and_bind(void **state)
+{
+    char err[PDM_ERRSTR_SIZE];
+    fixture f;
+    pdm_http_config cfg;
+    pdm_http_config_init(&cfg);
+    start_server(&f, &cfg);
+    /* Stop with an idle client connected returns promptly; a second stop
+     * is harmless; the port is closed afterwards. */
+    int idle = connect_to(f.port);
+    send_all(idle, "GET /", 5);
+    usleep(100000);
+    double t0 = pdm_monotonic_s();
+    pdm_http_stop(f.srv);
+    pdm_http_stop(f.srv);
+    assert_true(pdm_monotonic_s() - t0 < 2);
+    assert_int_equal(pdm_http_port(f.srv), 0);
+    close(idle);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)f.port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_not_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    close(fd);
+
+    /* The port is free again: a new server can take it. */
+    char bind[32];
+    snprintf(bind, sizeof bind, "127.0.0.1:%u", f.port);
+    pdm_http_config c2;
+    pdm_http_config_init(&c2);
+    c2.bind = bind;
+    pdm_http *s2 = pdm_http_new(&c2, err, sizeof err);
+    assert_int_equal(pdm_http_start(s2, err, sizeof err), 0);
+    assert_int_equal(pdm_http_port(s2), f.port);
+    /* While it is taken, a third cannot bind it. */
+    pdm_http *s3 = pdm_http_new(&c2, err, sizeof err);
+    assert_int_equal(pdm_http_start(s3, err, sizeof err), -1);
+    assert_non_null(strstr(err, "cannot listen"));
+    pdm_http_destroy(s3);
+    pdm_http_destroy(s2);
+    stop_server(&f);
+
+    const char *bad[] = {"127.0.0.1",       "127.0.0.1:", "127.0.0.1:http", "localhost:80",
+                         "127.0.0.1:70000", "1.2.3:80",   "[::1:80"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        pdm_http_config_init(&c2);
+        c2.bind = bad[i];
+        pdm_http *s = pdm_http_new(&c2, err, sizeof err);
+        assert_non_null(s);
+        if (pdm_http_start(s, err, sizeof err) == 0)
+            fail_msg("bind \"%s\" accepted", bad[i]);
+        pdm_http_destroy(s);
+    }
+    /* IPv6 loopback, where the machine has it. */
+    pdm_http_config_init(&c2);
+    c2.bind = "[::1]:0";
+    pdm_http *s6 = pdm_http_new(&c2, err, sizeof err);
+    if (pdm_http_start(s6, err, sizeof err) == 0)
+        assert_true(pdm_http_port(s6) > 0);
+    else
+        print_message("no IPv6 loopback here: %s\n", err);
+    pdm_http_destroy(s6);
+    pdm_http_destroy(NULL);
+
+    pdm_http_config_init(&c2);
+    c2.connection_limit = 0;
+    assert_null(pdm_http_new(&c2, err, sizeof err));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_config_defaults),
+        cmocka_unit_test(test_routes_and_methods),
+        cmocka_unit_test(test_auth),
+        cmocka_unit_test(test_body_limit),
+        cmocka_unit_test(test_json_errors),
+        cmocka_unit_test(test_utf8_and_ids),
+        cmocka_unit_test(test_slow_client_cut_off),
+        cmocka_unit_test(test_connection_limit),
+        cmocka_unit_test(test_memory_bounded_with_pool),
+        cmocka_unit_test(test_stop_and_bind),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
