@@ -20,6 +20,10 @@
  * re-emits the same RiskEvents (same event_id) rather than losing any.
  * Processing is synchronous, so when the group rebalances (callbacks run
  * inside the consume call) the previous batch is already committed.
+ * A stop request lets the batch finish, but gives up on Kafka after a grace
+ * period if the broker does not take the output or the commit (it could
+ * otherwise hold the scorer for minutes): the batch, uncommitted, is
+ * consumed again after the restart, as after a crash.
  */
 #include "pdm_scorer.h"
 
@@ -42,6 +46,13 @@
 #define WINDOW_MS (24 * PDM_MS_PER_HOUR)
 #define MIN_EVENT_TS INT64_C(946684800000) /* 2000-01-01 */
 #define MAX_FUTURE_MS (24 * PDM_MS_PER_HOUR)
+/* Room left in a dead letter for its headers and the record's framing. */
+#define DLQ_OVERHEAD 4096
+/* How long a stop request still waits for Kafka to take a batch's output
+ * and its commit. */
+#define STOP_GRACE_S 2.0
+/* How long leaving the consumer group may take at exit. */
+#define CLOSE_TIMEOUT_S 3.0
 
 /* One consumed message and what became of it. */
 typedef struct {
@@ -75,11 +86,13 @@ struct pdm_scorer {
     rd_kafka_t *consumer;
     rd_kafka_queue_t *queue;
     rd_kafka_t *producer;
+    size_t max_message;      /* the producer's message.max.bytes */
     pdm_codec *codec;
     pdm_redis *redis;
     pdm_rs_batch *writes;
     pdm_model *model;
     char model_path[4096];   /* resolved package directory of the loaded model */
+    char failed_path[4096];  /* package that failed to load, not retried unasked */
     double warn, critical;
     FILE *dump;
 
@@ -168,22 +181,28 @@ static int load_model(pdm_scorer *s, char *errstr, size_t errlen)
 }
 
 /* Reloads on request, or when the --model directory's link now names another
- * package. A failed reload keeps the running model. */
+ * package. A failed reload keeps the running model; a link that names a
+ * package that does not load is reported once, not at every batch, and
+ * retried when the link changes again or on request. */
 static void maybe_reload(pdm_scorer *s)
 {
+    char path[4096];
     int requested = atomic_exchange(&s->reload, 0);
     if (!requested) {
-        char path[4096];
         if (resolve_model_dir(s->cfg.model_dir, path, sizeof path, NULL, 0) ||
-            strcmp(path, s->model_path) == 0)
+            strcmp(path, s->model_path) == 0 || strcmp(path, s->failed_path) == 0)
             return;
     }
     char err[PDM_ERRSTR_SIZE];
-    if (load_model(s, err, sizeof err))
+    if (load_model(s, err, sizeof err)) {
         pdm_log(PDM_LOG_ERROR, "model reload failed, keeping %s: %s", pdm_model_version(s->model),
                 err);
-    else
+        if (resolve_model_dir(s->cfg.model_dir, path, sizeof path, NULL, 0) == 0)
+            snprintf(s->failed_path, sizeof s->failed_path, "%s", path);
+    } else {
+        s->failed_path[0] = '\0';
         s->stats.reloads++;
+    }
 }
 
 /* ---- Kafka ------------------------------------------------------------------ */
@@ -251,6 +270,8 @@ static int all_at_end(const pdm_scorer *s)
 static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
     pdm_scorer *s = opaque;
+    if (m->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE || m->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT)
+        return; /* purged on purpose when stopping */
     if (m->err) {
         atomic_fetch_add(&s->pending_failures, 1);
         pdm_log(PDM_LOG_WARN, "delivery to %s failed: %s", rd_kafka_topic_name(m->rkt),
@@ -319,6 +340,12 @@ static int kafka_setup(pdm_scorer *s, char *errstr, size_t errlen)
         rd_kafka_conf_destroy(conf);
         return pdm_err(errstr, errlen, "kafka producer: %s", msg);
     }
+    char max[32];
+    size_t max_len = sizeof max;
+    s->max_message = 1000000;
+    if (rd_kafka_conf_get(rd_kafka_conf(s->producer), "message.max.bytes", max, &max_len) ==
+        RD_KAFKA_CONF_OK)
+        s->max_message = (size_t)strtoull(max, NULL, 10);
     return 0;
 }
 
@@ -393,14 +420,41 @@ static void clear_machines(pdm_scorer *s)
     memset(s->hash, 0, s->hash_cap * sizeof *s->hash);
 }
 
+/* rd_kafka_consumer_close(), bounded: a coordinator that does not answer
+ * (an offset commit in flight) would hold it for socket.timeout.ms and more.
+ * Leaving without a clean close only makes the group wait for the session
+ * to time out before it rebalances. */
+static void close_consumer(pdm_scorer *s)
+{
+    rd_kafka_queue_t *q = rd_kafka_queue_new(s->consumer);
+    rd_kafka_error_t *e = rd_kafka_consumer_close_queue(s->consumer, q);
+    if (e) {
+        pdm_log(PDM_LOG_WARN, "leaving the consumer group: %s", rd_kafka_error_string(e));
+        rd_kafka_error_destroy(e);
+    } else {
+        double deadline = pdm_monotonic_s() + CLOSE_TIMEOUT_S;
+        while (!rd_kafka_consumer_closed(s->consumer) && pdm_monotonic_s() < deadline) {
+            rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 100);
+            if (ev && rd_kafka_event_type(ev) == RD_KAFKA_EVENT_REBALANCE)
+                rebalance_cb(s->consumer, rd_kafka_event_error(ev),
+                             rd_kafka_event_topic_partition_list(ev), s);
+            rd_kafka_event_destroy(ev);
+        }
+        if (!rd_kafka_consumer_closed(s->consumer))
+            pdm_log(PDM_LOG_WARN, "the group coordinator did not answer in %.0f s; leaving",
+                    CLOSE_TIMEOUT_S);
+    }
+    rd_kafka_queue_destroy(q);
+}
+
 void pdm_scorer_destroy(pdm_scorer *s)
 {
     if (!s)
         return;
     if (s->consumer) {
         rd_kafka_queue_destroy(s->queue);
-        rd_kafka_consumer_close(s->consumer);
-        rd_kafka_destroy(s->consumer);
+        close_consumer(s);
+        rd_kafka_destroy_flags(s->consumer, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
     }
     if (s->producer) {
         rd_kafka_flush(s->producer, 10000);
@@ -670,11 +724,15 @@ static int produce(pdm_scorer *s, const char *topic, const void *key, size_t key
     }
 }
 
+/* A dead letter carries the original key and payload, except that a payload
+ * too large for our producer (the input topic may allow larger messages than
+ * message.max.bytes) is cut to fit, with its size in pdm.truncated: sending
+ * it whole would fail on every retry and block the partition for good. */
 static void dead_letter(pdm_scorer *s, item *it)
 {
     rd_kafka_message_t *msg = it->msg;
-    rd_kafka_headers_t *h = rd_kafka_headers_new(5);
-    char part[16], off[32];
+    rd_kafka_headers_t *h = rd_kafka_headers_new(6);
+    char part[16], off[32], size[32];
     snprintf(part, sizeof part, "%d", (int)msg->partition);
     snprintf(off, sizeof off, "%lld", (long long)msg->offset);
     rd_kafka_header_add(h, "pdm.reason", -1, it->bad_reason, -1);
@@ -682,7 +740,14 @@ static void dead_letter(pdm_scorer *s, item *it)
     rd_kafka_header_add(h, "pdm.source.topic", -1, rd_kafka_topic_name(msg->rkt), -1);
     rd_kafka_header_add(h, "pdm.source.partition", -1, part, -1);
     rd_kafka_header_add(h, "pdm.source.offset", -1, off, -1);
-    produce(s, s->cfg.dlq_topic, msg->key, msg->key_len, msg->payload, msg->len, h);
+    size_t len = msg->len;
+    if (s->max_message > DLQ_OVERHEAD + msg->key_len &&
+        len > s->max_message - DLQ_OVERHEAD - msg->key_len) {
+        len = s->max_message - DLQ_OVERHEAD - msg->key_len;
+        snprintf(size, sizeof size, "%zu", msg->len);
+        rd_kafka_header_add(h, "pdm.truncated", -1, size, -1);
+    }
+    produce(s, s->cfg.dlq_topic, msg->key, msg->key_len, msg->payload, len, h);
 }
 
 static void emit_risk(pdm_scorer *s, item *it, pdm_risk *r)
@@ -705,6 +770,40 @@ static void emit_risk(pdm_scorer *s, item *it, pdm_risk *r)
         s->stats.risk_events++;
 }
 
+/* True once a stop was requested more than STOP_GRACE_S ago (*since is 0
+ * until the request is first seen). A broker that does not answer would
+ * otherwise hold a stopping scorer for message.timeout.ms or
+ * socket.timeout.ms; giving up is safe: the batch is consumed again. */
+static int stop_grace_over(pdm_scorer *s, double *since)
+{
+    if (!atomic_load(&s->stop))
+        return 0;
+    if (*since == 0)
+        *since = pdm_monotonic_s();
+    return pdm_monotonic_s() - *since > STOP_GRACE_S;
+}
+
+/* rd_kafka_commit() that a stop request does not wait on for long. */
+static rd_kafka_resp_err_t commit_offsets(pdm_scorer *s, rd_kafka_topic_partition_list_t *offs)
+{
+    rd_kafka_queue_t *q = rd_kafka_queue_new(s->consumer);
+    rd_kafka_resp_err_t err = rd_kafka_commit_queue(s->consumer, offs, q, NULL, NULL);
+    double since = 0;
+    while (!err) {
+        rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 100);
+        if (ev && rd_kafka_event_type(ev) == RD_KAFKA_EVENT_OFFSET_COMMIT) {
+            err = rd_kafka_event_error(ev);
+            rd_kafka_event_destroy(ev);
+            break;
+        }
+        rd_kafka_event_destroy(ev); /* accepts NULL */
+        if (stop_grace_over(s, &since))
+            err = RD_KAFKA_RESP_ERR__TIMED_OUT;
+    }
+    rd_kafka_queue_destroy(q);
+    return err;
+}
+
 /* Commits, per partition, the offset after the batch's last message. */
 static int commit_batch(pdm_scorer *s, size_t n)
 {
@@ -722,7 +821,7 @@ static int commit_batch(pdm_scorer *s, size_t n)
     }
     int rc = 0;
     if (offs->cnt) {
-        rd_kafka_resp_err_t err = rd_kafka_commit(s->consumer, offs, 0);
+        rd_kafka_resp_err_t err = commit_offsets(s, offs);
         if (err) {
             /* Not fatal: the next batch's commit covers these offsets too. */
             pdm_log(PDM_LOG_WARN, "commit failed: %s", rd_kafka_err2str(err));
@@ -936,8 +1035,16 @@ static int process_batch(pdm_scorer *s, size_t n)
     }
     if (s->dump)
         fflush(s->dump);
-    while (rd_kafka_outq_len(s->producer) > 0 && !atomic_load(&s->pending_failures))
-        rd_kafka_flush(s->producer, 1000);
+    double since = 0;
+    while (rd_kafka_outq_len(s->producer) > 0 && !atomic_load(&s->pending_failures)) {
+        if (stop_grace_over(s, &since)) {
+            rd_kafka_purge(s->producer, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+            pdm_log(PDM_LOG_WARN, "stopping with the batch's output undelivered; it will be "
+                                  "consumed again");
+            return -1;
+        }
+        rd_kafka_flush(s->producer, 100);
+    }
     if (atomic_load(&s->pending_failures)) {
         s->stats.delivery_errors += (uint64_t)atomic_load(&s->pending_failures);
         pdm_log(PDM_LOG_ERROR, "output not delivered; the batch will be consumed again");
@@ -950,8 +1057,13 @@ static int process_batch(pdm_scorer *s, size_t n)
      * moving), the batch is consumed again rather than building on it: at
      * most one batch is ever applied past the committed offsets, which is
      * what the replay bookkeeping in Redis can undo exactly. */
-    if (commit_batch(s, n))
+    if (commit_batch(s, n)) {
+        if (atomic_load(&s->stop)) {
+            pdm_log(PDM_LOG_WARN, "stopping with the batch uncommitted; it will be consumed again");
+            return -1;
+        }
         rewind_batch(s, n);
+    }
     s->stats.batches++;
     return 0;
 }

@@ -1,0 +1,1 @@
+pdm_runtime_test(scorer_bad_input scorer_bad_input.sh 120)

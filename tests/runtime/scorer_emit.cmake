@@ -1,0 +1,1 @@
+pdm_runtime_test(scorer_emit scorer_emit.sh 120)

@@ -1,0 +1,1 @@
+pdm_runtime_test(scorer_lifecycle scorer_lifecycle.sh 180)

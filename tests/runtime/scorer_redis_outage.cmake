@@ -1,0 +1,1 @@
+pdm_runtime_test(scorer_redis_outage scorer_redis_outage.sh 120)

@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# scorer_redis_outage: pdm-scorer when Redis goes away and when it loses
+# its data, on a live stream (a replay paced at 2,000 events/s).
+#  1. redis-server (AOF) is stopped mid-stream and started again 3 s later
+#     on the same port with the same files. The scorer logs once that Redis
+#     is unavailable and once that it is back (not per event or batch),
+#     completes no batch meanwhile (its output, hence its commit, waits), and
+#     resumes by itself: every row is scored once, with the features of a
+#     clean computation (the trainer's dump: stream_parity shows a clean
+#     streaming run equals it), all rows and each machine's last.
+#  2. FLUSHALL while the scorer idles: it logs "state was lost" within 10 s
+#     and goes on. The state is rebuilt from the events that arrive
+#     afterwards: the rows after the flush equal those of a scorer started
+#     on an empty Redis with only those events (and some differ from a run
+#     that kept its state: windows and maintenance history start again).
+set -euo pipefail
+source "$PDM_SOURCE_DIR/tests/harness.sh"
+source "$PDM_SOURCE_DIR/tests/runtime/scorer_lib.sh"
+pdm_tmpdir >/dev/null
+T=$PDM_TMP
+compare="$SL_PY $PDM_SOURCE_DIR/tests/runtime/compare_features.py"
+split="2015-03-01 00:00:00"
+
+pdm_start_redis --persist --appendonly yes --appendfsync always
+redis_port=$PDM_REDIS_PORT
+redis_dir=$PDM_TMP/redis-$redis_port
+pdm_start_broker 4 --topic pdm.live,pdm.after,risk.out,risk.after
+
+sl_sim "$T/data" 6 2000 11
+sl_train "$T/data" "$T/train.log" --out "$T/model" --rounds 10 --dump-features "$T/offline.csv"
+sl_split "$T/data" "$split" "$T/before" "$T/after"
+awk -F, -v s="$split" 'NR == 1 || $2 < s' "$T/offline.csv" >"$T/offline_before.csv"
+awk -F, -v s="$split" 'NR == 1 || $2 >= s' "$T/offline.csv" >"$T/offline_after.csv"
+rows_before=$(sl_rows "$T/offline_before.csv")
+rows=$(sl_rows "$T/offline.csv")
+
+sl_scorer "$T/out.log" --redis "$PDM_REDIS_URL/0" --model "$T/model" --group out --topics pdm.live \
+  --risk-topic risk.out --emit all --batch-size 200 --dump-features "$T/out.csv"
+scorer=$SL_PID
+sl_wait_log "$T/out.log" "assigned 4 partitions" 1 20
+sl_replay_bg "$T/before" pdm.live --rate 2000
+producer=$SL_PID
+
+# 1. The outage.
+sl_wait_rows "$T/out.csv" 1500 30
+pdm_stop "$PDM_REDIS_PID" || pdm_fail "redis-server did not stop cleanly"
+sl_wait_log "$T/out.log" "redis unavailable" 1 10
+n_down=$(sl_rows "$T/out.csv")
+sleep 3
+n_later=$(sl_rows "$T/out.csv")
+[ "$n_later" = "$n_down" ] || pdm_fail "batches completed without Redis: $n_down rows, then $n_later"
+[ "$n_down" -lt "$rows_before" ] || pdm_fail "the stream ended before the outage: not mid-stream"
+redis-server --bind 127.0.0.1 --port "$redis_port" --dir "$redis_dir" --daemonize no --protected-mode yes \
+  --appendonly yes --appendfsync always >>"$redis_dir/redis.log" 2>&1 &
+PDM_REDIS_PID=$!
+pdm_track $PDM_REDIS_PID
+pdm_wait_until 10 _pdm_redis_ready "$PDM_REDIS_PID" "$redis_port" || pdm_fail "redis-server did not restart"
+sl_wait_log "$T/out.log" "redis .* is back" 1 15
+sl_wait_exit "$producer" "$PDM_TMP/producer.log"
+sl_wait_rows "$T/out.csv" "$rows_before" 30
+echo "outage after $n_down of $rows_before rows"
+[ "$(grep -c "redis unavailable" "$T/out.log")" = 1 ] \
+  || pdm_fail "'redis unavailable' logged $(grep -c "redis unavailable" "$T/out.log") times, want once"
+[ "$(grep -c "redis .* is back" "$T/out.log")" = 1 ] || pdm_fail "'is back' logged more than once"
+! grep -q "state was lost" "$T/out.log" || pdm_fail "state reported lost after a restart with its data"
+cp "$T/out.csv" "$T/out_before.csv"
+$compare "$T/offline_before.csv" "$T/out_before.csv" --expect-same-keys \
+  || pdm_fail "features across the outage differ from a clean run"
+$compare "$T/offline_before.csv" "$T/out_before.csv" --last-per-machine \
+  || pdm_fail "final features after the outage differ from a clean run"
+
+# 2. FLUSHALL while idle, then the rest of the stream.
+sleep 0.5
+[ "$(sl_rows "$T/out.csv")" = "$rows_before" ] || pdm_fail "more rows scored than produced"
+redis-cli -p "$redis_port" FLUSHALL >/dev/null || pdm_fail "FLUSHALL failed"
+flushed_at=${EPOCHREALTIME/./}
+sl_replay "$T/after" pdm.live
+sl_replay "$T/after" pdm.after
+sl_wait_log "$T/out.log" "state was lost" 1 10
+noticed_ms=$(((${EPOCHREALTIME/./} - flushed_at) / 1000))
+echo "FLUSHALL noticed after $noticed_ms ms"
+sl_wait_rows "$T/out.csv" "$rows" 30
+sleep 0.5
+_pdm_alive "$scorer" || pdm_fail "the scorer stopped after FLUSHALL: $(tail -5 "$T/out.log")"
+status=0
+pdm_stop "$scorer" || status=$?
+[ "$status" = 0 ] || pdm_fail "pdm-scorer exited $status: $(tail -5 "$T/out.log")"
+[ "$(grep -c "state was lost" "$T/out.log")" = 1 ] || pdm_fail "state loss not logged exactly once"
+
+# A scorer started on an empty database with only the events after the flush.
+sl_scorer "$T/fresh.log" --redis "$PDM_REDIS_URL/1" --model "$T/model" --group fresh --topics pdm.after \
+  --risk-topic risk.after --emit all --dump-features "$T/fresh.csv" --exit-at-end
+sl_wait_exit "$SL_PID" "$T/fresh.log"
+{ head -1 "$T/out.csv"; tail -n +$((rows_before + 2)) "$T/out.csv"; } >"$T/out_after.csv"
+$compare "$T/fresh.csv" "$T/out_after.csv" --expect-same-keys \
+  || pdm_fail "features after FLUSHALL differ from a scorer started on the new events alone"
+if $compare "$T/offline_after.csv" "$T/out_after.csv" >"$T/vs_kept.txt"; then
+  pdm_fail "FLUSHALL changed no feature: the test does not test it"
+fi
+echo "after FLUSHALL, against a run that kept its state: $(grep "^compared" "$T/vs_kept.txt")"
+echo "scorer_redis_outage: ok"
