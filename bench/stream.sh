@@ -130,8 +130,8 @@ section "ceiling: the scorer's output pattern (produce 2,000 RiskEvents, flush; 
 "$B/bench-stream-raw" produce --brokers "$backlog" --topic pdm.bench --batch 2000 --batches 50 \
   --runs "$runs" | tee "$T/produce.txt"
 collect "$T/produce.txt"
-echo "-- the same against a pdm-broker with default socket options (Nagle on):"
-pdm_start_broker "$partitions" --topic pdm.bench
+echo "-- the same against a pdm-broker with Nagle on (-X socket.nagle.disable=false; pdm-broker turns it off by default):"
+pdm_start_broker "$partitions" --topic pdm.bench -X socket.nagle.disable=false
 "$B/bench-stream-raw" produce --brokers "$PDM_BROKERS" --topic pdm.bench --batch 2000 --batches 10 \
   --runs 1 | tee "$T/produce-nagle.txt"
 R[nagle_flush_ms]=$(sed -n 's/^result .*produce_flush_ms=\([0-9.]*\).*/\1/p' "$T/produce-nagle.txt")
