@@ -89,8 +89,9 @@ int pdm_time_parse(const char *s, size_t len, int64_t *ms_out)
 
 char *pdm_time_format(int64_t ms, char *buf)
 {
-    int64_t secs = ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000);
-    int64_t days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
+    /* Floor division without negating (-INT64_MIN overflows). */
+    int64_t secs = ms / 1000 - (ms % 1000 < 0);
+    int64_t days = secs / 86400 - (secs % 86400 < 0);
     int64_t rem = secs - days * 86400;
     int64_t y;
     unsigned m, d;
@@ -100,6 +101,16 @@ char *pdm_time_format(int64_t ms, char *buf)
         y = y < 0 ? 0 : 9999; /* outside what the format can say; never in real data */
     snprintf(buf, 32, "%04u-%02u-%02u %02u:%02u:%02u", (unsigned)y % 10000u, m % 13u, d % 32u, hh,
              mm, ss);
+    return buf;
+}
+
+char *pdm_time_format_iso(int64_t ms, char *buf)
+{
+    char t[32];
+    pdm_time_format(ms, t);
+    t[10] = 'T';
+    int64_t frac = ms % 1000;
+    snprintf(buf, 32, "%.19s.%03dZ", t, (int)(frac < 0 ? frac + 1000 : frac));
     return buf;
 }
 

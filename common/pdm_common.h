@@ -33,6 +33,8 @@ int pdm_err(char *errstr, size_t errlen, const char *fmt, ...)
 int pdm_time_parse(const char *s, size_t len, int64_t *ms_out);
 /* Formats as "YYYY-MM-DD HH:MM:SS" (UTC); buf must hold 32 bytes. */
 char *pdm_time_format(int64_t ms, char *buf);
+/* Formats as "YYYY-MM-DDTHH:MM:SS.mmmZ" (ISO 8601, UTC); buf: 32 bytes. */
+char *pdm_time_format_iso(int64_t ms, char *buf);
 /* Wall clock, ms since the epoch. */
 int64_t pdm_now_ms(void);
 /* Monotonic clock in seconds, for durations. */

@@ -35,6 +35,16 @@ typedef struct {
     int exit_at_end;
     const char *dump_features;     /* CSV path or NULL */
     int model_threads;
+    int64_t max_wait_ms;           /* how long a batch waits to fill */
+    /* HTTP API and /metrics (see README "HTTP API") */
+    const char *http_bind;         /* "ADDR:PORT"; NULL, "" or "off": no server */
+    const char *http_token;        /* bearer token for /v1/ (NULL or "": none) */
+    int http_auth_metrics;         /* the token also guards /metrics */
+    unsigned http_threads;
+    size_t http_max_body;
+    size_t drift_rows;             /* evaluate drift every N scored rows ... */
+    int64_t drift_window_ms;       /* ... or after this long */
+    size_t metrics_machines;       /* per-machine risk gauges for at most this many */
 } pdm_scorer_config;
 
 typedef struct pdm_scorer pdm_scorer;
@@ -45,6 +55,8 @@ pdm_scorer *pdm_scorer_new(const pdm_scorer_config *cfg, char *errstr, size_t er
 int pdm_scorer_run(pdm_scorer *s, char *errstr, size_t errlen);
 /* Async-signal-safe: ask the loop to finish its batch and stop. */
 void pdm_scorer_stop(pdm_scorer *s);
+/* The HTTP server's bound port (0 without one). */
+unsigned pdm_scorer_http_port(const pdm_scorer *s);
 /* Async-signal-safe: ask the loop to reload the model at the next batch. */
 void pdm_scorer_request_reload(pdm_scorer *s);
 void pdm_scorer_destroy(pdm_scorer *s);

@@ -41,11 +41,9 @@
 #include "pdm_kafka.h"
 #include "pdm_model.h"
 #include "pdm_schemas.h"
-#include "redis_state.h"
+#include "predict_request.h"
+#include "scorer_internal.h"
 
-#define WINDOW_MS (24 * PDM_MS_PER_HOUR)
-#define MIN_EVENT_TS INT64_C(946684800000) /* 2000-01-01 */
-#define MAX_FUTURE_MS (24 * PDM_MS_PER_HOUR)
 /* Room left in a dead letter for its headers and the record's framing. */
 #define DLQ_OVERHEAD 4096
 /* How long a stop request still waits for Kafka to take a batch's output
@@ -53,75 +51,6 @@
 #define STOP_GRACE_S 2.0
 /* How long leaving the consumer group may take at exit. */
 #define CLOSE_TIMEOUT_S 3.0
-
-/* One consumed message and what became of it. */
-typedef struct {
-    rd_kafka_message_t *msg;
-    pdm_event ev;
-    int machine;             /* index into the batch's machines, -1 if none */
-    const char *bad_reason;  /* dead letter reason, NULL if accepted */
-    char bad_detail[160];
-    int row;                 /* feature row of a telemetry event, -1 if none */
-    int emit;                /* produce a RiskEvent for this row */
-} item;
-
-/* A machine touched by the batch. */
-typedef struct {
-    int32_t id;
-    int32_t partition;
-    int64_t first_offset, last_offset;
-    int64_t min_ts;
-    pdm_rs_machine stored;
-    pdm_machine_state *state;
-} batch_machine;
-
-typedef struct {
-    char topic[256];
-    int32_t partition;
-    int eof;
-} assigned_partition;
-
-struct pdm_scorer {
-    pdm_scorer_config cfg;
-    rd_kafka_t *consumer;
-    rd_kafka_queue_t *queue;
-    rd_kafka_t *producer;
-    size_t max_message;      /* the producer's message.max.bytes */
-    pdm_codec *codec;
-    pdm_redis *redis;
-    pdm_rs_batch *writes;
-    pdm_model *model;
-    char model_path[4096];   /* resolved package directory of the loaded model */
-    char failed_path[4096];  /* package that failed to load, not retried unasked */
-    double warn, critical;
-    FILE *dump;
-
-    atomic_int stop;
-    atomic_int reload;
-    int redis_up;            /* for logging once per state change */
-
-    /* batch buffers */
-    item *items;
-    batch_machine *machines;
-    size_t n_machines, cap_machines;
-    int32_t *hash;           /* open addressing: machine id -> index + 1 */
-    size_t hash_cap;
-    double *rows;
-    pdm_risk *risks;
-    double *explain_rows;    /* emitted alerts' rows, for their reasons */
-    pdm_risk *explain;
-    int *row_item;
-    size_t n_rows;
-
-    /* delivery accounting for the current batch */
-    atomic_long pending_failures;
-
-    assigned_partition *assigned;
-    size_t n_assigned;
-    int ever_assigned;
-
-    pdm_scorer_stats stats;
-};
 
 /* ---- model ----------------------------------------------------------------- */
 
@@ -138,19 +67,22 @@ static int resolve_model_dir(const char *dir, char *out, size_t len, char *errst
     return 0;
 }
 
-static int load_model(pdm_scorer *s, char *errstr, size_t errlen)
+int scorer_prepare_model(const pdm_scorer_config *cfg, pdm_model **out, char *path, size_t pathlen,
+                         double *warn, double *critical, char *errstr, size_t errlen)
 {
-    char path[4096], msg[PDM_ERRSTR_SIZE];
-    if (resolve_model_dir(s->cfg.model_dir, path, sizeof path, errstr, errlen))
+    char msg[PDM_ERRSTR_SIZE];
+    *out = NULL;
+    if (resolve_model_dir(cfg->model_dir, path, pathlen, errstr, errlen))
         return -1;
     pdm_model *m = NULL;
     if (pdm_model_load(path, &m, msg, sizeof msg))
         return pdm_err(errstr, errlen, "model %s: %s", path, msg);
     /* The model must read exactly the features this scorer computes. */
     if (pdm_model_n_features(m) != PDM_N_FEATURES) {
+        pdm_err(errstr, errlen, "model %s has %zu features, the v1 set has %d", path,
+                pdm_model_n_features(m), PDM_N_FEATURES);
         pdm_model_destroy(m);
-        return pdm_err(errstr, errlen, "model %s has %zu features, the v1 set has %d", path,
-                       pdm_model_n_features(m), PDM_N_FEATURES);
+        return -1;
     }
     for (size_t i = 0; i < PDM_N_FEATURES; i++) {
         if (strcmp(pdm_model_feature_name(m, i), pdm_feature_name(i)) != 0) {
@@ -160,24 +92,68 @@ static int load_model(pdm_scorer *s, char *errstr, size_t errlen)
             return -1;
         }
     }
-    if (s->cfg.model_threads > 0)
-        pdm_model_set_nthread(m, s->cfg.model_threads, msg, sizeof msg);
-    double warn, critical;
-    pdm_model_thresholds(m, &warn, &critical);
-    if (!isnan(s->cfg.warn))
-        warn = s->cfg.warn;
-    if (!isnan(s->cfg.critical))
-        critical = s->cfg.critical;
-    /* The swap happens between batches, so no row is scored by a half-loaded
-     * model and every RiskEvent names the model that scored it. */
+    if (cfg->model_threads > 0)
+        pdm_model_set_nthread(m, cfg->model_threads, msg, sizeof msg);
+    pdm_model_thresholds(m, warn, critical);
+    if (!isnan(cfg->warn))
+        *warn = cfg->warn;
+    if (!isnan(cfg->critical))
+        *critical = cfg->critical;
+    *out = m;
+    return 0;
+}
+
+/* Makes m the scoring model (loop thread, between batches), with the drift
+ * reference of its package. */
+static void install_model(pdm_scorer *s, pdm_model *m, const char *path, double warn,
+                          double critical)
+{
+    char msg[PDM_ERRSTR_SIZE], old_version[PDM_MODEL_VERSION_LEN + 1] = "";
+    pdm_drift *drift = pdm_drift_new_from_model(m, &s->drift_opts, msg, sizeof msg);
+    if (!drift)
+        pdm_log(PDM_LOG_WARN, "model %s: no drift monitoring: %s", pdm_model_version(m), msg);
+    pthread_rwlock_wrlock(&s->model_lock);
+    if (s->model)
+        snprintf(old_version, sizeof old_version, "%s", pdm_model_version(s->model));
     pdm_model_destroy(s->model);
+    pdm_drift_destroy(s->drift);
     s->model = m;
+    s->drift = drift;
     s->warn = warn;
     s->critical = critical;
     snprintf(s->model_path, sizeof s->model_path, "%s", path);
+    scorer_api_model_changed(s, old_version);
+    pthread_rwlock_unlock(&s->model_lock);
     pdm_log(PDM_LOG_INFO, "model %s loaded from %s (warn %.4g, critical %.4g)",
             pdm_model_version(m), path, warn, critical);
+}
+
+static int load_model(pdm_scorer *s, char *errstr, size_t errlen)
+{
+    char path[4096];
+    double warn, critical;
+    pdm_model *m;
+    if (scorer_prepare_model(&s->cfg, &m, path, sizeof path, &warn, &critical, errstr, errlen))
+        return -1;
+    install_model(s, m, path, warn, critical);
     return 0;
+}
+
+/* Installs a model the HTTP reload prepared, if any. */
+static void install_pending(pdm_scorer *s)
+{
+    pending_model *p = &s->pending;
+    pthread_mutex_lock(&p->lock);
+    pdm_model *m = p->model;
+    p->model = NULL;
+    if (m) {
+        install_model(s, m, p->path, p->warn, p->critical);
+        s->failed_path[0] = '\0';
+        s->stats.reloads++;
+        pdm_metric_add(s->m.reloads, 1);
+        atomic_fetch_add(&p->installed_gen, 1);
+    }
+    pthread_mutex_unlock(&p->lock);
 }
 
 /* Reloads on request, or when the --model directory's link now names another
@@ -202,6 +178,7 @@ static void maybe_reload(pdm_scorer *s)
     } else {
         s->failed_path[0] = '\0';
         s->stats.reloads++;
+        pdm_metric_add(s->m.reloads, 1);
     }
 }
 
@@ -229,6 +206,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             }
         }
         s->ever_assigned = 1;
+        s->joined = 1;
         pdm_log(PDM_LOG_INFO, "assigned %d partitions (%zu in all)", parts->cnt, s->n_assigned);
     } else {
         /* Our batches are finished and committed before the consume call
@@ -279,10 +257,24 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
     }
 }
 
+static int stats_cb(rd_kafka_t *rk, char *json, size_t len, void *opaque)
+{
+    scorer_api_stats(opaque, json, len);
+    return 0; /* librdkafka frees json */
+}
+
 static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
     pdm_log(level <= 3 ? PDM_LOG_ERROR : level <= 5 ? PDM_LOG_WARN : PDM_LOG_DEBUG, "kafka %s: %s",
             fac, buf);
+}
+
+static int has_property(const pdm_kvlist *props, const char *key)
+{
+    for (size_t i = 0; props && i < props->count; i++)
+        if (strcmp(props->keys[i], key) == 0)
+            return 1;
+    return 0;
 }
 
 static int kafka_setup(pdm_scorer *s, char *errstr, size_t errlen)
@@ -303,6 +295,16 @@ static int kafka_setup(pdm_scorer *s, char *errstr, size_t errlen)
             return pdm_err(errstr, errlen, "kafka %s: %s", cons[i][0], msg);
         }
     }
+    /* Consumer lag per partition comes from librdkafka's statistics; an
+     * explicit -X statistics.interval.ms wins over this default. */
+    if (!has_property(s->cfg.kafka_props, "statistics.interval.ms"))
+        rd_kafka_conf_set(conf, "statistics.interval.ms", "5000", msg, sizeof msg);
+    /* librdkafka prefetches up to queued.min.messages (default 100,000)
+     * per partition: with many partitions of a backlog that is most of the
+     * process's memory (bench/README.md). A few batches are enough. */
+    if (!has_property(s->cfg.kafka_props, "queued.min.messages"))
+        rd_kafka_conf_set(conf, "queued.min.messages", "5000", msg, sizeof msg);
+    rd_kafka_conf_set_stats_cb(conf, stats_cb);
     rd_kafka_conf_set_opaque(conf, s);
     rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
     rd_kafka_conf_set_log_cb(conf, log_cb);
@@ -362,12 +364,26 @@ pdm_scorer *pdm_scorer_new(const pdm_scorer_config *cfg, char *errstr, size_t er
     s->cfg = *cfg;
     if (s->cfg.batch_size <= 0)
         s->cfg.batch_size = 2000;
+    pthread_rwlock_init(&s->model_lock, NULL);
+    pthread_mutex_init(&s->pending.lock, NULL);
+    pthread_mutex_init(&s->http_redis_lock, NULL);
+    pdm_drift_options_init(&s->drift_opts);
+    if (cfg->drift_rows)
+        s->drift_opts.window_rows = cfg->drift_rows;
+    if (cfg->drift_window_ms > 0)
+        s->drift_opts.window_ms = cfg->drift_window_ms;
+    s->registry = pdm_registry_new(PDM_REGISTRY_PROCESS_METRICS, msg, sizeof msg);
+    if (!s->registry) {
+        pdm_err(errstr, errlen, "metrics: %s", msg);
+        goto fail;
+    }
     size_t b = (size_t)s->cfg.batch_size;
     s->items = calloc(b, sizeof *s->items);
     s->rows = malloc(b * PDM_N_FEATURES * sizeof *s->rows);
     s->risks = malloc(b * sizeof *s->risks);
     s->explain_rows = malloc(b * PDM_N_FEATURES * sizeof *s->explain_rows);
     s->explain = malloc(b * sizeof *s->explain);
+    s->drift_risk = malloc(b * sizeof *s->drift_risk);
     s->row_item = malloc(b * sizeof *s->row_item);
     s->hash_cap = 1;
     while (s->hash_cap < 4 * b)
@@ -375,6 +391,7 @@ pdm_scorer *pdm_scorer_new(const pdm_scorer_config *cfg, char *errstr, size_t er
     s->hash = calloc(s->hash_cap, sizeof *s->hash);
     s->writes = pdm_rs_batch_new();
     if (!s->items || !s->rows || !s->risks || !s->explain_rows || !s->explain || !s->row_item ||
+        !s->drift_risk ||
         !s->hash || !s->writes) {
         pdm_err(errstr, errlen, "out of memory");
         goto fail;
@@ -384,10 +401,21 @@ pdm_scorer *pdm_scorer_new(const pdm_scorer_config *cfg, char *errstr, size_t er
         pdm_err(errstr, errlen, "codec: %s", msg);
         goto fail;
     }
+    if (scorer_metrics_init(s, errstr, errlen)) /* before the model: it sets the model info */
+        goto fail;
     if (load_model(s, errstr, errlen))
         goto fail;
+    pdm_perf_options po;
+    pdm_perf_options_init(&po);
+    double horizon = pdm_model_horizon_hours(s->model);
+    if (isfinite(horizon) && horizon > 0)
+        po.horizon_ms = (int64_t)(horizon * PDM_MS_PER_HOUR);
+    s->perf = pdm_perf_new(&po, errstr, errlen);
+    if (!s->perf)
+        goto fail;
     s->redis = pdm_redis_new(cfg->redis_url, cfg->redis_password, 5.0, errstr, errlen);
-    if (!s->redis)
+    s->http_redis = pdm_redis_new(cfg->redis_url, cfg->redis_password, 1.0, errstr, errlen);
+    if (!s->redis || !s->http_redis)
         goto fail;
     if (cfg->dump_features) {
         s->dump = fopen(cfg->dump_features, "w");
@@ -397,7 +425,7 @@ pdm_scorer *pdm_scorer_new(const pdm_scorer_config *cfg, char *errstr, size_t er
         }
         pdm_features_dump_header(s->dump);
     }
-    if (kafka_setup(s, errstr, errlen))
+    if (kafka_setup(s, errstr, errlen) || scorer_api_start(s, errstr, errlen))
         goto fail;
     return s;
 fail:
@@ -451,6 +479,7 @@ void pdm_scorer_destroy(pdm_scorer *s)
 {
     if (!s)
         return;
+    scorer_api_stop(s); /* no HTTP thread may see what follows go away */
     if (s->consumer) {
         rd_kafka_queue_destroy(s->queue);
         close_consumer(s);
@@ -467,6 +496,7 @@ void pdm_scorer_destroy(pdm_scorer *s)
     free(s->risks);
     free(s->explain_rows);
     free(s->explain);
+    free(s->drift_risk);
     free(s->row_item);
     free(s->hash);
     free(s->assigned);
@@ -474,6 +504,15 @@ void pdm_scorer_destroy(pdm_scorer *s)
     pdm_redis_destroy(s->redis);
     pdm_codec_destroy(s->codec);
     pdm_model_destroy(s->model);
+    pdm_model_destroy(s->pending.model);
+    pdm_drift_destroy(s->drift);
+    pdm_perf_destroy(s->perf);
+    pdm_redis_destroy(s->http_redis);
+    pdm_registry_destroy(s->registry);
+    free(s->m.exported);
+    pthread_rwlock_destroy(&s->model_lock);
+    pthread_mutex_destroy(&s->pending.lock);
+    pthread_mutex_destroy(&s->http_redis_lock);
     if (s->dump)
         fclose(s->dump);
     free(s);
@@ -508,90 +547,56 @@ static int machine_slot(pdm_scorer *s, int32_t id, int32_t partition, int64_t of
     m->first_offset = offset;
     m->last_offset = offset;
     m->min_ts = INT64_MAX;
+    m->last_row = -1;
     s->hash[h] = (int32_t)++s->n_machines;
     return (int)(s->n_machines - 1);
 }
 
-static int finite_in(double v, double lo, double hi) { return isfinite(v) && v >= lo && v <= hi; }
-
-/* Semantic checks the codec does not make (documented in the README). */
-static const char *validate(const pdm_event *ev, int64_t now, char *detail, size_t len)
+/* Turns the stored state of a machine into a local state to apply a batch
+ * on (or to compute its current features for the HTTP API). */
+int scorer_restore_state(const pdm_rs_machine *st, int32_t id, pdm_machine_state **out)
 {
-    if (ev->machine_id <= 0) {
-        snprintf(detail, len, "machine_id %d is not positive", (int)ev->machine_id);
-        return "invalid_machine";
-    }
-    if (ev->type == PDM_EV_RISK) {
-        snprintf(detail, len, "a RiskEvent is output, not input");
-        return "unexpected_type";
-    }
-    if (ev->ts < MIN_EVENT_TS || ev->ts > now + MAX_FUTURE_MS) {
-        char t[32];
-        snprintf(detail, len, "timestamp %s is before 2000 or more than a day ahead",
-                 pdm_time_format(ev->ts, t));
-        return "invalid_timestamp";
-    }
-    if (ev->type == PDM_EV_TELEMETRY) {
-        const double *v = &ev->u.telemetry.volt;
-        static const char *names[] = {"volt", "rotate", "pressure", "vibration"};
-        static const double hi[] = {1000.0, 10000.0, 1000.0, 1000.0};
-        double vals[4] = {v[0], ev->u.telemetry.rotate, ev->u.telemetry.pressure,
-                          ev->u.telemetry.vibration};
-        for (int i = 0; i < 4; i++) {
-            if (!finite_in(vals[i], 0.0, hi[i])) {
-                snprintf(detail, len, "%s %g is outside [0, %g]", names[i], vals[i], hi[i]);
-                return "invalid_value";
-            }
-        }
-    }
-    if (ev->type == PDM_EV_MACHINE && (ev->u.machine.age < 0 || ev->u.machine.age > 200)) {
-        snprintf(detail, len, "age %d is outside [0, 200]", ev->u.machine.age);
-        return "invalid_value";
-    }
-    return NULL;
-}
-
-/* Turns the stored state of a machine into a local state to apply the batch on. */
-static int restore_state(batch_machine *m)
-{
-    m->state = pdm_machine_state_new();
-    if (!m->state)
+    pdm_machine_state *state = pdm_machine_state_new();
+    *out = NULL;
+    if (!state)
         return -1;
     pdm_event ev;
     memset(&ev, 0, sizeof ev);
-    ev.machine_id = m->id;
-    if (m->stored.has_info) {
+    ev.machine_id = id;
+    int rc = 0;
+    if (st->has_info) {
         ev.type = PDM_EV_MACHINE;
         ev.ts = 0;
-        ev.u.machine.model = m->stored.model;
-        ev.u.machine.age = m->stored.age;
-        if (pdm_machine_state_apply(m->state, &ev))
-            return -1;
+        ev.u.machine.model = st->model;
+        ev.u.machine.age = st->age;
+        rc |= pdm_machine_state_apply(state, &ev);
     }
-    for (size_t i = 0; i < m->stored.n_maint; i++) {
+    for (size_t i = 0; i < st->n_maint && !rc; i++) {
         ev.type = PDM_EV_MAINTENANCE;
-        ev.ts = m->stored.maint[i].ts;
-        ev.u.maintenance.component = m->stored.maint[i].id;
-        if (pdm_machine_state_apply(m->state, &ev))
-            return -1;
+        ev.ts = st->maint[i].ts;
+        ev.u.maintenance.component = st->maint[i].id;
+        rc |= pdm_machine_state_apply(state, &ev);
     }
-    for (size_t i = 0; i < m->stored.n_err; i++) {
+    for (size_t i = 0; i < st->n_err && !rc; i++) {
         ev.type = PDM_EV_ERROR;
-        ev.ts = m->stored.err[i].ts;
-        ev.u.error.error_id = m->stored.err[i].id;
-        if (pdm_machine_state_apply(m->state, &ev))
-            return -1;
+        ev.ts = st->err[i].ts;
+        ev.u.error.error_id = st->err[i].id;
+        rc |= pdm_machine_state_apply(state, &ev);
     }
-    for (size_t i = 0; i < m->stored.n_tel; i++) {
+    for (size_t i = 0; i < st->n_tel && !rc; i++) {
         ev.type = PDM_EV_TELEMETRY;
-        ev.ts = m->stored.tel[i].ts;
-        ev.u.telemetry.volt = m->stored.tel[i].v[0];
-        ev.u.telemetry.rotate = m->stored.tel[i].v[1];
-        ev.u.telemetry.pressure = m->stored.tel[i].v[2];
-        ev.u.telemetry.vibration = m->stored.tel[i].v[3];
-        if (pdm_machine_state_apply(m->state, &ev))
-            return -1;
+        ev.ts = st->tel[i].ts;
+        ev.u.telemetry.volt = st->tel[i].v[0];
+        ev.u.telemetry.rotate = st->tel[i].v[1];
+        ev.u.telemetry.pressure = st->tel[i].v[2];
+        ev.u.telemetry.vibration = st->tel[i].v[3];
+        rc |= pdm_machine_state_apply(state, &ev);
     }
+    if (rc) {
+        pdm_machine_state_destroy(state);
+        return -1;
+    }
+    *out = state;
     return 0;
 }
 
@@ -614,6 +619,7 @@ static void backoff_sleep(int attempt)
                 break;                                                                             \
             }                                                                                      \
             (s)->stats.redis_errors++;                                                             \
+            pdm_metric_add((s)->m.redis_errors, 1);                                                \
             if ((s)->redis_up)                                                                     \
                 pdm_log(PDM_LOG_ERROR, "redis unavailable, retrying: %s", rerr_);                  \
             (s)->redis_up = 0;                                                                     \
@@ -639,7 +645,9 @@ static int load_states(pdm_scorer *s)
     }
     for (int attempt = 0;; attempt++) {
         char err[PDM_ERRSTR_SIZE];
+        double t0 = pdm_monotonic_s();
         if (pdm_rs_load(s->redis, ids, from, n, out, err, sizeof err) == 0) {
+            pdm_metric_observe(s->m.redis_rtt, pdm_monotonic_s() - t0);
             if (!s->redis_up)
                 pdm_log(PDM_LOG_INFO, "redis %s is back", pdm_redis_describe(s->redis));
             s->redis_up = 1;
@@ -648,6 +656,7 @@ static int load_states(pdm_scorer *s)
         for (size_t i = 0; i < n; i++)
             pdm_rs_machine_clear(&out[i]);
         s->stats.redis_errors++;
+        pdm_metric_add(s->m.redis_errors, 1);
         if (s->redis_up)
             pdm_log(PDM_LOG_ERROR, "redis unavailable, retrying: %s", err);
         s->redis_up = 0;
@@ -735,6 +744,9 @@ static void dead_letter(pdm_scorer *s, item *it)
     char part[16], off[32], size[32];
     snprintf(part, sizeof part, "%d", (int)msg->partition);
     snprintf(off, sizeof off, "%lld", (long long)msg->offset);
+    pdm_metric_add(s->m.dlq, 1);
+    const char *labels[] = {it->bad_reason};
+    pdm_metric_add(pdm_metric_with(s->m.bad, labels), 1);
     rd_kafka_header_add(h, "pdm.reason", -1, it->bad_reason, -1);
     rd_kafka_header_add(h, "pdm.detail", -1, it->bad_detail, -1);
     rd_kafka_header_add(h, "pdm.source.topic", -1, rd_kafka_topic_name(msg->rkt), -1);
@@ -766,8 +778,10 @@ static void emit_risk(pdm_scorer *s, item *it, pdm_risk *r)
         return;
     }
     int klen = snprintf(key, sizeof key, "%d", (int)it->ev.machine_id);
-    if (produce(s, s->cfg.risk_topic, key, (size_t)klen, buf, (size_t)len, NULL) == 0)
+    if (produce(s, s->cfg.risk_topic, key, (size_t)klen, buf, (size_t)len, NULL) == 0) {
         s->stats.risk_events++;
+        pdm_metric_add(s->m.risk_events[r->level], 1);
+    }
 }
 
 /* True once a stop was requested more than STOP_GRACE_S ago (*since is 0
@@ -872,6 +886,38 @@ static size_t superseded_maint(const pdm_rs_machine *st, int64_t horizon, pdm_rs
     return n;
 }
 
+/* Metrics, drift and live performance of the batch's scored rows. */
+static void observe_scores(pdm_scorer *s)
+{
+    int64_t newest = INT64_MIN;
+    pdm_metric_add(s->m.rows, (double)s->n_rows);
+    for (size_t r = 0; r < s->n_rows; r++) {
+        item *it = &s->items[s->row_item[r]];
+        if (it->ev.ts > newest)
+            newest = it->ev.ts;
+        pdm_perf_observe(s->perf, it->ev.machine_id, it->ev.ts);
+        if (s->risks[r].level != PDM_LEVEL_OK)
+            pdm_perf_alert(s->perf, it->ev.machine_id, it->ev.ts);
+        s->machines[it->machine].last_row = (int)r;
+    }
+    if (newest != INT64_MIN)
+        pdm_metric_set(s->m.event_lag, (double)(pdm_now_ms() - newest) / 1000.0);
+    if (s->drift) {
+        double *risk = s->drift_risk;
+        for (size_t r = 0; r < s->n_rows; r++)
+            risk[r] = s->risks[r].risk;
+        pdm_drift_observe(s->drift, s->rows, risk, s->n_rows, pdm_now_ms());
+    }
+    /* Per-machine gauges: each machine's latest score of the batch, for at
+     * most cfg.metrics_machines machines (label cardinality). */
+    for (size_t i = 0; i < s->n_machines; i++) {
+        batch_machine *m = &s->machines[i];
+        if (m->last_row < 0)
+            continue;
+        scorer_export_machine(s, m->id, &s->risks[m->last_row]);
+    }
+}
+
 static int process_batch(pdm_scorer *s, size_t n)
 {
     int64_t now = pdm_now_ms();
@@ -894,7 +940,7 @@ static int process_batch(pdm_scorer *s, size_t n)
             it->bad_reason = pdm_decode_status_name((pdm_decode_status)st);
             continue;
         }
-        it->bad_reason = validate(&it->ev, now, it->bad_detail, sizeof it->bad_detail);
+        it->bad_reason = pdm_input_validate(&it->ev, now, it->bad_detail, sizeof it->bad_detail);
         if (it->bad_reason)
             continue;
         int slot = machine_slot(s, it->ev.machine_id, msg->partition, msg->offset);
@@ -923,7 +969,7 @@ static int process_batch(pdm_scorer *s, size_t n)
             st->base_level = st->level;
             st->base_notified_at = st->notified_at;
         }
-        if (restore_state(m))
+        if (scorer_restore_state(&m->stored, m->id, &m->state))
             return pdm_err(NULL, 0, "out of memory");
     }
 
@@ -948,6 +994,9 @@ static int process_batch(pdm_scorer *s, size_t n)
         if (pdm_machine_state_apply(m->state, &it->ev) || pdm_rs_batch_event(s->writes, &it->ev))
             return pdm_err(NULL, 0, "out of memory");
         s->stats.events[it->ev.type]++;
+        pdm_metric_add(s->m.events[it->ev.type], 1);
+        if (it->ev.type == PDM_EV_FAILURE)
+            pdm_perf_failure(s->perf, it->ev.machine_id, it->ev.ts);
         if (it->ev.type == PDM_EV_MACHINE) {
             st->has_info = 1;
             st->model = it->ev.u.machine.model;
@@ -994,6 +1043,7 @@ static int process_batch(pdm_scorer *s, size_t n)
                 s->risks[r] = s->explain[e++];
         }
         s->stats.scored += s->n_rows;
+        observe_scores(s);
     }
 
     /* 5. write state to Redis */
@@ -1016,8 +1066,11 @@ static int process_batch(pdm_scorer *s, size_t n)
         if (pdm_rs_batch_meta(s->writes, st))
             return pdm_err(NULL, 0, "out of memory");
     }
-    if (pdm_rs_batch_commands(s->writes))
+    if (pdm_rs_batch_commands(s->writes)) {
+        double t0 = pdm_monotonic_s();
         REDIS_RETRY(s, pdm_rs_batch_exec(s->redis, s->writes, rerr_, sizeof rerr_));
+        pdm_metric_observe(s->m.redis_rtt, pdm_monotonic_s() - t0);
+    }
 
     /* 6. output: dead letters and risk events, then wait for delivery */
     atomic_store(&s->pending_failures, 0);
@@ -1052,6 +1105,11 @@ static int process_batch(pdm_scorer *s, size_t n)
         rewind_batch(s, n);
         return 0;
     }
+
+    double done = pdm_monotonic_s();
+    for (size_t i = 0; i < n; i++)
+        if (s->items[i].row >= 0 && s->items[i].emit)
+            pdm_metric_observe(s->m.latency, done - s->batch_received);
 
     /* 7. commit. If it fails (a rebalance in progress, the coordinator
      * moving), the batch is consumed again rather than building on it: at
@@ -1090,8 +1148,24 @@ int pdm_scorer_run(pdm_scorer *s, char *errstr, size_t errlen)
     double last_epoch_check = pdm_monotonic_s();
 
     while (!atomic_load(&s->stop)) {
+        install_pending(s);
         maybe_reload(s);
-        ssize_t got = rd_kafka_consume_batch_queue(s->queue, 200, msgs, cap);
+        /* Block for the first message (up to 200 ms, so that stop and reload
+         * requests are seen), then give the batch max_wait_ms to fill: a
+         * backlog fills it at once, a live stream is not held for long. */
+        ssize_t got = 0;
+        msgs[0] = rd_kafka_consume_queue(s->queue, 200);
+        if (msgs[0]) {
+            got = 1;
+            if (cap > 1) {
+                ssize_t more = rd_kafka_consume_batch_queue(
+                    s->queue, (int)(s->cfg.max_wait_ms > 0 ? s->cfg.max_wait_ms : 0), msgs + 1,
+                    cap - 1);
+                got = more < 0 ? -1 : 1 + more;
+                if (more < 0)
+                    rd_kafka_message_destroy(msgs[0]);
+            }
+        }
         if (got < 0) {
             pdm_log(PDM_LOG_ERROR, "consume: %s", rd_kafka_err2str(rd_kafka_last_error()));
             continue;
@@ -1114,6 +1188,8 @@ int pdm_scorer_run(pdm_scorer *s, char *errstr, size_t errlen)
             }
         }
         if (n) {
+            s->batch_received = pdm_monotonic_s();
+            pdm_metric_observe(s->m.batch_size, (double)n);
             int prc = process_batch(s, n);
             for (size_t i = 0; i < n; i++)
                 rd_kafka_message_destroy(s->items[i].msg);
@@ -1128,6 +1204,7 @@ int pdm_scorer_run(pdm_scorer *s, char *errstr, size_t errlen)
             int e = pdm_rs_epoch_check(s->redis, err, sizeof err);
             if (e == 0) {
                 s->stats.state_lost++;
+                pdm_metric_add(s->m.state_lost, 1);
                 pdm_log(PDM_LOG_ERROR,
                         "redis state was lost (pdm:epoch vanished: FLUSHALL or a new empty "
                         "server); features rebuild from the events that arrive from now on");

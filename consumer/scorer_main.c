@@ -26,6 +26,15 @@ typedef struct {
     long long model_threads;
     char *dump_features;
     int exit_at_end;
+    char *max_wait;
+    char *http;
+    char *http_token;
+    int http_auth_metrics;
+    long long http_threads;
+    long long http_max_body;
+    long long drift_rows;
+    char *drift_window;
+    long long metrics_machines;
     char *log_level;
     pdm_kvlist props;
 } scorer_options;
@@ -49,6 +58,15 @@ static const pdm_option options[] = {
     {"model-threads", 0, "PDM_MODEL_THREADS", PDM_OPT_INT, O(model_threads), "1", "N", "XGBoost threads for scoring (0 = all cores).", 0},
     {"dump-features", 0, "PDM_DUMP_FEATURES", PDM_OPT_STRING, O(dump_features), NULL, "FILE", "Write every scored row's features as CSV (the trainer's dump format).", 0},
     {"exit-at-end", 0, "PDM_EXIT_AT_END", PDM_OPT_BOOL, O(exit_at_end), "false", NULL, "Exit 0 once every assigned partition is consumed to its end.", 0},
+    {"max-wait", 0, "PDM_MAX_WAIT", PDM_OPT_STRING, O(max_wait), "100ms", "DURATION", "How long a batch waits to fill once its first message is there (lower: less latency, smaller batches).", 0},
+    {"http", 0, "PDM_HTTP", PDM_OPT_STRING, O(http), "0.0.0.0:8000", "ADDR:PORT", "HTTP API and /metrics (port 0: any free port, logged; \"off\": none).", 0},
+    {"http-token", 0, "PDM_HTTP_TOKEN", PDM_OPT_STRING, O(http_token), NULL, "TOKEN", "Bearer token required on /v1/ (and /metrics with --http-auth-metrics); unset: no authentication.", PDM_OPT_SECRET},
+    {"http-auth-metrics", 0, "PDM_HTTP_AUTH_METRICS", PDM_OPT_BOOL, O(http_auth_metrics), "false", NULL, "Require the token on /metrics too.", 0},
+    {"http-threads", 0, "PDM_HTTP_THREADS", PDM_OPT_INT, O(http_threads), "2", "N", "HTTP worker threads.", 0},
+    {"http-max-body", 0, "PDM_HTTP_MAX_BODY", PDM_OPT_INT, O(http_max_body), "1048576", "BYTES", "Largest request body (bigger: 413).", 0},
+    {"drift-rows", 0, "PDM_DRIFT_ROWS", PDM_OPT_INT, O(drift_rows), "10000", "N", "Compare the input with the training data every N scored rows ...", 0},
+    {"drift-window", 0, "PDM_DRIFT_WINDOW", PDM_OPT_STRING, O(drift_window), "5m", "DURATION", "... or after this long (with at least 100 rows).", 0},
+    {"metrics-machines", 0, "PDM_METRICS_MACHINES", PDM_OPT_INT, O(metrics_machines), "1000", "N", "Export pdm_machine_risk/level for at most N machines (the first seen).", 0},
     {"log-level", 0, "PDM_LOG_LEVEL", PDM_OPT_STRING, O(log_level), "info", "LEVEL", "debug, info, warn or error.", 0},
     {"property", 'X', NULL, PDM_OPT_KV, O(props), NULL, "KEY=VALUE", "librdkafka property for consumer and producer (repeatable), e.g. -X security.protocol=SASL_SSL.", 0},
     PDM_OPTIONS_END,
@@ -59,7 +77,7 @@ static pdm_scorer *running;
 static void on_stop(int sig) { pdm_scorer_stop(running); }
 static void on_hup(int sig) { pdm_scorer_request_reload(running); }
 
-/* "90s", "30m", "6h", "2d" or plain seconds, into milliseconds. */
+/* "100ms", "90s", "30m", "6h", "2d" or plain seconds, into milliseconds. */
 static int parse_duration(const char *text, int64_t *ms)
 {
     char *end;
@@ -67,7 +85,9 @@ static int parse_duration(const char *text, int64_t *ms)
     double unit = 1000.0;
     if (end == text || v < 0 || !isfinite(v))
         return -1;
-    if (*end == 's')
+    if (end[0] == 'm' && end[1] == 's')
+        unit = 1.0, end += 2;
+    else if (*end == 's')
         end++;
     else if (*end == 'm')
         unit = 60e3, end++;
@@ -100,7 +120,8 @@ int main(int argc, char **argv)
     if (help) {
         pdm_options_help(stdout,
                          "usage: pdm-scorer --brokers B --redis URL --model DIR [--group ID] "
-                         "[--emit changes|alerts|all] [--dump-features FILE] [--exit-at-end]",
+                         "[--http ADDR:PORT] [--emit changes|alerts|all] [--dump-features FILE] "
+                         "[--exit-at-end]",
                          options);
         rc = 0;
         goto out;
@@ -133,13 +154,23 @@ int main(int argc, char **argv)
         rc = 2;
         goto out;
     }
-    if (parse_duration(o.renotify, &cfg.renotify_ms) || parse_duration(o.lateness, &cfg.lateness_ms)) {
-        fprintf(stderr, "pdm-scorer: --renotify/--lateness take a duration such as 30m or 48h\n");
+    if (parse_duration(o.renotify, &cfg.renotify_ms) || parse_duration(o.lateness, &cfg.lateness_ms) ||
+        parse_duration(o.max_wait, &cfg.max_wait_ms) ||
+        parse_duration(o.drift_window, &cfg.drift_window_ms)) {
+        fprintf(stderr, "pdm-scorer: --renotify/--lateness/--max-wait/--drift-window take a "
+                        "duration such as 100ms, 30m or 48h\n");
         rc = 2;
         goto out;
     }
     if (o.batch_size < 1 || o.batch_size > 100000) {
         fprintf(stderr, "pdm-scorer: --batch-size must be 1..100000\n");
+        rc = 2;
+        goto out;
+    }
+    if (o.http_threads < 1 || o.http_threads > 64 || o.http_max_body < 1024 ||
+        o.drift_rows < 1 || o.metrics_machines < 0) {
+        fprintf(stderr, "pdm-scorer: --http-threads must be 1..64, --http-max-body at least "
+                        "1024, --drift-rows at least 1, --metrics-machines not negative\n");
         rc = 2;
         goto out;
     }
@@ -169,6 +200,13 @@ int main(int argc, char **argv)
     cfg.exit_at_end = o.exit_at_end;
     cfg.dump_features = o.dump_features;
     cfg.model_threads = (int)o.model_threads;
+    cfg.http_bind = o.http;
+    cfg.http_token = o.http_token;
+    cfg.http_auth_metrics = o.http_auth_metrics;
+    cfg.http_threads = (unsigned)o.http_threads;
+    cfg.http_max_body = (size_t)o.http_max_body;
+    cfg.drift_rows = (size_t)o.drift_rows;
+    cfg.metrics_machines = (size_t)o.metrics_machines;
 
     s = pdm_scorer_new(&cfg, err, sizeof err);
     if (!s) {

@@ -13,12 +13,8 @@
 
 static void add_time(cJSON *o, const char *name, int64_t ms)
 {
-    char t[32], buf[48];
-    pdm_time_format(ms, t);
-    t[10] = 'T';
-    int64_t frac = ms % 1000;
-    snprintf(buf, sizeof buf, "%s.%03dZ", t, (int)(frac < 0 ? frac + 1000 : frac));
-    cJSON_AddStringToObject(o, name, buf);
+    char buf[32];
+    cJSON_AddStringToObject(o, name, pdm_time_format_iso(ms, buf));
 }
 
 /* cJSON prints doubles with 15 digits (0.30000000000000004 becomes 0.3), so

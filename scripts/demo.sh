@@ -95,15 +95,29 @@ topic=pdm.events
 pids+=($!)
 /usr/bin/python3 "$root/scripts/format_risk.py" "$work/risk.jsonl" &
 pids+=($!)
+# The HTTP API on loopback, port 8000 unless it is taken (or --http-port).
+if ! python3 -c 'import socket,sys; s=socket.socket(); s.bind(("127.0.0.1",int(sys.argv[1])))' \
+  "$http_port" 2>/dev/null; then
+  http_port=$(free_port)
+fi
 scorer_args=(--brokers "$brokers" --redis "redis://127.0.0.1:$redis_port" --model "$work/models"
-  --topics "$topic" --emit changes)
+  --topics "$topic" --emit changes --http "127.0.0.1:$http_port")
+# show_http: once the scorer listens, where to look.
+show_http() {
+  for _ in $(seq 100); do grep -q "http listening" "$work/scorer.log" 2>/dev/null && break; sleep 0.1; done
+  echo "http:   http://127.0.0.1:$http_port (/readyz, /v1/machines/1, /v1/drift, /metrics)"
+}
 producer_args=(replay --data "$work/data" --brokers "$brokers" --topic "$topic")
 
 if [ $once -eq 1 ]; then
   # The whole replay first, then the scorer consumes it to the end and exits.
   [ -n "$speed" ] && producer_args+=(--speed "$speed")
   "$bin/pdm-producer" "${producer_args[@]}"
-  "$bin/pdm-scorer" "${scorer_args[@]}" --exit-at-end 2>"$work/scorer.log"
+  "$bin/pdm-scorer" "${scorer_args[@]}" --exit-at-end 2>"$work/scorer.log" &
+  scorer=$!
+  pids+=($scorer)
+  show_http
+  wait "$scorer"
   sleep 1.5 # let the last risk events reach pdm-tail and the screen
   echo "demo: $(grep -o 'stopped: .*' "$work/scorer.log" | head -1); logs in $work"
   exit 0
@@ -113,6 +127,7 @@ fi
 scorer=$!
 pids+=($scorer)
 echo "scorer: pid $scorer, log $work/scorer.log"
+show_http
 producer_args+=(--speed "${speed:-36000}")
 "$bin/pdm-producer" "${producer_args[@]}"
 echo "demo: replay sent; the stack keeps running (Ctrl-C to stop); logs in $work"

@@ -18,7 +18,11 @@
 # track pids instead. Environment knobs: PDM_BIN (programs;
 # default $PDM_BUILD_DIR/bin), PDM_STOP_GRACE (whole seconds between TERM
 # and KILL, default 5), PDM_KEEP_TMP=1 (keep the directory for a post-mortem).
+# PDM_HTTP is set to 127.0.0.1:0 unless the test's caller set it: every
+# pdm-scorer a test starts serves HTTP on a free loopback port (logged as
+# "http listening on port N"), never on the default 0.0.0.0:8000.
 
+export PDM_HTTP=${PDM_HTTP:-127.0.0.1:0}
 PDM_PIDS=()
 PDM_TMP= # never inherited: a nested test gets its own directory
 PDM_BIN=${PDM_BIN:-${PDM_BUILD_DIR:+$PDM_BUILD_DIR/bin}}

@@ -48,7 +48,7 @@ GAUGES = {
     "pdm_alert_precision": set(), "pdm_alert_recall": set(),
     "pdm_machine_risk": {"machine_id"}, "pdm_machine_level": {"machine_id"},
 }
-PROCESS = ["process_resident_memory_bytes", "process_cpu_seconds_total", "process_open_fds",
+PROCESS = ["process_resident_memory_bytes", "process_virtual_memory_bytes", "process_cpu_seconds_total", "process_open_fds", "process_max_fds",
            "process_start_time_seconds"]
 ALLOWED = dict(COUNTERS)
 ALLOWED.update(GAUGES)

@@ -1,0 +1,212 @@
+"""scorer_http_check.py: the HTTP API checks of tests/runtime/scorer_http.sh,
+against a running pdm-scorer that has consumed DATA to its end.
+
+    scorer_http_check.py PORT TOKEN DATA DUMP.csv PACKAGE_VERSION
+
+Every check prints nothing when it passes; the first failure raises and
+exits non-zero with what was wrong. Real sockets only (urllib, http.client).
+"""
+import csv, http.client, json, math, os, socket, sys, urllib.request, urllib.error
+
+port, token, data, dump, version = sys.argv[1:6]
+port = int(port)
+BASE = f"http://127.0.0.1:{port}"
+failures = []
+
+
+def fail(msg):
+    raise SystemExit(f"FAIL: {msg}")
+
+
+def call(method, path, body=None, auth=token, headers=None, raw=False):
+    h = dict(headers or {})
+    if auth is not None:
+        h["Authorization"] = f"Bearer {auth}"
+    data_ = body if isinstance(body, (bytes, type(None))) else json.dumps(body).encode()
+    req = urllib.request.Request(BASE + path, data=data_, method=method, headers=h)
+    try:
+        with urllib.request.urlopen(req, timeout=20) as r:
+            status, text, hdrs = r.status, r.read(), r.headers
+    except urllib.error.HTTPError as e:
+        status, text, hdrs = e.code, e.read(), e.headers
+    if raw:
+        return status, text, hdrs
+    try:
+        return status, json.loads(text), hdrs
+    except ValueError:
+        fail(f"{method} {path}: status {status}, body is not JSON: {text[:200]!r}")
+
+
+def expect(status, want, what, body):
+    if status != want:
+        fail(f"{what}: status {status}, want {want}: {json.dumps(body)[:300]}")
+
+
+def close(a, b, rel):
+    if a is None or b is None:
+        return a is None and b is None
+    return abs(a - b) <= rel * max(1.0, abs(a), abs(b))
+
+
+# ---- open endpoints and the token ---------------------------------------------
+s, b, _ = call("GET", "/healthz", auth=None)
+expect(s, 200, "GET /healthz without a token", b)
+s, b, _ = call("GET", "/readyz", auth=None)
+expect(s, 200, "GET /readyz", b)
+if b.get("ready") is not True or b.get("missing") != []:
+    fail(f"/readyz says {b}")
+s, text, hdrs = call("GET", "/metrics", auth=None, raw=True)
+if s != 200 or not hdrs.get("Content-Type", "").startswith("text/plain; version=0.0.4"):
+    fail(f"/metrics: {s} {hdrs.get('Content-Type')}")
+s, b, _ = call("GET", "/v1/model", auth=None)
+expect(s, 401, "GET /v1/model without a token", b)
+s, b, _ = call("GET", "/v1/model", auth="wrong-" + token)
+expect(s, 403, "GET /v1/model with a wrong token", b)
+s, text, _ = call("GET", "/v1/model", raw=True)
+if s != 200 or token.encode() in text:
+    fail(f"/v1/model: status {s}, or it shows the token")
+model = json.loads(text)
+if model["version"] != version or model["metadata"]["features"][0] != "volt_mean_3h":
+    fail(f"/v1/model: version {model['version']}, want {version}")
+warn, critical = model["thresholds_in_use"]["warn"], model["thresholds_in_use"]["critical"]
+features = model["metadata"]["features"]
+
+# ---- /v1/machines/{id} against the scorer's own feature dump ------------------------
+rows = {}
+with open(dump) as f:
+    for r in csv.DictReader(f):
+        key = (int(r["machineID"]), r["datetime"])
+        rows[key] = {k: (float(r[k]) if r[k] != "" else None) for k in features}
+machines = sorted({m for m, _ in rows})
+if len(machines) < 3:
+    fail(f"the dump has {len(machines)} machines")
+preds = {}
+for m in machines:
+    s, b, _ = call("GET", f"/v1/machines/{m}")
+    expect(s, 200, f"GET /v1/machines/{m}", b)
+    newest = max(t for mm, t in rows if mm == m)
+    if b["latest_telemetry"] != newest.replace(" ", "T") + ".000Z":
+        fail(f"machine {m}: latest_telemetry {b['latest_telemetry']}, the dump's newest is {newest}")
+    p = b["prediction"]
+    for k in features:
+        if not close(p["features"][k], rows[(m, newest)][k], 1e-9):
+            fail(f"machine {m} {k}: API {p['features'][k]}, scorer dump {rows[(m, newest)][k]}")
+    want = "CRITICAL" if p["risk"] >= critical else "WARN" if p["risk"] >= warn else "OK"
+    # cJSON prints a double with 15 digits when that reads back within an
+    # epsilon, so a risk a few ulps from a threshold may print as equal to it.
+    if min(abs(p["risk"] - critical), abs(p["risk"] - warn)) < 1e-12:
+        want = p["level"]
+    if p["level"] != want or (want == "OK") != (p["reasons"] == []) or len(p["reasons"]) > 3:
+        fail(f"machine {m}: level {p['level']} with risk {p['risk']} (want {want}), reasons {p['reasons']}")
+    if abs(sum(p["component_prob"].values()) - p["risk"]) > 1e-6 or p["model_version"] != version:
+        fail(f"machine {m}: component probabilities {p['component_prob']} do not sum to the risk {p['risk']}")
+    preds[m] = p
+for path, want in [("/v1/machines/0", 400), ("/v1/machines/abc", 400), ("/v1/machines/-3", 400),
+                   ("/v1/machines/99999999999", 400), ("/v1/machines/4242", 404), ("/v1/machines/", 400)]:
+    s, b, _ = call("GET", path)
+    expect(s, want, "GET " + path, b)
+    if "error" not in b:
+        fail(f"{path}: no error message in {b}")
+
+# ---- POST /v1/predict: the three forms agree with the stored state ------------------
+m = machines[0]
+s, b, _ = call("POST", "/v1/predict", {"features": preds[m]["features"]})
+expect(s, 200, "predict from features", b)
+if not close(b["risk"], preds[m]["risk"], 1e-12) or b["level"] != preds[m]["level"]:
+    fail(f"predict from machine {m}'s features: risk {b['risk']}, the machine endpoint said {preds[m]['risk']}")
+
+
+def history(machine):
+    """Every event of one machine from the PdM CSVs, in the JSON event form."""
+    ev = []
+    def read(name):
+        with open(os.path.join(data, name)) as f:
+            return list(csv.DictReader(f))
+    for r in read("PdM_telemetry.csv"):
+        if int(r["machineID"]) == machine:
+            ev.append({"type": "telemetry", "machine_id": machine, "ts": r["datetime"],
+                       "volt": float(r["volt"]), "rotate": float(r["rotate"]),
+                       "pressure": float(r["pressure"]), "vibration": float(r["vibration"])})
+    for r in read("PdM_errors.csv"):
+        if int(r["machineID"]) == machine:
+            ev.append({"type": "error", "machine_id": machine, "ts": r["datetime"], "error_id": r["errorID"]})
+    for r in read("PdM_maint.csv"):
+        if int(r["machineID"]) == machine:
+            ev.append({"type": "maintenance", "machine_id": machine, "ts": r["datetime"], "component": r["comp"]})
+    first = min(e["ts"] for e in ev)
+    for r in read("PdM_machines.csv"):
+        if int(r["machineID"]) == machine:
+            ev.append({"type": "machine", "machine_id": machine, "ts": first, "model": r["model"], "age": int(r["age"])})
+    return ev
+
+
+for m in machines[:2]:
+    s, b, _ = call("POST", "/v1/predict", {"machine_id": m, "events": history(m)})
+    expect(s, 200, f"predict from machine {m}'s history", b)
+    for k in features:
+        if not close(b["features"][k], preds[m]["features"][k], 1e-9):
+            fail(f"machine {m} history {k}: {b['features'][k]}, the stored state gives {preds[m]['features'][k]}")
+    if not close(b["risk"], preds[m]["risk"], 1e-9) or b["ts"] != preds[m]["ts"]:
+        fail(f"machine {m} history: risk {b['risk']} at {b['ts']}, stored {preds[m]['risk']} at {preds[m]['ts']}")
+inst = [{"features": preds[m]["features"]} for m in machines[:3]] + [{"features": {}}]
+s, b, _ = call("POST", "/v1/predict", {"instances": inst})
+expect(s, 200, "batch predict", b)
+if len(b["predictions"]) != 4 or any(not close(b["predictions"][i]["risk"], preds[m]["risk"], 1e-12)
+                                     for i, m in enumerate(machines[:3])):
+    fail(f"batch predictions differ from single ones: {[p['risk'] for p in b['predictions']]}")
+if any(v is not None for v in b["predictions"][3]["features"].values()):
+    fail("an empty feature object is not all missing")
+
+# ---- errors ---------------------------------------------------------------------------
+bad = [
+    (b"{", "malformed JSON"), (b"", "an empty body"), (b"[1,2]", "an array"),
+    (json.dumps({"features": {"nope": 1}}).encode(), "an unknown feature"),
+    (json.dumps({"features": {"volt_mean_3h": "x"}}).encode(), "a string value"),
+    (json.dumps({"features": 5}).encode(), "features not an object"),
+    (json.dumps({"features": {}, "extra": 1}).encode(), "an unknown key"),
+    (json.dumps({"machine_id": 2, "events": [{"type": "telemetry", "machine_id": 3, "ts": "2015-01-01 06:00:00",
+                                              "volt": 1, "rotate": 1, "pressure": 1, "vibration": 1}]}).encode(),
+     "an event of another machine"),
+    (json.dumps({"machine_id": 2, "events": [{"type": "telemetry", "machine_id": 2, "ts": "2015-01-01 06:00:00",
+                                              "volt": -5, "rotate": 1, "pressure": 1, "vibration": 1}]}).encode(),
+     "a negative reading"),
+    (json.dumps({"machine_id": 2, "events": []}).encode(), "an empty history"),
+    (json.dumps({"machine_id": "2", "events": [{}]}).encode(), "a string machine id"),
+    (json.dumps({"instances": [{"features": {}}] * 1001}).encode(), "too many instances"),
+    (b"[" * 100 + b"]" * 100, "deep nesting"),
+    (b'{"features": {"volt_mean_3h": 1}, "x": "\xff\xfe"}', "invalid UTF-8"),
+]
+for body, what in bad:
+    s, b, _ = call("POST", "/v1/predict", body)
+    expect(s, 400, "predict with " + what, b)
+    if not b.get("error"):
+        fail(f"predict with {what}: no error message")
+s, b, hdrs = call("GET", "/v1/predict")
+expect(s, 405, "GET /v1/predict", b)
+if "POST" not in (hdrs.get("Allow") or ""):
+    fail(f"405 without an Allow header naming POST: {hdrs.get('Allow')}")
+s, b, _ = call("GET", "/nope")
+expect(s, 404, "GET /nope", b)
+s, b, _ = call("POST", "/v1/predict", b"{" + b" " * (70 * 1024) + b"}")
+expect(s, 413, "a 70 KiB body over --http-max-body 64 KiB", b)
+
+# A slow client that never finishes its request does not hold the server.
+slow = socket.create_connection(("127.0.0.1", port))
+slow.sendall(b"POST /v1/predict HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
+s, b, _ = call("GET", "/healthz", auth=None)
+expect(s, 200, "/healthz while a slow client is connected", b)
+slow.close()
+
+# ---- drift and performance ------------------------------------------------------------
+s, b, _ = call("GET", "/v1/drift")
+expect(s, 200, "GET /v1/drift", b)
+d = b["drift"]
+if not d["ready"] or d["windows"] < 1 or len(d["features"]) != len(features):
+    fail(f"/v1/drift: no evaluated window after {d['rows_total']} rows: {json.dumps(d)[:300]}")
+if any(f["psi"] is not None and not (f["psi"] >= 0) for f in d["features"]):
+    fail("a negative PSI")
+perf = b["performance"]
+for k in ("all", "rolling", "alerts", "failures", "horizon_hours"):
+    if k not in perf:
+        fail(f"/v1/drift performance lacks {k}: {perf}")
+print(f"scorer_http_check: ok ({len(machines)} machines, {len(rows)} dumped rows)")
