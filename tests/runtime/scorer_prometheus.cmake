@@ -1,0 +1,1 @@
+pdm_runtime_test(scorer_prometheus scorer_prometheus.sh 120)
