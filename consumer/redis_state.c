@@ -459,7 +459,7 @@ static int args(pdm_rs_batch *b, rs_cmd *c, int n, ...)
     return rc;
 }
 
-int pdm_rs_batch_event(pdm_rs_batch *b, const pdm_event *ev)
+int pdm_rs_batch_event(pdm_rs_batch *b, const pdm_event *ev, int newest)
 {
     char k[64], score[32];
     unsigned char member[TEL_MEMBER];
@@ -473,8 +473,11 @@ int pdm_rs_batch_event(pdm_rs_batch *b, const pdm_event *ev)
         put_double(member + 16, ev->u.telemetry.rotate);
         put_double(member + 24, ev->u.telemetry.pressure);
         put_double(member + 32, ev->u.telemetry.vibration);
-        /* The later reading at a ts replaces the earlier one. */
-        if (!(c = cmd_new(b)) || args(b, c, 4, "ZREMRANGEBYSCORE", k, score, score))
+        /* The later reading at a ts replaces the earlier one; a reading
+         * newer than any applied has nothing to replace (a replayed one
+         * re-adds its identical member). */
+        if (!newest &&
+            (!(c = cmd_new(b)) || args(b, c, 4, "ZREMRANGEBYSCORE", k, score, score)))
             return -1;
         if (!(c = cmd_new(b)) || args(b, c, 3, "ZADD", k, score) ||
             arg(b, c, member, TEL_MEMBER))

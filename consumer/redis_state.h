@@ -82,8 +82,12 @@ pdm_rs_batch *pdm_rs_batch_new(void);
 void pdm_rs_batch_destroy(pdm_rs_batch *b);
 void pdm_rs_batch_reset(pdm_rs_batch *b);
 size_t pdm_rs_batch_commands(const pdm_rs_batch *b);
-/* Records an input event (telemetry, error, maintenance, machine info). */
-int pdm_rs_batch_event(pdm_rs_batch *b, const pdm_event *ev);
+/* Records an input event (telemetry, error, maintenance, machine info).
+ * newest != 0 says a telemetry event is newer than every reading applied
+ * to the machine before it (in stream order, counting from the batch's
+ * replay base): then no reading at its ts can need replacing, and it costs
+ * one command instead of two. */
+int pdm_rs_batch_event(pdm_rs_batch *b, const pdm_event *ev, int newest);
 /* Drops telemetry and errors with ts < horizon, and the maintenance members
  * listed (already superseded records older than the horizon). */
 int pdm_rs_batch_trim(pdm_rs_batch *b, int32_t machine_id, int64_t horizon,

@@ -991,7 +991,9 @@ static int process_batch(pdm_scorer *s, size_t n)
             s->stats.late++;
             continue;
         }
-        if (pdm_machine_state_apply(m->state, &it->ev) || pdm_rs_batch_event(s->writes, &it->ev))
+        int newest = it->ev.type == PDM_EV_TELEMETRY && it->ev.ts > st->newest;
+        if (pdm_machine_state_apply(m->state, &it->ev) ||
+            pdm_rs_batch_event(s->writes, &it->ev, newest))
             return pdm_err(NULL, 0, "out of memory");
         s->stats.events[it->ev.type]++;
         pdm_metric_add(s->m.events[it->ev.type], 1);

@@ -80,7 +80,7 @@ static void write_events(pdm_redis *r, const pdm_event *evs, size_t n)
     char err[PDM_ERRSTR_SIZE];
     pdm_rs_batch *b = pdm_rs_batch_new();
     for (size_t i = 0; i < n; i++)
-        assert_int_equal(pdm_rs_batch_event(b, &evs[i]), 0);
+        assert_int_equal(pdm_rs_batch_event(b, &evs[i], 0), 0);
     assert_int_equal(pdm_rs_batch_exec(r, b, err, sizeof err), 0);
     pdm_rs_batch_destroy(b);
 }
@@ -148,6 +148,44 @@ static void test_round_trip_and_idempotence(void **state)
     pdm_rs_machine_clear(&b);
     pdm_rs_machine_clear(&a);
     pdm_redis_destroy(r);
+}
+
+/* A reading flagged newest skips the replace step: replaying it is still
+ * idempotent, and a later correction at the same ts (not newest) replaces
+ * it; the flag is the caller's promise, so misusing it keeps two readings. */
+static void test_newest_reading_skips_replace(void **state)
+{
+    char err[PDM_ERRSTR_SIZE];
+    pdm_redis *r = connect_or_fail();
+    flushall(r);
+    pdm_rs_batch *b = pdm_rs_batch_new();
+    pdm_event first = tel(9, T0, 170.5), again = tel(9, T0, 170.5), fix = tel(9, T0, 99.0);
+    assert_int_equal(pdm_rs_batch_event(b, &first, 1), 0);
+    assert_int_equal(pdm_rs_batch_commands(b), 1);
+    assert_int_equal(pdm_rs_batch_event(b, &again, 1), 0); /* a replay */
+    assert_int_equal(pdm_rs_batch_exec(r, b, err, sizeof err), 0);
+    pdm_rs_machine m;
+    load_one(r, 9, T0 - H, &m);
+    assert_int_equal(m.n_tel, 1);
+    assert_true(m.tel[0].v[0] == 170.5);
+    pdm_rs_machine_clear(&m);
+    pdm_rs_batch_reset(b);
+    assert_int_equal(pdm_rs_batch_event(b, &fix, 0), 0);
+    assert_int_equal(pdm_rs_batch_commands(b), 2);
+    assert_int_equal(pdm_rs_batch_exec(r, b, err, sizeof err), 0);
+    load_one(r, 9, T0 - H, &m);
+    assert_int_equal(m.n_tel, 1);
+    assert_true(m.tel[0].v[0] == 99.0);
+    pdm_rs_machine_clear(&m);
+    pdm_rs_batch_reset(b);
+    assert_int_equal(pdm_rs_batch_event(b, &first, 1), 0); /* a broken promise */
+    assert_int_equal(pdm_rs_batch_exec(r, b, err, sizeof err), 0);
+    load_one(r, 9, T0 - H, &m);
+    assert_int_equal(m.n_tel, 2);
+    pdm_rs_machine_clear(&m);
+    pdm_rs_batch_destroy(b);
+    pdm_redis_destroy(r);
+    (void)state;
 }
 
 static void test_trim_and_meta(void **state)
@@ -264,6 +302,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip_and_idempotence),
+        cmocka_unit_test(test_newest_reading_skips_replace),
         cmocka_unit_test(test_trim_and_meta),
         cmocka_unit_test(test_epoch_detects_flush),
         cmocka_unit_test(test_urls_and_errors),
