@@ -9,17 +9,21 @@
  *      state, rejecting those later than the allowed lateness, and compute
  *      the v1 features of every telemetry event at its event time;
  *   4. score all rows with one model call; decide which RiskEvents to emit;
- *   5. write the batch's events, trims and bookkeeping to Redis in one
+ *   5. finish the previous batch: wait for its output to be delivered, then
+ *      commit its offsets (its delivery overlapped steps 1-4 of this one);
+ *   6. write the batch's events, trims and bookkeeping to Redis in one
  *      pipelined round trip (every write idempotent);
- *   6. produce RiskEvents and dead letters and wait for their delivery;
- *   7. commit the offsets after the batch's last messages.
- * A crash anywhere re-delivers the batch: re-applying it leaves Redis as it
- * was, and the bookkeeping (the newest telemetry before the batch, the level
- * before the batch and the batch's last source offset) makes the replay take
- * the same lateness, trimming and emission decisions as the first run, so it
- * re-emits the same RiskEvents (same event_id) rather than losing any.
- * Processing is synchronous, so when the group rebalances (callbacks run
- * inside the consume call) the previous batch is already committed.
+ *   7. produce its RiskEvents and dead letters, and go on to the next batch
+ *      (or, when none comes, finish this one at once).
+ * So at most one batch is ever applied to Redis past the committed offsets.
+ * A crash anywhere re-delivers from the last commit: re-applying leaves Redis
+ * as it was, and the bookkeeping (the newest telemetry before the batch, the
+ * level before the batch and the batch's last source offset) makes the
+ * replay take the same lateness, trimming and emission decisions as the
+ * first run, so it re-emits the same RiskEvents (same event_id) rather than
+ * losing any. When the group rebalances (callbacks run inside the consume
+ * call), the pending batch is delivered and committed before the partitions
+ * are given up.
  * A stop request lets the batch finish, but gives up on Kafka after a grace
  * period if the broker does not take the output or the commit (it could
  * otherwise hold the scorer for minutes): the batch, uncommitted, is
@@ -184,6 +188,9 @@ static void maybe_reload(pdm_scorer *s)
 
 /* ---- Kafka ------------------------------------------------------------------ */
 
+static int finish_pending(pdm_scorer *s, size_t n, int rewind);
+static void pending_clear(pdm_scorer *s);
+
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                          rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
@@ -209,8 +216,10 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         s->joined = 1;
         pdm_log(PDM_LOG_INFO, "assigned %d partitions (%zu in all)", parts->cnt, s->n_assigned);
     } else {
-        /* Our batches are finished and committed before the consume call
-         * that runs this callback, so nothing is in flight. */
+        /* Only the last batch's output may be in flight: deliver it and
+         * commit while the partitions are still ours (if that fails the new
+         * owner consumes the batch again from the last commit). */
+        finish_pending(s, 0, 0);
         if (cooperative)
             rd_kafka_error_destroy(rd_kafka_incremental_unassign(rk, parts));
         else
@@ -489,6 +498,7 @@ void pdm_scorer_destroy(pdm_scorer *s)
         rd_kafka_flush(s->producer, 10000);
         rd_kafka_destroy(s->producer);
     }
+    pending_clear(s);
     clear_machines(s);
     free(s->machines);
     free(s->items);
@@ -818,55 +828,110 @@ static rd_kafka_resp_err_t commit_offsets(pdm_scorer *s, rd_kafka_topic_partitio
     return err;
 }
 
-/* Commits, per partition, the offset after the batch's last message. */
-static int commit_batch(pdm_scorer *s, size_t n)
+/* Per partition of the batch's messages, the offset after its last message
+ * (next != 0: what to commit) or of its first one (next == 0: where to
+ * rewind to), merged into list (a partition already there keeps its
+ * offset when rewinding: the earlier batch's start comes first). */
+static void batch_offsets(pdm_scorer *s, size_t n, int next, rd_kafka_topic_partition_list_t *list)
 {
-    rd_kafka_topic_partition_list_t *offs = rd_kafka_topic_partition_list_new(16);
     for (size_t i = 0; i < n; i++) {
         rd_kafka_message_t *m = s->items[i].msg;
         if (m->err)
             continue;
-        rd_kafka_topic_partition_t *p = rd_kafka_topic_partition_list_find(
-            offs, rd_kafka_topic_name(m->rkt), m->partition);
-        if (!p)
-            p = rd_kafka_topic_partition_list_add(offs, rd_kafka_topic_name(m->rkt), m->partition);
-        if (m->offset + 1 > p->offset)
+        const char *topic = rd_kafka_topic_name(m->rkt);
+        rd_kafka_topic_partition_t *p = rd_kafka_topic_partition_list_find(list, topic, m->partition);
+        if (!p) {
+            p = rd_kafka_topic_partition_list_add(list, topic, m->partition);
+            p->offset = next ? m->offset + 1 : m->offset;
+        } else if (next && m->offset + 1 > p->offset) {
             p->offset = m->offset + 1;
-    }
-    int rc = 0;
-    if (offs->cnt) {
-        rd_kafka_resp_err_t err = commit_offsets(s, offs);
-        if (err) {
-            /* Not fatal: the next batch's commit covers these offsets too. */
-            pdm_log(PDM_LOG_WARN, "commit failed: %s", rd_kafka_err2str(err));
-            rc = -1;
-        } else {
-            s->stats.commits++;
         }
     }
-    rd_kafka_topic_partition_list_destroy(offs);
-    return rc;
 }
 
-/* Rewinds the batch's partitions to their first message, so that the batch
- * is consumed again (after a failed delivery). */
-static void rewind_batch(pdm_scorer *s, size_t n)
+/* Seeks partitions back so that their messages are consumed again. */
+static void rewind_to(pdm_scorer *s, rd_kafka_topic_partition_list_t *offs)
 {
-    rd_kafka_topic_partition_list_t *offs = rd_kafka_topic_partition_list_new(16);
-    for (size_t i = 0; i < n; i++) {
-        rd_kafka_message_t *m = s->items[i].msg;
-        if (m->err)
-            continue;
-        if (!rd_kafka_topic_partition_list_find(offs, rd_kafka_topic_name(m->rkt), m->partition))
-            rd_kafka_topic_partition_list_add(offs, rd_kafka_topic_name(m->rkt), m->partition)
-                ->offset = m->offset;
-    }
+    if (!offs->cnt)
+        return;
     rd_kafka_error_t *e = rd_kafka_seek_partitions(s->consumer, offs, 5000);
     if (e) {
-        pdm_log(PDM_LOG_ERROR, "rewind after failed delivery: %s", rd_kafka_error_string(e));
+        pdm_log(PDM_LOG_ERROR, "rewinding to consume again: %s", rd_kafka_error_string(e));
         rd_kafka_error_destroy(e);
     }
-    rd_kafka_topic_partition_list_destroy(offs);
+}
+
+static void pending_clear(pdm_scorer *s)
+{
+    batch_output *p = &s->pending_out;
+    if (p->commit)
+        rd_kafka_topic_partition_list_destroy(p->commit);
+    if (p->rewind)
+        rd_kafka_topic_partition_list_destroy(p->rewind);
+    memset(p, 0, sizeof *p);
+}
+
+/* Finishes the previous batch: waits for its output (RiskEvents and dead
+ * letters) to be delivered, then commits its offsets. Its Redis writes are
+ * already acknowledged, so this is the moment its messages are done.
+ * On a failed delivery or commit the previous batch's partitions (and, when
+ * n > 0, those of the current batch, which is then dropped before any of its
+ * writes) are rewound, so that both are consumed again: the replay
+ * bookkeeping in Redis undoes at most one applied batch, the previous one.
+ * rewind == 0 (partitions being revoked): nothing is rewound, the new owner
+ * consumes from the last commit. Returns 0 when finished (or nothing was
+ * pending), 1 when rewound, -1 when a stop request gave up waiting. */
+static int finish_pending(pdm_scorer *s, size_t n, int rewind)
+{
+    batch_output *p = &s->pending_out;
+    if (!p->active)
+        return 0;
+    double since = 0;
+    while (rd_kafka_outq_len(s->producer) > 0 && !atomic_load(&s->pending_failures)) {
+        if (stop_grace_over(s, &since)) {
+            rd_kafka_purge(s->producer, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+            pdm_log(PDM_LOG_WARN, "stopping with a batch's output undelivered; it will be "
+                                  "consumed again");
+            pending_clear(s);
+            return -1;
+        }
+        rd_kafka_flush(s->producer, 100);
+    }
+    int failed = 0;
+    if (atomic_load(&s->pending_failures)) {
+        s->stats.delivery_errors += (uint64_t)atomic_load(&s->pending_failures);
+        pdm_log(PDM_LOG_ERROR, "output not delivered; the batch will be consumed again");
+        rd_kafka_flush(s->producer, 10000);
+        atomic_store(&s->pending_failures, 0);
+        failed = 1;
+    } else {
+        double done = pdm_monotonic_s();
+        for (size_t i = 0; i < p->n_emitted; i++)
+            pdm_metric_observe(s->m.latency, done - p->received);
+        /* If the commit fails (a rebalance in progress, the coordinator
+         * moving), the batch is consumed again rather than built upon. */
+        if (p->commit->cnt) {
+            rd_kafka_resp_err_t err = commit_offsets(s, p->commit);
+            if (err) {
+                pdm_log(PDM_LOG_WARN, "commit failed: %s", rd_kafka_err2str(err));
+                if (atomic_load(&s->stop)) {
+                    pdm_log(PDM_LOG_WARN,
+                            "stopping with a batch uncommitted; it will be consumed again");
+                    pending_clear(s);
+                    return -1;
+                }
+                failed = 1;
+            } else {
+                s->stats.commits++;
+            }
+        }
+    }
+    if (failed && rewind) {
+        batch_offsets(s, n, 0, p->rewind);
+        rewind_to(s, p->rewind);
+    }
+    pending_clear(s);
+    return failed && rewind ? 1 : 0;
 }
 
 /* The maintenance records a trim may drop: per component, those older than
@@ -1048,7 +1113,17 @@ static int process_batch(pdm_scorer *s, size_t n)
         observe_scores(s);
     }
 
-    /* 5. write state to Redis */
+    /* 5. the previous batch's output delivered and its offsets committed
+     * before this batch writes anything: at most one batch is ever applied
+     * past the committed offsets, which the replay bookkeeping can undo.
+     * Its delivery overlapped this batch's decoding, loading and scoring. */
+    int fin = finish_pending(s, n, 1);
+    if (fin < 0)
+        return -1;
+    if (fin > 0)
+        return 0; /* both batches are consumed again */
+
+    /* 6. write state to Redis */
     for (size_t i = 0; i < s->n_machines; i++) {
         batch_machine *m = &s->machines[i];
         pdm_rs_machine *st = &m->stored;
@@ -1074,7 +1149,19 @@ static int process_batch(pdm_scorer *s, size_t n)
         pdm_metric_observe(s->m.redis_rtt, pdm_monotonic_s() - t0);
     }
 
-    /* 6. output: dead letters and risk events, then wait for delivery */
+    /* 7. output: dead letters and risk events, delivered (and the batch
+     * committed) by the next batch's step 5 or when the loop ends. */
+    batch_output *out = &s->pending_out;
+    out->commit = rd_kafka_topic_partition_list_new(16);
+    out->rewind = rd_kafka_topic_partition_list_new(16);
+    if (!out->commit || !out->rewind) {
+        pending_clear(s);
+        return pdm_err(NULL, 0, "out of memory");
+    }
+    batch_offsets(s, n, 1, out->commit);
+    batch_offsets(s, n, 0, out->rewind);
+    out->received = s->batch_received;
+    out->active = 1;
     atomic_store(&s->pending_failures, 0);
     for (size_t i = 0; i < n; i++) {
         item *it = &s->items[i];
@@ -1083,6 +1170,7 @@ static int process_batch(pdm_scorer *s, size_t n)
             dead_letter(s, it);
         } else if (it->row >= 0 && it->emit) {
             emit_risk(s, it, &s->risks[it->row]);
+            out->n_emitted++;
         }
         if (s->dump && it->row >= 0)
             pdm_features_dump_row(s->dump, it->ev.machine_id, it->ev.ts,
@@ -1090,40 +1178,7 @@ static int process_batch(pdm_scorer *s, size_t n)
     }
     if (s->dump)
         fflush(s->dump);
-    double since = 0;
-    while (rd_kafka_outq_len(s->producer) > 0 && !atomic_load(&s->pending_failures)) {
-        if (stop_grace_over(s, &since)) {
-            rd_kafka_purge(s->producer, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
-            pdm_log(PDM_LOG_WARN, "stopping with the batch's output undelivered; it will be "
-                                  "consumed again");
-            return -1;
-        }
-        rd_kafka_flush(s->producer, 100);
-    }
-    if (atomic_load(&s->pending_failures)) {
-        s->stats.delivery_errors += (uint64_t)atomic_load(&s->pending_failures);
-        pdm_log(PDM_LOG_ERROR, "output not delivered; the batch will be consumed again");
-        rd_kafka_flush(s->producer, 10000);
-        rewind_batch(s, n);
-        return 0;
-    }
-
-    double done = pdm_monotonic_s();
-    for (size_t i = 0; i < n; i++)
-        if (s->items[i].row >= 0 && s->items[i].emit)
-            pdm_metric_observe(s->m.latency, done - s->batch_received);
-
-    /* 7. commit. If it fails (a rebalance in progress, the coordinator
-     * moving), the batch is consumed again rather than building on it: at
-     * most one batch is ever applied past the committed offsets, which is
-     * what the replay bookkeeping in Redis can undo exactly. */
-    if (commit_batch(s, n)) {
-        if (atomic_load(&s->stop)) {
-            pdm_log(PDM_LOG_WARN, "stopping with the batch uncommitted; it will be consumed again");
-            return -1;
-        }
-        rewind_batch(s, n);
-    }
+    rd_kafka_poll(s->producer, 0);
     s->stats.batches++;
     return 0;
 }
@@ -1212,12 +1267,15 @@ int pdm_scorer_run(pdm_scorer *s, char *errstr, size_t errlen)
                         "server); features rebuild from the events that arrive from now on");
             }
         }
+        if (n == 0 && finish_pending(s, 0, 1) < 0)
+            break;
         if (s->cfg.exit_at_end && n == 0 && all_at_end(s)) {
             pdm_log(PDM_LOG_INFO, "every assigned partition is at its end; exiting");
             break;
         }
     }
     free(msgs);
+    finish_pending(s, 0, 1);
     rd_kafka_flush(s->producer, 10000);
     pdm_log(PDM_LOG_INFO,
             "stopped: %llu messages, %llu scored, %llu risk events, %llu dead letters",

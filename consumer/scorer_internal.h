@@ -55,6 +55,16 @@ typedef struct {
     int eof;
 } assigned_partition;
 
+/* A batch whose output is produced but not yet known delivered, and whose
+ * offsets are not committed yet (see finish_pending in scorer.c). */
+typedef struct {
+    int active;
+    rd_kafka_topic_partition_list_t *commit; /* offsets after its messages */
+    rd_kafka_topic_partition_list_t *rewind; /* offsets of its first messages */
+    size_t n_emitted;                        /* RiskEvents, for the latency metric */
+    double received;                         /* monotonic time it was consumed */
+} batch_output;
+
 /* Metric children the loop updates, looked up once. */
 typedef struct {
     pdm_metric *bad, *psi, *missing, *machine_risk, *machine_level, *lag, *model_info;
@@ -125,8 +135,9 @@ struct pdm_scorer {
     int *row_item;
     size_t n_rows;
 
-    /* delivery accounting for the current batch */
+    /* delivery accounting for the batch in pending_out */
     atomic_long pending_failures;
+    batch_output pending_out;
 
     assigned_partition *assigned;
     size_t n_assigned;
