@@ -255,6 +255,8 @@ static int key(char *buf, size_t cap, int32_t machine, const char *kind)
 
 void pdm_rs_machine_clear(pdm_rs_machine *m)
 {
+    for (size_t i = 0; i < m->n_src; i++)
+        free(m->src[i].topic);
     free(m->tel);
     free(m->err);
     free(m->maint);
@@ -279,6 +281,61 @@ static int load_marks(redisReply *rep, pdm_rs_mark **out, size_t *n)
         (*out)[*n].ts = get_be64((const unsigned char *)e->str);
         (*out)[*n].id = (unsigned char)e->str[8];
         (*n)++;
+    }
+    return 0;
+}
+
+int64_t pdm_rs_source_offset(const pdm_rs_machine *m, const char *topic, int32_t partition)
+{
+    for (size_t i = 0; i < m->n_src; i++)
+        if (m->src[i].partition == partition && strcmp(m->src[i].topic, topic) == 0)
+            return m->src[i].offset;
+    return -1;
+}
+
+int pdm_rs_source_set(pdm_rs_machine *m, const char *topic, int32_t partition, int64_t offset)
+{
+    size_t slot = m->n_src;
+    for (size_t i = 0; i < m->n_src; i++) {
+        if (strcmp(m->src[i].topic, topic) == 0) {
+            slot = i;
+            if (m->src[i].partition == partition)
+                break;
+        }
+    }
+    if (slot == PDM_RS_MAX_SOURCES)
+        slot = PDM_RS_MAX_SOURCES - 1;
+    if (slot == m->n_src || strcmp(m->src[slot].topic, topic) != 0) {
+        char *t = strdup(topic);
+        if (!t)
+            return -1;
+        if (slot < m->n_src)
+            free(m->src[slot].topic);
+        else
+            m->n_src++;
+        m->src[slot].topic = t;
+    }
+    m->src[slot].partition = partition;
+    m->src[slot].offset = offset;
+    return 0;
+}
+
+/* The "src:TOPIC:PARTITION" fields of a meta hash into m->src. */
+static int load_sources(redisReply *meta, pdm_rs_machine *m)
+{
+    for (size_t i = 0; i + 1 < meta->elements; i += 2) {
+        redisReply *k = meta->element[i], *v = meta->element[i + 1];
+        if (k->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING ||
+            strncmp(k->str, "src:", 4) != 0)
+            continue;
+        const char *colon = strrchr(k->str, ':');
+        if (colon == k->str + 3)
+            continue; /* no partition */
+        char topic[256];
+        snprintf(topic, sizeof topic, "%.*s", (int)(colon - k->str - 4), k->str + 4);
+        if (pdm_rs_source_set(m, topic, (int32_t)strtol(colon + 1, NULL, 10),
+                              strtoll(v->str, NULL, 10)))
+            return -1;
     }
     return 0;
 }
@@ -360,8 +417,6 @@ int pdm_rs_load(pdm_redis *r, const int32_t *machines, const int64_t *from_ts, s
             m->exists = has_meta || m->n_tel || m->n_err || m->n_maint;
             m->newest = INT64_MIN;
             m->base = INT64_MIN;
-            m->src_partition = -1;
-            m->src_offset = -1;
             m->level = -1;
             m->base_level = -1;
             m->notified_at = INT64_MIN;
@@ -372,8 +427,8 @@ int pdm_rs_load(pdm_redis *r, const int32_t *machines, const int64_t *from_ts, s
                 m->age = (int)meta_int(meta, "age", 0);
                 m->newest = meta_int(meta, "newest", INT64_MIN);
                 m->base = meta_int(meta, "base", INT64_MIN);
-                m->src_partition = (int32_t)meta_int(meta, "src_p", -1);
-                m->src_offset = meta_int(meta, "src_o", -1);
+                if (load_sources(meta, m))
+                    rc = pdm_err(errstr, errlen, "out of memory");
                 m->level = (int)meta_int(meta, "level", -1);
                 m->base_level = (int)meta_int(meta, "base_level", -1);
                 m->notified_at = meta_int(meta, "notified", INT64_MIN);
@@ -388,7 +443,7 @@ int pdm_rs_load(pdm_redis *r, const int32_t *machines, const int64_t *from_ts, s
 
 /* ---- write batches -------------------------------------------------------- */
 
-#define MAX_ARGS 20
+#define MAX_ARGS (16 + 2 * PDM_RS_MAX_SOURCES)
 
 typedef struct {
     int argc;
@@ -531,21 +586,26 @@ int pdm_rs_batch_trim(pdm_rs_batch *b, int32_t machine_id, int64_t horizon,
 
 int pdm_rs_batch_meta(pdm_rs_batch *b, const pdm_rs_machine *m)
 {
-    char k[64], v[8][32];
+    char k[64], v[6][32];
     rs_cmd *c;
     key(k, sizeof k, m->machine_id, "meta");
     snprintf(v[0], 32, "%lld", (long long)m->newest);
     snprintf(v[1], 32, "%lld", (long long)m->base);
-    snprintf(v[2], 32, "%d", (int)m->src_partition);
-    snprintf(v[3], 32, "%lld", (long long)m->src_offset);
-    snprintf(v[4], 32, "%d", m->level);
-    snprintf(v[5], 32, "%d", m->base_level);
-    snprintf(v[6], 32, "%lld", (long long)m->notified_at);
-    snprintf(v[7], 32, "%lld", (long long)m->base_notified_at);
+    snprintf(v[2], 32, "%d", m->level);
+    snprintf(v[3], 32, "%d", m->base_level);
+    snprintf(v[4], 32, "%lld", (long long)m->notified_at);
+    snprintf(v[5], 32, "%lld", (long long)m->base_notified_at);
     if (!(c = cmd_new(b)) ||
-        args(b, c, 18, "HSET", k, "newest", v[0], "base", v[1], "src_p", v[2], "src_o", v[3],
-             "level", v[4], "base_level", v[5], "notified", v[6], "base_notified", v[7]))
+        args(b, c, 14, "HSET", k, "newest", v[0], "base", v[1], "level", v[2], "base_level",
+             v[3], "notified", v[4], "base_notified", v[5]))
         return -1;
+    for (size_t i = 0; i < m->n_src; i++) {
+        char name[300], off[32];
+        int len = snprintf(name, sizeof name, "src:%s:%d", m->src[i].topic, (int)m->src[i].partition);
+        snprintf(off, sizeof off, "%lld", (long long)m->src[i].offset);
+        if (arg(b, c, name, (size_t)len) || arg(b, c, off, strlen(off)))
+            return -1;
+    }
     return 0;
 }
 

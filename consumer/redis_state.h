@@ -35,6 +35,18 @@ int pdm_redis_ping(pdm_redis *r, char *errstr, size_t errlen);
 /* "host:port/db" without credentials, for logs. */
 const char *pdm_redis_describe(const pdm_redis *r);
 
+/* Where a machine's events came from: the last offset applied from one
+ * topic partition (replay detection after a crash). Each input topic maps a
+ * machine to one partition (key = machine_id), so a machine has one source
+ * per input topic. */
+typedef struct {
+    char *topic; /* malloc'ed */
+    int32_t partition;
+    int64_t offset;
+} pdm_rs_source;
+
+#define PDM_RS_MAX_SOURCES 8
+
 /* The stored state of one machine, as loaded for a batch. */
 typedef struct {
     int64_t ts;
@@ -53,8 +65,8 @@ typedef struct {
     int model, age;
     int64_t newest;        /* newest telemetry ts applied, INT64_MIN if none */
     int64_t base;          /* newest before the last batch that touched it */
-    int32_t src_partition; /* source of the last batch applied (replay detection) */
-    int64_t src_offset;    /* last offset applied from src_partition, -1 if none */
+    pdm_rs_source src[PDM_RS_MAX_SOURCES]; /* meta fields "src:TOPIC:PARTITION" */
+    size_t n_src;
     int level;             /* last level emitted (changes mode), -1 if none */
     int base_level;
     int64_t notified_at;   /* event time of the last emitted notification */
@@ -68,6 +80,13 @@ typedef struct {
 } pdm_rs_machine;
 
 void pdm_rs_machine_clear(pdm_rs_machine *m);
+/* The stored offset of a source, or -1 if the machine has none from it. */
+int64_t pdm_rs_source_offset(const pdm_rs_machine *m, const char *topic, int32_t partition);
+/* Records offset as the last applied from (topic, partition). At most
+ * PDM_RS_MAX_SOURCES are kept: a new source beyond that replaces the one
+ * of the same topic (a repartitioned topic) or else the last one.
+ * Returns 0 or -1 (out of memory). */
+int pdm_rs_source_set(pdm_rs_machine *m, const char *topic, int32_t partition, int64_t offset);
 
 /* Loads, in one pipelined round trip, the state of n machines: telemetry and
  * errors with ts > from_ts[i], every maintenance record, and the meta hash.

@@ -371,6 +371,14 @@ pdm_scorer *pdm_scorer_new(const pdm_scorer_config *cfg, char *errstr, size_t er
         return NULL;
     }
     s->cfg = *cfg;
+    size_t n_topics = 0;
+    while (cfg->topics && cfg->topics[n_topics])
+        n_topics++;
+    if (n_topics == 0 || n_topics > PDM_RS_MAX_SOURCES) {
+        pdm_err(errstr, errlen, "give 1 to %d input topics, not %zu", PDM_RS_MAX_SOURCES, n_topics);
+        free(s);
+        return NULL;
+    }
     if (s->cfg.batch_size <= 0)
         s->cfg.batch_size = 2000;
     pthread_rwlock_init(&s->model_lock, NULL);
@@ -530,14 +538,34 @@ void pdm_scorer_destroy(pdm_scorer *s)
 
 /* ---- one batch ------------------------------------------------------------------- */
 
-static int machine_slot(pdm_scorer *s, int32_t id, int32_t partition, int64_t offset)
+/* Notes that machine m has a message at offset of (topic, partition). */
+static void machine_source(batch_machine *m, const char *topic, int32_t partition, int64_t offset)
+{
+    for (size_t i = 0; i < m->n_src; i++) {
+        if (m->src[i].partition == partition && strcmp(m->src[i].topic, topic) == 0) {
+            m->src[i].last = offset;
+            return;
+        }
+    }
+    /* Input topics are at most PDM_RS_MAX_SOURCES (checked at start) and a
+     * key maps to one partition per topic, so there is room. */
+    if (m->n_src < PDM_RS_MAX_SOURCES) {
+        m->src[m->n_src].topic = topic;
+        m->src[m->n_src].partition = partition;
+        m->src[m->n_src].first = offset;
+        m->src[m->n_src].last = offset;
+        m->n_src++;
+    }
+}
+
+static int machine_slot(pdm_scorer *s, int32_t id, const rd_kafka_message_t *msg)
 {
     size_t mask = s->hash_cap - 1;
     size_t h = ((uint32_t)id * 2654435761u) & mask;
     while (s->hash[h]) {
         batch_machine *m = &s->machines[s->hash[h] - 1];
         if (m->id == id) {
-            m->last_offset = offset;
+            machine_source(m, rd_kafka_topic_name(msg->rkt), msg->partition, msg->offset);
             return s->hash[h] - 1;
         }
         h = (h + 1) & mask;
@@ -553,9 +581,7 @@ static int machine_slot(pdm_scorer *s, int32_t id, int32_t partition, int64_t of
     batch_machine *m = &s->machines[s->n_machines];
     memset(m, 0, sizeof *m);
     m->id = id;
-    m->partition = partition;
-    m->first_offset = offset;
-    m->last_offset = offset;
+    machine_source(m, rd_kafka_topic_name(msg->rkt), msg->partition, msg->offset);
     m->min_ts = INT64_MAX;
     m->last_row = -1;
     s->hash[h] = (int32_t)++s->n_machines;
@@ -1008,7 +1034,7 @@ static int process_batch(pdm_scorer *s, size_t n)
         it->bad_reason = pdm_input_validate(&it->ev, now, it->bad_detail, sizeof it->bad_detail);
         if (it->bad_reason)
             continue;
-        int slot = machine_slot(s, it->ev.machine_id, msg->partition, msg->offset);
+        int slot = machine_slot(s, it->ev.machine_id, msg);
         if (slot < 0)
             return pdm_err(NULL, 0, "out of memory");
         it->machine = slot;
@@ -1024,7 +1050,10 @@ static int process_batch(pdm_scorer *s, size_t n)
         pdm_rs_machine *st = &m->stored;
         /* Was this batch (partly) applied before a crash? Then start from the
          * bookkeeping as it was before that batch. */
-        int replay = st->src_partition == m->partition && m->first_offset <= st->src_offset;
+        int replay = 0;
+        for (size_t k = 0; k < m->n_src; k++)
+            if (m->src[k].first <= pdm_rs_source_offset(st, m->src[k].topic, m->src[k].partition))
+                replay = 1;
         if (replay) {
             st->newest = st->base;
             st->level = st->base_level;
@@ -1127,8 +1156,9 @@ static int process_batch(pdm_scorer *s, size_t n)
     for (size_t i = 0; i < s->n_machines; i++) {
         batch_machine *m = &s->machines[i];
         pdm_rs_machine *st = &m->stored;
-        st->src_partition = m->partition;
-        st->src_offset = m->last_offset;
+        for (size_t k = 0; k < m->n_src; k++)
+            if (pdm_rs_source_set(st, m->src[k].topic, m->src[k].partition, m->src[k].last))
+                return pdm_err(NULL, 0, "out of memory");
         /* Trim relative to the newest telemetry before this batch, so that a
          * replay of this batch still finds every window it needs. */
         if (st->base != INT64_MIN) {

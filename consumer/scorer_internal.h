@@ -41,8 +41,14 @@ typedef struct {
 /* A machine touched by the batch. */
 typedef struct {
     int32_t id;
-    int32_t partition;
-    int64_t first_offset, last_offset;
+    /* the batch's messages of this machine, per source topic partition
+     * (topic names are librdkafka's, valid while the batch's messages are) */
+    struct {
+        const char *topic;
+        int32_t partition;
+        int64_t first, last;
+    } src[PDM_RS_MAX_SOURCES];
+    size_t n_src;
     int64_t min_ts;
     int last_row;            /* its latest scored row in the batch, -1 if none */
     pdm_rs_machine stored;

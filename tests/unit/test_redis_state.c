@@ -203,8 +203,12 @@ static void test_trim_and_meta(void **state)
     load_one(r, 5, 0, &m);
     m.newest = T0 + 2 * H;
     m.base = T0 + H;
-    m.src_partition = 3;
-    m.src_offset = 12345;
+    /* Sources: two topics, one of them repartitioned (same topic, new
+     * partition: replaces the entry), and a topic name with dots. */
+    assert_int_equal(pdm_rs_source_set(&m, "pdm.telemetry", 3, 100), 0);
+    assert_int_equal(pdm_rs_source_set(&m, "pdm.errors", 1, 7), 0);
+    assert_int_equal(pdm_rs_source_set(&m, "pdm.telemetry", 3, 12345), 0);
+    assert_int_equal(m.n_src, 2);
     m.level = 2;
     m.base_level = 1;
     m.notified_at = T0;
@@ -226,8 +230,18 @@ static void test_trim_and_meta(void **state)
     assert_int_equal(m.maint[0].ts, T0 - 5 * H);
     assert_int_equal(m.newest, T0 + 2 * H);
     assert_int_equal(m.base, T0 + H);
-    assert_int_equal(m.src_partition, 3);
-    assert_int_equal(m.src_offset, 12345);
+    assert_int_equal(m.n_src, 2);
+    assert_int_equal(pdm_rs_source_offset(&m, "pdm.telemetry", 3), 12345);
+    assert_int_equal(pdm_rs_source_offset(&m, "pdm.errors", 1), 7);
+    assert_int_equal(pdm_rs_source_offset(&m, "pdm.errors", 2), -1);
+    assert_int_equal(pdm_rs_source_offset(&m, "pdm.machines", 3), -1);
+    for (int i = 0; i < 2 * PDM_RS_MAX_SOURCES; i++) { /* bounded */
+        char t[16];
+        snprintf(t, sizeof t, "t%d", i);
+        assert_int_equal(pdm_rs_source_set(&m, t, 0, i), 0);
+    }
+    assert_int_equal(m.n_src, PDM_RS_MAX_SOURCES);
+    assert_int_equal(pdm_rs_source_offset(&m, "pdm.telemetry", 3), 12345);
     assert_int_equal(m.level, 2);
     assert_int_equal(m.base_level, 1);
     assert_int_equal(m.notified_at, T0);
