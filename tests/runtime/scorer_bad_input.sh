@@ -12,7 +12,8 @@
 # partition / offset; the scorer goes on and scores every good telemetry
 # event; the duplicate is scored again with the same features and changes
 # nothing: every feature row equals a run over the good events alone; the
-# machine without MachineInfo has model_id and age missing.
+# machine without MachineInfo has model_id and age missing. /metrics counts
+# each reason (pdm_bad_messages_total{reason}) as the DLQ holds it.
 set -euo pipefail
 source "$PDM_SOURCE_DIR/tests/harness.sh"
 source "$PDM_SOURCE_DIR/tests/runtime/scorer_lib.sh"
@@ -147,12 +148,25 @@ produce_files pdm.clean "${files[@]}"
 sl_sim "$T/data" 6 2000 11
 sl_train "$T/data" "$T/train.log" --out "$T/model" --rounds 5
 sl_scorer "$T/bad.log" --redis "$PDM_REDIS_URL/0" --model "$T/model" --group bad --topics pdm.bad \
-  --risk-topic risk.bad --emit all --lateness 6h --batch-size 16 --dump-features "$T/bad.csv" --exit-at-end
+  --risk-topic risk.bad --emit all --lateness 6h --batch-size 16 --dump-features "$T/bad.csv" \
+  --http 127.0.0.1:0
 bad_pid=$SL_PID
 sl_scorer "$T/clean.log" --redis "$PDM_REDIS_URL/1" --model "$T/model" --group clean --topics pdm.clean \
   --risk-topic risk.clean --emit all --lateness 6h --dump-features "$T/clean.csv" --exit-at-end
 clean_pid=$SL_PID
-sl_wait_exit "$bad_pid" "$T/bad.log"
+# The bad stream's scorer stays up until its metrics count every dead letter.
+n_bad=$(awk '$3 != "-"' "$T/msg/manifest" | wc -l)
+sl_wait_log "$T/bad.log" "http listening on port" 1 20
+port=$(sed -n 's/.*http listening on port \([0-9]*\).*/\1/p' "$T/bad.log" | head -1)
+metrics() { $SL_PY -c 'import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())' "http://127.0.0.1:$port/metrics"; }
+_all_dead() { [ "$(metrics | awk '$1 == "pdm_dlq_messages_total" {print $2}')" = "$n_bad" ]; }
+pdm_wait_until 60 _all_dead || pdm_fail "pdm_dlq_messages_total never reached $n_bad: $(metrics | grep dlq)"
+metrics >"$T/metrics.txt"
+awk '$3 != "-" {print $3}' "$T/msg/manifest" | sort | uniq -c | awk '{print $2, $1}' >"$T/want_reasons.txt"
+sed -n 's/^pdm_bad_messages_total{reason="\([a-z_]*\)"} \([0-9]*\)$/\1 \2/p' "$T/metrics.txt" | sort >"$T/got_reasons.txt"
+diff "$T/want_reasons.txt" "$T/got_reasons.txt" >"$T/reasons.diff" \
+  || pdm_fail "pdm_bad_messages_total by reason differs from the dead letters sent: $(cat "$T/reasons.diff")"
+pdm_stop "$bad_pid" || pdm_fail "the bad stream's scorer did not exit 0: $(tail -5 "$T/bad.log")"
 sl_wait_exit "$clean_pid" "$T/clean.log"
 sl_tail risk.bad "$T/risk.jsonl"
 kcat -C -b "$PDM_BROKERS" -t pdm.dlq -e -q -f '%o\t%K\t%k\t%S\t%h\n' >"$T/dlq.txt" || pdm_fail "kcat -C pdm.dlq"
@@ -234,6 +248,5 @@ for p_ in problems[:20]:
     print("wrong:", p_)
 sys.exit(1 if problems else 0)
 PY
-n_bad=$(awk '$3 != "-"' "$T/msg/manifest" | wc -l)
 grep -q "stopped: .* $n_bad dead letters" "$T/bad.log" || pdm_fail "scorer stats: $(grep stopped "$T/bad.log")"
 echo "scorer_bad_input: ok"

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # scorer_redis_outage: pdm-scorer when Redis goes away and when it loses
 # its data, on a live stream (a replay paced at 2,000 events/s).
-#  1. redis-server (AOF) is stopped mid-stream and started again 3 s later
-#     on the same port with the same files. The scorer logs once that Redis
-#     is unavailable and once that it is back (not per event or batch),
+#  1. redis-server (AOF, appendfsync everysec) is stopped mid-stream and
+#     started again 3 s later on the same port with the same files. The
+#     scorer's /readyz turns 503 naming redis, then 200 again; it logs once
+#     that Redis is unavailable and once that it is back (not per event or
+#     batch), counts the failed round trips (pdm_redis_errors_total),
 #     completes no batch meanwhile (its output, hence its commit, waits), and
 #     resumes by itself: every row is scored once, with the features of a
 #     clean computation (the trainer's dump: stream_parity shows a clean
@@ -21,7 +23,7 @@ T=$PDM_TMP
 compare="$SL_PY $PDM_SOURCE_DIR/tests/runtime/compare_features.py"
 split="2015-03-01 00:00:00"
 
-pdm_start_redis --persist --appendonly yes --appendfsync always
+pdm_start_redis --persist --appendonly yes --appendfsync everysec
 redis_port=$PDM_REDIS_PORT
 redis_dir=$PDM_TMP/redis-$redis_port
 pdm_start_broker 4 --topic pdm.live,pdm.after,risk.out,risk.after
@@ -38,6 +40,20 @@ sl_scorer "$T/out.log" --redis "$PDM_REDIS_URL/0" --model "$T/model" --group out
   --risk-topic risk.out --emit all --batch-size 200 --dump-features "$T/out.csv"
 scorer=$SL_PID
 sl_wait_log "$T/out.log" "assigned 4 partitions" 1 20
+port=$(sed -n 's/.*http listening on port \([0-9]*\).*/\1/p' "$T/out.log" | head -1)
+# http PATH: "STATUS BODY" of a GET on the scorer.
+http() {
+  $SL_PY - "http://127.0.0.1:$port$1" <<'PY'
+import sys, urllib.request, urllib.error
+try:
+    with urllib.request.urlopen(sys.argv[1], timeout=5) as r:
+        print(r.status, r.read().decode())
+except urllib.error.HTTPError as e:
+    print(e.code, e.read().decode())
+PY
+}
+_ready() { case $(http /readyz) in "200 "*) return 0 ;; *) return 1 ;; esac; }
+pdm_wait_until 10 _ready || pdm_fail "the scorer never became ready: $(http /readyz)"
 sl_replay_bg "$T/before" pdm.live --rate 2000
 producer=$SL_PID
 
@@ -46,16 +62,20 @@ sl_wait_rows "$T/out.csv" 1500 30
 pdm_stop "$PDM_REDIS_PID" || pdm_fail "redis-server did not stop cleanly"
 sl_wait_log "$T/out.log" "redis unavailable" 1 10
 n_down=$(sl_rows "$T/out.csv")
+case $(http /readyz) in "503 "*'"missing":["redis"]'*) ;; *) pdm_fail "/readyz with Redis down: $(http /readyz)" ;; esac
 sleep 3
 n_later=$(sl_rows "$T/out.csv")
 [ "$n_later" = "$n_down" ] || pdm_fail "batches completed without Redis: $n_down rows, then $n_later"
 [ "$n_down" -lt "$rows_before" ] || pdm_fail "the stream ended before the outage: not mid-stream"
 redis-server --bind 127.0.0.1 --port "$redis_port" --dir "$redis_dir" --daemonize no --protected-mode yes \
-  --appendonly yes --appendfsync always >>"$redis_dir/redis.log" 2>&1 &
+  --appendonly yes --appendfsync everysec >>"$redis_dir/redis.log" 2>&1 &
 PDM_REDIS_PID=$!
 pdm_track $PDM_REDIS_PID
 pdm_wait_until 10 _pdm_redis_ready "$PDM_REDIS_PID" "$redis_port" || pdm_fail "redis-server did not restart"
 sl_wait_log "$T/out.log" "redis .* is back" 1 15
+pdm_wait_until 10 _ready || pdm_fail "/readyz after Redis came back: $(http /readyz)"
+errors=$(http /metrics | awk '$1 == "pdm_redis_errors_total" {print $2}')
+[ "${errors:-0}" -ge 1 ] || pdm_fail "pdm_redis_errors_total is '$errors' after an outage"
 sl_wait_exit "$producer" "$PDM_TMP/producer.log"
 sl_wait_rows "$T/out.csv" "$rows_before" 30
 echo "outage after $n_down of $rows_before rows"
@@ -77,6 +97,8 @@ flushed_at=${EPOCHREALTIME/./}
 sl_replay "$T/after" pdm.live
 sl_replay "$T/after" pdm.after
 sl_wait_log "$T/out.log" "state was lost" 1 10
+[ "$(http /metrics | awk '$1 == "pdm_state_lost_total" {print $2}')" = 1 ] \
+  || pdm_fail "pdm_state_lost_total after FLUSHALL: $(http /metrics | grep state_lost)"
 noticed_ms=$(((${EPOCHREALTIME/./} - flushed_at) / 1000))
 echo "FLUSHALL noticed after $noticed_ms ms"
 sl_wait_rows "$T/out.csv" "$rows" 30
