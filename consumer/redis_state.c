@@ -24,11 +24,30 @@ struct pdm_redis {
     char desc[300];
 };
 
+/* The URL for messages: any user:password@ part replaced by "***@". */
+static const char *redacted(const char *url, char *buf, size_t len)
+{
+    const char *scheme = strstr(url, "://");
+    const char *from = scheme ? scheme + 3 : url;
+    const char *slash = strchr(from, '/');
+    const char *at = NULL;
+    for (const char *q = from; *q && (!slash || q < slash); q++)
+        if (*q == '@')
+            at = q;
+    if (!at)
+        snprintf(buf, len, "%s", url);
+    else
+        snprintf(buf, len, "%.*s***%s", (int)(from - url), url, at);
+    return buf;
+}
+
 static int parse_url(pdm_redis *r, const char *url, char *errstr, size_t errlen)
 {
     const char *p = url;
+    char shown[512];
     if (strncmp(p, "redis://", 8) != 0)
-        return pdm_err(errstr, errlen, "redis URL must start with redis://: '%s'", url);
+        return pdm_err(errstr, errlen, "redis URL must start with redis://: '%s'",
+                       redacted(url, shown, sizeof shown));
     p += 8;
     const char *slash = strchr(p, '/');
     const char *end = slash ? slash : p + strlen(p);
@@ -68,14 +87,16 @@ static int parse_url(pdm_redis *r, const char *url, char *errstr, size_t errlen)
         char *e;
         long port = strtol(port_sep + 1, &e, 10);
         if (e != end || port <= 0 || port > 65535)
-            return pdm_err(errstr, errlen, "redis URL: bad port in '%s'", url);
+            return pdm_err(errstr, errlen, "redis URL: bad port in '%s'",
+                           redacted(url, shown, sizeof shown));
         r->port = (int)port;
     }
     if (slash && slash[1]) {
         char *e;
         long db = strtol(slash + 1, &e, 10);
         if (*e || db < 0 || db > 100000)
-            return pdm_err(errstr, errlen, "redis URL: bad database number in '%s'", url);
+            return pdm_err(errstr, errlen, "redis URL: bad database number in '%s'",
+                           redacted(url, shown, sizeof shown));
         r->db = (int)db;
     }
     return 0;

@@ -139,7 +139,10 @@ void pdm_features_compute(const pdm_machine_view *v, int64_t t, double out[PDM_N
     /* Telemetry: both windows end at the same index. */
     size_t hi = tel_count_up_to(v->tel, v->n_tel, t);
     size_t lo24 = tel_count_up_to(v->tel, hi, t - PDM_FEATURES_LONG_WINDOW_MS);
-    size_t lo3 = lo24 + tel_count_up_to(v->tel + lo24, hi - lo24, t - PDM_FEATURES_SHORT_WINDOW_MS);
+    /* (no telemetry: tel may be NULL, and NULL + 0 is undefined in C) */
+    size_t lo3 = hi == lo24 ? lo24
+                            : lo24 + tel_count_up_to(v->tel + lo24, hi - lo24,
+                                                     t - PDM_FEATURES_SHORT_WINDOW_MS);
     window_stats(v->tel, lo3, hi, out + PDM_F_MEAN_3H, out + PDM_F_STD_3H);
     window_stats(v->tel, lo24, hi, out + PDM_F_MEAN_24H, out + PDM_F_STD_24H);
 

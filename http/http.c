@@ -453,6 +453,7 @@ static enum MHD_Result run_handler(pdm_http *s, struct MHD_Connection *conn, con
     const char *q = strchr(st->uri, '?');
     if (pdm_buf_reserve(&st->body, 0))
         return MHD_NO;
+    st->body.data[st->body.len] = '\0'; /* also when no body came: handlers get "" */
     pdm_http_request req = {
         .method = method,
         .path = url,

@@ -15,6 +15,9 @@ packages=(
   redis-server kcat python3 python3-avro
   # the deployment kit's checks (tests/runtime/ops_*): promtool, `docker-compose config`
   prometheus docker-compose python3-yaml
+  # fuzzing and memory checks (tests/runtime/fuzz_*, valgrind_*): clang with
+  # libFuzzer's runtime (libclang_rt.fuzzer is in libclang-rt-14-dev), valgrind
+  clang libclang-rt-14-dev valgrind
 )
 
 missing=()

@@ -209,4 +209,25 @@ perf = b["performance"]
 for k in ("all", "rolling", "alerts", "failures", "horizon_hours"):
     if k not in perf:
         fail(f"/v1/drift performance lacks {k}: {perf}")
+# ---- memory stays bounded under a stream of bad requests ----------------------------------
+def rss():
+    _, text, _ = call("GET", "/metrics", auth=None, raw=True)
+    for line in text.decode().splitlines():
+        if line.startswith("process_resident_memory_bytes "):
+            return float(line.split()[1])
+    fail("no process_resident_memory_bytes")
+
+
+before = rss()
+junk = [body for body, _ in bad] + [b"{" + b" " * (70 * 1024) + b"}"]
+for i in range(1500):
+    s, _, _ = call("POST", "/v1/predict", junk[i % len(junk)], auth=token if i % 3 else "bad", raw=True)
+    if s not in (400, 403, 413):
+        fail(f"bad request {i}: status {s}")
+after = rss()
+if after - before > 16 * 2**20:
+    fail(f"RSS grew from {before / 2**20:.1f} MiB to {after / 2**20:.1f} MiB over 1,500 bad requests")
+s, b, _ = call("GET", "/healthz", auth=None)
+expect(s, 200, "/healthz after 1,500 bad requests", b)
+print(f"scorer_http_check: RSS {before / 2**20:.1f} -> {after / 2**20:.1f} MiB over 1,500 bad requests")
 print(f"scorer_http_check: ok ({len(machines)} machines, {len(rows)} dumped rows)")

@@ -814,7 +814,10 @@ static void test_memory_bounded_with_pool(void **state)
     long after = rss_kb();
     print_message("200 requests (new connection each, 4 clients) in %.3f s; RSS %ld -> %ld kB\n",
                   dt, before, after);
-    assert_true(after - before < 16 * 1024);
+    /* Under valgrind (tests/runtime/valgrind_unit.sh sets PDM_VALGRIND) RSS
+     * is valgrind's: its own leak check covers memory there. */
+    if (!getenv("PDM_VALGRIND"))
+        assert_true(after - before < 16 * 1024);
     stop_server(&f);
 }
 

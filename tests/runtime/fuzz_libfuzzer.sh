@@ -1,0 +1,210 @@
+#!/usr/bin/env bash
+# fuzz_libfuzzer: builds every libFuzzer target of tests/fuzz/ with clang
+# (-fsanitize=fuzzer,address,undefined; the normal build uses gcc, so the
+# project sources are compiled again here, into $PDM_BUILD_DIR/fuzz), replays
+# every input of tests/fuzz/regressions/<target>/, then fuzzes each target
+# for a bounded time from its seed corpus. Any crash, sanitizer report, leak,
+# timeout or broken property (FUZZ_CHECK) fails the test, printing the
+# input and the stack; the input is kept in $PDM_BUILD_DIR/fuzz/artifacts/.
+#
+# Knobs: PDM_FUZZ_SECONDS (per target, default 15), PDM_FUZZ_JOBS (targets
+# fuzzed at once, default 2), PDM_FUZZ_TARGETS (space-separated subset),
+# PDM_CLANG (default clang).
+set -euo pipefail
+source "$PDM_SOURCE_DIR/tests/harness.sh"
+pdm_tmpdir >/dev/null
+
+SRC=$PDM_SOURCE_DIR
+FUZZ=$SRC/tests/fuzz
+WORK=$PDM_BUILD_DIR/fuzz
+SECONDS_PER_TARGET=${PDM_FUZZ_SECONDS:-15}
+JOBS=${PDM_FUZZ_JOBS:-2}
+CLANG=${PDM_CLANG:-clang}
+
+command -v "$CLANG" >/dev/null ||
+  pdm_fail "$CLANG not found: install the Debian packages clang and libclang-rt-14-dev (scripts/install-deps.sh)"
+command -v pkg-config >/dev/null || pdm_fail "pkg-config not found"
+
+mkdir -p "$WORK/obj" "$WORK/bin" "$WORK/corpus" "$WORK/artifacts" "$WORK/logs"
+
+# shellcheck disable=SC2054 # commas belong to -fsanitize=
+CFLAGS=(-std=c11 -g -O1 -fno-omit-frame-pointer -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
+  -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
+  -Wall -Wno-unused-parameter -Werror=implicit-function-declaration)
+# shellcheck disable=SC2054
+LDFLAGS=(-fsanitize=fuzzer,address,undefined)
+
+# clang must be able to link libFuzzer (libclang-rt-14-dev has the runtime).
+printf '#include <stdint.h>\n#include <stddef.h>\nint LLVMFuzzerTestOneInput(const uint8_t *d, size_t n) { return 0; }\n' \
+  >"$PDM_TMP/probe.c"
+"$CLANG" "${LDFLAGS[@]}" "$PDM_TMP/probe.c" -o "$PDM_TMP/probe" 2>"$PDM_TMP/probe.log" ||
+  { cat "$PDM_TMP/probe.log" >&2; pdm_fail "$CLANG cannot link libFuzzer: install libclang-rt-14-dev"; }
+
+# The schemas the codec embeds, generated as the CMake build does.
+cmake -DSRC="$SRC/schemas" -DOUT="$WORK/schemas_embedded.c" -P "$SRC/schemas/embed.cmake"
+
+# ---- read tests/fuzz/targets.txt -----------------------------------------
+declare -A T_SOURCES T_PKGS
+TARGETS=()
+while IFS= read -r line; do
+  line=${line%%#*}
+  [[ "$line" =~ ^[[:space:]]*$ ]] && continue
+  name=${line%%:*}
+  name=${name//[[:space:]]/}
+  rest=${line#*:}
+  srcs=${rest%%|*}
+  pkgs=""
+  [[ "$rest" == *"|"* ]] && pkgs=${rest#*|}
+  [ -f "$FUZZ/fuzz_$name.c" ] || pdm_fail "targets.txt names $name but tests/fuzz/fuzz_$name.c is missing"
+  if [ -n "${PDM_FUZZ_TARGETS:-}" ] && [[ " $PDM_FUZZ_TARGETS " != *" $name "* ]]; then
+    continue
+  fi
+  TARGETS+=("$name")
+  T_SOURCES[$name]=$srcs
+  T_PKGS[$name]=$pkgs
+done <"$FUZZ/targets.txt"
+[ ${#TARGETS[@]} -gt 0 ] || pdm_fail "no fuzz targets selected"
+
+# ---- compile every project source once, then link each target -------------
+declare -A OBJ_OF
+all_pkgs=""
+for name in "${TARGETS[@]}"; do all_pkgs+=" ${T_PKGS[$name]}"; done
+INCLUDES=(-I"$FUZZ")
+if [ -n "${all_pkgs// /}" ]; then
+  # shellcheck disable=SC2207,SC2086
+  INCLUDES+=($(pkg-config --cflags $all_pkgs)) || pdm_fail "pkg-config --cflags$all_pkgs"
+fi
+# Every module folder (a folder with a CMakeLists.txt and headers; build
+# trees excluded) is on the include path, as CMake's targets would put it.
+for d in "$SRC"/*/; do
+  case $(basename "$d") in build*) continue ;; esac
+  [ -f "$d/CMakeLists.txt" ] && compgen -G "$d*.h" >/dev/null && INCLUDES+=(-I"${d%/}")
+done
+compile_list=()
+for name in "${TARGETS[@]}"; do
+  for s in ${T_SOURCES[$name]} "tests/fuzz/fuzz_$name.c"; do
+    if [ "$s" = @embedded ]; then
+      path=$WORK/schemas_embedded.c
+    else
+      path=$SRC/$s
+    fi
+    [ -f "$path" ] || pdm_fail "fuzz target $name: source $s not found"
+    obj=$WORK/obj/$(echo "${s#@}" | tr / _).o
+    OBJ_OF[$s]=$obj
+    compile_list+=("$path"$'\t'"$obj")
+  done
+done
+printf '%s\n' "${compile_list[@]}" | sort -u >"$PDM_TMP/compile.list"
+export CLANG
+export CFLAGS_STR="${CFLAGS[*]} ${INCLUDES[*]}"
+# Rebuild an object when its source or any header it read (-MMD) changed.
+compile_one() {
+  local src=$1 obj=$2 dep=${2%.o}.d
+  if [ -f "$obj" ] && [ -f "$dep" ]; then
+    local newer
+    newer=$(sed -e 's/\\$//' -e 's/^[^:]*://' "$dep" | tr -s ' \n' '\n\n' | grep -v '^$' |
+      while read -r f; do [ "$f" -nt "$obj" ] || [ ! -e "$f" ] && echo "$f"; done | head -1)
+    [ -z "$newer" ] && return 0
+  fi
+  # shellcheck disable=SC2086
+  "$CLANG" $CFLAGS_STR -MMD -MF "$dep" -c "$src" -o "$obj"
+}
+export -f compile_one
+start=$(date +%s)
+tr '\t' ' ' <"$PDM_TMP/compile.list" | xargs -P "$JOBS" -n 2 bash -c 'compile_one "$0" "$1"' ||
+  pdm_fail "compiling the fuzz targets failed"
+for name in "${TARGETS[@]}"; do
+  objs=()
+  for s in ${T_SOURCES[$name]} "tests/fuzz/fuzz_$name.c"; do objs+=("${OBJ_OF[$s]}"); done
+  libs=()
+  if [ -n "${T_PKGS[$name]// /}" ]; then
+    # shellcheck disable=SC2207
+    libs=($(pkg-config --libs ${T_PKGS[$name]})) || pdm_fail "pkg-config ${T_PKGS[$name]}"
+  fi
+  "$CLANG" "${LDFLAGS[@]}" "${objs[@]}" "${libs[@]}" -lpthread -lm -o "$WORK/bin/fuzz_$name" ||
+    pdm_fail "linking fuzz_$name failed"
+done
+echo "fuzz: built ${#TARGETS[@]} targets in $(($(date +%s) - start)) s: ${TARGETS[*]}"
+
+export ASAN_OPTIONS=halt_on_error=1:abort_on_error=0:detect_leaks=1:allocator_may_return_null=1
+export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+export TMPDIR=$PDM_TMP
+
+# report_crash NAME LOG: prints the sanitizer report and the input.
+report_crash() {
+  local name=$1 log=$2 art
+  echo "---- fuzz_$name failed; its log (tail):" >&2
+  tail -n 60 "$log" >&2
+  for art in $(grep -o "Test unit written to [^ ]*" "$log" | awk '{print $5}'); do
+    echo "---- input $art ($(stat -c %s "$art") bytes), base64:" >&2
+    base64 -w 76 "$art" | head -c 4000 >&2
+    echo >&2
+    echo "To keep it as a regression: cp '$art' '$FUZZ/regressions/$name/'" >&2
+  done
+}
+
+# ---- replay the regressions ----------------------------------------------------
+# A target whose regressions fail again is reported and not fuzzed (it would
+# only find the same bug); the others still run.
+failed=()
+to_fuzz=()
+for name in "${TARGETS[@]}"; do
+  reg=$FUZZ/regressions/$name
+  inputs=()
+  [ -d "$reg" ] && mapfile -t inputs < <(find "$reg" -type f ! -name 'README*' | sort)
+  if [ ${#inputs[@]} -gt 0 ]; then
+    log=$WORK/logs/$name.regressions.log
+    if ! "$WORK/bin/fuzz_$name" -timeout=10 -rss_limit_mb=2048 "${inputs[@]}" >"$log" 2>&1; then
+      echo "---- fuzz_$name: a regression input fails again (log: $log):" >&2
+      grep -E '^Running: |ERROR|runtime error|FUZZ_CHECK|SUMMARY|^    #[0-9] ' "$log" | head -n 40 >&2
+      failed+=("$name (regression)")
+      continue
+    fi
+    echo "fuzz: $name: ${#inputs[@]} regression inputs pass"
+  fi
+  to_fuzz+=("$name")
+done
+
+# ---- fuzz, JOBS targets at a time -----------------------------------------
+run_target() {
+  local name=$1 corpus=$WORK/corpus/$1 seeds=$FUZZ/corpus/$1 log=$WORK/logs/$1.log
+  mkdir -p "$corpus" "$WORK/artifacts/$name"
+  local dirs=("$corpus")
+  [ -d "$seeds" ] && dirs+=("$seeds")
+  "$WORK/bin/fuzz_$name" -max_total_time="$SECONDS_PER_TARGET" -timeout=10 -rss_limit_mb=2048 \
+    -max_len=8192 -print_final_stats=1 -artifact_prefix="$WORK/artifacts/$name/" \
+    "${dirs[@]}" >"$log" 2>&1
+}
+# Background runs are jobs of this shell: the harness's exit trap stops
+# them if the test is interrupted.
+declare -A NAME_OF
+pending=("${to_fuzz[@]}")
+running=()
+while [ ${#pending[@]} -gt 0 ] || [ ${#running[@]} -gt 0 ]; do
+  while [ ${#pending[@]} -gt 0 ] && [ ${#running[@]} -lt "$JOBS" ]; do
+    name=${pending[0]}
+    pending=("${pending[@]:1}")
+    run_target "$name" &
+    NAME_OF[$!]=$name
+    running+=("$!")
+  done
+  status=0
+  done_pid=
+  wait -n -p done_pid "${running[@]}" || status=$?
+  [ -n "$done_pid" ] || pdm_fail "wait -n returned without a job ($status)"
+  still=()
+  for pid in "${running[@]}"; do [ "$pid" = "$done_pid" ] || still+=("$pid"); done
+  running=("${still[@]}")
+  name=${NAME_OF[$done_pid]}
+  log=$WORK/logs/$name.log
+  if [ "$status" -ne 0 ]; then
+    report_crash "$name" "$log"
+    failed+=("$name (new crash)")
+  else
+    execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo '?')
+    cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 || true)
+    echo "fuzz: $name: ${execs} runs in ${SECONDS_PER_TARGET} s, ${cov:-cov: ?}, corpus $(find "$WORK/corpus/$name" -type f | wc -l) files"
+  fi
+done
+[ ${#failed[@]} -eq 0 ] || pdm_fail "fuzz targets failed: ${failed[*]} (artifacts in $WORK/artifacts)"
+echo "fuzz: all ${#TARGETS[@]} targets clean"
