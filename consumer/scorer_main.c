@@ -58,7 +58,7 @@ static const pdm_option options[] = {
     {"model-threads", 0, "PDM_MODEL_THREADS", PDM_OPT_INT, O(model_threads), "1", "N", "XGBoost threads for scoring (0 = all cores).", 0},
     {"dump-features", 0, "PDM_DUMP_FEATURES", PDM_OPT_STRING, O(dump_features), NULL, "FILE", "Write every scored row's features as CSV (the trainer's dump format).", 0},
     {"exit-at-end", 0, "PDM_EXIT_AT_END", PDM_OPT_BOOL, O(exit_at_end), "false", NULL, "Exit 0 once every assigned partition is consumed to its end.", 0},
-    {"max-wait", 0, "PDM_MAX_WAIT", PDM_OPT_STRING, O(max_wait), "100ms", "DURATION", "How long a batch waits to fill once its first message is there (lower: less latency, smaller batches).", 0},
+    {"max-wait", 0, "PDM_MAX_WAIT", PDM_OPT_STRING, O(max_wait), "5ms", "DURATION", "How long a batch waits to fill once its first message is there: a backlog fills it at once; a live stream waits at most this (lower: less latency, smaller batches).", 0},
     {"http", 0, "PDM_HTTP", PDM_OPT_STRING, O(http), "0.0.0.0:8000", "ADDR:PORT", "HTTP API and /metrics (port 0: any free port, logged; \"off\": none).", 0},
     {"http-token", 0, "PDM_HTTP_TOKEN", PDM_OPT_STRING, O(http_token), NULL, "TOKEN", "Bearer token required on /v1/ (and /metrics with --http-auth-metrics); unset: no authentication.", PDM_OPT_SECRET},
     {"http-auth-metrics", 0, "PDM_HTTP_AUTH_METRICS", PDM_OPT_BOOL, O(http_auth_metrics), "false", NULL, "Require the token on /metrics too.", 0},
