@@ -3,7 +3,10 @@
  * Scoring goes through XGBoost's in-place prediction on the caller's double
  * rows (no copy, one call per batch). Contributions need a DMatrix in
  * XGBoost 1.7 (in-place prediction has no SHAP), so they cost a matrix build
- * and are only computed for the rows that alert (pdm_model_score). */
+ * and are only computed for the rows that alert (pdm_model_score).
+ * With the native predictor (predictor.c), pdm_model_predict and the scores
+ * come from the native evaluator instead, without the lock; contributions
+ * stay with XGBoost. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +41,7 @@ void pdm_model_destroy(pdm_model *m)
         return;
     if (m->booster)
         XGBoosterFree(m->booster);
+    pdm_native_destroy(m->native);
     if (m->feature_names)
         for (size_t i = 0; i < m->nfeat; i++)
             free(m->feature_names[i]);
@@ -139,6 +143,14 @@ static int check_shape(const bst_ulong *shape, bst_ulong dim, size_t n, size_t d
 
 int pdm_model_predict(pdm_model *m, const double *rows, size_t n, double *probs, char *errstr,
                       size_t errlen)
+{
+    if (m->predictor == PDM_PREDICTOR_NATIVE && m->native)
+        return pdm_native_predict(m->native, rows, n, probs, errstr, errlen);
+    return pdm_model_predict_xgboost(m, rows, n, probs, errstr, errlen);
+}
+
+int pdm_model_predict_xgboost(pdm_model *m, const double *rows, size_t n, double *probs,
+                              char *errstr, size_t errlen)
 {
     enum { K = PDM_MODEL_N_CLASSES };
     static const char config[] = "{\"type\":0,\"training\":false,\"iteration_begin\":0,"

@@ -9,6 +9,7 @@
 #include <cJSON.h>
 #include <xgboost/c_api.h>
 
+#include "native.h"
 #include "pdm_model.h"
 
 struct pdm_model {
@@ -27,7 +28,16 @@ struct pdm_model {
     size_t model_len;
     char version[PDM_MODEL_VERSION_LEN + 1];
     pthread_mutex_t lock; /* serialises XGBoost calls on the booster */
+    /* The predictor of pdm_model_predict; native is set (read-only, no
+     * lock needed) once it passed the check recorded in check. */
+    pdm_predictor predictor;
+    pdm_native *native;
+    pdm_predictor_check check;
 };
+
+/* XGBoost's probabilities of n rows, whatever the predictor (under the lock). */
+int pdm_model_predict_xgboost(pdm_model *m, const double *rows, size_t n, double *probs,
+                              char *errstr, size_t errlen);
 
 /* An empty model (no booster) owning a copy of the names; NULL on out of memory. */
 pdm_model *pdm_model_alloc(const char *const *feature_names, size_t nfeat);

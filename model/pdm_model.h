@@ -18,8 +18,10 @@
  * A package is written into a temporary directory beside its destination and
  * renamed into place: a reader sees no package or a whole one.
  *
- * A pdm_model may be shared by threads: scoring calls are serialised by a
- * lock inside the model (score in batches, not per row).
+ * A pdm_model may be shared by threads: XGBoost calls are serialised by a
+ * lock inside the model (score in batches, not per row). With the native
+ * predictor (pdm_model_set_predictor) probabilities and scores take no lock
+ * and threads predict at the same time; contributions stay with XGBoost.
  */
 #ifndef PDM_MODEL_H
 #define PDM_MODEL_H
@@ -161,8 +163,9 @@ const pdm_histogram *pdm_model_risk_histogram(const pdm_model *m);
 
 /* ---- scoring -------------------------------------------------------------- */
 
-/* Class probabilities of n rows (n x nfeat) into probs (n x 5), in one
- * XGBoost call. */
+/* Class probabilities of n rows (n x nfeat) into probs (n x 5): one XGBoost
+ * call, or with the native predictor the native evaluator (the same values,
+ * bit for bit, without the lock). */
 int pdm_model_predict(pdm_model *m, const double *rows, size_t n, double *probs, char *errstr,
                       size_t errlen);
 
@@ -200,6 +203,47 @@ int pdm_model_score_ex(pdm_model *m, const double *rows, size_t n, pdm_risk *out
  * contributions call; other fields of out[i] are left as they are. */
 int pdm_model_explain(pdm_model *m, const double *rows, size_t n, pdm_risk *out, char *errstr,
                       size_t errlen);
+
+/* ---- predictor ------------------------------------------------------------ */
+
+/* Who computes pdm_model_predict / pdm_model_score*: XGBoost itself, or the
+ * native evaluator of the model's trees (model/native.c), which reproduces
+ * XGBoost's float arithmetic and is several times faster. */
+typedef enum { PDM_PREDICTOR_XGBOOST = 0, PDM_PREDICTOR_NATIVE = 1 } pdm_predictor;
+
+#define PDM_PREDICTOR_TOLERANCE 1e-6
+
+/* "xgboost" or "native": 0, else -1. */
+int pdm_predictor_parse(const char *name, pdm_predictor *out);
+const char *pdm_predictor_name(pdm_predictor p);
+
+/* The last check of the native evaluator against XGBoost on this model. */
+typedef struct {
+    int checked;      /* 0: never compared */
+    int passed;       /* max_abs_diff <= PDM_PREDICTOR_TOLERANCE */
+    size_t rows;      /* sample rows scored by both */
+    size_t values;    /* rows x classes compared */
+    size_t identical; /* of them, equal bit for bit */
+    double max_abs_diff;
+    double seconds;               /* building the evaluator and the check */
+    char reason[PDM_ERRSTR_SIZE]; /* why the native predictor was refused, or "" */
+} pdm_predictor_check;
+
+/* Selects the predictor. Native: builds the evaluator from the model's trees
+ * and scores a fixed sample (every split threshold exactly, one float below
+ * and above, doubles rounding onto it, rows reaching split nodes of every
+ * tree, missing values, +-inf, huge values, the reference histograms'
+ * edges) with it and with XGBoost; on any difference above
+ * PDM_PREDICTOR_TOLERANCE (or a model it cannot read) it returns -1 with
+ * errstr saying why (row, class, both values) and the model keeps its
+ * previous predictor, so the caller logs it and serves with XGBoost. On a
+ * model not yet sealed the choice and the check's result are recorded in
+ * model.json ("predictor": "evaluated_with", "native_check"). Not
+ * thread-safe: choose before sharing the model. New and loaded models
+ * start with XGBoost. */
+int pdm_model_set_predictor(pdm_model *m, pdm_predictor p, char *errstr, size_t errlen);
+pdm_predictor pdm_model_predictor(const pdm_model *m);
+const pdm_predictor_check *pdm_model_predictor_check(const pdm_model *m);
 
 /* ---- evaluation ----------------------------------------------------------- */
 

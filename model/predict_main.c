@@ -15,6 +15,7 @@ typedef struct {
     char *model;
     char *features;
     long long batch;
+    char *predictor;
 } predict_options;
 
 #define O(f) offsetof(predict_options, f)
@@ -24,6 +25,10 @@ static const pdm_option options[] = {
     {"features", 'f', NULL, PDM_OPT_STRING, O(features), NULL, "FILE",
      "Feature dump CSV (pdm-train --dump-features or pdm-scorer --dump-features).", 0},
     {"batch", 0, NULL, PDM_OPT_INT, O(batch), "4096", "N", "Rows per model call.", 0},
+    {"predictor", 0, "PDM_PREDICTOR", PDM_OPT_STRING, O(predictor), "native", "NAME",
+     "native (the trees evaluated natively, after a check against XGBoost; on any difference "
+     "it warns and uses XGBoost) or xgboost.",
+     0},
     PDM_OPTIONS_END,
 };
 
@@ -79,12 +84,19 @@ int main(int argc, char **argv)
         rc = help ? 0 : 2;
         goto out;
     }
+    pdm_predictor predictor;
+    if (pdm_predictor_parse(o.predictor, &predictor)) {
+        fprintf(stderr, "pdm-predict: --predictor: '%s' is not native or xgboost\n", o.predictor);
+        goto out;
+    }
     rc = 1;
     snprintf(path, sizeof path, "%s/current", o.model);
     if (pdm_model_load(access(path, F_OK) == 0 ? path : o.model, &m, err, sizeof err)) {
         fprintf(stderr, "pdm-predict: %s\n", err);
         goto out;
     }
+    if (pdm_model_set_predictor(m, predictor, err, sizeof err))
+        fprintf(stderr, "pdm-predict: warning: %s; scoring with xgboost\n", err);
     size_t nf = pdm_model_n_features(m), batch = o.batch > 0 ? (size_t)o.batch : 4096, n = 0;
     in = fopen(o.features, "r");
     rows = malloc(batch * nf * sizeof *rows);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "pdm_common.h"
+#include "pdm_model.h"
 #include "trainer.h"
 
 static const pdm_option options[] = {
@@ -63,6 +64,12 @@ static const pdm_option options[] = {
     {"skip-bad-rows", 0, "PDM_TRAIN_SKIP_BAD_ROWS", PDM_OPT_BOOL,
      offsetof(train_config, skip_bad_rows), "false", NULL,
      "Skip (and count) malformed CSV rows instead of failing.", 0},
+    {"predictor", 0, "PDM_TRAIN_PREDICTOR", PDM_OPT_STRING, offsetof(train_config, predictor),
+     "native", "NAME",
+     "Who scores the evaluation rows: native (the model's trees evaluated natively, checked "
+     "against XGBoost first; on any difference the run falls back to XGBoost and says why) or "
+     "xgboost. The package records the choice and the check.",
+     0},
     {"log-level", 0, "PDM_LOG_LEVEL", PDM_OPT_STRING, offsetof(train_config, log_level), "info",
      "LEVEL", "debug, info, warn or error.", 0},
     PDM_OPTIONS_END,
@@ -103,6 +110,12 @@ int main(int argc, char **argv)
         goto out;
     }
     pdm_log_set_level(level);
+    pdm_predictor predictor;
+    if (pdm_predictor_parse(cfg.predictor, &predictor)) {
+        fprintf(stderr, "pdm-train: --predictor: '%s' is not native or xgboost\n", cfg.predictor);
+        rc = 2;
+        goto out;
+    }
     if (!cfg.data || (!cfg.out && !cfg.promote)) {
         fprintf(stderr, "pdm-train: --data and one of --out or --promote are required "
                         "(see --help)\n");

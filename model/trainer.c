@@ -19,6 +19,11 @@
  * fits all training rows and the thresholds come from in-sample scores; the
  * package says which (thresholds_source).
  *
+ * Evaluation rows are scored with --predictor (default native: the trees
+ * evaluated natively once they scored the check sample exactly as XGBoost
+ * does; a refusal is logged and the run evaluates with XGBoost). The
+ * package's "predictor" entry records which one was used and the check.
+ *
  * Decision for tiny data (e.g. two machines of the public data set): the
  * trainer runs as long as the training rows hold at least one failure row
  * and there is at least one test row; metrics that the test rows cannot
@@ -288,6 +293,28 @@ typedef struct {
     pdm_metrics current;
 } promotion;
 
+/* Switches a model to the --predictor; a refused native predictor is logged
+ * and the model stays on XGBoost (the package records the refusal). */
+static int choose_predictor(pdm_model *m, const char *name, const char *which, char *errstr,
+                            size_t errlen)
+{
+    pdm_predictor p = PDM_PREDICTOR_NATIVE;
+    char err[PDM_ERRSTR_SIZE];
+    if (name && pdm_predictor_parse(name, &p))
+        return pdm_err(errstr, errlen, "--predictor: '%s' is not native or xgboost", name);
+    if (pdm_model_set_predictor(m, p, err, sizeof err)) {
+        pdm_log(PDM_LOG_WARN, "%s: %s; evaluating with xgboost", which, err);
+        return 0;
+    }
+    const pdm_predictor_check *c = pdm_model_predictor_check(m);
+    if (p == PDM_PREDICTOR_NATIVE)
+        pdm_log(PDM_LOG_INFO,
+                "%s: native predictor checked against xgboost on %zu rows: max |diff| %.3g, "
+                "%zu of %zu values identical (%.3f s)",
+                which, c->rows, c->max_abs_diff, c->identical, c->values, c->seconds);
+    return 0;
+}
+
 /* Scores the current model (if any) on the candidate's test rows. */
 static int compare_with_current(const train_config *cfg, const pdm_model *candidate,
                                 const pdm_metrics *cand_metrics, const row_block *test,
@@ -318,6 +345,8 @@ static int compare_with_current(const train_config *cfg, const pdm_model *candid
         goto out;
     }
     snprintf(p->current_version, sizeof p->current_version, "%s", pdm_model_version(cur));
+    if (choose_predictor(cur, cfg->predictor, "the current model", errstr, errlen))
+        goto out;
     int same = pdm_model_n_features(cur) == pdm_model_n_features(candidate) &&
                strcmp(pdm_model_feature_set(cur), pdm_model_feature_set(candidate)) == 0;
     for (size_t j = 0; same && j < pdm_model_n_features(cur); j++)
@@ -805,8 +834,10 @@ static int fit_model(run_state *r, char *errstr, size_t errlen)
     if (!r->calibrated && !r->fit_probs)
         return pdm_err(errstr, errlen, "out of memory for predictions");
     pdm_log(PDM_LOG_INFO, "training %d rounds on %zu x %zu", params.rounds, r->fit.n, r->fr.nfeat);
-    return pdm_model_train(r->fit.rows, r->fit.labels, r->fit.n, r->fr.nfeat, r->fr.names,
-                           PDM_FEATURE_SET, &params, &r->model, r->fit_probs, errstr, errlen);
+    if (pdm_model_train(r->fit.rows, r->fit.labels, r->fit.n, r->fr.nfeat, r->fr.names,
+                        PDM_FEATURE_SET, &params, &r->model, r->fit_probs, errstr, errlen))
+        return -1;
+    return choose_predictor(r->model, cfg->predictor, "the candidate", errstr, errlen);
 }
 
 /* Risk scores and positives of a block's probabilities (malloc'ed). */
@@ -1018,6 +1049,16 @@ static int print_summary(const run_state *r, FILE *out, double total)
             "(precision %.3f, recall %.3f there)\n",
             th->warn, th->warn_precision, th->warn_recall, th->critical, th->critical_precision,
             th->critical_recall);
+    const pdm_predictor_check *c = pdm_model_predictor_check(r->model);
+    if (pdm_model_predictor(r->model) == PDM_PREDICTOR_NATIVE)
+        fprintf(out,
+                "predictor: native (checked against xgboost on %zu rows: max |diff| %.3g, %zu of "
+                "%zu values identical)\n",
+                c->rows, c->max_abs_diff, c->identical, c->values);
+    else if (c->checked || c->reason[0])
+        fprintf(out, "predictor: xgboost (native refused: %s)\n", c->reason);
+    else
+        fprintf(out, "predictor: xgboost\n");
     fprintf(out, "test metrics:\n%s", table.data);
     if (r->cfg->out)
         fprintf(out, "package: %s\n", r->cfg->out);

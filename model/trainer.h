@@ -27,6 +27,7 @@ typedef struct {
     char *promote;
     int skip_bad_rows;
     char *log_level;
+    char *predictor; /* "native" or "xgboost": who scores the evaluation */
 } train_config;
 
 /* Runs the whole training; the report (metrics table, promotion, timings)

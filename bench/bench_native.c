@@ -1,0 +1,332 @@
+/* bench-native: the native tree evaluator against XGBoost's own predictor.
+ *
+ * Trains 5-class models of --small-rounds and --large-rounds rounds (depth
+ * --depth, the v1 features of a simulated fleet or of --data) and times, on
+ * one thread, in the same run:
+ *   - XGBoost (pdm_model_predict with the xgboost predictor: in-place
+ *     prediction on the caller's doubles) in batches of --batch rows and
+ *     one row per call;
+ *   - the native evaluator (pdm_model_predict after pdm_model_set_predictor
+ *     native, which also times the safety check) the same way;
+ * each figure the median of --runs runs, and checks that both give the same
+ * probabilities bit for bit on every timed row. Prints the machine, the
+ * command and a table with the issue's goals (native >= 3x XGBoost's batch
+ * rate, >= 30x its one-row rate). */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <xgboost/c_api.h>
+
+#include "native.h"
+#include "pdm_common.h"
+#include "pdm_dataset.h"
+#include "pdm_features.h"
+#include "pdm_model.h"
+
+enum { K = PDM_MODEL_N_CLASSES, NF = PDM_N_FEATURES };
+
+typedef struct {
+    char *data;
+    long long machines, hours;
+    long long small_rounds, large_rounds, depth;
+    long long train_rows;
+    long long rows, batch, single_rows, native_single_rows;
+    long long runs;
+    double missing;
+} bench_cfg;
+
+#define O(f) offsetof(bench_cfg, f)
+static const pdm_option options[] = {
+    {"data", 'd', NULL, PDM_OPT_STRING, O(data), NULL, "DIR",
+     "PdM data set; default: a simulated fleet (--machines x --hours) in a temporary directory.",
+     0},
+    {"machines", 0, NULL, PDM_OPT_INT, O(machines), "40", "N", "Simulated machines.", 0},
+    {"hours", 0, NULL, PDM_OPT_INT, O(hours), "3000", "H", "Simulated hours per machine.", 0},
+    {"small-rounds", 0, NULL, PDM_OPT_INT, O(small_rounds), "50", "N", "Rounds of the first model.",
+     0},
+    {"large-rounds", 0, NULL, PDM_OPT_INT, O(large_rounds), "200", "N",
+     "Rounds of the second model.", 0},
+    {"depth", 0, NULL, PDM_OPT_INT, O(depth), "6", "D", "max_depth of both models.", 0},
+    {"train-rows", 0, NULL, PDM_OPT_INT, O(train_rows), "60000", "N",
+     "Rows the models are trained on (2 threads).", 0},
+    {"rows", 'n', NULL, PDM_OPT_INT, O(rows), "40000", "N",
+     "Rows scored in batches per run (spread over the data).", 0},
+    {"batch", 'b', NULL, PDM_OPT_INT, O(batch), "1000", "N", "Rows per batch call.", 0},
+    {"single-rows", 0, NULL, PDM_OPT_INT, O(single_rows), "3000", "N",
+     "Rows XGBoost scores one per call per run.", 0},
+    {"native-single-rows", 0, NULL, PDM_OPT_INT, O(native_single_rows), "40000", "N",
+     "Rows the native evaluator scores one per call per run.", 0},
+    {"runs", 'r', NULL, PDM_OPT_INT, O(runs), "5", "N", "Runs; medians are reported.", 0},
+    {"missing", 0, NULL, PDM_OPT_DOUBLE, O(missing), "0", "SHARE",
+     "Also blank this share of the timed values (NaN, at random): rows with a missing value "
+     "take the slower step that tests for it.",
+     0},
+    PDM_OPTIONS_END,
+};
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* Rows per second of pdm_model_predict over n rows in calls of per_call,
+ * median of runs; NaN on failure. */
+static double rate(pdm_model *m, const double *x, size_t n, size_t per_call, double *probs,
+                   int runs)
+{
+    double t[99];
+    char err[PDM_ERRSTR_SIZE];
+    for (int r = 0; r < runs; r++) {
+        double t0 = pdm_monotonic_s();
+        for (size_t i = 0; i < n; i += per_call) {
+            size_t k = n - i < per_call ? n - i : per_call;
+            if (pdm_model_predict(m, x + i * NF, k, probs + i * K, err, sizeof err)) {
+                fprintf(stderr, "bench-native: %s\n", err);
+                return NAN;
+            }
+        }
+        t[r] = (double)n / (pdm_monotonic_s() - t0);
+    }
+    return median(t, runs);
+}
+
+static void machine_info(int argc, char **argv)
+{
+    struct utsname u;
+    char line[256], cpu[256] = "?";
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    while (f && fgets(line, sizeof line, f))
+        if (strncmp(line, "model name", 10) == 0) {
+            char *c = strchr(line, ':');
+            snprintf(cpu, sizeof cpu, "%s", c ? c + 2 : line);
+            cpu[strcspn(cpu, "\n")] = '\0';
+            break;
+        }
+    if (f)
+        fclose(f);
+    int major, minor, patch;
+    XGBoostVersion(&major, &minor, &patch);
+    uname(&u);
+    printf("machine: %s, %ld online cores, %s %s; XGBoost %d.%d.%d; gcc %s%s\n", cpu,
+           sysconf(_SC_NPROCESSORS_ONLN), u.sysname, u.release, major, minor, patch, __VERSION__,
+#ifdef __OPTIMIZE__
+           ", optimised build"
+#else
+           ", UNOPTIMISED build (use a Release tree)"
+#endif
+    );
+    printf("command:");
+    for (int i = 0; i < argc; i++)
+        printf(" %s", argv[i]);
+    printf("\n");
+}
+
+typedef struct {
+    double xgb_batch, xgb_single, nat_batch, nat_single, check_s;
+    size_t check_rows, identical, values;
+    size_t nodes_bytes;
+} result;
+
+static int bench_model(const bench_cfg *cfg, const double *train_x, const int *train_y,
+                       size_t n_train, const double *x, size_t n, int rounds, result *res)
+{
+    pdm_train_params p;
+    pdm_model *m = NULL;
+    char err[PDM_ERRSTR_SIZE];
+    double *ref = malloc(n * K * sizeof *ref), *got = malloc(n * K * sizeof *got);
+    int rc = -1;
+
+    pdm_train_params_init(&p);
+    p.rounds = rounds;
+    p.max_depth = (int)cfg->depth;
+    p.nthread = 2;
+    double t0 = pdm_monotonic_s();
+    if (!ref || !got ||
+        pdm_model_train(train_x, train_y, n_train, NF, pdm_feature_names(), PDM_FEATURE_SET, &p, &m,
+                        NULL, err, sizeof err) ||
+        pdm_model_set_nthread(m, 1, err, sizeof err)) {
+        fprintf(stderr, "bench-native: %s\n", ref && got ? err : "out of memory");
+        goto out;
+    }
+    printf("model: %d rounds x depth %lld, %d classes, %d features, trained on %zu rows in "
+           "%.1f s\n",
+           rounds, cfg->depth, K, NF, n_train, pdm_monotonic_s() - t0);
+    fflush(stdout);
+    size_t single = (size_t)cfg->single_rows < n ? (size_t)cfg->single_rows : n;
+    size_t nsingle = (size_t)cfg->native_single_rows < n ? (size_t)cfg->native_single_rows : n;
+    int runs = (int)cfg->runs;
+    res->xgb_batch = rate(m, x, n, (size_t)cfg->batch, ref, runs);
+    res->xgb_single = rate(m, x, single, 1, ref, runs);
+    if (pdm_model_predict(m, x, n, ref, err, sizeof err))
+        goto out;
+    if (pdm_model_set_predictor(m, PDM_PREDICTOR_NATIVE, err, sizeof err)) {
+        fprintf(stderr, "bench-native: %s\n", err);
+        goto out;
+    }
+    const pdm_predictor_check *c = pdm_model_predictor_check(m);
+    res->check_s = c->seconds;
+    res->check_rows = c->rows;
+    res->nat_batch = rate(m, x, n, (size_t)cfg->batch, got, runs);
+    res->nat_single = rate(m, x, nsingle, 1, got, runs);
+    if (pdm_model_predict(m, x, n, got, err, sizeof err))
+        goto out;
+    pdm_native_diff d;
+    pdm_native_compare(got, ref, n, K, &d);
+    res->identical = d.identical;
+    res->values = n * K;
+    pdm_native *nat;
+    if (pdm_model_native_build(m, &nat, err, sizeof err) == 0) {
+        res->nodes_bytes = pdm_native_size(nat);
+        pdm_native_destroy(nat);
+    }
+    rc = 0;
+out:
+    pdm_model_destroy(m);
+    free(ref);
+    free(got);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    bench_cfg cfg = {0};
+    char err[PDM_ERRSTR_SIZE], tmp[] = "/tmp/bench-native-XXXXXX", data[4200];
+    int help = 0, rc = 2, made_tmp = 0;
+    pdm_dataset *ds = NULL;
+    pdm_featurizer *fz = NULL;
+    pdm_feature_rows rows = {0};
+    int *labels = NULL;
+    double *x = NULL;
+
+    if (pdm_options_parse(options, &cfg, argc, argv, NULL, &help, err, sizeof err)) {
+        fprintf(stderr, "bench-native: %s\n", err);
+        goto out;
+    }
+    if (help) {
+        pdm_options_help(stdout, "usage: bench-native [options]", options);
+        rc = 0;
+        goto out;
+    }
+    if (cfg.runs < 1 || cfg.runs > 99 || cfg.rows < 1 || cfg.batch < 1 || cfg.single_rows < 1 ||
+        cfg.native_single_rows < 1 || cfg.train_rows < 100) {
+        fprintf(stderr, "bench-native: --runs 1..99, counts >= 1\n");
+        goto out;
+    }
+    rc = 1;
+    machine_info(argc, argv);
+    if (cfg.data) {
+        snprintf(data, sizeof data, "%s", cfg.data);
+    } else {
+        pdm_sim_params sp;
+        pdm_sim_params_init(&sp);
+        sp.machines = (int)cfg.machines;
+        sp.hours = cfg.hours;
+        if (!mkdtemp(tmp))
+            goto out;
+        made_tmp = 1;
+        snprintf(data, sizeof data, "%s/data", tmp);
+        if (pdm_sim_write_csv(&sp, data, err, sizeof err)) {
+            fprintf(stderr, "bench-native: %s\n", err);
+            goto out;
+        }
+    }
+    const pdm_event *ev = NULL;
+    size_t n_ev = 0;
+    if (pdm_dataset_load(data, NULL, &ds, err, sizeof err)) {
+        fprintf(stderr, "bench-native: data: %s\n", err);
+        goto out;
+    }
+    ev = pdm_dataset_events(ds, &n_ev);
+    if (!(fz = pdm_featurizer_new(NULL, err, sizeof err)) ||
+        pdm_featurizer_feed(fz, ev, n_ev, &rows, err, sizeof err) ||
+        !(labels = malloc((rows.n ? rows.n : 1) * sizeof *labels)) ||
+        pdm_labels_compute(ev, n_ev, rows.machine_id, rows.ts, rows.n,
+                           PDM_LABEL_DEFAULT_HORIZON_HOURS, labels, err, sizeof err)) {
+        fprintf(stderr, "bench-native: data: %s\n", err);
+        goto out;
+    }
+    size_t n_train = (size_t)cfg.train_rows < rows.n ? (size_t)cfg.train_rows : rows.n;
+    size_t n = (size_t)cfg.rows < rows.n ? (size_t)cfg.rows : rows.n;
+    x = malloc(n * NF * sizeof *x);
+    if (!x)
+        goto out;
+    for (size_t i = 0; i < n; i++)
+        memcpy(x + i * NF, rows.x + (i * rows.n / n) * NF, NF * sizeof *x);
+    uint64_t seed = 42;
+    for (size_t i = 0; cfg.missing > 0 && i < n * NF; i++) {
+        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+        if ((double)(seed >> 11) / 9007199254740992.0 < cfg.missing)
+            x[i] = NAN;
+    }
+    size_t missing = 0, rows_missing = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t m = 0;
+        for (size_t j = 0; j < NF; j++)
+            m += isnan(x[i * NF + j]);
+        missing += m;
+        rows_missing += m > 0;
+    }
+    printf("data: %s, %zu feature rows; timed rows %zu spread over all of them: %.1f%% of the "
+           "values and %.1f%% of the rows with a missing value\n",
+           cfg.data ? cfg.data : "simulated fleet", rows.n, n,
+           100.0 * (double)missing / (double)(n * NF), 100.0 * (double)rows_missing / (double)n);
+
+    int rounds[2] = {(int)cfg.small_rounds, (int)cfg.large_rounds};
+    result res[2];
+    for (int k = 0; k < 2; k++)
+        if (bench_model(&cfg, rows.x, labels, n_train, x, n, rounds[k], &res[k]))
+            goto out;
+
+    printf("\none thread, rows/s, median of %lld runs (batch calls of %lld rows)\n", cfg.runs,
+           cfg.batch);
+    printf("%-7s %12s %12s %12s %12s %9s %9s %10s %14s\n", "rounds", "xgb batch", "xgb 1-row",
+           "native batch", "native 1-row", "x batch", "x 1-row", "check", "identical");
+    for (int k = 0; k < 2; k++) {
+        const result *r = &res[k];
+        printf("%-7d %12.0f %12.0f %12.0f %12.0f %8.1fx %8.1fx %7.0f ms %7zu/%zu\n", rounds[k],
+               r->xgb_batch, r->xgb_single, r->nat_batch, r->nat_single,
+               r->nat_batch / r->xgb_batch, r->nat_single / r->xgb_single, r->check_s * 1000,
+               r->identical, r->values);
+    }
+    printf("\n");
+    int all_met = 1;
+    for (int k = 0; k < 2; k++) {
+        const result *r = &res[k];
+        int batch_ok = r->nat_batch >= 3 * r->xgb_batch;
+        int single_ok = r->nat_single >= 30 * r->xgb_single;
+        int same = r->identical == r->values;
+        all_met &= batch_ok && single_ok && same;
+        printf("%d rounds: native batch >= 3x xgboost batch: %s; native 1-row >= 30x xgboost "
+               "1-row: %s; identical probabilities: %s; check %zu rows in %.0f ms; nodes %zu "
+               "KiB\n",
+               rounds[k], batch_ok ? "met" : "NOT met", single_ok ? "met" : "NOT met",
+               same ? "yes" : "NO", r->check_rows, r->check_s * 1000, r->nodes_bytes / 1024);
+    }
+    rc = all_met ? 0 : 3;
+out:
+    if (made_tmp) {
+        char cmd[4300];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
+        if (system(cmd) != 0)
+            fprintf(stderr, "bench-native: could not remove %s\n", tmp);
+    }
+    free(x);
+    free(labels);
+    pdm_feature_rows_free(&rows);
+    pdm_featurizer_destroy(fz);
+    pdm_dataset_destroy(ds);
+    pdm_options_free(options, &cfg);
+    return rc;
+}

@@ -1,0 +1,1 @@
+pdm_runtime_test(native_predictor native_predictor.sh 120)

@@ -1,0 +1,3 @@
+# The native tree evaluator against XGBoost (parity, safety check, reader).
+pdm_unit_test(test_native ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_native.c pdm_model pdm::xgboost
+              Threads::Threads)
