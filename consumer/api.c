@@ -603,6 +603,17 @@ static int handle_model(void *ctx, const pdm_http_request *req, pdm_http_respons
         if (o && meta && th) {
             cJSON_AddStringToObject(o, "version", pdm_model_version(s->model));
             cJSON_AddStringToObject(o, "path", s->model_path);
+            cJSON_AddStringToObject(o, "predictor",
+                                    pdm_predictor_name(pdm_model_predictor(s->model)));
+            const pdm_predictor_check *ck = pdm_model_predictor_check(s->model);
+            if (ck && ck->checked) {
+                cJSON *c = cJSON_AddObjectToObject(o, "native_check");
+                cJSON_AddBoolToObject(c, "passed", ck->passed);
+                cJSON_AddNumberToObject(c, "rows", (double)ck->rows);
+                cJSON_AddItemToObject(c, "max_abs_diff", number_json(ck->max_abs_diff));
+                if (ck->reason[0])
+                    cJSON_AddStringToObject(c, "reason", ck->reason);
+            }
             cJSON_AddItemToObject(th, "warn", number_json(s->warn));
             cJSON_AddItemToObject(th, "critical", number_json(s->critical));
             cJSON_AddItemToObject(o, "thresholds_in_use", th);

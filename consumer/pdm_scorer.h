@@ -35,6 +35,7 @@ typedef struct {
     int exit_at_end;
     const char *dump_features;     /* CSV path or NULL */
     int model_threads;
+    int native_predictor;          /* score with the native evaluator once proven */
     int64_t max_wait_ms;           /* how long a batch waits to fill */
     /* HTTP API and /metrics (see README "HTTP API") */
     const char *http_bind;         /* "ADDR:PORT"; NULL, "" or "off": no server */

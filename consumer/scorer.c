@@ -98,6 +98,11 @@ int scorer_prepare_model(const pdm_scorer_config *cfg, pdm_model **out, char *pa
     }
     if (cfg->model_threads > 0)
         pdm_model_set_nthread(m, cfg->model_threads, msg, sizeof msg);
+    /* The native evaluator checks itself against XGBoost on a fixed sample
+     * first; if it differs anywhere, XGBoost serves (reasons always do). */
+    if (cfg->native_predictor &&
+        pdm_model_set_predictor(m, PDM_PREDICTOR_NATIVE, msg, sizeof msg))
+        pdm_log(PDM_LOG_WARN, "model %s: scoring with XGBoost: %s", path, msg);
     pdm_model_thresholds(m, warn, critical);
     if (!isnan(cfg->warn))
         *warn = cfg->warn;
@@ -128,8 +133,9 @@ static void install_model(pdm_scorer *s, pdm_model *m, const char *path, double 
     snprintf(s->model_path, sizeof s->model_path, "%s", path);
     scorer_api_model_changed(s, old_version);
     pthread_rwlock_unlock(&s->model_lock);
-    pdm_log(PDM_LOG_INFO, "model %s loaded from %s (warn %.4g, critical %.4g)",
-            pdm_model_version(m), path, warn, critical);
+    pdm_log(PDM_LOG_INFO, "model %s loaded from %s (warn %.4g, critical %.4g, predictor %s)",
+            pdm_model_version(m), path, warn, critical,
+            pdm_predictor_name(pdm_model_predictor(m)));
 }
 
 static int load_model(pdm_scorer *s, char *errstr, size_t errlen)

@@ -24,6 +24,7 @@ typedef struct {
     double critical;
     long long batch_size;
     long long model_threads;
+    char *predictor;
     char *dump_features;
     int exit_at_end;
     char *max_wait;
@@ -56,6 +57,7 @@ static const pdm_option options[] = {
     {"critical", 0, "PDM_CRITICAL", PDM_OPT_DOUBLE, O(critical), "nan", "RISK", "Override the model's CRITICAL threshold.", 0},
     {"batch-size", 0, "PDM_BATCH_SIZE", PDM_OPT_INT, O(batch_size), "2000", "N", "Messages per batch (one Redis round trip each way, one model call).", 0},
     {"model-threads", 0, "PDM_MODEL_THREADS", PDM_OPT_INT, O(model_threads), "1", "N", "XGBoost threads for scoring (0 = all cores).", 0},
+    {"predictor", 0, "PDM_PREDICTOR", PDM_OPT_STRING, O(predictor), "native", "NAME", "native: the project's tree evaluator, used once it scores a check sample exactly as XGBoost (else XGBoost serves, logged); xgboost: XGBoost's predictor. Reasons (SHAP) always come from XGBoost.", 0},
     {"dump-features", 0, "PDM_DUMP_FEATURES", PDM_OPT_STRING, O(dump_features), NULL, "FILE", "Write every scored row's features as CSV (the trainer's dump format).", 0},
     {"exit-at-end", 0, "PDM_EXIT_AT_END", PDM_OPT_BOOL, O(exit_at_end), "false", NULL, "Exit 0 once every assigned partition is consumed to its end.", 0},
     {"max-wait", 0, "PDM_MAX_WAIT", PDM_OPT_STRING, O(max_wait), "5ms", "DURATION", "How long a batch waits to fill once its first message is there: a backlog fills it at once; a live stream waits at most this (lower: less latency, smaller batches).", 0},
@@ -167,6 +169,12 @@ int main(int argc, char **argv)
         rc = 2;
         goto out;
     }
+    if (strcmp(o.predictor, "native") && strcmp(o.predictor, "xgboost")) {
+        fprintf(stderr, "pdm-scorer: --predictor must be native or xgboost, not '%s'\n", o.predictor);
+        rc = 2;
+        goto out;
+    }
+    cfg.native_predictor = strcmp(o.predictor, "native") == 0;
     if (o.http_threads < 1 || o.http_threads > 64 || o.http_max_body < 1024 ||
         o.drift_rows < 1 || o.metrics_machines < 0) {
         fprintf(stderr, "pdm-scorer: --http-threads must be 1..64, --http-max-body at least "

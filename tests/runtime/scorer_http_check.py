@@ -68,6 +68,8 @@ if s != 200 or token.encode() in text:
 model = json.loads(text)
 if model["version"] != version or model["metadata"]["features"][0] != "volt_mean_3h":
     fail(f"/v1/model: version {model['version']}, want {version}")
+if model.get("predictor") != "native" or not model.get("native_check", {}).get("passed"):
+    fail(f"/v1/model: predictor {model.get('predictor')}, check {model.get('native_check')} (native is the default once proven)")
 warn, critical = model["thresholds_in_use"]["warn"], model["thresholds_in_use"]["critical"]
 features = model["metadata"]["features"]
 
