@@ -508,7 +508,9 @@ void pdm_scorer_destroy(pdm_scorer *s)
         rd_kafka_destroy_flags(s->consumer, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
     }
     if (s->producer) {
-        rd_kafka_flush(s->producer, 10000);
+        /* Normally nothing is left (the run delivered or gave up on it). */
+        if (rd_kafka_flush(s->producer, 1000) != RD_KAFKA_RESP_ERR_NO_ERROR)
+            rd_kafka_purge(s->producer, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
         rd_kafka_destroy(s->producer);
     }
     pending_clear(s);
@@ -1310,8 +1312,7 @@ int pdm_scorer_run(pdm_scorer *s, char *errstr, size_t errlen)
         }
     }
     free(msgs);
-    finish_pending(s, 0, 1);
-    rd_kafka_flush(s->producer, 10000);
+    finish_pending(s, 0, 1); /* delivered and committed, or given up after the grace */
     pdm_log(PDM_LOG_INFO,
             "stopped: %llu messages, %llu scored, %llu risk events, %llu dead letters",
             (unsigned long long)s->stats.messages, (unsigned long long)s->stats.scored,
