@@ -5,8 +5,10 @@
  * XGBoost 1.7 (in-place prediction has no SHAP), so they cost a matrix build
  * and are only computed for the rows that alert (pdm_model_score).
  * With the native predictor (predictor.c), pdm_model_predict and the scores
- * come from the native evaluator instead, without the lock; contributions
- * stay with XGBoost. */
+ * come from the native evaluator instead, without the lock. Contributions
+ * come from the fast TreeSHAP of shap.c once it has matched XGBoost's
+ * pred_contribs on the first call's rows and a fixed sample; else from
+ * XGBoost's pred_contribs (a DMatrix and the lock). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +44,7 @@ void pdm_model_destroy(pdm_model *m)
     if (m->booster)
         XGBoosterFree(m->booster);
     pdm_native_destroy(m->native);
+    pdm_shap_destroy(m->shap);
     if (m->feature_names)
         for (size_t i = 0; i < m->nfeat; i++)
             free(m->feature_names[i]);
@@ -180,8 +183,103 @@ out:
     return rc;
 }
 
+static int contributions_xgboost(pdm_model *m, const double *rows, size_t n, double *contrib,
+                                 char *errstr, size_t errlen);
+
+/* Builds the fast TreeSHAP and checks it against XGBoost on rows (the
+ * caller's, real data) and a fixed sample from the reference histograms'
+ * edges with missing values. Called once, with m->lock held. */
+static void shap_init(pdm_model *m, const double *rows, size_t n)
+{
+    enum { SAMPLE = 48 };
+    char err[PDM_ERRSTR_SIZE];
+    double worst = 0;
+    size_t w = m->nfeat, total = n + SAMPLE;
+    double *check = malloc(total * w * sizeof *check);
+    m->shap_state = -1;
+    if (!check) {
+        snprintf(m->shap_reason, sizeof m->shap_reason, "out of memory");
+        return;
+    }
+    memcpy(check, rows, n * w * sizeof *check);
+    for (size_t r = 0; r < SAMPLE; r++) {
+        for (size_t j = 0; j < w; j++) {
+            const pdm_histogram *h = m->feature_hist ? &m->feature_hist[j] : NULL;
+            double v = h ? h->edges[(r + 3 * j) % (PDM_MODEL_HIST_BINS + 1)] : (double)r;
+            check[(n + r) * w + j] = (r + j) % 5 == 0 || r == 0 ? NAN : v;
+        }
+    }
+    m->shap = pdm_shap_new(m->booster, m->nfeat, PDM_MODEL_N_CLASSES, err, sizeof err);
+    if (!m->shap || pdm_shap_check(m->shap, m->booster, check, total, &worst, err, sizeof err)) {
+        snprintf(m->shap_reason, sizeof m->shap_reason, "%s", err);
+        pdm_shap_destroy(m->shap);
+        m->shap = NULL;
+    } else {
+        m->shap_state = 1;
+    }
+    free(check);
+}
+
+const char *pdm_model_contributions_engine(pdm_model *m)
+{
+    pthread_mutex_lock(&m->lock);
+    const char *e = m->shap_state > 0    ? "native TreeSHAP"
+                    : m->shap_state == 0 ? "not used yet"
+                                         : m->shap_reason;
+    pthread_mutex_unlock(&m->lock);
+    return e;
+}
+
+/* sum_{k>=1} (p_k / risk) phi_k - phi_0 for each row's features and bias. */
+static void risk_contributions(const double *probs, const double *phi, size_t n, size_t w,
+                               double *contrib)
+{
+    enum { K = PDM_MODEL_N_CLASSES };
+    for (size_t i = 0; i < n; i++) {
+        const double *p = probs + i * K, *ph = phi + i * K * w;
+        double risk = 1.0 - p[0], weight[K];
+        for (int k = 1; k < K; k++)
+            weight[k] = risk > 0 ? p[k] / risk : 1.0 / (K - 1);
+        for (size_t j = 0; j < w; j++) {
+            double c = -ph[j];
+            for (int k = 1; k < K; k++)
+                c += weight[k] * ph[k * w + j];
+            contrib[i * w + j] = c;
+        }
+    }
+}
+
 int pdm_model_contributions(pdm_model *m, const double *rows, size_t n, double *contrib,
                             char *errstr, size_t errlen)
+{
+    if (n == 0)
+        return 0;
+    pthread_mutex_lock(&m->lock);
+    if (m->shap_state == 0)
+        shap_init(m, rows, n);
+    int fast = m->shap_state > 0;
+    pthread_mutex_unlock(&m->lock);
+    if (!fast)
+        return contributions_xgboost(m, rows, n, contrib, errstr, errlen);
+    size_t w = m->nfeat + 1;
+    double *probs = malloc(n * PDM_MODEL_N_CLASSES * sizeof *probs);
+    double *phi = malloc(n * PDM_MODEL_N_CLASSES * w * sizeof *phi);
+    int rc = -1;
+    if (!probs || !phi)
+        pdm_err(errstr, errlen, "out of memory for %zu rows", n);
+    else if (pdm_model_predict(m, rows, n, probs, errstr, errlen) == 0 &&
+             pdm_shap_contrib(m->shap, rows, n, phi, errstr, errlen) == 0) {
+        risk_contributions(probs, phi, n, w, contrib);
+        rc = 0;
+    }
+    free(probs);
+    free(phi);
+    return rc;
+}
+
+/* XGBoost's exact TreeSHAP (pred_contribs) through a DMatrix. */
+static int contributions_xgboost(pdm_model *m, const double *rows, size_t n, double *contrib,
+                                 char *errstr, size_t errlen)
 {
     enum { K = PDM_MODEL_N_CLASSES };
     static const char config[] = "{\"type\":%d,\"training\":false,\"iteration_begin\":0,"
@@ -191,12 +289,10 @@ int pdm_model_contributions(pdm_model *m, const double *rows, size_t n, double *
     bst_ulong dim;
     const float *res;
     DMatrixHandle dm = NULL;
-    double *probs = NULL;
+    double *probs = NULL, *phi = NULL;
     size_t w = m->nfeat + 1;
     int rc = -1, locked = 0;
 
-    if (n == 0)
-        return 0;
     probs = malloc(n * K * sizeof *probs);
     if (!probs) {
         pdm_err(errstr, errlen, "out of memory for %zu rows", n);
@@ -225,19 +321,14 @@ int pdm_model_contributions(pdm_model *m, const double *rows, size_t n, double *
     }
     if (check_shape(shape, dim, n, K, w, errstr, errlen))
         goto out;
-    for (size_t i = 0; i < n; i++) {
-        const double *p = probs + i * K;
-        const float *phi = res + i * K * w; /* phi[k * w + j] */
-        double risk = 1.0 - p[0], weight[K];
-        for (int k = 1; k < K; k++)
-            weight[k] = risk > 0 ? p[k] / risk : 1.0 / (K - 1);
-        for (size_t j = 0; j < w; j++) {
-            double c = -(double)phi[j];
-            for (int k = 1; k < K; k++)
-                c += weight[k] * phi[k * w + j];
-            contrib[i * w + j] = c;
-        }
+    phi = malloc(n * K * w * sizeof *phi);
+    if (!phi) {
+        pdm_err(errstr, errlen, "out of memory for %zu rows", n);
+        goto out;
     }
+    for (size_t i = 0; i < n * K * w; i++)
+        phi[i] = res[i];
+    risk_contributions(probs, phi, n, w, contrib);
     rc = 0;
 out:
     if (locked)
@@ -245,6 +336,7 @@ out:
     if (dm)
         XGDMatrixFree(dm);
     free(probs);
+    free(phi);
     return rc;
 }
 

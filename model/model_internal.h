@@ -11,6 +11,7 @@
 
 #include "native.h"
 #include "pdm_model.h"
+#include "shap.h"
 
 struct pdm_model {
     BoosterHandle booster;
@@ -33,6 +34,13 @@ struct pdm_model {
     pdm_predictor predictor;
     pdm_native *native;
     pdm_predictor_check check;
+    /* Contributions: the fast TreeSHAP (shap.c), built and checked against
+     * XGBoost's pred_contribs at the first contributions call (under the
+     * lock); shap_state 0 not tried yet, 1 in use (read-only, no lock),
+     * -1 refused (XGBoost's pred_contribs serve; shap_reason says why). */
+    pdm_shap *shap;
+    int shap_state;
+    char shap_reason[PDM_ERRSTR_SIZE];
 };
 
 /* XGBoost's probabilities of n rows, whatever the predictor (under the lock). */

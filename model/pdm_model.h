@@ -178,6 +178,11 @@ int pdm_model_predict(pdm_model *m, const double *rows, size_t n, double *probs,
  * positive pushes the risk up. */
 int pdm_model_contributions(pdm_model *m, const double *rows, size_t n, double *contrib,
                             char *errstr, size_t errlen);
+/* Where contributions come from: "native TreeSHAP" (the project's exact
+ * TreeSHAP, used once it matched XGBoost's pred_contribs within 2e-5 of each
+ * row's largest value on the first call's rows and a fixed sample), "not
+ * used yet", or why it was refused (XGBoost's pred_contribs serve then). */
+const char *pdm_model_contributions_engine(pdm_model *m);
 
 static inline double pdm_model_risk_of(const double *probs)
 {

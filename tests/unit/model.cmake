@@ -1,2 +1,5 @@
 pdm_unit_test(test_model ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_model.c pdm_model)
 pdm_unit_test(test_model_package ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_model_package.c pdm_model)
+# TreeSHAP tables against XGBoost's pred_contribs (model/shap.c).
+pdm_unit_test(test_shap ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_shap.c pdm_model pdm::xgboost
+              pdm::cjson Threads::Threads)

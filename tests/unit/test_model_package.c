@@ -349,6 +349,8 @@ static void test_score_levels_and_reasons(void **state)
     /* Contributions add up to the log-odds of the risk relative to class 0
      * as linearised: sum_{k>=1} (p_k / risk) log(p_k / p_0). */
     assert_int_equal(pdm_model_contributions(m, f->rows, NROWS, contrib, err, sizeof err), 0);
+    /* the fast TreeSHAP passed its check against XGBoost's pred_contribs */
+    assert_string_equal(pdm_model_contributions_engine(m), "native TreeSHAP");
     int top_is_f0 = 0;
     for (int i = 0; i < NROWS; i++) {
         const double *p = probs + i * K;
