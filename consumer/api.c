@@ -605,6 +605,7 @@ static int handle_model(void *ctx, const pdm_http_request *req, pdm_http_respons
             cJSON_AddStringToObject(o, "path", s->model_path);
             cJSON_AddStringToObject(o, "predictor",
                                     pdm_predictor_name(pdm_model_predictor(s->model)));
+            cJSON_AddStringToObject(o, "contributions", pdm_model_contributions_engine(s->model));
             const pdm_predictor_check *ck = pdm_model_predictor_check(s->model);
             if (ck && ck->checked) {
                 cJSON *c = cJSON_AddObjectToObject(o, "native_check");
