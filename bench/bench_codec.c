@@ -9,6 +9,7 @@
 
 #include "pdm_common.h"
 #include "pdm_schemas.h"
+#include "bench_util.h"
 
 typedef struct {
     long long count;
@@ -23,17 +24,6 @@ static const pdm_option options[] = {
     PDM_OPTIONS_END,
 };
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 static void make_events(pdm_event *tele, pdm_event *risk_ev, pdm_risk *risk)
 {
@@ -144,7 +134,7 @@ int main(int argc, char **argv)
                 lo = rates[r] < lo ? rates[r] : lo;
                 hi = rates[r] > hi ? rates[r] : hi;
             }
-            double m = median(rates, (int)o.runs);
+            double m = bench_median(rates, (int)o.runs);
             printf("%-9s %-6s %4d bytes  %10.0f msgs/s  (%.2f us/msg; runs %.0f..%.0f)\n",
                    pdm_event_type_name(events[e]->type), op == 0 ? "encode" : "decode", len, m,
                    1e6 / m, lo, hi);

@@ -12,6 +12,7 @@
 
 #include "pdm_common.h"
 #include "pdm_features.h"
+#include "bench_util.h"
 
 typedef struct {
     long long machines;
@@ -125,17 +126,6 @@ oom:
     return 0;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 /* Keeps a checksum so the compiler cannot drop the work. */
 static int sum_row(void *ctx, int32_t machine_id, int64_t ts, const double *row)
@@ -220,7 +210,7 @@ int main(int argc, char **argv)
         if (frc)
             goto fail;
     }
-    double mb = median(t_buf, (int)cfg.runs), mf = median(t_fn, (int)cfg.runs);
+    double mb = bench_median(t_buf, (int)cfg.runs), mf = bench_median(t_fn, (int)cfg.runs);
     printf("featurizer -> row buffer: %zu rows, median %.3f s, %.2f M rows/s\n", rows_n, mb,
            (double)rows_n / mb / 1e6);
     printf("featurizer -> callback:   %zu rows, median %.3f s, %.2f M rows/s (checksum %.6g)\n",

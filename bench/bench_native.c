@@ -27,6 +27,7 @@
 #include "pdm_dataset.h"
 #include "pdm_features.h"
 #include "pdm_model.h"
+#include "bench_util.h"
 
 enum { K = PDM_MODEL_N_CLASSES, NF = PDM_N_FEATURES };
 
@@ -69,17 +70,6 @@ static const pdm_option options[] = {
     PDM_OPTIONS_END,
 };
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 /* Rows per second of pdm_model_predict over n rows in calls of per_call,
  * median of runs; NaN on failure. */
@@ -99,7 +89,7 @@ static double rate(pdm_model *m, const double *x, size_t n, size_t per_call, dou
         }
         t[r] = (double)n / (pdm_monotonic_s() - t0);
     }
-    return median(t, runs);
+    return bench_median(t, runs);
 }
 
 static void machine_info(int argc, char **argv)

@@ -28,6 +28,7 @@
 #include "pdm_features.h"
 #include "pdm_model.h"
 #include "shap.h"
+#include "bench_util.h"
 
 enum { K = PDM_MODEL_N_CLASSES, NF = PDM_N_FEATURES, W = K * (NF + 1) };
 
@@ -64,17 +65,6 @@ static const pdm_option options[] = {
     PDM_OPTIONS_END,
 };
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 /* XGBoost's contributions of n rows, as pdm_model_contributions gets them. */
 static int xgb_contrib(BoosterHandle b, const double *x, size_t n, double *phi)
@@ -120,7 +110,7 @@ static double rate(const pdm_shap *shap, BoosterHandle b, const double *x, size_
         }
         t[r] = (double)n / (pdm_monotonic_s() - t0);
     }
-    return median(t, runs);
+    return bench_median(t, runs);
 }
 
 static void machine_info(int argc, char **argv)

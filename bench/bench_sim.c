@@ -10,6 +10,7 @@
 
 #include "pdm_common.h"
 #include "pdm_dataset.h"
+#include "bench_util.h"
 
 typedef struct {
     long long machines;
@@ -33,17 +34,6 @@ static const pdm_option options[] = {
     PDM_OPTIONS_END,
 };
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 static void remove_data_set(const char *dir)
 {
@@ -132,7 +122,7 @@ int main(int argc, char **argv)
         }
     }
     int n = (int)cfg.runs;
-    double w = median(t_write, n), l = median(t_load, n), s = median(t_stream, n);
+    double w = bench_median(t_write, n), l = bench_median(t_load, n), s = bench_median(t_stream, n);
     printf("fleet: %lld machines x %lld hours, %zu events; medians of %d runs\n", cfg.machines,
            cfg.hours, events, n);
     printf("pdm_sim_write_csv (pdm-sim): %.3f s\n", w);

@@ -22,6 +22,7 @@
 #include "pdm_dataset.h"
 #include "pdm_features.h"
 #include "pdm_model.h"
+#include "bench_util.h"
 
 typedef struct {
     long long machines, hours, rounds, nthread, seed, runs;
@@ -52,18 +53,12 @@ static const pdm_option options[] = {
     PDM_OPTIONS_END,
 };
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(const double *v, int n)
+/* The median of runs kept in order (the table prints them too). */
+static double median_of(const double *v, int n)
 {
     double s[99];
     memcpy(s, v, (size_t)n * sizeof *v);
-    qsort(s, (size_t)n, sizeof *s, cmp_double);
-    return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+    return bench_median(s, n);
 }
 
 typedef struct {
@@ -297,14 +292,14 @@ int main(int argc, char **argv)
             goto out;
         printf("   pdm-train %.2f s, XGBoost alone %.2f s\n", wall[i], alone[i]);
     }
-    double w = median(wall, runs), a = median(alone, runs);
+    double w = median_of(wall, runs), a = median_of(alone, runs);
     double other =
-        median(load, runs) + median(feat, runs) + median(eval, runs) + median(write, runs);
+        median_of(load, runs) + median_of(feat, runs) + median_of(eval, runs) + median_of(write, runs);
     printf("== results (medians of %d runs)\n", runs);
     printf("pdm-train whole run      %8.2f s  (load %.2f, features %.2f, train %.2f, evaluate "
            "%.2f, write %.2f)\n",
-           w, median(load, runs), median(feat, runs), median(train, runs), median(eval, runs),
-           median(write, runs));
+           w, median_of(load, runs), median_of(feat, runs), median_of(train, runs), median_of(eval, runs),
+           median_of(write, runs));
     printf("XGBoost alone            %8.2f s  (DMatrix + %lld rounds on the same %zu x %d rows)\n",
            a, cfg.rounds, nfit, PDM_N_FEATURES);
     double ratio[99];
@@ -317,7 +312,7 @@ int main(int argc, char **argv)
     }
     printf("ratio whole / XGBoost    %8.3f    (median of the runs' ratios, range %.3f..%.3f; "
            "goal <= 1.2)\n",
-           median(ratio, runs), lo, hi);
+           median_of(ratio, runs), lo, hi);
     printf("phases besides training  %8.2f s  = %.3f of XGBoost alone\n", other, other / a);
     printf("pdm-train peak RSS       %8.1f MiB (goal < 1024)\n", rss / 1024.0);
     rc = 0;

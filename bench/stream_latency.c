@@ -33,6 +33,7 @@
 #include "pdm_dataset.h"
 #include "pdm_kafka.h"
 #include "pdm_schemas.h"
+#include "bench_util.h"
 
 typedef struct {
     char *brokers;
@@ -109,12 +110,6 @@ static long slot_of(const lat_run *r, int32_t machine, int64_t ts)
     if (h >= r->hours)
         return -1;
     return (long)(h * r->cfg->machines + machine - 1);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
 }
 
 /* Nearest-rank percentile of sorted v. */
@@ -482,7 +477,7 @@ int main(int argc, char **argv)
         goto out;
     }
 
-    qsort(run.lat_ms, run.n_lat, sizeof *run.lat_ms, cmp_double);
+    qsort(run.lat_ms, run.n_lat, sizeof *run.lat_ms, bench_cmp_double);
     double sum = 0;
     for (size_t i = 0; i < run.n_lat; i++)
         sum += run.lat_ms[i];

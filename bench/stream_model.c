@@ -31,6 +31,7 @@
 #include "pdm_dataset.h"
 #include "pdm_features.h"
 #include "pdm_model.h"
+#include "bench_util.h"
 
 typedef struct {
     char *model;
@@ -64,17 +65,6 @@ static const pdm_option options[] = {
     PDM_OPTIONS_END,
 };
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 /* Rows per second of XGBoost contributions (type 2 exact TreeSHAP, type 3
  * approximate) over n rows in calls of per_call rows, median of runs; NaN
@@ -120,7 +110,7 @@ static double xgb_contrib_rate(const char *pkg, const double *x, size_t n, size_
         }
         t[r] = (double)n / (pdm_monotonic_s() - t0);
     }
-    rate = median(t, runs);
+    rate = bench_median(t, runs);
 out:
     if (b)
         XGBoosterFree(b);
@@ -213,7 +203,7 @@ int main(int argc, char **argv)
         }
         t[r] = (double)n / (pdm_monotonic_s() - t0);
     }
-    double batch_rate = median(t, (int)cfg.runs);
+    double batch_rate = bench_median(t, (int)cfg.runs);
     size_t n_alert = 0;
     for (size_t i = 0; i < n; i++) {
         if (pdm_model_risk_of(probs + i * PDM_MODEL_N_CLASSES) >= warn)
@@ -235,7 +225,7 @@ int main(int argc, char **argv)
         }
         t[r] = (double)n / (pdm_monotonic_s() - t0);
     }
-    double score_rate = median(t, (int)cfg.runs);
+    double score_rate = bench_median(t, (int)cfg.runs);
     printf("  score_ex (no reasons), batches of 2000: %.0f rows/s\n", score_rate);
 
     /* 3. one row per call */
@@ -249,7 +239,7 @@ int main(int argc, char **argv)
         }
         t[r] = (double)n_single / (pdm_monotonic_s() - t0);
     }
-    double single_rate = median(t, (int)cfg.runs);
+    double single_rate = bench_median(t, (int)cfg.runs);
     printf("  predict, one row per call: %.0f rows/s\n", single_rate);
 
     /* 4. reasons for the alerts, in the scorer's batch shape: a batch of
@@ -272,7 +262,7 @@ int main(int argc, char **argv)
             }
             t[r] = (double)n_explain / (pdm_monotonic_s() - t0);
         }
-        explain_rate = median(t, (int)cfg.runs);
+        explain_rate = bench_median(t, (int)cfg.runs);
     }
     /* Per scored event with --emit all: one prediction, plus SHAP for the
      * alert share of them. */

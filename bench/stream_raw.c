@@ -26,6 +26,7 @@
 #include "pdm_common.h"
 #include "pdm_kafka.h"
 #include "pdm_schemas.h"
+#include "bench_util.h"
 
 typedef struct {
     char *brokers;
@@ -58,17 +59,6 @@ static const pdm_option options[] = {
     PDM_OPTIONS_END,
 };
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 static int partition_count(rd_kafka_t *rk, const char *topic, int *out, char *errstr,
                            size_t errlen)
@@ -243,7 +233,7 @@ static int run_consume(const raw_cfg *cfg, char *errstr, size_t errlen)
             printf("  run %lld read %lld messages, the watermarks say %lld\n", i + 1, r.messages,
                    available);
     }
-    double med = median(rates, (int)cfg->runs);
+    double med = bench_median(rates, (int)cfg->runs);
     printf("raw consume, batches of %lld: median %.0f msgs/s over %lld runs\n", cfg->batch, med,
            cfg->runs);
     printf("result raw_partitions=%d raw_messages=%lld raw_deleted=%lld raw_read=%lld "
@@ -360,14 +350,14 @@ static int run_produce(const raw_cfg *cfg, char *errstr, size_t errlen)
         double el = pdm_monotonic_s() - t_run;
         rates[run] = (double)(cfg->batch * cfg->batches) / el;
         printf("  run %lld: %lld batches of %lld: %.0f msgs/s, median flush %.2f ms\n", run + 1,
-               cfg->batches, cfg->batch, rates[run], median(flush_ms, (int)cfg->batches));
+               cfg->batches, cfg->batch, rates[run], bench_median(flush_ms, (int)cfg->batches));
     }
     if (st.failed) {
         pdm_err(errstr, errlen, "%lld messages not delivered", st.failed);
         goto out;
     }
-    double med_flush = median(flush_ms, (int)cfg->batches); /* of the last run */
-    double med = median(rates, (int)cfg->runs);
+    double med_flush = bench_median(flush_ms, (int)cfg->batches); /* of the last run */
+    double med = bench_median(rates, (int)cfg->runs);
     printf("produce + flush per batch of %lld to %s (%.0f-byte RiskEvents, %lld keys): median "
            "%.0f msgs/s, flush %.2f ms\n",
            cfg->batch, cfg->topic, payload_bytes / (double)sent, cfg->machines, med, med_flush);
