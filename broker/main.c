@@ -4,9 +4,11 @@
  * Contract with scripts and tests: the bootstrap address is the FIRST line
  * of stdout (flushed at once) and, with --bootstrap-file, the whole content
  * of that file, which is written under a temporary name and renamed so that
- * a reader never sees half a line; the file is removed on exit. Logs go to
- * stderr. Exit status 0 after a stop signal, 1 on a startup failure, 2 on a
- * usage error. */
+ * a reader never sees half a line; the file is removed on exit. With
+ * --control PATH, the fault-injection socket (pdm_broker.h) exists before
+ * the address is published, so a script that has read it can use both.
+ * Logs go to stderr. Exit status 0 after a stop signal, 1 on a startup
+ * failure, 2 on a usage error. */
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -24,6 +26,7 @@ typedef struct {
     long long partitions;
     char *topics;
     char *bootstrap_file;
+    char *control;
     char *log_level;
     pdm_kvlist props;
 } broker_cfg;
@@ -41,6 +44,17 @@ static const pdm_option options[] = {
     {"bootstrap-file", 'f', "PDM_BROKER_BOOTSTRAP_FILE", PDM_OPT_STRING,
      offsetof(broker_cfg, bootstrap_file), NULL, "FILE",
      "Also write the bootstrap address to FILE (atomically; removed on exit).", 0},
+    {"control", 0, "PDM_BROKER_CONTROL", PDM_OPT_STRING, offsetof(broker_cfg, control), NULL,
+     "PATH",
+     "Serve fault injection on a Unix-domain socket at PATH (mode 0600, removed on exit): one "
+     "command per line, each answered by one line, 'ok[ VALUE]' or 'error: WHY'. Commands: "
+     "down ID|all; up ID|all; rtt ID|all MS; errors API COUNT ERR [ID] (the next COUNT "
+     "requests of type API, e.g. Produce, Fetch, OffsetCommit, JoinGroup, fail with ERR, e.g. "
+     "NOT_LEADER_FOR_PARTITION, _TRANSPORT; only on broker ID if given); pending ID API; clear "
+     "API; leader TOPIC PARTITION ID; coordinator group GROUP ID; brokers; ping; help. "
+     "Client: tests/harness.sh's pdm_broker_ctl, or any program that writes a line to the "
+     "socket (python3's socket.AF_UNIX, socat).",
+     0},
     {"log-level", 0, "PDM_LOG_LEVEL", PDM_OPT_STRING, offsetof(broker_cfg, log_level), "info",
      "LEVEL", "debug, info, warn or error.", 0},
     {"property", 'X', NULL, PDM_OPT_KV, offsetof(broker_cfg, props), NULL, "KEY=VALUE",
@@ -96,6 +110,7 @@ int main(int argc, char **argv)
     broker_cfg cfg = {0};
     pdm_topic_list topics = {0};
     pdm_broker *broker = NULL;
+    pdm_broker_control *control = NULL;
     pdm_log_level level;
     sigset_t stop_signals;
 
@@ -156,6 +171,13 @@ int main(int argc, char **argv)
             goto out;
         }
     }
+    if (cfg.control) {
+        control = pdm_broker_control_new(broker, cfg.control, errstr, sizeof errstr);
+        if (!control) {
+            pdm_log(PDM_LOG_ERROR, "--control: %s", errstr);
+            goto out;
+        }
+    }
     const char *addr = pdm_broker_bootstraps(broker);
     if (cfg.bootstrap_file) {
         if (write_bootstrap_file(cfg.bootstrap_file, addr, errstr, sizeof errstr)) {
@@ -168,6 +190,8 @@ int main(int argc, char **argv)
     fflush(stdout);
     pdm_log(PDM_LOG_INFO, "%lld broker(s) at %s; %zu topics of %lld partitions", cfg.brokers, addr,
             topics.count, cfg.partitions);
+    if (control)
+        pdm_log(PDM_LOG_INFO, "fault injection on %s", cfg.control);
 
     if (sigwait(&stop_signals, &sig) == 0)
         pdm_log(PDM_LOG_INFO, "stopping on %s", sig == SIGINT ? "SIGINT" : "SIGTERM");
@@ -175,6 +199,7 @@ int main(int argc, char **argv)
 out:
     if (wrote_file)
         unlink(cfg.bootstrap_file);
+    pdm_broker_control_destroy(control);
     pdm_broker_destroy(broker);
     pdm_topic_list_clear(&topics);
     pdm_options_free(options, &cfg);

@@ -2,12 +2,16 @@
  * the command line and --help, so the three can never disagree.
  * Precedence: default < environment < command line. Secrets (PDM_OPT_SECRET)
  * may also come from a file (--NAME-file PATH or the env var + "_FILE") and
- * are never printed. */
+ * are never printed. A key=value list (PDM_OPT_KV, e.g. -X) also takes
+ * "@PATH", a properties file of key=value lines, so that Kafka secrets need
+ * not appear on the command line; its values are never quoted in errors. */
 #include "pdm_common.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static void *field(const pdm_option *o, void *cfg) { return (char *)cfg + o->offset; }
 
@@ -26,6 +30,104 @@ static int read_secret_file(const char *path, char **out, char *errstr, size_t e
         return pdm_err(errstr, errlen, "out of memory");
     *out = s;
     return 0;
+}
+
+/* Keys whose values must never be quoted in a message. */
+static int key_looks_secret(const char *key)
+{
+    static const char *const words[] = {"password", "secret", "sasl.oauthbearer.config",
+                                        "ssl.key.pem", "ssl_key", "keytab", "token"};
+    for (size_t w = 0; w < sizeof words / sizeof words[0]; w++) {
+        size_t n = strlen(words[w]);
+        for (const char *p = key; *p; p++)
+            if (!strncasecmp(p, words[w], n))
+                return 1;
+    }
+    return 0;
+}
+
+static void trim(const char **start, const char **end)
+{
+    while (*start < *end && isspace((unsigned char)**start))
+        (*start)++;
+    while (*end > *start && isspace((unsigned char)(*end)[-1]))
+        (*end)--;
+}
+
+/* Appends the pairs of a properties file (kcat -F style: "key=value" lines,
+ * '#' comments and blank lines skipped, whitespace around key and value
+ * trimmed, values may contain '=') to list, in file order. */
+static int kv_add_file(pdm_kvlist *list, const char *path, char *errstr, size_t errlen)
+{
+    int rc = -1;
+    pdm_buf b = {0};
+    pdm_buf kv = {0};
+    if (!*path) {
+        pdm_err(errstr, errlen, "'@' must be followed by a properties file path");
+        goto out;
+    }
+    if (pdm_read_file(path, &b, errstr, errlen))
+        goto out;
+    const char *p = b.data ? b.data : "";
+    const char *data_end = p + b.len;
+    for (size_t lineno = 1; p < data_end; lineno++) {
+        const char *nl = memchr(p, '\n', (size_t)(data_end - p));
+        const char *start = p, *end = nl ? nl : data_end;
+        p = nl ? nl + 1 : data_end;
+        trim(&start, &end);
+        if (start == end || *start == '#')
+            continue;
+        if (memchr(start, '\0', (size_t)(end - start))) {
+            pdm_err(errstr, errlen, "%s:%zu: NUL byte in line", path, lineno);
+            goto out;
+        }
+        const char *eq = memchr(start, '=', (size_t)(end - start));
+        if (!eq) {
+            /* The line is not shown: it may be a bare secret. */
+            pdm_err(errstr, errlen, "%s:%zu: expected key=value", path, lineno);
+            goto out;
+        }
+        const char *kstart = start, *kend = eq, *vstart = eq + 1, *vend = end;
+        trim(&kstart, &kend);
+        trim(&vstart, &vend);
+        if (kstart == kend) {
+            pdm_err(errstr, errlen, "%s:%zu: empty key before '='", path, lineno);
+            goto out;
+        }
+        kv.len = 0;
+        if (pdm_buf_printf(&kv, "%.*s=%.*s", (int)(kend - kstart), kstart, (int)(vend - vstart),
+                           vstart)) {
+            pdm_err(errstr, errlen, "out of memory");
+            goto out;
+        }
+        if (pdm_kvlist_add(list, kv.data, NULL, 0)) {
+            pdm_err(errstr, errlen, "%s:%zu: out of memory", path, lineno);
+            goto out;
+        }
+    }
+    rc = 0;
+out:
+    if (kv.data)
+        memset(kv.data, 0, kv.cap);
+    if (b.data)
+        memset(b.data, 0, b.cap);
+    pdm_buf_free(&kv);
+    pdm_buf_free(&b);
+    return rc;
+}
+
+/* Adds "key=value" or, for "@PATH", every pair of that properties file. */
+static int kv_add(pdm_kvlist *list, const char *value, char *errstr, size_t errlen)
+{
+    if (value[0] == '@')
+        return kv_add_file(list, value + 1, errstr, errlen);
+    const char *eq = strchr(value, '=');
+    if (!eq || eq == value) {
+        if (eq || key_looks_secret(value))
+            return pdm_err(errstr, errlen, "expected KEY=VALUE or @FILE (argument not shown)");
+        return pdm_err(errstr, errlen, "expected KEY=VALUE or @FILE, got '%s'", value);
+    }
+    return pdm_kvlist_add(list, value, errstr, errlen);
 }
 
 static int set_value(const pdm_option *o, void *cfg, const char *value, const char *source,
@@ -74,7 +176,7 @@ static int set_value(const pdm_option *o, void *cfg, const char *value, const ch
     }
     case PDM_OPT_KV: {
         char msg[PDM_ERRSTR_SIZE];
-        if (pdm_kvlist_add(field(o, cfg), value, msg, sizeof msg))
+        if (kv_add(field(o, cfg), value, msg, sizeof msg))
             return pdm_err(errstr, errlen, "%s: --%s: %s", source, o->name, msg);
         return 0;
     }
@@ -143,6 +245,13 @@ int pdm_options_parse(const pdm_option *table, void *cfg, int argc, char **argv,
             const char *path = getenv(fenv);
             if (path && *path && set_secret_from_file(o, cfg, path, errstr, errlen))
                 return -1;
+        } else if (o->type == PDM_OPT_KV) {
+            /* NAME_FILE names a properties file, as "@PATH" would. */
+            char fenv[256], msg[PDM_ERRSTR_SIZE];
+            snprintf(fenv, sizeof fenv, "%s_FILE", o->env);
+            const char *path = getenv(fenv);
+            if (path && *path && kv_add_file(field(o, cfg), path, msg, sizeof msg))
+                return pdm_err(errstr, errlen, "%s: %s", fenv, msg);
         }
     }
     for (int i = 1; i < argc; i++) {
@@ -217,6 +326,11 @@ void pdm_options_help(FILE *out, const char *usage, const pdm_option *table)
         if (o->flags & PDM_OPT_SECRET)
             fprintf(out, "      (secret: never printed; also --%s-file PATH%s%s%s)\n", o->name,
                     o->env ? " or " : "", o->env ? o->env : "", o->env ? "_FILE" : "");
+        if (o->type == PDM_OPT_KV)
+            fprintf(out,
+                    "      (or @FILE: a properties file of KEY=VALUE lines, '#' comments, added in "
+                    "place; values are never printed%s%s%s)\n",
+                    o->env ? "; env " : "", o->env ? o->env : "", o->env ? "_FILE names one" : "");
         if (o->env || (o->def && !(o->flags & PDM_OPT_SECRET))) {
             fprintf(out, "      ");
             if (o->env)

@@ -69,7 +69,11 @@ typedef enum {
     PDM_OPT_INT,    /* long long */
     PDM_OPT_DOUBLE, /* double */
     PDM_OPT_BOOL,   /* int; a flag: --name sets 1; env accepts 1/0/true/false */
-    PDM_OPT_KV,     /* pdm_kvlist; repeatable key=value */
+    PDM_OPT_KV,     /* pdm_kvlist; repeatable key=value, or @PATH: a properties file
+                     * (one key=value a line, '#' comments, blank lines skipped,
+                     * whitespace trimmed) whose pairs are added in place; with an
+                     * env var E, E takes one key=value or @PATH and E_FILE a PATH.
+                     * Values are never quoted in error messages. */
 } pdm_opt_type;
 
 enum {

@@ -196,6 +196,7 @@ static void maybe_reload(pdm_scorer *s)
 
 static int finish_pending(pdm_scorer *s, size_t n, int rewind);
 static void pending_clear(pdm_scorer *s);
+static void set_paused(pdm_scorer *s, int pause);
 
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                          rd_kafka_topic_partition_list_t *parts, void *opaque)
@@ -220,12 +221,16 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         }
         s->ever_assigned = 1;
         s->joined = 1;
+        /* librdkafka keeps a partition's pause across reassignment: one
+         * paused while a commit kept failing must start afresh. */
+        rd_kafka_resume_partitions(rk, parts);
         pdm_log(PDM_LOG_INFO, "assigned %d partitions (%zu in all)", parts->cnt, s->n_assigned);
     } else {
         /* Only the last batch's output may be in flight: deliver it and
          * commit while the partitions are still ours (if that fails the new
          * owner consumes the batch again from the last commit). */
         finish_pending(s, 0, 0);
+        s->commit_failing = 0;
         if (cooperative)
             rd_kafka_error_destroy(rd_kafka_incremental_unassign(rk, parts));
         else
@@ -239,6 +244,10 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                 }
             }
         }
+        if (s->paused) {
+            rd_kafka_resume_partitions(rk, parts); /* a pause outlives the assignment */
+            set_paused(s, 0);                      /* what is left (cooperative protocol) */
+        }
         pdm_log(PDM_LOG_INFO, "revoked %d partitions (%zu left)", parts->cnt, s->n_assigned);
     }
 }
@@ -248,6 +257,14 @@ static void mark_eof(pdm_scorer *s, const char *topic, int32_t partition, int eo
     for (size_t j = 0; j < s->n_assigned; j++)
         if (s->assigned[j].partition == partition && strcmp(s->assigned[j].topic, topic) == 0)
             s->assigned[j].eof = eof;
+}
+
+static int is_assigned(const pdm_scorer *s, const char *topic, int32_t partition)
+{
+    for (size_t j = 0; j < s->n_assigned; j++)
+        if (s->assigned[j].partition == partition && strcmp(s->assigned[j].topic, topic) == 0)
+            return 1;
+    return 0;
 }
 
 static int all_at_end(const pdm_scorer *s)
@@ -265,11 +282,10 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
     pdm_scorer *s = opaque;
     if (m->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE || m->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT)
         return; /* purged on purpose when stopping */
-    if (m->err) {
-        atomic_fetch_add(&s->pending_failures, 1);
-        pdm_log(PDM_LOG_WARN, "delivery to %s failed: %s", rd_kafka_topic_name(m->rkt),
-                rd_kafka_err2str(m->err));
-    }
+    /* Counted here, logged once per batch (finish_pending). */
+    if (m->err && atomic_fetch_add(&s->pending_failures, 1) == 0)
+        snprintf(s->first_delivery_error, sizeof s->first_delivery_error, "%s: %s",
+                 rd_kafka_topic_name(m->rkt), rd_kafka_err2str(m->err));
 }
 
 static int stats_cb(rd_kafka_t *rk, char *json, size_t len, void *opaque)
@@ -904,67 +920,108 @@ static void pending_clear(pdm_scorer *s)
     memset(p, 0, sizeof *p);
 }
 
+/* Pauses (or resumes) every assigned partition: while a commit keeps
+ * failing, nothing new is consumed, but the consume calls still serve the
+ * group's rebalance. */
+static void set_paused(pdm_scorer *s, int pause)
+{
+    rd_kafka_topic_partition_list_t *parts = NULL;
+    if (s->paused == pause || rd_kafka_assignment(s->consumer, &parts))
+        return;
+    if (pause)
+        rd_kafka_pause_partitions(s->consumer, parts);
+    else
+        rd_kafka_resume_partitions(s->consumer, parts);
+    rd_kafka_topic_partition_list_destroy(parts);
+    s->paused = pause;
+}
+
 /* Finishes the previous batch: waits for its output (RiskEvents and dead
  * letters) to be delivered, then commits its offsets. Its Redis writes are
  * already acknowledged, so this is the moment its messages are done.
- * On a failed delivery or commit the previous batch's partitions (and, when
- * n > 0, those of the current batch, which is then dropped before any of its
- * writes) are rewound, so that both are consumed again: the replay
- * bookkeeping in Redis undoes at most one applied batch, the previous one.
- * rewind == 0 (partitions being revoked): nothing is rewound, the new owner
- * consumes from the last commit. Returns 0 when finished (or nothing was
- * pending), 1 when rewound, -1 when a stop request gave up waiting. */
+ * n is the current batch (0 if none), not yet written anywhere.
+ *   - Output not delivered: the previous batch's partitions and the current
+ *     batch's are rewound, so that both are consumed again (the replay
+ *     bookkeeping in Redis undoes at most one applied batch, the previous
+ *     one); returns 1.
+ *   - Commit refused (typically a group rebalance in progress): the
+ *     delivered batch stays pending and its commit is retried each time the
+ *     loop comes round; the current batch is rewound and every partition
+ *     paused meanwhile, so that no batch is reprocessed in a loop while the
+ *     consume calls let the rebalance finish; returns 2. If the partitions
+ *     are revoked first, the new owner consumes the batch again from the
+ *     last commit.
+ * rewind == 0 (partitions being revoked): nothing is rewound or retried.
+ * Returns 0 when finished (or nothing was pending), -1 when a stop request
+ * gave up waiting. */
 static int finish_pending(pdm_scorer *s, size_t n, int rewind)
 {
     batch_output *p = &s->pending_out;
     if (!p->active)
         return 0;
-    double since = 0;
-    while (rd_kafka_outq_len(s->producer) > 0 && !atomic_load(&s->pending_failures)) {
-        if (stop_grace_over(s, &since)) {
-            rd_kafka_purge(s->producer, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
-            pdm_log(PDM_LOG_WARN, "stopping with a batch's output undelivered; it will be "
-                                  "consumed again");
-            pending_clear(s);
-            return -1;
+    if (!p->delivered) {
+        double since = 0;
+        while (rd_kafka_outq_len(s->producer) > 0 && !atomic_load(&s->pending_failures)) {
+            if (stop_grace_over(s, &since)) {
+                rd_kafka_purge(s->producer, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+                pdm_log(PDM_LOG_WARN, "stopping with a batch's output undelivered; it will be "
+                                      "consumed again");
+                pending_clear(s);
+                return -1;
+            }
+            rd_kafka_flush(s->producer, 100);
         }
-        rd_kafka_flush(s->producer, 100);
-    }
-    int failed = 0;
-    if (atomic_load(&s->pending_failures)) {
-        s->stats.delivery_errors += (uint64_t)atomic_load(&s->pending_failures);
-        pdm_log(PDM_LOG_ERROR, "output not delivered; the batch will be consumed again");
-        rd_kafka_flush(s->producer, 10000);
-        atomic_store(&s->pending_failures, 0);
-        failed = 1;
-    } else {
+        long failures = atomic_load(&s->pending_failures);
+        if (failures) {
+            rd_kafka_flush(s->producer, 10000); /* the rest of the batch's reports */
+            failures = atomic_exchange(&s->pending_failures, 0);
+            s->stats.delivery_errors += (uint64_t)failures;
+            pdm_log(PDM_LOG_ERROR,
+                    "output not delivered (%ld messages; first: %s); the batch will be "
+                    "consumed again",
+                    failures, s->first_delivery_error);
+            if (rewind) {
+                batch_offsets(s, n, 0, p->rewind);
+                rewind_to(s, p->rewind);
+            }
+            pending_clear(s);
+            return rewind ? 1 : 0;
+        }
         double done = pdm_monotonic_s();
         for (size_t i = 0; i < p->n_emitted; i++)
             pdm_metric_observe(s->m.latency, done - p->received);
-        /* If the commit fails (a rebalance in progress, the coordinator
-         * moving), the batch is consumed again rather than built upon. */
-        if (p->commit->cnt) {
-            rd_kafka_resp_err_t err = commit_offsets(s, p->commit);
-            if (err) {
-                pdm_log(PDM_LOG_WARN, "commit failed: %s", rd_kafka_err2str(err));
-                if (atomic_load(&s->stop)) {
-                    pdm_log(PDM_LOG_WARN,
-                            "stopping with a batch uncommitted; it will be consumed again");
-                    pending_clear(s);
-                    return -1;
-                }
-                failed = 1;
-            } else {
-                s->stats.commits++;
+        p->delivered = 1;
+    }
+    if (p->commit->cnt) {
+        rd_kafka_resp_err_t err = commit_offsets(s, p->commit);
+        if (err) {
+            if (atomic_load(&s->stop) || !rewind) {
+                pdm_log(PDM_LOG_WARN, "commit failed: %s; the batch will be consumed again",
+                        rd_kafka_err2str(err));
+                pending_clear(s);
+                return atomic_load(&s->stop) ? -1 : 0;
             }
+            if (!s->commit_failing)
+                pdm_log(PDM_LOG_WARN, "commit failed: %s; retrying, consumption paused",
+                        rd_kafka_err2str(err));
+            s->commit_failing = 1;
+            rd_kafka_topic_partition_list_t *cur = rd_kafka_topic_partition_list_new(16);
+            if (cur) {
+                batch_offsets(s, n, 0, cur);
+                rewind_to(s, cur);
+                rd_kafka_topic_partition_list_destroy(cur);
+            }
+            set_paused(s, 1);
+            return 2;
         }
+        if (s->commit_failing)
+            pdm_log(PDM_LOG_INFO, "commit succeeded again; consuming");
+        s->commit_failing = 0;
+        s->stats.commits++;
     }
-    if (failed && rewind) {
-        batch_offsets(s, n, 0, p->rewind);
-        rewind_to(s, p->rewind);
-    }
+    set_paused(s, 0);
     pending_clear(s);
-    return failed && rewind ? 1 : 0;
+    return 0;
 }
 
 /* The maintenance records a trim may drop: per component, those older than
@@ -1274,6 +1331,10 @@ int pdm_scorer_run(pdm_scorer *s, char *errstr, size_t errlen)
                 rd_kafka_message_destroy(m);
             } else if (m->err) {
                 pdm_log(PDM_LOG_WARN, "consume: %s", rd_kafka_message_errstr(m));
+                rd_kafka_message_destroy(m);
+            } else if (!is_assigned(s, rd_kafka_topic_name(m->rkt), m->partition)) {
+                /* Fetched before a rebalance took the partition away: its
+                 * new owner consumes it from the last commit. */
                 rd_kafka_message_destroy(m);
             } else {
                 /* In consumption order, so an EOF after this message counts. */

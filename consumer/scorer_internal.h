@@ -68,6 +68,7 @@ typedef struct {
     rd_kafka_topic_partition_list_t *commit; /* offsets after its messages */
     rd_kafka_topic_partition_list_t *rewind; /* offsets of its first messages */
     size_t n_emitted;                        /* RiskEvents, for the latency metric */
+    int delivered;                           /* output delivered, commit not yet done */
     double received;                         /* monotonic time it was consumed */
 } batch_output;
 
@@ -143,7 +144,10 @@ struct pdm_scorer {
 
     /* delivery accounting for the batch in pending_out */
     atomic_long pending_failures;
+    char first_delivery_error[256];
     batch_output pending_out;
+    int commit_failing;      /* the pending batch's commit is being retried */
+    int paused;              /* every assigned partition paused meanwhile */
 
     assigned_partition *assigned;
     size_t n_assigned;

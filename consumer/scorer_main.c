@@ -70,7 +70,7 @@ static const pdm_option options[] = {
     {"drift-window", 0, "PDM_DRIFT_WINDOW", PDM_OPT_STRING, O(drift_window), "5m", "DURATION", "... or after this long (with at least 100 rows).", 0},
     {"metrics-machines", 0, "PDM_METRICS_MACHINES", PDM_OPT_INT, O(metrics_machines), "1000", "N", "Export pdm_machine_risk/level for at most N machines (the first seen).", 0},
     {"log-level", 0, "PDM_LOG_LEVEL", PDM_OPT_STRING, O(log_level), "info", "LEVEL", "debug, info, warn or error.", 0},
-    {"property", 'X', NULL, PDM_OPT_KV, O(props), NULL, "KEY=VALUE", "librdkafka property for consumer and producer (repeatable), e.g. -X security.protocol=SASL_SSL.", 0},
+    {"property", 'X', "PDM_KAFKA_CONFIG", PDM_OPT_KV, O(props), NULL, "KEY=VALUE", "librdkafka property for consumer and producer (repeatable), e.g. -X security.protocol=SASL_SSL.", 0},
     PDM_OPTIONS_END,
 };
 

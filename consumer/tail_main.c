@@ -55,7 +55,7 @@ static const pdm_option options[] = {
      "Stop after S seconds (0: never); exit status 3 if --count was not reached by then.", 0},
     {"log-level", 0, "PDM_LOG_LEVEL", PDM_OPT_STRING, offsetof(tail_cfg, log_level), "info",
      "LEVEL", "debug, info, warn or error.", 0},
-    {"property", 'X', NULL, PDM_OPT_KV, offsetof(tail_cfg, props), NULL, "KEY=VALUE",
+    {"property", 'X', "PDM_KAFKA_CONFIG", PDM_OPT_KV, offsetof(tail_cfg, props), NULL, "KEY=VALUE",
      "librdkafka consumer property; repeatable.", 0},
     PDM_OPTIONS_END,
 };

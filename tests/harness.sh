@@ -203,3 +203,47 @@ pdm_start_broker() {
 _pdm_broker_ready() {
   _pdm_alive "$1" && [ -s "$2" ]
 }
+
+# pdm_start_broker_control [PARTITIONS] [PDM-BROKER-ARGS...]: pdm_start_broker
+# with the fault-injection socket (pdm-broker --control) in the test's
+# directory; also exports PDM_BROKER_CONTROL, the socket's path, which
+# pdm_broker_ctl uses.
+pdm_start_broker_control() {
+  local partitions=${1:-4}
+  [ $# -gt 0 ] && shift
+  pdm_tmpdir >/dev/null || return 1
+  local sock
+  sock=$(mktemp -u "$PDM_TMP/ctl.XXXXXX") || pdm_fail "mktemp"
+  pdm_start_broker "$partitions" --control "$sock" "$@"
+  [ -S "$sock" ] || pdm_fail "pdm-broker has no control socket at $sock"
+  export PDM_BROKER_CONTROL=$sock
+}
+
+# pdm_broker_ctl COMMAND...: sends one fault-injection command (pdm-broker
+# --help lists them: "down 1", "up all", "errors Produce 5
+# NOT_LEADER_FOR_PARTITION", "rtt 1 200", ...) to $PDM_BROKER_CONTROL and
+# prints the reply. Returns 0 when the reply is "ok...", 1 otherwise (an
+# error reply, no broker, no answer within 10 s).
+pdm_broker_ctl() {
+  [ -n "${PDM_BROKER_CONTROL:-}" ] || { echo "pdm_broker_ctl: no PDM_BROKER_CONTROL" >&2; return 1; }
+  /usr/bin/python3 - "$PDM_BROKER_CONTROL" "$*" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.settimeout(10)
+try:
+    s.connect(sys.argv[1])
+    s.sendall(sys.argv[2].encode() + b"\n")
+    reply = b""
+    while not reply.endswith(b"\n"):
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        reply += chunk
+except OSError as e:
+    print(f"error: control socket {sys.argv[1]}: {e}")
+    sys.exit(1)
+reply = reply.decode(errors="replace").strip()
+print(reply)
+sys.exit(0 if reply == "ok" or reply.startswith("ok ") else 1)
+PY
+}

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -150,6 +151,182 @@ static void test_options_secret_file_and_help(void **state)
     free(text);
 }
 
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static char *help_text(const pdm_option *table)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+    pdm_options_help(mem, "usage: prog", table);
+    fclose(mem);
+    return text;
+}
+
+static void test_options_kv_file(void **state)
+{
+    test_cfg cfg = {0};
+    char err[PDM_ERRSTR_SIZE];
+    char path[] = "/tmp/pdm-test-props-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    write_file(path, "# Kafka client\n"
+                     "\n"
+                     "  security.protocol = SASL_SSL  \n"
+                     "sasl.password=pa ss=word\r\n"
+                     "   # indented comment\n"
+                     "sasl.username=\tpdm\n"
+                     "empty.value=");
+    char xarg[64];
+    snprintf(xarg, sizeof xarg, "-X@%s", path);
+    char *argv[] = {"prog", "-X", "acks=1", xarg, "-X", "sasl.username=cli", NULL};
+    assert_int_equal(pdm_options_parse(test_options, &cfg, 6, argv, NULL, NULL, err, sizeof err), 0);
+    /* The file's pairs come in place and in order; a later -X comes after
+     * them, so it wins when the list is applied in order. */
+    const char *keys[] = {"acks", "security.protocol", "sasl.password", "sasl.username",
+                          "empty.value", "sasl.username"};
+    const char *values[] = {"1", "SASL_SSL", "pa ss=word", "pdm", "", "cli"};
+    assert_int_equal(cfg.props.count, 6);
+    for (size_t i = 0; i < 6; i++) {
+        assert_string_equal(cfg.props.keys[i], keys[i]);
+        assert_string_equal(cfg.props.values[i], values[i]);
+    }
+    pdm_options_free(test_options, &cfg);
+
+    /* The long form with '=' and a space-separated value work the same. */
+    char longarg[64];
+    snprintf(longarg, sizeof longarg, "--property=@%s", path);
+    char *argv2[] = {"prog", longarg, NULL};
+    assert_int_equal(pdm_options_parse(test_options, &cfg, 2, argv2, NULL, NULL, err, sizeof err), 0);
+    assert_int_equal(cfg.props.count, 4);
+    pdm_options_free(test_options, &cfg);
+    unlink(path);
+}
+
+static void test_options_kv_file_errors(void **state)
+{
+    test_cfg cfg = {0};
+    char err[PDM_ERRSTR_SIZE];
+    char path[] = "/tmp/pdm-test-props-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    char xarg[64];
+    snprintf(xarg, sizeof xarg, "@%s", path);
+    char *argv[] = {"prog", "-X", xarg, NULL};
+
+    /* A line without '=' names the file and line, but not the line. */
+    write_file(path, "# comment\nsasl.username=u\nHunter2Secret\nacks=1\n");
+    assert_int_equal(pdm_options_parse(test_options, &cfg, 3, argv, NULL, NULL, err, sizeof err), -1);
+    char where[96];
+    snprintf(where, sizeof where, "%s:3:", path);
+    assert_non_null(strstr(err, where));
+    assert_null(strstr(err, "Hunter2Secret"));
+    pdm_options_free(test_options, &cfg);
+
+    write_file(path, "sasl.password=Hunter2Secret\n  = orphan value\n");
+    assert_int_equal(pdm_options_parse(test_options, &cfg, 3, argv, NULL, NULL, err, sizeof err), -1);
+    snprintf(where, sizeof where, "%s:2:", path);
+    assert_non_null(strstr(err, where));
+    assert_non_null(strstr(err, "empty key"));
+    assert_null(strstr(err, "Hunter2Secret"));
+    assert_null(strstr(err, "orphan"));
+    pdm_options_free(test_options, &cfg);
+
+    /* A file that cannot be read: the path and the reason. */
+    unlink(path);
+    assert_int_equal(pdm_options_parse(test_options, &cfg, 3, argv, NULL, NULL, err, sizeof err), -1);
+    assert_non_null(strstr(err, path));
+    assert_non_null(strstr(err, strerror(ENOENT)));
+    pdm_options_free(test_options, &cfg);
+
+    char *argv2[] = {"prog", "-X", "@", NULL};
+    assert_int_equal(pdm_options_parse(test_options, &cfg, 3, argv2, NULL, NULL, err, sizeof err), -1);
+    assert_non_null(strstr(err, "path"));
+    pdm_options_free(test_options, &cfg);
+
+    /* Malformed command-line values that may hold a secret are not echoed. */
+    char *argv3[] = {"prog", "-X", "=Hunter2Secret", NULL};
+    assert_int_equal(pdm_options_parse(test_options, &cfg, 3, argv3, NULL, NULL, err, sizeof err), -1);
+    assert_null(strstr(err, "Hunter2Secret"));
+    pdm_options_free(test_options, &cfg);
+    char *argv4[] = {"prog", "-X", "sasl.passwordHunter2Secret", NULL};
+    assert_int_equal(pdm_options_parse(test_options, &cfg, 3, argv4, NULL, NULL, err, sizeof err), -1);
+    assert_null(strstr(err, "Hunter2Secret"));
+    pdm_options_free(test_options, &cfg);
+    /* ...but a harmless one is, to help the user. */
+    char *argv5[] = {"prog", "-X", "lingerms", NULL};
+    assert_int_equal(pdm_options_parse(test_options, &cfg, 3, argv5, NULL, NULL, err, sizeof err), -1);
+    assert_non_null(strstr(err, "lingerms"));
+    pdm_options_free(test_options, &cfg);
+}
+
+typedef struct {
+    pdm_kvlist props;
+} kv_env_cfg;
+
+static const pdm_option kv_env_options[] = {
+    {"property", 'X', "PDM_TEST_KAFKA", PDM_OPT_KV, offsetof(kv_env_cfg, props), NULL, "KEY=VALUE", "Kafka property.", 0},
+    PDM_OPTIONS_END,
+};
+
+static void test_options_kv_env(void **state)
+{
+    kv_env_cfg cfg = {0};
+    char err[PDM_ERRSTR_SIZE];
+    char path[] = "/tmp/pdm-test-props-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    write_file(path, "sasl.username=env-file\nsasl.password=from-file\n");
+    setenv("PDM_TEST_KAFKA_FILE", path, 1);
+    setenv("PDM_TEST_KAFKA", "acks=all", 1);
+    char *argv[] = {"prog", "-X", "sasl.username=cli", NULL};
+    assert_int_equal(pdm_options_parse(kv_env_options, &cfg, 3, argv, NULL, NULL, err, sizeof err), 0);
+    /* Environment first (E, then E_FILE), command line after: it wins. */
+    assert_int_equal(cfg.props.count, 4);
+    assert_string_equal(cfg.props.keys[0], "acks");
+    assert_string_equal(cfg.props.values[1], "env-file");
+    assert_string_equal(cfg.props.values[2], "from-file");
+    assert_string_equal(cfg.props.keys[3], "sasl.username");
+    assert_string_equal(cfg.props.values[3], "cli");
+    pdm_options_free(kv_env_options, &cfg);
+
+    /* The env var itself may name a file with '@'. */
+    unsetenv("PDM_TEST_KAFKA_FILE");
+    char at[64];
+    snprintf(at, sizeof at, "@%s", path);
+    setenv("PDM_TEST_KAFKA", at, 1);
+    assert_int_equal(pdm_options_parse(kv_env_options, &cfg, 1, argv, NULL, NULL, err, sizeof err), 0);
+    assert_int_equal(cfg.props.count, 2);
+    pdm_options_free(kv_env_options, &cfg);
+
+    /* An unreadable file named by E_FILE: the error names the variable. */
+    unlink(path);
+    unsetenv("PDM_TEST_KAFKA");
+    setenv("PDM_TEST_KAFKA_FILE", path, 1);
+    assert_int_equal(pdm_options_parse(kv_env_options, &cfg, 1, argv, NULL, NULL, err, sizeof err), -1);
+    assert_non_null(strstr(err, "PDM_TEST_KAFKA_FILE"));
+    assert_non_null(strstr(err, path));
+    pdm_options_free(kv_env_options, &cfg);
+    unsetenv("PDM_TEST_KAFKA_FILE");
+
+    char *text = help_text(kv_env_options);
+    assert_non_null(strstr(text, "@FILE"));
+    assert_non_null(strstr(text, "PDM_TEST_KAFKA_FILE"));
+    free(text);
+    text = help_text(test_options);
+    assert_non_null(strstr(text, "@FILE"));
+    free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -159,6 +336,9 @@ int main(void)
         cmocka_unit_test(test_options_precedence),
         cmocka_unit_test(test_options_errors),
         cmocka_unit_test(test_options_secret_file_and_help),
+        cmocka_unit_test(test_options_kv_file),
+        cmocka_unit_test(test_options_kv_file_errors),
+        cmocka_unit_test(test_options_kv_env),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,1 @@
+pdm_runtime_test(crash_many crash_many.sh 240)

@@ -1,0 +1,1 @@
+pdm_runtime_test(faults_broker_control faults_broker_control.sh 60)

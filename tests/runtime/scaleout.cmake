@@ -1,0 +1,1 @@
+pdm_runtime_test(scaleout scaleout.sh 180)

@@ -1,0 +1,1 @@
+pdm_runtime_test(security_secrets security_secrets.sh 90)
