@@ -996,7 +996,9 @@ static int finish_pending(pdm_scorer *s, size_t n, int rewind)
         rd_kafka_resp_err_t err = commit_offsets(s, p->commit);
         if (err) {
             if (atomic_load(&s->stop) || !rewind) {
-                pdm_log(PDM_LOG_WARN, "commit failed: %s; the batch will be consumed again",
+                pdm_log(PDM_LOG_WARN, "%s with a batch uncommitted (commit failed: %s); it will "
+                        "be consumed again",
+                        atomic_load(&s->stop) ? "stopping" : "giving up partitions",
                         rd_kafka_err2str(err));
                 pending_clear(s);
                 return atomic_load(&s->stop) ? -1 : 0;

@@ -227,7 +227,9 @@ for i in range(1500):
     if s not in (400, 403, 413):
         fail(f"bad request {i}: status {s}")
 after = rss()
-if after - before > 16 * 2**20:
+# Under AddressSanitizer (scripts/test.sh sets ASAN_OPTIONS for that build)
+# freed memory waits in ASan's quarantine (up to 256 MiB): RSS says nothing.
+if after - before > 16 * 2**20 and "ASAN_OPTIONS" not in os.environ:
     fail(f"RSS grew from {before / 2**20:.1f} MiB to {after / 2**20:.1f} MiB over 1,500 bad requests")
 s, b, _ = call("GET", "/healthz", auth=None)
 expect(s, 200, "/healthz after 1,500 bad requests", b)
