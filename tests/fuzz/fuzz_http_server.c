@@ -18,6 +18,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <poll.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -111,10 +112,22 @@ static size_t exchange(const uint8_t *data, size_t size, char *answer, size_t ca
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    FUZZ_CHECK(connect(fd, (struct sockaddr *)&a, sizeof a) == 0, "connect: %s",
-               strerror(errno));
+    /* libFuzzer's own timers interrupt system calls (EINTR): an interrupted
+     * connect goes on in the background, so wait for it to finish. */
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+        FUZZ_CHECK(errno == EINTR, "connect: %s", strerror(errno));
+        struct pollfd pfd = {.fd = fd, .events = POLLOUT};
+        int err = 0, pr;
+        socklen_t len = sizeof err;
+        while ((pr = poll(&pfd, 1, 5000)) < 0 && errno == EINTR)
+            ;
+        FUZZ_CHECK(pr == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0,
+                   "connect (after EINTR): %s", strerror(err ? err : errno));
+    }
     for (size_t off = 0; off < size;) {
         ssize_t n = send(fd, data + off, size - off, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR)
+            continue;
         if (n <= 0)
             break; /* the server may close early (413, 431, bad request) */
         off += (size_t)n;
@@ -122,6 +135,8 @@ static size_t exchange(const uint8_t *data, size_t size, char *answer, size_t ca
     shutdown(fd, SHUT_WR);
     for (;;) {
         ssize_t n = recv(fd, answer + got, cap - 1 - got, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
         if (n <= 0)
             break;
         got += (size_t)n;
