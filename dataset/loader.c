@@ -327,8 +327,9 @@ static int parse_row(pdm_dataset_file file, const field *f, pdm_event *ev, char 
         if (parse_name(f[1], "model", PDM_DATASET_MAX_MODEL, &ev->u.machine.model))
             return pdm_err(why, whylen, "model is not model1..model%d: \"%.*s\"",
                            PDM_DATASET_MAX_MODEL, SHOW(f[1]));
-        if (pdm_ds_parse_num(f[2].p, f[2].n, &age) || age != (double)(int)age || age < 0 ||
-            age > 200)
+        /* range first: (int) of a value out of int's range is undefined */
+        if (pdm_ds_parse_num(f[2].p, f[2].n, &age) || !(age >= 0 && age <= 200) ||
+            age != (double)(int)age)
             return pdm_err(why, whylen, "age is not a whole number of years 0..200: \"%.*s\"",
                            SHOW(f[2]));
         ev->u.machine.age = (int)age;
