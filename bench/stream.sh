@@ -247,6 +247,15 @@ for label in small default; do
   R[noshap_${label}]=${R[catchup_${label}_rate_noshap]}
 done
 
+section "catch-up with XGBoost's predictor (--predictor xgboost), default model, $runs run(s)"
+rates=()
+for run in $(seq "$runs"); do
+  catchup default "xgb$run" --predictor xgboost
+  rates+=("${R[catchup_default_rate_xgb$run]}")
+done
+R[catchup_default_xgb]=$(median "${rates[@]}" | xargs printf '%.0f')
+echo "=> median ${R[catchup_default_xgb]} telemetry events/s (runs: ${rates[*]})"
+
 # ---- latency -------------------------------------------------------------------------------
 section "latency: 20,000 events/s, 1,000 machines, small model, --emit all (pdm-broker --partitions 4)"
 # The product's default partition count; the load producer's linger.ms is 1
@@ -321,6 +330,7 @@ printf '%-58s %s\n' \
   "small model: batch 1,000 / one row per call" "${R[small_batch_rate]} / ${R[small_single_rate]} rows/s" \
   "small model: with TreeSHAP for ${R[small_alert_share]} alerts" "${R[small_with_reasons_rate]} events/s" \
   "default model: batch 1,000 / one row per call" "${R[default_batch_rate]} / ${R[default_single_rate]} rows/s" \
+  "default model, native evaluator: batch 1,000" "${R[default_native_batch_rate]} rows/s" \
   "default model: with TreeSHAP for ${R[default_alert_share]} alerts" "${R[default_with_reasons_rate]} events/s"
 echo
 small=${R[catchup_small]} default=${R[catchup_default]}
@@ -329,6 +339,9 @@ echo "catch-up, small model: $small events/s ($(pct "$small" "${R[raw_consume_ra
   "$(verdict "$small >= 150000")"
 echo "catch-up, default model: $default events/s = $(pct "$default" "${R[default_batch_rate]}") of its" \
   "batch rate ${R[default_batch_rate]}; target >= 70%: $(verdict "$default >= 0.7 * ${R[default_batch_rate]}")"
+echo "catch-up, default model, --predictor xgboost: ${R[catchup_default_xgb]} events/s ="\
+  "$(pct "${R[catchup_default_xgb]}" "${R[default_batch_rate]}") of XGBoost's batch rate; the native"\
+  "default: $(pct "$default" "${R[default_native_batch_rate]}") of the native batch rate"
 echo "(without TreeSHAP reasons: small ${R[noshap_small]}, default ${R[noshap_default]} events/s =" \
   "$(pct "${R[noshap_default]}" "${R[default_batch_rate]}") of its batch rate)"
 echo "latency at ${R[lat_rate]:-?} events/s: p50 ${R[lat_p50]:-?} ms, p99 ${R[lat_p99]:-?} ms" \

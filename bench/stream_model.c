@@ -140,6 +140,27 @@ out:
     return rc;
 }
 
+/* Rows/s of pdm_model_predict over n rows in calls of `batch` rows,
+ * median of runs; -1 on an error (printed). */
+static double batch_predict_rate(pdm_model *m, const double *x, size_t n, size_t batch,
+                                 double *probs, double *t, int runs)
+{
+    char err[PDM_ERRSTR_SIZE];
+    for (int r = 0; r < runs; r++) {
+        double t0 = pdm_monotonic_s();
+        for (size_t i = 0; i < n; i += batch) {
+            size_t k = n - i < batch ? n - i : batch;
+            if (pdm_model_predict(m, x + i * PDM_N_FEATURES, k, probs + i * PDM_MODEL_N_CLASSES,
+                                  err, sizeof err)) {
+                fprintf(stderr, "bench-stream-model: %s\n", err);
+                return -1;
+            }
+        }
+        t[r] = (double)n / (pdm_monotonic_s() - t0);
+    }
+    return bench_median(t, runs);
+}
+
 int main(int argc, char **argv)
 {
     model_cfg cfg = {0};
@@ -190,20 +211,18 @@ int main(int argc, char **argv)
     printf("model %s (%s), %lld thread(s), %zu of %zu rows, warn %.4g\n", pdm_model_version(m),
            cfg.label, cfg.threads, n, all.n, warn);
 
-    /* 1. batch prediction */
-    for (long long r = 0; r < cfg.runs; r++) {
-        double t0 = pdm_monotonic_s();
-        for (size_t i = 0; i < n; i += (size_t)cfg.batch) {
-            size_t k = n - i < (size_t)cfg.batch ? n - i : (size_t)cfg.batch;
-            if (pdm_model_predict(m, x + i * PDM_N_FEATURES, k, probs + i * PDM_MODEL_N_CLASSES,
-                                  err, sizeof err)) {
-                fprintf(stderr, "bench-stream-model: %s\n", err);
-                goto out;
-            }
-        }
-        t[r] = (double)n / (pdm_monotonic_s() - t0);
+    /* 1. batch prediction (XGBoost's, then the native evaluator's) */
+    double batch_rate = batch_predict_rate(m, x, n, (size_t)cfg.batch, probs, t, (int)cfg.runs);
+    double native_rate = NAN;
+    if (batch_rate < 0)
+        goto out;
+    if (pdm_model_set_predictor(m, PDM_PREDICTOR_NATIVE, err, sizeof err) == 0) {
+        native_rate = batch_predict_rate(m, x, n, (size_t)cfg.batch, probs, t, (int)cfg.runs);
+        pdm_model_set_predictor(m, PDM_PREDICTOR_XGBOOST, err, sizeof err);
+    } else {
+        fprintf(stderr, "bench-stream-model: native predictor refused: %s\n", err);
     }
-    double batch_rate = bench_median(t, (int)cfg.runs);
+    printf("  native evaluator, batches of %lld: %.0f rows/s\n", cfg.batch, native_rate);
     size_t n_alert = 0;
     for (size_t i = 0; i < n; i++) {
         if (pdm_model_risk_of(probs + i * PDM_MODEL_N_CLASSES) >= warn)
@@ -288,6 +307,7 @@ int main(int argc, char **argv)
     printf("  XGBoost contributions on the same rows: exact %.0f rows/s (%lld thread(s)), %.0f "
            "rows/s (2 threads); approximate (Saabas) %.0f rows/s\n",
            xgb[0], cfg.threads, xgb[1], xgb[2]);
+    printf("result %s_native_batch_rate=%.0f\n", cfg.label, native_rate);
     printf("result %s_batch_rate=%.0f %s_score_rate=%.0f %s_single_rate=%.0f "
            "%s_alert_share=%.4f %s_explain_rate=%.0f %s_with_reasons_rate=%.0f "
            "%s_xgb_exact_rate=%.0f %s_xgb_exact2_rate=%.0f %s_xgb_approx_rate=%.0f\n",
