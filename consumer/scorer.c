@@ -252,19 +252,23 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     }
 }
 
-static void mark_eof(pdm_scorer *s, const char *topic, int32_t partition, int eof)
+/* The assigned partition a message came from, or NULL if it is no longer
+ * assigned. Messages of one partition come in runs: the last answer is
+ * tried first. */
+static assigned_partition *message_partition(pdm_scorer *s, const rd_kafka_message_t *m)
 {
-    for (size_t j = 0; j < s->n_assigned; j++)
-        if (s->assigned[j].partition == partition && strcmp(s->assigned[j].topic, topic) == 0)
-            s->assigned[j].eof = eof;
-}
-
-static int is_assigned(const pdm_scorer *s, const char *topic, int32_t partition)
-{
-    for (size_t j = 0; j < s->n_assigned; j++)
-        if (s->assigned[j].partition == partition && strcmp(s->assigned[j].topic, topic) == 0)
-            return 1;
-    return 0;
+    const char *topic = rd_kafka_topic_name(m->rkt);
+    size_t j = s->last_assigned;
+    if (j < s->n_assigned && s->assigned[j].partition == m->partition &&
+        strcmp(s->assigned[j].topic, topic) == 0)
+        return &s->assigned[j];
+    for (j = 0; j < s->n_assigned; j++) {
+        if (s->assigned[j].partition == m->partition && strcmp(s->assigned[j].topic, topic) == 0) {
+            s->last_assigned = j;
+            return &s->assigned[j];
+        }
+    }
+    return NULL;
 }
 
 static int all_at_end(const pdm_scorer *s)
@@ -422,6 +426,9 @@ pdm_scorer *pdm_scorer_new(const pdm_scorer_config *cfg, char *errstr, size_t er
     s->explain_rows = malloc(b * PDM_N_FEATURES * sizeof *s->explain_rows);
     s->explain = malloc(b * sizeof *s->explain);
     s->drift_risk = malloc(b * sizeof *s->drift_risk);
+    s->row_machine = malloc(b * sizeof *s->row_machine);
+    s->row_ts = malloc(b * sizeof *s->row_ts);
+    s->row_alert = malloc(b * sizeof *s->row_alert);
     s->row_item = malloc(b * sizeof *s->row_item);
     s->hash_cap = 1;
     while (s->hash_cap < 4 * b)
@@ -429,7 +436,7 @@ pdm_scorer *pdm_scorer_new(const pdm_scorer_config *cfg, char *errstr, size_t er
     s->hash = calloc(s->hash_cap, sizeof *s->hash);
     s->writes = pdm_rs_batch_new();
     if (!s->items || !s->rows || !s->risks || !s->explain_rows || !s->explain || !s->row_item ||
-        !s->drift_risk ||
+        !s->drift_risk || !s->row_machine || !s->row_ts || !s->row_alert ||
         !s->hash || !s->writes) {
         pdm_err(errstr, errlen, "out of memory");
         goto fail;
@@ -538,6 +545,9 @@ void pdm_scorer_destroy(pdm_scorer *s)
     free(s->explain_rows);
     free(s->explain);
     free(s->drift_risk);
+    free(s->row_machine);
+    free(s->row_ts);
+    free(s->row_alert);
     free(s->row_item);
     free(s->hash);
     free(s->assigned);
@@ -1052,11 +1062,12 @@ static void observe_scores(pdm_scorer *s)
         item *it = &s->items[s->row_item[r]];
         if (it->ev.ts > newest)
             newest = it->ev.ts;
-        pdm_perf_observe(s->perf, it->ev.machine_id, it->ev.ts);
-        if (s->risks[r].level != PDM_LEVEL_OK)
-            pdm_perf_alert(s->perf, it->ev.machine_id, it->ev.ts);
+        s->row_machine[r] = it->ev.machine_id;
+        s->row_ts[r] = it->ev.ts;
+        s->row_alert[r] = s->risks[r].level != PDM_LEVEL_OK;
         s->machines[it->machine].last_row = (int)r;
     }
+    pdm_perf_observe_batch(s->perf, s->row_machine, s->row_ts, s->row_alert, s->n_rows);
     if (newest != INT64_MIN)
         pdm_metric_set(s->m.event_lag, (double)(pdm_now_ms() - newest) / 1000.0);
     if (s->drift) {
@@ -1156,7 +1167,7 @@ static int process_batch(pdm_scorer *s, size_t n)
             pdm_rs_batch_event(s->writes, &it->ev, newest))
             return pdm_err(NULL, 0, "out of memory");
         s->stats.events[it->ev.type]++;
-        pdm_metric_add(s->m.events[it->ev.type], 1);
+        s->batch_events[it->ev.type]++;
         if (it->ev.type == PDM_EV_FAILURE)
             pdm_perf_failure(s->perf, it->ev.machine_id, it->ev.ts);
         if (it->ev.type == PDM_EV_MACHINE) {
@@ -1174,6 +1185,12 @@ static int process_batch(pdm_scorer *s, size_t n)
         pdm_features_compute(&view, it->ev.ts, row);
         it->row = (int)s->n_rows;
         s->row_item[s->n_rows++] = (int)i;
+    }
+
+    for (int t = 0; t < PDM_EV_COUNT; t++) {
+        if (s->batch_events[t])
+            pdm_metric_add(s->m.events[t], (double)s->batch_events[t]);
+        s->batch_events[t] = 0;
     }
 
     /* 4. score, decide emissions (stream order per machine), then explain
@@ -1326,21 +1343,25 @@ int pdm_scorer_run(pdm_scorer *s, char *errstr, size_t errlen)
         size_t n = 0;
         for (ssize_t i = 0; i < got; i++) {
             rd_kafka_message_t *m = msgs[i];
+            assigned_partition *part = m->err && m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF
+                                           ? NULL
+                                           : message_partition(s, m);
             if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
                 pdm_log(PDM_LOG_DEBUG, "%s [%d] at its end (offset %lld)",
                         rd_kafka_topic_name(m->rkt), (int)m->partition, (long long)m->offset);
-                mark_eof(s, rd_kafka_topic_name(m->rkt), m->partition, 1);
+                if (part)
+                    part->eof = 1;
                 rd_kafka_message_destroy(m);
             } else if (m->err) {
                 pdm_log(PDM_LOG_WARN, "consume: %s", rd_kafka_message_errstr(m));
                 rd_kafka_message_destroy(m);
-            } else if (!is_assigned(s, rd_kafka_topic_name(m->rkt), m->partition)) {
+            } else if (!part) {
                 /* Fetched before a rebalance took the partition away: its
                  * new owner consumes it from the last commit. */
                 rd_kafka_message_destroy(m);
             } else {
                 /* In consumption order, so an EOF after this message counts. */
-                mark_eof(s, rd_kafka_topic_name(m->rkt), m->partition, 0);
+                part->eof = 0;
                 s->items[n++].msg = m;
             }
         }

@@ -139,6 +139,10 @@ struct pdm_scorer {
     double *explain_rows;    /* emitted alerts' rows, for their reasons */
     pdm_risk *explain;
     double *drift_risk;
+    int32_t *row_machine;    /* the rows' machine ids, times and alert flags, */
+    int64_t *row_ts;         /* for the live-performance tracker */
+    unsigned char *row_alert;
+    uint64_t batch_events[PDM_EV_COUNT]; /* accepted per type, added to metrics once */
     int *row_item;
     size_t n_rows;
 
@@ -151,6 +155,7 @@ struct pdm_scorer {
 
     assigned_partition *assigned;
     size_t n_assigned;
+    size_t last_assigned;    /* where the last message's partition was found */
     int ever_assigned;
 
     pdm_scorer_stats stats;

@@ -239,7 +239,10 @@ void pdm_perf_destroy(pdm_perf *p);
  * the batch form): resolves its expired alerts. Returns 0 or -1 (out of
  * memory). */
 int pdm_perf_observe(pdm_perf *p, int32_t machine_id, int64_t ts);
-int pdm_perf_observe_batch(pdm_perf *p, const int32_t *machine_id, const int64_t *ts, size_t n);
+/* n scored rows in stream order under one lock: each is pdm_perf_observe,
+ * or pdm_perf_alert where alert[i] != 0 (alert may be NULL: no alerts). */
+int pdm_perf_observe_batch(pdm_perf *p, const int32_t *machine_id, const int64_t *ts,
+                           const unsigned char *alert, size_t n);
 /* A WARN or CRITICAL score of m at t (a repeated (m, t) counts once). */
 int pdm_perf_alert(pdm_perf *p, int32_t machine_id, int64_t t);
 /* A failure of m at f. */

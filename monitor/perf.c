@@ -219,54 +219,31 @@ static void advance(pdm_perf *p, machine *m, int64_t ts)
 
 int pdm_perf_observe(pdm_perf *p, int32_t machine_id, int64_t ts)
 {
-    return pdm_perf_observe_batch(p, &machine_id, &ts, 1);
+    return pdm_perf_observe_batch(p, &machine_id, &ts, NULL, 1);
 }
 
-int pdm_perf_observe_batch(pdm_perf *p, const int32_t *machine_id, const int64_t *ts, size_t n)
+/* An alert of machine m at t; p->lock held. */
+static int alert_locked(pdm_perf *p, machine *m, int64_t t)
 {
-    int rc = 0;
-    pthread_mutex_lock(&p->lock);
-    for (size_t i = 0; i < n; i++) {
-        machine *m = machine_get(p, machine_id[i]);
-        if (!m) {
-            rc = -1;
-            break;
-        }
-        advance(p, m, ts[i]);
-    }
-    pthread_mutex_unlock(&p->lock);
-    return rc;
-}
-
-int pdm_perf_alert(pdm_perf *p, int32_t machine_id, int64_t t)
-{
-    int rc = -1;
-    pthread_mutex_lock(&p->lock);
-    machine *m = machine_get(p, machine_id);
-    if (!m)
-        goto out;
     advance(p, m, t);
-    rc = 0;
     if (t < m->clock - p->opt.horizon_ms) {
         /* Late beyond the horizon: its window is over, and under in-order
          * delivery no failure claimed it. */
         p->alerts++;
         count(p, OUT_FP, t);
-        goto out;
+        return 0;
     }
     size_t at = m->n_alerts; /* keep t ascending; drop a repeat */
     while (at > 0 && m->alerts[at - 1].t >= t) {
         if (m->alerts[at - 1].t == t)
-            goto out;
+            return 0;
         at--;
     }
     if (m->n_alerts == m->cap_alerts) {
         size_t cap = m->cap_alerts ? 2 * m->cap_alerts : 4;
         alert_entry *a = realloc(m->alerts, cap * sizeof *a);
-        if (!a) {
-            rc = -1;
-            goto out;
-        }
+        if (!a)
+            return -1;
         m->alerts = a;
         m->cap_alerts = cap;
     }
@@ -275,7 +252,32 @@ int pdm_perf_alert(pdm_perf *p, int32_t machine_id, int64_t t)
     m->n_alerts++;
     p->alerts++;
     p->pending++;
-out:
+    return 0;
+}
+
+int pdm_perf_observe_batch(pdm_perf *p, const int32_t *machine_id, const int64_t *ts,
+                           const unsigned char *alert, size_t n)
+{
+    int rc = 0;
+    pthread_mutex_lock(&p->lock);
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        machine *m = machine_get(p, machine_id[i]);
+        if (!m)
+            rc = -1;
+        else if (alert && alert[i])
+            rc = alert_locked(p, m, ts[i]);
+        else
+            advance(p, m, ts[i]);
+    }
+    pthread_mutex_unlock(&p->lock);
+    return rc;
+}
+
+int pdm_perf_alert(pdm_perf *p, int32_t machine_id, int64_t t)
+{
+    pthread_mutex_lock(&p->lock);
+    machine *m = machine_get(p, machine_id);
+    int rc = m ? alert_locked(p, m, t) : -1;
     pthread_mutex_unlock(&p->lock);
     return rc;
 }

@@ -607,7 +607,7 @@ static void test_perf_machines_apart(void **state)
     assert_int_equal(s.pending, 1);
     int32_t ids[] = {1, 2, 1};
     int64_t ts[] = {t0 + 2 * H, t0 + 49 * H, t0 + 25 * H};
-    assert_int_equal(pdm_perf_observe_batch(p, ids, ts, 3), 0);
+    assert_int_equal(pdm_perf_observe_batch(p, ids, ts, NULL, 3), 0);
     pdm_perf_get(p, &s);
     ASSERT_COUNTS(s.all, 0, 1, 0, 1);
     assert_int_equal(s.event_time_ms, t0 + 49 * H);
@@ -623,6 +623,36 @@ static void test_perf_machines_apart(void **state)
     assert_int_equal(s.machines, 1002);
     assert_int_equal(s.pending, 0);
     pdm_perf_destroy(p);
+
+    /* The batch form with alert flags is the same sequence of calls: a
+     * machine's rows spanning more than the horizon, alerts among them. */
+    pdm_perf *one = perf_new(30), *batch = perf_new(30);
+    int32_t bid[40];
+    int64_t bts[40];
+    unsigned char alert[40];
+    for (int i = 0; i < 40; i++) {
+        bid[i] = 1 + i % 2;
+        bts[i] = t0 + (int64_t)(i / 2) * 3 * H;
+        alert[i] = i % 7 == 0 || i % 11 == 0;
+        if (alert[i])
+            pdm_perf_alert(one, bid[i], bts[i]);
+        else
+            pdm_perf_observe(one, bid[i], bts[i]);
+        if (i == 30)
+            pdm_perf_failure(one, 1, t0 + 46 * H);
+    }
+    assert_int_equal(pdm_perf_observe_batch(batch, bid, bts, alert, 31), 0);
+    pdm_perf_failure(batch, 1, t0 + 46 * H);
+    assert_int_equal(pdm_perf_observe_batch(batch, bid + 31, bts + 31, alert + 31, 9), 0);
+    pdm_perf_stats a, b;
+    pdm_perf_get(one, &a);
+    pdm_perf_get(batch, &b);
+    assert_true(a.alerts > 0 && a.all.fp > 0);
+    assert_int_equal(a.alerts, b.alerts);
+    assert_int_equal(a.pending, b.pending);
+    ASSERT_COUNTS(b.all, a.all.tp, a.all.fp, a.all.caught, a.all.missed);
+    pdm_perf_destroy(one);
+    pdm_perf_destroy(batch);
 }
 
 static void test_perf_rolling_window(void **state)
