@@ -28,6 +28,7 @@
 #include "pdm_features.h"
 #include "pdm_model.h"
 #include "shap.h"
+#include "bench_data.h"
 #include "bench_util.h"
 
 enum { K = PDM_MODEL_N_CLASSES, NF = PDM_N_FEATURES, W = K * (NF + 1) };
@@ -224,12 +225,9 @@ out:
 int main(int argc, char **argv)
 {
     bench_cfg cfg = {0};
-    char err[PDM_ERRSTR_SIZE], tmp[] = "/tmp/bench-shap-XXXXXX", data[4200];
-    int help = 0, rc = 2, made_tmp = 0;
-    pdm_dataset *ds = NULL;
-    pdm_featurizer *fz = NULL;
-    pdm_feature_rows rows = {0};
-    int *labels = NULL;
+    char err[PDM_ERRSTR_SIZE];
+    int help = 0, rc = 2;
+    bench_rows data = {0};
     double *x = NULL;
 
     if (pdm_options_parse(options, &cfg, argc, argv, NULL, &help, err, sizeof err)) {
@@ -248,37 +246,12 @@ int main(int argc, char **argv)
     }
     rc = 1;
     machine_info(argc, argv);
-    if (cfg.data) {
-        snprintf(data, sizeof data, "%s", cfg.data);
-    } else {
-        pdm_sim_params sp;
-        pdm_sim_params_init(&sp);
-        sp.machines = (int)cfg.machines;
-        sp.hours = cfg.hours;
-        if (!mkdtemp(tmp))
-            goto out;
-        made_tmp = 1;
-        snprintf(data, sizeof data, "%s/data", tmp);
-        if (pdm_sim_write_csv(&sp, data, err, sizeof err)) {
-            fprintf(stderr, "bench-shap: %s\n", err);
-            goto out;
-        }
-    }
-    const pdm_event *ev = NULL;
-    size_t n_ev = 0;
-    if (pdm_dataset_load(data, NULL, &ds, err, sizeof err)) {
+    if (bench_rows_load(cfg.data, (int)cfg.machines, cfg.hours, &data, err, sizeof err)) {
         fprintf(stderr, "bench-shap: data: %s\n", err);
         goto out;
     }
-    ev = pdm_dataset_events(ds, &n_ev);
-    if (!(fz = pdm_featurizer_new(NULL, err, sizeof err)) ||
-        pdm_featurizer_feed(fz, ev, n_ev, &rows, err, sizeof err) ||
-        !(labels = malloc((rows.n ? rows.n : 1) * sizeof *labels)) ||
-        pdm_labels_compute(ev, n_ev, rows.machine_id, rows.ts, rows.n,
-                           PDM_LABEL_DEFAULT_HORIZON_HOURS, labels, err, sizeof err)) {
-        fprintf(stderr, "bench-shap: data: %s\n", err);
-        goto out;
-    }
+    const pdm_feature_rows rows = data.rows;
+    const int *labels = data.labels;
     size_t n_train = (size_t)cfg.train_rows < rows.n ? (size_t)cfg.train_rows : rows.n;
     size_t n = (size_t)cfg.rows < rows.n ? (size_t)cfg.rows : rows.n;
     x = malloc(n * NF * sizeof *x);
@@ -317,17 +290,8 @@ int main(int argc, char **argv)
     }
     rc = 0;
 out:
-    if (made_tmp) {
-        char cmd[4300];
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
-        if (system(cmd) != 0)
-            fprintf(stderr, "bench-shap: could not remove %s\n", tmp);
-    }
     free(x);
-    free(labels);
-    pdm_feature_rows_free(&rows);
-    pdm_featurizer_destroy(fz);
-    pdm_dataset_destroy(ds);
+    bench_rows_free(&data);
     pdm_options_free(options, &cfg);
     return rc;
 }
