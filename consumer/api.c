@@ -37,7 +37,8 @@ int scorer_metrics_init(pdm_scorer *s, char *errstr, size_t errlen)
                              *const level_label[] = {"level"}, *const feature_label[] = {"feature"},
                              *const machine_label[] = {"machine_id"},
                              *const lag_labels[] = {"topic", "partition"},
-                             *const version_label[] = {"version"};
+                             *const version_label[] = {"version"},
+                             *const result_label[] = {"result"};
     static const double batch_buckets[] = {1, 10, 50, 100, 250, 500, 1000, 2000, 5000, 10000};
     static const double latency_buckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
                                              0.25,  0.5,    1,     2.5,  5,     10};
@@ -102,6 +103,17 @@ int scorer_metrics_init(pdm_scorer *s, char *errstr, size_t errlen)
               "Pipelined Redis round trips of the loop (a batch's state load or write).",
               rtt_buckets);
     ONE(m->redis_rtt, f);
+    COUNTER(f, "pdm_state_cache_lookups_total",
+            "Machines of a batch by where their state came from: hit (the in-process copy, "
+            "its version confirmed by Redis), stale (copy outdated, loaded) or miss (loaded).",
+            result_label, 1);
+    {
+        static const char *const results[] = {"hit", "stale", "miss"};
+        for (int k = 0; k < 3; k++)
+            m->cache_lookups[k] = pdm_metric_with(f, &results[k]);
+    }
+    GAUGE(f, "pdm_state_cache_machines", "Machines in the in-process state cache.", NULL, 0);
+    ONE(m->cache_machines, f);
     GAUGE(f, "pdm_ready", "1 when Redis answers, a model is loaded and the group is joined.",
           NULL, 0);
     ONE(m->ready, f);
@@ -477,12 +489,12 @@ static int handle_machine(void *ctx, const pdm_http_request *req, pdm_http_respo
     int err = !pdm_redis_connected(s->http_redis) &&
               pdm_redis_connect(s->http_redis, msg, sizeof msg);
     if (!err)
-        err = pdm_rs_load(s->http_redis, &id, &from, 1, &st, msg, sizeof msg);
+        err = pdm_rs_load(s->http_redis, &id, &from, NULL, 1, &st, msg, sizeof msg);
     if (!err && st.exists && st.newest != INT64_MIN) {
         from = st.newest - WINDOW_MS;
         pdm_rs_machine_clear(&st);
         memset(&st, 0, sizeof st);
-        err = pdm_rs_load(s->http_redis, &id, &from, 1, &st, msg, sizeof msg);
+        err = pdm_rs_load(s->http_redis, &id, &from, NULL, 1, &st, msg, sizeof msg);
     }
     pthread_mutex_unlock(&s->http_redis_lock);
     if (err) {

@@ -372,17 +372,27 @@ static int64_t meta_int(redisReply *meta, const char *name, int64_t dflt)
     return dflt;
 }
 
-int pdm_rs_load(pdm_redis *r, const int32_t *machines, const int64_t *from_ts, size_t n,
-                pdm_rs_machine *out, char *errstr, size_t errlen)
+int pdm_rs_load(pdm_redis *r, const int32_t *machines, const int64_t *from_ts,
+                const unsigned char *version_only, size_t n, pdm_rs_machine *out, char *errstr,
+                size_t errlen)
 {
     if (!r->c && pdm_redis_connect(r, errstr, errlen))
         return -1;
     for (size_t i = 0; i < n; i++) {
         char k1[64], k2[64], k3[64], k4[64], from[32];
+        key(k4, sizeof k4, machines[i], "meta");
+        if (version_only && version_only[i]) {
+            const char *a[3] = {"HGET", k4, "ver"};
+            if (redisAppendCommandArgv(r->c, 3, a, NULL)) {
+                pdm_err(errstr, errlen, "redis %s: out of memory", r->desc);
+                drop(r);
+                return -1;
+            }
+            continue;
+        }
         key(k1, sizeof k1, machines[i], "tel");
         key(k2, sizeof k2, machines[i], "err");
         key(k3, sizeof k3, machines[i], "maint");
-        key(k4, sizeof k4, machines[i], "meta");
         snprintf(from, sizeof from, "(%lld", (long long)from_ts[i]);
         const char *a1[4] = {"ZRANGEBYSCORE", k1, from, "+inf"};
         const char *a2[4] = {"ZRANGEBYSCORE", k2, from, "+inf"};
@@ -397,6 +407,20 @@ int pdm_rs_load(pdm_redis *r, const int32_t *machines, const int64_t *from_ts, s
     }
     int rc = 0;
     for (size_t i = 0; i < n; i++) {
+        if (version_only && version_only[i]) {
+            redisReply *rep;
+            if (redisGetReply(r->c, (void **)&rep) != REDIS_OK) {
+                pdm_err(errstr, errlen, "redis %s: %s", r->desc, r->c->errstr);
+                drop(r);
+                return -1;
+            }
+            out[i].machine_id = machines[i];
+            out[i].version = rep->type == REDIS_REPLY_STRING ? strtoll(rep->str, NULL, 10) : 0;
+            if (rc == 0 && rep->type == REDIS_REPLY_ERROR)
+                rc = pdm_err(errstr, errlen, "redis %s: %s", r->desc, rep->str);
+            freeReplyObject(rep);
+            continue;
+        }
         redisReply *rep[4] = {0};
         for (int j = 0; j < 4; j++) {
             if (redisGetReply(r->c, (void **)&rep[j]) != REDIS_OK) {
@@ -454,6 +478,7 @@ int pdm_rs_load(pdm_redis *r, const int32_t *machines, const int64_t *from_ts, s
                 m->base_level = (int)meta_int(meta, "base_level", -1);
                 m->notified_at = meta_int(meta, "notified", INT64_MIN);
                 m->base_notified_at = meta_int(meta, "base_notified", INT64_MIN);
+                m->version = meta_int(meta, "ver", 0);
             }
         }
         for (int j = 0; j < 4; j++)
@@ -468,6 +493,7 @@ int pdm_rs_load(pdm_redis *r, const int32_t *machines, const int64_t *from_ts, s
 
 typedef struct {
     int argc;
+    int version_slot; /* a HINCRBY ver whose reply is kept, else -1 */
     size_t off[MAX_ARGS];
     size_t len[MAX_ARGS];
 } rs_cmd;
@@ -476,6 +502,8 @@ struct pdm_rs_batch {
     rs_cmd *cmds;
     size_t n, cap;
     pdm_buf arena;
+    int64_t *versions;
+    size_t n_versions, cap_versions;
 };
 
 pdm_rs_batch *pdm_rs_batch_new(void) { return calloc(1, sizeof(pdm_rs_batch)); }
@@ -485,6 +513,7 @@ void pdm_rs_batch_destroy(pdm_rs_batch *b)
     if (!b)
         return;
     free(b->cmds);
+    free(b->versions);
     pdm_buf_free(&b->arena);
     free(b);
 }
@@ -493,6 +522,7 @@ void pdm_rs_batch_reset(pdm_rs_batch *b)
 {
     b->n = 0;
     b->arena.len = 0;
+    b->n_versions = 0;
 }
 
 size_t pdm_rs_batch_commands(const pdm_rs_batch *b) { return b->n; }
@@ -509,6 +539,7 @@ static rs_cmd *cmd_new(pdm_rs_batch *b)
     }
     rs_cmd *c = &b->cmds[b->n++];
     c->argc = 0;
+    c->version_slot = -1;
     return c;
 }
 
@@ -605,7 +636,7 @@ int pdm_rs_batch_trim(pdm_rs_batch *b, int32_t machine_id, int64_t horizon,
     return 0;
 }
 
-int pdm_rs_batch_meta(pdm_rs_batch *b, const pdm_rs_machine *m)
+int pdm_rs_batch_meta(pdm_rs_batch *b, const pdm_rs_machine *m, size_t *version_slot)
 {
     char k[64], v[6][32];
     rs_cmd *c;
@@ -627,10 +658,30 @@ int pdm_rs_batch_meta(pdm_rs_batch *b, const pdm_rs_machine *m)
         if (arg(b, c, name, (size_t)len) || arg(b, c, off, strlen(off)))
             return -1;
     }
+    if (b->n_versions == b->cap_versions) {
+        size_t cap = b->cap_versions ? b->cap_versions * 2 : 256;
+        int64_t *nv = realloc(b->versions, cap * sizeof *nv);
+        if (!nv)
+            return -1;
+        b->versions = nv;
+        b->cap_versions = cap;
+    }
+    if (!(c = cmd_new(b)) || args(b, c, 4, "HINCRBY", k, "ver", "1"))
+        return -1;
+    c->version_slot = (int)b->n_versions;
+    b->versions[b->n_versions] = 0;
+    if (version_slot)
+        *version_slot = b->n_versions;
+    b->n_versions++;
     return 0;
 }
 
-int pdm_rs_batch_exec(pdm_redis *r, pdm_rs_batch *b, char *errstr, size_t errlen)
+int64_t pdm_rs_batch_version(const pdm_rs_batch *b, size_t slot)
+{
+    return slot < b->n_versions ? b->versions[slot] : 0;
+}
+
+int pdm_rs_batch_send(pdm_redis *r, pdm_rs_batch *b, char *errstr, size_t errlen)
 {
     if (!r->c && pdm_redis_connect(r, errstr, errlen))
         return -1;
@@ -645,6 +696,24 @@ int pdm_rs_batch_exec(pdm_redis *r, pdm_rs_batch *b, char *errstr, size_t errlen
             return -1;
         }
     }
+    /* Flush the whole output buffer now (blocking socket): Redis starts on
+     * the commands while the caller goes on. Redis never blocks on replies
+     * nobody reads yet (it buffers them), so this cannot deadlock. */
+    int done = 0;
+    while (!done) {
+        if (redisBufferWrite(r->c, &done) != REDIS_OK) {
+            pdm_err(errstr, errlen, "redis %s: %s", r->desc, r->c->errstr);
+            drop(r);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int pdm_rs_batch_wait(pdm_redis *r, pdm_rs_batch *b, char *errstr, size_t errlen)
+{
+    if (!r->c)
+        return pdm_err(errstr, errlen, "redis %s: not connected", r->desc);
     int rc = 0;
     for (size_t i = 0; i < b->n; i++) {
         redisReply *reply;
@@ -655,7 +724,16 @@ int pdm_rs_batch_exec(pdm_redis *r, pdm_rs_batch *b, char *errstr, size_t errlen
         }
         if (reply->type == REDIS_REPLY_ERROR && rc == 0)
             rc = pdm_err(errstr, errlen, "redis %s: %s", r->desc, reply->str);
+        else if (b->cmds[i].version_slot >= 0 && reply->type == REDIS_REPLY_INTEGER)
+            b->versions[b->cmds[i].version_slot] = reply->integer;
         freeReplyObject(reply);
     }
     return rc;
+}
+
+int pdm_rs_batch_exec(pdm_redis *r, pdm_rs_batch *b, char *errstr, size_t errlen)
+{
+    if (pdm_rs_batch_send(r, b, errstr, errlen))
+        return -1;
+    return pdm_rs_batch_wait(r, b, errstr, errlen);
 }

@@ -6,6 +6,10 @@
  *   pdm:{42}:err    ZSET  score ts, member = ts (8 bytes BE) + error id   errors
  *   pdm:{42}:maint  ZSET  score ts, member = ts (8 bytes BE) + component  maintenance
  *   pdm:{42}:meta   HASH  model, age, newest, base, src, level, ...       bookkeeping
+ *                         and ver, a counter every batch write increments
+ *                         (HINCRBY): the scorer's in-process copy of a
+ *                         machine is valid while ver is what its own write
+ *                         made it (state_cache.h)
  *   pdm:epoch       STRING written once; its loss reveals a FLUSHALL
  * Every write is idempotent (set semantics keyed by ts; a telemetry point at
  * an existing ts replaces it), so re-applying any suffix of the stream leaves
@@ -71,6 +75,7 @@ typedef struct {
     int base_level;
     int64_t notified_at;   /* event time of the last emitted notification */
     int64_t base_notified_at;
+    int64_t version;       /* the meta hash's ver counter, 0 if none */
     pdm_rs_telemetry *tel;
     size_t n_tel;
     pdm_rs_mark *err;
@@ -90,9 +95,12 @@ int pdm_rs_source_set(pdm_rs_machine *m, const char *topic, int32_t partition, i
 
 /* Loads, in one pipelined round trip, the state of n machines: telemetry and
  * errors with ts > from_ts[i], every maintenance record, and the meta hash.
- * out[i] must be zeroed or cleared; it is filled (arrays malloc'ed). */
-int pdm_rs_load(pdm_redis *r, const int32_t *machines, const int64_t *from_ts, size_t n,
-                pdm_rs_machine *out, char *errstr, size_t errlen);
+ * out[i] must be zeroed or cleared; it is filled (arrays malloc'ed).
+ * With version_only (may be NULL) non-zero for machine i, only its ver
+ * counter is read (into out[i].version; 0 if none). */
+int pdm_rs_load(pdm_redis *r, const int32_t *machines, const int64_t *from_ts,
+                const unsigned char *version_only, size_t n, pdm_rs_machine *out, char *errstr,
+                size_t errlen);
 
 /* A batch of writes, appended then sent in one pipelined round trip. */
 typedef struct pdm_rs_batch pdm_rs_batch;
@@ -111,10 +119,20 @@ int pdm_rs_batch_event(pdm_rs_batch *b, const pdm_event *ev, int newest);
  * listed (already superseded records older than the horizon). */
 int pdm_rs_batch_trim(pdm_rs_batch *b, int32_t machine_id, int64_t horizon,
                       const pdm_rs_mark *drop_maint, size_t n_drop);
-/* Writes the bookkeeping of a machine after its batch. */
-int pdm_rs_batch_meta(pdm_rs_batch *b, const pdm_rs_machine *m);
+/* Writes the bookkeeping of a machine after its batch and increments its
+ * ver counter; *version_slot (may be NULL) names the counter's new value
+ * for pdm_rs_batch_version once the batch is executed. */
+int pdm_rs_batch_meta(pdm_rs_batch *b, const pdm_rs_machine *m, size_t *version_slot);
 /* Sends every command and checks every reply. */
 int pdm_rs_batch_exec(pdm_redis *r, pdm_rs_batch *b, char *errstr, size_t errlen);
+/* The same in two halves, so that the caller works while Redis executes:
+ * _send writes the commands to the socket; _wait reads and checks the
+ * replies. Between them, nothing else may use the connection. On an error
+ * the connection is dropped and the whole batch may be executed again. */
+int pdm_rs_batch_send(pdm_redis *r, pdm_rs_batch *b, char *errstr, size_t errlen);
+int pdm_rs_batch_wait(pdm_redis *r, pdm_rs_batch *b, char *errstr, size_t errlen);
+/* A ver counter's value after the executed batch (slot from _meta). */
+int64_t pdm_rs_batch_version(const pdm_rs_batch *b, size_t slot);
 
 /* Writes pdm:epoch if absent; returns 1 if it existed, 0 if just created,
  * -1 on error. A running scorer that finds it gone has lost its state. */

@@ -435,9 +435,14 @@ pdm_scorer *pdm_scorer_new(const pdm_scorer_config *cfg, char *errstr, size_t er
         s->hash_cap <<= 1;
     s->hash = calloc(s->hash_cap, sizeof *s->hash);
     s->writes = pdm_rs_batch_new();
+    s->updates = calloc(b, sizeof *s->updates);
+    s->machine_events = malloc(b * sizeof *s->machine_events);
+    if (cfg->state_cache_bytes)
+        s->cache = pdm_state_cache_new(cfg->state_cache_bytes);
     if (!s->items || !s->rows || !s->risks || !s->explain_rows || !s->explain || !s->row_item ||
         !s->drift_risk || !s->row_machine || !s->row_ts || !s->row_alert ||
-        !s->hash || !s->writes) {
+        !s->hash || !s->writes || !s->updates || !s->machine_events ||
+        (cfg->state_cache_bytes && !s->cache)) {
         pdm_err(errstr, errlen, "out of memory");
         goto fail;
     }
@@ -552,6 +557,11 @@ void pdm_scorer_destroy(pdm_scorer *s)
     free(s->hash);
     free(s->assigned);
     pdm_rs_batch_destroy(s->writes);
+    for (size_t i = 0; i < s->n_updates; i++)
+        pdm_rs_machine_clear(&s->updates[i].st);
+    free(s->updates);
+    free(s->machine_events);
+    pdm_state_cache_destroy(s->cache);
     pdm_redis_destroy(s->redis);
     pdm_codec_destroy(s->codec);
     pdm_model_destroy(s->model);
@@ -617,6 +627,7 @@ static int machine_slot(pdm_scorer *s, int32_t id, const rd_kafka_message_t *msg
     machine_source(m, rd_kafka_topic_name(msg->rkt), msg->partition, msg->offset);
     m->min_ts = INT64_MAX;
     m->last_row = -1;
+    m->first_event = m->last_event = -1;
     s->hash[h] = (int32_t)++s->n_machines;
     return (int)(s->n_machines - 1);
 }
@@ -698,29 +709,59 @@ static void backoff_sleep(int attempt)
         }                                                                                          \
     } while (0)
 
-static int load_states(pdm_scorer *s)
+/* The state cache keeps a machine's telemetry and errors this far behind
+ * its window (late events within it are still served from the cache). */
+#define CACHE_SLACK_MS (3 * PDM_MS_PER_HOUR)
+
+/* Waits until Redis has acknowledged the last batch's writes (sent by
+ * process_batch step 6), executing them again after an error until Redis
+ * takes them or a stop is requested. Then the state cache learns each
+ * machine's state as written, if the machine's ver counter shows that no
+ * other writer came in between. Called before anything else uses the
+ * connection and before the batch's offsets are committed. */
+static int writes_settle(pdm_scorer *s)
 {
-    size_t n = s->n_machines;
-    int32_t *ids = malloc(n * sizeof *ids);
-    int64_t *from = malloc(n * sizeof *from);
-    pdm_rs_machine *out = calloc(n, sizeof *out);
-    int rc = -1;
-    if (!ids || !from || !out)
-        goto out;
-    for (size_t i = 0; i < n; i++) {
-        ids[i] = s->machines[i].id;
-        int64_t t = s->machines[i].min_ts;
-        from[i] = t == INT64_MAX ? INT64_MAX / 2 : t - WINDOW_MS;
+    if (!s->writes_in_flight)
+        return 0;
+    int attempt = 0;
+    REDIS_RETRY(s, attempt++ == 0 && s->writes_sent
+                       ? pdm_rs_batch_wait(s->redis, s->writes, rerr_, sizeof rerr_)
+                       : pdm_rs_batch_exec(s->redis, s->writes, rerr_, sizeof rerr_));
+    s->writes_in_flight = 0;
+    if (attempt == 1)
+        pdm_metric_observe(s->m.redis_rtt, pdm_monotonic_s() - s->writes_sent_at);
+    for (size_t i = 0; i < s->n_updates; i++) {
+        cache_update *u = &s->updates[i];
+        int64_t v = pdm_rs_batch_version(s->writes, u->version_slot);
+        if (v == u->loaded_version + 1) {
+            if (pdm_state_cache_put(s->cache, &u->st, u->cover, v))
+                pdm_log(PDM_LOG_DEBUG, "state cache: out of memory for machine %d",
+                        (int)u->st.machine_id);
+        } else {
+            pdm_state_cache_drop(s->cache, u->st.machine_id);
+            pdm_rs_machine_clear(&u->st);
+        }
     }
+    s->n_updates = 0;
+    if (s->cache)
+        pdm_metric_set(s->m.cache_machines, (double)pdm_state_cache_machines(s->cache));
+    return 0;
+}
+
+/* pdm_rs_load until it succeeds or a stop is requested; out[] cleared on
+ * each failure. */
+static int load_with_retry(pdm_scorer *s, const int32_t *ids, const int64_t *from,
+                           const unsigned char *version_only, size_t n, pdm_rs_machine *out)
+{
     for (int attempt = 0;; attempt++) {
         char err[PDM_ERRSTR_SIZE];
         double t0 = pdm_monotonic_s();
-        if (pdm_rs_load(s->redis, ids, from, n, out, err, sizeof err) == 0) {
+        if (pdm_rs_load(s->redis, ids, from, version_only, n, out, err, sizeof err) == 0) {
             pdm_metric_observe(s->m.redis_rtt, pdm_monotonic_s() - t0);
             if (!s->redis_up)
                 pdm_log(PDM_LOG_INFO, "redis %s is back", pdm_redis_describe(s->redis));
             s->redis_up = 1;
-            break;
+            return 0;
         }
         for (size_t i = 0; i < n; i++)
             pdm_rs_machine_clear(&out[i]);
@@ -730,15 +771,81 @@ static int load_states(pdm_scorer *s)
             pdm_log(PDM_LOG_ERROR, "redis unavailable, retrying: %s", err);
         s->redis_up = 0;
         if (atomic_load(&s->stop))
-            goto out;
+            return -1;
         backoff_sleep(attempt);
     }
-    for (size_t i = 0; i < n; i++)
-        s->machines[i].stored = out[i];
+}
+
+/* The stored state of the batch's machines: from the state cache where
+ * Redis confirms the machine's ver counter, else loaded in full. One round
+ * trip, two when a cached machine turns out stale. */
+static int load_states(pdm_scorer *s)
+{
+    enum { HIT, STALE, MISS };
+    size_t n = s->n_machines;
+    int32_t *ids = malloc(n * sizeof *ids);
+    int64_t *from = malloc(n * sizeof *from);
+    int64_t *cached = malloc(n * sizeof *cached);
+    unsigned char *version_only = calloc(n, 1);
+    pdm_rs_machine *out = calloc(n, sizeof *out);
+    size_t counts[3] = {0, 0, 0};
+    int rc = -1;
+    if (!ids || !from || !cached || !version_only || !out)
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        batch_machine *m = &s->machines[i];
+        ids[i] = m->id;
+        from[i] = m->min_ts == INT64_MAX ? INT64_MAX / 2 : m->min_ts - WINDOW_MS;
+        m->from = from[i];
+        version_only[i] = s->cache && pdm_state_cache_peek(s->cache, ids[i], from[i], &cached[i]);
+    }
+    if (load_with_retry(s, ids, from, version_only, n, out))
+        goto out;
+    size_t n_stale = 0;
+    for (size_t i = 0; i < n; i++) {
+        batch_machine *m = &s->machines[i];
+        if (!version_only[i]) {
+            m->stored = out[i];
+            memset(&out[i], 0, sizeof out[i]);
+            counts[MISS]++;
+            continue;
+        }
+        int got = 0;
+        if (out[i].version == cached[i]) {
+            got = pdm_state_cache_get(s->cache, ids[i], from[i], &m->stored);
+            if (got < 0)
+                goto out;
+        }
+        counts[got ? HIT : STALE]++;
+        if (!got) {
+            pdm_state_cache_drop(s->cache, ids[i]);
+            ids[n_stale] = ids[i];
+            from[n_stale] = from[i];
+            cached[n_stale] = (int64_t)i; /* where it goes */
+            n_stale++;
+        }
+        pdm_rs_machine_clear(&out[i]);
+    }
+    if (n_stale) {
+        if (load_with_retry(s, ids, from, NULL, n_stale, out))
+            goto out;
+        for (size_t k = 0; k < n_stale; k++) {
+            s->machines[cached[k]].stored = out[k];
+            memset(&out[k], 0, sizeof out[k]);
+        }
+    }
     rc = 0;
 out:
+    if (s->cache)
+        for (int k = 0; k < 3; k++)
+            if (counts[k])
+                pdm_metric_add(s->m.cache_lookups[k], (double)counts[k]);
+    for (size_t i = 0; out && i < n; i++)
+        pdm_rs_machine_clear(&out[i]);
     free(ids);
     free(from);
+    free(cached);
+    free(version_only);
     free(out);
     return rc;
 }
@@ -967,6 +1074,10 @@ static void set_paused(pdm_scorer *s, int pause)
 static int finish_pending(pdm_scorer *s, size_t n, int rewind)
 {
     batch_output *p = &s->pending_out;
+    if (writes_settle(s)) {
+        pending_clear(s); /* stopping: not committed, consumed again */
+        return -1;
+    }
     if (!p->active)
         return 0;
     if (!p->delivered) {
@@ -1119,8 +1230,9 @@ static int process_batch(pdm_scorer *s, size_t n)
             s->machines[slot].min_ts = it->ev.ts;
     }
 
-    /* 2. load the state of the batch's machines */
-    if (s->n_machines && load_states(s))
+    /* 2. load the state of the batch's machines (after the last batch's
+     * writes are acknowledged: they share the connection) */
+    if (writes_settle(s) || (s->n_machines && load_states(s)))
         return -1;
     for (size_t i = 0; i < s->n_machines; i++) {
         batch_machine *m = &s->machines[i];
@@ -1166,6 +1278,12 @@ static int process_batch(pdm_scorer *s, size_t n)
         if (pdm_machine_state_apply(m->state, &it->ev) ||
             pdm_rs_batch_event(s->writes, &it->ev, newest))
             return pdm_err(NULL, 0, "out of memory");
+        it->next_event = -1;
+        if (m->last_event >= 0)
+            s->items[m->last_event].next_event = (int)i;
+        else
+            m->first_event = (int)i;
+        m->last_event = (int)i;
         s->stats.events[it->ev.type]++;
         s->batch_events[it->ev.type]++;
         if (it->ev.type == PDM_EV_FAILURE)
@@ -1235,7 +1353,11 @@ static int process_batch(pdm_scorer *s, size_t n)
     if (fin > 0)
         return 0; /* both batches are consumed again */
 
-    /* 6. write state to Redis */
+    /* 6. write state to Redis: sent now and acknowledged (writes_settle)
+     * before anything else uses the connection, which is the next batch's
+     * load or, at the latest, this batch's commit; meanwhile this batch's
+     * output is produced. With the state cache, each machine's state after
+     * the writes is computed here and kept once Redis acknowledges them. */
     for (size_t i = 0; i < s->n_machines; i++) {
         batch_machine *m = &s->machines[i];
         pdm_rs_machine *st = &m->stored;
@@ -1244,22 +1366,53 @@ static int process_batch(pdm_scorer *s, size_t n)
                 return pdm_err(NULL, 0, "out of memory");
         /* Trim relative to the newest telemetry before this batch, so that a
          * replay of this batch still finds every window it needs. */
+        int64_t horizon = INT64_MIN;
+        pdm_rs_mark *drop = NULL;
+        size_t nd = 0, slot = 0;
         if (st->base != INT64_MIN) {
-            int64_t horizon = st->base - WINDOW_MS - s->cfg.lateness_ms;
-            pdm_rs_mark *drop = st->n_maint ? malloc(st->n_maint * sizeof *drop) : NULL;
-            size_t nd = drop ? superseded_maint(st, horizon, drop) : 0;
-            int rc = pdm_rs_batch_trim(s->writes, m->id, horizon, drop, nd);
-            free(drop);
-            if (rc)
+            horizon = st->base - WINDOW_MS - s->cfg.lateness_ms;
+            drop = st->n_maint ? malloc(st->n_maint * sizeof *drop) : NULL;
+            nd = drop ? superseded_maint(st, horizon, drop) : 0;
+            if (pdm_rs_batch_trim(s->writes, m->id, horizon, drop, nd)) {
+                free(drop);
                 return pdm_err(NULL, 0, "out of memory");
+            }
         }
-        if (pdm_rs_batch_meta(s->writes, st))
+        if (pdm_rs_batch_meta(s->writes, st, &slot)) {
+            free(drop);
             return pdm_err(NULL, 0, "out of memory");
+        }
+        if (s->cache) {
+            size_t ne = 0;
+            for (int j = m->first_event; j >= 0; j = s->items[j].next_event)
+                s->machine_events[ne++] = &s->items[j].ev;
+            cache_update *u = &s->updates[s->n_updates];
+            memset(&u->st, 0, sizeof u->st);
+            if (pdm_state_merge(st, s->machine_events, ne, horizon, drop, nd, &u->st) == 0) {
+                int64_t cover = m->from;
+                if (horizon != INT64_MIN && horizon - 1 > cover)
+                    cover = horizon - 1;
+                if (st->newest != INT64_MIN && st->newest - WINDOW_MS - CACHE_SLACK_MS > cover)
+                    cover = st->newest - WINDOW_MS - CACHE_SLACK_MS;
+                u->cover = cover;
+                u->loaded_version = st->version;
+                u->version_slot = slot;
+                s->n_updates++;
+            } else {
+                pdm_state_cache_drop(s->cache, m->id);
+            }
+        }
+        free(drop);
     }
     if (pdm_rs_batch_commands(s->writes)) {
-        double t0 = pdm_monotonic_s();
-        REDIS_RETRY(s, pdm_rs_batch_exec(s->redis, s->writes, rerr_, sizeof rerr_));
-        pdm_metric_observe(s->m.redis_rtt, pdm_monotonic_s() - t0);
+        char werr[PDM_ERRSTR_SIZE];
+        s->writes_in_flight = 1;
+        s->writes_sent_at = pdm_monotonic_s();
+        s->writes_sent = pdm_rs_batch_send(s->redis, s->writes, werr, sizeof werr) == 0;
+        /* Not sent (Redis away): retried here, before any output, as a
+         * failed load would be. */
+        if (!s->writes_sent && writes_settle(s))
+            return -1;
     }
 
     /* 7. output: dead letters and risk events, delivered (and the batch
@@ -1377,12 +1530,13 @@ int pdm_scorer_run(pdm_scorer *s, char *errstr, size_t errlen)
             }
         }
         rd_kafka_poll(s->producer, 0);
-        if (pdm_monotonic_s() - last_epoch_check > 5.0) {
+        if (pdm_monotonic_s() - last_epoch_check > 5.0 && writes_settle(s) == 0) {
             last_epoch_check = pdm_monotonic_s();
             int e = pdm_rs_epoch_check(s->redis, err, sizeof err);
             if (e == 0) {
                 s->stats.state_lost++;
                 pdm_metric_add(s->m.state_lost, 1);
+                pdm_state_cache_clear(s->cache); /* its versions no longer match anyway */
                 pdm_log(PDM_LOG_ERROR,
                         "redis state was lost (pdm:epoch vanished: FLUSHALL or a new empty "
                         "server); features rebuild from the events that arrive from now on");

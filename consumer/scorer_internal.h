@@ -24,6 +24,7 @@
 #include "pdm_scorer.h"
 #include "pdm_schemas.h"
 #include "redis_state.h"
+#include "state_cache.h"
 
 #define WINDOW_MS (24 * PDM_MS_PER_HOUR)
 
@@ -36,6 +37,7 @@ typedef struct {
     char bad_detail[160];
     int row;                 /* feature row of a telemetry event, -1 if none */
     int emit;                /* produce a RiskEvent for this row */
+    int next_event;          /* the machine's next applied item in the batch, -1 if none */
 } item;
 
 /* A machine touched by the batch. */
@@ -50,10 +52,21 @@ typedef struct {
     } src[PDM_RS_MAX_SOURCES];
     size_t n_src;
     int64_t min_ts;
+    int64_t from;            /* stored telemetry and errors are those with ts > from */
+    int first_event, last_event; /* its applied items in stream order (item.next_event) */
     int last_row;            /* its latest scored row in the batch, -1 if none */
     pdm_rs_machine stored;
     pdm_machine_state *state;
 } batch_machine;
+
+/* A machine's state after a batch's writes, for the state cache once Redis
+ * has acknowledged them (and the ver counter they produced). */
+typedef struct {
+    pdm_rs_machine st;
+    int64_t cover;           /* exact for telemetry and errors with ts > cover */
+    int64_t loaded_version;  /* ver when the batch loaded it */
+    size_t version_slot;     /* the batch's HINCRBY reply */
+} cache_update;
 
 typedef struct {
     char topic[256];
@@ -79,6 +92,8 @@ typedef struct {
     pdm_metric_child *dlq, *rows, *redis_errors, *reloads, *state_lost;
     pdm_metric_child *risk_events[3];
     pdm_metric_child *batch_size, *latency, *redis_rtt;
+    pdm_metric_child *cache_lookups[3]; /* hit, stale, miss */
+    pdm_metric_child *cache_machines;
     pdm_metric_child *ready, *event_lag, *risk_psi, *precision, *recall;
     pdm_metric_child *tp, *fp, *caught, *missed;
     pdm_metric_child *info; /* the loaded version's pdm_model_info child */
@@ -104,6 +119,13 @@ struct pdm_scorer {
     pdm_codec *codec;
     pdm_redis *redis;
     pdm_rs_batch *writes;
+    int writes_in_flight;    /* `writes` not acknowledged yet */
+    int writes_sent;         /* ... but sent (else they are to be executed again) */
+    double writes_sent_at;
+    pdm_state_cache *cache;  /* NULL when cfg.state_cache_bytes is 0 */
+    cache_update *updates;   /* for the machines of `writes` */
+    size_t n_updates;
+    const pdm_event **machine_events; /* scratch: one machine's events of a batch */
     pdm_model *model;
     char model_path[4096];   /* resolved package directory of the loaded model */
     char failed_path[4096];  /* package that failed to load, not retried unasked */

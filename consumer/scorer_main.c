@@ -36,6 +36,7 @@ typedef struct {
     long long drift_rows;
     char *drift_window;
     long long metrics_machines;
+    long long state_cache_mb;
     char *log_level;
     pdm_kvlist props;
 } scorer_options;
@@ -68,6 +69,7 @@ static const pdm_option options[] = {
     {"http-max-body", 0, "PDM_HTTP_MAX_BODY", PDM_OPT_INT, O(http_max_body), "1048576", "BYTES", "Largest request body (bigger: 413).", 0},
     {"drift-rows", 0, "PDM_DRIFT_ROWS", PDM_OPT_INT, O(drift_rows), "10000", "N", "Compare the input with the training data every N scored rows ...", 0},
     {"drift-window", 0, "PDM_DRIFT_WINDOW", PDM_OPT_STRING, O(drift_window), "5m", "DURATION", "... or after this long (with at least 100 rows).", 0},
+    {"state-cache", 0, "PDM_STATE_CACHE", PDM_OPT_INT, O(state_cache_mb), "16", "MIB", "Keep up to MIB MiB of the machines' state as last written to Redis, so that a batch reads only a version counter per machine instead of its whole window (checked against Redis every batch; 0: load everything every batch).", 0},
     {"metrics-machines", 0, "PDM_METRICS_MACHINES", PDM_OPT_INT, O(metrics_machines), "1000", "N", "Export pdm_machine_risk/level for at most N machines (the first seen).", 0},
     {"log-level", 0, "PDM_LOG_LEVEL", PDM_OPT_STRING, O(log_level), "info", "LEVEL", "debug, info, warn or error.", 0},
     {"property", 'X', "PDM_KAFKA_CONFIG", PDM_OPT_KV, O(props), NULL, "KEY=VALUE", "librdkafka property for consumer and producer (repeatable), e.g. -X security.protocol=SASL_SSL.", 0},
@@ -176,9 +178,11 @@ int main(int argc, char **argv)
     }
     cfg.native_predictor = strcmp(o.predictor, "native") == 0;
     if (o.http_threads < 1 || o.http_threads > 64 || o.http_max_body < 1024 ||
-        o.drift_rows < 1 || o.metrics_machines < 0) {
+        o.drift_rows < 1 || o.metrics_machines < 0 || o.state_cache_mb < 0 ||
+        o.state_cache_mb > 1048576) {
         fprintf(stderr, "pdm-scorer: --http-threads must be 1..64, --http-max-body at least "
-                        "1024, --drift-rows at least 1, --metrics-machines not negative\n");
+                        "1024, --drift-rows at least 1, --metrics-machines not negative, "
+                        "--state-cache 0..1048576 MiB\n");
         rc = 2;
         goto out;
     }
@@ -215,6 +219,7 @@ int main(int argc, char **argv)
     cfg.http_max_body = (size_t)o.http_max_body;
     cfg.drift_rows = (size_t)o.drift_rows;
     cfg.metrics_machines = (size_t)o.metrics_machines;
+    cfg.state_cache_bytes = (size_t)o.state_cache_mb << 20;
 
     s = pdm_scorer_new(&cfg, err, sizeof err);
     if (!s) {

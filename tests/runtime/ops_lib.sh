@@ -37,12 +37,13 @@ COUNTERS = {
     "pdm_dlq_messages_total": set(), "pdm_rows_scored_total": set(),
     "pdm_risk_events_total": {"level"}, "pdm_redis_errors_total": set(),
     "pdm_model_reloads_total": set(), "pdm_state_lost_total": set(),
+    "pdm_state_cache_lookups_total": {"result"},
     "pdm_alerts_true_positive_total": set(), "pdm_alerts_false_positive_total": set(),
     "pdm_failures_caught_total": set(), "pdm_failures_missed_total": set(),
 }
 HISTOGRAMS = ["pdm_scoring_batch_size", "pdm_processing_latency_seconds", "pdm_redis_roundtrip_seconds"]
 GAUGES = {
-    "pdm_ready": set(), "pdm_event_time_lag_seconds": set(),
+    "pdm_ready": set(), "pdm_event_time_lag_seconds": set(), "pdm_state_cache_machines": set(),
     "pdm_consumer_lag_messages": {"topic", "partition"}, "pdm_model_info": {"version"},
     "pdm_feature_psi": {"feature"}, "pdm_risk_psi": set(), "pdm_feature_missing_ratio": {"feature"},
     "pdm_alert_precision": set(), "pdm_alert_recall": set(),

@@ -72,7 +72,7 @@ static void load_one(pdm_redis *r, int32_t m, int64_t from, pdm_rs_machine *out)
 {
     char err[PDM_ERRSTR_SIZE];
     memset(out, 0, sizeof *out);
-    assert_int_equal(pdm_rs_load(r, &m, &from, 1, out, err, sizeof err), 0);
+    assert_int_equal(pdm_rs_load(r, &m, &from, NULL, 1, out, err, sizeof err), 0);
 }
 
 static void write_events(pdm_redis *r, const pdm_event *evs, size_t n)
@@ -216,7 +216,7 @@ static void test_trim_and_meta(void **state)
     pdm_rs_batch *b = pdm_rs_batch_new();
     pdm_rs_mark drop = {T0 - 10 * H, 1};
     assert_int_equal(pdm_rs_batch_trim(b, 5, T0 + H, &drop, 1), 0); /* drops ts < T0 + H */
-    assert_int_equal(pdm_rs_batch_meta(b, &m), 0);
+    assert_int_equal(pdm_rs_batch_meta(b, &m, NULL), 0);
     assert_int_equal(pdm_rs_batch_exec(r, b, err, sizeof err), 0);
     pdm_rs_batch_destroy(b);
     pdm_rs_machine_clear(&m);
@@ -292,7 +292,7 @@ static void test_urls_and_errors(void **state)
     int32_t m = 1;
     int64_t from = 0;
     pdm_rs_machine out = {0};
-    assert_int_equal(pdm_rs_load(r, &m, &from, 1, &out, err, sizeof err), -1);
+    assert_int_equal(pdm_rs_load(r, &m, &from, NULL, 1, &out, err, sizeof err), -1);
     assert_false(pdm_redis_connected(r));
     assert_int_equal(pdm_redis_ping(r, err, sizeof err), -1);
     pdm_redis_destroy(r);
