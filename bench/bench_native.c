@@ -9,7 +9,9 @@
  *   - the native evaluator (pdm_model_predict after pdm_model_set_predictor
  *     native, which also times the safety check) the same way;
  * each figure the median of --runs runs, and checks that both give the same
- * probabilities bit for bit on every timed row. Prints the machine, the
+ * probabilities bit for bit on every timed row. --layout times one of the
+ * evaluator's slower layouts instead (what machines without AVX-512 VBMI
+ * run, or models the ranked layout cannot hold). Prints the machine, the
  * command and a table with the issue's goals (native >= 3x XGBoost's batch
  * rate, >= 30x its one-row rate). */
 #include <math.h>
@@ -40,6 +42,7 @@ typedef struct {
     long long rows, batch, single_rows, native_single_rows;
     long long runs;
     double missing;
+    char *layout;
 } bench_cfg;
 
 #define O(f) offsetof(bench_cfg, f)
@@ -66,11 +69,16 @@ static const pdm_option options[] = {
     {"runs", 'r', NULL, PDM_OPT_INT, O(runs), "5", "N", "Runs; medians are reported.", 0},
     {"missing", 0, NULL, PDM_OPT_DOUBLE, O(missing), "0", "SHARE",
      "Also blank this share of the timed values (NaN, at random): rows with a missing value "
-     "take the slower step that tests for it.",
+     "take the complete layout's slower step that tests for it (the ranked layout costs the "
+     "same either way).",
+     0},
+    {"layout", 0, NULL, PDM_OPT_STRING, O(layout), "auto", "LAYOUT",
+     "The native evaluator's layout: auto (the fastest this machine runs: ranked with AVX-512 "
+     "VBMI, else ranked portable for a few rows and complete for batches), portable (auto "
+     "without AVX-512), complete or linked.",
      0},
     PDM_OPTIONS_END,
 };
-
 
 /* Rows per second of pdm_model_predict over n rows in calls of per_call,
  * median of runs; NaN on failure. */
@@ -128,6 +136,7 @@ typedef struct {
     double xgb_batch, xgb_single, nat_batch, nat_single, check_s;
     size_t check_rows, identical, values;
     size_t nodes_bytes;
+    char path[32]; /* the native layout predictions took */
 } result;
 
 static int bench_model(const bench_cfg *cfg, const double *train_x, const int *train_y,
@@ -162,7 +171,22 @@ static int bench_model(const bench_cfg *cfg, const double *train_x, const int *t
     res->xgb_single = rate(m, x, single, 1, ref, runs);
     if (pdm_model_predict(m, x, n, ref, err, sizeof err))
         goto out;
-    if (pdm_model_set_predictor(m, PDM_PREDICTOR_NATIVE, err, sizeof err)) {
+    pdm_native *nat = NULL;
+    if (pdm_model_native_build(m, &nat, err, sizeof err)) {
+        fprintf(stderr, "bench-native: %s\n", err);
+        goto out;
+    }
+    if (strcmp(cfg->layout, "portable") == 0) {
+        pdm_native_debug_portable(nat);
+    } else if (strcmp(cfg->layout, "complete") == 0) {
+        pdm_native_debug_complete_layout(nat);
+    } else if (strcmp(cfg->layout, "linked") == 0) {
+        pdm_native_debug_linked_layout(nat);
+    }
+    snprintf(res->path, sizeof res->path, "%s", pdm_native_debug_path(nat));
+    res->nodes_bytes = pdm_native_size(nat);
+    /* The model's safety check, then the model predicts with nat. */
+    if (pdm_model_native_install(m, nat, err, sizeof err)) {
         fprintf(stderr, "bench-native: %s\n", err);
         goto out;
     }
@@ -177,11 +201,6 @@ static int bench_model(const bench_cfg *cfg, const double *train_x, const int *t
     pdm_native_compare(got, ref, n, K, &d);
     res->identical = d.identical;
     res->values = n * K;
-    pdm_native *nat;
-    if (pdm_model_native_build(m, &nat, err, sizeof err) == 0) {
-        res->nodes_bytes = pdm_native_size(nat);
-        pdm_native_destroy(nat);
-    }
     rc = 0;
 out:
     pdm_model_destroy(m);
@@ -210,6 +229,11 @@ int main(int argc, char **argv)
     if (cfg.runs < 1 || cfg.runs > 99 || cfg.rows < 1 || cfg.batch < 1 || cfg.single_rows < 1 ||
         cfg.native_single_rows < 1 || cfg.train_rows < 100) {
         fprintf(stderr, "bench-native: --runs 1..99, counts >= 1\n");
+        goto out;
+    }
+    if (strcmp(cfg.layout, "auto") != 0 && strcmp(cfg.layout, "portable") != 0 &&
+        strcmp(cfg.layout, "complete") != 0 && strcmp(cfg.layout, "linked") != 0) {
+        fprintf(stderr, "bench-native: --layout auto, portable, complete or linked\n");
         goto out;
     }
     rc = 1;
@@ -273,9 +297,10 @@ int main(int argc, char **argv)
         all_met &= batch_ok && single_ok && same;
         printf("%d rounds: native batch >= 3x xgboost batch: %s; native 1-row >= 30x xgboost "
                "1-row: %s; identical probabilities: %s; check %zu rows in %.0f ms; nodes %zu "
-               "KiB\n",
+               "KiB; layout %s\n",
                rounds[k], batch_ok ? "met" : "NOT met", single_ok ? "met" : "NOT met",
-               same ? "yes" : "NO", r->check_rows, r->check_s * 1000, r->nodes_bytes / 1024);
+               same ? "yes" : "NO", r->check_rows, r->check_s * 1000, r->nodes_bytes / 1024,
+               r->path);
     }
     rc = all_met ? 0 : 3;
 out:

@@ -20,6 +20,22 @@
  * data-dependent branch. Rows without missing values (known when they are
  * converted) take a step without the NaN test, as XGBoost itself does.
  *
+ * Ranks. When the complete trees are at most 6 deep, with at most 64
+ * features of at most 255 distinct thresholds each, they are also laid out
+ * ranked: a split `x < thr` is the same test as `rank(x) <= k`, where k is
+ * thr's index among its feature's sorted distinct thresholds and rank(x)
+ * the number of those thresholds <= x (all float compares, so exact). A
+ * row's ranks are computed once per call, 27 short searches, into a
+ * 128-byte table (a missing value has rank 255 in the first half and 0 in
+ * the second, so a split's table index, its feature + 64 when missing goes
+ * left, sends it its default way with no test); a tree is then 64 byte
+ * slots of feature and 64 of rank, two cache lines. With AVX-512 VBMI one
+ * byte permute and one compare evaluate all 63 splits of a tree at once
+ * into 64 bits, and the walk down those bits is register arithmetic, eight
+ * trees to a vector (see ranked_leaves_avx512); without it, a portable
+ * walk over the same bytes. Predictions take this layout one row at a
+ * time (portably: fewer than eight rows).
+ *
  * Order of work. Rows are taken in blocks of 64, converted to float once
  * (as XGBoost does), and the trees are walked tree by tree over the block,
  * eight rows interleaved, so a tree's nodes are fetched once per block and
@@ -27,8 +43,18 @@
  * through eight trees at a time, whose walks are independent. Each output's
  * margin starts at the base margin and adds its trees' leaves in tree order
  * in float, which is XGBoost's order and precision, so the sums are the
- * same bits. (Tried and dropped: AVX-512 gathers over 16 trees or rows,
- * slower than the scalar walks on the Zen 5 development machine.) */
+ * same bits (the ranked walks gather a chunk of leaves first and add them
+ * in that order, a vector lane per output). Tried and dropped on the Zen 5
+ * development machine (one row through 1,000 depth-6 trees; the kept code
+ * takes 1.3 us): AVX-512 gathers of float nodes over 16 trees or rows
+ * (slower than the scalar walks); leaves added straight into the margins
+ * in memory (a store-load chain per output: 2.6 us where collecting them
+ * first gave 2.2); the walk down the 64 bits in general registers, by
+ * shifts, bt/adc or a pext table (1.7-2.6 us); bits or leaf indexes read
+ * back from memory right after being stored (store forwarding stalls, up
+ * to 3 us); leaves loaded by scalar indexes instead of the gather (1.4
+ * us); one gather of 16 leaves instead of two of 8 (1.4 us); adding each
+ * round of leaves as soon as it is fetched (1.6 us). */
 #include <float.h>
 #include <math.h>
 #include <stdarg.h>
@@ -44,6 +70,10 @@
 #define BLOCK 64
 #define MAX_DEPTH 1024
 #define HEAP_MAX_DEPTH 10
+#define RANK_MAX_DEPTH 6
+#define RANK_SLOTS 64 /* heap slots per tree, and features per row table */
+#define RANK_MAX_CUTS 255
+#define RANK_CHUNK 240 /* trees whose leaves are fetched before they are added */
 
 typedef struct {
     float thr; /* split: value < thr goes left; leaf: the leaf value */
@@ -65,6 +95,26 @@ typedef struct {
     uint16_t default_left;
 } heap_node;
 
+/* The ranked layout of the complete trees (D = depth <= RANK_MAX_DEPTH):
+ * tree t's splits are the slots n = 1 .. 2^D - 1 of a 1-based heap
+ * (children 2n and 2n + 1) in nodes[t 128 ..]: bytes 0..63 the feature
+ * (+ 64 if a missing value goes left), bytes 64..127 the threshold's rank k
+ * among its feature's distinct thresholds. A value x goes right iff
+ * rank(x) > k, rank(x) being the number of thresholds t <= x. */
+typedef struct {
+    uint32_t depth;
+    uint8_t *nodes;
+    uint32_t *output;   /* per tree: its output (a copy of trees[].output) */
+    float *cuts;        /* feature j's sorted distinct thresholds from cut_first[j], in
+                         * blocks of 16 padded with NaN (never <= anything) */
+    float *block_first; /* 16 per feature: the first threshold of its blocks 1, 2, ..., NaN
+                         * after its last block */
+    uint32_t *cut_first;
+    int round_robin; /* tree t belongs to output t % K, and K divides the trees */
+    size_t chunk;    /* trees per chunk of leaves: RANK_CHUNK rounded to a multiple of K */
+    int avx512;      /* walks with AVX-512 VBMI (checked at load) */
+} ranked_layout;
+
 enum transform { T_IDENTITY, T_SIGMOID, T_SOFTMAX };
 
 struct pdm_native {
@@ -83,6 +133,11 @@ struct pdm_native {
     float *leaves;
     uint32_t heap_depth;
     size_t heap_len, leaves_len;
+    /* The ranked layout (over the complete layout's leaves) when the trees
+     * are at most RANK_MAX_DEPTH deep, there are at most RANK_SLOTS
+     * features and none has more than RANK_MAX_CUTS distinct thresholds. */
+    ranked_layout *rk;
+    size_t rk_bytes;
 };
 
 /* ---- UBJSON reader ---------------------------------------------------------- */
@@ -584,6 +639,43 @@ static int load_tree(pdm_native *nat, size_t t, const ubj_val *tree, tree_scratc
     return 0;
 }
 
+typedef struct {
+    uint32_t feat;
+    float thr;
+} split_point;
+
+static int cmp_split(const void *a, const void *b)
+{
+    const split_point *x = a, *y = b;
+    if (x->feat != y->feat)
+        return x->feat < y->feat ? -1 : 1;
+    return x->thr < y->thr ? -1 : x->thr > y->thr;
+}
+
+/* The distinct (feature, threshold) pairs of all splits, sorted (malloc'ed
+ * into *out). Returns 0, or -1 out of memory. */
+static int collect_splits(const pdm_native *nat, split_point **out, size_t *n)
+{
+    split_point *splits = malloc((nat->nnodes ? nat->nnodes : 1) * sizeof *splits);
+    size_t n_splits = 0, w = 0;
+    *out = splits;
+    *n = 0;
+    if (!splits)
+        return -1;
+    for (size_t t = 0; t < nat->ntrees; t++) {
+        const native_node *tn = nat->nodes + nat->trees[t].first;
+        for (uint32_t i = 0; i < nat->trees[t].n_nodes; i++)
+            if (tn[i].child[0] != i)
+                splits[n_splits++] = (split_point){tn[i].feat & FEAT_MASK, tn[i].thr};
+    }
+    qsort(splits, n_splits, sizeof *splits, cmp_split);
+    for (size_t i = 0; i < n_splits; i++)
+        if (w == 0 || splits[i].feat != splits[w - 1].feat || splits[i].thr != splits[w - 1].thr)
+            splits[w++] = splits[i];
+    *n = w;
+    return 0;
+}
+
 static void fill_heap(const native_node *tn, uint32_t i, heap_node *heap, float *leaves, uint32_t h,
                       uint32_t d, uint32_t depth)
 {
@@ -622,6 +714,108 @@ static int build_heap(pdm_native *nat)
         fill_heap(nat->nodes + nat->trees[t].first, 0, nat->heap + t * hn_per,
                   nat->leaves + t * lv_per, 0, 0, depth);
     return 0;
+}
+
+static void ranked_free(ranked_layout *rk)
+{
+    if (!rk)
+        return;
+    free(rk->nodes);
+    free(rk->output);
+    free(rk->cuts);
+    free(rk->block_first);
+    free(rk->cut_first);
+    free(rk);
+}
+
+static int cpu_has_avx512vbmi(void);
+
+/* The ranked layout of nat's complete layout, if it qualifies (see
+ * ranked_layout). Returns 0 (with or without it), or -1 out of memory. */
+static int build_ranked(pdm_native *nat)
+{
+    const size_t nf = nat->nfeat;
+    split_point *splits = NULL;
+    size_t n_splits = 0, *count = NULL;
+    ranked_layout *rk = NULL;
+    int rc = -1;
+
+    ranked_free(nat->rk);
+    nat->rk = NULL;
+    nat->rk_bytes = 0;
+    if (!nat->heap || nat->heap_depth > RANK_MAX_DEPTH || nf > RANK_SLOTS)
+        return 0;
+    if (collect_splits(nat, &splits, &n_splits) || !(count = calloc(nf, sizeof *count)))
+        goto out;
+    for (size_t i = 0; i < n_splits; i++)
+        if (isnan(splits[i].thr) || ++count[splits[i].feat] > RANK_MAX_CUTS) {
+            rc = 0; /* ranks cannot express it: the complete layout serves */
+            goto out;
+        }
+    size_t n_cuts = 0;
+    for (size_t j = 0; j < nf; j++)
+        n_cuts += 16 * (count[j] ? (count[j] + 15) / 16 : 1);
+    rk = calloc(1, sizeof *rk);
+    if (!rk)
+        goto out;
+    rk->depth = nat->heap_depth;
+    rk->nodes = calloc(nat->ntrees ? nat->ntrees : 1, 2 * RANK_SLOTS);
+    rk->output = malloc((nat->ntrees ? nat->ntrees : 1) * sizeof *rk->output);
+    rk->cuts = malloc(n_cuts * sizeof *rk->cuts);
+    rk->block_first = malloc(nf * 16 * sizeof *rk->block_first);
+    rk->cut_first = malloc(nf * sizeof *rk->cut_first);
+    if (!rk->nodes || !rk->output || !rk->cuts || !rk->block_first || !rk->cut_first)
+        goto out;
+    size_t at = 0, i = 0;
+    for (size_t j = 0; j < nf; j++) {
+        size_t blocks = count[j] ? (count[j] + 15) / 16 : 1;
+        const split_point *sp = splits + i;
+        rk->cut_first[j] = (uint32_t)at;
+        for (size_t q = 0; q < 16 * blocks; q++)
+            rk->cuts[at + q] = q < count[j] ? sp[q].thr : NAN;
+        for (size_t b = 0; b < 16; b++)
+            rk->block_first[j * 16 + b] = b + 1 < blocks ? sp[16 * (b + 1)].thr : NAN;
+        at += 16 * blocks;
+        i += count[j];
+    }
+    const size_t hn_per = ((size_t)1 << nat->heap_depth) - 1;
+    for (size_t t = 0; t < nat->ntrees; t++) {
+        const heap_node *hn = nat->heap + t * hn_per;
+        uint8_t *feat = rk->nodes + t * 2 * RANK_SLOTS, *rank = feat + RANK_SLOTS;
+        rk->output[t] = nat->trees[t].output;
+        for (size_t h = 0; h < hn_per; h++) {
+            /* k = the number of thresholds below thr: thr's own index for a
+             * real split; anything for a padding split (same leaves). */
+            const float *c = rk->cuts + rk->cut_first[hn[h].feat];
+            size_t k = 0, len = count[hn[h].feat];
+            while (len > 0) {
+                size_t half = len / 2;
+                if (c[k + half] < hn[h].thr) {
+                    k += half + 1;
+                    len -= half + 1;
+                } else {
+                    len = half;
+                }
+            }
+            feat[h + 1] = (uint8_t)(hn[h].feat + (hn[h].default_left ? RANK_SLOTS : 0));
+            rank[h + 1] = (uint8_t)(k < RANK_MAX_CUTS ? k : RANK_MAX_CUTS - 1);
+        }
+    }
+    rk->round_robin = nat->ntrees % nat->nout == 0;
+    for (size_t t = 0; t < nat->ntrees; t++)
+        rk->round_robin &= rk->output[t] == t % nat->nout;
+    rk->chunk = nat->nout <= RANK_CHUNK ? RANK_CHUNK / nat->nout * nat->nout : RANK_CHUNK;
+    rk->avx512 = cpu_has_avx512vbmi();
+    nat->rk = rk;
+    nat->rk_bytes = nat->ntrees * (2 * RANK_SLOTS + sizeof *rk->output) +
+                    (n_cuts + nf * 16) * sizeof(float) + nf * sizeof *rk->cut_first;
+    rk = NULL;
+    rc = 0;
+out:
+    ranked_free(rk);
+    free(splits);
+    free(count);
+    return rc;
 }
 
 int pdm_native_from_ubj(const void *ubj, size_t len, pdm_native **out, char *errstr, size_t errlen)
@@ -754,8 +948,8 @@ int pdm_native_from_ubj(const void *ubj, size_t len, pdm_native **out, char *err
         pdm_err(errstr, errlen, "model: malformed trees array");
         goto out;
     }
-    if (build_heap(nat)) {
-        pdm_err(errstr, errlen, "out of memory for the complete tree layout");
+    if (build_heap(nat) || build_ranked(nat)) {
+        pdm_err(errstr, errlen, "out of memory for the tree layouts");
         goto out;
     }
     *out = nat;
@@ -776,6 +970,7 @@ void pdm_native_destroy(pdm_native *nat)
     free(nat->trees);
     free(nat->heap);
     free(nat->leaves);
+    ranked_free(nat->rk);
     free(nat);
 }
 
@@ -797,7 +992,8 @@ size_t pdm_native_n_trees(const pdm_native *nat)
 size_t pdm_native_size(const pdm_native *nat)
 {
     return nat->nnodes * sizeof *nat->nodes + nat->ntrees * sizeof *nat->trees +
-           nat->heap_len * sizeof *nat->heap + nat->leaves_len * sizeof *nat->leaves;
+           nat->heap_len * sizeof *nat->heap + nat->leaves_len * sizeof *nat->leaves +
+           nat->rk_bytes;
 }
 
 /* ---- evaluation ------------------------------------------------------------- */
@@ -978,6 +1174,256 @@ static void walk_block(const pdm_native *nat, const float *x, size_t nb, float *
     }
 }
 
+/* ---- the ranked walk (one row) ---------------------------------------------- */
+
+/* The row's rank table: tab[j] the rank of feature j's float value (the
+ * number of its thresholds <= it; see ranked_layout), tab[64 + j] the
+ * same; for a missing value 255 and 0, which send it right and left at
+ * every split (k <= 254), so a node's feature byte, + 64 when missing goes
+ * left, picks its default way with no test. The rank: the blocks of 16
+ * whose first threshold is <= x say which block x falls in, and that
+ * block's thresholds <= x the rest (NaN compares false everywhere). */
+static void rank_row(const ranked_layout *rk, size_t nf, const double *row, uint8_t *tab)
+{
+    memset(tab, 0, 2 * RANK_SLOTS);
+    for (size_t j = 0; j < nf; j++) {
+        float f = (float)row[j];
+        const float *bf = rk->block_first + 16 * j;
+        unsigned b = 0, r = 0;
+        for (int i = 0; i < 16; i++)
+            b += bf[i] <= f;
+        const float *c = rk->cuts + rk->cut_first[j] + 16 * b;
+        for (int i = 0; i < 16; i++)
+            r += c[i] <= f;
+        r += 16 * b;
+        tab[j] = (uint8_t)(f != f ? 255 : r);
+        tab[RANK_SLOTS + j] = (uint8_t)r;
+    }
+}
+
+/* The leaf slot (2^D .. 2^(D+1) - 1) a walk of D steps ends in, bit n of
+ * `right` saying whether slot n sends the row right. */
+static inline __attribute__((always_inline)) uint32_t ranked_leaf(uint64_t right, uint32_t depth)
+{
+    uint32_t n = 1;
+    for (uint32_t s = 0; s < depth; s++)
+        n = 2 * n + (uint32_t)(right >> n & 1);
+    return n;
+}
+
+/* The leaves v[0..n) of trees t0.. for the rank table tab, portably: eight
+ * walks interleaved. */
+static void ranked_leaves(const pdm_native *nat, const uint8_t *tab, size_t t0, size_t n, float *v)
+{
+    const ranked_layout *rk = nat->rk;
+    const uint32_t depth = rk->depth;
+    const size_t lv = (size_t)1 << depth;
+    const uint8_t *tn = rk->nodes + t0 * 2 * RANK_SLOTS;
+    const float *leaves = nat->leaves + t0 * lv;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const uint8_t *ti = tn + i * 2 * RANK_SLOTS;
+        uint32_t s8[8] = {1, 1, 1, 1, 1, 1, 1, 1};
+        for (uint32_t s = 0; s < depth; s++)
+            for (int q = 0; q < 8; q++) {
+                const uint8_t *nq = ti + q * 2 * RANK_SLOTS;
+                s8[q] = 2 * s8[q] + (tab[nq[s8[q]]] > nq[RANK_SLOTS + s8[q]]);
+            }
+        for (int q = 0; q < 8; q++)
+            v[i + (size_t)q] = leaves[(i + (size_t)q) * lv + s8[q] - lv];
+    }
+    for (; i < n; i++) {
+        const uint8_t *ti = tn + i * 2 * RANK_SLOTS;
+        uint32_t s1 = 1;
+        for (uint32_t s = 0; s < depth; s++)
+            s1 = 2 * s1 + (tab[ti[s1]] > ti[RANK_SLOTS + s1]);
+        v[i] = leaves[i * lv + s1 - lv];
+    }
+}
+
+/* Adds the leaves v[0..n) of trees t0.. (t0 a multiple of the outputs) to
+ * acc, each output's in tree order. Boosters of K outputs hold one tree
+ * per output per round, in output order; then the K margins go up as one
+ * vector per round (lane k is output k's own sum, so the same float adds). */
+static void add_leaves(const pdm_native *nat, size_t t0, size_t n, const float *v, float *acc)
+{
+    typedef float v8f __attribute__((vector_size(32)));
+    const ranked_layout *rk = nat->rk;
+    const size_t K = nat->nout;
+    size_t i = 0;
+    if (rk->round_robin && K == 1) {
+        float a = acc[0];
+        for (; i < n; i++)
+            a += v[i];
+        acc[0] = a;
+        return;
+    }
+    if (rk->round_robin && K <= 8) {
+        v8f a = {0};
+        memcpy(&a, acc, K * sizeof *acc);
+        for (; i + K <= n; i += K) {
+            v8f x;
+            memcpy(&x, v + i, sizeof x); /* v has 8 more; lanes >= K unused */
+            a += x;
+        }
+        memcpy(acc, &a, K * sizeof *acc);
+    }
+    for (; i < n; i++)
+        acc[rk->output[t0 + i]] += v[i];
+}
+
+/* Adds every tree's leaf for the rank table tab to acc, portably. */
+static void walk_ranked(const pdm_native *nat, const uint8_t *tab, float *acc)
+{
+    float v[RANK_CHUNK + 8];
+    const size_t chunk = nat->rk->chunk;
+    for (size_t t0 = 0; t0 < nat->ntrees; t0 += chunk) {
+        size_t n = nat->ntrees - t0 < chunk ? nat->ntrees - t0 : chunk;
+        ranked_leaves(nat, tab, t0, n, v);
+        memset(v + n, 0, 8 * sizeof *v); /* add_leaves reads whole vectors */
+        add_leaves(nat, t0, n, v, acc);
+    }
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+
+#define AVX512_TARGET                                                                              \
+    __attribute__((target("avx512f,avx512bw,avx512vbmi,avx512vl,avx512dq,avx2,popcnt")))
+#define RANK_LAG 4      /* groups of eight trees between their bits and their walks */
+#define RANK_PREFETCH 8 /* trees ahead whose nodes are prefetched */
+
+static int cpu_has_avx512vbmi(void)
+{
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
+           __builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("avx2") &&
+           __builtin_cpu_supports("popcnt");
+}
+
+/* rank_row with one compare of 16 thresholds per step. */
+AVX512_TARGET static void rank_row_avx512(const ranked_layout *rk, size_t nf, const double *row,
+                                          uint8_t *tab)
+{
+    _mm512_store_si512(tab, _mm512_setzero_si512());
+    _mm512_store_si512(tab + RANK_SLOTS, _mm512_setzero_si512());
+    for (size_t j = 0; j < nf; j++) {
+        float f = (float)row[j];
+        __m512 x = _mm512_set1_ps(f);
+        unsigned b = (unsigned)__builtin_popcount(
+            _mm512_cmp_ps_mask(_mm512_loadu_ps(rk->block_first + 16 * j), x, _CMP_LE_OQ));
+        const float *c = rk->cuts + rk->cut_first[j] + 16 * b;
+        unsigned r = 16 * b + (unsigned)__builtin_popcount(
+                                  _mm512_cmp_ps_mask(_mm512_loadu_ps(c), x, _CMP_LE_OQ));
+        tab[j] = (uint8_t)(f != f ? 255 : r);
+        tab[RANK_SLOTS + j] = (uint8_t)r;
+    }
+}
+
+/* The leaves v[0..n) of trees t0.. with AVX-512, and when `vec` (outputs
+ * round robin, K <= 16) their sum into the margins `a` (lane k output k,
+ * one vector add per round: each lane adds its own output's leaves in
+ * tree order, the same float adds). Per tree, one two-table byte permute
+ * fetches its 64 slots' ranks (each slot's default way's entry) and one
+ * compare gives the 64 bits of where the row goes; this part is bound by
+ * the two cache lines a tree takes. Eight trees' bits then go down their
+ * trees as one vector, a shift per level, and one gather fetches their
+ * leaves. The walks trail the bits by RANK_LAG groups: the bits come back
+ * from memory (eight stores read back at once would stall the forward)
+ * while the next groups' loads are under way. */
+AVX512_TARGET static inline __attribute__((always_inline)) __m512
+ranked_leaves_avx512(const pdm_native *nat, __m512i lo, __m512i hi, size_t t0, size_t n, float *v,
+                     uint32_t depth, __m512 a, int vec)
+{
+    const ranked_layout *rk = nat->rk;
+    const size_t lv = (size_t)1 << depth, K = nat->nout, ng = n / 8;
+    const uint8_t *tn = rk->nodes + t0 * 2 * RANK_SLOTS;
+    const float *leaves = nat->leaves + t0 * lv;
+    const __mmask16 all = vec ? (__mmask16)((1u << K) - 1) : 0;
+    const __m512i one = _mm512_set1_epi64(1);
+    const __m512i lane = _mm512_slli_epi64(_mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0), depth);
+    uint64_t right[RANK_CHUNK] __attribute__((aligned(64)));
+
+    for (size_t g = 0; g < ng + RANK_LAG; g++) {
+        if (g < ng) {
+            for (size_t i = 8 * g; i < 8 * g + 8; i++) {
+                const uint8_t *ti = tn + i * 2 * RANK_SLOTS;
+                _mm_prefetch((const char *)(ti + RANK_PREFETCH * 2 * RANK_SLOTS), _MM_HINT_T0);
+                _mm_prefetch((const char *)(ti + RANK_PREFETCH * 2 * RANK_SLOTS + RANK_SLOTS),
+                             _MM_HINT_T0);
+                __m512i ranks = _mm512_permutex2var_epi8(lo, _mm512_loadu_si512(ti), hi);
+                right[i] = _cvtmask64_u64(
+                    _mm512_cmpgt_epu8_mask(ranks, _mm512_loadu_si512(ti + RANK_SLOTS)));
+            }
+        }
+        if (g < RANK_LAG)
+            continue;
+        size_t i = 8 * (g - RANK_LAG);
+        __m512i bits = _mm512_load_si512(right + i), s = one;
+        for (uint32_t d = 0; d < depth; d++) /* s = 2 s + bit s */
+            s = _mm512_ternarylogic_epi64(_mm512_slli_epi64(s, 1), _mm512_srlv_epi64(bits, s), one,
+                                          0xF8);
+        __m512i at = _mm512_add_epi64(_mm512_add_epi64(s, lane),
+                                      _mm512_set1_epi64((long long)(i * lv) - (long long)lv));
+        _mm256_storeu_ps(v + i, _mm256_i32gather_ps(leaves, _mm512_cvtepi64_epi32(at), 4));
+    }
+    for (size_t i = 8 * ng; i < n; i++) {
+        const uint8_t *ti = tn + i * 2 * RANK_SLOTS;
+        __m512i ranks = _mm512_permutex2var_epi8(lo, _mm512_loadu_si512(ti), hi);
+        uint64_t bits =
+            _cvtmask64_u64(_mm512_cmpgt_epu8_mask(ranks, _mm512_loadu_si512(ti + RANK_SLOTS)));
+        v[i] = leaves[i * lv + ranked_leaf(bits, depth) - lv];
+    }
+    for (size_t i = 0; vec && i < n; i += K) /* whole rounds (see round_robin) */
+        a = _mm512_mask_add_ps(a, all, a, _mm512_maskz_loadu_ps(all, v + i));
+    return a;
+}
+
+/* walk_ranked with AVX-512. */
+AVX512_TARGET static void walk_ranked_avx512(const pdm_native *nat, const uint8_t *tab, float *acc)
+{
+    float v[RANK_CHUNK + 8] __attribute__((aligned(64)));
+    const ranked_layout *rk = nat->rk;
+    const __m512i lo = _mm512_load_si512(tab), hi = _mm512_load_si512(tab + RANK_SLOTS);
+    const int vec = rk->round_robin && nat->nout <= 16;
+    const __mmask16 all = vec ? (__mmask16)((1u << nat->nout) - 1) : 0;
+    __m512 a = _mm512_maskz_loadu_ps(all, acc);
+    for (size_t t0 = 0; t0 < nat->ntrees; t0 += rk->chunk) {
+        size_t n = nat->ntrees - t0 < rk->chunk ? nat->ntrees - t0 : rk->chunk;
+        if (rk->depth == 6) /* the default max_depth: its walk unrolled */
+            a = ranked_leaves_avx512(nat, lo, hi, t0, n, v, 6, a, vec);
+        else
+            a = ranked_leaves_avx512(nat, lo, hi, t0, n, v, rk->depth, a, vec);
+        if (!vec) {
+            memset(v + n, 0, 8 * sizeof *v);
+            add_leaves(nat, t0, n, v, acc);
+        }
+    }
+    _mm512_mask_storeu_ps(acc, all, a);
+}
+#else
+static int cpu_has_avx512vbmi(void)
+{
+    return 0;
+}
+#endif
+
+/* Adds every tree's leaf for one row to acc (the ranked layout). */
+static void predict_row_ranked(const pdm_native *nat, const double *row, float *acc)
+{
+    uint8_t tab[2 * RANK_SLOTS] __attribute__((aligned(64)));
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (nat->rk->avx512) {
+        rank_row_avx512(nat->rk, nat->nfeat, row, tab);
+        walk_ranked_avx512(nat, tab, acc);
+        return;
+    }
+#endif
+    rank_row(nat->rk, nat->nfeat, row, tab);
+    walk_ranked(nat, tab, acc);
+}
+
 /* XGBoost's output transforms, in its precisions. */
 static void transform_row(const pdm_native *nat, float *m, double *out)
 {
@@ -1017,12 +1463,28 @@ int pdm_native_predict(const pdm_native *nat, const double *rows, size_t n, doub
     size_t nb_max = n < BLOCK ? n : BLOCK;
     size_t need = nb_max * (nf + K);
 
+    /* Rows one at a time through the ranked layout: always with AVX-512
+     * (faster than the blocks as well), portably for a few rows only (from
+     * eight rows on, the blocks' tree-major order is faster). */
+    const int by_row = nat->rk && (nat->rk->avx512 || n < 8);
+
     if (n == 0)
         return 0;
+    if (by_row)
+        need = K;
     if (need > sizeof stack / sizeof *stack) {
         buf = malloc(need * sizeof *buf);
         if (!buf)
             return pdm_err(errstr, errlen, "out of memory for %zu rows", nb_max);
+    }
+    if (by_row) {
+        for (size_t r = 0; r < n; r++) {
+            for (size_t k = 0; k < K; k++)
+                buf[k] = nat->base_margin;
+            predict_row_ranked(nat, rows + r * nf, buf);
+            transform_row(nat, buf, out + r * K);
+        }
+        goto out;
     }
     x = buf;
     acc = buf + nb_max * nf;
@@ -1048,25 +1510,13 @@ int pdm_native_predict(const pdm_native *nat, const double *rows, size_t n, doub
         for (size_t r = 0; r < nb; r++)
             transform_row(nat, acc + r * K, out + (r0 + r) * K);
     }
+out:
     if (buf != stack)
         free(buf);
     return 0;
 }
 
 /* ---- the safety check's sample ----------------------------------------------- */
-
-typedef struct {
-    uint32_t feat;
-    float thr;
-} split_point;
-
-static int cmp_split(const void *a, const void *b)
-{
-    const split_point *x = a, *y = b;
-    if (x->feat != y->feat)
-        return x->feat < y->feat ? -1 : 1;
-    return x->thr < y->thr ? -1 : x->thr > y->thr;
-}
 
 static uint64_t mix(uint64_t *s)
 {
@@ -1196,27 +1646,16 @@ int pdm_native_sample(const pdm_native *nat, const double *edges, size_t n_edges
     *n = 0;
     for (size_t t = 0; t < nat->ntrees; t++)
         max_nodes = nat->trees[t].n_nodes > max_nodes ? nat->trees[t].n_nodes : max_nodes;
-    splits = malloc((nat->nnodes ? nat->nnodes : 1) * sizeof *splits);
+    if (collect_splits(nat, &splits, &n_splits))
+        goto oom;
     first = calloc(nf, sizeof *first);
     count = calloc(nf, sizeof *count);
     parent = malloc(max_nodes * sizeof *parent);
     lo = malloc(nf * sizeof *lo);
     hi = malloc(nf * sizeof *hi);
     nan_ok = malloc(nf);
-    if (!splits || !first || !count || !parent || !lo || !hi || !nan_ok)
+    if (!first || !count || !parent || !lo || !hi || !nan_ok)
         goto oom;
-    for (size_t t = 0; t < nat->ntrees; t++) {
-        const native_node *tn = nat->nodes + nat->trees[t].first;
-        for (uint32_t i = 0; i < nat->trees[t].n_nodes; i++)
-            if (tn[i].child[0] != i)
-                splits[n_splits++] = (split_point){tn[i].feat & FEAT_MASK, tn[i].thr};
-    }
-    qsort(splits, n_splits, sizeof *splits, cmp_split);
-    size_t w = 0;
-    for (size_t i = 0; i < n_splits; i++)
-        if (w == 0 || splits[i].feat != splits[w - 1].feat || splits[i].thr != splits[w - 1].thr)
-            splits[w++] = splits[i];
-    n_splits = w;
     size_t max_per_feature = 0;
     for (size_t i = 0; i < n_splits; i++) {
         if (count[splits[i].feat]++ == 0)
@@ -1326,14 +1765,37 @@ int pdm_native_debug_nudge_root(pdm_native *nat, size_t tree, int ulps)
         root->thr = nextafterf(root->thr, ulps > 0 ? INFINITY : -INFINITY);
     if (nat->heap)
         nat->heap[tree * (((size_t)1 << nat->heap_depth) - 1)].thr = root->thr;
-    return 0;
+    return build_ranked(nat);
 }
 
 void pdm_native_debug_linked_layout(pdm_native *nat)
 {
+    ranked_free(nat->rk);
+    nat->rk = NULL;
+    nat->rk_bytes = 0;
     free(nat->heap);
     free(nat->leaves);
     nat->heap = NULL;
     nat->leaves = NULL;
     nat->heap_len = nat->leaves_len = 0;
+}
+
+void pdm_native_debug_complete_layout(pdm_native *nat)
+{
+    ranked_free(nat->rk);
+    nat->rk = NULL;
+    nat->rk_bytes = 0;
+}
+
+void pdm_native_debug_portable(pdm_native *nat)
+{
+    if (nat->rk)
+        nat->rk->avx512 = 0;
+}
+
+const char *pdm_native_debug_path(const pdm_native *nat)
+{
+    if (nat->rk)
+        return nat->rk->avx512 ? "ranked-avx512" : "ranked";
+    return nat->heap ? "complete" : "linked";
 }

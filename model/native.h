@@ -87,11 +87,21 @@ int pdm_model_native_install(struct pdm_model *m, pdm_native *nat, char *errstr,
 /* ---- test hooks ------------------------------------------------------------- */
 
 /* Moves the root threshold of tree `tree` by `ulps` floats (a corruption
- * the safety check must catch). Returns 0, or -1 if the tree is one leaf or
- * does not exist. */
+ * the safety check must catch) in every layout. Returns 0, or -1 if the
+ * tree is one leaf or does not exist (or out of memory rebuilding the
+ * ranked layout, which predictions then do without). */
 int pdm_native_debug_nudge_root(pdm_native *nat, size_t tree, int ulps);
 /* Drops the complete-tree layout (used when every tree is at most 10 deep)
  * so that predictions take the linked layout deeper trees use. */
 void pdm_native_debug_linked_layout(pdm_native *nat);
+/* Drops the ranked layout (used when trees are at most 6 deep, with at most
+ * 64 features of at most 255 distinct thresholds each) so that predictions
+ * take the complete layout. */
+void pdm_native_debug_complete_layout(pdm_native *nat);
+/* Makes the ranked layout use its portable code instead of AVX-512. */
+void pdm_native_debug_portable(pdm_native *nat);
+/* The layout predictions take: "ranked-avx512", "ranked", "complete" or
+ * "linked". */
+const char *pdm_native_debug_path(const pdm_native *nat);
 
 #endif

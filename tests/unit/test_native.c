@@ -6,7 +6,11 @@
  * values exactly on split thresholds, one float either side, doubles that
  * round onto a threshold, NaN, infinities and huge values. The evaluator
  * must give XGBoost's probabilities bit for bit (the issue asks for 1e-6;
- * anything but identical would mean we do not compute what XGBoost does).
+ * anything but identical would mean we do not compute what XGBoost does),
+ * on every path it has (ranked with AVX-512 when the CPU has it, ranked
+ * portable, complete, linked), in batches, five rows and one row per call;
+ * multi-class boosters cover each way the ranked walks add margins, and
+ * boosters beyond the ranked layout's limits its fallback.
  * Also: the safety check refuses a corrupted evaluator and the model keeps
  * serving with XGBoost; the package records the check; the reader survives
  * truncated and garbage model bytes; threads predict concurrently. */
@@ -137,6 +141,75 @@ static void assert_identical(const double *native, const double *ref, size_t n, 
     rows_compared += n;
 }
 
+/* ---- every prediction path ------------------------------------------------------ */
+
+/* Paths seen over the run: ranked with AVX-512, ranked portable, complete,
+ * linked (see pdm_native_debug_path). */
+static const char *const path_names[] = {"ranked-avx512", "ranked", "complete", "linked"};
+static size_t path_checks[4];
+
+static int cpu_has_avx512vbmi(void)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
+           __builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("avx2") &&
+           __builtin_cpu_supports("popcnt");
+#else
+    return 0;
+#endif
+}
+
+/* The rows x (n x nf) through every path nat can take, from the fastest
+ * down: as it comes, then the ranked layout's portable code, the complete
+ * layout, the linked one (each hook drops a layout, so nat ends linked).
+ * Each path scores the rows in one batch, five rows per call (the portable
+ * ranked walk takes fewer than eight) and one row per call, and must give
+ * XGBoost's ref bit for bit. `first` is the path nat must start on. */
+static void check_all_paths(pdm_native *nat, const double *x, size_t n, size_t nf, size_t nout,
+                            const double *ref, const char *first, const char *what)
+{
+    char err[PDM_ERRSTR_SIZE], label[160];
+    double *got = malloc(n * nout * sizeof *got);
+    const char *prev = NULL;
+    assert_non_null(got);
+    assert_string_equal(pdm_native_debug_path(nat), first);
+    for (int stage = 0; stage < 4; stage++) {
+        if (stage == 1)
+            pdm_native_debug_portable(nat);
+        else if (stage == 2)
+            pdm_native_debug_complete_layout(nat);
+        else if (stage == 3)
+            pdm_native_debug_linked_layout(nat);
+        const char *path = pdm_native_debug_path(nat);
+        if (prev && strcmp(prev, path) == 0)
+            continue; /* that hook changed nothing here */
+        prev = path;
+        for (size_t p = 0; p < 4; p++)
+            if (strcmp(path, path_names[p]) == 0)
+                path_checks[p]++;
+        assert_int_equal(pdm_native_predict(nat, x, n, got, err, sizeof err), 0);
+        snprintf(label, sizeof label, "%s, %s, one batch", what, path);
+        assert_identical(got, ref, n, nout, label);
+        memset(got, 0, n * nout * sizeof *got);
+        for (size_t i = 0; i < n; i += 5) {
+            size_t k = n - i < 5 ? n - i : 5;
+            assert_int_equal(
+                pdm_native_predict(nat, x + i * nf, k, got + i * nout, err, sizeof err), 0);
+        }
+        snprintf(label, sizeof label, "%s, %s, five rows per call", what, path);
+        assert_identical(got, ref, n, nout, label);
+        memset(got, 0, n * nout * sizeof *got);
+        for (size_t i = 0; i < n; i++)
+            assert_int_equal(
+                pdm_native_predict(nat, x + i * nf, 1, got + i * nout, err, sizeof err), 0);
+        snprintf(label, sizeof label, "%s, %s, one row per call", what, path);
+        assert_identical(got, ref, n, nout, label);
+    }
+    free(got);
+}
+
 /* ---- binary:logistic boosters, the evaluator core ---------------------------- */
 
 static void test_binary_parity_depths(void **state)
@@ -175,9 +248,11 @@ static void test_binary_parity_depths(void **state)
             assert_int_equal(XGBoosterUpdateOneIter(b, it, dm), 0);
 
         bst_ulong len;
-        const char *bytes;
+        const char *saved;
         pdm_native *nat = NULL;
-        assert_int_equal(XGBoosterSaveModelToBuffer(b, "{\"format\":\"ubj\"}", &len, &bytes), 0);
+        assert_int_equal(XGBoosterSaveModelToBuffer(b, "{\"format\":\"ubj\"}", &len, &saved), 0);
+        char *bytes = malloc(len);
+        memcpy(bytes, saved, len);
         int rc = pdm_native_from_ubj(bytes, len, &nat, err, sizeof err);
         if (rc)
             print_error("%s\n", err);
@@ -186,45 +261,29 @@ static void test_binary_parity_depths(void **state)
         assert_int_equal(pdm_native_n_trees(nat), 12);
 
         double *ex = eval_rows(nat, NEVAL, 100 + d);
-        double *got = malloc(NEVAL * sizeof *got), *ref = malloc(NEVAL * sizeof *ref);
-        assert_int_equal(pdm_native_predict(nat, ex, NEVAL, got, err, sizeof err), 0);
-        xgb_predict(b, ex, NEVAL, 1, ref);
+        double *ref = malloc(NEVAL * sizeof *ref);
         char what[64];
-        snprintf(what, sizeof what, "%s depth %d", objective, depths[d]);
-        assert_identical(got, ref, NEVAL, 1, what);
-        /* One row per call goes the tree-interleaved way: the same values. */
-        for (size_t i = 0; i < 200; i++) {
-            double one;
-            assert_int_equal(pdm_native_predict(nat, ex + i * NFEAT, 1, &one, err, sizeof err), 0);
-            assert_memory_equal(&one, &got[i], sizeof one);
-        }
-        /* Rows without missing values take a faster step: the same values. */
-        double *full = malloc(NEVAL * NFEAT * sizeof *full);
-        memcpy(full, ex, NEVAL * NFEAT * sizeof *full);
-        for (size_t i = 0; i < NEVAL * NFEAT; i++)
-            if (isnan(full[i]))
-                full[i] = (double)(i % 7) / 4;
-        assert_int_equal(pdm_native_predict(nat, full, NEVAL, got, err, sizeof err), 0);
-        xgb_predict(b, full, NEVAL, 1, ref);
-        snprintf(what, sizeof what, "binary depth %d, no missing values", depths[d]);
-        assert_identical(got, ref, NEVAL, 1, what);
-        free(full);
-        assert_int_equal(pdm_native_predict(nat, ex, NEVAL, got, err, sizeof err), 0);
+        const char *first = depths[d] > 6          ? "complete"
+                            : cpu_has_avx512vbmi() ? "ranked-avx512"
+                                                   : "ranked";
+        if (depths[d] > 10)
+            first = "linked";
         xgb_predict(b, ex, NEVAL, 1, ref);
+        snprintf(what, sizeof what, "%s depth %d", objective, depths[d]);
+        check_all_paths(nat, ex, NEVAL, NFEAT, 1, ref, first, what);
 
-        /* The linked layout (trees deeper than 10), batch and one row. */
-        pdm_native_debug_linked_layout(nat);
-        assert_int_equal(pdm_native_predict(nat, ex, NEVAL, got, err, sizeof err), 0);
-        snprintf(what, sizeof what, "binary depth %d, linked layout", depths[d]);
-        assert_identical(got, ref, NEVAL, 1, what);
-        for (size_t i = 0; i < 200; i++) {
-            double one;
-            assert_int_equal(pdm_native_predict(nat, ex + i * NFEAT, 1, &one, err, sizeof err), 0);
-            assert_memory_equal(&one, &got[i], sizeof one);
-        }
+        /* Rows without missing values (the complete layout's faster step). */
+        pdm_native_destroy(nat);
+        assert_int_equal(pdm_native_from_ubj(bytes, len, &nat, err, sizeof err), 0);
+        for (size_t i = 0; i < NEVAL * NFEAT; i++)
+            if (isnan(ex[i]))
+                ex[i] = (double)(i % 7) / 4;
+        xgb_predict(b, ex, NEVAL, 1, ref);
+        snprintf(what, sizeof what, "%s depth %d, no missing values", objective, depths[d]);
+        check_all_paths(nat, ex, NEVAL, NFEAT, 1, ref, first, what);
         free(ex);
-        free(got);
         free(ref);
+        free(bytes);
         pdm_native_destroy(nat);
         XGBoosterFree(b);
         XGDMatrixFree(dm);
@@ -232,6 +291,189 @@ static void test_binary_parity_depths(void **state)
     free(x);
     free(y);
     free(label);
+}
+
+typedef struct {
+    const char *name, *value;
+} param;
+
+/* A booster trained with the C API on n rows x nf (labels y), with the
+ * given parameters (up to one with a NULL name) and rounds; its UBJ bytes
+ * malloc'ed into *ubj. */
+static BoosterHandle train_booster(const double *x, const float *y, size_t n, size_t nf,
+                                   const param *params, int rounds, char **ubj, size_t *ubj_len)
+{
+    char ai[160];
+    DMatrixHandle dm;
+    BoosterHandle b;
+    bst_ulong len;
+    const char *saved;
+    snprintf(ai, sizeof ai,
+             "{\"data\":[%llu,true],\"shape\":[%zu,%zu],\"typestr\":\"<f8\",\"version\":3}",
+             (unsigned long long)(uintptr_t)x, n, nf);
+    assert_int_equal(XGDMatrixCreateFromDense(ai, "{\"missing\":NaN,\"nthread\":1}", &dm), 0);
+    assert_int_equal(XGDMatrixSetFloatInfo(dm, "label", y, n), 0);
+    assert_int_equal(XGBoosterCreate(&dm, 1, &b), 0);
+    XGBoosterSetParam(b, "nthread", "1");
+    XGBoosterSetParam(b, "verbosity", "0");
+    for (size_t i = 0; params[i].name; i++)
+        assert_int_equal(XGBoosterSetParam(b, params[i].name, params[i].value), 0);
+    for (int it = 0; it < rounds; it++)
+        assert_int_equal(XGBoosterUpdateOneIter(b, it, dm), 0);
+    assert_int_equal(XGBoosterSaveModelToBuffer(b, "{\"format\":\"ubj\"}", &len, &saved), 0);
+    *ubj = malloc(len);
+    memcpy(*ubj, saved, len);
+    *ubj_len = len;
+    XGDMatrixFree(dm);
+    return b;
+}
+
+/* XGBoost's predictions for rows of any width (xgb_predict is for NFEAT). */
+static void xgb_predict_nf(BoosterHandle b, const double *x, size_t n, size_t nf, size_t nout,
+                           double *out)
+{
+    static const char config[] = "{\"type\":0,\"training\":false,\"iteration_begin\":0,"
+                                 "\"iteration_end\":0,\"strict_shape\":true,\"cache_id\":0,"
+                                 "\"missing\":NaN}";
+    char ai[160];
+    const bst_ulong *shape;
+    bst_ulong dim;
+    const float *res;
+    snprintf(ai, sizeof ai,
+             "{\"data\":[%llu,true],\"shape\":[%zu,%zu],\"typestr\":\"<f8\",\"version\":3}",
+             (unsigned long long)(uintptr_t)x, n, nf);
+    assert_int_equal(XGBoosterPredictFromDense(b, ai, config, NULL, &shape, &dim, &res), 0);
+    assert_int_equal(shape[0], n);
+    for (size_t i = 0; i < n * nout; i++)
+        out[i] = res[i];
+}
+
+/* Multi-class boosters whose margins the ranked walks add differently: 3
+ * classes (a vector add per round, portably too), 13 (one AVX-512 vector,
+ * portably one add at a time), 17 (more outputs than a vector holds) and
+ * two parallel trees per class and round (outputs not round robin), each
+ * with more trees than a chunk of leaves (240, cut to whole rounds) and a
+ * count that is not a multiple of eight. */
+static void test_multiclass_margins(void **state)
+{
+    static const struct {
+        const char *classes, *parallel, *depth;
+        int rounds;
+    } cases[] = {
+        {"3", "1", "6", 87}, {"13", "1", "4", 19}, {"17", "1", "3", 17}, {"3", "2", "5", 45}};
+    enum { N = 2000 };
+    double *x = malloc(NTRAIN * NFEAT * sizeof *x);
+    int *yi = malloc(NTRAIN * sizeof *yi);
+    float *y = malloc(NTRAIN * sizeof *y);
+    char err[PDM_ERRSTR_SIZE], what[96];
+    make_rows(x, yi, NTRAIN, 71);
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        size_t nk = (size_t)atoi(cases[c].classes);
+        for (size_t i = 0; i < NTRAIN; i++)
+            y[i] = (float)((size_t)yi[i] * 7 % nk); /* every class seen */
+        const param params[] = {{"objective", "multi:softprob"},
+                                {"num_class", cases[c].classes},
+                                {"max_depth", cases[c].depth},
+                                {"num_parallel_tree", cases[c].parallel},
+                                {"tree_method", "hist"},
+                                {"subsample", "0.8"},
+                                {"eta", "0.3"},
+                                {NULL, NULL}};
+        char *ubj;
+        size_t len;
+        BoosterHandle b = train_booster(x, y, NTRAIN, NFEAT, params, cases[c].rounds, &ubj, &len);
+        pdm_native *nat = NULL;
+        int rc = pdm_native_from_ubj(ubj, len, &nat, err, sizeof err);
+        if (rc)
+            print_error("%s\n", err);
+        assert_int_equal(rc, 0);
+        assert_int_equal(pdm_native_n_outputs(nat), nk);
+        size_t ntrees = nk * (size_t)atoi(cases[c].parallel) * (size_t)cases[c].rounds;
+        assert_int_equal(pdm_native_n_trees(nat), ntrees);
+        assert_true(ntrees > 240 && ntrees % 8 != 0);
+        double *ex = eval_rows(nat, N, 300 + c), *ref = malloc(N * nk * sizeof *ref);
+        xgb_predict(b, ex, N, nk, ref);
+        snprintf(what, sizeof what, "%s classes x %s parallel trees", cases[c].classes,
+                 cases[c].parallel);
+        check_all_paths(nat, ex, N, NFEAT, nk, ref,
+                        cpu_has_avx512vbmi() ? "ranked-avx512" : "ranked", what);
+        free(ex);
+        free(ref);
+        free(ubj);
+        pdm_native_destroy(nat);
+        XGBoosterFree(b);
+    }
+    free(x);
+    free(yi);
+    free(y);
+}
+
+/* Boosters the ranked layout cannot express take the complete layout, with
+ * the same results: a feature with more than 255 distinct thresholds, more
+ * than 64 features, trees 7 deep; and trees that are single leaves (depth
+ * 0) still go ranked. */
+static void test_ranked_limits(void **state)
+{
+    enum { NF_WIDE = 70, N = 3000 };
+    double *x = malloc(NTRAIN * NF_WIDE * sizeof *x), *ex = malloc(N * NF_WIDE * sizeof *ex);
+    double *ref = malloc(N * sizeof *ref);
+    float *y = malloc(NTRAIN * sizeof *y);
+    char err[PDM_ERRSTR_SIZE];
+    uint64_t s = 81;
+    for (size_t i = 0; i < NTRAIN * NF_WIDE; i++)
+        x[i] = rng_next(&s) % 50 == 0 ? NAN : uniform(&s) * 4 - 2;
+    for (size_t i = 0; i < NTRAIN; i++) {
+        const double *r = x + i * NF_WIDE;
+        y[i] =
+            (float)((r[0] + r[1] * r[2] > 0.5) ^ (r[NF_WIDE - 1] > 1.5) ^ (rng_next(&s) % 9 == 0));
+    }
+    for (size_t i = 0; i < N * NF_WIDE; i++)
+        ex[i] = rng_next(&s) % 20 == 0 ? NAN : uniform(&s) * 5 - 2.5;
+    static const struct {
+        const char *what, *method, *depth, *cols;
+        int rounds;
+        const char *path; /* when AVX-512 is absent: "ranked" */
+    } cases[] = {
+        {"more than 255 thresholds", "exact", "6", "3", 80, "complete"},
+        {"70 features", "hist", "4", "70", 6, "complete"},
+        {"depth 7", "hist", "7", "8", 5, "complete"},
+        {"single leaves", "hist", "6", "8", 4, "ranked-avx512"},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        size_t nf = (size_t)atoi(cases[c].cols);
+        double *xt = malloc(NTRAIN * nf * sizeof *xt), *xe = malloc(N * nf * sizeof *xe);
+        for (size_t i = 0; i < NTRAIN; i++)
+            memcpy(xt + i * nf, x + i * NF_WIDE, nf * sizeof *xt);
+        for (size_t i = 0; i < N; i++)
+            memcpy(xe + i * nf, ex + i * NF_WIDE, nf * sizeof *xe);
+        /* Single leaves: no split gains anything (gamma above any gain). */
+        const param params[] = {{"objective", "binary:logistic"},
+                                {"max_depth", cases[c].depth},
+                                {"tree_method", cases[c].method},
+                                {"eta", "0.5"},
+                                {"min_child_weight", "0.01"},
+                                {"gamma", c == 3 ? "1e9" : "0"},
+                                {NULL, NULL}};
+        char *ubj;
+        size_t len;
+        BoosterHandle b = train_booster(xt, y, NTRAIN, nf, params, cases[c].rounds, &ubj, &len);
+        pdm_native *nat = NULL;
+        assert_int_equal(pdm_native_from_ubj(ubj, len, &nat, err, sizeof err), 0);
+        const char *first = cases[c].path;
+        if (strcmp(first, "ranked-avx512") == 0 && !cpu_has_avx512vbmi())
+            first = "ranked";
+        xgb_predict_nf(b, xe, N, nf, 1, ref);
+        check_all_paths(nat, xe, N, nf, 1, ref, first, cases[c].what);
+        free(xt);
+        free(xe);
+        free(ubj);
+        pdm_native_destroy(nat);
+        XGBoosterFree(b);
+    }
+    free(x);
+    free(ex);
+    free(ref);
+    free(y);
 }
 
 /* ---- 5-class pdm models --------------------------------------------------------- */
@@ -286,6 +528,14 @@ static void test_softprob_parity_depths(void **state)
         char what[64];
         snprintf(what, sizeof what, "5-class depth %d", depths[d]);
         assert_identical(got, ref, NEVAL, K, what);
+        /* The evaluator's every path, on the same rows. */
+        assert_int_equal(pdm_model_native_build(m, &nat, err, sizeof err), 0);
+        check_all_paths(nat, ex, NEVAL, NFEAT, K, ref,
+                        depths[d] > 6          ? "complete"
+                        : cpu_has_avx512vbmi() ? "ranked-avx512"
+                                               : "ranked",
+                        what);
+        pdm_native_destroy(nat);
 
         /* Scores (risk, levels) follow the predictor and do not change. */
         pdm_risk r_native[64], r_xgb[64];
@@ -494,8 +744,14 @@ static void test_concurrent_native_predict(void **state)
 
 static void test_rows_total(void **state)
 {
-    /* Run last: the parity tests above compared enough rows. */
+    /* Run last: the parity tests above compared enough rows, on every
+     * path (AVX-512 when this CPU has it). */
     assert_true(rows_compared >= 100000);
+    for (size_t p = 0; p < 4; p++)
+        print_message("%s path checked %zu times\n", path_names[p], path_checks[p]);
+    assert_true(path_checks[0] > 0 || !cpu_has_avx512vbmi());
+    for (size_t p = 1; p < 4; p++)
+        assert_true(path_checks[p] > 0);
 }
 
 int main(void)
@@ -503,6 +759,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_binary_parity_depths),
         cmocka_unit_test(test_softprob_parity_depths),
+        cmocka_unit_test(test_multiclass_margins),
+        cmocka_unit_test(test_ranked_limits),
         cmocka_unit_test(test_check_refuses_corrupted),
         cmocka_unit_test(test_package_records_check),
         cmocka_unit_test(test_predictor_names),
