@@ -100,7 +100,8 @@ int scorer_metrics_init(pdm_scorer *s, char *errstr, size_t errlen)
               latency_buckets);
     ONE(m->latency, f);
     HISTOGRAM(f, "pdm_redis_roundtrip_seconds",
-              "Pipelined Redis round trips of the loop (a batch's state load or write).",
+              "Pipelined Redis round trips of the loop: a batch's state load, and what is left "
+              "to wait of its write's (sent before the batch's output is produced).",
               rtt_buckets);
     ONE(m->redis_rtt, f);
     COUNTER(f, "pdm_state_cache_lookups_total",
@@ -152,43 +153,57 @@ fail:
     return pdm_err(errstr, errlen, "metrics: %s", msg);
 }
 
-/* Whether the machine has (or may now get) its own series: the first
- * cfg.metrics_machines machines seen do, to bound the label cardinality. */
-static int machine_exported(scorer_metrics *m, size_t cap, int32_t id)
+/* The machine's own series (risk and level) if it has or may now get them:
+ * the first cfg.metrics_machines machines seen do, to bound the label
+ * cardinality. Looked up once per machine, then kept beside its id (a
+ * registry lookup compares label strings child by child). */
+static pdm_metric_child **machine_series(scorer_metrics *m, size_t cap, int32_t id)
 {
     if (cap == 0)
-        return 0;
+        return NULL;
     if (!m->exported) {
         m->exported_cap = 16;
         while (m->exported_cap < 2 * cap)
             m->exported_cap <<= 1;
         m->exported = calloc(m->exported_cap, sizeof *m->exported);
-        if (!m->exported)
-            return 0;
+        m->exported_children = calloc(2 * m->exported_cap, sizeof *m->exported_children);
+        if (!m->exported || !m->exported_children) {
+            free(m->exported);
+            free(m->exported_children);
+            m->exported = NULL;
+            m->exported_children = NULL;
+            return NULL;
+        }
     }
     size_t mask = m->exported_cap - 1;
     for (size_t h = ((uint32_t)id * 2654435761u) & mask;; h = (h + 1) & mask) {
+        pdm_metric_child **series = &m->exported_children[2 * h];
         if (m->exported[h] == id)
-            return 1;
+            return series;
         if (m->exported[h] == 0) {
             if (m->machines_exported >= cap)
-                return 0;
+                return NULL;
+            char label[16];
+            snprintf(label, sizeof label, "%d", (int)id);
+            const char *v[] = {label};
+            series[0] = pdm_metric_with(m->machine_risk, v);
+            series[1] = pdm_metric_with(m->machine_level, v);
+            if (!series[0] || !series[1])
+                return NULL; /* out of memory: tried again next time */
             m->exported[h] = id;
             m->machines_exported++;
-            return 1;
+            return series;
         }
     }
 }
 
 void scorer_export_machine(pdm_scorer *s, int32_t machine_id, const pdm_risk *r)
 {
-    if (!machine_exported(&s->m, s->cfg.metrics_machines, machine_id))
+    pdm_metric_child **series = machine_series(&s->m, s->cfg.metrics_machines, machine_id);
+    if (!series)
         return;
-    char id[16];
-    snprintf(id, sizeof id, "%d", (int)machine_id);
-    const char *v[] = {id};
-    pdm_metric_set(pdm_metric_with(s->m.machine_risk, v), r->risk);
-    pdm_metric_set(pdm_metric_with(s->m.machine_level, v), (double)r->level);
+    pdm_metric_set(series[0], r->risk);
+    pdm_metric_set(series[1], (double)r->level);
 }
 
 void scorer_api_model_changed(pdm_scorer *s, const char *old_version)

@@ -571,6 +571,7 @@ void pdm_scorer_destroy(pdm_scorer *s)
     pdm_redis_destroy(s->http_redis);
     pdm_registry_destroy(s->registry);
     free(s->m.exported);
+    free(s->m.exported_children);
     pthread_rwlock_destroy(&s->model_lock);
     pthread_mutex_destroy(&s->pending.lock);
     pthread_mutex_destroy(&s->http_redis_lock);
@@ -712,6 +713,12 @@ static void backoff_sleep(int attempt)
 /* The state cache keeps a machine's telemetry and errors this far behind
  * its window (late events within it are still served from the cache). */
 #define CACHE_SLACK_MS (3 * PDM_MS_PER_HOUR)
+/* Redis state is trimmed when a machine's newest reading crosses a multiple
+ * of this (see process_batch step 6). */
+#define TRIM_EVERY_MS (6 * PDM_MS_PER_HOUR)
+
+/* Floor division (event times may be before 1970). */
+static int64_t floor_div(int64_t a, int64_t b) { return a / b - (a % b < 0); }
 
 /* Waits until Redis has acknowledged the last batch's writes (sent by
  * process_batch step 6), executing them again after an error until Redis
@@ -723,13 +730,14 @@ static int writes_settle(pdm_scorer *s)
 {
     if (!s->writes_in_flight)
         return 0;
+    double t0 = pdm_monotonic_s();
     int attempt = 0;
     REDIS_RETRY(s, attempt++ == 0 && s->writes_sent
                        ? pdm_rs_batch_wait(s->redis, s->writes, rerr_, sizeof rerr_)
                        : pdm_rs_batch_exec(s->redis, s->writes, rerr_, sizeof rerr_));
     s->writes_in_flight = 0;
-    if (attempt == 1)
-        pdm_metric_observe(s->m.redis_rtt, pdm_monotonic_s() - s->writes_sent_at);
+    if (attempt == 1) /* what was left to wait of the round trip */
+        pdm_metric_observe(s->m.redis_rtt, pdm_monotonic_s() - t0);
     for (size_t i = 0; i < s->n_updates; i++) {
         cache_update *u = &s->updates[i];
         int64_t v = pdm_rs_batch_version(s->writes, u->version_slot);
@@ -1365,11 +1373,16 @@ static int process_batch(pdm_scorer *s, size_t n)
             if (pdm_rs_source_set(st, m->src[k].topic, m->src[k].partition, m->src[k].last))
                 return pdm_err(NULL, 0, "out of memory");
         /* Trim relative to the newest telemetry before this batch, so that a
-         * replay of this batch still finds every window it needs. */
+         * replay of this batch still finds every window it needs; and only
+         * when the machine's newest reading crosses a TRIM_EVERY_MS
+         * boundary: loads read the window only, so keeping a few hours
+         * more costs Redis a little memory and saves two commands per
+         * machine and batch on a live stream (one event per machine). */
         int64_t horizon = INT64_MIN;
         pdm_rs_mark *drop = NULL;
         size_t nd = 0, slot = 0;
-        if (st->base != INT64_MIN) {
+        if (st->base != INT64_MIN && st->newest != INT64_MIN &&
+            floor_div(st->newest, TRIM_EVERY_MS) != floor_div(st->base, TRIM_EVERY_MS)) {
             horizon = st->base - WINDOW_MS - s->cfg.lateness_ms;
             drop = st->n_maint ? malloc(st->n_maint * sizeof *drop) : NULL;
             nd = drop ? superseded_maint(st, horizon, drop) : 0;
@@ -1407,7 +1420,6 @@ static int process_batch(pdm_scorer *s, size_t n)
     if (pdm_rs_batch_commands(s->writes)) {
         char werr[PDM_ERRSTR_SIZE];
         s->writes_in_flight = 1;
-        s->writes_sent_at = pdm_monotonic_s();
         s->writes_sent = pdm_rs_batch_send(s->redis, s->writes, werr, sizeof werr) == 0;
         /* Not sent (Redis away): retried here, before any output, as a
          * failed load would be. */

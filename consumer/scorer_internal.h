@@ -98,6 +98,7 @@ typedef struct {
     pdm_metric_child *tp, *fp, *caught, *missed;
     pdm_metric_child *info; /* the loaded version's pdm_model_info child */
     int32_t *exported;       /* machine ids with their own series (a hash set) */
+    pdm_metric_child **exported_children; /* per slot: its risk and level series */
     size_t exported_cap, machines_exported;
 } scorer_metrics;
 
@@ -121,7 +122,6 @@ struct pdm_scorer {
     pdm_rs_batch *writes;
     int writes_in_flight;    /* `writes` not acknowledged yet */
     int writes_sent;         /* ... but sent (else they are to be executed again) */
-    double writes_sent_at;
     pdm_state_cache *cache;  /* NULL when cfg.state_cache_bytes is 0 */
     cache_update *updates;   /* for the machines of `writes` */
     size_t n_updates;
