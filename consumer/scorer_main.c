@@ -69,7 +69,7 @@ static const pdm_option options[] = {
     {"http-max-body", 0, "PDM_HTTP_MAX_BODY", PDM_OPT_INT, O(http_max_body), "1048576", "BYTES", "Largest request body (bigger: 413).", 0},
     {"drift-rows", 0, "PDM_DRIFT_ROWS", PDM_OPT_INT, O(drift_rows), "10000", "N", "Compare the input with the training data every N scored rows ...", 0},
     {"drift-window", 0, "PDM_DRIFT_WINDOW", PDM_OPT_STRING, O(drift_window), "5m", "DURATION", "... or after this long (with at least 100 rows).", 0},
-    {"state-cache", 0, "PDM_STATE_CACHE", PDM_OPT_INT, O(state_cache_mb), "16", "MIB", "Keep up to MIB MiB of the machines' state as last written to Redis, so that a batch reads only a version counter per machine instead of its whole window (checked against Redis every batch; 0: load everything every batch).", 0},
+    {"state-cache", 0, "PDM_STATE_CACHE", PDM_OPT_INT, O(state_cache_mb), "4", "MIB", "Keep up to MIB MiB of the machines' state as last written to Redis (about 1.5 KB a machine with a 24 h window; size it to the machines of the scorer's partitions), so that a batch reads only a version counter per machine instead of its whole window (checked against Redis every batch; 0: load everything every batch).", 0},
     {"metrics-machines", 0, "PDM_METRICS_MACHINES", PDM_OPT_INT, O(metrics_machines), "1000", "N", "Export pdm_machine_risk/level for at most N machines (the first seen).", 0},
     {"log-level", 0, "PDM_LOG_LEVEL", PDM_OPT_STRING, O(log_level), "info", "LEVEL", "debug, info, warn or error.", 0},
     {"property", 'X', "PDM_KAFKA_CONFIG", PDM_OPT_KV, O(props), NULL, "KEY=VALUE", "librdkafka property for consumer and producer (repeatable), e.g. -X security.protocol=SASL_SSL.", 0},
