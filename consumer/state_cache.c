@@ -203,12 +203,14 @@ static void drop_covered(pdm_rs_machine *st, int64_t cover)
     size_t i = 0;
     while (i < st->n_tel && st->tel[i].ts <= cover)
         i++;
-    memmove(st->tel, st->tel + i, (st->n_tel - i) * sizeof *st->tel);
+    if (i) /* (tel may be NULL when there is none) */
+        memmove(st->tel, st->tel + i, (st->n_tel - i) * sizeof *st->tel);
     st->n_tel -= i;
     i = 0;
     while (i < st->n_err && st->err[i].ts <= cover)
         i++;
-    memmove(st->err, st->err + i, (st->n_err - i) * sizeof *st->err);
+    if (i)
+        memmove(st->err, st->err + i, (st->n_err - i) * sizeof *st->err);
     st->n_err -= i;
 }
 

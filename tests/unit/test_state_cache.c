@@ -253,6 +253,15 @@ static void test_cover_and_filter(void **state)
     pdm_state_cache_drop(c, 5);
     assert_int_equal(pdm_state_cache_machines(c), 0);
     assert_int_equal(pdm_state_cache_bytes(c), 0);
+    /* a machine with bookkeeping only (machine info, no events yet) */
+    pdm_rs_machine bare = {.machine_id = 8, .exists = 1, .has_info = 1, .model = 3, .age = 7,
+                           .newest = INT64_MIN, .base = INT64_MIN, .level = -1};
+    assert_int_equal(pdm_state_cache_put(c, &bare, T0, 2), 0);
+    assert_int_equal(pdm_state_cache_get(c, 8, T0, &got), 1);
+    assert_int_equal(got.n_tel + got.n_err + got.n_maint, 0);
+    assert_int_equal(got.model, 3);
+    assert_int_equal(got.age, 7);
+    pdm_rs_machine_clear(&got);
     pdm_state_cache_destroy(c);
 }
 
