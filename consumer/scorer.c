@@ -271,6 +271,36 @@ static assigned_partition *message_partition(pdm_scorer *s, const rd_kafka_messa
     return NULL;
 }
 
+/* librdkafka 2.0.2 stops fetching while the consumer queue (every assigned
+ * partition's messages are forwarded into it) holds queued.min.messages or
+ * more, and decides again only when the partition leader's broker thread
+ * wakes up: on I/O or a request for that broker, else up to a second later
+ * (offset commits go to the coordinator's own thread). A scorer that drains
+ * the queue faster than that starves for 100-300 ms at a time; on the
+ * catch-up benchmark that was a quarter of the run (bench/README.md). Any
+ * request to the leader wakes its thread, so once the queue has been full
+ * and is down to half, ask one assigned partition's watermarks (round
+ * robin, so that every leader gets its turn), at most every 20 ms, until
+ * the queue runs dry. librdkafka 2.1 has fetch.queue.backoff.ms for this. */
+static void wake_fetcher(pdm_scorer *s)
+{
+    size_t queued = rd_kafka_queue_length(s->queue);
+    if (queued >= s->prefetch_bound)
+        s->prefetch_full = 1;
+    if (!s->prefetch_full || queued >= s->prefetch_bound / 2 || s->n_assigned == 0 || s->paused)
+        return;
+    double now = pdm_monotonic_s();
+    if (now - s->last_wake < 0.020)
+        return;
+    s->last_wake = now;
+    const assigned_partition *p = &s->assigned[s->wake_next++ % s->n_assigned];
+    int64_t low, high;
+    rd_kafka_resp_err_t err =
+        rd_kafka_query_watermark_offsets(s->consumer, p->topic, p->partition, &low, &high, 100);
+    pdm_log(PDM_LOG_DEBUG, "prefetch: %zu messages queued, woke the fetcher of %s [%d]: %s",
+            queued, p->topic, (int)p->partition, rd_kafka_err2str(err));
+}
+
 static int all_at_end(const pdm_scorer *s)
 {
     if (!s->ever_assigned || s->n_assigned == 0)
@@ -349,6 +379,12 @@ static int kafka_setup(pdm_scorer *s, char *errstr, size_t errlen)
     }
     rd_kafka_poll_set_consumer(s->consumer);
     s->queue = rd_kafka_queue_get_consumer(s->consumer);
+    char bound[32];
+    size_t bound_len = sizeof bound;
+    s->prefetch_bound = 100000;
+    if (rd_kafka_conf_get(rd_kafka_conf(s->consumer), "queued.min.messages", bound, &bound_len) ==
+        RD_KAFKA_CONF_OK)
+        s->prefetch_bound = (size_t)strtoull(bound, NULL, 10);
 
     rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(8);
     for (const char *const *t = s->cfg.topics; *t; t++)
@@ -1489,7 +1525,10 @@ int pdm_scorer_run(pdm_scorer *s, char *errstr, size_t errlen)
          * requests are seen), then give the batch max_wait_ms to fill: a
          * backlog fills it at once, a live stream is not held for long. */
         ssize_t got = 0;
+        wake_fetcher(s);
         msgs[0] = rd_kafka_consume_queue(s->queue, 200);
+        if (!msgs[0])
+            s->prefetch_full = 0; /* ran dry: nothing left that the bound holds back */
         if (msgs[0]) {
             got = 1;
             if (cap > 1) {

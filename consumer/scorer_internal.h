@@ -115,6 +115,11 @@ struct pdm_scorer {
     pdm_scorer_config cfg;
     rd_kafka_t *consumer;
     rd_kafka_queue_t *queue;
+    /* the fetcher wake-up (see wake_fetcher in scorer.c) */
+    size_t prefetch_bound;   /* the consumer's queued.min.messages */
+    int prefetch_full;       /* the queue reached the bound since it last ran dry */
+    double last_wake;
+    size_t wake_next;        /* round robin over the assigned partitions */
     rd_kafka_t *producer;
     size_t max_message;      /* the producer's message.max.bytes */
     pdm_codec *codec;

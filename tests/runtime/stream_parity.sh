@@ -87,7 +87,14 @@ for kill_at in $((rows / 3)) $((2 * rows / 3)); do
   # A SIGKILL can cut the dump's last line: keep whole lines only.
   tail -n +2 "$T/crash.part.csv" 2>/dev/null | awk -F, 'NF == 30' >>"$T/crash.csv.all" || true
 done
-scorer 1 crash "$T/crash.part.csv" >>"$T/crash.log" 2>&1 || pdm_fail "restarted scorer failed: $(tail -20 "$T/crash.log")"
+# The last run with a tiny prefetch bound, so that the scorer's fetcher
+# wake-up (wake_fetcher in consumer/scorer.c) runs many times on the way.
+: >"$T/final.log"
+scorer 1 crash "$T/crash.part.csv" --batch-size 200 -X queued.min.messages=300 --log-level debug \
+  >"$T/final.log" 2>&1 || pdm_fail "restarted scorer failed: $(tail -20 "$T/final.log")"
+wakes=$(grep -c 'woke the fetcher' "$T/final.log" || true)
+[ "$wakes" -gt 0 ] || pdm_fail "the scorer never woke the fetcher with queued.min.messages=300"
+echo "final run: the fetcher was woken $wakes times" >&2
 tail -n +2 "$T/crash.part.csv" >>"$T/crash.csv.all"
 { head -1 "$T/online.csv"; cat "$T/crash.csv.all"; } >"$T/crash.csv"
 $compare "$T/offline.csv" "$T/crash.csv" --expect-same-keys || pdm_fail "features after crashes differ from offline"
