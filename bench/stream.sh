@@ -243,25 +243,6 @@ for label in small default; do
   echo "=> median ${R[catchup_${label}]} telemetry events/s (runs: ${rates[*]})"
 done
 
-# librdkafka 2.0.2 stops fetching while the consumer queue holds more than
-# queued.min.messages (100,000 by default) and looks again only when its
-# broker thread wakes (up to a second later): a consumer that drains faster
-# than that starves for 100-300 ms at a time. A backfill that can spend
-# the memory keeps fetching with a larger bound.
-for label in small default; do
-  section "catch-up, $label model, backfill prefetch (-X queued.min.messages=300000), $runs run(s)"
-  rates=() rss=()
-  for run in $(seq "$runs"); do
-    catchup "$label" "prefetch$run" -X queued.min.messages=300000
-    rates+=("${R[catchup_${label}_rate_prefetch$run]}")
-    rss+=("${R[catchup_${label}_rss_mib_prefetch$run]}")
-  done
-  R[catchup_${label}_prefetch]=$(median "${rates[@]}" | xargs printf '%.0f')
-  R[catchup_${label}_prefetch_rss]=$(median "${rss[@]}")
-  echo "=> median ${R[catchup_${label}_prefetch]} telemetry events/s (runs: ${rates[*]}), peak RSS" \
-    "${R[catchup_${label}_prefetch_rss]} MiB"
-done
-
 section "diagnostic: the same catch-up without reasons (--warn 2 --critical 2: no alerts, no TreeSHAP), 1 run each"
 for label in small default; do
   echo "-- $label model:"
@@ -335,14 +316,13 @@ fleet=$PDM_BROKERS
 grep -o 'simulate: .*' "$T/simulate.log"
 "$B/bench-stream-raw" consume --brokers "$fleet" --topic pdm.events --runs 1 | head -1
 memory default
-# librdkafka 2.0.2 prefetches up to queued.min.messages (100,000) messages;
-# much lower bounds cost throughput (a drained queue is refetched only at the
-# fetcher's next wake-up), 50,000 costs little.
-memory prefetch -X queued.min.messages=50000
-# A lean configuration: a prefetch of 20,000 messages (slower on a backlog)
-# and no state cache (at 100,000 machines it holds a few thousand of them and
-# is rarely hit).
-memory lean --state-cache 0 -X queued.min.messages=20000
+# The scorer bounds librdkafka's prefetch to 20,000 messages (about 370
+# bytes each) and wakes the fetcher when the queue runs low; librdkafka's own
+# default bound is 100,000.
+memory prefetch -X queued.min.messages=100000
+# Without the state cache (at 100,000 machines it holds a few thousand of
+# them and is rarely hit).
+memory lean --state-cache 0
 pdm_stop "$PDM_BROKER_PID" || true
 
 # ---- summary -------------------------------------------------------------------------------
@@ -372,12 +352,6 @@ echo "(without TreeSHAP reasons: small ${R[noshap_small]}, default ${R[noshap_de
   "$(pct "${R[noshap_default]}" "${R[default_batch_rate]}") of its batch rate)"
 echo "latency at ${R[lat_rate]:-?} events/s: p50 ${R[lat_p50]:-?} ms, p99 ${R[lat_p99]:-?} ms" \
   "(max ${R[lat_max]:-?}); target p99 < 10 ms: $(verdict "${R[lat_p99]:-999999} < 10")"
-echo "catch-up, small model, backfill prefetch (-X queued.min.messages=300000): ${R[catchup_small_prefetch]}" \
-  "events/s, peak RSS ${R[catchup_small_prefetch_rss]} MiB; target >= 150000: $(verdict "${R[catchup_small_prefetch]} >= 150000")"
-p=${R[catchup_default_prefetch]}
-echo "catch-up, default model, backfill prefetch: $p events/s = $(pct "$p" "${R[default_batch_rate]}") of XGBoost's" \
-  "batch rate, $(pct "$p" "${R[default_native_batch_rate]}") of the native one; peak RSS" \
-  "${R[catchup_default_prefetch_rss]} MiB; target >= 70%: $(verdict "$p >= 0.7 * ${R[default_batch_rate]}")"
-echo "scorer peak RSS, 100,000 machines: ${R[mem_default]} MiB (with -X queued.min.messages=50000:" \
-  "${R[mem_prefetch]} MiB; lean, --state-cache 0 -X queued.min.messages=20000: ${R[mem_lean]} MiB); target < 64 MiB:" \
-  "$(verdict "${R[mem_default]} < 64") (default), $(verdict "${R[mem_lean]} < 64") (lean)"
+echo "scorer peak RSS, 100,000 machines: ${R[mem_default]} MiB (with librdkafka's prefetch bound," \
+  "-X queued.min.messages=100000: ${R[mem_prefetch]} MiB; --state-cache 0: ${R[mem_lean]} MiB); target < 64 MiB:" \
+  "$(verdict "${R[mem_default]} < 64")"

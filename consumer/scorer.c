@@ -364,10 +364,14 @@ static int kafka_setup(pdm_scorer *s, char *errstr, size_t errlen)
      * explicit -X statistics.interval.ms wins over this default. */
     if (!has_property(s->cfg.kafka_props, "statistics.interval.ms"))
         rd_kafka_conf_set(conf, "statistics.interval.ms", "5000", msg, sizeof msg);
-    /* librdkafka's prefetch (queued.min.messages, default 100,000 per
-     * partition) is most of the process's memory on a backlog, but bounding
-     * it starves the consumer: 5,000 cut a catch-up to a third of its rate
-     * (bench/README.md). Left at the default; -X sets it. */
+    /* librdkafka's prefetch (queued.min.messages, default 100,000, counted
+     * over the whole consumer queue) is most of the process's memory on a
+     * backlog, about 370 bytes a message. With the fetcher woken up when the
+     * queue runs low (wake_fetcher), 20,000 keeps a catch-up as fast as
+     * 300,000 does (bench/README.md) in a fraction of the memory; -X sets
+     * another bound. */
+    if (!has_property(s->cfg.kafka_props, "queued.min.messages"))
+        rd_kafka_conf_set(conf, "queued.min.messages", "20000", msg, sizeof msg);
     rd_kafka_conf_set_stats_cb(conf, stats_cb);
     rd_kafka_conf_set_opaque(conf, s);
     rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
