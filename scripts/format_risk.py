@@ -19,7 +19,7 @@ def show(e):
         for r in e["top_reasons"]
     )
     print(
-        "%s  machine %4d  %-8s risk %.3f  (most likely %s %.3f)%s"
+        "%s  machine %4d  %-8s risk %.3g  (most likely %s %.3g)%s"
         % (e["ts"][:16].replace("T", " "), e["machine_id"], e["level"], e["risk"],
            comps[0]["component"], comps[0]["probability"], ("  because " + why) if why else ""),
         flush=True,
