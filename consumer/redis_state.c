@@ -493,7 +493,8 @@ int pdm_rs_load(pdm_redis *r, const int32_t *machines, const int64_t *from_ts,
 
 typedef struct {
     int argc;
-    int version_slot; /* a HINCRBY ver whose reply is kept, else -1 */
+    int keep_reply;   /* a HINCRBY ver: its integer reply goes to `reply` */
+    int64_t reply;
     size_t off[MAX_ARGS];
     size_t len[MAX_ARGS];
 } rs_cmd;
@@ -502,8 +503,6 @@ struct pdm_rs_batch {
     rs_cmd *cmds;
     size_t n, cap;
     pdm_buf arena;
-    int64_t *versions;
-    size_t n_versions, cap_versions;
 };
 
 pdm_rs_batch *pdm_rs_batch_new(void) { return calloc(1, sizeof(pdm_rs_batch)); }
@@ -513,7 +512,6 @@ void pdm_rs_batch_destroy(pdm_rs_batch *b)
     if (!b)
         return;
     free(b->cmds);
-    free(b->versions);
     pdm_buf_free(&b->arena);
     free(b);
 }
@@ -522,7 +520,6 @@ void pdm_rs_batch_reset(pdm_rs_batch *b)
 {
     b->n = 0;
     b->arena.len = 0;
-    b->n_versions = 0;
 }
 
 size_t pdm_rs_batch_commands(const pdm_rs_batch *b) { return b->n; }
@@ -539,7 +536,8 @@ static rs_cmd *cmd_new(pdm_rs_batch *b)
     }
     rs_cmd *c = &b->cmds[b->n++];
     c->argc = 0;
-    c->version_slot = -1;
+    c->keep_reply = 0;
+    c->reply = 0;
     return c;
 }
 
@@ -658,27 +656,17 @@ int pdm_rs_batch_meta(pdm_rs_batch *b, const pdm_rs_machine *m, size_t *version_
         if (arg(b, c, name, (size_t)len) || arg(b, c, off, strlen(off)))
             return -1;
     }
-    if (b->n_versions == b->cap_versions) {
-        size_t cap = b->cap_versions ? b->cap_versions * 2 : 256;
-        int64_t *nv = realloc(b->versions, cap * sizeof *nv);
-        if (!nv)
-            return -1;
-        b->versions = nv;
-        b->cap_versions = cap;
-    }
     if (!(c = cmd_new(b)) || args(b, c, 4, "HINCRBY", k, "ver", "1"))
         return -1;
-    c->version_slot = (int)b->n_versions;
-    b->versions[b->n_versions] = 0;
+    c->keep_reply = 1;
     if (version_slot)
-        *version_slot = b->n_versions;
-    b->n_versions++;
+        *version_slot = b->n - 1;
     return 0;
 }
 
 int64_t pdm_rs_batch_version(const pdm_rs_batch *b, size_t slot)
 {
-    return slot < b->n_versions ? b->versions[slot] : 0;
+    return slot < b->n && b->cmds[slot].keep_reply ? b->cmds[slot].reply : 0;
 }
 
 int pdm_rs_batch_send(pdm_redis *r, pdm_rs_batch *b, char *errstr, size_t errlen)
@@ -724,8 +712,8 @@ int pdm_rs_batch_wait(pdm_redis *r, pdm_rs_batch *b, char *errstr, size_t errlen
         }
         if (reply->type == REDIS_REPLY_ERROR && rc == 0)
             rc = pdm_err(errstr, errlen, "redis %s: %s", r->desc, reply->str);
-        else if (b->cmds[i].version_slot >= 0 && reply->type == REDIS_REPLY_INTEGER)
-            b->versions[b->cmds[i].version_slot] = reply->integer;
+        else if (b->cmds[i].keep_reply && reply->type == REDIS_REPLY_INTEGER)
+            b->cmds[i].reply = reply->integer;
         freeReplyObject(reply);
     }
     return rc;

@@ -342,6 +342,16 @@ static int has_property(const pdm_kvlist *props, const char *key)
     return 0;
 }
 
+/* A numeric property of a client's final configuration, or dflt. */
+static size_t conf_size(rd_kafka_t *rk, const char *name, size_t dflt)
+{
+    char v[32];
+    size_t len = sizeof v;
+    if (rd_kafka_conf_get(rd_kafka_conf(rk), name, v, &len) != RD_KAFKA_CONF_OK)
+        return dflt;
+    return (size_t)strtoull(v, NULL, 10);
+}
+
 static int kafka_setup(pdm_scorer *s, char *errstr, size_t errlen)
 {
     char msg[PDM_ERRSTR_SIZE];
@@ -383,12 +393,7 @@ static int kafka_setup(pdm_scorer *s, char *errstr, size_t errlen)
     }
     rd_kafka_poll_set_consumer(s->consumer);
     s->queue = rd_kafka_queue_get_consumer(s->consumer);
-    char bound[32];
-    size_t bound_len = sizeof bound;
-    s->prefetch_bound = 100000;
-    if (rd_kafka_conf_get(rd_kafka_conf(s->consumer), "queued.min.messages", bound, &bound_len) ==
-        RD_KAFKA_CONF_OK)
-        s->prefetch_bound = (size_t)strtoull(bound, NULL, 10);
+    s->prefetch_bound = conf_size(s->consumer, "queued.min.messages", 100000);
 
     rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(8);
     for (const char *const *t = s->cfg.topics; *t; t++)
@@ -416,12 +421,7 @@ static int kafka_setup(pdm_scorer *s, char *errstr, size_t errlen)
         rd_kafka_conf_destroy(conf);
         return pdm_err(errstr, errlen, "kafka producer: %s", msg);
     }
-    char max[32];
-    size_t max_len = sizeof max;
-    s->max_message = 1000000;
-    if (rd_kafka_conf_get(rd_kafka_conf(s->producer), "message.max.bytes", max, &max_len) ==
-        RD_KAFKA_CONF_OK)
-        s->max_message = (size_t)strtoull(max, NULL, 10);
+    s->max_message = conf_size(s->producer, "message.max.bytes", 1000000);
     return 0;
 }
 

@@ -283,8 +283,10 @@ static int cmp_mark(const pdm_rs_mark *a, const pdm_rs_mark *b)
            ((unsigned char)a->id < (unsigned char)b->id);
 }
 
-/* Stable insertion sorts: the inputs are a sorted run followed by a batch's
- * events, nearly in order, so this is about linear. */
+/* A stable insertion sort (a later reading at a ts must stay after an
+ * earlier one): the input is a sorted run followed by a batch's events,
+ * nearly in order, so this is about linear. Marks need no stability (equal
+ * marks are the same mark) and go through qsort. */
 static void sort_tel(pdm_rs_telemetry *t, size_t n)
 {
     for (size_t i = 1; i < n; i++) {
@@ -298,24 +300,14 @@ static void sort_tel(pdm_rs_telemetry *t, size_t n)
     }
 }
 
-static void sort_marks(pdm_rs_mark *m, size_t n)
-{
-    for (size_t i = 1; i < n; i++) {
-        pdm_rs_mark x = m[i];
-        size_t j = i;
-        while (j > 0 && cmp_mark(&m[j - 1], &x) > 0) {
-            m[j] = m[j - 1];
-            j--;
-        }
-        m[j] = x;
-    }
-}
+static int cmp_mark_qsort(const void *a, const void *b) { return cmp_mark(a, b); }
 
 /* Sorted marks without duplicates, minus the dropped ones, minus ts < horizon. */
 static size_t settle_marks(pdm_rs_mark *m, size_t n, int64_t horizon, const pdm_rs_mark *drop,
                            size_t n_drop)
 {
-    sort_marks(m, n);
+    if (n > 1)
+        qsort(m, n, sizeof *m, cmp_mark_qsort);
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
         if (m[i].ts < horizon || (k > 0 && cmp_mark(&m[k - 1], &m[i]) == 0))

@@ -108,22 +108,12 @@ static double *eval_rows(const pdm_native *nat, size_t n, uint64_t seed)
 }
 
 /* XGBoost's in-place prediction of double rows, as pdm_model does it. */
+static void xgb_predict_nf(BoosterHandle b, const double *x, size_t n, size_t nf, size_t nout,
+                           double *out);
+
 static void xgb_predict(BoosterHandle b, const double *x, size_t n, size_t nout, double *out)
 {
-    static const char config[] = "{\"type\":0,\"training\":false,\"iteration_begin\":0,"
-                                 "\"iteration_end\":0,\"strict_shape\":true,\"cache_id\":0,"
-                                 "\"missing\":NaN}";
-    char ai[160];
-    const bst_ulong *shape;
-    bst_ulong dim;
-    const float *res;
-    snprintf(ai, sizeof ai,
-             "{\"data\":[%llu,true],\"shape\":[%zu,%d],\"typestr\":\"<f8\",\"version\":3}",
-             (unsigned long long)(uintptr_t)x, n, NFEAT);
-    assert_int_equal(XGBoosterPredictFromDense(b, ai, config, NULL, &shape, &dim, &res), 0);
-    assert_int_equal(shape[0], n);
-    for (size_t i = 0; i < n * nout; i++)
-        out[i] = res[i];
+    xgb_predict_nf(b, x, n, NFEAT, nout, out);
 }
 
 static void assert_identical(const double *native, const double *ref, size_t n, size_t nout,
@@ -328,7 +318,7 @@ static BoosterHandle train_booster(const double *x, const float *y, size_t n, si
     return b;
 }
 
-/* XGBoost's predictions for rows of any width (xgb_predict is for NFEAT). */
+/* XGBoost's predictions for rows of any width (xgb_predict: NFEAT wide). */
 static void xgb_predict_nf(BoosterHandle b, const double *x, size_t n, size_t nf, size_t nout,
                            double *out)
 {
