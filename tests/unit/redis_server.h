@@ -109,4 +109,34 @@ static int test_redis_start(test_redis *r)
     return -1;
 }
 
+/* ---- a cmocka group fixture for the scorer's Redis state tests ----------- */
+#ifdef PDM_REDIS_STATE_H
+
+/* The group's server: started once by test_redis_group_setup. */
+static test_redis test_server;
+
+static inline int test_redis_group_setup(void **state)
+{
+    (void)state;
+    return test_redis_start(&test_server);
+}
+
+static inline int test_redis_group_teardown(void **state)
+{
+    (void)state;
+    test_redis_stop(&test_server);
+    return 0;
+}
+
+/* A connected pdm_redis to the group's server (the test fails otherwise). */
+static inline pdm_redis *test_redis_connect(void)
+{
+    char err[PDM_ERRSTR_SIZE];
+    pdm_redis *r = pdm_redis_new(test_server.url, NULL, 2.0, err, sizeof err);
+    assert_non_null(r);
+    assert_int_equal(pdm_redis_connect(r, err, sizeof err), 0);
+    return r;
+}
+
+#endif
 #endif

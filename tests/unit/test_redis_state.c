@@ -11,33 +11,12 @@
 #include <string.h>
 
 #include "pdm_common.h"
-#include "redis_server.h"
 #include "redis_state.h"
+#include "redis_server.h" /* after redis_state.h: its fixture */
 
 #define H PDM_MS_PER_HOUR
 #define T0 INT64_C(1420092000000) /* 2015-01-01 06:00 */
 
-static test_redis server;
-
-static int setup(void **state)
-{
-    return test_redis_start(&server);
-}
-
-static int teardown(void **state)
-{
-    test_redis_stop(&server);
-    return 0;
-}
-
-static pdm_redis *connect_or_fail(void)
-{
-    char err[PDM_ERRSTR_SIZE];
-    pdm_redis *r = pdm_redis_new(server.url, NULL, 2.0, err, sizeof err);
-    assert_non_null(r);
-    assert_int_equal(pdm_redis_connect(r, err, sizeof err), 0);
-    return r;
-}
 
 static pdm_event tel(int32_t m, int64_t ts, double v)
 {
@@ -61,7 +40,7 @@ static pdm_event mark(pdm_event_type t, int32_t m, int64_t ts, int id)
 
 static void flushall(pdm_redis *r)
 {
-    redisContext *c = redisConnect("127.0.0.1", server.port);
+    redisContext *c = redisConnect("127.0.0.1", test_server.port);
     redisReply *rep = redisCommand(c, "FLUSHALL");
     freeReplyObject(rep);
     redisFree(c);
@@ -87,7 +66,7 @@ static void write_events(pdm_redis *r, const pdm_event *evs, size_t n)
 
 static void test_round_trip_and_idempotence(void **state)
 {
-    pdm_redis *r = connect_or_fail();
+    pdm_redis *r = test_redis_connect();
     flushall(r);
     pdm_event evs[] = {
         tel(42, T0, 170.5), tel(42, T0 + H, 171.25), tel(42, T0 + H, 99.0) /* replaces */,
@@ -156,7 +135,7 @@ static void test_round_trip_and_idempotence(void **state)
 static void test_newest_reading_skips_replace(void **state)
 {
     char err[PDM_ERRSTR_SIZE];
-    pdm_redis *r = connect_or_fail();
+    pdm_redis *r = test_redis_connect();
     flushall(r);
     pdm_rs_batch *b = pdm_rs_batch_new();
     pdm_event first = tel(9, T0, 170.5), again = tel(9, T0, 170.5), fix = tel(9, T0, 99.0);
@@ -191,7 +170,7 @@ static void test_newest_reading_skips_replace(void **state)
 static void test_trim_and_meta(void **state)
 {
     char err[PDM_ERRSTR_SIZE];
-    pdm_redis *r = connect_or_fail();
+    pdm_redis *r = test_redis_connect();
     flushall(r);
     pdm_event evs[] = {tel(5, T0, 1), tel(5, T0 + H, 2), tel(5, T0 + 2 * H, 3),
                        mark(PDM_EV_ERROR, 5, T0, 1), mark(PDM_EV_ERROR, 5, T0 + 2 * H, 2),
@@ -253,7 +232,7 @@ static void test_trim_and_meta(void **state)
 static void test_epoch_detects_flush(void **state)
 {
     char err[PDM_ERRSTR_SIZE];
-    pdm_redis *r = connect_or_fail();
+    pdm_redis *r = test_redis_connect();
     flushall(r);
     assert_int_equal(pdm_rs_epoch_check(r, err, sizeof err), 0); /* created */
     assert_int_equal(pdm_rs_epoch_check(r, err, sizeof err), 1); /* still there */
@@ -279,7 +258,7 @@ static void test_urls_and_errors(void **state)
     assert_null(pdm_redis_new("redis://localhost/x", NULL, 1, err, sizeof err));
 
     /* Wrong password: a clear error that does not contain the password. */
-    r = pdm_redis_new(server.url, "hunter2", 1, err, sizeof err);
+    r = pdm_redis_new(test_server.url, "hunter2", 1, err, sizeof err);
     assert_non_null(r);
     assert_int_equal(pdm_redis_connect(r, err, sizeof err), -1);
     assert_null(strstr(err, "hunter2"));
@@ -301,13 +280,13 @@ static void test_urls_and_errors(void **state)
 static void test_server_restart_reconnects(void **state)
 {
     char err[PDM_ERRSTR_SIZE];
-    pdm_redis *r = connect_or_fail();
+    pdm_redis *r = test_redis_connect();
     assert_int_equal(pdm_redis_ping(r, err, sizeof err), 0);
-    test_redis_stop(&server);
+    test_redis_stop(&test_server);
     assert_int_equal(pdm_redis_ping(r, err, sizeof err), -1);
-    assert_int_equal(test_redis_start(&server), 0);
+    assert_int_equal(test_redis_start(&test_server), 0);
     pdm_redis_destroy(r);
-    r = connect_or_fail();
+    r = test_redis_connect();
     assert_int_equal(pdm_redis_ping(r, err, sizeof err), 0);
     pdm_redis_destroy(r);
 }
@@ -322,5 +301,5 @@ int main(void)
         cmocka_unit_test(test_urls_and_errors),
         cmocka_unit_test(test_server_restart_reconnects),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, test_redis_group_setup, test_redis_group_teardown);
 }

@@ -14,36 +14,13 @@
 #include <string.h>
 
 #include "pdm_common.h"
-#include "redis_server.h"
 #include "redis_state.h"
+#include "redis_server.h" /* after redis_state.h: its fixture */
 #include "state_cache.h"
 
 #define H PDM_MS_PER_HOUR
 #define T0 INT64_C(1420092000000) /* 2015-01-01 06:00 */
 
-static test_redis server;
-
-static int setup(void **state)
-{
-    (void)state;
-    return test_redis_start(&server);
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    test_redis_stop(&server);
-    return 0;
-}
-
-static pdm_redis *connect_or_fail(void)
-{
-    char err[PDM_ERRSTR_SIZE];
-    pdm_redis *r = pdm_redis_new(server.url, NULL, 2.0, err, sizeof err);
-    assert_non_null(r);
-    assert_int_equal(pdm_redis_connect(r, err, sizeof err), 0);
-    return r;
-}
 
 static void load_one(pdm_redis *r, int32_t m, int64_t from, pdm_rs_machine *out)
 {
@@ -101,7 +78,7 @@ static void test_merge_equals_redis(void **state)
 {
     (void)state;
     char err[PDM_ERRSTR_SIZE];
-    pdm_redis *r = connect_or_fail();
+    pdm_redis *r = test_redis_connect();
     pdm_rs_batch *b = pdm_rs_batch_new();
     pdm_state_cache *cache = pdm_state_cache_new(1 << 20);
     assert_non_null(b);
@@ -333,7 +310,7 @@ static void test_send_then_wait(void **state)
 {
     (void)state;
     char err[PDM_ERRSTR_SIZE];
-    pdm_redis *r = connect_or_fail();
+    pdm_redis *r = test_redis_connect();
     pdm_rs_batch *b = pdm_rs_batch_new();
     int32_t ids[3] = {101, 102, 103};
     size_t slots[3];
@@ -351,7 +328,7 @@ static void test_send_then_wait(void **state)
         for (int k = 0; k < 3; k++)
             assert_int_equal(pdm_rs_batch_version(b, slots[k]), round);
     }
-    redisContext *other = redisConnect("127.0.0.1", server.port);
+    redisContext *other = redisConnect("127.0.0.1", test_server.port);
     freeReplyObject(redisCommand(other, "HINCRBY pdm:{102}:meta ver 1"));
     redisFree(other);
     int64_t from[3] = {0, 0, 0};
@@ -383,5 +360,5 @@ int main(void)
         cmocka_unit_test(test_evicts_least_recent_by_bytes),
         cmocka_unit_test(test_send_then_wait),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, test_redis_group_setup, test_redis_group_teardown);
 }
