@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # scaleout: several pdm-scorer processes in one consumer group over a
 # 6-partition topic and one redis-server, on a live stream (a replay paced
-# at 2,000 events/s):
+# at 1,200 events/s):
 #  1. three scorers: the partitions are spread over them (each logs its
 #     assignment: every scorer holds some, 6 in all);
 #  2. one is SIGKILLed mid-stream: its partitions move to the two others
 #     (time measured and bounded: the mock broker notices the dead member
 #     after session.timeout.ms = 6000 and then waits a rebalance delay of
-#     session.timeout.ms - 1 s for the members to rejoin, so the bound is
-#     2 x 6 s + 3 s of slack; a real broker is quicker to rebalance);
+#     session.timeout.ms - 1 s for the members to rejoin; a member that
+#     rejoins late starts another round: the bound is 4 x 6 s + 3 s, see
+#     step 2; a real broker is quicker to rebalance);
 #  3. a fourth joins mid-stream and takes a share (partitions and rows);
 # then nothing is lost and nothing is double-counted (faults_lib.sh: every
 # event scored and emitted, every dumped row with the features of a clean
@@ -27,7 +28,8 @@ session_ms=6000
 pdm_start_redis
 pdm_start_broker 6 --topic pdm.events
 
-# 24 machines x 2,500 hours: 60,000 telemetry events, 30 s at 2,000/s.
+# 24 machines x 2,500 hours: 60,000 telemetry events, 50 s at 1,200/s: long
+# enough for the worst case of steps 2 and 3 (27 + 20 s) to stay mid-stream.
 sl_sim "$T/data" 24 2500 7
 sl_train "$T/data" "$T/train.log" --out "$T/model" --rounds 5 --dump-features "$T/ref.csv"
 rows=$(sl_rows "$T/ref.csv")
@@ -60,12 +62,20 @@ spread() {
   [ "$sum" = 6 ]
 }
 show() { local s; for s in "$@"; do printf '%s=%s ' "$s" "$(held "$s")"; done; }
+# group_log NAME...: the last group events of each scorer (printed when a
+# step fails: what each member last did is the post-mortem of a slow move).
+group_log() {
+  local s
+  for s in "$@"; do
+    grep -E "assigned|revoked|commit|group|rebalanc" "$T/$s.log" 2>/dev/null | tail -4 | sed "s/^/  $s: /" >&2
+  done
+}
 
 # 1. Three scorers share the partitions.
 for s in s1 s2 s3; do start_scorer $s; done
 pdm_wait_until 30 spread s1 s2 s3 || pdm_fail "partitions not spread over 3 scorers: $(show s1 s2 s3)"
 echo "1. three scorers: $(show s1 s2 s3)($((SECONDS - t_start)) s)"
-sl_replay_bg "$T/data" pdm.events --rate 2000
+sl_replay_bg "$T/data" pdm.events --rate 1200
 producer=$SL_PID
 
 # 2. SIGKILL one mid-stream: the others take its partitions.
@@ -77,12 +87,19 @@ pdm_stop "${pid[s2]}" 2>/dev/null || true
 killed_at=${EPOCHREALTIME/./}
 killed_rows=$(sl_rows "$T/s2.csv")
 moved() { [ "$(assignments s1)" -gt "$before1" ] && [ "$(assignments s3)" -gt "$before3" ] && spread s1 s3; }
-# The mock notices the dead member at the session timeout and holds the
-# rejoin window for another session timeout less 1 s; a survivor whose
-# JoinGroup lands after that window costs one more round (seen about once
-# in four runs on this shared 2-core machine), hence 3 timeouts.
-limit_s=$((3 * session_ms / 1000 + 3))
-pdm_wait_until "$limit_s" moved || pdm_fail "s2's partitions did not move within $limit_s s: $(show s1 s3)"
+# The mock notices the dead member at the session timeout (checked every
+# second) and holds the rejoin window for another session timeout less 1 s;
+# a survivor whose JoinGroup lands after that window is left out of the
+# election and its late join starts one more round of session timeout less
+# 1 s (seen about once in four runs on a quiet 2-core machine, moves then
+# take about 18 s). Under the suite's load (valgrind and the fuzzers beside
+# this test) a second late round happened once in CI (21 s were not enough,
+# s1 was still waiting to be assigned), hence 4 timeouts + 3 s.
+limit_s=$((4 * session_ms / 1000 + 3))
+if ! pdm_wait_until "$limit_s" moved; then
+  group_log s1 s3
+  pdm_fail "s2's partitions did not move within $limit_s s: $(show s1 s3)"
+fi
 move_ms=$(((${EPOCHREALTIME/./} - killed_at) / 1000))
 _pdm_alive "$producer" || pdm_fail "the replay ended before the partitions moved: not mid-stream"
 echo "2. s2 killed after $killed_rows rows; its partitions moved in $move_ms ms: $(show s1 s3)"
@@ -91,7 +108,10 @@ echo "2. s2 killed after $killed_rows rows; its partitions moved in $move_ms ms:
 before1=$(assignments s1)
 start_scorer s4
 joined() { [ "$(assignments s1)" -gt "$before1" ] && spread s1 s3 s4; }
-pdm_wait_until 20 joined || pdm_fail "s4 got no share within 20 s: $(show s1 s3 s4)"
+if ! pdm_wait_until 20 joined; then
+  group_log s1 s3 s4
+  pdm_fail "s4 got no share within 20 s: $(show s1 s3 s4)"
+fi
 _pdm_alive "$producer" || pdm_fail "the replay ended before s4 joined: not mid-stream"
 sl_wait_rows "$T/s4.csv" 1 20
 echo "3. s4 joined: $(show s1 s3 s4)($((SECONDS - t_start)) s)"
