@@ -342,6 +342,45 @@ static int has_property(const pdm_kvlist *props, const char *key)
     return 0;
 }
 
+/* Nagle's algorithm holds a small write back until the previous one is
+ * acknowledged, and with delayed ACKs that is up to 40 ms (on the broker's
+ * side of the embedded cluster it made a 2,000-message flush take 45 ms
+ * instead of 3, bench/README.md). A scorer's fetches, produce requests and
+ * commits are small and on the latency path; librdkafka leaves Nagle on by
+ * default. -X socket.nagle.disable wins. */
+static void set_nodelay(const pdm_scorer *s, rd_kafka_conf_t *conf)
+{
+    char msg[PDM_ERRSTR_SIZE];
+    if (!has_property(s->cfg.kafka_props, "socket.nagle.disable"))
+        rd_kafka_conf_set(conf, "socket.nagle.disable", "true", msg, sizeof msg);
+}
+
+/* The settings that shape batching and latency, as the clients hold them
+ * (defaults above, -X overrides): one line at start, for operators. */
+static void log_client_settings(const pdm_scorer *s)
+{
+    static const char *const cons[] = {"queued.min.messages", "fetch.wait.max.ms",
+                                       "socket.nagle.disable"};
+    static const char *const prod[] = {"linger.ms", "socket.nagle.disable"};
+    char line[512];
+    size_t at = 0;
+    for (int side = 0; side < 2; side++) {
+        rd_kafka_t *rk = side ? s->producer : s->consumer;
+        const char *const *names = side ? prod : cons;
+        size_t n = side ? sizeof prod / sizeof *prod : sizeof cons / sizeof *cons;
+        at += (size_t)snprintf(line + at, sizeof line - at, "%s", side ? "; producer" : "consumer");
+        for (size_t i = 0; i < n && at < sizeof line; i++) {
+            char v[64] = "?";
+            size_t len = sizeof v;
+            rd_kafka_conf_get(rd_kafka_conf(rk), names[i], v, &len);
+            at += (size_t)snprintf(line + at, sizeof line - at, " %s=%s", names[i], v);
+        }
+        if (at >= sizeof line)
+            break;
+    }
+    pdm_log(PDM_LOG_INFO, "kafka clients: %s", line);
+}
+
 /* A numeric property of a client's final configuration, or dflt. */
 static size_t conf_size(rd_kafka_t *rk, const char *name, size_t dflt)
 {
@@ -382,6 +421,7 @@ static int kafka_setup(pdm_scorer *s, char *errstr, size_t errlen)
      * another bound. */
     if (!has_property(s->cfg.kafka_props, "queued.min.messages"))
         rd_kafka_conf_set(conf, "queued.min.messages", "20000", msg, sizeof msg);
+    set_nodelay(s, conf);
     rd_kafka_conf_set_stats_cb(conf, stats_cb);
     rd_kafka_conf_set_opaque(conf, s);
     rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
@@ -406,13 +446,17 @@ static int kafka_setup(pdm_scorer *s, char *errstr, size_t errlen)
     conf = pdm_kafka_conf_new(s->cfg.brokers, "pdm-scorer", s->cfg.kafka_props, msg, sizeof msg);
     if (!conf)
         return pdm_err(errstr, errlen, "%s", msg);
-    const char *prod[][2] = {{"enable.idempotence", "true"}, {"linger.ms", "2"}};
-    for (size_t i = 0; i < sizeof prod / sizeof *prod; i++) {
-        if (rd_kafka_conf_set(conf, prod[i][0], prod[i][1], msg, sizeof msg) != RD_KAFKA_CONF_OK) {
-            rd_kafka_conf_destroy(conf);
-            return pdm_err(errstr, errlen, "kafka %s: %s", prod[i][0], msg);
-        }
+    if (rd_kafka_conf_set(conf, "enable.idempotence", "true", msg, sizeof msg) !=
+        RD_KAFKA_CONF_OK) {
+        rd_kafka_conf_destroy(conf);
+        return pdm_err(errstr, errlen, "kafka enable.idempotence: %s", msg);
     }
+    /* A batch's output is produced at once and awaited (rd_kafka_flush
+     * sends what lingers) by the next batch: a short linger only gathers
+     * the batch's messages into fewer requests. -X linger.ms wins. */
+    if (!has_property(s->cfg.kafka_props, "linger.ms"))
+        rd_kafka_conf_set(conf, "linger.ms", "2", msg, sizeof msg);
+    set_nodelay(s, conf);
     rd_kafka_conf_set_opaque(conf, s);
     rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
     rd_kafka_conf_set_log_cb(conf, log_cb);
@@ -422,6 +466,7 @@ static int kafka_setup(pdm_scorer *s, char *errstr, size_t errlen)
         return pdm_err(errstr, errlen, "kafka producer: %s", msg);
     }
     s->max_message = conf_size(s->producer, "message.max.bytes", 1000000);
+    log_client_settings(s);
     return 0;
 }
 

@@ -44,6 +44,12 @@ scorer() {
 
 # 1. A clean run: features and risk against the offline computation.
 scorer 0 clean "$T/online.csv" >"$T/clean.log" 2>&1 || pdm_fail "scorer failed: $(tail -20 "$T/clean.log")"
+# The client settings the scorer chooses (and logs) unless -X says otherwise.
+settings=$(grep -m1 'kafka clients:' "$T/clean.log" || true)
+for want in "consumer queued.min.messages=20000 fetch.wait.max.ms=500" "producer linger.ms=2" \
+  "socket.nagle.disable=true"; do
+  [[ "$settings" == *"$want"* ]] || pdm_fail "client settings: no '$want' in '$settings'"
+done
 $compare "$T/offline.csv" "$T/online.csv" --expect-same-keys || pdm_fail "online features differ from offline"
 
 "$B/pdm-tail" --brokers "$PDM_BROKERS" --topic pdm.risk --exit-at-end >"$T/risk.jsonl" 2>"$T/tail.log" \
@@ -91,7 +97,12 @@ done
 # wake-up (wake_fetcher in consumer/scorer.c) runs many times on the way.
 : >"$T/final.log"
 scorer 1 crash "$T/crash.part.csv" --batch-size 200 -X queued.min.messages=300 --log-level debug \
-  >"$T/final.log" 2>&1 || pdm_fail "restarted scorer failed: $(tail -20 "$T/final.log")"
+  -X linger.ms=7 -X socket.nagle.disable=false >"$T/final.log" 2>&1 \
+  || pdm_fail "restarted scorer failed: $(tail -20 "$T/final.log")"
+settings=$(grep -m1 'kafka clients:' "$T/final.log" || true)
+for want in "consumer queued.min.messages=300" "producer linger.ms=7 socket.nagle.disable=false"; do
+  [[ "$settings" == *"$want"* ]] || pdm_fail "-X did not win: no '$want' in '$settings'"
+done
 wakes=$(grep -c 'woke the fetcher' "$T/final.log" || true)
 [ "$wakes" -gt 0 ] || pdm_fail "the scorer never woke the fetcher with queued.min.messages=300"
 echo "final run: the fetcher was woken $wakes times" >&2
