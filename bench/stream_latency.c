@@ -7,8 +7,11 @@
  * scorer under test (started by the caller with --emit all) turns every
  * telemetry event into a RiskEvent with the same (machine_id, ts), so each
  * RiskEvent is matched to the moment its telemetry event was handed to
- * librdkafka. Events sent during the first --warmup seconds are not
- * measured; those sent during the next --duration seconds are. Latency runs
+ * librdkafka. Both clients turn Nagle's algorithm off, as pdm-scorer and
+ * pdm-broker do (with it, a small request can wait up to 40 ms for a
+ * delayed ACK, which would not be the scorer's). Events sent during the
+ * first --warmup seconds are not measured; those sent during the next
+ * --duration seconds are. Latency runs
  * from rd_kafka_producev to the RiskEvent arriving at the consumer, both
  * read from one monotonic clock.
  *
@@ -46,6 +49,7 @@ typedef struct {
     long long machines;
     long long seed;
     char *linger;
+    char *label;
     pdm_kvlist props;
 } lat_cfg;
 
@@ -68,6 +72,9 @@ static const pdm_option options[] = {
     {"seed", 0, NULL, PDM_OPT_INT, O(seed), "7", "S", "Simulator seed.", 0},
     {"linger", 0, NULL, PDM_OPT_STRING, O(linger), "0", "MS",
      "linger.ms of the load producer (pdm-producer uses 5; 0 keeps it out of the figure).", 0},
+    {"label", 0, NULL, PDM_OPT_STRING, O(label), "lat", "NAME",
+     "Prefix of the result names (lat_p99, ...; e.g. echo for the bench-stream-raw echo floor).",
+     0},
     {"property", 'X', NULL, PDM_OPT_KV, O(props), NULL, "KEY=VALUE",
      "librdkafka property for the load producer and the risk consumer (repeatable).", 0},
     PDM_OPTIONS_END,
@@ -88,7 +95,7 @@ typedef struct {
     /* receiver only */
     double *lat_ms;
     size_t n_lat, cap_lat;
-    long long received, unmatched, duplicates, bad;
+    long long received, unmatched, duplicates, bad, other;
     long long levels[3]; /* RiskEvents by level: OK, WARN, CRITICAL */
     char err[PDM_ERRSTR_SIZE];
     int failed;
@@ -157,6 +164,7 @@ static rd_kafka_t *receiver_new(lat_run *r, char *errstr, size_t errlen)
      * that long even when data arrives meanwhile (a real broker answers as
      * soon as data is there); 1 ms bounds what the consumer adds. */
     static const char *const extra[][2] = {{"group.id", "bench-stream-latency"},
+                                           {"socket.nagle.disable", "true"},
                                            {"enable.auto.commit", "false"},
                                            {"fetch.wait.max.ms", "1"}};
     char msg[PDM_ERRSTR_SIZE];
@@ -258,11 +266,14 @@ static void *receiver_main(void *opaque)
         }
         pdm_event ev;
         r->received++;
-        if (pdm_codec_decode(codec, m->payload, m->len, &ev, msg, sizeof msg) != PDM_DECODE_OK ||
-            ev.type != PDM_EV_RISK) {
+        if (pdm_codec_decode(codec, m->payload, m->len, &ev, msg, sizeof msg) != PDM_DECODE_OK) {
             r->bad++;
+        } else if (ev.type != PDM_EV_RISK && ev.type != PDM_EV_TELEMETRY) {
+            r->other++; /* forwarded by bench-stream-raw echo */
         } else {
-            if (ev.u.risk->level >= PDM_LEVEL_OK && ev.u.risk->level <= PDM_LEVEL_CRITICAL)
+            /* Telemetry comes back from bench-stream-raw echo (the floor). */
+            if (ev.type == PDM_EV_RISK && ev.u.risk->level >= PDM_LEVEL_OK &&
+                ev.u.risk->level <= PDM_LEVEL_CRITICAL)
                 r->levels[ev.u.risk->level]++;
             long slot = slot_of(r, ev.machine_id, ev.ts);
             int64_t sent = slot >= 0 ? atomic_load(&r->sent_ns[slot]) : 0;
@@ -431,7 +442,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench-stream-latency: %s\n", err);
         goto out;
     }
-    const char *const pextra[][2] = {{"enable.idempotence", "true"}, {"linger.ms", cfg.linger}};
+    const char *const pextra[][2] = {{"enable.idempotence", "true"},
+                                     {"socket.nagle.disable", "true"},
+                                     {"linger.ms", cfg.linger}};
     rd_kafka_conf_t *conf = conf_new(&cfg, pextra, 2, err, sizeof err);
     if (!conf) {
         fprintf(stderr, "bench-stream-latency: %s\n", err);
@@ -489,10 +502,10 @@ int main(int argc, char **argv)
            max = run.n_lat ? run.lat_ms[run.n_lat - 1] : NAN;
     double achieved = (double)sent_total / send_s;
     printf("sent %lld events in %.1f s (%.0f/s, target %.0f/s); %lld telemetry events measured, "
-           "%zu RiskEvents matched, %lld missing after %.0f s, %lld duplicates, %lld undecodable; "
-           "%lld failed deliveries\n",
+           "%zu RiskEvents matched, %lld missing after %.0f s, %lld duplicates, %lld undecodable, "
+           "%lld forwarded non-telemetry events; %lld failed deliveries\n",
            sent_total, send_s, achieved, cfg.rate, measured, run.n_lat, missing, cfg.drain,
-           run.duplicates, run.bad, dr_failed);
+           run.duplicates, run.bad, run.other, dr_failed);
     long long n_risk = run.levels[0] + run.levels[1] + run.levels[2];
     double alert_share = n_risk ? (double)(run.levels[1] + run.levels[2]) / (double)n_risk : NAN;
     printf("RiskEvents by level: %lld OK, %lld WARN, %lld CRITICAL (alerts %.2f%%)\n",
@@ -500,9 +513,11 @@ int main(int argc, char **argv)
     printf("produce -> RiskEvent received (ms): p50 %.2f  p90 %.2f  p99 %.2f  p99.9 %.2f  max "
            "%.2f  mean %.2f\n",
            p50, p90, p99, p999, max, run.n_lat ? sum / (double)run.n_lat : NAN);
-    printf("result lat_rate=%.0f lat_measured=%lld lat_matched=%zu lat_missing=%lld lat_p50=%.2f "
-           "lat_p90=%.2f lat_p99=%.2f lat_p999=%.2f lat_max=%.2f lat_alert_share=%.4f\n",
-           achieved, measured, run.n_lat, missing, p50, p90, p99, p999, max, alert_share);
+    const char *l = cfg.label;
+    printf("result %s_rate=%.0f %s_measured=%lld %s_matched=%zu %s_missing=%lld %s_p50=%.2f "
+           "%s_p90=%.2f %s_p99=%.2f %s_p999=%.2f %s_max=%.2f %s_alert_share=%.4f\n",
+           l, achieved, l, measured, l, run.n_lat, l, missing, l, p50, l, p90, l, p99, l, p999, l,
+           max, l, alert_share);
     rc = missing || dr_failed ? 1 : 0;
 out:
     if (started) {

@@ -10,13 +10,27 @@
  *   bench-stream-raw produce --brokers B --topic T
  *     The scorer's output pattern alone: batches of --batch RiskEvents
  *     (encoded with the codec, key = machine id over --machines machines),
- *     idempotent producer with the scorer's linger.ms, then rd_kafka_flush
- *     per batch. Reports the median flush time and the messages per second.
+ *     idempotent producer with the scorer's linger.ms and Nagle off, then
+ *     rd_kafka_flush per batch. Reports the median flush time and the
+ *     messages per second.
+ *
+ *   bench-stream-raw echo --brokers B --topic T --out O
+ *     The latency floor of the scorer's path: a consumer group member that
+ *     forwards every message of T unchanged (same key and value) to O,
+ *     with the scorer's loop shape (block for a first message, then give
+ *     the batch --max-wait-ms to fill) and its clients' settings (the same
+ *     librdkafka defaults, -X properties and linger.ms), but no decoding,
+ *     state, model, delivery wait or synchronous commit (offsets are
+ *     auto-committed). Run beside bench-stream-latency, whose receiver
+ *     matches forwarded telemetry events as it matches RiskEvents. Runs
+ *     until SIGINT or SIGTERM.
  *
  * Results go to stdout as "result NAME=VALUE ..." lines (for bench/stream.sh)
  * after human-readable lines. Not a test: nothing here asserts.
  */
 #include <math.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +50,8 @@ typedef struct {
     long long batches;
     long long machines;
     char *linger;
+    char *out;
+    long long max_wait_ms;
     pdm_kvlist props;
 } raw_cfg;
 
@@ -54,6 +70,11 @@ static const pdm_option options[] = {
      "produce: distinct keys (machine ids), as in the backlog.", 0},
     {"linger", 0, NULL, PDM_OPT_STRING, O(linger), "2", "MS",
      "produce: linger.ms (the scorer's producer uses 2).", 0},
+    {"out", 'o', NULL, PDM_OPT_STRING, O(out), "pdm.risk", "TOPIC",
+     "echo: topic the messages are forwarded to.", 0},
+    {"max-wait-ms", 0, NULL, PDM_OPT_INT, O(max_wait_ms), "0", "MS",
+     "echo: how long a batch waits to fill once its first message is there (the scorer's "
+     "--max-wait default).", 0},
     {"property", 'X', NULL, PDM_OPT_KV, O(props), NULL, "KEY=VALUE",
      "librdkafka property (repeatable).", 0},
     PDM_OPTIONS_END,
@@ -262,7 +283,9 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 
 static int run_produce(const raw_cfg *cfg, char *errstr, size_t errlen)
 {
-    const char *const extra[][2] = {{"enable.idempotence", "true"}, {"linger.ms", cfg->linger}};
+    const char *const extra[][2] = {{"enable.idempotence", "true"},
+                                    {"socket.nagle.disable", "true"},
+                                    {"linger.ms", cfg->linger}};
     char msg[PDM_ERRSTR_SIZE];
     produce_state st = {0};
     int rc = -1;
@@ -375,12 +398,101 @@ out:
     return rc;
 }
 
+/* ---- echo --------------------------------------------------------------------- */
+
+static atomic_int echo_stop;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    atomic_store(&echo_stop, 1);
+}
+
+static int run_echo(const raw_cfg *cfg, char *errstr, size_t errlen)
+{
+    /* The scorer's consumer settings that matter for latency (the rest are
+     * librdkafka's defaults, as in the scorer). */
+    static const char *const cons_extra[][2] = {{"group.id", "bench-stream-echo"},
+                                                {"socket.nagle.disable", "true"},
+                                                {"queued.min.messages", "20000"}};
+    const char *const prod_extra[][2] = {{"enable.idempotence", "true"},
+                                         {"socket.nagle.disable", "true"},
+                                         {"linger.ms", cfg->linger}};
+    size_t cap = (size_t)cfg->batch;
+    rd_kafka_message_t **msgs = malloc(cap * sizeof *msgs);
+    rd_kafka_t *cons = client_new(cfg, RD_KAFKA_CONSUMER, cons_extra,
+                                  sizeof cons_extra / sizeof *cons_extra, errstr, errlen);
+    rd_kafka_t *prod = cons ? client_new(cfg, RD_KAFKA_PRODUCER, prod_extra,
+                                         sizeof prod_extra / sizeof *prod_extra, errstr, errlen)
+                            : NULL;
+    rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_queue_t *q = NULL;
+    long long forwarded = 0, failed = 0;
+    int rc = -1;
+    if (!msgs || !cons || !prod)
+        goto out;
+    rd_kafka_poll_set_consumer(cons);
+    rd_kafka_topic_partition_list_add(topics, cfg->topic, RD_KAFKA_PARTITION_UA);
+    rd_kafka_resp_err_t err = rd_kafka_subscribe(cons, topics);
+    if (err) {
+        pdm_err(errstr, errlen, "subscribe %s: %s", cfg->topic, rd_kafka_err2str(err));
+        goto out;
+    }
+    q = rd_kafka_queue_get_consumer(cons);
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    fprintf(stderr, "bench-stream-raw: echoing %s to %s\n", cfg->topic, cfg->out);
+    while (!atomic_load(&echo_stop)) {
+        ssize_t got = 0;
+        msgs[0] = rd_kafka_consume_queue(q, 200);
+        if (msgs[0]) {
+            ssize_t more = cap > 1 ? rd_kafka_consume_batch_queue(q, (int)cfg->max_wait_ms,
+                                                                  msgs + 1, cap - 1)
+                                   : 0;
+            got = 1 + (more > 0 ? more : 0);
+        }
+        for (ssize_t i = 0; i < got; i++) {
+            rd_kafka_message_t *m = msgs[i];
+            if (!m->err) {
+                while ((err = rd_kafka_producev(prod, RD_KAFKA_V_TOPIC(cfg->out),
+                                                RD_KAFKA_V_KEY(m->key, m->key_len),
+                                                RD_KAFKA_V_VALUE(m->payload, m->len),
+                                                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                                RD_KAFKA_V_END)) == RD_KAFKA_RESP_ERR__QUEUE_FULL)
+                    rd_kafka_poll(prod, 10);
+                if (err)
+                    failed++;
+                else
+                    forwarded++;
+            }
+            rd_kafka_message_destroy(m);
+        }
+        rd_kafka_poll(prod, 0);
+    }
+    rd_kafka_flush(prod, 5000);
+    printf("echo: %lld messages forwarded, %lld refused\n", forwarded, failed);
+    rc = 0;
+out:
+    free(msgs);
+    rd_kafka_topic_partition_list_destroy(topics);
+    if (q)
+        rd_kafka_queue_destroy(q);
+    if (cons) {
+        rd_kafka_consumer_close(cons);
+        rd_kafka_destroy(cons);
+    }
+    if (prod)
+        rd_kafka_destroy(prod);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     raw_cfg cfg = {0};
     char err[PDM_ERRSTR_SIZE];
     int npos = 0, help = 0, rc = 2;
-    const char *usage = "usage: bench-stream-raw consume|produce --brokers B --topic T [options]";
+    const char *usage =
+        "usage: bench-stream-raw consume|produce|echo --brokers B --topic T [options]";
     if (pdm_options_parse(options, &cfg, argc, argv, &npos, &help, err, sizeof err)) {
         fprintf(stderr, "bench-stream-raw: %s\n", err);
         goto out;
@@ -390,16 +502,20 @@ int main(int argc, char **argv)
         rc = 0;
         goto out;
     }
-    if (npos != 1 || (strcmp(argv[1], "consume") && strcmp(argv[1], "produce"))) {
+    if (npos != 1 ||
+        (strcmp(argv[1], "consume") && strcmp(argv[1], "produce") && strcmp(argv[1], "echo"))) {
         fprintf(stderr, "%s\n", usage);
         goto out;
     }
-    if (cfg.runs < 1 || cfg.runs > 99 || cfg.batch < 1 || cfg.batches < 1 || cfg.machines < 1) {
-        fprintf(stderr, "bench-stream-raw: --runs 1..99, --batch, --batches, --machines >= 1\n");
+    if (cfg.runs < 1 || cfg.runs > 99 || cfg.batch < 1 || cfg.batches < 1 || cfg.machines < 1 ||
+        cfg.max_wait_ms < 0) {
+        fprintf(stderr, "bench-stream-raw: --runs 1..99, --batch, --batches, --machines >= 1, "
+                        "--max-wait-ms >= 0\n");
         goto out;
     }
-    rc = !strcmp(argv[1], "consume") ? run_consume(&cfg, err, sizeof err)
-                                     : run_produce(&cfg, err, sizeof err);
+    rc = !strcmp(argv[1], "consume")   ? run_consume(&cfg, err, sizeof err)
+         : !strcmp(argv[1], "produce") ? run_produce(&cfg, err, sizeof err)
+                                       : run_echo(&cfg, err, sizeof err);
     if (rc) {
         fprintf(stderr, "bench-stream-raw: %s\n", err);
         rc = 1;
