@@ -445,7 +445,7 @@ int main(int argc, char **argv)
     const char *const pextra[][2] = {{"enable.idempotence", "true"},
                                      {"socket.nagle.disable", "true"},
                                      {"linger.ms", cfg.linger}};
-    rd_kafka_conf_t *conf = conf_new(&cfg, pextra, 2, err, sizeof err);
+    rd_kafka_conf_t *conf = conf_new(&cfg, pextra, sizeof pextra / sizeof *pextra, err, sizeof err);
     if (!conf) {
         fprintf(stderr, "bench-stream-latency: %s\n", err);
         goto out;
