@@ -342,53 +342,44 @@ static int has_property(const pdm_kvlist *props, const char *key)
     return 0;
 }
 
-/* Nagle's algorithm holds a small write back until the previous one is
- * acknowledged, and with delayed ACKs that is up to 40 ms (on the broker's
- * side of the embedded cluster it made a 2,000-message flush take 45 ms
- * instead of 3, bench/README.md). A scorer's fetches, produce requests and
- * commits are small and on the latency path; librdkafka leaves Nagle on by
- * default. -X socket.nagle.disable wins. */
-static void set_nodelay(const pdm_scorer *s, rd_kafka_conf_t *conf)
+/* A client property the scorer chooses unless -X sets it. */
+static void set_default(const pdm_scorer *s, rd_kafka_conf_t *conf, const char *key,
+                        const char *value)
 {
     char msg[PDM_ERRSTR_SIZE];
-    if (!has_property(s->cfg.kafka_props, "socket.nagle.disable"))
-        rd_kafka_conf_set(conf, "socket.nagle.disable", "true", msg, sizeof msg);
+    if (!has_property(s->cfg.kafka_props, key))
+        rd_kafka_conf_set(conf, key, value, msg, sizeof msg);
 }
 
-/* The settings that shape batching and latency, as the clients hold them
- * (defaults above, -X overrides): one line at start, for operators. */
-static void log_client_settings(const pdm_scorer *s)
+/* A property of a client's final configuration into v ("?" if unknown). */
+static const char *conf_value(rd_kafka_t *rk, const char *name, char *v, size_t size)
 {
-    static const char *const cons[] = {"queued.min.messages", "fetch.wait.max.ms",
-                                       "socket.nagle.disable"};
-    static const char *const prod[] = {"linger.ms", "socket.nagle.disable"};
-    char line[512];
-    size_t at = 0;
-    for (int side = 0; side < 2; side++) {
-        rd_kafka_t *rk = side ? s->producer : s->consumer;
-        const char *const *names = side ? prod : cons;
-        size_t n = side ? sizeof prod / sizeof *prod : sizeof cons / sizeof *cons;
-        at += (size_t)snprintf(line + at, sizeof line - at, "%s", side ? "; producer" : "consumer");
-        for (size_t i = 0; i < n && at < sizeof line; i++) {
-            char v[64] = "?";
-            size_t len = sizeof v;
-            rd_kafka_conf_get(rd_kafka_conf(rk), names[i], v, &len);
-            at += (size_t)snprintf(line + at, sizeof line - at, " %s=%s", names[i], v);
-        }
-        if (at >= sizeof line)
-            break;
-    }
-    pdm_log(PDM_LOG_INFO, "kafka clients: %s", line);
+    size_t len = size;
+    if (rd_kafka_conf_get(rd_kafka_conf(rk), name, v, &len) != RD_KAFKA_CONF_OK)
+        snprintf(v, size, "?");
+    return v;
 }
 
 /* A numeric property of a client's final configuration, or dflt. */
 static size_t conf_size(rd_kafka_t *rk, const char *name, size_t dflt)
 {
     char v[32];
-    size_t len = sizeof v;
-    if (rd_kafka_conf_get(rd_kafka_conf(rk), name, v, &len) != RD_KAFKA_CONF_OK)
-        return dflt;
-    return (size_t)strtoull(v, NULL, 10);
+    return strcmp(conf_value(rk, name, v, sizeof v), "?") ? (size_t)strtoull(v, NULL, 10) : dflt;
+}
+
+/* The settings that shape batching and latency, as the clients hold them
+ * (defaults below, -X overrides): one line at start, for operators. */
+static void log_client_settings(const pdm_scorer *s)
+{
+    char v[5][32];
+    pdm_log(PDM_LOG_INFO,
+            "kafka clients: consumer queued.min.messages=%s fetch.wait.max.ms=%s "
+            "socket.nagle.disable=%s; producer linger.ms=%s socket.nagle.disable=%s",
+            conf_value(s->consumer, "queued.min.messages", v[0], sizeof v[0]),
+            conf_value(s->consumer, "fetch.wait.max.ms", v[1], sizeof v[1]),
+            conf_value(s->consumer, "socket.nagle.disable", v[2], sizeof v[2]),
+            conf_value(s->producer, "linger.ms", v[3], sizeof v[3]),
+            conf_value(s->producer, "socket.nagle.disable", v[4], sizeof v[4]));
 }
 
 static int kafka_setup(pdm_scorer *s, char *errstr, size_t errlen)
@@ -409,19 +400,21 @@ static int kafka_setup(pdm_scorer *s, char *errstr, size_t errlen)
             return pdm_err(errstr, errlen, "kafka %s: %s", cons[i][0], msg);
         }
     }
-    /* Consumer lag per partition comes from librdkafka's statistics; an
-     * explicit -X statistics.interval.ms wins over this default. */
-    if (!has_property(s->cfg.kafka_props, "statistics.interval.ms"))
-        rd_kafka_conf_set(conf, "statistics.interval.ms", "5000", msg, sizeof msg);
+    /* Consumer lag per partition comes from librdkafka's statistics. */
+    set_default(s, conf, "statistics.interval.ms", "5000");
     /* librdkafka's prefetch (queued.min.messages, default 100,000, counted
      * over the whole consumer queue) is most of the process's memory on a
      * backlog, about 370 bytes a message. With the fetcher woken up when the
      * queue runs low (wake_fetcher), 20,000 keeps a catch-up as fast as
-     * 300,000 does (bench/README.md) in a fraction of the memory; -X sets
-     * another bound. */
-    if (!has_property(s->cfg.kafka_props, "queued.min.messages"))
-        rd_kafka_conf_set(conf, "queued.min.messages", "20000", msg, sizeof msg);
-    set_nodelay(s, conf);
+     * 300,000 does (bench/README.md) in a fraction of the memory. */
+    set_default(s, conf, "queued.min.messages", "20000");
+    /* Nagle's algorithm holds a small write back until the previous one is
+     * acknowledged, and with delayed ACKs that is up to 40 ms (on the
+     * broker's side of the embedded cluster it made a 2,000-message flush
+     * take 45 ms instead of 3, bench/README.md). A scorer's fetches,
+     * produce requests and commits are small and on the latency path;
+     * librdkafka leaves Nagle on by default. */
+    set_default(s, conf, "socket.nagle.disable", "true");
     rd_kafka_conf_set_stats_cb(conf, stats_cb);
     rd_kafka_conf_set_opaque(conf, s);
     rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
@@ -453,10 +446,9 @@ static int kafka_setup(pdm_scorer *s, char *errstr, size_t errlen)
     }
     /* A batch's output is produced at once and awaited (rd_kafka_flush
      * sends what lingers) by the next batch: a short linger only gathers
-     * the batch's messages into fewer requests. -X linger.ms wins. */
-    if (!has_property(s->cfg.kafka_props, "linger.ms"))
-        rd_kafka_conf_set(conf, "linger.ms", "2", msg, sizeof msg);
-    set_nodelay(s, conf);
+     * the batch's messages into fewer requests. */
+    set_default(s, conf, "linger.ms", "2");
+    set_default(s, conf, "socket.nagle.disable", "true"); /* as the consumer's */
     rd_kafka_conf_set_opaque(conf, s);
     rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
     rd_kafka_conf_set_log_cb(conf, log_cb);
