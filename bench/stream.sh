@@ -268,12 +268,13 @@ section "latency: 20,000 events/s, 1,000 machines, small model, --emit all (pdm-
 # Kafka path without a scorer (bench-stream-raw echo forwards each event
 # unchanged to pdm.risk with the scorer's loop shape and client settings),
 # then the scorer; --runs times each, interleaved, medians.
-# The load producer's linger.ms is 2: the mock cluster answers a fetch with
-# at most one message set per partition, so a producer sending a message
-# set per partition every millisecond (linger.ms 1) outruns a consumer whose
-# fetch round trip is slower than that on a busy 2-core machine; the backlog
-# then makes runs bimodal (even the floor measured p90 12 or 48 ms from run
-# to run). A real broker returns every batch it holds up to fetch.max.bytes.
+# The load producer's linger.ms is 5, pdm-producer's own (and librdkafka's
+# default): the mock cluster answers a fetch with at most one message set per
+# partition, so a producer sending a message set per partition every 1 or 2
+# ms outruns a consumer whose fetch round trip is slower than that on a busy
+# 2-core machine; the backlog then makes runs bimodal (the floor alone: p99
+# 9 ms in one run, 49-65 ms in others, with linger.ms 2). A real broker
+# returns every batch it holds up to fetch.max.bytes.
 # Both consumers (the forwarder's and the latency consumer's) fetch with
 # fetch.wait.max.ms=0: the mock holds an empty fetch for that long even when
 # data arrives meanwhile, a real broker answers as soon as data is there
@@ -292,7 +293,7 @@ latency_run() {
     || pdm_fail "$label: did not start: $(tail -3 "$T/latency-$label.log")"
   [ "$label" = echo ] && sleep 4 # the group join (the scorer logs its assignment)
   "$B/bench-stream-latency" --brokers "$PDM_BROKERS" --topic pdm.live --risk-topic pdm.risk \
-    --rate 20000 --machines 1000 --warmup "$lat_warmup" --duration "$lat_duration" --linger 2 \
+    --rate 20000 --machines 1000 --warmup "$lat_warmup" --duration "$lat_duration" --linger 5 \
     -X fetch.wait.max.ms=0 --label "$label" | tee "$T/latency-$label.txt" || echo "(some events did not come back in time)"
   collect "$T/latency-$label.txt"
   pdm_stop "$pid" || true
