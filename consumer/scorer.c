@@ -194,7 +194,11 @@ static void maybe_reload(pdm_scorer *s)
 
 /* ---- Kafka ------------------------------------------------------------------ */
 
-static int finish_pending(pdm_scorer *s, size_t n, int rewind);
+/* How far finish_pending goes: all the way (the batch's commit
+ * acknowledged), or until its commit is sent (the loop is idle: the round
+ * trip then overlaps waiting for and working on the next batch). */
+typedef enum { FINISH_COMMITTED, FINISH_COMMIT_SENT } finish_until;
+static int finish_pending(pdm_scorer *s, size_t n, int rewind, finish_until until);
 static void pending_clear(pdm_scorer *s);
 static void set_paused(pdm_scorer *s, int pause);
 
@@ -229,7 +233,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         /* Only the last batch's output may be in flight: deliver it and
          * commit while the partitions are still ours (if that fails the new
          * owner consumes the batch again from the last commit). */
-        finish_pending(s, 0, 0);
+        finish_pending(s, 0, 0, FINISH_COMMITTED);
         s->commit_failing = 0;
         if (cooperative)
             rd_kafka_error_destroy(rd_kafka_incremental_unassign(rk, parts));
@@ -426,6 +430,9 @@ static int kafka_setup(pdm_scorer *s, char *errstr, size_t errlen)
     }
     rd_kafka_poll_set_consumer(s->consumer);
     s->queue = rd_kafka_queue_get_consumer(s->consumer);
+    s->commit_q = rd_kafka_queue_new(s->consumer);
+    if (!s->queue || !s->commit_q)
+        return pdm_err(errstr, errlen, "kafka consumer: cannot create its queues");
     s->prefetch_bound = conf_size(s->consumer, "queued.min.messages", 100000);
 
     rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(8);
@@ -608,7 +615,10 @@ void pdm_scorer_destroy(pdm_scorer *s)
         return;
     scorer_api_stop(s); /* no HTTP thread may see what follows go away */
     if (s->consumer) {
-        rd_kafka_queue_destroy(s->queue);
+        if (s->queue)
+            rd_kafka_queue_destroy(s->queue);
+        if (s->commit_q)
+            rd_kafka_queue_destroy(s->commit_q);
         close_consumer(s);
         rd_kafka_destroy_flags(s->consumer, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
     }
@@ -1058,25 +1068,31 @@ static int stop_grace_over(pdm_scorer *s, double *since)
     return pdm_monotonic_s() - *since > STOP_GRACE_S;
 }
 
-/* rd_kafka_commit() that a stop request does not wait on for long. */
-static rd_kafka_resp_err_t commit_offsets(pdm_scorer *s, rd_kafka_topic_partition_list_t *offs)
+/* Sends an asynchronous commit; its result arrives on commit_q tagged with
+ * a new commit_seq (the result of one given up on may still come). */
+static rd_kafka_resp_err_t commit_send(pdm_scorer *s, rd_kafka_topic_partition_list_t *offs)
 {
-    rd_kafka_queue_t *q = rd_kafka_queue_new(s->consumer);
-    rd_kafka_resp_err_t err = rd_kafka_commit_queue(s->consumer, offs, q, NULL, NULL);
+    return rd_kafka_commit_queue(s->consumer, offs, s->commit_q, NULL,
+                                 (void *)++s->commit_seq);
+}
+
+/* The result of the latest commit sent; a stop request does not wait on it
+ * for long. */
+static rd_kafka_resp_err_t commit_wait(pdm_scorer *s)
+{
     double since = 0;
-    while (!err) {
-        rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 100);
-        if (ev && rd_kafka_event_type(ev) == RD_KAFKA_EVENT_OFFSET_COMMIT) {
-            err = rd_kafka_event_error(ev);
+    for (;;) {
+        rd_kafka_event_t *ev = rd_kafka_queue_poll(s->commit_q, 100);
+        if (ev && rd_kafka_event_type(ev) == RD_KAFKA_EVENT_OFFSET_COMMIT &&
+            (uintptr_t)rd_kafka_event_opaque(ev) == s->commit_seq) {
+            rd_kafka_resp_err_t err = rd_kafka_event_error(ev);
             rd_kafka_event_destroy(ev);
-            break;
+            return err;
         }
         rd_kafka_event_destroy(ev); /* accepts NULL */
         if (stop_grace_over(s, &since))
-            err = RD_KAFKA_RESP_ERR__TIMED_OUT;
+            return RD_KAFKA_RESP_ERR__TIMED_OUT;
     }
-    rd_kafka_queue_destroy(q);
-    return err;
 }
 
 /* Per partition of the batch's messages, the offset after its last message
@@ -1141,6 +1157,8 @@ static void set_paused(pdm_scorer *s, int pause)
 /* Finishes the previous batch: waits for its output (RiskEvents and dead
  * letters) to be delivered, then commits its offsets. Its Redis writes are
  * already acknowledged, so this is the moment its messages are done.
+ * With FINISH_COMMIT_SENT it returns 0 once the commit is sent; a later
+ * call waits for its result (and handles a failure as below).
  * n is the current batch (0 if none), not yet written anywhere.
  *   - Output not delivered: the previous batch's partitions and the current
  *     batch's are rewound, so that both are consumed again (the replay
@@ -1156,7 +1174,7 @@ static void set_paused(pdm_scorer *s, int pause)
  * rewind == 0 (partitions being revoked): nothing is rewound or retried.
  * Returns 0 when finished (or nothing was pending), -1 when a stop request
  * gave up waiting. */
-static int finish_pending(pdm_scorer *s, size_t n, int rewind)
+static int finish_pending(pdm_scorer *s, size_t n, int rewind, finish_until until)
 {
     batch_output *p = &s->pending_out;
     if (writes_settle(s)) {
@@ -1199,7 +1217,16 @@ static int finish_pending(pdm_scorer *s, size_t n, int rewind)
         p->delivered = 1;
     }
     if (p->commit->cnt) {
-        rd_kafka_resp_err_t err = commit_offsets(s, p->commit);
+        rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
+        if (!p->commit_sent) {
+            err = commit_send(s, p->commit);
+            p->commit_sent = !err;
+        }
+        if (!err && until == FINISH_COMMIT_SENT)
+            return 0;
+        if (!err)
+            err = commit_wait(s);
+        p->commit_sent = 0; /* a failed one is sent again */
         if (err) {
             if (atomic_load(&s->stop) || !rewind) {
                 pdm_log(PDM_LOG_WARN, "%s with a batch uncommitted (commit failed: %s); it will "
@@ -1432,7 +1459,7 @@ static int process_batch(pdm_scorer *s, size_t n)
      * before this batch writes anything: at most one batch is ever applied
      * past the committed offsets, which the replay bookkeeping can undo.
      * Its delivery overlapped this batch's decoding, loading and scoring. */
-    int fin = finish_pending(s, n, 1);
+    int fin = finish_pending(s, n, 1, FINISH_COMMITTED);
     if (fin < 0)
         return -1;
     if (fin > 0)
@@ -1567,6 +1594,14 @@ int pdm_scorer_run(pdm_scorer *s, char *errstr, size_t errlen)
          * backlog fills it at once, a live stream is not held for long. */
         ssize_t got = 0;
         wake_fetcher(s);
+        /* Nothing queued (a live stream, caught up): deliver the last
+         * batch's output now rather than after its linger.ms or the next
+         * batch's work, and send its commit, whose round trip then overlaps
+         * the wait for the next batch. Not while a commit is being retried:
+         * the 200 ms wait below paces that. */
+        if (s->pending_out.active && !s->commit_failing && rd_kafka_queue_length(s->queue) == 0 &&
+            finish_pending(s, 0, 1, FINISH_COMMIT_SENT) < 0)
+            break;
         msgs[0] = rd_kafka_consume_queue(s->queue, 200);
         if (!msgs[0])
             s->prefetch_full = 0; /* ran dry: nothing left that the bound holds back */
@@ -1634,7 +1669,7 @@ int pdm_scorer_run(pdm_scorer *s, char *errstr, size_t errlen)
                         "server); features rebuild from the events that arrive from now on");
             }
         }
-        if (n == 0 && finish_pending(s, 0, 1) < 0)
+        if (n == 0 && finish_pending(s, 0, 1, FINISH_COMMITTED) < 0)
             break;
         if (s->cfg.exit_at_end && n == 0 && all_at_end(s)) {
             pdm_log(PDM_LOG_INFO, "every assigned partition is at its end; exiting");
@@ -1642,7 +1677,7 @@ int pdm_scorer_run(pdm_scorer *s, char *errstr, size_t errlen)
         }
     }
     free(msgs);
-    finish_pending(s, 0, 1); /* delivered and committed, or given up after the grace */
+    finish_pending(s, 0, 1, FINISH_COMMITTED); /* or given up after the grace */
     pdm_log(PDM_LOG_INFO,
             "stopped: %llu messages, %llu scored, %llu risk events, %llu dead letters",
             (unsigned long long)s->stats.messages, (unsigned long long)s->stats.scored,

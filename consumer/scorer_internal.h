@@ -15,6 +15,7 @@
 #include <librdkafka/rdkafka.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "pdm_features.h"
@@ -82,6 +83,7 @@ typedef struct {
     rd_kafka_topic_partition_list_t *rewind; /* offsets of its first messages */
     size_t n_emitted;                        /* RiskEvents, for the latency metric */
     int delivered;                           /* output delivered, commit not yet done */
+    int commit_sent;                         /* its commit is in flight (commit_q) */
     double received;                         /* monotonic time it was consumed */
 } batch_output;
 
@@ -177,6 +179,8 @@ struct pdm_scorer {
     atomic_long pending_failures;
     char first_delivery_error[256];
     batch_output pending_out;
+    rd_kafka_queue_t *commit_q; /* commit results, tagged with commit_seq */
+    uintptr_t commit_seq;       /* the latest commit sent */
     int commit_failing;      /* the pending batch's commit is being retried */
     int paused;              /* every assigned partition paused meanwhile */
 
