@@ -1155,8 +1155,8 @@ static void set_paused(pdm_scorer *s, int pause)
 }
 
 /* Finishes the previous batch: waits for its output (RiskEvents and dead
- * letters) to be delivered, then commits its offsets. Its Redis writes are
- * already acknowledged, so this is the moment its messages are done.
+ * letters) to be delivered and its Redis writes to be acknowledged, then
+ * commits its offsets: this is the moment its messages are done.
  * With FINISH_COMMIT_SENT it returns 0 once the commit is sent; a later
  * call waits for its result (and handles a failure as below).
  * n is the current batch (0 if none), not yet written anywhere.
@@ -1177,13 +1177,9 @@ static void set_paused(pdm_scorer *s, int pause)
 static int finish_pending(pdm_scorer *s, size_t n, int rewind, finish_until until)
 {
     batch_output *p = &s->pending_out;
-    if (writes_settle(s)) {
-        pending_clear(s); /* stopping: not committed, consumed again */
-        return -1;
-    }
-    if (!p->active)
-        return 0;
-    if (!p->delivered) {
+    /* The output first: it goes out now (rd_kafka_flush does not linger)
+     * while Redis works on the writes sent before it. */
+    if (p->active && !p->delivered) {
         double since = 0;
         while (rd_kafka_outq_len(s->producer) > 0 && !atomic_load(&s->pending_failures)) {
             if (stop_grace_over(s, &since)) {
@@ -1216,6 +1212,12 @@ static int finish_pending(pdm_scorer *s, size_t n, int rewind, finish_until unti
             pdm_metric_observe(s->m.latency, done - p->received);
         p->delivered = 1;
     }
+    if (writes_settle(s)) {
+        pending_clear(s); /* stopping: not committed, consumed again */
+        return -1;
+    }
+    if (!p->active)
+        return 0;
     if (p->commit->cnt) {
         rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
         if (!p->commit_sent) {
@@ -1569,7 +1571,7 @@ int pdm_scorer_run(pdm_scorer *s, char *errstr, size_t errlen)
 {
     size_t cap = (size_t)s->cfg.batch_size;
     rd_kafka_message_t **msgs = malloc(cap * sizeof *msgs);
-    int rc = 0;
+    int rc = 0, last_batch_full = 0;
     if (!msgs)
         return pdm_err(errstr, errlen, "out of memory");
 
@@ -1594,12 +1596,15 @@ int pdm_scorer_run(pdm_scorer *s, char *errstr, size_t errlen)
          * backlog fills it at once, a live stream is not held for long. */
         ssize_t got = 0;
         wake_fetcher(s);
-        /* Nothing queued (a live stream, caught up): deliver the last
-         * batch's output now rather than after its linger.ms or the next
-         * batch's work, and send its commit, whose round trip then overlaps
-         * the wait for the next batch. Not while a commit is being retried:
+        /* Caught up (the last batch took all there was, or nothing is
+         * queued): deliver the last batch's output now rather than after
+         * its linger.ms and the next batch's work, and send its commit,
+         * whose round trip then overlaps the next batch's wait, decoding,
+         * loading and scoring. With a backlog (full batches) the delivery
+         * overlaps that work instead. Not while a commit is being retried:
          * the 200 ms wait below paces that. */
-        if (s->pending_out.active && !s->commit_failing && rd_kafka_queue_length(s->queue) == 0 &&
+        if (s->pending_out.active && !s->commit_failing &&
+            (!last_batch_full || rd_kafka_queue_length(s->queue) == 0) &&
             finish_pending(s, 0, 1, FINISH_COMMIT_SENT) < 0)
             break;
         msgs[0] = rd_kafka_consume_queue(s->queue, 200);
@@ -1620,6 +1625,7 @@ int pdm_scorer_run(pdm_scorer *s, char *errstr, size_t errlen)
             pdm_log(PDM_LOG_ERROR, "consume: %s", rd_kafka_err2str(rd_kafka_last_error()));
             continue;
         }
+        last_batch_full = (size_t)got == cap;
         size_t n = 0;
         for (ssize_t i = 0; i < got; i++) {
             rd_kafka_message_t *m = msgs[i];
