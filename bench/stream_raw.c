@@ -18,9 +18,10 @@
  *     The latency floor of the scorer's path: a consumer group member that
  *     forwards every message of T unchanged (same key and value) to O,
  *     with the scorer's loop shape (block for a first message, then give
- *     the batch --max-wait-ms to fill) and its clients' settings (the same
- *     librdkafka defaults, -X properties and linger.ms), but no decoding,
- *     state, model, delivery wait or synchronous commit (offsets are
+ *     the batch --max-wait-ms to fill; once nothing is queued, flush the
+ *     output rather than leave it to linger) and its clients' settings (the
+ *     same librdkafka defaults, -X properties and linger.ms), but no
+ *     decoding, state, model or commit per batch (offsets are
  *     auto-committed). Run beside bench-stream-latency, whose receiver
  *     matches forwarded telemetry events as it matches RiskEvents. Runs
  *     until SIGINT or SIGTERM.
@@ -109,8 +110,27 @@ out:
     return rc;
 }
 
+/* Counts the messages a producer could not deliver (the reports are served
+ * by rd_kafka_poll and rd_kafka_flush, on the producing thread). */
+typedef struct {
+    long long failed;
+} produce_state;
+
+static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+    (void)rk;
+    produce_state *st = opaque;
+    if (m->err)
+        st->failed++;
+}
+
+/* A client with the benchmark's settings, then extra, then -X; a producer
+ * given a produce_state gets delivery reports counted into it (and
+ * rd_kafka_flush returns as soon as the last report is in, not up to 10 ms
+ * later as without a report callback). */
 static rd_kafka_t *client_new(const raw_cfg *cfg, rd_kafka_type_t type, const char *const (*extra)[2],
-                              size_t n_extra, char *errstr, size_t errlen)
+                              size_t n_extra, produce_state *reports, char *errstr,
+                              size_t errlen)
 {
     char msg[PDM_ERRSTR_SIZE];
     rd_kafka_conf_t *conf = pdm_kafka_conf_new(cfg->brokers, "bench-stream-raw", NULL, msg,
@@ -131,6 +151,10 @@ static rd_kafka_t *client_new(const raw_cfg *cfg, rd_kafka_type_t type, const ch
         rd_kafka_conf_destroy(conf);
         pdm_err(errstr, errlen, "%s", msg);
         return NULL;
+    }
+    if (reports) {
+        rd_kafka_conf_set_opaque(conf, reports);
+        rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
     }
     rd_kafka_t *rk = rd_kafka_new(type, conf, msg, sizeof msg);
     if (!rk) {
@@ -162,7 +186,7 @@ static int consume_once(const raw_cfg *cfg, int partitions, consume_run *res, ch
     rd_kafka_queue_t *q = NULL;
     int rc = -1, at_end = 0;
     rd_kafka_t *rk = client_new(cfg, RD_KAFKA_CONSUMER, extra, sizeof extra / sizeof *extra,
-                                errstr, errlen);
+                                NULL, errstr, errlen);
     if (!rk || !msgs)
         goto out;
     parts = rd_kafka_topic_partition_list_new(partitions);
@@ -220,7 +244,7 @@ static int run_consume(const raw_cfg *cfg, char *errstr, size_t errlen)
     long long low_sum = 0, available = 0, lowest_high = -1, highest_high = 0;
     double *rates = calloc((size_t)cfg->runs, sizeof *rates);
     consume_run r = {0};
-    rd_kafka_t *rk = client_new(cfg, RD_KAFKA_PRODUCER, NULL, 0, errstr, errlen);
+    rd_kafka_t *rk = client_new(cfg, RD_KAFKA_PRODUCER, NULL, 0, NULL, errstr, errlen);
     if (!rk || !rates)
         goto out;
     if (partition_count(rk, cfg->topic, &partitions, errstr, errlen))
@@ -270,17 +294,6 @@ out:
 
 /* ---- produce ------------------------------------------------------------------ */
 
-typedef struct {
-    long long failed;
-} produce_state;
-
-static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
-{
-    produce_state *st = opaque;
-    if (m->err)
-        st->failed++;
-}
-
 static int run_produce(const raw_cfg *cfg, char *errstr, size_t errlen)
 {
     const char *const extra[][2] = {{"enable.idempotence", "true"},
@@ -297,28 +310,10 @@ static int run_produce(const raw_cfg *cfg, char *errstr, size_t errlen)
         pdm_err(errstr, errlen, "setup: %s", codec ? "out of memory" : msg);
         goto out;
     }
-    /* The opaque must be set before the handle exists: build the conf here. */
-    rd_kafka_conf_t *conf = pdm_kafka_conf_new(cfg->brokers, "bench-stream-raw", NULL, msg,
-                                               sizeof msg);
-    if (!conf) {
-        pdm_err(errstr, errlen, "%s", msg);
+    rk = client_new(cfg, RD_KAFKA_PRODUCER, extra, sizeof extra / sizeof *extra, &st, errstr,
+                    errlen);
+    if (!rk)
         goto out;
-    }
-    for (size_t i = 0; i < sizeof extra / sizeof *extra; i++)
-        rd_kafka_conf_set(conf, extra[i][0], extra[i][1], msg, sizeof msg);
-    if (pdm_kafka_conf_apply(conf, &cfg->props, msg, sizeof msg)) {
-        rd_kafka_conf_destroy(conf);
-        pdm_err(errstr, errlen, "%s", msg);
-        goto out;
-    }
-    rd_kafka_conf_set_opaque(conf, &st);
-    rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
-    rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, msg, sizeof msg);
-    if (!rk) {
-        rd_kafka_conf_destroy(conf);
-        pdm_err(errstr, errlen, "%s", msg);
-        goto out;
-    }
 
     /* A typical alert: three reasons, as the scorer's largest messages. */
     pdm_risk risk = {.risk = 0.91, .component_prob = {0.7, 0.1, 0.06, 0.05},
@@ -420,14 +415,16 @@ static int run_echo(const raw_cfg *cfg, char *errstr, size_t errlen)
                                          {"linger.ms", cfg->linger}};
     size_t cap = (size_t)cfg->batch;
     rd_kafka_message_t **msgs = malloc(cap * sizeof *msgs);
+    produce_state reports = {0};
     rd_kafka_t *cons = client_new(cfg, RD_KAFKA_CONSUMER, cons_extra,
-                                  sizeof cons_extra / sizeof *cons_extra, errstr, errlen);
+                                  sizeof cons_extra / sizeof *cons_extra, NULL, errstr, errlen);
     rd_kafka_t *prod = cons ? client_new(cfg, RD_KAFKA_PRODUCER, prod_extra,
-                                         sizeof prod_extra / sizeof *prod_extra, errstr, errlen)
+                                         sizeof prod_extra / sizeof *prod_extra, &reports, errstr,
+                                         errlen)
                             : NULL;
     rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(1);
     rd_kafka_queue_t *q = NULL;
-    long long forwarded = 0, failed = 0;
+    long long forwarded = 0, failed = 0, unflushed = 0;
     int rc = -1;
     if (!msgs || !cons || !prod)
         goto out;
@@ -444,6 +441,10 @@ static int run_echo(const raw_cfg *cfg, char *errstr, size_t errlen)
     fprintf(stderr, "bench-stream-raw: echoing %s to %s\n", cfg->topic, cfg->out);
     while (!atomic_load(&echo_stop)) {
         ssize_t got = 0;
+        if (unflushed && rd_kafka_queue_length(q) == 0) {
+            rd_kafka_flush(prod, 1000); /* as the scorer delivers when idle */
+            unflushed = 0;
+        }
         msgs[0] = rd_kafka_consume_queue(q, 200);
         if (msgs[0]) {
             ssize_t more = cap > 1 ? rd_kafka_consume_batch_queue(q, (int)cfg->max_wait_ms,
@@ -460,17 +461,20 @@ static int run_echo(const raw_cfg *cfg, char *errstr, size_t errlen)
                                                 RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
                                                 RD_KAFKA_V_END)) == RD_KAFKA_RESP_ERR__QUEUE_FULL)
                     rd_kafka_poll(prod, 10);
-                if (err)
+                if (err) {
                     failed++;
-                else
+                } else {
                     forwarded++;
+                    unflushed++;
+                }
             }
             rd_kafka_message_destroy(m);
         }
         rd_kafka_poll(prod, 0);
     }
     rd_kafka_flush(prod, 5000);
-    printf("echo: %lld messages forwarded, %lld refused\n", forwarded, failed);
+    printf("echo: %lld messages forwarded, %lld refused, %lld not delivered\n", forwarded, failed,
+           reports.failed);
     rc = 0;
 out:
     free(msgs);
