@@ -18,11 +18,11 @@
  *     The latency floor of the scorer's path: a consumer group member that
  *     forwards every message of T unchanged (same key and value) to O,
  *     with the scorer's loop shape (block for a first message, then give
- *     the batch --max-wait-ms to fill; once nothing is queued, flush the
- *     output rather than leave it to linger) and its clients' settings (the
- *     same librdkafka defaults, -X properties and linger.ms), but no
- *     decoding, state, model or commit per batch (offsets are
- *     auto-committed). Run beside bench-stream-latency, whose receiver
+ *     the batch --max-wait-ms to fill; once caught up, i.e. the batch did
+ *     not fill or nothing is queued, flush the output rather than leave
+ *     it to linger) and its clients' settings (the same librdkafka
+ *     defaults, -X properties and linger.ms), but no decoding, state,
+ *     model or commit per batch (offsets are auto-committed). Run beside bench-stream-latency, whose receiver
  *     matches forwarded telemetry events as it matches RiskEvents. Runs
  *     until SIGINT or SIGTERM.
  *
@@ -425,7 +425,7 @@ static int run_echo(const raw_cfg *cfg, char *errstr, size_t errlen)
     rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(1);
     rd_kafka_queue_t *q = NULL;
     long long forwarded = 0, failed = 0, unflushed = 0;
-    int rc = -1;
+    int rc = -1, last_full = 0;
     if (!msgs || !cons || !prod)
         goto out;
     rd_kafka_poll_set_consumer(cons);
@@ -441,8 +441,8 @@ static int run_echo(const raw_cfg *cfg, char *errstr, size_t errlen)
     fprintf(stderr, "bench-stream-raw: echoing %s to %s\n", cfg->topic, cfg->out);
     while (!atomic_load(&echo_stop)) {
         ssize_t got = 0;
-        if (unflushed && rd_kafka_queue_length(q) == 0) {
-            rd_kafka_flush(prod, 1000); /* as the scorer delivers when idle */
+        if (unflushed && (!last_full || rd_kafka_queue_length(q) == 0)) {
+            rd_kafka_flush(prod, 1000); /* as the scorer delivers when caught up */
             unflushed = 0;
         }
         msgs[0] = rd_kafka_consume_queue(q, 200);
@@ -452,6 +452,7 @@ static int run_echo(const raw_cfg *cfg, char *errstr, size_t errlen)
                                    : 0;
             got = 1 + (more > 0 ? more : 0);
         }
+        last_full = (size_t)got == cap;
         for (ssize_t i = 0; i < got; i++) {
             rd_kafka_message_t *m = msgs[i];
             if (!m->err) {
