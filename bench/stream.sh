@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/stream.sh: the streaming benchmarks of issue 4 (not a test).
 #
-#   bench/stream.sh [--build DIR] [--runs N] [--partitions P] [--quick]
+#   bench/stream.sh [--build DIR] [--runs N] [--partitions P] [--quick] [--latency-only]
 #
 # Starts its own redis-server and pdm-broker processes on loopback (by pid,
 # in a temporary directory, through tests/harness.sh), then measures on one
@@ -22,7 +22,8 @@
 # Programs come from DIR/bin (default: the build-bench directory next to
 # this file's parent; configure it with -DCMAKE_BUILD_TYPE=Release).
 # Everything is printed; "result" lines of the tools are summarised at the
-# end against the issue's targets. About 11 minutes on 2 cores.
+# end against the issue's targets. About 11 minutes on 2 cores;
+# --latency-only runs the data, the models and section 3 alone (about 4).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -31,12 +32,14 @@ build=$root/build-bench
 runs=3
 partitions=64
 quick=0
+latency_only=0
 while [ $# -gt 0 ]; do
   case $1 in
   --build) build=$2; shift 2 ;;
   --runs) runs=$2; shift 2 ;;
   --partitions) partitions=$2; shift 2 ;;
   --quick) quick=1; shift ;;
+  --latency-only) latency_only=1; shift ;;
   -h | --help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
   *) echo "stream.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -105,12 +108,13 @@ echo "pdm-sim --machines 100 --hours 8760: $(wc -l <"$T/data/PdM_telemetry.csv")
 echo "pdm-train --rounds 20 (small): $(echo "$t1 - $t0" | bc | xargs printf '%.1f') s;" \
   "pdm-train defaults (100 rounds): $(echo "$t2 - $t1" | bc | xargs printf '%.1f') s"
 
+pdm_start_redis
+if [ "$latency_only" = 0 ]; then
 # ---- the backlog ------------------------------------------------------------------
 section "backlog: pdm-broker --partitions $partitions -X socket.nagle.disable=true"
 # The mock cluster's sockets use Nagle's algorithm by default: two responses
 # in a row on one connection wait ~40 ms for the client's delayed ACK, which
 # makes every multi-partition flush cost 40 ms (measured below).
-pdm_start_redis
 # The output topics exist before the scorer starts, as in a deployment (the
 # mock cluster auto-creates a missing topic on first produce, which holds
 # that first batch ~850 ms).
@@ -261,6 +265,8 @@ done
 R[catchup_default_xgb]=$(median "${rates[@]}" | xargs printf '%.0f')
 echo "=> median ${R[catchup_default_xgb]} telemetry events/s (runs: ${rates[*]})"
 
+fi # latency_only
+
 # ---- latency -------------------------------------------------------------------------------
 section "latency: 20,000 events/s, 1,000 machines, small model, --emit all (pdm-broker --partitions 4)"
 # The product's default partition count. Each run is a fresh broker, the
@@ -315,6 +321,7 @@ done
 echo "=> scorer p50 ${R[lat_p50]} ms, p99 ${R[lat_p99]} ms (runs: ${lat[lat_p99]});" \
   "floor p50 ${R[echo_p50]} ms, p99 ${R[echo_p99]} ms (runs: ${lat[echo_p99]})"
 
+if [ "$latency_only" = 0 ]; then
 # ---- memory --------------------------------------------------------------------------------
 # memory LABEL SCORER-ARGS...: pdm-scorer over the 100,000-machine backlog;
 # polls its VmHWM until it exits.
@@ -362,10 +369,21 @@ memory prefetch -X queued.min.messages=100000
 memory lean --state-cache 0
 pdm_stop "$PDM_BROKER_PID" || true
 
+fi # latency_only
+
 # ---- summary -------------------------------------------------------------------------------
 section "summary (medians of $runs run(s); ceilings measured in this run)"
 pct() { echo "100 * $1 / $2" | bc -l | xargs printf '%.0f%%'; }
 verdict() { if [ "$(echo "$1" | bc -l)" = 1 ]; then echo "met"; else echo "NOT met"; fi; }
+latency_line() {
+  echo "latency at 20,000 events/s: p50 ${R[lat_p50]:-?} ms, p99 ${R[lat_p99]:-?} ms (max ${R[lat_max]:-?});" \
+    "floor (the same Kafka path, no scorer): p50 ${R[echo_p50]:-?} ms, p99 ${R[echo_p99]:-?} ms;" \
+    "target p99 < 10 ms: $(verdict "${R[lat_p99]:-999999} < 10")"
+}
+if [ "$latency_only" = 1 ]; then
+  latency_line
+  exit 0
+fi
 printf '%-58s %s\n' \
   "raw consume, mock cluster (ceiling)" "${R[raw_consume_rate]} msgs/s" \
   "produce 2,000 + flush (ceiling; Nagle on: flush ${R[nagle_flush_ms]} ms)" "${R[produce_rate]} msgs/s, flush ${R[produce_flush_ms]} ms" \
@@ -387,9 +405,7 @@ echo "catch-up, default model, --predictor xgboost: ${R[catchup_default_xgb]} ev
   "default: $(pct "$default" "${R[default_native_batch_rate]}") of the native batch rate"
 echo "(without TreeSHAP reasons: small ${R[noshap_small]}, default ${R[noshap_default]} events/s =" \
   "$(pct "${R[noshap_default]}" "${R[default_batch_rate]}") of its batch rate)"
-echo "latency at 20,000 events/s: p50 ${R[lat_p50]:-?} ms, p99 ${R[lat_p99]:-?} ms (max ${R[lat_max]:-?});" \
-  "floor (the same Kafka path, no scorer): p50 ${R[echo_p50]:-?} ms, p99 ${R[echo_p99]:-?} ms;" \
-  "target p99 < 10 ms: $(verdict "${R[lat_p99]:-999999} < 10")"
+latency_line
 echo "scorer peak RSS, 100,000 machines: ${R[mem_default]} MiB (with librdkafka's prefetch bound," \
   "-X queued.min.messages=100000: ${R[mem_prefetch]} MiB; --state-cache 0: ${R[mem_lean]} MiB); target < 64 MiB:" \
   "$(verdict "${R[mem_default]} < 64")"
