@@ -452,8 +452,9 @@ static int kafka_setup(pdm_scorer *s, char *errstr, size_t errlen)
         return pdm_err(errstr, errlen, "kafka enable.idempotence: %s", msg);
     }
     /* A batch's output is produced at once and awaited (rd_kafka_flush
-     * sends what lingers) by the next batch: a short linger only gathers
-     * the batch's messages into fewer requests. */
+     * sends what lingers) right away when caught up, by the next batch with
+     * a backlog: a short linger only gathers the batch's messages into
+     * fewer requests. */
     set_default(s, conf, "linger.ms", "2");
     set_default(s, conf, "socket.nagle.disable", "true"); /* as the consumer's */
     rd_kafka_conf_set_opaque(conf, s);
