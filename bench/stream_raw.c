@@ -22,9 +22,9 @@
  *     not fill or nothing is queued, flush the output rather than leave
  *     it to linger) and its clients' settings (the same librdkafka
  *     defaults, -X properties and linger.ms), but no decoding, state,
- *     model or commit per batch (offsets are auto-committed). Run beside bench-stream-latency, whose receiver
- *     matches forwarded telemetry events as it matches RiskEvents. Runs
- *     until SIGINT or SIGTERM.
+ *     model or commit per batch (offsets are auto-committed). Run beside
+ *     bench-stream-latency, whose receiver matches forwarded telemetry
+ *     events as it matches RiskEvents. Runs until SIGINT or SIGTERM.
  *
  * Results go to stdout as "result NAME=VALUE ..." lines (for bench/stream.sh)
  * after human-readable lines. Not a test: nothing here asserts.
@@ -424,8 +424,8 @@ static int run_echo(const raw_cfg *cfg, char *errstr, size_t errlen)
                             : NULL;
     rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(1);
     rd_kafka_queue_t *q = NULL;
-    long long forwarded = 0, failed = 0, unflushed = 0;
-    int rc = -1, last_full = 0;
+    long long forwarded = 0, failed = 0;
+    int rc = -1, last_full = 0, unflushed = 0;
     if (!msgs || !cons || !prod)
         goto out;
     rd_kafka_poll_set_consumer(cons);
@@ -466,7 +466,7 @@ static int run_echo(const raw_cfg *cfg, char *errstr, size_t errlen)
                     failed++;
                 } else {
                     forwarded++;
-                    unflushed++;
+                    unflushed = 1;
                 }
             }
             rd_kafka_message_destroy(m);
