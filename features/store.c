@@ -5,14 +5,16 @@
  * same per-machine state in Redis and builds pdm_machine_views from it, so
  * both meet in pdm_features_compute.
  *
- * Lateness and memory follow the scorer's rules: an event older than the
- * machine's newest telemetry minus the allowed lateness is rejected, so no
- * accepted row ever needs state older than newest - 24 h - lateness, and
- * that much is trimmed. A machine is trimmed once per (24 h + lateness) of
- * its event time, so trimming costs O(1) amortized per point and a machine
- * never holds more than about twice that span.
+ * Lateness and memory follow the stream rules the scorer applies too
+ * (pdm_rules.h): an event older than the machine's newest telemetry minus
+ * the allowed lateness is rejected, so no accepted row ever needs state
+ * older than the trim horizon (newest - 24 h - lateness), and that much is
+ * trimmed. A machine is trimmed once per (24 h + lateness) of its event
+ * time, so trimming costs O(1) amortized per point and a machine never
+ * holds more than about twice that span.
  */
 #include "pdm_features.h"
+#include "pdm_rules.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -144,20 +146,19 @@ static int store_apply(pdm_feature_store *s, const pdm_event *ev, store_entry **
     if (!e)
         return PDM_FEATURES_ENOMEM;
     int64_t lateness = s->opts.lateness_ms;
-    int64_t newest = pdm_machine_state_newest(e->st);
-    if (lateness >= 0 && ev->type != PDM_EV_MACHINE && newest != INT64_MIN &&
-        ev->ts < newest - lateness)
+    if (pdm_rule_is_late(ev->type, ev->ts, pdm_machine_state_newest(e->st), lateness))
         return PDM_APPLY_LATE;
     int rc = pdm_machine_state_apply(e->st, ev);
     if (rc)
         return rc;
     if (lateness >= 0 && ev->type == PDM_EV_TELEMETRY) {
+        /* Trimmed to the horizon once per (24 h + lateness) of event time. */
+        int64_t newest = pdm_machine_state_newest(e->st);
         int64_t span = PDM_FEATURES_LONG_WINDOW_MS + lateness;
-        newest = pdm_machine_state_newest(e->st);
         if (e->next_trim == INT64_MIN) {
             e->next_trim = newest + span;
         } else if (newest >= e->next_trim) {
-            pdm_machine_state_trim(e->st, newest - span);
+            pdm_machine_state_trim(e->st, pdm_rule_trim_horizon(newest, lateness));
             e->next_trim = newest + span;
         }
     }

@@ -8,3 +8,5 @@ if(TARGET pdm_dataset)
                 pdm_features pdm_dataset)
   target_sources(test_features_data PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_features_ref.c)
 endif()
+# The stream rules (features/rules.c) the store and the scorer share.
+pdm_unit_test(test_rules ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_rules.c pdm_features)

@@ -1,0 +1,69 @@
+/* pdm_rules.h: the stream rules, the decisions the trainer's in-memory store
+ * and the streaming scorer must take alike, as pure functions (no I/O, no
+ * state of their own) so that one unit test covers both:
+ *   - lateness: which events are too far behind a machine's newest
+ *     telemetry to be applied;
+ *   - the trim horizon: how much older state no accepted event can need,
+ *     and (scorer) when trimming is due;
+ *   - the level a risk score reaches by the thresholds in use;
+ *   - the emission decision: which scores become RiskEvents (--emit).
+ * The windows they rely on are the feature set's (pdm_features.h).
+ */
+#ifndef PDM_RULES_H
+#define PDM_RULES_H
+
+#include <stdint.h>
+
+#include "pdm_schemas.h"
+
+/* ---- lateness and trimming ------------------------------------------------ */
+
+/* 1 if an event of this type at ts is more than lateness_ms behind newest,
+ * the machine's newest applied telemetry (INT64_MIN: none yet, nothing is
+ * late). Machine info has no event time and is never late. A negative
+ * lateness_ms means unlimited. */
+int pdm_rule_is_late(pdm_event_type type, int64_t ts, int64_t newest, int64_t lateness_ms);
+
+/* The trim horizon once a machine's newest telemetry is newest: no event
+ * that is not late can need telemetry or errors older than this (a late
+ * event's window reaches back 24 h from at most lateness_ms behind newest),
+ * so those may be dropped. INT64_MIN (trim nothing) without telemetry or
+ * with unlimited lateness. */
+int64_t pdm_rule_trim_horizon(int64_t newest, int64_t lateness_ms);
+
+/* The scorer trims a machine's Redis state when its newest reading crosses
+ * a multiple of this during a batch: loads read the window only, so a few
+ * hours more cost Redis a little memory and save two commands per machine
+ * and batch on a live stream. */
+#define PDM_RULE_TRIM_EVERY_MS (6 * PDM_MS_PER_HOUR)
+
+/* 1 if a batch that moved the machine's newest telemetry from base to
+ * newest crossed a PDM_RULE_TRIM_EVERY_MS boundary (event times may be
+ * before 1970); 0 when either is INT64_MIN. */
+int pdm_rule_trim_due(int64_t base, int64_t newest);
+
+/* ---- levels and emission -------------------------------------------------- */
+
+/* CRITICAL at or above critical, else WARN at or above warn, else OK. */
+pdm_level pdm_rule_level(double risk, double warn, double critical);
+
+typedef enum { PDM_EMIT_CHANGES = 0, PDM_EMIT_ALERTS, PDM_EMIT_ALL } pdm_emit_mode;
+
+/* What the emission decision remembers per machine (kept in its stored
+ * state, so that a replayed batch decides as the first run did). */
+typedef struct {
+    int level;           /* the last level scored, -1 if none yet */
+    int64_t notified_at; /* event time of the last RiskEvent emitted, INT64_MIN if none */
+} pdm_emit_state;
+
+/* Decides whether a score of `level` at event time ts becomes a RiskEvent:
+ *   PDM_EMIT_ALL     every score;
+ *   PDM_EMIT_ALERTS  every WARN or CRITICAL score;
+ *   PDM_EMIT_CHANGES when the level differs from the last one (a machine's
+ *                    first score only if it is not OK), and again every
+ *                    renotify_ms of event time while CRITICAL (0: never).
+ * Updates *st (level always, notified_at when emitting). Returns 1 to emit. */
+int pdm_rule_emit(pdm_emit_mode mode, int64_t renotify_ms, pdm_emit_state *st, pdm_level level,
+                  int64_t ts);
+
+#endif
