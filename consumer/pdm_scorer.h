@@ -14,8 +14,7 @@
 #include <stdint.h>
 
 #include "pdm_common.h"
-
-typedef enum { PDM_EMIT_CHANGES = 0, PDM_EMIT_ALERTS, PDM_EMIT_ALL } pdm_emit_mode;
+#include "pdm_rules.h" /* pdm_emit_mode */
 
 typedef struct {
     const char *brokers;
@@ -62,22 +61,5 @@ unsigned pdm_scorer_http_port(const pdm_scorer *s);
 /* Async-signal-safe: ask the loop to reload the model at the next batch. */
 void pdm_scorer_request_reload(pdm_scorer *s);
 void pdm_scorer_destroy(pdm_scorer *s);
-
-typedef struct {
-    uint64_t messages;          /* consumed */
-    uint64_t events[8];         /* accepted, by pdm_event_type */
-    uint64_t bad;               /* sent to the DLQ */
-    uint64_t late;              /* of which too late */
-    uint64_t scored;            /* telemetry rows scored */
-    uint64_t risk_events;       /* RiskEvents produced */
-    uint64_t batches;
-    uint64_t commits;
-    uint64_t redis_errors;
-    uint64_t delivery_errors;
-    uint64_t reloads;
-    uint64_t state_lost;        /* times Redis state was found flushed */
-} pdm_scorer_stats;
-
-void pdm_scorer_get_stats(const pdm_scorer *s, pdm_scorer_stats *out);
 
 #endif

@@ -33,9 +33,11 @@ import json, re, sys
 
 # metric -> its own labels (job and instance come from the scrape).
 COUNTERS = {
+    "pdm_messages_consumed_total": set(),
     "pdm_events_consumed_total": {"type"}, "pdm_bad_messages_total": {"reason"},
     "pdm_dlq_messages_total": set(), "pdm_rows_scored_total": set(),
     "pdm_risk_events_total": {"level"}, "pdm_redis_errors_total": set(),
+    "pdm_offset_commits_total": set(), "pdm_delivery_failures_total": set(),
     "pdm_model_reloads_total": set(), "pdm_state_lost_total": set(),
     "pdm_state_cache_lookups_total": {"result"},
     "pdm_alerts_true_positive_total": set(), "pdm_alerts_false_positive_total": set(),

@@ -1,0 +1,68 @@
+/* scorer_assignment.c: the scorer's assigned partitions (see
+ * scorer_assignment.h). */
+#include "scorer_assignment.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int scorer_assignment_add(scorer_assignment *a, const rd_kafka_topic_partition_list_t *parts)
+{
+    size_t n = (size_t)parts->cnt;
+    scorer_partition *p = realloc(a->parts, (a->n + n + 1) * sizeof *p);
+    if (!p)
+        return -1;
+    a->parts = p;
+    for (size_t i = 0; i < n; i++) {
+        if (scorer_assignment_find(a, parts->elems[i].topic, parts->elems[i].partition))
+            continue; /* already ours (an incremental assignment repeats none, but be safe) */
+        scorer_partition *q = &a->parts[a->n++];
+        snprintf(q->topic, sizeof q->topic, "%s", parts->elems[i].topic);
+        q->partition = parts->elems[i].partition;
+        q->eof = 0;
+    }
+    a->ever = 1;
+    return 0;
+}
+
+void scorer_assignment_remove(scorer_assignment *a, const rd_kafka_topic_partition_list_t *parts)
+{
+    for (int i = 0; i < parts->cnt; i++) {
+        scorer_partition *p = scorer_assignment_find(a, parts->elems[i].topic,
+                                                     parts->elems[i].partition);
+        if (p)
+            *p = a->parts[--a->n];
+    }
+    a->last = 0;
+}
+
+scorer_partition *scorer_assignment_find(scorer_assignment *a, const char *topic,
+                                         int32_t partition)
+{
+    size_t j = a->last;
+    if (j < a->n && a->parts[j].partition == partition && strcmp(a->parts[j].topic, topic) == 0)
+        return &a->parts[j];
+    for (j = 0; j < a->n; j++) {
+        if (a->parts[j].partition == partition && strcmp(a->parts[j].topic, topic) == 0) {
+            a->last = j;
+            return &a->parts[j];
+        }
+    }
+    return NULL;
+}
+
+int scorer_assignment_all_at_end(const scorer_assignment *a)
+{
+    if (!a->ever || a->n == 0)
+        return 0;
+    for (size_t j = 0; j < a->n; j++)
+        if (!a->parts[j].eof)
+            return 0;
+    return 1;
+}
+
+void scorer_assignment_clear(scorer_assignment *a)
+{
+    free(a->parts);
+    memset(a, 0, sizeof *a);
+}

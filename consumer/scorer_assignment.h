@@ -1,0 +1,39 @@
+/* scorer_assignment.h (internal to consumer/): the partitions the consumer
+ * group gave this scorer, and whether each is consumed to its end. Plain
+ * data kept in step with the rebalance callbacks; no client calls, so it is
+ * testable alone (group protocol and offsets stay in scorer_kafka.c).
+ */
+#ifndef PDM_SCORER_ASSIGNMENT_H
+#define PDM_SCORER_ASSIGNMENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <librdkafka/rdkafka.h>
+
+typedef struct {
+    char topic[256];
+    int32_t partition;
+    int eof; /* the last thing consumed from it was its end */
+} scorer_partition;
+
+typedef struct {
+    scorer_partition *parts;
+    size_t n;
+    size_t last; /* where the last lookup was found */
+    int ever;    /* anything was ever assigned (the group is joined) */
+} scorer_assignment;
+
+/* Adds the partitions (not at their end yet). 0, or -1 out of memory. */
+int scorer_assignment_add(scorer_assignment *a, const rd_kafka_topic_partition_list_t *parts);
+/* Removes those of the partitions that are assigned. */
+void scorer_assignment_remove(scorer_assignment *a, const rd_kafka_topic_partition_list_t *parts);
+/* The assigned partition, or NULL. Messages of one partition come in runs:
+ * the last answer is tried first. */
+scorer_partition *scorer_assignment_find(scorer_assignment *a, const char *topic,
+                                         int32_t partition);
+/* 1 when partitions were assigned and every one is at its end. */
+int scorer_assignment_all_at_end(const scorer_assignment *a);
+void scorer_assignment_clear(scorer_assignment *a);
+
+#endif

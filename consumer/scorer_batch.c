@@ -1,0 +1,269 @@
+/* scorer_batch.c: the batch object and its network-free steps (see
+ * scorer_batch.h). */
+#include "scorer_batch.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "predict_request.h"
+
+scorer_batch *scorer_batch_new(size_t cap)
+{
+    scorer_batch *b = calloc(1, sizeof *b);
+    if (!b)
+        return NULL;
+    b->cap = cap;
+    b->items = calloc(cap, sizeof *b->items);
+    b->rows = malloc(cap * PDM_N_FEATURES * sizeof *b->rows);
+    b->risks = malloc(cap * sizeof *b->risks);
+    b->row_item = malloc(cap * sizeof *b->row_item);
+    b->explain_rows = malloc(cap * PDM_N_FEATURES * sizeof *b->explain_rows);
+    b->explain = malloc(cap * sizeof *b->explain);
+    b->row_risk = malloc(cap * sizeof *b->row_risk);
+    b->row_machine = malloc(cap * sizeof *b->row_machine);
+    b->row_ts = malloc(cap * sizeof *b->row_ts);
+    b->row_alert = malloc(cap * sizeof *b->row_alert);
+    b->machine_events = malloc(cap * sizeof *b->machine_events);
+    b->hash_cap = 1;
+    while (b->hash_cap < 4 * cap)
+        b->hash_cap <<= 1;
+    b->hash = calloc(b->hash_cap, sizeof *b->hash);
+    if (!b->items || !b->rows || !b->risks || !b->row_item || !b->explain_rows || !b->explain ||
+        !b->row_risk || !b->row_machine || !b->row_ts || !b->row_alert || !b->machine_events ||
+        !b->hash) {
+        scorer_batch_destroy(b);
+        return NULL;
+    }
+    return b;
+}
+
+void scorer_batch_reset(scorer_batch *b)
+{
+    for (size_t i = 0; i < b->n_machines; i++) {
+        pdm_rs_machine_clear(&b->machines[i].stored);
+        pdm_machine_state_destroy(b->machines[i].state);
+        b->machines[i].state = NULL;
+    }
+    b->n_machines = 0;
+    memset(b->hash, 0, b->hash_cap * sizeof *b->hash);
+    b->n_rows = 0;
+    memset(b->events, 0, sizeof b->events);
+}
+
+void scorer_batch_destroy(scorer_batch *b)
+{
+    if (!b)
+        return;
+    if (b->hash)
+        scorer_batch_reset(b);
+    free(b->machines);
+    free(b->items);
+    free(b->rows);
+    free(b->risks);
+    free(b->row_item);
+    free(b->explain_rows);
+    free(b->explain);
+    free(b->row_risk);
+    free(b->row_machine);
+    free(b->row_ts);
+    free(b->row_alert);
+    free(b->machine_events);
+    free(b->hash);
+    free(b);
+}
+
+/* Notes that machine m has a message at offset of (topic, partition). */
+static void machine_source(scorer_machine *m, const char *topic, int32_t partition, int64_t offset)
+{
+    for (size_t i = 0; i < m->n_src; i++) {
+        if (m->src[i].partition == partition && strcmp(m->src[i].topic, topic) == 0) {
+            m->src[i].last = offset;
+            return;
+        }
+    }
+    /* Input topics are at most PDM_RS_MAX_SOURCES (checked at start) and a
+     * key maps to one partition per topic, so there is room. */
+    if (m->n_src < PDM_RS_MAX_SOURCES) {
+        m->src[m->n_src].topic = topic;
+        m->src[m->n_src].partition = partition;
+        m->src[m->n_src].first = offset;
+        m->src[m->n_src].last = offset;
+        m->n_src++;
+    }
+}
+
+/* The batch's machine of this id (added if new), with msg as one of its
+ * sources; -1 out of memory. */
+static int machine_slot(scorer_batch *b, int32_t id, const rd_kafka_message_t *msg)
+{
+    size_t mask = b->hash_cap - 1;
+    size_t h = ((uint32_t)id * 2654435761u) & mask;
+    const char *topic = rd_kafka_topic_name(msg->rkt);
+    while (b->hash[h]) {
+        scorer_machine *m = &b->machines[b->hash[h] - 1];
+        if (m->id == id) {
+            machine_source(m, topic, msg->partition, msg->offset);
+            return b->hash[h] - 1;
+        }
+        h = (h + 1) & mask;
+    }
+    if (b->n_machines == b->cap_machines) {
+        size_t cap = b->cap_machines ? b->cap_machines * 2 : 256;
+        scorer_machine *m = realloc(b->machines, cap * sizeof *m);
+        if (!m)
+            return -1;
+        b->machines = m;
+        b->cap_machines = cap;
+    }
+    scorer_machine *m = &b->machines[b->n_machines];
+    memset(m, 0, sizeof *m);
+    m->id = id;
+    machine_source(m, topic, msg->partition, msg->offset);
+    m->min_ts = INT64_MAX;
+    m->last_row = -1;
+    m->first_event = m->last_event = -1;
+    b->hash[h] = (int32_t)++b->n_machines;
+    return (int)(b->n_machines - 1);
+}
+
+int scorer_batch_decode(scorer_batch *b, pdm_codec *codec, int64_t now_ms)
+{
+    scorer_batch_reset(b);
+    for (size_t i = 0; i < b->n; i++) {
+        scorer_item *it = &b->items[i];
+        rd_kafka_message_t *msg = it->msg;
+        it->machine = -1;
+        it->row = -1;
+        it->emit = 0;
+        it->bad_reason = NULL;
+        int st = pdm_codec_decode(codec, msg->payload, msg->len, &it->ev, it->bad_detail,
+                                  sizeof it->bad_detail);
+        if (st != PDM_DECODE_OK) {
+            it->bad_reason = pdm_decode_status_name((pdm_decode_status)st);
+            continue;
+        }
+        it->bad_reason = pdm_input_validate(&it->ev, now_ms, it->bad_detail, sizeof it->bad_detail);
+        if (it->bad_reason)
+            continue;
+        int slot = machine_slot(b, it->ev.machine_id, msg);
+        if (slot < 0)
+            return -1;
+        it->machine = slot;
+        if (it->ev.type != PDM_EV_MACHINE && it->ev.ts < b->machines[slot].min_ts)
+            b->machines[slot].min_ts = it->ev.ts;
+    }
+    return 0;
+}
+
+/* Appends item i to its machine's applied events and to the state it will
+ * write; the stored bookkeeping follows (machine info, newest telemetry). */
+static int apply_one(scorer_batch *b, size_t i, pdm_rs_batch *writes, pdm_perf *perf)
+{
+    scorer_item *it = &b->items[i];
+    scorer_machine *m = &b->machines[it->machine];
+    pdm_rs_machine *st = &m->stored;
+    int newest = it->ev.type == PDM_EV_TELEMETRY && it->ev.ts > st->newest;
+    if (pdm_machine_state_apply(m->state, &it->ev) || pdm_rs_batch_event(writes, &it->ev, newest))
+        return -1;
+    it->next_event = -1;
+    if (m->last_event >= 0)
+        b->items[m->last_event].next_event = (int)i;
+    else
+        m->first_event = (int)i;
+    m->last_event = (int)i;
+    b->events[it->ev.type]++;
+    if (it->ev.type == PDM_EV_FAILURE)
+        pdm_perf_failure(perf, it->ev.machine_id, it->ev.ts);
+    if (it->ev.type == PDM_EV_MACHINE) {
+        st->has_info = 1;
+        st->model = it->ev.u.machine.model;
+        st->age = it->ev.u.machine.age;
+    }
+    if (newest)
+        st->newest = it->ev.ts;
+    return 0;
+}
+
+int scorer_batch_apply(scorer_batch *b, int64_t lateness_ms, pdm_rs_batch *writes,
+                       pdm_perf *perf)
+{
+    for (size_t i = 0; i < b->n; i++) {
+        scorer_item *it = &b->items[i];
+        if (it->machine < 0)
+            continue;
+        scorer_machine *m = &b->machines[it->machine];
+        if (pdm_rule_is_late(it->ev.type, it->ev.ts, m->stored.newest, lateness_ms)) {
+            char t[32], newest[32];
+            snprintf(it->bad_detail, sizeof it->bad_detail,
+                     "event at %s is more than the allowed lateness behind %s",
+                     pdm_time_format(it->ev.ts, t), pdm_time_format(m->stored.newest, newest));
+            it->bad_reason = "late";
+            continue;
+        }
+        if (apply_one(b, i, writes, perf))
+            return -1;
+        if (it->ev.type != PDM_EV_TELEMETRY)
+            continue;
+        double *row = b->rows + b->n_rows * PDM_N_FEATURES;
+        pdm_machine_view view;
+        pdm_machine_state_view(m->state, &view);
+        pdm_features_compute(&view, it->ev.ts, row);
+        it->row = (int)b->n_rows;
+        b->row_item[b->n_rows++] = (int)i;
+    }
+    return 0;
+}
+
+int scorer_batch_score(scorer_batch *b, pdm_model *model, double warn, double critical,
+                       pdm_emit_mode emit, int64_t renotify_ms, char *errstr, size_t errlen)
+{
+    char msg[PDM_ERRSTR_SIZE];
+    if (b->n_rows == 0)
+        return 0;
+    if (pdm_model_score_ex(model, b->rows, b->n_rows, b->risks, 0, msg, sizeof msg))
+        return pdm_err(errstr, errlen, "scoring failed: %s", msg);
+    size_t n_explain = 0;
+    for (size_t r = 0; r < b->n_rows; r++) {
+        scorer_item *it = &b->items[b->row_item[r]];
+        pdm_rs_machine *st = &b->machines[it->machine].stored;
+        pdm_risk *risk = &b->risks[r];
+        /* Threshold overrides apply to the level. */
+        risk->level = pdm_rule_level(risk->risk, warn, critical);
+        pdm_emit_state es = {st->level, st->notified_at};
+        it->emit = pdm_rule_emit(emit, renotify_ms, &es, risk->level, it->ev.ts);
+        st->level = es.level;
+        st->notified_at = es.notified_at;
+        if (it->emit && risk->level != PDM_LEVEL_OK) {
+            memcpy(b->explain_rows + n_explain * PDM_N_FEATURES, b->rows + r * PDM_N_FEATURES,
+                   PDM_N_FEATURES * sizeof *b->rows);
+            b->explain[n_explain++] = *risk;
+        }
+    }
+    if (n_explain &&
+        pdm_model_explain(model, b->explain_rows, n_explain, b->explain, msg, sizeof msg))
+        return pdm_err(errstr, errlen, "explaining alerts failed: %s", msg);
+    for (size_t r = 0, e = 0; r < b->n_rows && e < n_explain; r++) {
+        scorer_item *it = &b->items[b->row_item[r]];
+        if (it->emit && b->risks[r].level != PDM_LEVEL_OK)
+            b->risks[r] = b->explain[e++];
+    }
+    return 0;
+}
+
+void scorer_batch_offsets(const scorer_batch *b, int next, rd_kafka_topic_partition_list_t *list)
+{
+    for (size_t i = 0; i < b->n; i++) {
+        const rd_kafka_message_t *m = b->items[i].msg;
+        if (m->err)
+            continue;
+        const char *topic = rd_kafka_topic_name(m->rkt);
+        rd_kafka_topic_partition_t *p = rd_kafka_topic_partition_list_find(list, topic, m->partition);
+        if (!p) {
+            p = rd_kafka_topic_partition_list_add(list, topic, m->partition);
+            p->offset = next ? m->offset + 1 : m->offset;
+        } else if (next && m->offset + 1 > p->offset) {
+            p->offset = m->offset + 1;
+        }
+    }
+}

@@ -1,0 +1,448 @@
+/* scorer_kafka.c: the scorer's Kafka clients (see scorer_kafka.h). */
+#include "scorer_kafka.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pdm_kafka.h"
+
+/* How long a stop request still waits for Kafka to take a batch's output
+ * and its commit: a broker that does not answer would otherwise hold a
+ * stopping scorer for message.timeout.ms or socket.timeout.ms; giving up is
+ * safe, the batch is consumed again after the restart. */
+#define STOP_GRACE_S 2.0
+/* How long leaving the consumer group may take at exit. */
+#define CLOSE_TIMEOUT_S 3.0
+
+/* ---- callbacks -------------------------------------------------------------- */
+
+static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                         rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+    scorer_kafka *k = opaque;
+    int cooperative = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        if (cooperative)
+            rd_kafka_error_destroy(rd_kafka_incremental_assign(rk, parts));
+        else
+            rd_kafka_assign(rk, parts);
+        if (scorer_assignment_add(&k->assignment, parts))
+            pdm_log(PDM_LOG_ERROR, "assignment: out of memory");
+        k->assignment.ever = 1;
+        atomic_store(&k->joined, 1);
+        /* librdkafka keeps a partition's pause across reassignment: one
+         * paused while a commit kept failing must start afresh. */
+        rd_kafka_resume_partitions(rk, parts);
+        pdm_log(PDM_LOG_INFO, "assigned %d partitions (%zu in all)", parts->cnt,
+                k->assignment.n);
+        return;
+    }
+    /* Only the last batch's output may be in flight: the owner delivers it
+     * and commits while the partitions are still ours (if that fails the
+     * new owner consumes the batch again from the last commit). */
+    if (k->hooks.before_revoke)
+        k->hooks.before_revoke(k->hooks.ctx);
+    if (cooperative)
+        rd_kafka_error_destroy(rd_kafka_incremental_unassign(rk, parts));
+    else
+        rd_kafka_assign(rk, NULL);
+    scorer_assignment_remove(&k->assignment, parts);
+    if (k->paused) {
+        rd_kafka_resume_partitions(rk, parts); /* a pause outlives the assignment */
+        scorer_kafka_set_paused(k, 0);         /* what is left (cooperative protocol) */
+    }
+    pdm_log(PDM_LOG_INFO, "revoked %d partitions (%zu left)", parts->cnt, k->assignment.n);
+}
+
+static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+    scorer_kafka *k = opaque;
+    if (m->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE || m->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT)
+        return; /* purged on purpose when stopping */
+    /* Counted here, logged once per batch by the loop. */
+    if (m->err && atomic_fetch_add(&k->delivery_failures, 1) == 0)
+        snprintf(k->first_delivery_error, sizeof k->first_delivery_error, "%s: %s",
+                 rd_kafka_topic_name(m->rkt), rd_kafka_err2str(m->err));
+}
+
+static int stats_cb(rd_kafka_t *rk, char *json, size_t len, void *opaque)
+{
+    scorer_kafka *k = opaque;
+    if (k->hooks.stats)
+        k->hooks.stats(k->hooks.ctx, json, len);
+    return 0; /* librdkafka frees json */
+}
+
+static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    pdm_log(level <= 3 ? PDM_LOG_ERROR : level <= 5 ? PDM_LOG_WARN : PDM_LOG_DEBUG, "kafka %s: %s",
+            fac, buf);
+}
+
+/* ---- configuration ---------------------------------------------------------- */
+
+static int has_property(const pdm_kvlist *props, const char *key)
+{
+    for (size_t i = 0; props && i < props->count; i++)
+        if (strcmp(props->keys[i], key) == 0)
+            return 1;
+    return 0;
+}
+
+/* A client property the scorer chooses unless -X sets it. */
+static void set_default(const scorer_kafka *k, rd_kafka_conf_t *conf, const char *key,
+                        const char *value)
+{
+    char msg[PDM_ERRSTR_SIZE];
+    if (!has_property(k->cfg->kafka_props, key))
+        rd_kafka_conf_set(conf, key, value, msg, sizeof msg);
+}
+
+/* A property of a client's final configuration into v ("?" if unknown). */
+static const char *conf_value(rd_kafka_t *rk, const char *name, char *v, size_t size)
+{
+    size_t len = size;
+    if (rd_kafka_conf_get(rd_kafka_conf(rk), name, v, &len) != RD_KAFKA_CONF_OK)
+        snprintf(v, size, "?");
+    return v;
+}
+
+/* A numeric property of a client's final configuration, or dflt. */
+static size_t conf_size(rd_kafka_t *rk, const char *name, size_t dflt)
+{
+    char v[32];
+    return strcmp(conf_value(rk, name, v, sizeof v), "?") ? (size_t)strtoull(v, NULL, 10) : dflt;
+}
+
+/* The settings that shape batching and latency, as the clients hold them
+ * (defaults below, -X overrides): one line at start, for operators. */
+static void log_client_settings(const scorer_kafka *k)
+{
+    char v[5][32];
+    pdm_log(PDM_LOG_INFO,
+            "kafka clients: consumer queued.min.messages=%s fetch.wait.max.ms=%s "
+            "socket.nagle.disable=%s; producer linger.ms=%s socket.nagle.disable=%s",
+            conf_value(k->consumer, "queued.min.messages", v[0], sizeof v[0]),
+            conf_value(k->consumer, "fetch.wait.max.ms", v[1], sizeof v[1]),
+            conf_value(k->consumer, "socket.nagle.disable", v[2], sizeof v[2]),
+            conf_value(k->producer, "linger.ms", v[3], sizeof v[3]),
+            conf_value(k->producer, "socket.nagle.disable", v[4], sizeof v[4]));
+}
+
+static int open_consumer(scorer_kafka *k, char *errstr, size_t errlen)
+{
+    char msg[PDM_ERRSTR_SIZE];
+    const pdm_scorer_config *cfg = k->cfg;
+    rd_kafka_conf_t *conf =
+        pdm_kafka_conf_new(cfg->brokers, "pdm-scorer", cfg->kafka_props, msg, sizeof msg);
+    if (!conf)
+        return pdm_err(errstr, errlen, "%s", msg);
+    const char *cons[][2] = {{"group.id", cfg->group},
+                             {"enable.auto.commit", "false"},
+                             {"enable.auto.offset.store", "false"},
+                             {"auto.offset.reset", "earliest"},
+                             {"enable.partition.eof", "true"}};
+    for (size_t i = 0; i < sizeof cons / sizeof *cons; i++) {
+        if (rd_kafka_conf_set(conf, cons[i][0], cons[i][1], msg, sizeof msg) != RD_KAFKA_CONF_OK) {
+            rd_kafka_conf_destroy(conf);
+            return pdm_err(errstr, errlen, "kafka %s: %s", cons[i][0], msg);
+        }
+    }
+    /* Consumer lag per partition comes from librdkafka's statistics. */
+    set_default(k, conf, "statistics.interval.ms", "5000");
+    /* librdkafka's prefetch (queued.min.messages, default 100,000, counted
+     * over the whole consumer queue) is most of the process's memory on a
+     * backlog, about 370 bytes a message. With the fetcher woken up when the
+     * queue runs low (scorer_kafka_wake_fetcher), 20,000 keeps a catch-up as
+     * fast as 300,000 does (bench/README.md) in a fraction of the memory. */
+    set_default(k, conf, "queued.min.messages", "20000");
+    /* Nagle's algorithm holds a small write back until the previous one is
+     * acknowledged, and with delayed ACKs that is up to 40 ms (on the
+     * broker's side of the embedded cluster it made a 2,000-message flush
+     * take 45 ms instead of 3, bench/README.md). A scorer's fetches,
+     * produce requests and commits are small and on the latency path;
+     * librdkafka leaves Nagle on by default. */
+    set_default(k, conf, "socket.nagle.disable", "true");
+    rd_kafka_conf_set_stats_cb(conf, stats_cb);
+    rd_kafka_conf_set_opaque(conf, k);
+    rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
+    rd_kafka_conf_set_log_cb(conf, log_cb);
+    k->consumer = rd_kafka_new(RD_KAFKA_CONSUMER, conf, msg, sizeof msg);
+    if (!k->consumer) {
+        rd_kafka_conf_destroy(conf);
+        return pdm_err(errstr, errlen, "kafka consumer: %s", msg);
+    }
+    rd_kafka_poll_set_consumer(k->consumer);
+    k->queue = rd_kafka_queue_get_consumer(k->consumer);
+    k->commit_q = rd_kafka_queue_new(k->consumer);
+    if (!k->queue || !k->commit_q)
+        return pdm_err(errstr, errlen, "kafka consumer: cannot create its queues");
+    k->prefetch_bound = conf_size(k->consumer, "queued.min.messages", 100000);
+
+    rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(8);
+    for (const char *const *t = cfg->topics; *t; t++)
+        rd_kafka_topic_partition_list_add(topics, *t, RD_KAFKA_PARTITION_UA);
+    rd_kafka_resp_err_t err = rd_kafka_subscribe(k->consumer, topics);
+    rd_kafka_topic_partition_list_destroy(topics);
+    if (err)
+        return pdm_err(errstr, errlen, "kafka subscribe: %s", rd_kafka_err2str(err));
+    return 0;
+}
+
+static int open_producer(scorer_kafka *k, char *errstr, size_t errlen)
+{
+    char msg[PDM_ERRSTR_SIZE];
+    rd_kafka_conf_t *conf =
+        pdm_kafka_conf_new(k->cfg->brokers, "pdm-scorer", k->cfg->kafka_props, msg, sizeof msg);
+    if (!conf)
+        return pdm_err(errstr, errlen, "%s", msg);
+    if (rd_kafka_conf_set(conf, "enable.idempotence", "true", msg, sizeof msg) !=
+        RD_KAFKA_CONF_OK) {
+        rd_kafka_conf_destroy(conf);
+        return pdm_err(errstr, errlen, "kafka enable.idempotence: %s", msg);
+    }
+    /* A batch's output is produced at once and awaited (rd_kafka_flush
+     * sends what lingers) right away when caught up, by the next batch with
+     * a backlog: a short linger only gathers the batch's messages into
+     * fewer requests. */
+    set_default(k, conf, "linger.ms", "2");
+    set_default(k, conf, "socket.nagle.disable", "true"); /* as the consumer's */
+    rd_kafka_conf_set_opaque(conf, k);
+    rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
+    rd_kafka_conf_set_log_cb(conf, log_cb);
+    k->producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, msg, sizeof msg);
+    if (!k->producer) {
+        rd_kafka_conf_destroy(conf);
+        return pdm_err(errstr, errlen, "kafka producer: %s", msg);
+    }
+    k->max_message = conf_size(k->producer, "message.max.bytes", 1000000);
+    return 0;
+}
+
+int scorer_kafka_open(scorer_kafka *k, const pdm_scorer_config *cfg, const atomic_int *stop,
+                      const scorer_kafka_hooks *hooks, char *errstr, size_t errlen)
+{
+    memset(k, 0, sizeof *k);
+    k->cfg = cfg;
+    k->stop = stop;
+    k->hooks = *hooks;
+    if (open_consumer(k, errstr, errlen) || open_producer(k, errstr, errlen))
+        return -1;
+    log_client_settings(k);
+    return 0;
+}
+
+/* rd_kafka_consumer_close(), bounded: a coordinator that does not answer
+ * (an offset commit in flight) would hold it for socket.timeout.ms and more.
+ * Leaving without a clean close only makes the group wait for the session
+ * to time out before it rebalances. */
+static void leave_group(scorer_kafka *k)
+{
+    rd_kafka_queue_t *q = rd_kafka_queue_new(k->consumer);
+    rd_kafka_error_t *e = rd_kafka_consumer_close_queue(k->consumer, q);
+    if (e) {
+        pdm_log(PDM_LOG_WARN, "leaving the consumer group: %s", rd_kafka_error_string(e));
+        rd_kafka_error_destroy(e);
+    } else {
+        double deadline = pdm_monotonic_s() + CLOSE_TIMEOUT_S;
+        while (!rd_kafka_consumer_closed(k->consumer) && pdm_monotonic_s() < deadline) {
+            rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 100);
+            if (ev && rd_kafka_event_type(ev) == RD_KAFKA_EVENT_REBALANCE)
+                rebalance_cb(k->consumer, rd_kafka_event_error(ev),
+                             rd_kafka_event_topic_partition_list(ev), k);
+            rd_kafka_event_destroy(ev);
+        }
+        if (!rd_kafka_consumer_closed(k->consumer))
+            pdm_log(PDM_LOG_WARN, "the group coordinator did not answer in %.0f s; leaving",
+                    CLOSE_TIMEOUT_S);
+    }
+    rd_kafka_queue_destroy(q);
+}
+
+void scorer_kafka_close(scorer_kafka *k)
+{
+    if (k->consumer) {
+        if (k->queue)
+            rd_kafka_queue_destroy(k->queue);
+        if (k->commit_q)
+            rd_kafka_queue_destroy(k->commit_q);
+        leave_group(k);
+        rd_kafka_destroy_flags(k->consumer, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+    }
+    if (k->producer) {
+        /* Normally nothing is left (the run delivered or gave up on it). */
+        if (rd_kafka_flush(k->producer, 1000) != RD_KAFKA_RESP_ERR_NO_ERROR)
+            rd_kafka_purge(k->producer, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+        rd_kafka_destroy(k->producer);
+    }
+    scorer_assignment_clear(&k->assignment);
+    k->consumer = k->producer = NULL;
+    k->queue = k->commit_q = NULL;
+}
+
+/* ---- consuming -------------------------------------------------------------- */
+
+ssize_t scorer_kafka_consume(scorer_kafka *k, rd_kafka_message_t **msgs, size_t cap,
+                             int64_t max_wait_ms)
+{
+    msgs[0] = rd_kafka_consume_queue(k->queue, 200);
+    if (!msgs[0]) {
+        k->prefetch_full = 0; /* ran dry: nothing left that the bound holds back */
+        return 0;
+    }
+    if (cap == 1)
+        return 1;
+    ssize_t more = rd_kafka_consume_batch_queue(k->queue, (int)(max_wait_ms > 0 ? max_wait_ms : 0),
+                                                msgs + 1, cap - 1);
+    if (more < 0) {
+        rd_kafka_message_destroy(msgs[0]);
+        return -1;
+    }
+    return 1 + more;
+}
+
+/* librdkafka 2.0.2 stops fetching while the consumer queue (every assigned
+ * partition's messages are forwarded into it) holds queued.min.messages or
+ * more, and decides again only when the partition leader's broker thread
+ * wakes up: on I/O or a request for that broker, else up to a second later
+ * (offset commits go to the coordinator's own thread). A scorer that drains
+ * the queue faster than that starves for 100-300 ms at a time; on the
+ * catch-up benchmark that was a quarter of the run (bench/README.md). Any
+ * request to the leader wakes its thread, so once the queue has been full
+ * and is down to half, ask one assigned partition's watermarks (round
+ * robin, so that every leader gets its turn), at most every 20 ms, until
+ * the queue runs dry. librdkafka 2.1 has fetch.queue.backoff.ms for this. */
+void scorer_kafka_wake_fetcher(scorer_kafka *k)
+{
+    size_t queued = rd_kafka_queue_length(k->queue);
+    const scorer_assignment *a = &k->assignment;
+    if (queued >= k->prefetch_bound)
+        k->prefetch_full = 1;
+    if (!k->prefetch_full || queued >= k->prefetch_bound / 2 || a->n == 0 || k->paused)
+        return;
+    double now = pdm_monotonic_s();
+    if (now - k->last_wake < 0.020)
+        return;
+    k->last_wake = now;
+    const scorer_partition *p = &a->parts[k->wake_next++ % a->n];
+    int64_t low, high;
+    rd_kafka_resp_err_t err =
+        rd_kafka_query_watermark_offsets(k->consumer, p->topic, p->partition, &low, &high, 100);
+    pdm_log(PDM_LOG_DEBUG, "prefetch: %zu messages queued, woke the fetcher of %s [%d]: %s",
+            queued, p->topic, (int)p->partition, rd_kafka_err2str(err));
+}
+
+size_t scorer_kafka_queued(scorer_kafka *k) { return rd_kafka_queue_length(k->queue); }
+
+/* ---- offsets ---------------------------------------------------------------- */
+
+int scorer_kafka_stop_grace_over(const scorer_kafka *k, double *since)
+{
+    if (!atomic_load(k->stop))
+        return 0;
+    if (*since == 0)
+        *since = pdm_monotonic_s();
+    return pdm_monotonic_s() - *since > STOP_GRACE_S;
+}
+
+/* Its result arrives on commit_q tagged with a new commit_seq (the result
+ * of one given up on may still come). */
+rd_kafka_resp_err_t scorer_kafka_commit_send(scorer_kafka *k,
+                                             rd_kafka_topic_partition_list_t *offs)
+{
+    return rd_kafka_commit_queue(k->consumer, offs, k->commit_q, NULL, (void *)++k->commit_seq);
+}
+
+rd_kafka_resp_err_t scorer_kafka_commit_wait(scorer_kafka *k)
+{
+    double since = 0;
+    for (;;) {
+        rd_kafka_event_t *ev = rd_kafka_queue_poll(k->commit_q, 100);
+        if (ev && rd_kafka_event_type(ev) == RD_KAFKA_EVENT_OFFSET_COMMIT &&
+            (uintptr_t)rd_kafka_event_opaque(ev) == k->commit_seq) {
+            rd_kafka_resp_err_t err = rd_kafka_event_error(ev);
+            rd_kafka_event_destroy(ev);
+            return err;
+        }
+        rd_kafka_event_destroy(ev); /* accepts NULL */
+        if (scorer_kafka_stop_grace_over(k, &since))
+            return RD_KAFKA_RESP_ERR__TIMED_OUT;
+    }
+}
+
+void scorer_kafka_rewind(scorer_kafka *k, rd_kafka_topic_partition_list_t *offs)
+{
+    if (!offs->cnt)
+        return;
+    rd_kafka_error_t *e = rd_kafka_seek_partitions(k->consumer, offs, 5000);
+    if (e) {
+        pdm_log(PDM_LOG_ERROR, "rewinding to consume again: %s", rd_kafka_error_string(e));
+        rd_kafka_error_destroy(e);
+    }
+}
+
+void scorer_kafka_set_paused(scorer_kafka *k, int pause)
+{
+    rd_kafka_topic_partition_list_t *parts = NULL;
+    if (k->paused == pause || rd_kafka_assignment(k->consumer, &parts))
+        return;
+    if (pause)
+        rd_kafka_pause_partitions(k->consumer, parts);
+    else
+        rd_kafka_resume_partitions(k->consumer, parts);
+    rd_kafka_topic_partition_list_destroy(parts);
+    k->paused = pause;
+}
+
+/* ---- producing -------------------------------------------------------------- */
+
+int scorer_kafka_produce(scorer_kafka *k, const char *topic, const void *key, size_t key_len,
+                         const void *payload, size_t len, rd_kafka_headers_t *headers)
+{
+    for (;;) {
+        rd_kafka_resp_err_t err;
+        if (headers)
+            err = rd_kafka_producev(k->producer, RD_KAFKA_V_TOPIC(topic),
+                                    RD_KAFKA_V_KEY(key, key_len),
+                                    RD_KAFKA_V_VALUE((void *)payload, len),
+                                    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                    RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_END);
+        else
+            err = rd_kafka_producev(k->producer, RD_KAFKA_V_TOPIC(topic),
+                                    RD_KAFKA_V_KEY(key, key_len),
+                                    RD_KAFKA_V_VALUE((void *)payload, len),
+                                    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+        if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+            rd_kafka_poll(k->producer, 50);
+            continue;
+        }
+        if (err) {
+            if (headers)
+                rd_kafka_headers_destroy(headers);
+            pdm_log(PDM_LOG_ERROR, "produce to %s: %s", topic, rd_kafka_err2str(err));
+            atomic_fetch_add(&k->delivery_failures, 1);
+            return -1;
+        }
+        return 0;
+    }
+}
+
+void scorer_kafka_delivery_reset(scorer_kafka *k) { atomic_store(&k->delivery_failures, 0); }
+
+long scorer_kafka_deliver(scorer_kafka *k)
+{
+    /* rd_kafka_flush does not linger: what is queued goes out now. */
+    double since = 0;
+    while (rd_kafka_outq_len(k->producer) > 0 && !atomic_load(&k->delivery_failures)) {
+        if (scorer_kafka_stop_grace_over(k, &since)) {
+            rd_kafka_purge(k->producer, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+            return -1;
+        }
+        rd_kafka_flush(k->producer, 100);
+    }
+    if (!atomic_load(&k->delivery_failures))
+        return 0;
+    rd_kafka_flush(k->producer, 10000); /* the rest of the batch's reports */
+    return atomic_exchange(&k->delivery_failures, 0);
+}

@@ -1,0 +1,107 @@
+/* scorer_kafka.h (internal to consumer/): the scorer's Kafka clients: the
+ * group consumer (subscription, rebalances, the assignment, the fetcher
+ * wake-up, commits, rewinds and pauses) and the idempotent producer of its
+ * output (produce, delivery accounting). Client settings the scorer chooses
+ * unless -X sets them are made here (README "Client settings").
+ *
+ * Loop thread only; librdkafka runs the callbacks inside the consume and
+ * poll calls on that thread (rebalances), or on its own threads (delivery
+ * reports only touch the atomic failure count).
+ */
+#ifndef PDM_SCORER_KAFKA_H
+#define PDM_SCORER_KAFKA_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <librdkafka/rdkafka.h>
+
+#include "pdm_scorer.h"
+#include "scorer_assignment.h"
+
+typedef struct {
+    /* Before partitions are given up: the caller finishes what it holds of
+     * them (its pending batch), while they are still ours. */
+    void (*before_revoke)(void *ctx);
+    /* librdkafka statistics JSON (consumer lag). */
+    void (*stats)(void *ctx, const char *json, size_t len);
+    void *ctx;
+} scorer_kafka_hooks;
+
+typedef struct {
+    const pdm_scorer_config *cfg;
+    const atomic_int *stop;  /* a stop request bounds every wait (STOP_GRACE_S) */
+    scorer_kafka_hooks hooks;
+    rd_kafka_t *consumer;
+    rd_kafka_queue_t *queue;     /* the consumer queue: every assigned partition's messages */
+    rd_kafka_queue_t *commit_q;  /* commit results, tagged with commit_seq */
+    uintptr_t commit_seq;        /* the latest commit sent */
+    rd_kafka_t *producer;
+    size_t max_message;          /* the producer's message.max.bytes */
+    scorer_assignment assignment;
+    atomic_int joined;           /* the consumer has had an assignment */
+    int paused;                  /* every assigned partition paused */
+    /* the fetcher wake-up (scorer_kafka_wake_fetcher) */
+    size_t prefetch_bound;       /* the consumer's queued.min.messages */
+    int prefetch_full;           /* the queue reached the bound since it last ran dry */
+    double last_wake;
+    size_t wake_next;            /* round robin over the assigned partitions */
+    /* output not delivered since scorer_kafka_delivery_reset */
+    atomic_long delivery_failures;
+    char first_delivery_error[256];
+} scorer_kafka;
+
+/* Creates both clients and subscribes; k is zeroed first. On failure what
+ * was made is left for scorer_kafka_close. */
+int scorer_kafka_open(scorer_kafka *k, const pdm_scorer_config *cfg, const atomic_int *stop,
+                      const scorer_kafka_hooks *hooks, char *errstr, size_t errlen);
+/* Leaves the group (bounded wait), flushes what is left of the output
+ * (purged after a second), destroys both clients. */
+void scorer_kafka_close(scorer_kafka *k);
+
+/* ---- consuming -------------------------------------------------------------- */
+
+/* Takes up to cap messages: blocks up to 200 ms for the first, then up to
+ * max_wait_ms for more. Returns the count (0 if none), -1 on an error. */
+ssize_t scorer_kafka_consume(scorer_kafka *k, rd_kafka_message_t **msgs, size_t cap,
+                             int64_t max_wait_ms);
+/* Keeps librdkafka 2.0.2 fetching while the scorer drains the queue
+ * faster than it refills it (see the .c). Before each consume. */
+void scorer_kafka_wake_fetcher(scorer_kafka *k);
+size_t scorer_kafka_queued(scorer_kafka *k);
+
+/* ---- offsets ------------------------------------------------------------------ */
+
+/* Sends an asynchronous commit of offs. */
+rd_kafka_resp_err_t scorer_kafka_commit_send(scorer_kafka *k,
+                                             rd_kafka_topic_partition_list_t *offs);
+/* The result of the latest commit sent; a stop request waits for it at most
+ * the grace period (then RD_KAFKA_RESP_ERR__TIMED_OUT). */
+rd_kafka_resp_err_t scorer_kafka_commit_wait(scorer_kafka *k);
+/* Seeks partitions back so that their messages are consumed again. */
+void scorer_kafka_rewind(scorer_kafka *k, rd_kafka_topic_partition_list_t *offs);
+/* Pauses (or resumes) every assigned partition: while a commit keeps
+ * failing nothing new is consumed, but the consume calls still serve the
+ * group's rebalance. */
+void scorer_kafka_set_paused(scorer_kafka *k, int pause);
+
+/* ---- producing ---------------------------------------------------------------- */
+
+/* Produces a copy of payload (waiting while the queue is full); takes
+ * headers (may be NULL). A refused message counts as a delivery failure. */
+int scorer_kafka_produce(scorer_kafka *k, const char *topic, const void *key, size_t key_len,
+                         const void *payload, size_t len, rd_kafka_headers_t *headers);
+/* Starts counting delivery failures afresh (a new batch's output). */
+void scorer_kafka_delivery_reset(scorer_kafka *k);
+/* Waits until everything produced is delivered or a delivery failed.
+ * Returns 0 delivered, > 0 the number of failures (the first one's text in
+ * first_delivery_error), -1 when a stop request gave up waiting (the output
+ * is purged). */
+long scorer_kafka_deliver(scorer_kafka *k);
+
+/* True once a stop was requested more than the grace period ago (*since is
+ * 0 until the request is first seen). */
+int scorer_kafka_stop_grace_over(const scorer_kafka *k, double *since);
+
+#endif

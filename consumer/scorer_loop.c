@@ -1,0 +1,403 @@
+/* scorer_loop.c: the streaming scorer's loop.
+ *
+ * One thread does, per batch of up to batch_size messages:
+ *   1. decode and validate every message; bad ones become dead letters;
+ *   2. load, in one pipelined Redis round trip, the state of the batch's
+ *      machines (telemetry and errors from 24 h before the batch's oldest
+ *      event, maintenance, bookkeeping);
+ *   3. apply each machine's events in stream order to a local copy of its
+ *      state, rejecting those later than the allowed lateness, and compute
+ *      the v1 features of every telemetry event at its event time;
+ *   4. score all rows with one model call; decide which RiskEvents to emit;
+ *   5. finish the previous batch: wait for its output to be delivered, then
+ *      commit its offsets (its delivery overlapped steps 1-4 of this one);
+ *   6. write the batch's events, trims and bookkeeping to Redis in one
+ *      pipelined round trip (every write idempotent);
+ *   7. produce its RiskEvents and dead letters, and go on to the next batch
+ *      (or, when none comes, finish this one at once).
+ * So at most one batch is ever applied to Redis past the committed offsets.
+ * A crash anywhere re-delivers from the last commit: re-applying leaves Redis
+ * as it was, and the bookkeeping (the newest telemetry before the batch, the
+ * level before the batch and the batch's last source offset) makes the
+ * replay take the same lateness, trimming and emission decisions as the
+ * first run, so it re-emits the same RiskEvents (same event_id) rather than
+ * losing any. When the group rebalances (callbacks run inside the consume
+ * call), the pending batch is delivered and committed before the partitions
+ * are given up.
+ * A stop request lets the batch finish, but gives up on Kafka after a grace
+ * period if the broker does not take the output or the commit (it could
+ * otherwise hold the scorer for minutes): the batch, uncommitted, is
+ * consumed again after the restart, as after a crash.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "scorer.h"
+
+/* How often the loop checks that Redis still holds its state (pdm:epoch). */
+#define EPOCH_CHECK_S 5.0
+
+/* ---- finishing the previous batch -------------------------------------------- */
+
+/* What finish_pending achieved. */
+typedef enum {
+    FINISH_STOPPED = -1, /* a stop request gave up waiting; nothing committed */
+    FINISH_DONE = 0,     /* finished (or its commit sent, or nothing was pending) */
+    FINISH_REDELIVER,    /* output not delivered: it and the current batch are rewound */
+    FINISH_COMMIT_RETRY, /* commit refused: kept pending, current batch rewound, paused */
+} finish_result;
+
+/* How far finish_pending goes: all the way (the batch's commit
+ * acknowledged), or until its commit is sent (the loop is idle: the round
+ * trip then overlaps waiting for and working on the next batch). */
+typedef enum { FINISH_COMMITTED, FINISH_COMMIT_SENT } finish_until;
+
+void scorer_loop_pending_clear(pdm_scorer *s)
+{
+    scorer_pending *p = &s->pending;
+    if (p->commit)
+        rd_kafka_topic_partition_list_destroy(p->commit);
+    if (p->rewind)
+        rd_kafka_topic_partition_list_destroy(p->rewind);
+    memset(p, 0, sizeof *p);
+}
+
+/* The pending batch's output: delivered (FINISH_DONE), or not (its
+ * partitions and the current batch's rewound when rewind is set), or given
+ * up on by a stop request. */
+static finish_result deliver_pending(pdm_scorer *s, const scorer_batch *cur, int rewind)
+{
+    scorer_pending *p = &s->pending;
+    long failures = scorer_kafka_deliver(&s->kafka);
+    if (failures < 0) {
+        pdm_log(PDM_LOG_WARN, "stopping with a batch's output undelivered; it will be "
+                              "consumed again");
+        scorer_loop_pending_clear(s);
+        return FINISH_STOPPED;
+    }
+    if (failures > 0) {
+        pdm_metric_add(s->metrics.delivery_errors, (double)failures);
+        pdm_log(PDM_LOG_ERROR,
+                "output not delivered (%ld messages; first: %s); the batch will be consumed again",
+                failures, s->kafka.first_delivery_error);
+        if (rewind) {
+            if (cur)
+                scorer_batch_offsets(cur, 0, p->rewind);
+            scorer_kafka_rewind(&s->kafka, p->rewind);
+        }
+        scorer_loop_pending_clear(s);
+        return rewind ? FINISH_REDELIVER : FINISH_DONE;
+    }
+    double done = pdm_monotonic_s();
+    for (size_t i = 0; i < p->n_emitted; i++)
+        pdm_metric_observe(s->metrics.latency, done - p->received);
+    p->delivered = 1;
+    return FINISH_DONE;
+}
+
+/* A refused commit: given up when stopping or losing the partitions, else
+ * retried each time the loop comes round, with the current batch rewound
+ * and every partition paused meanwhile, so that no batch is reprocessed in
+ * a loop while the consume calls let the rebalance finish. */
+static finish_result commit_refused(pdm_scorer *s, const scorer_batch *cur, int rewind,
+                                    rd_kafka_resp_err_t err)
+{
+    int stopping = atomic_load(&s->stop);
+    if (stopping || !rewind) {
+        pdm_log(PDM_LOG_WARN,
+                "%s with a batch uncommitted (commit failed: %s); it will be consumed again",
+                stopping ? "stopping" : "giving up partitions", rd_kafka_err2str(err));
+        scorer_loop_pending_clear(s);
+        return stopping ? FINISH_STOPPED : FINISH_DONE;
+    }
+    if (!s->commit_failing)
+        pdm_log(PDM_LOG_WARN, "commit failed: %s; retrying, consumption paused",
+                rd_kafka_err2str(err));
+    s->commit_failing = 1;
+    rd_kafka_topic_partition_list_t *offs = rd_kafka_topic_partition_list_new(16);
+    if (offs && cur) {
+        scorer_batch_offsets(cur, 0, offs);
+        scorer_kafka_rewind(&s->kafka, offs);
+    }
+    if (offs)
+        rd_kafka_topic_partition_list_destroy(offs);
+    scorer_kafka_set_paused(&s->kafka, 1);
+    return FINISH_COMMIT_RETRY;
+}
+
+/* Finishes the previous batch: waits for its output (RiskEvents and dead
+ * letters) to be delivered and its Redis writes to be acknowledged, then
+ * commits its offsets: this is the moment its messages are done. With
+ * FINISH_COMMIT_SENT it returns once the commit is sent; a later call waits
+ * for its result. cur is the current batch (NULL if none), not yet written
+ * anywhere: it is rewound with the previous one when the output was not
+ * delivered (the replay bookkeeping in Redis undoes at most one applied
+ * batch, the previous one), or alone while a commit is refused (typically
+ * a group rebalance in progress; if the partitions are revoked first, the
+ * new owner consumes the batch again from the last commit). rewind == 0
+ * (partitions being revoked): nothing is rewound or retried. */
+static finish_result finish_pending(pdm_scorer *s, const scorer_batch *cur, int rewind,
+                                    finish_until until)
+{
+    scorer_pending *p = &s->pending;
+    /* The output first: it goes out now while Redis works on the writes
+     * sent before it. */
+    if (p->active && !p->delivered) {
+        finish_result r = deliver_pending(s, cur, rewind);
+        if (r != FINISH_DONE || !p->active)
+            return r;
+    }
+    if (scorer_state_settle(&s->state)) {
+        scorer_loop_pending_clear(s); /* stopping: not committed, consumed again */
+        return FINISH_STOPPED;
+    }
+    if (!p->active)
+        return FINISH_DONE;
+    if (p->commit->cnt) {
+        rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
+        if (!p->commit_sent) {
+            err = scorer_kafka_commit_send(&s->kafka, p->commit);
+            p->commit_sent = !err;
+        }
+        if (!err && until == FINISH_COMMIT_SENT)
+            return FINISH_DONE;
+        if (!err)
+            err = scorer_kafka_commit_wait(&s->kafka);
+        p->commit_sent = 0; /* a failed one is sent again */
+        if (err)
+            return commit_refused(s, cur, rewind, err);
+        if (s->commit_failing)
+            pdm_log(PDM_LOG_INFO, "commit succeeded again; consuming");
+        s->commit_failing = 0;
+        pdm_metric_add(s->metrics.commits, 1);
+    }
+    scorer_kafka_set_paused(&s->kafka, 0);
+    scorer_loop_pending_clear(s);
+    return FINISH_DONE;
+}
+
+void scorer_loop_before_revoke(void *scorer)
+{
+    pdm_scorer *s = scorer;
+    finish_pending(s, NULL, 0, FINISH_COMMITTED);
+    s->commit_failing = 0;
+}
+
+/* ---- one batch -------------------------------------------------------------- */
+
+/* Metrics, drift and live performance of the batch's scored rows. */
+static void observe_scores(pdm_scorer *s, scorer_batch *b)
+{
+    int64_t newest = INT64_MIN;
+    pdm_metric_add(s->metrics.rows, (double)b->n_rows);
+    for (size_t r = 0; r < b->n_rows; r++) {
+        const scorer_item *it = &b->items[b->row_item[r]];
+        if (it->ev.ts > newest)
+            newest = it->ev.ts;
+        b->row_machine[r] = it->ev.machine_id;
+        b->row_ts[r] = it->ev.ts;
+        b->row_alert[r] = b->risks[r].level != PDM_LEVEL_OK;
+        b->row_risk[r] = b->risks[r].risk;
+        b->machines[it->machine].last_row = (int)r;
+    }
+    pdm_perf_observe_batch(s->perf, b->row_machine, b->row_ts, b->row_alert, b->n_rows);
+    if (newest != INT64_MIN)
+        pdm_metric_set(s->metrics.event_lag, (double)(pdm_now_ms() - newest) / 1000.0);
+    pdm_drift *drift = scorer_model_drift(s->model);
+    if (drift)
+        pdm_drift_observe(drift, b->rows, b->row_risk, b->n_rows, pdm_now_ms());
+    /* Per-machine gauges: each machine's latest score of the batch (for a
+     * bounded number of machines). */
+    for (size_t i = 0; i < b->n_machines; i++)
+        if (b->machines[i].last_row >= 0)
+            scorer_metrics_machine(&s->metrics, b->machines[i].id,
+                                   &b->risks[b->machines[i].last_row]);
+}
+
+/* Steps 3 and 4: apply and featurise, then score and decide. */
+static int compute(pdm_scorer *s, scorer_batch *b)
+{
+    char err[PDM_ERRSTR_SIZE];
+    if (scorer_batch_apply(b, s->cfg.lateness_ms, s->state.writes, s->perf))
+        return pdm_err(NULL, 0, "out of memory");
+    for (int t = 0; t < PDM_EV_COUNT; t++)
+        if (b->events[t])
+            pdm_metric_add(s->metrics.events[t], (double)b->events[t]);
+    if (b->n_rows == 0)
+        return 0;
+    double warn, critical;
+    scorer_model_thresholds(s->model, &warn, &critical);
+    if (scorer_batch_score(b, scorer_model_get(s->model), warn, critical, s->cfg.emit,
+                           s->cfg.renotify_ms, err, sizeof err))
+        return pdm_err(NULL, 0, "%s", err);
+    observe_scores(s, b);
+    return 0;
+}
+
+/* Step 7: the batch becomes the pending one; its output is produced now,
+ * delivered (and the batch committed) by the next batch's step 5 or when
+ * the loop is idle. */
+static int send_output(pdm_scorer *s, scorer_batch *b)
+{
+    scorer_pending *p = &s->pending;
+    p->commit = rd_kafka_topic_partition_list_new(16);
+    p->rewind = rd_kafka_topic_partition_list_new(16);
+    if (!p->commit || !p->rewind) {
+        scorer_loop_pending_clear(s);
+        return pdm_err(NULL, 0, "out of memory");
+    }
+    scorer_batch_offsets(b, 1, p->commit);
+    scorer_batch_offsets(b, 0, p->rewind);
+    p->received = b->received;
+    p->active = 1;
+    scorer_kafka_delivery_reset(&s->kafka);
+    p->n_emitted = scorer_output_batch(&s->output, b);
+    rd_kafka_poll(s->kafka.producer, 0);
+    return 0;
+}
+
+/* The seven steps of the file's header comment. 0, or -1 (stop requested,
+ * out of memory, the model failed). */
+static int process_batch(pdm_scorer *s, scorer_batch *b)
+{
+    pdm_metric_add(s->metrics.messages, (double)b->n);
+    if (scorer_batch_decode(b, s->output.codec, pdm_now_ms()))         /* 1 */
+        return pdm_err(NULL, 0, "out of memory");
+    if (scorer_state_load(&s->state, b) || compute(s, b))             /* 2, 3, 4 */
+        return -1;
+    /* 5: at most one batch is ever applied past the committed offsets,
+     * which the replay bookkeeping can undo. */
+    finish_result fin = finish_pending(s, b, 1, FINISH_COMMITTED);
+    if (fin == FINISH_STOPPED)
+        return -1;
+    if (fin != FINISH_DONE)
+        return 0; /* the batch is consumed again */
+    if (scorer_state_write(&s->state, b))                              /* 6 */
+        return -1;
+    return send_output(s, b);                                          /* 7 */
+}
+
+/* ---- the loop --------------------------------------------------------------- */
+
+/* Sorts what was consumed into b: messages of assigned partitions, in
+ * consumption order; partition ends are noted, errors logged. */
+static size_t take_messages(pdm_scorer *s, rd_kafka_message_t **msgs, ssize_t got,
+                            scorer_batch *b)
+{
+    size_t n = 0;
+    for (ssize_t i = 0; i < got; i++) {
+        rd_kafka_message_t *m = msgs[i];
+        scorer_partition *part = NULL;
+        if (!m->err || m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF)
+            part = scorer_assignment_find(&s->kafka.assignment, rd_kafka_topic_name(m->rkt),
+                                          m->partition);
+        if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+            pdm_log(PDM_LOG_DEBUG, "%s [%d] at its end (offset %lld)",
+                    rd_kafka_topic_name(m->rkt), (int)m->partition, (long long)m->offset);
+            if (part)
+                part->eof = 1;
+            rd_kafka_message_destroy(m);
+        } else if (m->err) {
+            pdm_log(PDM_LOG_WARN, "consume: %s", rd_kafka_message_errstr(m));
+            rd_kafka_message_destroy(m);
+        } else if (!part) {
+            /* Fetched before a rebalance took the partition away: its new
+             * owner consumes it from the last commit. */
+            rd_kafka_message_destroy(m);
+        } else {
+            part->eof = 0; /* in consumption order, so an EOF after this counts */
+            b->items[n++].msg = m;
+        }
+    }
+    return n;
+}
+
+/* Every EPOCH_CHECK_S, once the writes are acknowledged: is the state still
+ * in Redis? */
+static void check_state_lost(pdm_scorer *s, double *last_check)
+{
+    if (pdm_monotonic_s() - *last_check <= EPOCH_CHECK_S || scorer_state_settle(&s->state))
+        return;
+    *last_check = pdm_monotonic_s();
+    if (scorer_state_lost(&s->state) == 1) {
+        pdm_metric_add(s->metrics.state_lost, 1);
+        pdm_log(PDM_LOG_ERROR,
+                "redis state was lost (pdm:epoch vanished: FLUSHALL or a new empty server); "
+                "features rebuild from the events that arrive from now on");
+    }
+}
+
+/* One turn of the loop: models, the idle finish, a batch. 0 to go on, 1 to
+ * leave the loop, -1 when a batch failed. */
+static int loop_once(pdm_scorer *s, rd_kafka_message_t **msgs, int *last_batch_full)
+{
+    scorer_batch *b = s->batch;
+    int reloads = scorer_model_refresh(s->model);
+    if (reloads)
+        pdm_metric_add(s->metrics.reloads, reloads);
+    scorer_kafka_wake_fetcher(&s->kafka);
+    /* Caught up (the last batch took all there was, or nothing is queued):
+     * deliver the last batch's output now rather than after its linger.ms
+     * and the next batch's work, and send its commit, whose round trip then
+     * overlaps the next batch's wait, decoding, loading and scoring. With a
+     * backlog (full batches) the delivery overlaps that work instead. Not
+     * while a commit is being retried: the consume's wait paces that. */
+    if (s->pending.active && !s->commit_failing &&
+        (!*last_batch_full || scorer_kafka_queued(&s->kafka) == 0) &&
+        finish_pending(s, NULL, 1, FINISH_COMMIT_SENT) == FINISH_STOPPED)
+        return 1;
+    ssize_t got = scorer_kafka_consume(&s->kafka, msgs, b->cap, s->cfg.max_wait_ms);
+    if (got < 0) {
+        pdm_log(PDM_LOG_ERROR, "consume: %s", rd_kafka_err2str(rd_kafka_last_error()));
+        return 0;
+    }
+    *last_batch_full = (size_t)got == b->cap;
+    b->n = take_messages(s, msgs, got, b);
+    if (b->n) {
+        b->received = pdm_monotonic_s();
+        pdm_metric_observe(s->metrics.batch_size, (double)b->n);
+        int rc = process_batch(s, b);
+        for (size_t i = 0; i < b->n; i++)
+            rd_kafka_message_destroy(b->items[i].msg);
+        if (rc && !atomic_load(&s->stop))
+            return -1;
+    }
+    rd_kafka_poll(s->kafka.producer, 0);
+    if (b->n == 0 && finish_pending(s, NULL, 1, FINISH_COMMITTED) == FINISH_STOPPED)
+        return 1;
+    if (s->cfg.exit_at_end && b->n == 0 && scorer_assignment_all_at_end(&s->kafka.assignment)) {
+        pdm_log(PDM_LOG_INFO, "every assigned partition is at its end; exiting");
+        return 1;
+    }
+    return 0;
+}
+
+int pdm_scorer_run(pdm_scorer *s, char *errstr, size_t errlen)
+{
+    rd_kafka_message_t **msgs = malloc(s->batch->cap * sizeof *msgs);
+    int rc = 0, last_batch_full = 0;
+    if (!msgs)
+        return pdm_err(errstr, errlen, "out of memory");
+    scorer_state_start(&s->state);
+    double last_epoch_check = pdm_monotonic_s();
+    while (!atomic_load(&s->stop)) {
+        int turn = loop_once(s, msgs, &last_batch_full);
+        if (turn < 0)
+            rc = pdm_err(errstr, errlen, "batch failed; stopping without commit");
+        if (turn)
+            break;
+        check_state_lost(s, &last_epoch_check);
+    }
+    free(msgs);
+    finish_pending(s, NULL, 1, FINISH_COMMITTED); /* or given up after the grace */
+    const scorer_metrics *m = &s->metrics;
+    uint64_t risk_events = 0;
+    for (int l = 0; l < 3; l++)
+        risk_events += scorer_metrics_count(m->risk_events[l]);
+    pdm_log(PDM_LOG_INFO,
+            "stopped: %llu messages, %llu scored, %llu risk events, %llu dead letters",
+            (unsigned long long)scorer_metrics_count(m->messages),
+            (unsigned long long)scorer_metrics_count(m->rows), (unsigned long long)risk_events,
+            (unsigned long long)scorer_metrics_count(m->dlq));
+    return rc;
+}

@@ -1,0 +1,281 @@
+/* scorer_metrics.c: the scorer's metric families (see scorer_metrics.h and
+ * README "HTTP API and metrics"), the bounded per-machine series, and what
+ * is computed at render time. */
+#include "scorer_metrics.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cJSON.h>
+
+#include "pdm_features.h"
+
+static const char *const level_labels[] = {"ok", "warn", "critical"};
+
+int scorer_metrics_init(scorer_metrics *m, pdm_registry *r, size_t machines_cap, char *errstr,
+                        size_t errlen)
+{
+    char msg[PDM_ERRSTR_SIZE];
+    memset(m, 0, sizeof *m);
+    m->machines_cap = machines_cap;
+    static const char *const type_label[] = {"type"}, *const reason_label[] = {"reason"},
+                             *const level_label[] = {"level"}, *const feature_label[] = {"feature"},
+                             *const machine_label[] = {"machine_id"},
+                             *const lag_labels[] = {"topic", "partition"},
+                             *const version_label[] = {"version"},
+                             *const result_label[] = {"result"};
+    static const double batch_buckets[] = {1, 10, 50, 100, 250, 500, 1000, 2000, 5000, 10000};
+    static const double latency_buckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                             0.25,  0.5,    1,     2.5,  5,     10};
+    static const double rtt_buckets[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
+                                         0.01,   0.025,   0.05,   0.1,   0.25,   1};
+    pdm_metric *events = NULL, *risk = NULL, *f;
+#define COUNTER(var, name, help, labels, n)                                                        \
+    if (!((var) = pdm_registry_counter(r, name, help, labels, n, msg, sizeof msg)))                \
+    goto fail
+#define GAUGE(var, name, help, labels, n)                                                          \
+    if (!((var) = pdm_registry_gauge(r, name, help, labels, n, msg, sizeof msg)))                  \
+    goto fail
+#define HISTOGRAM(var, name, help, buckets)                                                        \
+    if (!((var) = pdm_registry_histogram(r, name, help, NULL, 0, buckets,                          \
+                                         sizeof buckets / sizeof *buckets, msg, sizeof msg)))      \
+    goto fail
+#define ONE(var, fam) (var) = pdm_metric_with((fam), NULL)
+
+    COUNTER(f, "pdm_messages_consumed_total", "Messages consumed from the input topics.", NULL, 0);
+    ONE(m->messages, f);
+    COUNTER(events, "pdm_events_consumed_total", "Input events accepted, by type.", type_label, 1);
+    for (int t = 0; t < PDM_EV_RISK; t++) { /* a RiskEvent is never input */
+        const char *v[] = {pdm_event_type_name((pdm_event_type)t)};
+        m->events[t] = pdm_metric_with(events, v);
+    }
+    COUNTER(m->bad, "pdm_bad_messages_total", "Messages sent to the dead-letter topic, by reason.",
+            reason_label, 1);
+    COUNTER(f, "pdm_dlq_messages_total", "Dead letters produced.", NULL, 0);
+    ONE(m->dlq, f);
+    COUNTER(f, "pdm_rows_scored_total", "Telemetry rows featurised and scored.", NULL, 0);
+    ONE(m->rows, f);
+    COUNTER(risk, "pdm_risk_events_total", "RiskEvents produced, by level.", level_label, 1);
+    for (int l = 0; l < 3; l++) {
+        const char *v[] = {level_labels[l]};
+        m->risk_events[l] = pdm_metric_with(risk, v);
+    }
+    COUNTER(f, "pdm_redis_errors_total", "Failed Redis round trips (each retried).", NULL, 0);
+    ONE(m->redis_errors, f);
+    COUNTER(f, "pdm_offset_commits_total", "Batches whose offsets were committed.", NULL, 0);
+    ONE(m->commits, f);
+    COUNTER(f, "pdm_delivery_failures_total",
+            "Output messages (RiskEvents, dead letters) not delivered; their batch is consumed "
+            "again.",
+            NULL, 0);
+    ONE(m->delivery_errors, f);
+    COUNTER(f, "pdm_model_reloads_total", "Models installed after the first.", NULL, 0);
+    ONE(m->reloads, f);
+    COUNTER(f, "pdm_state_lost_total",
+            "Times the Redis state was found lost (FLUSHALL or an empty server).", NULL, 0);
+    ONE(m->state_lost, f);
+    COUNTER(f, "pdm_alerts_true_positive_total",
+            "Alerts followed by a failure of the machine within the horizon.", NULL, 0);
+    ONE(m->tp, f);
+    COUNTER(f, "pdm_alerts_false_positive_total",
+            "Alerts whose horizon passed without a failure of the machine.", NULL, 0);
+    ONE(m->fp, f);
+    COUNTER(f, "pdm_failures_caught_total", "Failures preceded by an alert within the horizon.",
+            NULL, 0);
+    ONE(m->caught, f);
+    COUNTER(f, "pdm_failures_missed_total", "Failures without an alert within the horizon.",
+            NULL, 0);
+    ONE(m->missed, f);
+    HISTOGRAM(f, "pdm_scoring_batch_size", "Messages per processed batch.", batch_buckets);
+    ONE(m->batch_size, f);
+    HISTOGRAM(f, "pdm_processing_latency_seconds",
+              "From a batch's messages being received to its RiskEvents being delivered, per "
+              "RiskEvent.",
+              latency_buckets);
+    ONE(m->latency, f);
+    HISTOGRAM(f, "pdm_redis_roundtrip_seconds",
+              "Pipelined Redis round trips of the loop: a batch's state load, and what is left "
+              "to wait of its write's (sent before the batch's output is produced).",
+              rtt_buckets);
+    ONE(m->redis_rtt, f);
+    COUNTER(f, "pdm_state_cache_lookups_total",
+            "Machines of a batch by where their state came from: hit (the in-process copy, "
+            "its version confirmed by Redis), stale (copy outdated, loaded) or miss (loaded).",
+            result_label, 1);
+    {
+        static const char *const results[] = {"hit", "stale", "miss"};
+        for (int k = 0; k < 3; k++)
+            m->cache_lookups[k] = pdm_metric_with(f, &results[k]);
+    }
+    GAUGE(f, "pdm_state_cache_machines", "Machines in the in-process state cache.", NULL, 0);
+    ONE(m->cache_machines, f);
+    GAUGE(f, "pdm_ready", "1 when Redis answers, a model is loaded and the group is joined.",
+          NULL, 0);
+    ONE(m->ready, f);
+    GAUGE(f, "pdm_event_time_lag_seconds",
+          "Wall clock minus the newest event time of the last scored batch.", NULL, 0);
+    ONE(m->event_lag, f);
+    GAUGE(m->lag, "pdm_consumer_lag_messages",
+          "Messages behind the partition's end (librdkafka statistics).", lag_labels, 2);
+    GAUGE(m->model_info, "pdm_model_info", "1 for the model version in use, 0 for earlier ones.",
+          version_label, 1);
+    GAUGE(m->psi, "pdm_feature_psi",
+          "Population Stability Index of the feature's latest window against training.",
+          feature_label, 1);
+    GAUGE(f, "pdm_risk_psi", "Population Stability Index of the risk score against training.",
+          NULL, 0);
+    ONE(m->risk_psi, f);
+    pdm_metric_set(m->risk_psi, NAN); /* unknown until a drift window is evaluated */
+    GAUGE(m->missing, "pdm_feature_missing_ratio",
+          "Share of missing values of the feature in the latest drift window.", feature_label, 1);
+    GAUGE(f, "pdm_alert_precision",
+          "Rolling share of resolved alerts followed by a failure within the horizon.", NULL, 0);
+    ONE(m->precision, f);
+    GAUGE(f, "pdm_alert_recall", "Rolling share of failures preceded by an alert.", NULL, 0);
+    ONE(m->recall, f);
+    GAUGE(m->machine_risk, "pdm_machine_risk", "The machine's latest risk score.", machine_label,
+          1);
+    GAUGE(m->machine_level, "pdm_machine_level",
+          "The machine's latest level: 0 OK, 1 WARN, 2 CRITICAL.", machine_label, 1);
+#undef COUNTER
+#undef GAUGE
+#undef HISTOGRAM
+#undef ONE
+    return 0;
+fail:
+    return pdm_err(errstr, errlen, "metrics: %s", msg);
+}
+
+/* The machine's own series (risk and level) if it has or may now get them:
+ * the first cfg.metrics_machines machines seen do, to bound the label
+ * cardinality. Looked up once per machine, then kept beside its id (a
+ * registry lookup compares label strings child by child). */
+static pdm_metric_child **machine_series(scorer_metrics *m, int32_t id)
+{
+    size_t cap = m->machines_cap;
+    if (cap == 0)
+        return NULL;
+    if (!m->exported) {
+        m->exported_cap = 16;
+        while (m->exported_cap < 2 * cap)
+            m->exported_cap <<= 1;
+        m->exported = calloc(m->exported_cap, sizeof *m->exported);
+        m->exported_children = calloc(2 * m->exported_cap, sizeof *m->exported_children);
+        if (!m->exported || !m->exported_children) {
+            free(m->exported);
+            free(m->exported_children);
+            m->exported = NULL;
+            m->exported_children = NULL;
+            return NULL;
+        }
+    }
+    size_t mask = m->exported_cap - 1;
+    for (size_t h = ((uint32_t)id * 2654435761u) & mask;; h = (h + 1) & mask) {
+        pdm_metric_child **series = &m->exported_children[2 * h];
+        if (m->exported[h] == id)
+            return series;
+        if (m->exported[h] == 0) {
+            if (m->machines_exported >= cap)
+                return NULL;
+            char label[16];
+            snprintf(label, sizeof label, "%d", (int)id);
+            const char *v[] = {label};
+            series[0] = pdm_metric_with(m->machine_risk, v);
+            series[1] = pdm_metric_with(m->machine_level, v);
+            if (!series[0] || !series[1])
+                return NULL; /* out of memory: tried again next time */
+            m->exported[h] = id;
+            m->machines_exported++;
+            return series;
+        }
+    }
+}
+
+void scorer_metrics_destroy(scorer_metrics *m)
+{
+    free(m->exported);
+    free(m->exported_children);
+    m->exported = NULL;
+    m->exported_children = NULL;
+}
+
+void scorer_metrics_machine(scorer_metrics *m, int32_t machine_id, const pdm_risk *r)
+{
+    pdm_metric_child **series = machine_series(m, machine_id);
+    if (!series)
+        return;
+    pdm_metric_set(series[0], r->risk);
+    pdm_metric_set(series[1], (double)r->level);
+}
+
+void scorer_metrics_model(scorer_metrics *m, const char *version, const char *old_version)
+{
+    if (old_version && *old_version) {
+        const char *v[] = {old_version};
+        pdm_metric_set(pdm_metric_with(m->model_info, v), 0);
+    }
+    const char *v[] = {version};
+    pdm_metric_set(pdm_metric_with(m->model_info, v), 1);
+}
+
+uint64_t scorer_metrics_count(const pdm_metric_child *c)
+{
+    double v = c ? pdm_metric_value(c) : 0;
+    return v > 0 ? (uint64_t)llround(v) : 0;
+}
+
+/* Counters mirroring a monotonic count kept elsewhere. */
+static void counter_to(pdm_metric_child *c, uint64_t value)
+{
+    double d = (double)value - pdm_metric_value(c);
+    if (d > 0)
+        pdm_metric_add(c, d);
+}
+
+void scorer_metrics_collect(scorer_metrics *m, int ready, const pdm_drift_result *d,
+                            pdm_perf *perf)
+{
+    pdm_metric_set(m->ready, ready);
+    if (d && d->ready) {
+        for (size_t i = 0; i < PDM_N_FEATURES; i++) {
+            const char *v[] = {pdm_feature_name(i)};
+            pdm_metric_set(pdm_metric_with(m->psi, v), d->feature[i].psi);
+            pdm_metric_set(pdm_metric_with(m->missing, v), d->feature[i].missing);
+        }
+        pdm_metric_set(m->risk_psi, d->risk.psi);
+    }
+    if (perf) {
+        pdm_perf_stats p;
+        pdm_perf_get(perf, &p);
+        counter_to(m->tp, p.all.tp);
+        counter_to(m->fp, p.all.fp);
+        counter_to(m->caught, p.all.caught);
+        counter_to(m->missed, p.all.missed);
+        pdm_metric_set(m->precision, p.rolling.precision);
+        pdm_metric_set(m->recall, p.rolling.recall);
+    }
+}
+
+void scorer_metrics_kafka_stats(scorer_metrics *m, const char *json, size_t len)
+{
+    cJSON *root = cJSON_ParseWithLength(json, len);
+    const cJSON *topics = cJSON_GetObjectItemCaseSensitive(root, "topics");
+    for (const cJSON *t = topics ? topics->child : NULL; t; t = t->next) {
+        const cJSON *parts = cJSON_GetObjectItemCaseSensitive(t, "partitions");
+        for (const cJSON *p = parts ? parts->child : NULL; p; p = p->next) {
+            const cJSON *lag = cJSON_GetObjectItemCaseSensitive(p, "consumer_lag");
+            const cJSON *id = cJSON_GetObjectItemCaseSensitive(p, "partition");
+            /* -1: unassigned, the internal UA partition, or not known yet. */
+            if (!cJSON_IsNumber(lag) || !cJSON_IsNumber(id) || id->valueint < 0 ||
+                lag->valuedouble < 0)
+                continue;
+            char part[16];
+            snprintf(part, sizeof part, "%d", id->valueint);
+            const char *v[] = {t->string, part};
+            pdm_metric_set(pdm_metric_with(m->lag, v), lag->valuedouble);
+        }
+    }
+    cJSON_Delete(root);
+}

@@ -1,0 +1,49 @@
+/* scorer_metrics.h (internal to consumer/): the scorer's Prometheus metric
+ * families in the registry, and the children the loop updates, looked up
+ * once. The registry is the scorer's one set of counters: its "stopped:"
+ * summary reads them back too.
+ */
+#ifndef PDM_SCORER_METRICS_H
+#define PDM_SCORER_METRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pdm_monitor.h"
+#include "pdm_schemas.h"
+
+typedef struct {
+    pdm_metric *bad, *psi, *missing, *machine_risk, *machine_level, *lag, *model_info;
+    pdm_metric_child *messages, *events[PDM_EV_COUNT];
+    pdm_metric_child *dlq, *rows, *redis_errors, *reloads, *state_lost, *commits, *delivery_errors;
+    pdm_metric_child *risk_events[3];
+    pdm_metric_child *batch_size, *latency, *redis_rtt;
+    pdm_metric_child *cache_lookups[3]; /* hit, stale, miss */
+    pdm_metric_child *cache_machines;
+    pdm_metric_child *ready, *event_lag, *risk_psi, *precision, *recall;
+    pdm_metric_child *tp, *fp, *caught, *missed;
+    size_t machines_cap;                  /* per-machine series for at most this many */
+    int32_t *exported;                    /* machine ids with their own series (a hash set) */
+    pdm_metric_child **exported_children; /* per slot: its risk and level series */
+    size_t exported_cap, machines_exported;
+} scorer_metrics;
+
+/* Registers every family in r (which outlives m). */
+int scorer_metrics_init(scorer_metrics *m, pdm_registry *r, size_t machines_cap, char *errstr,
+                        size_t errlen);
+void scorer_metrics_destroy(scorer_metrics *m);
+
+/* The per-machine risk and level gauges (loop thread). */
+void scorer_metrics_machine(scorer_metrics *m, int32_t machine_id, const pdm_risk *r);
+/* pdm_model_info: 1 for version, 0 for old_version ("" or NULL: none). */
+void scorer_metrics_model(scorer_metrics *m, const char *version, const char *old_version);
+/* Consumer lag per partition from librdkafka's statistics JSON. */
+void scorer_metrics_kafka_stats(scorer_metrics *m, const char *json, size_t len);
+/* Render time: the live-performance counters and gauges from the tracker,
+ * and the latest drift window when d is not NULL. */
+void scorer_metrics_collect(scorer_metrics *m, int ready, const pdm_drift_result *d,
+                            pdm_perf *perf);
+/* Counter values as whole numbers (the summary at exit). */
+uint64_t scorer_metrics_count(const pdm_metric_child *c);
+
+#endif

@@ -1,0 +1,114 @@
+/* scorer_output.c: a batch's RiskEvents, dead letters and feature dump (see
+ * scorer_output.h). */
+#include "scorer_output.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "pdm_features.h"
+
+/* Room left in a dead letter for its headers and the record's framing. */
+#define DLQ_OVERHEAD 4096
+
+int scorer_output_open(scorer_output *o, const pdm_scorer_config *cfg, scorer_kafka *kafka,
+                       scorer_metrics *metrics, char *errstr, size_t errlen)
+{
+    char msg[PDM_ERRSTR_SIZE];
+    memset(o, 0, sizeof *o);
+    o->cfg = cfg;
+    o->kafka = kafka;
+    o->metrics = metrics;
+    o->codec = pdm_codec_new(msg, sizeof msg);
+    if (!o->codec)
+        return pdm_err(errstr, errlen, "codec: %s", msg);
+    if (cfg->dump_features) {
+        o->dump = fopen(cfg->dump_features, "w");
+        if (!o->dump)
+            return pdm_err(errstr, errlen, "%s: %s", cfg->dump_features, strerror(errno));
+        pdm_features_dump_header(o->dump);
+    }
+    return 0;
+}
+
+void scorer_output_close(scorer_output *o)
+{
+    pdm_codec_destroy(o->codec);
+    if (o->dump)
+        fclose(o->dump);
+    memset(o, 0, sizeof *o);
+}
+
+/* A dead letter carries the original key and payload, except that a payload
+ * too large for our producer (the input topic may allow larger messages than
+ * message.max.bytes) is cut to fit, with its size in pdm.truncated: sending
+ * it whole would fail on every retry and block the partition for good. */
+static void dead_letter(scorer_output *o, const scorer_item *it)
+{
+    const rd_kafka_message_t *msg = it->msg;
+    size_t max = o->kafka->max_message;
+    rd_kafka_headers_t *h = rd_kafka_headers_new(6);
+    char part[16], off[32], size[32];
+    snprintf(part, sizeof part, "%d", (int)msg->partition);
+    snprintf(off, sizeof off, "%lld", (long long)msg->offset);
+    pdm_metric_add(o->metrics->dlq, 1);
+    const char *labels[] = {it->bad_reason};
+    pdm_metric_add(pdm_metric_with(o->metrics->bad, labels), 1);
+    rd_kafka_header_add(h, "pdm.reason", -1, it->bad_reason, -1);
+    rd_kafka_header_add(h, "pdm.detail", -1, it->bad_detail, -1);
+    rd_kafka_header_add(h, "pdm.source.topic", -1, rd_kafka_topic_name(msg->rkt), -1);
+    rd_kafka_header_add(h, "pdm.source.partition", -1, part, -1);
+    rd_kafka_header_add(h, "pdm.source.offset", -1, off, -1);
+    size_t len = msg->len;
+    if (max > DLQ_OVERHEAD + msg->key_len && len > max - DLQ_OVERHEAD - msg->key_len) {
+        len = max - DLQ_OVERHEAD - msg->key_len;
+        snprintf(size, sizeof size, "%zu", msg->len);
+        rd_kafka_header_add(h, "pdm.truncated", -1, size, -1);
+    }
+    scorer_kafka_produce(o->kafka, o->cfg->dlq_topic, msg->key, msg->key_len, msg->payload, len,
+                         h);
+}
+
+static int emit_risk(scorer_output *o, const scorer_item *it, const pdm_risk *risk)
+{
+    char buf[PDM_MAX_ENCODED], err[PDM_ERRSTR_SIZE], key[16];
+    pdm_risk r = *risk;
+    snprintf(r.event_id, sizeof r.event_id, "%d-%lld-%s", (int)it->ev.machine_id,
+             (long long)it->ev.ts, r.model_version);
+    r.scored_at = pdm_now_ms();
+    pdm_event out = {.type = PDM_EV_RISK, .machine_id = it->ev.machine_id, .ts = it->ev.ts};
+    out.u.risk = &r;
+    int len = pdm_codec_encode(o->codec, &out, PDM_WIRE_SINGLE_OBJECT, buf, sizeof buf, err,
+                               sizeof err);
+    if (len < 0) {
+        pdm_log(PDM_LOG_ERROR, "encode RiskEvent: %s", err);
+        atomic_fetch_add(&o->kafka->delivery_failures, 1);
+        return -1;
+    }
+    int klen = snprintf(key, sizeof key, "%d", (int)it->ev.machine_id);
+    if (scorer_kafka_produce(o->kafka, o->cfg->risk_topic, key, (size_t)klen, buf, (size_t)len,
+                             NULL))
+        return -1;
+    pdm_metric_add(o->metrics->risk_events[r.level], 1);
+    return 0;
+}
+
+size_t scorer_output_batch(scorer_output *o, const scorer_batch *b)
+{
+    size_t n_emitted = 0;
+    for (size_t i = 0; i < b->n; i++) {
+        const scorer_item *it = &b->items[i];
+        if (it->bad_reason) {
+            dead_letter(o, it);
+        } else if (it->row >= 0 && it->emit) {
+            emit_risk(o, it, &b->risks[it->row]);
+            n_emitted++;
+        }
+        if (o->dump && it->row >= 0)
+            pdm_features_dump_row(o->dump, it->ev.machine_id, it->ev.ts,
+                                  b->rows + (size_t)it->row * PDM_N_FEATURES, -1);
+    }
+    if (o->dump)
+        fflush(o->dump);
+    return n_emitted;
+}
