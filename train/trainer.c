@@ -39,13 +39,9 @@
 #include "pdm_dataset.h"
 #include "pdm_features.h"
 #include "pdm_model.h"
-#include "trainer.h"
-#ifdef PDM_HAVE_REPORT
 #include "pdm_report.h"
-#endif
-#ifdef PDM_HAVE_TRACKING
 #include "pdm_tracking.h"
-#endif
+#include "trainer.h"
 
 enum { K = PDM_MODEL_N_CLASSES };
 
@@ -413,7 +409,6 @@ static cJSON *promotion_json(const promotion *p, const char *candidate_version,
 
 /* ---- report and MLflow ------------------------------------------------------------ */
 
-#ifdef PDM_HAVE_REPORT
 /* Risk over the test period of up to PDM_REPORT_MAX_SERIES machines that
  * fail in it, in order of their first failure. */
 typedef struct {
@@ -484,15 +479,13 @@ static int build_series(const pdm_dataset *ds, const row_block *test, const doub
     }
     return 0;
 }
-#endif
 
-/* Renders report.html into files[*nfiles] (when the report module is built). */
+/* Renders report.html into files[*nfiles]. */
 static int add_report(const train_config *cfg, pdm_model *model, const pdm_metrics *m,
                       const row_block *train, const row_block *test, const double *test_probs,
                       const pdm_dataset *ds, const char *cutoff, pdm_model_file *files,
                       size_t *nfiles, char *errstr, size_t errlen)
 {
-#ifdef PDM_HAVE_REPORT
     pdm_report_data d;
     pdm_report_points roc = {0}, pr = {0};
     report_series rs = {0};
@@ -591,11 +584,6 @@ out:
     pdm_report_points_free(&pr);
     free_series(&rs);
     return rc;
-#else
-    (void)cfg, (void)model, (void)m, (void)train, (void)test, (void)test_probs, (void)ds;
-    (void)cutoff, (void)files, (void)nfiles, (void)errstr, (void)errlen;
-    return 0;
-#endif
 }
 
 /* Records the run in the MLflow file store: parameters, test metrics,
@@ -604,7 +592,6 @@ static int record_run(const train_config *cfg, pdm_model *model, const pdm_metri
                       const timings *tm, const char *cutoff, const char *package_dir, int promoted,
                       char *errstr, size_t errlen)
 {
-#ifdef PDM_HAVE_TRACKING
     pdm_tracking_run *run = NULL;
     char v[12][48], err[PDM_ERRSTR_SIZE];
     int rc = -1;
@@ -681,11 +668,6 @@ fail:
 out:
     pdm_tracking_run_destroy(run);
     return rc;
-#else
-    (void)model, (void)m, (void)tm, (void)cutoff, (void)package_dir, (void)promoted;
-    return pdm_err(errstr, errlen, "--mlruns %s: this pdm-train was built without tracking/",
-                   cfg->mlruns);
-#endif
 }
 
 /* ---- run ------------------------------------------------------------------------ */
