@@ -1,5 +1,5 @@
 /* pdm-train: trains the failure model from PdM CSVs and writes a model
- * package (see model/pdm_model.h), optionally promoting it in a models
+ * package (see model/include/pdm_model.h), optionally promoting it in a models
  * directory. Exit status: 0 on success (also when a candidate is not
  * promoted), 1 on a failure, 2 on a usage error. */
 #include <stddef.h>
