@@ -1,5 +1,5 @@
 /* eval.c: evaluation of a model on labelled rows and the choice of alert
- * thresholds.
+ * thresholds (pdm_eval_*; monitor/'s pdm_metric_* are Prometheus metrics).
  *
  * Class metrics use the argmax class; the any-failure metrics use the risk
  * score 1 - P(none). Ranking metrics treat tied scores as one threshold (an

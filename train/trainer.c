@@ -1,4 +1,5 @@
-/* trainer.c: the pdm-train flow.
+/* trainer.c: the pdm-train flow (train/: program code over the dataset,
+ * features, model, tracking and report libraries).
  *
  *   load CSVs (dataset) -> features of every telemetry row in replay order
  *   and labels (features) -> time split -> train -> thresholds on training
