@@ -5,4 +5,6 @@ if(TARGET pdm_dataset AND TARGET pdm_features)
   add_executable(bench-native ${CMAKE_CURRENT_SOURCE_DIR}/bench_native.c)
   target_link_libraries(bench-native PRIVATE pdm_dataset pdm_features pdm_model pdm_common
                         pdm::xgboost)
+  # times pdm_native directly: model/native.h is internal to pdm_model
+  target_include_directories(bench-native PRIVATE ${PROJECT_SOURCE_DIR}/model)
 endif()

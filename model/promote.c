@@ -25,8 +25,8 @@ static int not_worse(double candidate, double current)
     return !isnan(candidate) && candidate >= current - 1e-12;
 }
 
-int pdm_model_promotion_decide(const pdm_metrics *candidate, const pdm_metrics *current,
-                               char *reason, size_t reason_len)
+int pdm_model_promotion_decide(const pdm_eval *candidate, const pdm_eval *current, char *reason,
+                               size_t reason_len)
 {
     int f1_ok = not_worse(candidate->macro_f1, current->macro_f1);
     int pr_ok = not_worse(candidate->pr_auc, current->pr_auc);

@@ -44,7 +44,7 @@ printf '#include <stdint.h>\n#include <stddef.h>\nint LLVMFuzzerTestOneInput(con
 cmake -DSRC="$SRC/schemas" -DOUT="$WORK/schemas_embedded.c" -P "$SRC/schemas/embed.cmake"
 
 # ---- read tests/fuzz/targets.txt -----------------------------------------
-declare -A T_SOURCES T_PKGS
+declare -A T_SOURCES T_PKGS T_INTERNAL
 TARGETS=()
 while IFS= read -r line; do
   line=${line%%#*}
@@ -60,7 +60,14 @@ while IFS= read -r line; do
     continue
   fi
   TARGETS+=("$name")
-  T_SOURCES[$name]=$srcs
+  T_SOURCES[$name]=""
+  T_INTERNAL[$name]=""
+  for s in $srcs; do
+    case $s in
+    @internal:*) T_INTERNAL[$name]+=" $SRC/${s#@internal:}" ;;
+    *) T_SOURCES[$name]+=" $s" ;;
+    esac
+  done
   T_PKGS[$name]=$pkgs
 done <"$FUZZ/targets.txt"
 [ ${#TARGETS[@]} -gt 0 ] || pdm_fail "no fuzz targets selected"
@@ -74,32 +81,46 @@ if [ -n "${all_pkgs// /}" ]; then
   # shellcheck disable=SC2207,SC2086
   INCLUDES+=($(pkg-config --cflags $all_pkgs)) || pdm_fail "pkg-config --cflags$all_pkgs"
 fi
-# Every module folder (a folder with a CMakeLists.txt and headers; build
-# trees excluded) is on the include path, as CMake's targets would put it.
+# Include paths as CMake's targets give them: every module's public headers
+# (<module>/include/, or the folder itself for a module without one) for
+# every file; a project source also gets its own module folder (its target's
+# private headers); fuzz_NAME.c gets a module folder only if targets.txt opts
+# in with @internal:MODULE.
 for d in "$SRC"/*/; do
   case $(basename "$d") in build*) continue ;; esac
-  [ -f "$d/CMakeLists.txt" ] && compgen -G "$d*.h" >/dev/null && INCLUDES+=(-I"${d%/}")
+  [ -f "$d/CMakeLists.txt" ] || continue
+  if [ -d "$d/include" ]; then
+    INCLUDES+=(-I"${d}include")
+  elif compgen -G "$d*.h" >/dev/null; then
+    INCLUDES+=(-I"${d%/}")
+  fi
 done
 compile_list=()
 for name in "${TARGETS[@]}"; do
   for s in ${T_SOURCES[$name]} "tests/fuzz/fuzz_$name.c"; do
-    if [ "$s" = @embedded ]; then
-      path=$WORK/schemas_embedded.c
-    else
-      path=$SRC/$s
-    fi
+    case $s in
+    @embedded) path=$WORK/schemas_embedded.c private=$SRC/schemas ;;
+    tests/fuzz/*) path=$SRC/$s private=${T_INTERNAL[$name]} ;;
+    *) path=$SRC/$s private=$SRC/${s%%/*} ;;
+    esac
     [ -f "$path" ] || pdm_fail "fuzz target $name: source $s not found"
+    for dir in $private; do [ -d "$dir" ] || pdm_fail "fuzz target $name: no folder $dir"; done
+    private=${private# }
+    private=${private// /:}
     obj=$WORK/obj/$(echo "${s#@}" | tr / _).o
     OBJ_OF[$s]=$obj
-    compile_list+=("$path"$'\t'"$obj")
+    compile_list+=("$path"$'\t'"$obj"$'\t'"${private:--}")
   done
 done
 printf '%s\n' "${compile_list[@]}" | sort -u >"$PDM_TMP/compile.list"
 export CLANG
 export CFLAGS_STR="${CFLAGS[*]} ${INCLUDES[*]}"
 # Rebuild an object when its source or any header it read (-MMD) changed.
+# $3: the source's private include folders, ':'-separated ('-' for none).
 compile_one() {
-  local src=$1 obj=$2 dep=${2%.o}.d
+  local src=$1 obj=$2 dep=${2%.o}.d private=() dirs dir
+  IFS=: read -ra dirs <<<"${3#-}"
+  for dir in "${dirs[@]}"; do private+=(-I"$dir"); done
   if [ -f "$obj" ] && [ -f "$dep" ]; then
     local newer
     newer=$(sed -e 's/\\$//' -e 's/^[^:]*://' "$dep" | tr -s ' \n' '\n\n' | grep -v '^$' |
@@ -107,11 +128,11 @@ compile_one() {
     [ -z "$newer" ] && return 0
   fi
   # shellcheck disable=SC2086
-  "$CLANG" $CFLAGS_STR -MMD -MF "$dep" -c "$src" -o "$obj"
+  "$CLANG" $CFLAGS_STR "${private[@]}" -MMD -MF "$dep" -c "$src" -o "$obj"
 }
 export -f compile_one
 start=$(date +%s)
-tr '\t' ' ' <"$PDM_TMP/compile.list" | xargs -P "$JOBS" -n 2 bash -c 'compile_one "$0" "$1"' ||
+tr '\t' ' ' <"$PDM_TMP/compile.list" | xargs -P "$JOBS" -n 3 bash -c 'compile_one "$0" "$1" "$2"' ||
   pdm_fail "compiling the fuzz targets failed"
 for name in "${TARGETS[@]}"; do
   objs=()

@@ -32,7 +32,7 @@ static void test_auc_with_ties(void **state)
     const unsigned char pos[] = {1, 1, 0, 1, 0, 1, 0};
     double roc, pr;
     char err[PDM_ERRSTR_SIZE];
-    assert_int_equal(pdm_metric_auc(score, pos, 7, &roc, &pr, err, sizeof err), 0);
+    assert_int_equal(pdm_eval_auc(score, pos, 7, &roc, &pr, err, sizeof err), 0);
     assert_float_equal(roc, 0.75, EPS);
     assert_float_equal(pr, 0.25 * (1 + 2.0 / 3 + 0.75 + 2.0 / 3), EPS);
 
@@ -40,7 +40,7 @@ static void test_auc_with_ties(void **state)
     const double score2[] = {0.5, 0.3, 0.8, 0.9, 0.5, 0.7, 0.8};
     const unsigned char pos2[] = {1, 0, 0, 1, 0, 1, 1};
     double roc2, pr2;
-    assert_int_equal(pdm_metric_auc(score2, pos2, 7, &roc2, &pr2, err, sizeof err), 0);
+    assert_int_equal(pdm_eval_auc(score2, pos2, 7, &roc2, &pr2, err, sizeof err), 0);
     assert_float_equal(roc2, 0.75, EPS);
     assert_float_equal(pr2, pr, EPS);
 }
@@ -55,17 +55,17 @@ static void test_auc_all_tied_and_degenerate(void **state)
         pos[i] = i < 3;
     }
     /* One threshold: every pair is a tie, precision is the positive rate. */
-    assert_int_equal(pdm_metric_auc(score, pos, 10, &roc, &pr, err, sizeof err), 0);
+    assert_int_equal(pdm_eval_auc(score, pos, 10, &roc, &pr, err, sizeof err), 0);
     assert_float_equal(roc, 0.5, EPS);
     assert_float_equal(pr, 0.3, EPS);
 
     memset(pos, 0, sizeof pos);
-    assert_int_equal(pdm_metric_auc(score, pos, 10, &roc, &pr, err, sizeof err), 0);
+    assert_int_equal(pdm_eval_auc(score, pos, 10, &roc, &pr, err, sizeof err), 0);
     assert_true(isnan(roc));
     assert_true(isnan(pr));
 
     memset(pos, 1, sizeof pos);
-    assert_int_equal(pdm_metric_auc(score, pos, 10, &roc, &pr, err, sizeof err), 0);
+    assert_int_equal(pdm_eval_auc(score, pos, 10, &roc, &pr, err, sizeof err), 0);
     assert_true(isnan(roc));
     assert_float_equal(pr, 1.0, EPS);
 
@@ -74,18 +74,18 @@ static void test_auc_all_tied_and_degenerate(void **state)
         score[i] = i;
         pos[i] = i >= 6;
     }
-    assert_int_equal(pdm_metric_auc(score, pos, 10, &roc, &pr, err, sizeof err), 0);
+    assert_int_equal(pdm_eval_auc(score, pos, 10, &roc, &pr, err, sizeof err), 0);
     assert_float_equal(roc, 1.0, EPS);
     assert_float_equal(pr, 1.0, EPS);
     for (int i = 0; i < 10; i++)
         pos[i] = i < 4;
-    assert_int_equal(pdm_metric_auc(score, pos, 10, &roc, &pr, err, sizeof err), 0);
+    assert_int_equal(pdm_eval_auc(score, pos, 10, &roc, &pr, err, sizeof err), 0);
     assert_float_equal(roc, 0.0, EPS);
     /* positives at ranks 7..10: precisions 1/7, 2/8, 3/9, 4/10 */
     assert_float_equal(pr, (1.0 / 7 + 2.0 / 8 + 3.0 / 9 + 4.0 / 10) / 4, EPS);
 
     score[2] = NAN;
-    assert_int_equal(pdm_metric_auc(score, pos, 10, &roc, &pr, err, sizeof err), -1);
+    assert_int_equal(pdm_eval_auc(score, pos, 10, &roc, &pr, err, sizeof err), -1);
     assert_non_null(strstr(err, "NaN"));
 }
 
@@ -105,11 +105,11 @@ static void test_metrics_f1_confusion(void **state)
     const int labels[] = {0, 0, 1, 1, 2, 0};
     const int argmax[] = {0, 1, 1, 0, 2, 0};
     double probs[6 * PDM_MODEL_N_CLASSES];
-    pdm_metrics m;
+    pdm_eval m;
     char err[PDM_ERRSTR_SIZE];
     for (int i = 0; i < 6; i++)
         set_probs(probs + i * PDM_MODEL_N_CLASSES, argmax[i]);
-    assert_int_equal(pdm_metrics_compute(labels, probs, 6, 0.5, 0.95, &m, err, sizeof err), 0);
+    assert_int_equal(pdm_eval_compute(labels, probs, 6, 0.5, 0.95, &m, err, sizeof err), 0);
     assert_int_equal(m.confusion[0][0], 2);
     assert_int_equal(m.confusion[0][1], 1);
     assert_int_equal(m.confusion[1][0], 1);
@@ -141,13 +141,13 @@ static void test_metrics_f1_confusion(void **state)
 
     /* A class predicted but absent from the labels counts, with F1 0. */
     const int labels2[] = {0, 0, 1, 1, 1, 0};
-    assert_int_equal(pdm_metrics_compute(labels2, probs, 6, 0.5, 0.9, &m, err, sizeof err), 0);
+    assert_int_equal(pdm_eval_compute(labels2, probs, 6, 0.5, 0.9, &m, err, sizeof err), 0);
     assert_int_equal(m.support[2], 0);
     assert_float_equal(m.precision[2], 0.0, EPS);
     assert_float_equal(m.macro_f1, (m.f1[0] + m.f1[1] + 0.0) / 3, EPS);
 
     const int bad[] = {0, 7, 0, 0, 0, 0};
-    assert_int_equal(pdm_metrics_compute(bad, probs, 6, 0.5, 0.9, &m, err, sizeof err), -1);
+    assert_int_equal(pdm_eval_compute(bad, probs, 6, 0.5, 0.9, &m, err, sizeof err), -1);
 }
 
 static void test_metrics_roc_on_risk(void **state)
@@ -158,13 +158,13 @@ static void test_metrics_roc_on_risk(void **state)
     const int labels[] = {3, 0, 1, 0};
     const double risk[] = {0.8, 0.5, 0.3, 0.3};
     double probs[4 * PDM_MODEL_N_CLASSES] = {0};
-    pdm_metrics m;
+    pdm_eval m;
     char err[PDM_ERRSTR_SIZE];
     for (int i = 0; i < 4; i++) {
         probs[i * PDM_MODEL_N_CLASSES] = 1.0 - risk[i];
         probs[i * PDM_MODEL_N_CLASSES + 4] = risk[i];
     }
-    assert_int_equal(pdm_metrics_compute(labels, probs, 4, 0.5, 0.8, &m, err, sizeof err), 0);
+    assert_int_equal(pdm_eval_compute(labels, probs, 4, 0.5, 0.8, &m, err, sizeof err), 0);
     assert_float_equal(m.roc_auc, 2.5 / 4, EPS);
     /* AP: at 0.8 R .5 P 1; at 0.5 no new positive; at 0.3 R 1 P 2/4 */
     assert_float_equal(m.pr_auc, 0.5 * 1 + 0.5 * 0.5, EPS);
@@ -172,14 +172,14 @@ static void test_metrics_roc_on_risk(void **state)
     assert_float_equal(m.warn_recall, 0.5, EPS);
     assert_float_equal(m.critical_precision, 1.0, EPS);
 
-    cJSON *j = pdm_metrics_to_json(&m);
+    cJSON *j = pdm_eval_to_json(&m);
     assert_non_null(j);
     assert_float_equal(cJSON_GetObjectItem(j, "pr_auc")->valuedouble, m.pr_auc, EPS);
     assert_non_null(cJSON_GetObjectItem(j, "macro_f1"));
     assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(j, "confusion")), 5);
     cJSON_Delete(j);
     pdm_buf table = {0};
-    assert_int_equal(pdm_metrics_format(&m, &table), 0);
+    assert_int_equal(pdm_eval_format(&m, &table), 0);
     assert_non_null(strstr(table.data, "macro F1"));
     assert_non_null(strstr(table.data, "comp4"));
     pdm_buf_free(&table);
@@ -418,7 +418,7 @@ static void test_split_default_cutoff(void **state)
 
 static void test_promotion_rule(void **state)
 {
-    pdm_metrics cand = {0}, cur = {0};
+    pdm_eval cand = {0}, cur = {0};
     char why[256];
     cand.macro_f1 = 0.5;
     cand.pr_auc = 0.4;

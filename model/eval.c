@@ -1,5 +1,5 @@
-/* metrics.c: evaluation of a model on labelled rows and the choice of alert
- * thresholds.
+/* eval.c: evaluation of a model on labelled rows and the choice of alert
+ * thresholds (pdm_eval_*; monitor/'s pdm_metric_* are Prometheus metrics).
  *
  * Class metrics use the argmax class; the any-failure metrics use the risk
  * score 1 - P(none). Ranking metrics treat tied scores as one threshold (an
@@ -84,8 +84,8 @@ out:
     return rc;
 }
 
-int pdm_metric_auc(const double *score, const unsigned char *positive, size_t n, double *roc_auc,
-                   double *pr_auc, char *errstr, size_t errlen)
+int pdm_eval_auc(const double *score, const unsigned char *positive, size_t n, double *roc_auc,
+                 double *pr_auc, char *errstr, size_t errlen)
 {
     step *steps = NULL;
     size_t nsteps, npos;
@@ -195,8 +195,8 @@ static void alert_quality(const double *risk, const unsigned char *positive, siz
     *recall = ratio(tp, npos);
 }
 
-int pdm_metrics_compute(const int *labels, const double *probs, size_t n, double warn,
-                        double critical, pdm_metrics *out, char *errstr, size_t errlen)
+int pdm_eval_compute(const int *labels, const double *probs, size_t n, double warn, double critical,
+                     pdm_eval *out, char *errstr, size_t errlen)
 {
     enum { K = PDM_MODEL_N_CLASSES };
     int rc = -1;
@@ -248,7 +248,7 @@ int pdm_metrics_compute(const int *labels, const double *probs, size_t n, double
     out->macro_f1 = present ? f1_sum / present : NAN;
     out->accuracy = ratio(correct, n);
     out->positive_rate = ratio(out->n_positive, n);
-    if (pdm_metric_auc(risk, positive, n, &out->roc_auc, &out->pr_auc, errstr, errlen))
+    if (pdm_eval_auc(risk, positive, n, &out->roc_auc, &out->pr_auc, errstr, errlen))
         goto out;
     out->warn = warn;
     out->critical = critical;
@@ -270,7 +270,7 @@ static int add_num(cJSON *obj, const char *key, double v)
     return item && cJSON_AddItemToObject(obj, key, item) ? 0 : -1;
 }
 
-cJSON *pdm_metrics_to_json(const pdm_metrics *m)
+cJSON *pdm_eval_to_json(const pdm_eval *m)
 {
     enum { K = PDM_MODEL_N_CLASSES };
     int failed = 0;
@@ -320,7 +320,7 @@ fail:
     return NULL;
 }
 
-int pdm_metrics_format(const pdm_metrics *m, pdm_buf *out)
+int pdm_eval_format(const pdm_eval *m, pdm_buf *out)
 {
     enum { K = PDM_MODEL_N_CLASSES };
     int rc = 0;

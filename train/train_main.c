@@ -1,7 +1,8 @@
 /* pdm-train: trains the failure model from PdM CSVs and writes a model
- * package (see model/pdm_model.h), optionally promoting it in a models
- * directory. Exit status: 0 on success (also when a candidate is not
- * promoted), 1 on a failure, 2 on a usage error. */
+ * package (see model/include/pdm_model.h), optionally promoting it in a
+ * models directory. Exit status: 0 on success (also when a candidate is not
+ * promoted), 1 on a failure, 2 on a usage error. The thin main of train/:
+ * the option table is here, the flow in trainer.c. */
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>

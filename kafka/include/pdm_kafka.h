@@ -9,6 +9,9 @@
  *   secret one (names containing "password", "secret", "sasl" or "key").
  * - A small list of topic names, parsed from "a,b,c" so that one option can
  *   name several topics.
+ *
+ * A module of its own (kafka/, not common/): it needs librdkafka and the
+ * event types of schemas/, and common/ depends on nothing.
  */
 #ifndef PDM_KAFKA_H
 #define PDM_KAFKA_H

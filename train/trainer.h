@@ -1,6 +1,7 @@
-/* trainer.h: the pdm-train flow (program code, not part of pdm_model: it
- * needs the dataset and features libraries). train_main.c parses options
- * into a train_config and calls trainer_run. */
+/* trainer.h: the pdm-train flow (program code in train/, not part of
+ * pdm_model: it joins the dataset, features, model, tracking and report
+ * libraries). train_main.c parses options into a train_config and calls
+ * trainer_run. */
 #ifndef PDM_TRAINER_H
 #define PDM_TRAINER_H
 

@@ -1,4 +1,5 @@
-/* trainer.c: the pdm-train flow.
+/* trainer.c: the pdm-train flow (train/: program code over the dataset,
+ * features, model, tracking and report libraries).
  *
  *   load CSVs (dataset) -> features of every telemetry row in replay order
  *   and labels (features) -> time split -> train -> thresholds on training
@@ -39,13 +40,9 @@
 #include "pdm_dataset.h"
 #include "pdm_features.h"
 #include "pdm_model.h"
-#include "trainer.h"
-#ifdef PDM_HAVE_REPORT
 #include "pdm_report.h"
-#endif
-#ifdef PDM_HAVE_TRACKING
 #include "pdm_tracking.h"
-#endif
+#include "trainer.h"
 
 enum { K = PDM_MODEL_N_CLASSES };
 
@@ -290,7 +287,7 @@ typedef struct {
     int promote;
     char current_version[PDM_MODEL_VERSION_LEN + 1];
     char reason[512];
-    pdm_metrics current;
+    pdm_eval current;
 } promotion;
 
 /* Switches a model to the --predictor; a refused native predictor is logged
@@ -317,8 +314,8 @@ static int choose_predictor(pdm_model *m, const char *name, const char *which, c
 
 /* Scores the current model (if any) on the candidate's test rows. */
 static int compare_with_current(const train_config *cfg, const pdm_model *candidate,
-                                const pdm_metrics *cand_metrics, const row_block *test,
-                                promotion *p, char *errstr, size_t errlen)
+                                const pdm_eval *cand_metrics, const row_block *test, promotion *p,
+                                char *errstr, size_t errlen)
 {
     char dir[4096], err[PDM_ERRSTR_SIZE];
     pdm_model *cur = NULL;
@@ -369,8 +366,7 @@ static int compare_with_current(const train_config *cfg, const pdm_model *candid
     double warn, critical;
     pdm_model_thresholds(cur, &warn, &critical);
     if (pdm_model_predict(cur, test->rows, test->n, probs, errstr, errlen) ||
-        pdm_metrics_compute(test->labels, probs, test->n, warn, critical, &p->current, errstr,
-                            errlen))
+        pdm_eval_compute(test->labels, probs, test->n, warn, critical, &p->current, errstr, errlen))
         goto out;
     p->promote = pdm_model_promotion_decide(cand_metrics, &p->current, p->reason, sizeof p->reason);
     rc = 0;
@@ -381,7 +377,7 @@ out:
 }
 
 static cJSON *promotion_json(const promotion *p, const char *candidate_version,
-                             const pdm_metrics *cand, const char *models_dir)
+                             const pdm_eval *cand, const char *models_dir)
 {
     char now[32];
     cJSON *j = cJSON_CreateObject();
@@ -413,7 +409,6 @@ static cJSON *promotion_json(const promotion *p, const char *candidate_version,
 
 /* ---- report and MLflow ------------------------------------------------------------ */
 
-#ifdef PDM_HAVE_REPORT
 /* Risk over the test period of up to PDM_REPORT_MAX_SERIES machines that
  * fail in it, in order of their first failure. */
 typedef struct {
@@ -484,15 +479,13 @@ static int build_series(const pdm_dataset *ds, const row_block *test, const doub
     }
     return 0;
 }
-#endif
 
-/* Renders report.html into files[*nfiles] (when the report module is built). */
-static int add_report(const train_config *cfg, pdm_model *model, const pdm_metrics *m,
+/* Renders report.html into files[*nfiles]. */
+static int add_report(const train_config *cfg, pdm_model *model, const pdm_eval *m,
                       const row_block *train, const row_block *test, const double *test_probs,
                       const pdm_dataset *ds, const char *cutoff, pdm_model_file *files,
                       size_t *nfiles, char *errstr, size_t errlen)
 {
-#ifdef PDM_HAVE_REPORT
     pdm_report_data d;
     pdm_report_points roc = {0}, pr = {0};
     report_series rs = {0};
@@ -591,20 +584,14 @@ out:
     pdm_report_points_free(&pr);
     free_series(&rs);
     return rc;
-#else
-    (void)cfg, (void)model, (void)m, (void)train, (void)test, (void)test_probs, (void)ds;
-    (void)cutoff, (void)files, (void)nfiles, (void)errstr, (void)errlen;
-    return 0;
-#endif
 }
 
 /* Records the run in the MLflow file store: parameters, test metrics,
  * timings so far, and the package as artifacts under "model". */
-static int record_run(const train_config *cfg, pdm_model *model, const pdm_metrics *m,
+static int record_run(const train_config *cfg, pdm_model *model, const pdm_eval *m,
                       const timings *tm, const char *cutoff, const char *package_dir, int promoted,
                       char *errstr, size_t errlen)
 {
-#ifdef PDM_HAVE_TRACKING
     pdm_tracking_run *run = NULL;
     char v[12][48], err[PDM_ERRSTR_SIZE];
     int rc = -1;
@@ -681,11 +668,6 @@ fail:
 out:
     pdm_tracking_run_destroy(run);
     return rc;
-#else
-    (void)model, (void)m, (void)tm, (void)cutoff, (void)package_dir, (void)promoted;
-    return pdm_err(errstr, errlen, "--mlruns %s: this pdm-train was built without tracking/",
-                   cfg->mlruns);
-#endif
 }
 
 /* ---- run ------------------------------------------------------------------------ */
@@ -719,7 +701,7 @@ typedef struct {
     pdm_model *model;
     double *fit_probs, *calib_probs, *test_probs;
     pdm_thresholds th;
-    pdm_metrics metrics;
+    pdm_eval metrics;
     promotion promo;
     timings tm;
     int64_t cutoff, calib_cutoff;
@@ -921,8 +903,8 @@ static int evaluate(run_state *r, char *errstr, size_t errlen)
         goto out;
     pdm_log(PDM_LOG_DEBUG, "evaluate: test predictions %.3f s", pdm_monotonic_s() - t0);
     t0 = pdm_monotonic_s();
-    if (pdm_metrics_compute(r->test.labels, r->test_probs, r->test.n, r->th.warn, r->th.critical,
-                            &r->metrics, errstr, errlen))
+    if (pdm_eval_compute(r->test.labels, r->test_probs, r->test.n, r->th.warn, r->th.critical,
+                         &r->metrics, errstr, errlen))
         goto out;
     pdm_log(PDM_LOG_DEBUG, "evaluate: metrics %.3f s", pdm_monotonic_s() - t0);
 
@@ -954,7 +936,7 @@ static int evaluate(run_state *r, char *errstr, size_t errlen)
         pdm_model_set_info(r->model, "test", block_json(&r->test), errstr, errlen) ||
         pdm_model_set_info(r->model, "thresholds_source", thresholds_source_json(r), errstr,
                            errlen) ||
-        pdm_model_set_info(r->model, "metrics", pdm_metrics_to_json(&r->metrics), errstr, errlen))
+        pdm_model_set_info(r->model, "metrics", pdm_eval_to_json(&r->metrics), errstr, errlen))
         goto out;
     if (cfg->promote &&
         compare_with_current(cfg, r->model, &r->metrics, &r->test, &r->promo, errstr, errlen))
@@ -982,7 +964,7 @@ static int write_outputs(run_state *r, char *errstr, size_t errlen)
         goto oom;
     cJSON_AddStringToObject(metrics_doc, "version", version);
     cJSON_AddStringToObject(metrics_doc, "split", r->when);
-    cJSON_AddItemToObject(metrics_doc, "test", pdm_metrics_to_json(&r->metrics));
+    cJSON_AddItemToObject(metrics_doc, "test", pdm_eval_to_json(&r->metrics));
     cJSON_AddItemToObject(
         metrics_doc, "thresholds_source",
         cJSON_Duplicate(cJSON_GetObjectItem(pdm_model_metadata(r->model), "thresholds_source"), 1));
@@ -1026,7 +1008,7 @@ static int print_summary(const run_state *r, FILE *out, double total)
 {
     const pdm_thresholds *th = &r->th;
     pdm_buf table = {0};
-    if (pdm_metrics_format(&r->metrics, &table))
+    if (pdm_eval_format(&r->metrics, &table))
         return -1;
     fprintf(out, "model %s: %zu features (set %s), horizon %g h\n", pdm_model_version(r->model),
             r->fr.nfeat, PDM_FEATURE_SET, r->cfg->horizon);

@@ -268,19 +268,19 @@ typedef struct {
     /* Alerts (risk >= threshold) against any failure; NaN if undefined. */
     double warn, warn_precision, warn_recall;
     double critical, critical_precision, critical_recall;
-} pdm_metrics;
+} pdm_eval;
 
 /* labels 0..4, probs n x 5; warn/critical are the thresholds to report on. */
-int pdm_metrics_compute(const int *labels, const double *probs, size_t n, double warn,
-                        double critical, pdm_metrics *out, char *errstr, size_t errlen);
+int pdm_eval_compute(const int *labels, const double *probs, size_t n, double warn, double critical,
+                     pdm_eval *out, char *errstr, size_t errlen);
 /* ROC AUC (tied scores count one half) and average precision (one step per
  * distinct score: sum over thresholds of (R_i - R_{i-1}) * P_i) of scores
  * against positive[i] != 0. NaN where undefined. */
-int pdm_metric_auc(const double *score, const unsigned char *positive, size_t n, double *roc_auc,
-                   double *pr_auc, char *errstr, size_t errlen);
-struct cJSON *pdm_metrics_to_json(const pdm_metrics *m); /* NULL on out of memory */
+int pdm_eval_auc(const double *score, const unsigned char *positive, size_t n, double *roc_auc,
+                 double *pr_auc, char *errstr, size_t errlen);
+struct cJSON *pdm_eval_to_json(const pdm_eval *m); /* NULL on out of memory */
 /* Appends a readable table (per class, AUCs, confusion matrix). */
-int pdm_metrics_format(const pdm_metrics *m, pdm_buf *out);
+int pdm_eval_format(const pdm_eval *m, pdm_buf *out);
 
 /* Alert thresholds from risk scores of TRAINING rows (positive = any failure),
  * an alert being risk >= threshold, candidates the distinct scores:
@@ -309,8 +309,8 @@ int pdm_thresholds_choose(const double *risk, const unsigned char *positive, siz
 /* 1 if the candidate is not worse than the current model on macro F1 and on
  * PR AUC (a NaN metric of the current model does not block), else 0; a one
  * line explanation goes to reason. */
-int pdm_model_promotion_decide(const pdm_metrics *candidate, const pdm_metrics *current,
-                               char *reason, size_t reason_len);
+int pdm_model_promotion_decide(const pdm_eval *candidate, const pdm_eval *current, char *reason,
+                               size_t reason_len);
 /* The directory MODELS_DIR/current points to, into path. Returns 0 if there
  * is one, 1 if there is no current link, -1 with errstr on error. */
 int pdm_model_current(const char *models_dir, char *path, size_t path_len, char *errstr,
