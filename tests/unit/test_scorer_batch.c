@@ -1,0 +1,291 @@
+/* test_scorer_batch.c: the scorer's network-free parts, without Kafka or
+ * Redis: the batch object (decoding and validation into dead letters,
+ * machines and their sources, events applied in stream order with the
+ * lateness rule, feature rows, the writes recorded, the offsets to commit
+ * and to rewind to) and the assignment. Messages are built in memory on
+ * topic handles of a client that never connects. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "scorer_assignment.h"
+#include "scorer_batch.h"
+#include "scorer_state.h"
+
+#define H(h) ((int64_t)(h) * PDM_MS_PER_HOUR)
+#define T0 INT64_C(1420070400000) /* 2015-01-01 00:00:00 UTC */
+
+typedef struct {
+    rd_kafka_t *rk;
+    rd_kafka_topic_t *tel, *err;
+    pdm_codec *codec;
+    rd_kafka_message_t msgs[16];
+    unsigned char payload[16][PDM_MAX_ENCODED];
+    size_t n;
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    char msg[512];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    rd_kafka_conf_set(conf, "log_level", "0", msg, sizeof msg);
+    f->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, msg, sizeof msg);
+    assert_non_null(f->rk);
+    f->tel = rd_kafka_topic_new(f->rk, "pdm.telemetry", NULL);
+    f->err = rd_kafka_topic_new(f->rk, "pdm.errors", NULL);
+    f->codec = pdm_codec_new(msg, sizeof msg);
+    assert_non_null(f->codec);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    pdm_codec_destroy(f->codec);
+    rd_kafka_topic_destroy(f->tel);
+    rd_kafka_topic_destroy(f->err);
+    rd_kafka_destroy(f->rk);
+    free(f);
+    return 0;
+}
+
+/* Appends a message at (topic, partition, offset) carrying payload. */
+static rd_kafka_message_t *add_raw(fixture *f, rd_kafka_topic_t *t, int32_t partition,
+                                   int64_t offset, const void *payload, size_t len)
+{
+    rd_kafka_message_t *m = &f->msgs[f->n];
+    memset(m, 0, sizeof *m);
+    memcpy(f->payload[f->n], payload, len);
+    m->rkt = t;
+    m->partition = partition;
+    m->offset = offset;
+    m->payload = f->payload[f->n];
+    m->len = len;
+    f->n++;
+    return m;
+}
+
+static void add_event(fixture *f, rd_kafka_topic_t *t, int32_t partition, int64_t offset,
+                      const pdm_event *ev)
+{
+    char buf[PDM_MAX_ENCODED], err[256];
+    int len = pdm_codec_encode(f->codec, ev, PDM_WIRE_SINGLE_OBJECT, buf, sizeof buf, err,
+                               sizeof err);
+    assert_true(len > 0);
+    add_raw(f, t, partition, offset, buf, (size_t)len);
+}
+
+static pdm_event tel(int32_t machine, int64_t ts)
+{
+    pdm_event e = {.type = PDM_EV_TELEMETRY, .machine_id = machine, .ts = ts};
+    e.u.telemetry.volt = 170;
+    e.u.telemetry.rotate = 450;
+    e.u.telemetry.pressure = 100;
+    e.u.telemetry.vibration = 40;
+    return e;
+}
+
+static pdm_event error(int32_t machine, int64_t ts, int id)
+{
+    pdm_event e = {.type = PDM_EV_ERROR, .machine_id = machine, .ts = ts};
+    e.u.error.error_id = id;
+    return e;
+}
+
+/* The batch's messages, decoded, each machine starting from an empty
+ * stored state (a machine Redis has never seen). */
+static scorer_batch *decoded(fixture *f)
+{
+    scorer_batch *b = scorer_batch_new(16);
+    assert_non_null(b);
+    for (size_t i = 0; i < f->n; i++)
+        b->items[i].msg = &f->msgs[i];
+    b->n = f->n;
+    assert_int_equal(scorer_batch_decode(b, f->codec, T0 + H(2)), 0);
+    for (size_t i = 0; i < b->n_machines; i++) {
+        scorer_machine *m = &b->machines[i];
+        m->stored.machine_id = m->id;
+        m->stored.newest = m->stored.base = INT64_MIN;
+        m->stored.level = m->stored.base_level = -1;
+        m->stored.notified_at = m->stored.base_notified_at = INT64_MIN;
+        assert_int_equal(scorer_state_restore(&m->stored, m->id, &m->state), 0);
+    }
+    return b;
+}
+
+static void test_decode_apply(void **state)
+{
+    fixture *f = *state;
+    pdm_event e;
+    e = tel(1, T0);
+    add_event(f, f->tel, 0, 10, &e);                   /* 0 */
+    e = error(1, T0 - H(1), 2);
+    add_event(f, f->err, 0, 5, &e);                    /* 1: older, within the lateness */
+    add_raw(f, f->tel, 0, 11, "garbage", 7);           /* 2: not Avro */
+    e = tel(0, T0);
+    add_event(f, f->tel, 1, 3, &e);                    /* 3: machine 0 is invalid */
+    e = tel(1, T0 + H(1));
+    add_event(f, f->tel, 0, 12, &e);                   /* 4 */
+    e = error(1, T0 + H(1) - H(48) - 1, 1);
+    add_event(f, f->err, 0, 6, &e);                    /* 5: late behind item 4 */
+    e = tel(7, T0 + H(1));
+    add_event(f, f->tel, 1, 4, &e);                    /* 6: another machine */
+
+    scorer_batch *b = decoded(f);
+    assert_string_equal(b->items[2].bad_reason, "bad_magic");
+    assert_string_equal(b->items[3].bad_reason, "invalid_machine");
+    assert_int_equal(b->n_machines, 2);
+    scorer_machine *m1 = &b->machines[b->items[0].machine];
+    assert_int_equal(m1->id, 1);
+    assert_int_equal(m1->n_src, 2); /* one source per topic partition */
+    assert_true(m1->min_ts == T0 + H(1) - H(48) - 1);
+
+    pdm_rs_batch *writes = pdm_rs_batch_new();
+    pdm_perf_options po;
+    pdm_perf_options_init(&po);
+    pdm_perf *perf = pdm_perf_new(&po, NULL, 0);
+    assert_non_null(writes);
+    assert_non_null(perf);
+    assert_int_equal(scorer_batch_apply(b, H(48), writes, perf), 0);
+
+    /* Lateness is judged against the newest telemetry in stream order,
+     * including this batch's own. */
+    assert_null(b->items[1].bad_reason);
+    assert_string_equal(b->items[5].bad_reason, "late");
+    assert_non_null(strstr(b->items[5].bad_detail, "allowed lateness"));
+    assert_true(m1->stored.newest == T0 + H(1));
+    assert_int_equal(b->events[PDM_EV_TELEMETRY], 3);
+    assert_int_equal(b->events[PDM_EV_ERROR], 1);
+    assert_true(pdm_rs_batch_commands(writes) > 0);
+
+    /* Machine 1's applied events, in stream order: items 0, 1, 4. */
+    int order[3], k = 0;
+    for (int j = m1->first_event; j >= 0; j = b->items[j].next_event)
+        order[k++] = j;
+    assert_int_equal(k, 3);
+    assert_int_equal(order[0], 0);
+    assert_int_equal(order[1], 1);
+    assert_int_equal(order[2], 4);
+
+    /* A row per accepted telemetry event, featurised at its own time: the
+     * error at T0 - 1 h counts in item 4's 24 h window, not the late one. */
+    assert_int_equal(b->n_rows, 3);
+    assert_int_equal(b->items[4].row, 1);
+    const double *row = b->rows + (size_t)b->items[4].row * PDM_N_FEATURES;
+    assert_true(row[PDM_F_ERROR_COUNT_24H + 1] == 1.0); /* error2 */
+    assert_true(row[PDM_F_ERROR_COUNT_24H + 0] == 0.0); /* error1: late, not applied */
+    assert_true(row[PDM_F_MEAN_3H] == 170.0);
+    assert_int_equal(b->items[2].row, -1);
+
+    /* Offsets: after the last message of every partition, and of its first. */
+    rd_kafka_topic_partition_list_t *commit = rd_kafka_topic_partition_list_new(4);
+    rd_kafka_topic_partition_list_t *rewind = rd_kafka_topic_partition_list_new(4);
+    scorer_batch_offsets(b, 1, commit);
+    scorer_batch_offsets(b, 0, rewind);
+    assert_int_equal(commit->cnt, 3);
+    assert_int_equal(rd_kafka_topic_partition_list_find(commit, "pdm.telemetry", 0)->offset, 13);
+    assert_int_equal(rd_kafka_topic_partition_list_find(commit, "pdm.telemetry", 1)->offset, 5);
+    assert_int_equal(rd_kafka_topic_partition_list_find(commit, "pdm.errors", 0)->offset, 7);
+    assert_int_equal(rd_kafka_topic_partition_list_find(rewind, "pdm.telemetry", 0)->offset, 10);
+    assert_int_equal(rd_kafka_topic_partition_list_find(rewind, "pdm.telemetry", 1)->offset, 3);
+    assert_int_equal(rd_kafka_topic_partition_list_find(rewind, "pdm.errors", 0)->offset, 5);
+    /* Rewinding merges: an earlier batch's start stays. */
+    scorer_batch_offsets(b, 0, rewind);
+    assert_int_equal(rd_kafka_topic_partition_list_find(rewind, "pdm.telemetry", 0)->offset, 10);
+    rd_kafka_topic_partition_list_destroy(commit);
+    rd_kafka_topic_partition_list_destroy(rewind);
+
+    /* A reset batch forgets machines and rows. */
+    scorer_batch_reset(b);
+    assert_int_equal(b->n_machines, 0);
+    assert_int_equal(b->n_rows, 0);
+    pdm_perf_destroy(perf);
+    pdm_rs_batch_destroy(writes);
+    scorer_batch_destroy(b);
+}
+
+/* A stored newest telemetry (from Redis) makes older events late in the
+ * next batch; machine info is never late. */
+static void test_stored_newest(void **state)
+{
+    fixture *f = *state;
+    pdm_event e = error(3, T0 - H(49), 4);
+    add_event(f, f->err, 2, 1, &e);
+    pdm_event info = {.type = PDM_EV_MACHINE, .machine_id = 3, .ts = T0 - H(100)};
+    info.u.machine.model = 2;
+    info.u.machine.age = 14;
+    add_event(f, f->err, 2, 2, &info);
+    scorer_batch *b = decoded(f);
+    b->machines[0].stored.newest = T0;
+    pdm_rs_batch *writes = pdm_rs_batch_new();
+    pdm_perf *perf = pdm_perf_new(NULL, NULL, 0);
+    assert_int_equal(scorer_batch_apply(b, H(48), writes, perf), 0);
+    assert_string_equal(b->items[0].bad_reason, "late");
+    assert_null(b->items[1].bad_reason);
+    assert_int_equal(b->machines[0].stored.has_info, 1);
+    assert_int_equal(b->machines[0].stored.age, 14);
+    assert_int_equal(b->n_rows, 0);
+    pdm_perf_destroy(perf);
+    pdm_rs_batch_destroy(writes);
+    scorer_batch_destroy(b);
+}
+
+static void test_assignment(void **state)
+{
+    (void)state;
+    scorer_assignment a = {0};
+    assert_false(scorer_assignment_all_at_end(&a)); /* nothing assigned yet */
+    rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(4);
+    rd_kafka_topic_partition_list_add(parts, "pdm.telemetry", 0);
+    rd_kafka_topic_partition_list_add(parts, "pdm.telemetry", 1);
+    rd_kafka_topic_partition_list_add(parts, "pdm.errors", 0);
+    assert_int_equal(scorer_assignment_add(&a, parts), 0);
+    assert_int_equal(a.n, 3);
+    assert_true(a.ever);
+    assert_null(scorer_assignment_find(&a, "pdm.errors", 1));
+    scorer_partition *p = scorer_assignment_find(&a, "pdm.telemetry", 1);
+    assert_non_null(p);
+    assert_int_equal(p->partition, 1);
+    assert_string_equal(p->topic, "pdm.telemetry");
+    for (size_t i = 0; i < a.n; i++)
+        a.parts[i].eof = 1;
+    assert_true(scorer_assignment_all_at_end(&a));
+    scorer_assignment_find(&a, "pdm.errors", 0)->eof = 0;
+    assert_false(scorer_assignment_all_at_end(&a));
+
+    rd_kafka_topic_partition_list_t *gone = rd_kafka_topic_partition_list_new(2);
+    rd_kafka_topic_partition_list_add(gone, "pdm.errors", 0);
+    rd_kafka_topic_partition_list_add(gone, "pdm.unknown", 5); /* not ours: ignored */
+    scorer_assignment_remove(&a, gone);
+    assert_int_equal(a.n, 2);
+    assert_null(scorer_assignment_find(&a, "pdm.errors", 0));
+    assert_non_null(scorer_assignment_find(&a, "pdm.telemetry", 0));
+    assert_true(scorer_assignment_all_at_end(&a)); /* the rest were at their end */
+    /* Assigning a partition again does not duplicate it. */
+    assert_int_equal(scorer_assignment_add(&a, parts), 0);
+    assert_int_equal(a.n, 3);
+    assert_false(scorer_assignment_all_at_end(&a)); /* the new one is not */
+    scorer_assignment_remove(&a, parts);
+    assert_int_equal(a.n, 0);
+    assert_false(scorer_assignment_all_at_end(&a)); /* nothing left to be at an end */
+    rd_kafka_topic_partition_list_destroy(parts);
+    rd_kafka_topic_partition_list_destroy(gone);
+    scorer_assignment_clear(&a);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_decode_apply, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stored_newest, setup, teardown),
+        cmocka_unit_test(test_assignment),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
