@@ -30,10 +30,10 @@ int pdm_yaml_write_mapping(pdm_buf *b, const pdm_yaml_field *fields, size_t n, c
  * null, timestamp, merge or value key), so that it must be quoted; else 0. */
 int pdm_yaml_plain_is_non_string(const char *s);
 
-/* Finds the top-level "key: value" line of a block-mapping document and
- * decodes its scalar (plain, single- or double-quoted, possibly continued
- * on indented lines). Returns 0 with *out malloc'ed, 1 if the key is absent
- * or its value is not a scalar, -1 if out of memory. */
+/* The value of key in the top-level mapping of a YAML document, as text
+ * (any scalar style, escapes and folding decoded). Returns 0 with *out
+ * malloc'ed, 1 if the key is absent, its value is not a scalar (null, a
+ * collection, an alias) or doc is not YAML, -1 if out of memory. */
 int pdm_yaml_get(const char *doc, const char *key, char **out);
 
 #endif

@@ -16,8 +16,7 @@
  * escapes characters beyond U+FFFF and U+0085 in double quotes, where
  * PyYAML writes them as they are, and folds a long double-quoted line at
  * a space, where PyYAML may fold anywhere with an escaped break.
- * The reader only needs the scalars of a flat mapping, which is all the
- * experiment lookup reads back.
+ * The experiment lookup reads the files back with libyaml's parser.
  */
 #include "tracking_internal.h"
 
@@ -25,6 +24,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <yaml.h>
+
+/* ---- writing ------------------------------------------------------------- */
 
 /* The YAML 1.1 types PyYAML's resolver gives a plain scalar other than str
  * (resolver.py: bool, float, int, merge, null, timestamp, value). */
@@ -132,208 +133,50 @@ int pdm_yaml_write_mapping(pdm_buf *b, const pdm_yaml_field *fields, size_t n, c
     return rc;
 }
 
-/* YAML's short escapes in double quotes. */
-static const struct {
-    unsigned long cp;
-    const char *text;
-} short_escapes[] = {
-    {0x00, "\\0"},   {0x07, "\\a"},   {0x08, "\\b"}, {0x09, "\\t"}, {0x0A, "\\n"},  {0x0B, "\\v"},
-    {0x0C, "\\f"},   {0x0D, "\\r"},   {0x1B, "\\e"}, {'"', "\\\""}, {'\\', "\\\\"}, {0x85, "\\N"},
-    {0x2028, "\\L"}, {0x2029, "\\P"}, {' ', "\\ "},  {'/', "\\/"},  {0xA0, "\\_"},  {'\t', "\\\t"},
-};
-
 /* ---- reading ------------------------------------------------------------- */
-
-static int append_utf8(pdm_buf *b, unsigned long cp)
-{
-    char t[4];
-    size_t n;
-    if (cp < 0x80) {
-        t[0] = (char)cp;
-        n = 1;
-    } else if (cp < 0x800) {
-        t[0] = (char)(0xC0 | (cp >> 6));
-        t[1] = (char)(0x80 | (cp & 0x3F));
-        n = 2;
-    } else if (cp < 0x10000) {
-        t[0] = (char)(0xE0 | (cp >> 12));
-        t[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        t[2] = (char)(0x80 | (cp & 0x3F));
-        n = 3;
-    } else {
-        t[0] = (char)(0xF0 | (cp >> 18));
-        t[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-        t[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        t[3] = (char)(0x80 | (cp & 0x3F));
-        n = 4;
-    }
-    return pdm_buf_append(b, t, n);
-}
-
-/* At a line break inside a flow scalar: folds it as YAML does (one break
- * becomes a space, each further empty line a newline), drops the next
- * line's indentation, and returns the position after it. */
-static const char *fold_break(pdm_buf *b, const char *p, int *rc)
-{
-    size_t empty = 0;
-    while (*p == '\n') {
-        p++;
-        while (*p == ' ' || *p == '\t')
-            p++;
-        if (*p == '\n')
-            empty++;
-    }
-    for (size_t i = 0; i < empty && *rc == 0; i++)
-        *rc = pdm_buf_append(b, "\n", 1);
-    if (empty == 0 && *rc == 0)
-        *rc = pdm_buf_append(b, " ", 1);
-    return p;
-}
-
-static void trim_trailing_blanks(pdm_buf *b)
-{
-    while (b->len > 0 && (b->data[b->len - 1] == ' ' || b->data[b->len - 1] == '\t'))
-        b->data[--b->len] = '\0';
-}
-
-static int hex_value(const char *p, int digits, unsigned long *out)
-{
-    unsigned long v = 0;
-    for (int i = 0; i < digits; i++) {
-        char c = p[i];
-        int d = c >= '0' && c <= '9'   ? c - '0'
-                : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                       : -1;
-        if (d < 0)
-            return -1;
-        v = v * 16 + (unsigned long)d;
-    }
-    *out = v;
-    return 0;
-}
-
-/* Decodes the scalar text starting at p (everything up to the end of its
- * indented continuation lines) into b. Returns 0, 1 if not a scalar, -1. */
-static int decode_scalar(const char *p, pdm_buf *b)
-{
-    int rc = 0;
-    if (*p == '\'') {
-        for (p++; *p && rc == 0; p++) {
-            if (*p == '\'') {
-                if (p[1] != '\'')
-                    return 0;
-                rc = pdm_buf_append(b, "'", 1);
-                p++;
-            } else if (*p == '\n') {
-                trim_trailing_blanks(b);
-                p = fold_break(b, p, &rc) - 1;
-            } else {
-                rc = pdm_buf_append(b, p, 1);
-            }
-        }
-        return rc ? -1 : 1; /* unterminated */
-    }
-    if (*p == '"') {
-        for (p++; *p && rc == 0; p++) {
-            if (*p == '"')
-                return 0;
-            if (*p == '\n') {
-                trim_trailing_blanks(b);
-                p = fold_break(b, p, &rc) - 1;
-            } else if (*p != '\\') {
-                rc = pdm_buf_append(b, p, 1);
-            } else if (p[1] == '\n') { /* escaped break: join without a space */
-                p++;
-                while (p[1] == ' ' || p[1] == '\t')
-                    p++;
-            } else {
-                const char *hit = NULL;
-                unsigned long cp = 0;
-                for (size_t e = 0; e < sizeof short_escapes / sizeof short_escapes[0]; e++)
-                    if (p[1] && short_escapes[e].text[1] == p[1]) {
-                        hit = short_escapes[e].text;
-                        cp = short_escapes[e].cp;
-                    }
-                int digits = p[1] == 'x' ? 2 : p[1] == 'u' ? 4 : p[1] == 'U' ? 8 : 0;
-                if (hit) {
-                    rc = append_utf8(b, cp);
-                    p++;
-                } else if (digits && hex_value(p + 2, digits, &cp) == 0) {
-                    rc = append_utf8(b, cp);
-                    p += 1 + digits;
-                } else {
-                    return 1;
-                }
-            }
-        }
-        return rc ? -1 : 1;
-    }
-    if (*p == '\0' || strchr("[{|>&*!", *p))
-        return 1; /* null, a collection, a block scalar or a node property */
-    for (; *p && rc == 0; p++) {
-        if (*p == '\n') {
-            trim_trailing_blanks(b);
-            p = fold_break(b, p, &rc) - 1;
-        } else if (*p == '#' && b->len > 0 && (p[-1] == ' ' || p[-1] == '\t')) {
-            while (*p && *p != '\n') /* a comment ends this line's text */
-                p++;
-            p--;
-        } else {
-            rc = pdm_buf_append(b, p, 1);
-        }
-    }
-    trim_trailing_blanks(b);
-    return rc ? -1 : 0;
-}
 
 int pdm_yaml_get(const char *doc, const char *key, char **out)
 {
+    yaml_parser_t p;
+    yaml_event_t ev;
     size_t klen = strlen(key);
-    const char *line = doc;
+    int rc = 1, depth = 0, at_key = 1, matched = 0, done = 0;
+
     *out = NULL;
-    while (line && *line) {
-        if (strncmp(line, key, klen) == 0 && line[klen] == ':' &&
-            (line[klen + 1] == ' ' || line[klen + 1] == '\n' || line[klen + 1] == '\0'))
-            break;
-        line = strchr(line, '\n');
-        if (line)
-            line++;
-    }
-    if (!line || !*line)
-        return 1;
-    const char *start = line + klen + 1;
-    while (*start == ' ' || *start == '\t')
-        start++;
-    /* The scalar runs over the following lines while they are indented
-     * (or empty and followed by an indented one). */
-    const char *end = strchr(start, '\n');
-    while (end) {
-        const char *next = end + 1;
-        while (*next == '\n')
-            next++;
-        if (*next != ' ' && *next != '\t')
-            break;
-        end = strchr(next, '\n');
-    }
-    size_t len = end ? (size_t)(end - start) : strlen(start);
-    char *text = malloc(len + 1);
-    if (!text)
+    if (!yaml_parser_initialize(&p))
         return -1;
-    memcpy(text, start, len);
-    text[len] = '\0';
-    const char *p = text;
-    while (*p == '\n' || *p == ' ' || *p == '\t') /* value on the next line */
-        p++;
-    pdm_buf b = {0};
-    int rc = decode_scalar(p, &b);
-    free(text);
-    if (rc == 0 && pdm_buf_reserve(&b, 0))
-        rc = -1;
-    if (rc == 0) {
-        b.data[b.len] = '\0';
-        *out = b.data;
-    } else
-        pdm_buf_free(&b);
+    yaml_parser_set_input_string(&p, (const unsigned char *)doc, strlen(doc));
+    while (!done) {
+        if (!yaml_parser_parse(&p, &ev)) {
+            rc = p.error == YAML_MEMORY_ERROR ? -1 : 1; /* not YAML: no such key */
+            break;
+        }
+        yaml_event_type_t t = ev.type;
+        if (depth == 1 && matched) {
+            /* The key's value: a scalar, unless it is null (empty plain). */
+            if (t == YAML_SCALAR_EVENT &&
+                (ev.data.scalar.length > 0 || ev.data.scalar.style != YAML_PLAIN_SCALAR_STYLE)) {
+                *out = strndup((const char *)ev.data.scalar.value, ev.data.scalar.length);
+                rc = *out ? 0 : -1;
+            }
+            done = 1;
+        } else if (depth == 1 && at_key && t == YAML_SCALAR_EVENT) {
+            matched = ev.data.scalar.length == klen && memcmp(ev.data.scalar.value, key, klen) == 0;
+        }
+        if (t == YAML_MAPPING_START_EVENT || t == YAML_SEQUENCE_START_EVENT)
+            depth++;
+        else if (t == YAML_MAPPING_END_EVENT || t == YAML_SEQUENCE_END_EVENT)
+            depth--;
+        /* A node of the top mapping is complete: keys and values alternate. */
+        if (depth == 1 && (t == YAML_SCALAR_EVENT || t == YAML_ALIAS_EVENT ||
+                           t == YAML_MAPPING_END_EVENT || t == YAML_SEQUENCE_END_EVENT))
+            at_key = !at_key;
+        /* Only the first document's top-level mapping is searched. */
+        if (t == YAML_DOCUMENT_END_EVENT || t == YAML_STREAM_END_EVENT ||
+            (depth == 0 && (t == YAML_SCALAR_EVENT || t == YAML_SEQUENCE_START_EVENT)))
+            done = 1;
+        yaml_event_delete(&ev);
+    }
+    yaml_parser_delete(&p);
     return rc;
 }

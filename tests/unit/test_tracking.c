@@ -280,6 +280,11 @@ static void test_yaml_scalars(void **state)
     free(v);
     assert_int_equal(pdm_yaml_get(doc.data, "list", &v), 1);
     assert_int_equal(pdm_yaml_get(doc.data, "absent", &v), 1);
+    assert_int_equal(pdm_yaml_get("a:\nb: x\n", "a", &v), 1); /* null */
+    assert_int_equal(pdm_yaml_get("a: 'x\n", "a", &v), 1);    /* not YAML */
+    assert_int_equal(pdm_yaml_get("o:\n  b: 1\nb: 2\n", "b", &v), 0);
+    assert_string_equal(v, "2"); /* the top-level key, not the nested one */
+    free(v);
     assert_int_equal(pdm_yaml_get(doc.data, "k1", &v), 0); /* "k1" is not "k10" */
     assert_string_equal(v, scalar_cases[1].value);
     free(v);
