@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "model_internal.h"
+#include "pdm_rules.h"
 
 pdm_model *pdm_model_alloc(const char *const *feature_names, size_t nfeat)
 {
@@ -120,11 +121,7 @@ int pdm_model_set_nthread(pdm_model *m, int nthread, char *errstr, size_t errlen
 
 pdm_level pdm_model_level(const pdm_model *m, double risk)
 {
-    if (risk >= m->critical)
-        return PDM_LEVEL_CRITICAL;
-    if (risk >= m->warn)
-        return PDM_LEVEL_WARN;
-    return PDM_LEVEL_OK;
+    return pdm_rule_level(risk, m->warn, m->critical);
 }
 
 /* ---- scoring -------------------------------------------------------------- */

@@ -2,7 +2,8 @@
  *
  * The version is a content hash (SHA-256 of model.ubj, then the compact
  * metadata text without "version"; first 12 hex digits), so it names exactly
- * what is scored and loading can prove the files belong together. The
+ * what is scored and loading can prove the files belong together (the digest
+ * is libcrypto's, already in the process through librdkafka). The
  * metadata is therefore frozen once the version is computed ("sealed").
  *
  * Saving never exposes a partial package: files go to a fresh directory
@@ -20,6 +21,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/evp.h>
 
 #include "model_internal.h"
 
@@ -276,21 +280,30 @@ int pdm_model_set_reference(pdm_model *m, const double *rows, size_t n_rows, con
 
 /* ---- version ------------------------------------------------------------ */
 
-static void content_version(const unsigned char *model, size_t model_len, const char *meta_text,
-                            char out[PDM_MODEL_VERSION_LEN + 1])
+int pdm_model_content_version(const void *model, size_t model_len, const char *meta_text,
+                              char out[PDM_MODEL_VERSION_LEN + 1], char *errstr, size_t errlen)
 {
     static const char hex[] = "0123456789abcdef";
-    unsigned char digest[32];
-    pdm_sha256 s;
-    pdm_sha256_init(&s);
-    pdm_sha256_update(&s, model, model_len);
-    pdm_sha256_update(&s, meta_text, strlen(meta_text));
-    pdm_sha256_final(&s, digest);
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    int ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) &&
+             EVP_DigestUpdate(ctx, model, model_len) &&
+             EVP_DigestUpdate(ctx, meta_text, strlen(meta_text)) &&
+             EVP_DigestFinal_ex(ctx, digest, NULL);
+    EVP_MD_CTX_free(ctx);
+    if (!ok) {
+        char why[256] = "out of memory";
+        if (ctx)
+            ERR_error_string_n(ERR_get_error(), why, sizeof why);
+        ERR_clear_error();
+        return pdm_err(errstr, errlen, "libcrypto: SHA-256 of the package: %s", why);
+    }
     for (int i = 0; i < PDM_MODEL_VERSION_LEN / 2; i++) {
         out[2 * i] = hex[digest[i] >> 4];
         out[2 * i + 1] = hex[digest[i] & 15];
     }
     out[PDM_MODEL_VERSION_LEN] = '\0';
+    return 0;
 }
 
 int pdm_model_seal(pdm_model *m, char *errstr, size_t errlen)
@@ -316,7 +329,8 @@ int pdm_model_seal(pdm_model *m, char *errstr, size_t errlen)
     }
     memcpy(m->model_bytes, bytes, len);
     m->model_len = len;
-    content_version(m->model_bytes, m->model_len, text, m->version);
+    if (pdm_model_content_version(m->model_bytes, m->model_len, text, m->version, errstr, errlen))
+        goto out;
     m->sealed = 1;
     rc = 0;
 out:
@@ -644,7 +658,9 @@ int pdm_model_load(const char *dir, pdm_model **out, char *errstr, size_t errlen
         snprintf(err, sizeof err, "out of memory");
         goto fail;
     }
-    content_version((const unsigned char *)model_bytes.data, model_bytes.len, compact, want);
+    if (pdm_model_content_version(model_bytes.data, model_bytes.len, compact, want, err,
+                                  sizeof err))
+        goto fail;
     if (strcmp(want, version->valuestring)) {
         snprintf(err, sizeof err,
                  "content does not match version %s (hash %s): altered or mixed files",

@@ -353,19 +353,15 @@ static int write_experiment_meta(const char *root, const char *id, const char *n
         pdm_err(errstr, errlen, "out of memory");
         goto out;
     }
-    int64_t now = pdm_now_ms();
-    int frc = pdm_buf_append(&b, "artifact_location: ", 19);
-    frc |= pdm_yaml_scalar_append(&b, uri);
-    frc |= pdm_buf_printf(&b, "\ncreation_time: %lld\nexperiment_id: ", (long long)now);
-    frc |= pdm_yaml_scalar_append(&b, id);
-    frc |= pdm_buf_printf(
-        &b, "\nlast_update_time: %lld\nlifecycle_stage: active\nname: ", (long long)now);
-    frc |= pdm_yaml_scalar_append(&b, name);
-    frc |= pdm_buf_append(&b, "\n", 1);
-    if (frc) {
-        pdm_err(errstr, errlen, "out of memory");
+    char now[24];
+    snprintf(now, sizeof now, "%lld", (long long)pdm_now_ms());
+    const pdm_yaml_field fields[] = {
+        {"artifact_location", PDM_YAML_STR, uri},    {"creation_time", PDM_YAML_PLAIN, now},
+        {"experiment_id", PDM_YAML_STR, id},         {"last_update_time", PDM_YAML_PLAIN, now},
+        {"lifecycle_stage", PDM_YAML_STR, "active"}, {"name", PDM_YAML_STR, name},
+    };
+    if (pdm_yaml_write_mapping(&b, fields, sizeof fields / sizeof fields[0], errstr, errlen))
         goto out;
-    }
     rc = write_file_atomic(meta, b.data, b.len, errstr, errlen);
 out:
     pdm_buf_free(&b);
@@ -540,33 +536,33 @@ static int write_run_meta(pdm_tracking_run *run, pdm_run_status status, int64_t 
     char *path = str_printf("%s/meta.yaml", run->run_dir);
     if (!path)
         return pdm_err(errstr, errlen, "out of memory");
-    int frc = pdm_buf_append(&b, "artifact_uri: ", 14);
-    frc |= pdm_yaml_scalar_append(&b, run->artifact_uri);
+    char end[24], start[24], source_type[8], status_num[8];
+    snprintf(end, sizeof end, "%lld", (long long)end_time);
+    snprintf(start, sizeof start, "%lld", (long long)run->start_time);
+    snprintf(source_type, sizeof source_type, "%d", SOURCE_TYPE_LOCAL);
+    snprintf(status_num, sizeof status_num, "%d", (int)status);
+    pdm_yaml_field f[16];
+    size_t n = 0;
+    f[n++] = (pdm_yaml_field){"artifact_uri", PDM_YAML_STR, run->artifact_uri};
     /* FileStore.create_run writes deleted_time: null; later rewrites
      * (_overwrite_run_info) leave it out. */
     if (status == PDM_RUN_RUNNING)
-        frc |= pdm_buf_printf(&b, "\ndeleted_time: null");
-    if (end_time >= 0)
-        frc |= pdm_buf_printf(&b, "\nend_time: %lld", (long long)end_time);
-    else
-        frc |= pdm_buf_printf(&b, "\nend_time: null");
-    frc |= pdm_buf_printf(&b, "\nentry_point_name: ''\nexperiment_id: ");
-    frc |= pdm_yaml_scalar_append(&b, run->experiment_id);
-    frc |= pdm_buf_printf(&b, "\nlifecycle_stage: active\nrun_id: ");
-    frc |= pdm_yaml_scalar_append(&b, run->run_id);
-    frc |= pdm_buf_printf(&b, "\nrun_name: ");
-    frc |= pdm_yaml_scalar_append(&b, run->run_name);
-    frc |= pdm_buf_printf(&b, "\nrun_uuid: ");
-    frc |= pdm_yaml_scalar_append(&b, run->run_id);
-    frc |= pdm_buf_printf(&b,
-                          "\nsource_name: ''\nsource_type: %d\nsource_version: ''\n"
-                          "start_time: %lld\nstatus: %d\ntags: []\nuser_id: ",
-                          SOURCE_TYPE_LOCAL, (long long)run->start_time, (int)status);
-    frc |= pdm_yaml_scalar_append(&b, run->user);
-    frc |= pdm_buf_append(&b, "\n", 1);
-    if (frc)
-        pdm_err(errstr, errlen, "out of memory");
-    else
+        f[n++] = (pdm_yaml_field){"deleted_time", PDM_YAML_PLAIN, "null"};
+    f[n++] = (pdm_yaml_field){"end_time", PDM_YAML_PLAIN, end_time >= 0 ? end : "null"};
+    f[n++] = (pdm_yaml_field){"entry_point_name", PDM_YAML_STR, ""};
+    f[n++] = (pdm_yaml_field){"experiment_id", PDM_YAML_STR, run->experiment_id};
+    f[n++] = (pdm_yaml_field){"lifecycle_stage", PDM_YAML_STR, "active"};
+    f[n++] = (pdm_yaml_field){"run_id", PDM_YAML_STR, run->run_id};
+    f[n++] = (pdm_yaml_field){"run_name", PDM_YAML_STR, run->run_name};
+    f[n++] = (pdm_yaml_field){"run_uuid", PDM_YAML_STR, run->run_id};
+    f[n++] = (pdm_yaml_field){"source_name", PDM_YAML_STR, ""};
+    f[n++] = (pdm_yaml_field){"source_type", PDM_YAML_PLAIN, source_type};
+    f[n++] = (pdm_yaml_field){"source_version", PDM_YAML_STR, ""};
+    f[n++] = (pdm_yaml_field){"start_time", PDM_YAML_PLAIN, start};
+    f[n++] = (pdm_yaml_field){"status", PDM_YAML_PLAIN, status_num};
+    f[n++] = (pdm_yaml_field){"tags", PDM_YAML_EMPTY_LIST, NULL};
+    f[n++] = (pdm_yaml_field){"user_id", PDM_YAML_STR, run->user};
+    if (pdm_yaml_write_mapping(&b, f, n, errstr, errlen) == 0)
         rc = write_file_atomic(path, b.data, b.len, errstr, errlen);
     pdm_buf_free(&b);
     free(path);

@@ -320,17 +320,12 @@ int pdm_model_current(const char *models_dir, char *path, size_t path_len, char 
 int pdm_model_make_current(const char *models_dir, const char *version_dir, char *errstr,
                            size_t errlen);
 
-/* ---- hashing (exposed for tests) ------------------------------------------- */
+/* ---- version (exposed for tests) ------------------------------------------ */
 
-typedef struct {
-    uint32_t h[8];
-    uint64_t len;
-    unsigned char buf[64];
-    size_t fill;
-} pdm_sha256;
-
-void pdm_sha256_init(pdm_sha256 *s);
-void pdm_sha256_update(pdm_sha256 *s, const void *data, size_t len);
-void pdm_sha256_final(pdm_sha256 *s, unsigned char digest[32]);
+/* A package's version: the first PDM_MODEL_VERSION_LEN hex digits of the
+ * SHA-256 of the model bytes followed by the metadata text, into out.
+ * Returns 0, or -1 with errstr if libcrypto fails. */
+int pdm_model_content_version(const void *model, size_t model_len, const char *meta_text,
+                              char out[PDM_MODEL_VERSION_LEN + 1], char *errstr, size_t errlen);
 
 #endif

@@ -1,8 +1,9 @@
 /* Unit tests of tracking/: the MLflow file-store layout, checked file by
  * file against what MLflow's FileStore writes (meta.yaml fields and YAML
  * shapes, params, tags, metric lines, artifacts), experiment lookup by
- * name, default experiment, key validation, the YAML scalar writer against
- * PyYAML's rules, and concurrent trainers racing for one experiment name.
+ * name, default experiment, key validation, the YAML writer against
+ * PyYAML's output and its plain-or-quoted decision against PyYAML's
+ * resolver, and concurrent trainers racing for one experiment name.
  * Where python3 with PyYAML is installed, it loads every meta.yaml and must
  * dump it back byte for byte (PyYAML is what MLflow writes with), and reads
  * the metric lines as FileStore does; without it that part is skipped. */
@@ -173,19 +174,80 @@ static const scalar_case scalar_cases[] = {
     {"12345678901234567890123456789012", "'12345678901234567890123456789012'"},
 };
 
+/* Whether a string may be written plain: PyYAML's YAML 1.1 implicit
+ * resolvers, and where python3 has PyYAML, its own resolver agrees. */
+static const struct {
+    const char *type; /* what PyYAML's safe_load makes of the plain text */
+    const char *texts[12];
+} plain_cases[] = {
+    {"null", {"", "~", "null", "Null", "NULL"}},
+    {"bool", {"true", "False", "yes", "No", "on", "OFF"}},
+    {"int", {"0", "1", "-1", "+12", "017", "0b101", "0x1f", "0x1F", "1_000", "1:30", "190:20:30"}},
+    {"float", {"1.5", "1.", ".5", "-1.5e+3", "1.5e+3", "1_000.5", ".inf", "-.Inf", ".nan"}},
+    {"timestamp",
+     {"2024-01-05", "2024-1-5 10:00:00", "2001-12-14t21:59:43.10-05:00",
+      "2001-12-14 21:59:43.10 Z"}},
+    {"merge", {"<<"}},
+    {"value", {"="}},
+    {"str", {"1e3", "1.5e3", "pdm", "Default", "nulls", "truee", "y", "n", "0x", "0b2", "08"}},
+    {"str", {"09x", "1:60", "inf", "nan", "2024-01-05x", "2024-01-05 ", "0123abc", "a:b", "--1"}},
+    {"str", {"<", "==", "machine ü"}},
+};
+
+static void test_yaml_plain_resolution(void **state)
+{
+    fixture *f = *state;
+    char path[256], cmd[1024];
+    snprintf(path, sizeof path, "%s/plain.hex", f->dir);
+    FILE *out = fopen(path, "w");
+    assert_non_null(out);
+    for (size_t c = 0; c < sizeof plain_cases / sizeof plain_cases[0]; c++) {
+        int want = strcmp(plain_cases[c].type, "str") != 0;
+        for (size_t i = 0; i < 12 && plain_cases[c].texts[i]; i++) {
+            const char *text = plain_cases[c].texts[i];
+            int got = pdm_yaml_plain_is_non_string(text);
+            if (got != want)
+                fail_msg("'%s' (a %s) plain_is_non_string gave %d", text, plain_cases[c].type, got);
+            fprintf(out, "%s ", plain_cases[c].type);
+            for (const unsigned char *p = (const unsigned char *)text; *p; p++)
+                fprintf(out, "%02x", *p);
+            fprintf(out, "\n");
+        }
+    }
+    fclose(out);
+    if (!python_yaml_available()) {
+        print_message("python3 yaml not available: PyYAML resolver cross-check skipped\n");
+        return;
+    }
+    snprintf(cmd, sizeof cmd,
+             "python3 -c '\n"
+             "import sys, yaml\n"
+             "r = yaml.resolver.Resolver()\n"
+             "for line in open(sys.argv[1]).read().split(\"\\n\")[:-1]:\n"
+             "    want, h = line.split(\" \")\n"
+             "    s = bytes.fromhex(h).decode(\"utf-8\")\n"
+             "    tag = r.resolve(yaml.ScalarNode, s, (True, False))\n"
+             "    assert tag == \"tag:yaml.org,2002:\" + want, (s, tag, want)\n"
+             "' '%s'",
+             path);
+    assert_int_equal(system(cmd), 0);
+}
+
 static void test_yaml_scalars(void **state)
 {
     fixture *f = *state;
     size_t n = sizeof scalar_cases / sizeof scalar_cases[0];
     pdm_buf doc = {0};
+    char err[PDM_ERRSTR_SIZE];
     for (size_t i = 0; i < n; i++) {
-        pdm_buf b = {0};
-        assert_int_equal(pdm_yaml_scalar_append(&b, scalar_cases[i].value), 0);
-        if (strcmp(b.data, scalar_cases[i].yaml) != 0)
-            fail_msg("'%s' written as %s, expected %s", scalar_cases[i].value, b.data,
-                     scalar_cases[i].yaml);
-        assert_int_equal(pdm_buf_printf(&doc, "k%zu: %s\n", i, b.data), 0);
-        pdm_buf_free(&b);
+        char key[16], want[256];
+        snprintf(key, sizeof key, "k%zu", i);
+        snprintf(want, sizeof want, "%s: %s\n", key, scalar_cases[i].yaml);
+        pdm_yaml_field field = {key, PDM_YAML_STR, scalar_cases[i].value};
+        size_t at = doc.len;
+        assert_int_equal(pdm_yaml_write_mapping(&doc, &field, 1, err, sizeof err), 0);
+        if (strcmp(doc.data + at, want) != 0)
+            fail_msg("'%s' written as %s, expected %s", scalar_cases[i].value, doc.data + at, want);
     }
     /* folded and continued forms MLflow's PyYAML may write, read back */
     assert_int_equal(pdm_buf_printf(&doc, "long: a plain value\n  continued here\n"
@@ -218,6 +280,11 @@ static void test_yaml_scalars(void **state)
     free(v);
     assert_int_equal(pdm_yaml_get(doc.data, "list", &v), 1);
     assert_int_equal(pdm_yaml_get(doc.data, "absent", &v), 1);
+    assert_int_equal(pdm_yaml_get("a:\nb: x\n", "a", &v), 1); /* null */
+    assert_int_equal(pdm_yaml_get("a: 'x\n", "a", &v), 1);    /* not YAML */
+    assert_int_equal(pdm_yaml_get("o:\n  b: 1\nb: 2\n", "b", &v), 0);
+    assert_string_equal(v, "2"); /* the top-level key, not the nested one */
+    free(v);
     assert_int_equal(pdm_yaml_get(doc.data, "k1", &v), 0); /* "k1" is not "k10" */
     assert_string_equal(v, scalar_cases[1].value);
     free(v);
@@ -723,6 +790,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_key_validation),
+        cmocka_unit_test_setup_teardown(test_yaml_plain_resolution, setup, teardown),
         cmocka_unit_test_setup_teardown(test_yaml_scalars, setup, teardown),
         cmocka_unit_test_setup_teardown(test_run_layout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_experiments_by_name, setup, teardown),
