@@ -81,8 +81,8 @@ pdm_scorer *pdm_scorer_new(const pdm_scorer_config *cfg, char *errstr, size_t er
         goto fail;
     }
     scorer_kafka_hooks hooks = {scorer_loop_before_revoke, kafka_stats, s};
-    scorer_api_deps api = {&s->cfg,     s->model,         s->registry, &s->metrics,
-                           s->perf,     &s->kafka.joined, &s->state.up};
+    scorer_api_deps api = {&s->cfg, s->model,         s->registry, &s->metrics,
+                           s->perf, &s->kafka.joined, &s->state.up};
     if (scorer_state_open(&s->state, &s->cfg, s->batch->cap, &s->stop, &s->metrics, errstr,
                           errlen) ||
         scorer_output_open(&s->output, &s->cfg, &s->kafka, &s->metrics, errstr, errlen) ||
@@ -95,9 +95,18 @@ fail:
     return NULL;
 }
 
-void pdm_scorer_stop(pdm_scorer *s) { atomic_store(&s->stop, 1); }
-void pdm_scorer_request_reload(pdm_scorer *s) { scorer_model_request_reload(s->model); }
-unsigned pdm_scorer_http_port(const pdm_scorer *s) { return scorer_api_port(s->api); }
+void pdm_scorer_stop(pdm_scorer *s)
+{
+    atomic_store(&s->stop, 1);
+}
+void pdm_scorer_request_reload(pdm_scorer *s)
+{
+    scorer_model_request_reload(s->model);
+}
+unsigned pdm_scorer_http_port(const pdm_scorer *s)
+{
+    return scorer_api_port(s->api);
+}
 
 void pdm_scorer_destroy(pdm_scorer *s)
 {

@@ -45,18 +45,18 @@ typedef struct {
 struct pdm_scorer {
     pdm_scorer_config cfg;
     atomic_int stop;
-    pdm_registry *registry;  /* the scorer's counters and gauges */
+    pdm_registry *registry; /* the scorer's counters and gauges */
     scorer_metrics metrics;
     pdm_drift_options drift_opts;
     scorer_model *model;
-    pdm_perf *perf;          /* live alert precision and recall */
+    pdm_perf *perf; /* live alert precision and recall */
     scorer_kafka kafka;
     scorer_state state;
     scorer_output output;
-    scorer_batch *batch;     /* the batch being processed, owned by the loop */
-    scorer_pending pending;  /* the previous batch, until it is finished */
-    int commit_failing;      /* the pending batch's commit is being retried */
-    scorer_api *api;         /* NULL without --http */
+    scorer_batch *batch;    /* the batch being processed, owned by the loop */
+    scorer_pending pending; /* the previous batch, until it is finished */
+    int commit_failing;     /* the pending batch's commit is being retried */
+    scorer_api *api;        /* NULL without --http */
 };
 
 /* scorer_loop.c: the consumer's hook before partitions are revoked (the

@@ -25,7 +25,7 @@
 struct scorer_api {
     scorer_api_deps d;
     pdm_http *http;
-    pdm_redis *redis;          /* the HTTP threads' own connection */
+    pdm_redis *redis; /* the HTTP threads' own connection */
     pthread_mutex_t redis_lock;
 };
 
@@ -347,8 +347,7 @@ static int handle_reload(void *ctx, const pdm_http_request *req, pdm_http_respon
     char path[PATH_MAX], msg[PDM_ERRSTR_SIZE];
     double warn, critical;
     pdm_model *m;
-    if (scorer_model_prepare(a->d.cfg, &m, path, sizeof path, &warn, &critical, msg,
-                             sizeof msg)) {
+    if (scorer_model_prepare(a->d.cfg, &m, path, sizeof path, &warn, &critical, msg, sizeof msg)) {
         pdm_log(PDM_LOG_ERROR, "reload requested over HTTP failed: %s", msg);
         return pdm_http_response_error(resp, 409, "reload failed, the running model is kept: %s",
                                        msg);
@@ -421,14 +420,10 @@ static int serve(scorer_api *a, char *errstr, size_t errlen)
         int prefix;
         pdm_http_handler fn;
     } routes[] = {
-        {"GET", "/healthz", 0, handle_healthz},
-        {"GET", "/readyz", 0, handle_readyz},
-        {"GET", "/metrics", 0, handle_metrics},
-        {"GET", "/v1/machines/", 1, handle_machine},
-        {"POST", "/v1/predict", 0, handle_predict},
-        {"GET", "/v1/model", 0, handle_model},
-        {"POST", "/v1/admin/reload", 0, handle_reload},
-        {"GET", "/v1/drift", 0, handle_drift},
+        {"GET", "/healthz", 0, handle_healthz},         {"GET", "/readyz", 0, handle_readyz},
+        {"GET", "/metrics", 0, handle_metrics},         {"GET", "/v1/machines/", 1, handle_machine},
+        {"POST", "/v1/predict", 0, handle_predict},     {"GET", "/v1/model", 0, handle_model},
+        {"POST", "/v1/admin/reload", 0, handle_reload}, {"GET", "/v1/drift", 0, handle_drift},
     };
     for (size_t i = 0; i < sizeof routes / sizeof *routes; i++)
         if (pdm_http_route(a->http, routes[i].method, routes[i].path, routes[i].prefix,
@@ -477,4 +472,7 @@ void scorer_api_stop(scorer_api *a)
     free(a);
 }
 
-unsigned scorer_api_port(const scorer_api *a) { return a && a->http ? pdm_http_port(a->http) : 0; }
+unsigned scorer_api_port(const scorer_api *a)
+{
+    return a && a->http ? pdm_http_port(a->http) : 0;
+}

@@ -22,8 +22,8 @@ typedef struct {
     pdm_registry *registry;
     scorer_metrics *metrics;
     pdm_perf *perf;
-    const atomic_int *joined;    /* the consumer has joined its group */
-    const atomic_int *redis_up;  /* the loop's last Redis step succeeded */
+    const atomic_int *joined;   /* the consumer has joined its group */
+    const atomic_int *redis_up; /* the loop's last Redis step succeeded */
 } scorer_api_deps;
 
 typedef struct scorer_api scorer_api;

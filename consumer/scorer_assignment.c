@@ -28,16 +28,15 @@ int scorer_assignment_add(scorer_assignment *a, const rd_kafka_topic_partition_l
 void scorer_assignment_remove(scorer_assignment *a, const rd_kafka_topic_partition_list_t *parts)
 {
     for (int i = 0; i < parts->cnt; i++) {
-        scorer_partition *p = scorer_assignment_find(a, parts->elems[i].topic,
-                                                     parts->elems[i].partition);
+        scorer_partition *p =
+            scorer_assignment_find(a, parts->elems[i].topic, parts->elems[i].partition);
         if (p)
             *p = a->parts[--a->n];
     }
     a->last = 0;
 }
 
-scorer_partition *scorer_assignment_find(scorer_assignment *a, const char *topic,
-                                         int32_t partition)
+scorer_partition *scorer_assignment_find(scorer_assignment *a, const char *topic, int32_t partition)
 {
     size_t j = a->last;
     if (j < a->n && a->parts[j].partition == partition && strcmp(a->parts[j].topic, topic) == 0)

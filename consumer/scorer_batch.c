@@ -185,8 +185,7 @@ static int apply_one(scorer_batch *b, size_t i, pdm_rs_batch *writes, pdm_perf *
     return 0;
 }
 
-int scorer_batch_apply(scorer_batch *b, int64_t lateness_ms, pdm_rs_batch *writes,
-                       pdm_perf *perf)
+int scorer_batch_apply(scorer_batch *b, int64_t lateness_ms, pdm_rs_batch *writes, pdm_perf *perf)
 {
     for (size_t i = 0; i < b->n; i++) {
         scorer_item *it = &b->items[i];
@@ -258,7 +257,8 @@ void scorer_batch_offsets(const scorer_batch *b, int next, rd_kafka_topic_partit
         if (m->err)
             continue;
         const char *topic = rd_kafka_topic_name(m->rkt);
-        rd_kafka_topic_partition_t *p = rd_kafka_topic_partition_list_find(list, topic, m->partition);
+        rd_kafka_topic_partition_t *p =
+            rd_kafka_topic_partition_list_find(list, topic, m->partition);
         if (!p) {
             p = rd_kafka_topic_partition_list_add(list, topic, m->partition);
             p->offset = next ? m->offset + 1 : m->offset;

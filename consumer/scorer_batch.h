@@ -30,12 +30,12 @@
 typedef struct {
     rd_kafka_message_t *msg;
     pdm_event ev;
-    int machine;             /* index into the batch's machines, -1 if none */
-    const char *bad_reason;  /* dead letter reason, NULL if accepted */
+    int machine;            /* index into the batch's machines, -1 if none */
+    const char *bad_reason; /* dead letter reason, NULL if accepted */
     char bad_detail[160];
-    int row;                 /* feature row of a telemetry event, -1 if none */
-    int emit;                /* produce a RiskEvent for this row */
-    int next_event;          /* the machine's next applied item in the batch, -1 if none */
+    int row;        /* feature row of a telemetry event, -1 if none */
+    int emit;       /* produce a RiskEvent for this row */
+    int next_event; /* the machine's next applied item in the batch, -1 if none */
 } scorer_item;
 
 /* A machine touched by the batch. */
@@ -50,34 +50,34 @@ typedef struct {
     } src[PDM_RS_MAX_SOURCES];
     size_t n_src;
     int64_t min_ts;
-    int64_t from;            /* stored telemetry and errors are those with ts > from */
+    int64_t from;                /* stored telemetry and errors are those with ts > from */
     int first_event, last_event; /* its applied items in stream order (next_event) */
-    int last_row;            /* its latest scored row in the batch, -1 if none */
+    int last_row;                /* its latest scored row in the batch, -1 if none */
     pdm_rs_machine stored;
     pdm_machine_state *state;
 } scorer_machine;
 
 typedef struct {
-    size_t cap;              /* messages at most */
-    size_t n;                /* messages in items[] */
-    double received;         /* monotonic time the batch was consumed */
+    size_t cap;      /* messages at most */
+    size_t n;        /* messages in items[] */
+    double received; /* monotonic time the batch was consumed */
     scorer_item *items;
     scorer_machine *machines;
     size_t n_machines, cap_machines;
-    int32_t *hash;           /* open addressing: machine id -> index + 1 */
+    int32_t *hash; /* open addressing: machine id -> index + 1 */
     size_t hash_cap;
-    double *rows;            /* n_rows x PDM_N_FEATURES */
+    double *rows; /* n_rows x PDM_N_FEATURES */
     pdm_risk *risks;
-    int *row_item;           /* each row's item */
+    int *row_item; /* each row's item */
     size_t n_rows;
-    double *explain_rows;    /* emitted alerts' rows, for their reasons */
+    double *explain_rows; /* emitted alerts' rows, for their reasons */
     pdm_risk *explain;
-    double *row_risk;        /* the rows' risks, machine ids, times and alert */
-    int32_t *row_machine;    /* flags, for drift and the live-performance */
-    int64_t *row_ts;         /* tracker */
+    double *row_risk;     /* the rows' risks, machine ids, times and alert */
+    int32_t *row_machine; /* flags, for drift and the live-performance */
+    int64_t *row_ts;      /* tracker */
     unsigned char *row_alert;
     const pdm_event **machine_events; /* scratch: one machine's events */
-    uint64_t events[PDM_EV_COUNT]; /* accepted, per type */
+    uint64_t events[PDM_EV_COUNT];    /* accepted, per type */
 } scorer_batch;
 
 scorer_batch *scorer_batch_new(size_t cap);
@@ -93,8 +93,7 @@ int scorer_batch_decode(scorer_batch *b, pdm_codec *codec, int64_t now_ms);
  * (machines' `state` restored from `stored`), rejecting late ones, records
  * them in writes and computes the features of every telemetry event.
  * Failures go to perf. -1 out of memory. */
-int scorer_batch_apply(scorer_batch *b, int64_t lateness_ms, pdm_rs_batch *writes,
-                       pdm_perf *perf);
+int scorer_batch_apply(scorer_batch *b, int64_t lateness_ms, pdm_rs_batch *writes, pdm_perf *perf);
 
 /* Step 4: scores every row with one model call, sets levels by the
  * thresholds in use, decides which rows become RiskEvents (stream order

@@ -34,8 +34,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         /* librdkafka keeps a partition's pause across reassignment: one
          * paused while a commit kept failing must start afresh. */
         rd_kafka_resume_partitions(rk, parts);
-        pdm_log(PDM_LOG_INFO, "assigned %d partitions (%zu in all)", parts->cnt,
-                k->assignment.n);
+        pdm_log(PDM_LOG_INFO, "assigned %d partitions (%zu in all)", parts->cnt, k->assignment.n);
         return;
     }
     /* Only the last batch's output may be in flight: the owner delivers it
@@ -76,8 +75,10 @@ static int stats_cb(rd_kafka_t *rk, char *json, size_t len, void *opaque)
 
 static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
-    pdm_log(level <= 3 ? PDM_LOG_ERROR : level <= 5 ? PDM_LOG_WARN : PDM_LOG_DEBUG, "kafka %s: %s",
-            fac, buf);
+    pdm_log(level <= 3   ? PDM_LOG_ERROR
+            : level <= 5 ? PDM_LOG_WARN
+                         : PDM_LOG_DEBUG,
+            "kafka %s: %s", fac, buf);
 }
 
 /* ---- configuration ---------------------------------------------------------- */
@@ -329,11 +330,14 @@ void scorer_kafka_wake_fetcher(scorer_kafka *k)
     int64_t low, high;
     rd_kafka_resp_err_t err =
         rd_kafka_query_watermark_offsets(k->consumer, p->topic, p->partition, &low, &high, 100);
-    pdm_log(PDM_LOG_DEBUG, "prefetch: %zu messages queued, woke the fetcher of %s [%d]: %s",
-            queued, p->topic, (int)p->partition, rd_kafka_err2str(err));
+    pdm_log(PDM_LOG_DEBUG, "prefetch: %zu messages queued, woke the fetcher of %s [%d]: %s", queued,
+            p->topic, (int)p->partition, rd_kafka_err2str(err));
 }
 
-size_t scorer_kafka_queued(scorer_kafka *k) { return rd_kafka_queue_length(k->queue); }
+size_t scorer_kafka_queued(scorer_kafka *k)
+{
+    return rd_kafka_queue_length(k->queue);
+}
 
 /* ---- offsets ---------------------------------------------------------------- */
 
@@ -348,8 +352,7 @@ int scorer_kafka_stop_grace_over(const scorer_kafka *k, double *since)
 
 /* Its result arrives on commit_q tagged with a new commit_seq (the result
  * of one given up on may still come). */
-rd_kafka_resp_err_t scorer_kafka_commit_send(scorer_kafka *k,
-                                             rd_kafka_topic_partition_list_t *offs)
+rd_kafka_resp_err_t scorer_kafka_commit_send(scorer_kafka *k, rd_kafka_topic_partition_list_t *offs)
 {
     return rd_kafka_commit_queue(k->consumer, offs, k->commit_q, NULL, (void *)++k->commit_seq);
 }
@@ -403,11 +406,10 @@ int scorer_kafka_produce(scorer_kafka *k, const char *topic, const void *key, si
     for (;;) {
         rd_kafka_resp_err_t err;
         if (headers)
-            err = rd_kafka_producev(k->producer, RD_KAFKA_V_TOPIC(topic),
-                                    RD_KAFKA_V_KEY(key, key_len),
-                                    RD_KAFKA_V_VALUE((void *)payload, len),
-                                    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                                    RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_END);
+            err = rd_kafka_producev(
+                k->producer, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, key_len),
+                RD_KAFKA_V_VALUE((void *)payload, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_END);
         else
             err = rd_kafka_producev(k->producer, RD_KAFKA_V_TOPIC(topic),
                                     RD_KAFKA_V_KEY(key, key_len),
@@ -428,7 +430,10 @@ int scorer_kafka_produce(scorer_kafka *k, const char *topic, const void *key, si
     }
 }
 
-void scorer_kafka_delivery_reset(scorer_kafka *k) { atomic_store(&k->delivery_failures, 0); }
+void scorer_kafka_delivery_reset(scorer_kafka *k)
+{
+    atomic_store(&k->delivery_failures, 0);
+}
 
 long scorer_kafka_deliver(scorer_kafka *k)
 {

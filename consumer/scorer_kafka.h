@@ -31,22 +31,22 @@ typedef struct {
 
 typedef struct {
     const pdm_scorer_config *cfg;
-    const atomic_int *stop;  /* a stop request bounds every wait (STOP_GRACE_S) */
+    const atomic_int *stop; /* a stop request bounds every wait (STOP_GRACE_S) */
     scorer_kafka_hooks hooks;
     rd_kafka_t *consumer;
-    rd_kafka_queue_t *queue;     /* the consumer queue: every assigned partition's messages */
-    rd_kafka_queue_t *commit_q;  /* commit results, tagged with commit_seq */
-    uintptr_t commit_seq;        /* the latest commit sent */
+    rd_kafka_queue_t *queue;    /* the consumer queue: every assigned partition's messages */
+    rd_kafka_queue_t *commit_q; /* commit results, tagged with commit_seq */
+    uintptr_t commit_seq;       /* the latest commit sent */
     rd_kafka_t *producer;
-    size_t max_message;          /* the producer's message.max.bytes */
+    size_t max_message; /* the producer's message.max.bytes */
     scorer_assignment assignment;
-    atomic_int joined;           /* the consumer has had an assignment */
-    int paused;                  /* every assigned partition paused */
+    atomic_int joined; /* the consumer has had an assignment */
+    int paused;        /* every assigned partition paused */
     /* the fetcher wake-up (scorer_kafka_wake_fetcher) */
-    size_t prefetch_bound;       /* the consumer's queued.min.messages */
-    int prefetch_full;           /* the queue reached the bound since it last ran dry */
+    size_t prefetch_bound; /* the consumer's queued.min.messages */
+    int prefetch_full;     /* the queue reached the bound since it last ran dry */
     double last_wake;
-    size_t wake_next;            /* round robin over the assigned partitions */
+    size_t wake_next; /* round robin over the assigned partitions */
     /* output not delivered since scorer_kafka_delivery_reset */
     atomic_long delivery_failures;
     char first_delivery_error[256];

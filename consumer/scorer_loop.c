@@ -261,9 +261,11 @@ static int send_output(pdm_scorer *s, scorer_batch *b)
 static int process_batch(pdm_scorer *s, scorer_batch *b)
 {
     pdm_metric_add(s->metrics.messages, (double)b->n);
-    if (scorer_batch_decode(b, s->output.codec, pdm_now_ms()))         /* 1 */
+    /* 1 */
+    if (scorer_batch_decode(b, s->output.codec, pdm_now_ms()))
         return pdm_err(NULL, 0, "out of memory");
-    if (scorer_state_load(&s->state, b) || compute(s, b))             /* 2, 3, 4 */
+    /* 2, 3 and 4 */
+    if (scorer_state_load(&s->state, b) || compute(s, b))
         return -1;
     /* 5: at most one batch is ever applied past the committed offsets,
      * which the replay bookkeeping can undo. */
@@ -272,17 +274,17 @@ static int process_batch(pdm_scorer *s, scorer_batch *b)
         return -1;
     if (fin != FINISH_DONE)
         return 0; /* the batch is consumed again */
-    if (scorer_state_write(&s->state, b))                              /* 6 */
+    /* 6 and 7 */
+    if (scorer_state_write(&s->state, b))
         return -1;
-    return send_output(s, b);                                          /* 7 */
+    return send_output(s, b);
 }
 
 /* ---- the loop --------------------------------------------------------------- */
 
 /* Sorts what was consumed into b: messages of assigned partitions, in
  * consumption order; partition ends are noted, errors logged. */
-static size_t take_messages(pdm_scorer *s, rd_kafka_message_t **msgs, ssize_t got,
-                            scorer_batch *b)
+static size_t take_messages(pdm_scorer *s, rd_kafka_message_t **msgs, ssize_t got, scorer_batch *b)
 {
     size_t n = 0;
     for (ssize_t i = 0; i < got; i++) {
@@ -292,8 +294,8 @@ static size_t take_messages(pdm_scorer *s, rd_kafka_message_t **msgs, ssize_t go
             part = scorer_assignment_find(&s->kafka.assignment, rd_kafka_topic_name(m->rkt),
                                           m->partition);
         if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-            pdm_log(PDM_LOG_DEBUG, "%s [%d] at its end (offset %lld)",
-                    rd_kafka_topic_name(m->rkt), (int)m->partition, (long long)m->offset);
+            pdm_log(PDM_LOG_DEBUG, "%s [%d] at its end (offset %lld)", rd_kafka_topic_name(m->rkt),
+                    (int)m->partition, (long long)m->offset);
             if (part)
                 part->eof = 1;
             rd_kafka_message_destroy(m);

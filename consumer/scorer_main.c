@@ -105,6 +105,89 @@ static int parse_duration(const char *text, int64_t *ms)
     return 0;
 }
 
+/* The scorer's configuration from the checked options (topics apart).
+ * 0, or -1 with the usage error in err. */
+static int to_config(const scorer_options *o, pdm_scorer_config *cfg, char *err, size_t errlen)
+{
+    if (!o->model)
+        return pdm_err(err, errlen, "--model DIR is required (see --help)");
+    if (!strcmp(o->emit, "changes"))
+        cfg->emit = PDM_EMIT_CHANGES;
+    else if (!strcmp(o->emit, "alerts"))
+        cfg->emit = PDM_EMIT_ALERTS;
+    else if (!strcmp(o->emit, "all"))
+        cfg->emit = PDM_EMIT_ALL;
+    else
+        return pdm_err(err, errlen, "--emit must be changes, alerts or all, not '%s'", o->emit);
+    if (parse_duration(o->renotify, &cfg->renotify_ms) ||
+        parse_duration(o->lateness, &cfg->lateness_ms) ||
+        parse_duration(o->max_wait, &cfg->max_wait_ms) ||
+        parse_duration(o->drift_window, &cfg->drift_window_ms))
+        return pdm_err(err, errlen, "--renotify/--lateness/--max-wait/--drift-window take a "
+                                    "duration such as 100ms, 30m or 48h");
+    if (o->batch_size < 1 || o->batch_size > 100000)
+        return pdm_err(err, errlen, "--batch-size must be 1..100000");
+    if (strcmp(o->predictor, "native") && strcmp(o->predictor, "xgboost"))
+        return pdm_err(err, errlen, "--predictor must be native or xgboost, not '%s'",
+                       o->predictor);
+    if (o->http_threads < 1 || o->http_threads > 64 || o->http_max_body < 1024 ||
+        o->drift_rows < 1 || o->metrics_machines < 0 || o->state_cache_mb < 0 ||
+        o->state_cache_mb > 1048576)
+        return pdm_err(err, errlen, "--http-threads must be 1..64, --http-max-body at least "
+                                    "1024, --drift-rows at least 1, --metrics-machines not "
+                                    "negative, --state-cache 0..1048576 MiB");
+    cfg->native_predictor = strcmp(o->predictor, "native") == 0;
+    cfg->brokers = o->brokers;
+    cfg->group = o->group;
+    cfg->risk_topic = o->risk_topic;
+    cfg->dlq_topic = o->dlq_topic;
+    cfg->kafka_props = &o->props;
+    cfg->redis_url = o->redis;
+    cfg->redis_password = o->redis_password;
+    cfg->model_dir = o->model;
+    cfg->warn = o->warn;
+    cfg->critical = o->critical;
+    cfg->batch_size = (int)o->batch_size;
+    cfg->exit_at_end = o->exit_at_end;
+    cfg->dump_features = o->dump_features;
+    cfg->model_threads = (int)o->model_threads;
+    cfg->http_bind = o->http;
+    cfg->http_token = o->http_token;
+    cfg->http_auth_metrics = o->http_auth_metrics;
+    cfg->http_threads = (unsigned)o->http_threads;
+    cfg->http_max_body = (size_t)o->http_max_body;
+    cfg->drift_rows = (size_t)o->drift_rows;
+    cfg->metrics_machines = (size_t)o->metrics_machines;
+    cfg->state_cache_bytes = (size_t)o->state_cache_mb << 20;
+    return 0;
+}
+
+/* Creates the scorer and runs it until a signal stops it. 0 on a clean stop. */
+static int serve(const pdm_scorer_config *cfg, const scorer_options *o)
+{
+    char err[PDM_ERRSTR_SIZE];
+    int rc = 1;
+    pdm_scorer *s = pdm_scorer_new(cfg, err, sizeof err);
+    if (!s) {
+        pdm_log(PDM_LOG_ERROR, "%s", err);
+        return 1;
+    }
+    running = s;
+    struct sigaction sa = {0};
+    sa.sa_handler = on_stop;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sa.sa_handler = on_hup;
+    sigaction(SIGHUP, &sa, NULL);
+    pdm_log(PDM_LOG_INFO, "consuming %s from %s as group %s", o->topics, o->brokers, o->group);
+    if (pdm_scorer_run(s, err, sizeof err))
+        pdm_log(PDM_LOG_ERROR, "%s", err);
+    else
+        rc = 0;
+    pdm_scorer_destroy(s);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     scorer_options o = {0};
@@ -112,15 +195,12 @@ int main(int argc, char **argv)
     pdm_topic_list topics = {0};
     const char **topic_names = NULL;
     char err[PDM_ERRSTR_SIZE];
-    int help = 0, npos = 0, rc = 1;
-    pdm_scorer *s = NULL;
+    int help = 0, npos = 0, rc = 2;
+    pdm_log_level level;
 
     pdm_log_set_program("pdm-scorer");
-    if (pdm_options_parse(options, &o, argc, argv, &npos, &help, err, sizeof err)) {
-        fprintf(stderr, "pdm-scorer: %s\n", err);
-        rc = 2;
-        goto out;
-    }
+    if (pdm_options_parse(options, &o, argc, argv, &npos, &help, err, sizeof err))
+        goto usage;
     if (help) {
         pdm_options_help(stdout,
                          "usage: pdm-scorer --brokers B --redis URL --model DIR [--group ID] "
@@ -130,117 +210,33 @@ int main(int argc, char **argv)
         rc = 0;
         goto out;
     }
-    pdm_log_level level;
     if (pdm_log_level_parse(o.log_level, &level)) {
-        fprintf(stderr, "pdm-scorer: --log-level: unknown level '%s'\n", o.log_level);
-        rc = 2;
-        goto out;
+        pdm_err(err, sizeof err, "--log-level: unknown level '%s'", o.log_level);
+        goto usage;
     }
     pdm_log_set_level(level);
     if (npos) {
-        fprintf(stderr, "pdm-scorer: unexpected argument '%s'\n", argv[1]);
-        rc = 2;
-        goto out;
+        pdm_err(err, sizeof err, "unexpected argument '%s'", argv[1]);
+        goto usage;
     }
-    if (!o.model) {
-        fprintf(stderr, "pdm-scorer: --model DIR is required (see --help)\n");
-        rc = 2;
-        goto out;
-    }
-    if (!strcmp(o.emit, "changes"))
-        cfg.emit = PDM_EMIT_CHANGES;
-    else if (!strcmp(o.emit, "alerts"))
-        cfg.emit = PDM_EMIT_ALERTS;
-    else if (!strcmp(o.emit, "all"))
-        cfg.emit = PDM_EMIT_ALL;
-    else {
-        fprintf(stderr, "pdm-scorer: --emit must be changes, alerts or all, not '%s'\n", o.emit);
-        rc = 2;
-        goto out;
-    }
-    if (parse_duration(o.renotify, &cfg.renotify_ms) || parse_duration(o.lateness, &cfg.lateness_ms) ||
-        parse_duration(o.max_wait, &cfg.max_wait_ms) ||
-        parse_duration(o.drift_window, &cfg.drift_window_ms)) {
-        fprintf(stderr, "pdm-scorer: --renotify/--lateness/--max-wait/--drift-window take a "
-                        "duration such as 100ms, 30m or 48h\n");
-        rc = 2;
-        goto out;
-    }
-    if (o.batch_size < 1 || o.batch_size > 100000) {
-        fprintf(stderr, "pdm-scorer: --batch-size must be 1..100000\n");
-        rc = 2;
-        goto out;
-    }
-    if (strcmp(o.predictor, "native") && strcmp(o.predictor, "xgboost")) {
-        fprintf(stderr, "pdm-scorer: --predictor must be native or xgboost, not '%s'\n", o.predictor);
-        rc = 2;
-        goto out;
-    }
-    cfg.native_predictor = strcmp(o.predictor, "native") == 0;
-    if (o.http_threads < 1 || o.http_threads > 64 || o.http_max_body < 1024 ||
-        o.drift_rows < 1 || o.metrics_machines < 0 || o.state_cache_mb < 0 ||
-        o.state_cache_mb > 1048576) {
-        fprintf(stderr, "pdm-scorer: --http-threads must be 1..64, --http-max-body at least "
-                        "1024, --drift-rows at least 1, --metrics-machines not negative, "
-                        "--state-cache 0..1048576 MiB\n");
-        rc = 2;
-        goto out;
-    }
+    if (to_config(&o, &cfg, err, sizeof err))
+        goto usage;
     if (pdm_topic_list_add_csv(&topics, o.topics, err, sizeof err)) {
         fprintf(stderr, "pdm-scorer: --topics: %s\n", err);
-        rc = 2;
         goto out;
     }
+    rc = 1;
     topic_names = calloc(topics.count + 1, sizeof *topic_names);
     if (!topic_names)
         goto out;
     for (size_t i = 0; i < topics.count; i++)
         topic_names[i] = topics.names[i];
-
-    cfg.brokers = o.brokers;
-    cfg.group = o.group;
     cfg.topics = topic_names;
-    cfg.risk_topic = o.risk_topic;
-    cfg.dlq_topic = o.dlq_topic;
-    cfg.kafka_props = &o.props;
-    cfg.redis_url = o.redis;
-    cfg.redis_password = o.redis_password;
-    cfg.model_dir = o.model;
-    cfg.warn = o.warn;
-    cfg.critical = o.critical;
-    cfg.batch_size = (int)o.batch_size;
-    cfg.exit_at_end = o.exit_at_end;
-    cfg.dump_features = o.dump_features;
-    cfg.model_threads = (int)o.model_threads;
-    cfg.http_bind = o.http;
-    cfg.http_token = o.http_token;
-    cfg.http_auth_metrics = o.http_auth_metrics;
-    cfg.http_threads = (unsigned)o.http_threads;
-    cfg.http_max_body = (size_t)o.http_max_body;
-    cfg.drift_rows = (size_t)o.drift_rows;
-    cfg.metrics_machines = (size_t)o.metrics_machines;
-    cfg.state_cache_bytes = (size_t)o.state_cache_mb << 20;
-
-    s = pdm_scorer_new(&cfg, err, sizeof err);
-    if (!s) {
-        pdm_log(PDM_LOG_ERROR, "%s", err);
-        goto out;
-    }
-    running = s;
-    struct sigaction sa = {0};
-    sa.sa_handler = on_stop;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sa.sa_handler = on_hup;
-    sigaction(SIGHUP, &sa, NULL);
-    pdm_log(PDM_LOG_INFO, "consuming %s from %s as group %s", o.topics, o.brokers, o.group);
-    if (pdm_scorer_run(s, err, sizeof err)) {
-        pdm_log(PDM_LOG_ERROR, "%s", err);
-        goto out;
-    }
-    rc = 0;
+    rc = serve(&cfg, &o);
+    goto out;
+usage:
+    fprintf(stderr, "pdm-scorer: %s\n", err);
 out:
-    pdm_scorer_destroy(s);
     free(topic_names);
     pdm_topic_list_clear(&topics);
     pdm_options_free(options, &o);

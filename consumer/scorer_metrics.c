@@ -4,6 +4,8 @@
 #include "scorer_metrics.h"
 
 #include <math.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,138 +16,151 @@
 
 static const char *const level_labels[] = {"ok", "warn", "critical"};
 
+/* The families, in the order /metrics shows them. A family without labels
+ * has its one child at `child`; labelled ones keep the family at `family`
+ * (children made as they are seen, or below for fixed label values). */
+typedef enum { COUNTER, GAUGE, HISTOGRAM } family_kind;
+typedef struct {
+    family_kind kind;
+    const char *name, *help;
+    const char *label; /* NULL: none; "topic,partition" is the one pair */
+    size_t family;     /* offset of a pdm_metric * in scorer_metrics, or NONE */
+    size_t child;      /* offset of a pdm_metric_child *, or NONE */
+    const double *buckets;
+    size_t n_buckets;
+} family_spec;
+
+#define NONE SIZE_MAX
+#define AT(field) offsetof(scorer_metrics, field)
+#define BUCKETS(b) b, sizeof b / sizeof *b
+
+static const double batch_buckets[] = {1, 10, 50, 100, 250, 500, 1000, 2000, 5000, 10000};
+static const double latency_buckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                         0.25,  0.5,    1,     2.5,  5,     10};
+static const double rtt_buckets[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
+                                     0.01,   0.025,   0.05,   0.1,   0.25,   1};
+
+static const family_spec families[] = {
+    {COUNTER, "pdm_messages_consumed_total", "Messages consumed from the input topics.", NULL, NONE,
+     AT(messages), NULL, 0},
+    {COUNTER, "pdm_events_consumed_total", "Input events accepted, by type.", "type",
+     AT(events_by_type), NONE, NULL, 0},
+    {COUNTER, "pdm_bad_messages_total", "Messages sent to the dead-letter topic, by reason.",
+     "reason", AT(bad), NONE, NULL, 0},
+    {COUNTER, "pdm_dlq_messages_total", "Dead letters produced.", NULL, NONE, AT(dlq), NULL, 0},
+    {COUNTER, "pdm_rows_scored_total", "Telemetry rows featurised and scored.", NULL, NONE,
+     AT(rows), NULL, 0},
+    {COUNTER, "pdm_risk_events_total", "RiskEvents produced, by level.", "level", AT(risk_by_level),
+     NONE, NULL, 0},
+    {COUNTER, "pdm_offset_commits_total", "Batches whose offsets were committed.", NULL, NONE,
+     AT(commits), NULL, 0},
+    {COUNTER, "pdm_delivery_failures_total",
+     "Output messages (RiskEvents, dead letters) not delivered; their batch is consumed again.",
+     NULL, NONE, AT(delivery_errors), NULL, 0},
+    {COUNTER, "pdm_redis_errors_total", "Failed Redis round trips (each retried).", NULL, NONE,
+     AT(redis_errors), NULL, 0},
+    {COUNTER, "pdm_model_reloads_total", "Models installed after the first.", NULL, NONE,
+     AT(reloads), NULL, 0},
+    {COUNTER, "pdm_state_lost_total",
+     "Times the Redis state was found lost (FLUSHALL or an empty server).", NULL, NONE,
+     AT(state_lost), NULL, 0},
+    {COUNTER, "pdm_alerts_true_positive_total",
+     "Alerts followed by a failure of the machine within the horizon.", NULL, NONE, AT(tp), NULL,
+     0},
+    {COUNTER, "pdm_alerts_false_positive_total",
+     "Alerts whose horizon passed without a failure of the machine.", NULL, NONE, AT(fp), NULL, 0},
+    {COUNTER, "pdm_failures_caught_total", "Failures preceded by an alert within the horizon.",
+     NULL, NONE, AT(caught), NULL, 0},
+    {COUNTER, "pdm_failures_missed_total", "Failures without an alert within the horizon.", NULL,
+     NONE, AT(missed), NULL, 0},
+    {HISTOGRAM, "pdm_scoring_batch_size", "Messages per processed batch.", NULL, NONE,
+     AT(batch_size), BUCKETS(batch_buckets)},
+    {HISTOGRAM, "pdm_processing_latency_seconds",
+     "From a batch's messages being received to its RiskEvents being delivered, per RiskEvent.",
+     NULL, NONE, AT(latency), BUCKETS(latency_buckets)},
+    {HISTOGRAM, "pdm_redis_roundtrip_seconds",
+     "Pipelined Redis round trips of the loop: a batch's state load, and what is left to wait of "
+     "its write's (sent before the batch's output is produced).",
+     NULL, NONE, AT(redis_rtt), BUCKETS(rtt_buckets)},
+    {COUNTER, "pdm_state_cache_lookups_total",
+     "Machines of a batch by where their state came from: hit (the in-process copy, its version "
+     "confirmed by Redis), stale (copy outdated, loaded) or miss (loaded).",
+     "result", AT(cache_by_result), NONE, NULL, 0},
+    {GAUGE, "pdm_state_cache_machines", "Machines in the in-process state cache.", NULL, NONE,
+     AT(cache_machines), NULL, 0},
+    {GAUGE, "pdm_ready", "1 when Redis answers, a model is loaded and the group is joined.", NULL,
+     NONE, AT(ready), NULL, 0},
+    {GAUGE, "pdm_event_time_lag_seconds",
+     "Wall clock minus the newest event time of the last scored batch.", NULL, NONE, AT(event_lag),
+     NULL, 0},
+    {GAUGE, "pdm_consumer_lag_messages",
+     "Messages behind the partition's end (librdkafka statistics).", "topic,partition", AT(lag),
+     NONE, NULL, 0},
+    {GAUGE, "pdm_model_info", "1 for the model version in use, 0 for earlier ones.", "version",
+     AT(model_info), NONE, NULL, 0},
+    {GAUGE, "pdm_feature_psi",
+     "Population Stability Index of the feature's latest window against training.", "feature",
+     AT(psi), NONE, NULL, 0},
+    {GAUGE, "pdm_risk_psi", "Population Stability Index of the risk score against training.", NULL,
+     NONE, AT(risk_psi), NULL, 0},
+    {GAUGE, "pdm_feature_missing_ratio",
+     "Share of missing values of the feature in the latest drift window.", "feature", AT(missing),
+     NONE, NULL, 0},
+    {GAUGE, "pdm_alert_precision",
+     "Rolling share of resolved alerts followed by a failure within the horizon.", NULL, NONE,
+     AT(precision), NULL, 0},
+    {GAUGE, "pdm_alert_recall", "Rolling share of failures preceded by an alert.", NULL, NONE,
+     AT(recall), NULL, 0},
+    {GAUGE, "pdm_machine_risk", "The machine's latest risk score.", "machine_id", AT(machine_risk),
+     NONE, NULL, 0},
+    {GAUGE, "pdm_machine_level", "The machine's latest level: 0 OK, 1 WARN, 2 CRITICAL.",
+     "machine_id", AT(machine_level), NONE, NULL, 0},
+};
+
+static pdm_metric *register_family(pdm_registry *r, const family_spec *f, char *msg, size_t len)
+{
+    static const char *const pair[] = {"topic", "partition"};
+    const char *const *labels = f->label ? &f->label : NULL;
+    size_t n = f->label ? 1 : 0;
+    if (f->label && strcmp(f->label, "topic,partition") == 0)
+        labels = pair, n = 2;
+    switch (f->kind) {
+    case COUNTER:
+        return pdm_registry_counter(r, f->name, f->help, labels, n, msg, len);
+    case GAUGE:
+        return pdm_registry_gauge(r, f->name, f->help, labels, n, msg, len);
+    default:
+        return pdm_registry_histogram(r, f->name, f->help, labels, n, f->buckets, f->n_buckets, msg,
+                                      len);
+    }
+}
+
 int scorer_metrics_init(scorer_metrics *m, pdm_registry *r, size_t machines_cap, char *errstr,
                         size_t errlen)
 {
+    static const char *const results[] = {"hit", "stale", "miss"};
     char msg[PDM_ERRSTR_SIZE];
     memset(m, 0, sizeof *m);
     m->machines_cap = machines_cap;
-    static const char *const type_label[] = {"type"}, *const reason_label[] = {"reason"},
-                             *const level_label[] = {"level"}, *const feature_label[] = {"feature"},
-                             *const machine_label[] = {"machine_id"},
-                             *const lag_labels[] = {"topic", "partition"},
-                             *const version_label[] = {"version"},
-                             *const result_label[] = {"result"};
-    static const double batch_buckets[] = {1, 10, 50, 100, 250, 500, 1000, 2000, 5000, 10000};
-    static const double latency_buckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
-                                             0.25,  0.5,    1,     2.5,  5,     10};
-    static const double rtt_buckets[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
-                                         0.01,   0.025,   0.05,   0.1,   0.25,   1};
-    pdm_metric *events = NULL, *risk = NULL, *f;
-#define COUNTER(var, name, help, labels, n)                                                        \
-    if (!((var) = pdm_registry_counter(r, name, help, labels, n, msg, sizeof msg)))                \
-    goto fail
-#define GAUGE(var, name, help, labels, n)                                                          \
-    if (!((var) = pdm_registry_gauge(r, name, help, labels, n, msg, sizeof msg)))                  \
-    goto fail
-#define HISTOGRAM(var, name, help, buckets)                                                        \
-    if (!((var) = pdm_registry_histogram(r, name, help, NULL, 0, buckets,                          \
-                                         sizeof buckets / sizeof *buckets, msg, sizeof msg)))      \
-    goto fail
-#define ONE(var, fam) (var) = pdm_metric_with((fam), NULL)
-
-    COUNTER(f, "pdm_messages_consumed_total", "Messages consumed from the input topics.", NULL, 0);
-    ONE(m->messages, f);
-    COUNTER(events, "pdm_events_consumed_total", "Input events accepted, by type.", type_label, 1);
+    for (size_t i = 0; i < sizeof families / sizeof *families; i++) {
+        pdm_metric *f = register_family(r, &families[i], msg, sizeof msg);
+        if (!f)
+            return pdm_err(errstr, errlen, "metrics: %s", msg);
+        if (families[i].family != NONE)
+            *(pdm_metric **)((char *)m + families[i].family) = f;
+        if (families[i].child != NONE)
+            *(pdm_metric_child **)((char *)m + families[i].child) = pdm_metric_with(f, NULL);
+    }
     for (int t = 0; t < PDM_EV_RISK; t++) { /* a RiskEvent is never input */
         const char *v[] = {pdm_event_type_name((pdm_event_type)t)};
-        m->events[t] = pdm_metric_with(events, v);
+        m->events[t] = pdm_metric_with(m->events_by_type, v);
     }
-    COUNTER(m->bad, "pdm_bad_messages_total", "Messages sent to the dead-letter topic, by reason.",
-            reason_label, 1);
-    COUNTER(f, "pdm_dlq_messages_total", "Dead letters produced.", NULL, 0);
-    ONE(m->dlq, f);
-    COUNTER(f, "pdm_rows_scored_total", "Telemetry rows featurised and scored.", NULL, 0);
-    ONE(m->rows, f);
-    COUNTER(risk, "pdm_risk_events_total", "RiskEvents produced, by level.", level_label, 1);
-    for (int l = 0; l < 3; l++) {
-        const char *v[] = {level_labels[l]};
-        m->risk_events[l] = pdm_metric_with(risk, v);
-    }
-    COUNTER(f, "pdm_redis_errors_total", "Failed Redis round trips (each retried).", NULL, 0);
-    ONE(m->redis_errors, f);
-    COUNTER(f, "pdm_offset_commits_total", "Batches whose offsets were committed.", NULL, 0);
-    ONE(m->commits, f);
-    COUNTER(f, "pdm_delivery_failures_total",
-            "Output messages (RiskEvents, dead letters) not delivered; their batch is consumed "
-            "again.",
-            NULL, 0);
-    ONE(m->delivery_errors, f);
-    COUNTER(f, "pdm_model_reloads_total", "Models installed after the first.", NULL, 0);
-    ONE(m->reloads, f);
-    COUNTER(f, "pdm_state_lost_total",
-            "Times the Redis state was found lost (FLUSHALL or an empty server).", NULL, 0);
-    ONE(m->state_lost, f);
-    COUNTER(f, "pdm_alerts_true_positive_total",
-            "Alerts followed by a failure of the machine within the horizon.", NULL, 0);
-    ONE(m->tp, f);
-    COUNTER(f, "pdm_alerts_false_positive_total",
-            "Alerts whose horizon passed without a failure of the machine.", NULL, 0);
-    ONE(m->fp, f);
-    COUNTER(f, "pdm_failures_caught_total", "Failures preceded by an alert within the horizon.",
-            NULL, 0);
-    ONE(m->caught, f);
-    COUNTER(f, "pdm_failures_missed_total", "Failures without an alert within the horizon.",
-            NULL, 0);
-    ONE(m->missed, f);
-    HISTOGRAM(f, "pdm_scoring_batch_size", "Messages per processed batch.", batch_buckets);
-    ONE(m->batch_size, f);
-    HISTOGRAM(f, "pdm_processing_latency_seconds",
-              "From a batch's messages being received to its RiskEvents being delivered, per "
-              "RiskEvent.",
-              latency_buckets);
-    ONE(m->latency, f);
-    HISTOGRAM(f, "pdm_redis_roundtrip_seconds",
-              "Pipelined Redis round trips of the loop: a batch's state load, and what is left "
-              "to wait of its write's (sent before the batch's output is produced).",
-              rtt_buckets);
-    ONE(m->redis_rtt, f);
-    COUNTER(f, "pdm_state_cache_lookups_total",
-            "Machines of a batch by where their state came from: hit (the in-process copy, "
-            "its version confirmed by Redis), stale (copy outdated, loaded) or miss (loaded).",
-            result_label, 1);
-    {
-        static const char *const results[] = {"hit", "stale", "miss"};
-        for (int k = 0; k < 3; k++)
-            m->cache_lookups[k] = pdm_metric_with(f, &results[k]);
-    }
-    GAUGE(f, "pdm_state_cache_machines", "Machines in the in-process state cache.", NULL, 0);
-    ONE(m->cache_machines, f);
-    GAUGE(f, "pdm_ready", "1 when Redis answers, a model is loaded and the group is joined.",
-          NULL, 0);
-    ONE(m->ready, f);
-    GAUGE(f, "pdm_event_time_lag_seconds",
-          "Wall clock minus the newest event time of the last scored batch.", NULL, 0);
-    ONE(m->event_lag, f);
-    GAUGE(m->lag, "pdm_consumer_lag_messages",
-          "Messages behind the partition's end (librdkafka statistics).", lag_labels, 2);
-    GAUGE(m->model_info, "pdm_model_info", "1 for the model version in use, 0 for earlier ones.",
-          version_label, 1);
-    GAUGE(m->psi, "pdm_feature_psi",
-          "Population Stability Index of the feature's latest window against training.",
-          feature_label, 1);
-    GAUGE(f, "pdm_risk_psi", "Population Stability Index of the risk score against training.",
-          NULL, 0);
-    ONE(m->risk_psi, f);
+    for (int l = 0; l < 3; l++)
+        m->risk_events[l] = pdm_metric_with(m->risk_by_level, &level_labels[l]);
+    for (int k = 0; k < 3; k++)
+        m->cache_lookups[k] = pdm_metric_with(m->cache_by_result, &results[k]);
     pdm_metric_set(m->risk_psi, NAN); /* unknown until a drift window is evaluated */
-    GAUGE(m->missing, "pdm_feature_missing_ratio",
-          "Share of missing values of the feature in the latest drift window.", feature_label, 1);
-    GAUGE(f, "pdm_alert_precision",
-          "Rolling share of resolved alerts followed by a failure within the horizon.", NULL, 0);
-    ONE(m->precision, f);
-    GAUGE(f, "pdm_alert_recall", "Rolling share of failures preceded by an alert.", NULL, 0);
-    ONE(m->recall, f);
-    GAUGE(m->machine_risk, "pdm_machine_risk", "The machine's latest risk score.", machine_label,
-          1);
-    GAUGE(m->machine_level, "pdm_machine_level",
-          "The machine's latest level: 0 OK, 1 WARN, 2 CRITICAL.", machine_label, 1);
-#undef COUNTER
-#undef GAUGE
-#undef HISTOGRAM
-#undef ONE
     return 0;
-fail:
-    return pdm_err(errstr, errlen, "metrics: %s", msg);
 }
 
 /* The machine's own series (risk and level) if it has or may now get them:
@@ -234,8 +249,7 @@ static void counter_to(pdm_metric_child *c, uint64_t value)
         pdm_metric_add(c, d);
 }
 
-void scorer_metrics_collect(scorer_metrics *m, int ready, const pdm_drift_result *d,
-                            pdm_perf *perf)
+void scorer_metrics_collect(scorer_metrics *m, int ready, const pdm_drift_result *d, pdm_perf *perf)
 {
     pdm_metric_set(m->ready, ready);
     if (d && d->ready) {

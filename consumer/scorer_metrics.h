@@ -14,6 +14,7 @@
 
 typedef struct {
     pdm_metric *bad, *psi, *missing, *machine_risk, *machine_level, *lag, *model_info;
+    pdm_metric *events_by_type, *risk_by_level, *cache_by_result;
     pdm_metric_child *messages, *events[PDM_EV_COUNT];
     pdm_metric_child *dlq, *rows, *redis_errors, *reloads, *state_lost, *commits, *delivery_errors;
     pdm_metric_child *risk_events[3];

@@ -22,8 +22,8 @@ typedef struct {
     pdm_model *model;
     char path[PATH_MAX];
     double warn, critical;
-    int offered;              /* tickets handed out */
-    atomic_int installed;     /* the latest ticket installed */
+    int offered;          /* tickets handed out */
+    atomic_int installed; /* the latest ticket installed */
 } pending_model;
 
 struct scorer_model {
@@ -31,9 +31,9 @@ struct scorer_model {
     const pdm_drift_options *drift_opts;
     scorer_model_changed_fn changed;
     void *ctx;
-    pthread_rwlock_t lock;    /* written by the loop when installing */
+    pthread_rwlock_t lock; /* written by the loop when installing */
     pdm_model *model;
-    char path[PATH_MAX];      /* resolved package directory of the loaded model */
+    char path[PATH_MAX];        /* resolved package directory of the loaded model */
     char failed_path[PATH_MAX]; /* package that failed to load, not retried unasked */
     double warn, critical;
     pdm_drift *drift;
@@ -67,9 +67,8 @@ static int check_feature_set(const pdm_model *m, const char *path, char *errstr,
     return 0;
 }
 
-int scorer_model_prepare(const pdm_scorer_config *cfg, pdm_model **out, char *path,
-                         size_t pathlen, double *warn, double *critical, char *errstr,
-                         size_t errlen)
+int scorer_model_prepare(const pdm_scorer_config *cfg, pdm_model **out, char *path, size_t pathlen,
+                         double *warn, double *critical, char *errstr, size_t errlen)
 {
     char msg[PDM_ERRSTR_SIZE], resolved[PATH_MAX];
     *out = NULL;
@@ -87,8 +86,7 @@ int scorer_model_prepare(const pdm_scorer_config *cfg, pdm_model **out, char *pa
         pdm_model_set_nthread(m, cfg->model_threads, msg, sizeof msg);
     /* The native evaluator checks itself against XGBoost on a fixed sample
      * first; if it differs anywhere, XGBoost serves (reasons always do). */
-    if (cfg->native_predictor &&
-        pdm_model_set_predictor(m, PDM_PREDICTOR_NATIVE, msg, sizeof msg))
+    if (cfg->native_predictor && pdm_model_set_predictor(m, PDM_PREDICTOR_NATIVE, msg, sizeof msg))
         pdm_log(PDM_LOG_WARN, "model %s: scoring with XGBoost: %s", resolved, msg);
     pdm_model_thresholds(m, warn, critical);
     if (!isnan(cfg->warn))
@@ -101,8 +99,7 @@ int scorer_model_prepare(const pdm_scorer_config *cfg, pdm_model **out, char *pa
 
 /* Makes m the scoring model (loop thread, between batches), with the drift
  * reference of its package. */
-static void install(scorer_model *h, pdm_model *m, const char *path, double warn,
-                    double critical)
+static void install(scorer_model *h, pdm_model *m, const char *path, double warn, double critical)
 {
     char msg[PDM_ERRSTR_SIZE], old_version[PDM_MODEL_VERSION_LEN + 1] = "";
     pdm_drift *drift = pdm_drift_new_from_model(m, h->drift_opts, msg, sizeof msg);
@@ -123,8 +120,7 @@ static void install(scorer_model *h, pdm_model *m, const char *path, double warn
         h->changed(h->ctx, pdm_model_version(m), old_version);
     pthread_rwlock_unlock(&h->lock);
     pdm_log(PDM_LOG_INFO, "model %s loaded from %s (warn %.4g, critical %.4g, predictor %s)",
-            pdm_model_version(m), path, warn, critical,
-            pdm_predictor_name(pdm_model_predictor(m)));
+            pdm_model_version(m), path, warn, critical, pdm_predictor_name(pdm_model_predictor(m)));
 }
 
 static int load(scorer_model *h, char *errstr, size_t errlen)
@@ -202,8 +198,7 @@ static int reload_if_moved(scorer_model *h)
         return 0;
     if (load(h, err, sizeof err) == 0)
         return 1;
-    pdm_log(PDM_LOG_ERROR, "model reload failed, keeping %s: %s", pdm_model_version(h->model),
-            err);
+    pdm_log(PDM_LOG_ERROR, "model reload failed, keeping %s: %s", pdm_model_version(h->model), err);
     if (resolve_model_dir(h->cfg->model_dir, path, NULL, 0) == 0)
         snprintf(h->failed_path, sizeof h->failed_path, "%s", path);
     return 0;
@@ -215,7 +210,10 @@ int scorer_model_refresh(scorer_model *h)
     return n + reload_if_moved(h);
 }
 
-pdm_model *scorer_model_get(scorer_model *h) { return h->model; }
+pdm_model *scorer_model_get(scorer_model *h)
+{
+    return h->model;
+}
 
 void scorer_model_thresholds(const scorer_model *h, double *warn, double *critical)
 {
@@ -223,11 +221,17 @@ void scorer_model_thresholds(const scorer_model *h, double *warn, double *critic
     *critical = h->critical;
 }
 
-pdm_drift *scorer_model_drift(scorer_model *h) { return h->drift; }
+pdm_drift *scorer_model_drift(scorer_model *h)
+{
+    return h->drift;
+}
 
 /* ---- any thread ------------------------------------------------------------- */
 
-void scorer_model_request_reload(scorer_model *h) { atomic_store(&h->reload, 1); }
+void scorer_model_request_reload(scorer_model *h)
+{
+    atomic_store(&h->reload, 1);
+}
 
 int scorer_model_offer(scorer_model *h, pdm_model *m, const char *path, double warn,
                        double critical)
@@ -251,9 +255,8 @@ int scorer_model_installed(scorer_model *h, int ticket)
 
 /* Levels by the thresholds in use, then reasons for the alerts only (SHAP
  * is the expensive part). Read lock held. */
-static int score_locked(scorer_model *h, double *rows, size_t n, pdm_risk *out,
-                        double *alert_rows, pdm_risk *explained, size_t *alert, char *errstr,
-                        size_t errlen)
+static int score_locked(scorer_model *h, double *rows, size_t n, pdm_risk *out, double *alert_rows,
+                        pdm_risk *explained, size_t *alert, char *errstr, size_t errlen)
 {
     char msg[PDM_ERRSTR_SIZE];
     if (!h->model)
@@ -278,8 +281,8 @@ static int score_locked(scorer_model *h, double *rows, size_t n, pdm_risk *out,
     return 0;
 }
 
-int scorer_model_score(scorer_model *h, const double *rows, size_t n, pdm_risk *out,
-                       char *errstr, size_t errlen)
+int scorer_model_score(scorer_model *h, const double *rows, size_t n, pdm_risk *out, char *errstr,
+                       size_t errlen)
 {
     int rc = -1;
     double *copy = malloc(n * PDM_N_FEATURES * sizeof *copy);

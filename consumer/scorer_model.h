@@ -37,9 +37,8 @@ void scorer_model_destroy(scorer_model *h);
 /* Loads and checks the package --model names (its `current` link or the
  * directory): the feature set must be v1; thresholds with the overrides
  * applied. Any thread; touches no holder. */
-int scorer_model_prepare(const pdm_scorer_config *cfg, pdm_model **out, char *path,
-                         size_t pathlen, double *warn, double *critical, char *errstr,
-                         size_t errlen);
+int scorer_model_prepare(const pdm_scorer_config *cfg, pdm_model **out, char *path, size_t pathlen,
+                         double *warn, double *critical, char *errstr, size_t errlen);
 
 /* ---- loop thread ---------------------------------------------------------- */
 
@@ -64,8 +63,8 @@ int scorer_model_installed(scorer_model *h, int ticket);
 /* Scores n rows with the model and thresholds in use; WARN and CRITICAL
  * rows get their reasons. 0, or -1 with errstr (no model, or the model
  * failed). */
-int scorer_model_score(scorer_model *h, const double *rows, size_t n, pdm_risk *out,
-                       char *errstr, size_t errlen);
+int scorer_model_score(scorer_model *h, const double *rows, size_t n, pdm_risk *out, char *errstr,
+                       size_t errlen);
 /* The version in use into buf (PDM_MODEL_VERSION_LEN + 1); 0, or -1 (and
  * "") when none is loaded. */
 int scorer_model_version(scorer_model *h, char *buf, size_t len);

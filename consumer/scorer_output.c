@@ -65,8 +65,7 @@ static void dead_letter(scorer_output *o, const scorer_item *it)
         snprintf(size, sizeof size, "%zu", msg->len);
         rd_kafka_header_add(h, "pdm.truncated", -1, size, -1);
     }
-    scorer_kafka_produce(o->kafka, o->cfg->dlq_topic, msg->key, msg->key_len, msg->payload, len,
-                         h);
+    scorer_kafka_produce(o->kafka, o->cfg->dlq_topic, msg->key, msg->key_len, msg->payload, len, h);
 }
 
 static int emit_risk(scorer_output *o, const scorer_item *it, const pdm_risk *risk)
@@ -78,8 +77,8 @@ static int emit_risk(scorer_output *o, const scorer_item *it, const pdm_risk *ri
     r.scored_at = pdm_now_ms();
     pdm_event out = {.type = PDM_EV_RISK, .machine_id = it->ev.machine_id, .ts = it->ev.ts};
     out.u.risk = &r;
-    int len = pdm_codec_encode(o->codec, &out, PDM_WIRE_SINGLE_OBJECT, buf, sizeof buf, err,
-                               sizeof err);
+    int len =
+        pdm_codec_encode(o->codec, &out, PDM_WIRE_SINGLE_OBJECT, buf, sizeof buf, err, sizeof err);
     if (len < 0) {
         pdm_log(PDM_LOG_ERROR, "encode RiskEvent: %s", err);
         atomic_fetch_add(&o->kafka->delivery_failures, 1);

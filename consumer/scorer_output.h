@@ -22,7 +22,7 @@ typedef struct {
     scorer_kafka *kafka;
     scorer_metrics *metrics;
     pdm_codec *codec;
-    FILE *dump;              /* NULL without --dump-features */
+    FILE *dump; /* NULL without --dump-features */
 } scorer_output;
 
 /* Opens the codec and the dump file (with its header). */

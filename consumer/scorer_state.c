@@ -13,8 +13,7 @@
 #define CACHE_SLACK_MS (3 * PDM_MS_PER_HOUR)
 
 int scorer_state_open(scorer_state *st, const pdm_scorer_config *cfg, size_t batch_cap,
-                      const atomic_int *stop, scorer_metrics *metrics, char *errstr,
-                      size_t errlen)
+                      const atomic_int *stop, scorer_metrics *metrics, char *errstr, size_t errlen)
 {
     memset(st, 0, sizeof *st);
     st->stop = stop;

@@ -26,9 +26,9 @@
  * has acknowledged them (and the ver counter they produced). */
 typedef struct {
     pdm_rs_machine st;
-    int64_t cover;           /* exact for telemetry and errors with ts > cover */
-    int64_t loaded_version;  /* ver when the batch loaded it */
-    size_t version_slot;     /* the batch's HINCRBY reply */
+    int64_t cover;          /* exact for telemetry and errors with ts > cover */
+    int64_t loaded_version; /* ver when the batch loaded it */
+    size_t version_slot;    /* the batch's HINCRBY reply */
 } scorer_cache_update;
 
 typedef struct {
@@ -36,19 +36,18 @@ typedef struct {
     scorer_metrics *metrics;
     int64_t lateness_ms;
     pdm_redis *redis;
-    pdm_state_cache *cache;      /* NULL when the cache is off */
-    pdm_rs_batch *writes;        /* the last batch's writes */
-    int writes_in_flight;        /* `writes` not acknowledged yet */
-    int writes_sent;             /* ... but sent (else to be executed again) */
+    pdm_state_cache *cache;       /* NULL when the cache is off */
+    pdm_rs_batch *writes;         /* the last batch's writes */
+    int writes_in_flight;         /* `writes` not acknowledged yet */
+    int writes_sent;              /* ... but sent (else to be executed again) */
     scorer_cache_update *updates; /* for the machines of `writes` */
     size_t n_updates;
-    atomic_int up;               /* the last Redis step succeeded; logged per change */
+    atomic_int up; /* the last Redis step succeeded; logged per change */
 } scorer_state;
 
 /* Does not connect yet (the first step does). */
 int scorer_state_open(scorer_state *st, const pdm_scorer_config *cfg, size_t batch_cap,
-                      const atomic_int *stop, scorer_metrics *metrics, char *errstr,
-                      size_t errlen);
+                      const atomic_int *stop, scorer_metrics *metrics, char *errstr, size_t errlen);
 void scorer_state_close(scorer_state *st);
 
 /* Waits for pdm:epoch (written if absent) before the first batch: retried

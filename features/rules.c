@@ -23,7 +23,10 @@ int64_t pdm_rule_trim_horizon(int64_t newest, int64_t lateness_ms)
 }
 
 /* Floor division (event times may be before 1970). */
-static int64_t floor_div(int64_t a, int64_t b) { return a / b - (a % b < 0); }
+static int64_t floor_div(int64_t a, int64_t b)
+{
+    return a / b - (a % b < 0);
+}
 
 int pdm_rule_trim_due(int64_t base, int64_t newest)
 {

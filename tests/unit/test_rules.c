@@ -13,7 +13,7 @@
 #include "pdm_features.h"
 #include "pdm_rules.h"
 
-#define H(h) ((int64_t)(h) * PDM_MS_PER_HOUR)
+#define H(h) ((int64_t)(h)*PDM_MS_PER_HOUR)
 #define T0 INT64_C(1420070400000) /* 2015-01-01 00:00:00 UTC */
 
 static void test_late(void **state)
@@ -122,7 +122,8 @@ static void test_emit_changes(void **state)
     assert_int_equal(st.level, PDM_LEVEL_OK);
     assert_false(emit(PDM_EMIT_CHANGES, &st, PDM_LEVEL_OK, T0 + H(1)));
     assert_true(emit(PDM_EMIT_CHANGES, &st, PDM_LEVEL_WARN, T0 + H(2)));
-    assert_false(emit(PDM_EMIT_CHANGES, &st, PDM_LEVEL_WARN, T0 + H(30))); /* WARN never renotifies */
+    assert_false(
+        emit(PDM_EMIT_CHANGES, &st, PDM_LEVEL_WARN, T0 + H(30))); /* WARN never renotifies */
     assert_true(emit(PDM_EMIT_CHANGES, &st, PDM_LEVEL_CRITICAL, T0 + H(31)));
     assert_int_equal(st.notified_at, T0 + H(31));
     /* CRITICAL again after renotify (6 h here) of event time, not before. */

@@ -17,7 +17,7 @@
 #include "scorer_batch.h"
 #include "scorer_state.h"
 
-#define H(h) ((int64_t)(h) * PDM_MS_PER_HOUR)
+#define H(h) ((int64_t)(h)*PDM_MS_PER_HOUR)
 #define T0 INT64_C(1420070400000) /* 2015-01-01 00:00:00 UTC */
 
 typedef struct {
@@ -76,8 +76,8 @@ static void add_event(fixture *f, rd_kafka_topic_t *t, int32_t partition, int64_
                       const pdm_event *ev)
 {
     char buf[PDM_MAX_ENCODED], err[256];
-    int len = pdm_codec_encode(f->codec, ev, PDM_WIRE_SINGLE_OBJECT, buf, sizeof buf, err,
-                               sizeof err);
+    int len =
+        pdm_codec_encode(f->codec, ev, PDM_WIRE_SINGLE_OBJECT, buf, sizeof buf, err, sizeof err);
     assert_true(len > 0);
     add_raw(f, t, partition, offset, buf, (size_t)len);
 }
@@ -125,18 +125,18 @@ static void test_decode_apply(void **state)
     fixture *f = *state;
     pdm_event e;
     e = tel(1, T0);
-    add_event(f, f->tel, 0, 10, &e);                   /* 0 */
+    add_event(f, f->tel, 0, 10, &e); /* 0 */
     e = error(1, T0 - H(1), 2);
-    add_event(f, f->err, 0, 5, &e);                    /* 1: older, within the lateness */
-    add_raw(f, f->tel, 0, 11, "garbage", 7);           /* 2: not Avro */
+    add_event(f, f->err, 0, 5, &e);          /* 1: older, within the lateness */
+    add_raw(f, f->tel, 0, 11, "garbage", 7); /* 2: not Avro */
     e = tel(0, T0);
-    add_event(f, f->tel, 1, 3, &e);                    /* 3: machine 0 is invalid */
+    add_event(f, f->tel, 1, 3, &e); /* 3: machine 0 is invalid */
     e = tel(1, T0 + H(1));
-    add_event(f, f->tel, 0, 12, &e);                   /* 4 */
+    add_event(f, f->tel, 0, 12, &e); /* 4 */
     e = error(1, T0 + H(1) - H(48) - 1, 1);
-    add_event(f, f->err, 0, 6, &e);                    /* 5: late behind item 4 */
+    add_event(f, f->err, 0, 6, &e); /* 5: late behind item 4 */
     e = tel(7, T0 + H(1));
-    add_event(f, f->tel, 1, 4, &e);                    /* 6: another machine */
+    add_event(f, f->tel, 1, 4, &e); /* 6: another machine */
 
     scorer_batch *b = decoded(f);
     assert_string_equal(b->items[2].bad_reason, "bad_magic");
