@@ -146,11 +146,7 @@ static void test_emit_changes(void **state)
 
 static pdm_event event(pdm_event_type type, int32_t m, int64_t ts)
 {
-    pdm_event e;
-    memset(&e, 0, sizeof e);
-    e.type = type;
-    e.machine_id = m;
-    e.ts = ts;
+    pdm_event e = {.type = type, .machine_id = m, .ts = ts};
     if (type == PDM_EV_ERROR)
         e.u.error.error_id = 1;
     if (type == PDM_EV_TELEMETRY)
