@@ -3,211 +3,15 @@
  * Redis (about 20 k/s unpipelined against over 1 M commands/s pipelined), so
  * a batch is one round trip to load and one to write, whatever its size.
  * On any I/O error the connection is dropped; the caller retries the whole
- * batch after reconnecting, which is safe because every write is idempotent. */
-#include "redis_state.h"
+ * batch after reconnecting, which is safe because every write is idempotent.
+ * The connection itself (URL, connect, AUTH) is redis_conn.c's. */
+#include "redis_internal.h"
 
-#include <hiredis/hiredis.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "pdm_common.h"
-
-struct pdm_redis {
-    char host[256];
-    int port;
-    int db;
-    char user[128];
-    char *password;
-    double timeout_s;
-    redisContext *c;
-    char desc[300];
-};
-
-/* The URL for messages: any user:password@ part replaced by "***@". */
-static const char *redacted(const char *url, char *buf, size_t len)
-{
-    const char *scheme = strstr(url, "://");
-    const char *from = scheme ? scheme + 3 : url;
-    const char *slash = strchr(from, '/');
-    const char *at = NULL;
-    for (const char *q = from; *q && (!slash || q < slash); q++)
-        if (*q == '@')
-            at = q;
-    if (!at)
-        snprintf(buf, len, "%s", url);
-    else
-        snprintf(buf, len, "%.*s***%s", (int)(from - url), url, at);
-    return buf;
-}
-
-static int parse_url(pdm_redis *r, const char *url, char *errstr, size_t errlen)
-{
-    const char *p = url;
-    char shown[512];
-    if (strncmp(p, "redis://", 8) != 0)
-        return pdm_err(errstr, errlen, "redis URL must start with redis://: '%s'",
-                       redacted(url, shown, sizeof shown));
-    p += 8;
-    const char *slash = strchr(p, '/');
-    const char *end = slash ? slash : p + strlen(p);
-    const char *at = NULL;
-    for (const char *q = p; q < end; q++)
-        if (*q == '@')
-            at = q;
-    if (at) {
-        const char *colon = memchr(p, ':', (size_t)(at - p));
-        if (colon) {
-            snprintf(r->user, sizeof r->user, "%.*s", (int)(colon - p), p);
-            if (!r->password && at > colon + 1)
-                r->password = strndup(colon + 1, (size_t)(at - colon - 1));
-        } else if (!r->password && at > p) {
-            r->password = strndup(p, (size_t)(at - p));
-        }
-        p = at + 1;
-    }
-    const char *host_end;
-    const char *port_sep;
-    if (*p == '[') { /* [::1]:6379 */
-        const char *close = memchr(p, ']', (size_t)(end - p));
-        if (!close)
-            return pdm_err(errstr, errlen, "redis URL: unclosed '[' in host");
-        snprintf(r->host, sizeof r->host, "%.*s", (int)(close - p - 1), p + 1);
-        host_end = close + 1;
-        port_sep = host_end < end && *host_end == ':' ? host_end : NULL;
-    } else {
-        port_sep = memchr(p, ':', (size_t)(end - p));
-        host_end = port_sep ? port_sep : end;
-        snprintf(r->host, sizeof r->host, "%.*s", (int)(host_end - p), p);
-    }
-    if (!r->host[0])
-        snprintf(r->host, sizeof r->host, "127.0.0.1");
-    r->port = 6379;
-    if (port_sep) {
-        char *e;
-        long port = strtol(port_sep + 1, &e, 10);
-        if (e != end || port <= 0 || port > 65535)
-            return pdm_err(errstr, errlen, "redis URL: bad port in '%s'",
-                           redacted(url, shown, sizeof shown));
-        r->port = (int)port;
-    }
-    if (slash && slash[1]) {
-        char *e;
-        long db = strtol(slash + 1, &e, 10);
-        if (*e || db < 0 || db > 100000)
-            return pdm_err(errstr, errlen, "redis URL: bad database number in '%s'",
-                           redacted(url, shown, sizeof shown));
-        r->db = (int)db;
-    }
-    return 0;
-}
-
-pdm_redis *pdm_redis_new(const char *url, const char *password, double timeout_s, char *errstr,
-                         size_t errlen)
-{
-    pdm_redis *r = calloc(1, sizeof *r);
-    if (!r) {
-        pdm_err(errstr, errlen, "out of memory");
-        return NULL;
-    }
-    if (password && *password)
-        r->password = strdup(password);
-    if (parse_url(r, url, errstr, errlen)) {
-        pdm_redis_destroy(r);
-        return NULL;
-    }
-    r->timeout_s = timeout_s > 0 ? timeout_s : 5.0;
-    snprintf(r->desc, sizeof r->desc, "%s:%d/%d", r->host, r->port, r->db);
-    return r;
-}
-
-static void drop(pdm_redis *r)
-{
-    if (r->c)
-        redisFree(r->c);
-    r->c = NULL;
-}
-
-void pdm_redis_destroy(pdm_redis *r)
-{
-    if (!r)
-        return;
-    drop(r);
-    if (r->password) {
-        memset(r->password, 0, strlen(r->password));
-        free(r->password);
-    }
-    free(r);
-}
-
-const char *pdm_redis_describe(const pdm_redis *r) { return r->desc; }
-int pdm_redis_connected(const pdm_redis *r) { return r->c != NULL; }
-
-/* Runs one command and checks for an error reply; consumes the reply. */
-static int simple(pdm_redis *r, int argc, const char **argv, char *errstr, size_t errlen)
-{
-    redisReply *reply = redisCommandArgv(r->c, argc, argv, NULL);
-    if (!reply) {
-        pdm_err(errstr, errlen, "redis %s: %s", r->desc, r->c->errstr);
-        drop(r);
-        return -1;
-    }
-    int rc = 0;
-    if (reply->type == REDIS_REPLY_ERROR)
-        rc = pdm_err(errstr, errlen, "redis %s: %s: %s", r->desc, argv[0], reply->str);
-    freeReplyObject(reply);
-    return rc;
-}
-
-int pdm_redis_connect(pdm_redis *r, char *errstr, size_t errlen)
-{
-    drop(r);
-    struct timeval tv = {(time_t)r->timeout_s,
-                         (suseconds_t)((r->timeout_s - (double)(time_t)r->timeout_s) * 1e6)};
-    r->c = redisConnectWithTimeout(r->host, r->port, tv);
-    if (!r->c)
-        return pdm_err(errstr, errlen, "redis %s: out of memory", r->desc);
-    if (r->c->err) {
-        pdm_err(errstr, errlen, "redis %s: %s", r->desc, r->c->errstr);
-        drop(r);
-        return -1;
-    }
-    redisSetTimeout(r->c, tv);
-    redisEnableKeepAlive(r->c);
-    if (r->password) {
-        const char *argv[3] = {"AUTH", r->user[0] ? r->user : r->password, r->password};
-        /* The password is never part of the message on failure. */
-        redisReply *reply = redisCommandArgv(r->c, r->user[0] ? 3 : 2, argv, NULL);
-        int bad = !reply || reply->type == REDIS_REPLY_ERROR;
-        if (bad)
-            pdm_err(errstr, errlen, "redis %s: AUTH failed: %s", r->desc,
-                    reply ? reply->str : r->c->errstr);
-        if (reply)
-            freeReplyObject(reply);
-        if (bad) {
-            drop(r);
-            return -1;
-        }
-    }
-    if (r->db) {
-        char db[16];
-        snprintf(db, sizeof db, "%d", r->db);
-        const char *argv[2] = {"SELECT", db};
-        if (simple(r, 2, argv, errstr, errlen)) {
-            drop(r);
-            return -1;
-        }
-    }
-    return 0;
-}
-
-int pdm_redis_ping(pdm_redis *r, char *errstr, size_t errlen)
-{
-    if (!r->c && pdm_redis_connect(r, errstr, errlen))
-        return -1;
-    const char *argv[1] = {"PING"};
-    return simple(r, 1, argv, errstr, errlen);
-}
 
 int pdm_rs_epoch_check(pdm_redis *r, char *errstr, size_t errlen)
 {
@@ -219,7 +23,7 @@ int pdm_rs_epoch_check(pdm_redis *r, char *errstr, size_t errlen)
     redisReply *reply = redisCommandArgv(r->c, 4, argv, NULL);
     if (!reply) {
         pdm_err(errstr, errlen, "redis %s: %s", r->desc, r->c->errstr);
-        drop(r);
+        pdm_redis_drop(r);
         return -1;
     }
     int rc = reply->type == REDIS_REPLY_NIL ? 1 : reply->type == REDIS_REPLY_STATUS ? 0 : -1;
@@ -372,118 +176,155 @@ static int64_t meta_int(redisReply *meta, const char *name, int64_t dflt)
     return dflt;
 }
 
+/* The telemetry members of a ZRANGEBYSCORE reply into m->tel. */
+static int load_telemetry(redisReply *rep, pdm_rs_machine *m)
+{
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements == 0)
+        return 0;
+    m->tel = malloc(rep->elements * sizeof *m->tel);
+    if (!m->tel)
+        return -1;
+    for (size_t e = 0; e < rep->elements; e++) {
+        redisReply *el = rep->element[e];
+        if (el->type != REDIS_REPLY_STRING || el->len != TEL_MEMBER)
+            continue;
+        const unsigned char *p = (const unsigned char *)el->str;
+        pdm_rs_telemetry *t = &m->tel[m->n_tel++];
+        t->ts = get_be64(p);
+        for (int v = 0; v < 4; v++)
+            t->v[v] = get_double(p + 8 + 8 * v);
+    }
+    return 0;
+}
+
+/* The bookkeeping of the meta hash (HGETALL reply) into m, the defaults
+ * where it has none. -1: out of memory. */
+static int load_meta(redisReply *meta, pdm_rs_machine *m)
+{
+    int rc = 0;
+    int has_meta = meta->type == REDIS_REPLY_ARRAY && meta->elements > 0;
+    m->exists = has_meta || m->n_tel || m->n_err || m->n_maint;
+    m->newest = INT64_MIN;
+    m->base = INT64_MIN;
+    m->level = -1;
+    m->base_level = -1;
+    m->notified_at = INT64_MIN;
+    m->base_notified_at = INT64_MIN;
+    if (has_meta) {
+        m->has_info = meta_int(meta, "model", 0) > 0;
+        m->model = (int)meta_int(meta, "model", 0);
+        m->age = (int)meta_int(meta, "age", 0);
+        m->newest = meta_int(meta, "newest", INT64_MIN);
+        m->base = meta_int(meta, "base", INT64_MIN);
+        rc = load_sources(meta, m);
+        m->level = (int)meta_int(meta, "level", -1);
+        m->base_level = (int)meta_int(meta, "base_level", -1);
+        m->notified_at = meta_int(meta, "notified", INT64_MIN);
+        m->base_notified_at = meta_int(meta, "base_notified", INT64_MIN);
+        m->version = meta_int(meta, "ver", 0);
+    }
+    return rc;
+}
+
+/* Appends the commands that load one machine: its ver counter alone, or its
+ * telemetry and errors after from_ts, every maintenance record and the meta
+ * hash. load_replies reads their replies in the same order. */
+static int load_append(pdm_redis *r, int32_t machine, int64_t from_ts, int version_only,
+                       char *errstr, size_t errlen)
+{
+    char k1[64], k2[64], k3[64], k4[64], from[32];
+    int fail;
+    key(k4, sizeof k4, machine, "meta");
+    if (version_only) {
+        const char *a[3] = {"HGET", k4, "ver"};
+        fail = redisAppendCommandArgv(r->c, 3, a, NULL);
+    } else {
+        key(k1, sizeof k1, machine, "tel");
+        key(k2, sizeof k2, machine, "err");
+        key(k3, sizeof k3, machine, "maint");
+        snprintf(from, sizeof from, "(%lld", (long long)from_ts);
+        const char *a1[4] = {"ZRANGEBYSCORE", k1, from, "+inf"};
+        const char *a2[4] = {"ZRANGEBYSCORE", k2, from, "+inf"};
+        const char *a3[4] = {"ZRANGE", k3, "0", "-1"};
+        const char *a4[2] = {"HGETALL", k4};
+        fail = redisAppendCommandArgv(r->c, 4, a1, NULL) ||
+               redisAppendCommandArgv(r->c, 4, a2, NULL) ||
+               redisAppendCommandArgv(r->c, 4, a3, NULL) ||
+               redisAppendCommandArgv(r->c, 2, a4, NULL);
+    }
+    if (fail) {
+        pdm_err(errstr, errlen, "redis %s: out of memory", r->desc);
+        pdm_redis_drop(r);
+        return -1;
+    }
+    return 0;
+}
+
+/* Parses the four replies of a full load (tel, err, maint, meta) into m.
+ * Returns 0, or -1 with errstr on an error reply or out of memory. */
+static int parse_machine(pdm_redis *r, redisReply **rep, pdm_rs_machine *m, char *errstr,
+                         size_t errlen)
+{
+    int rc = 0;
+    for (int j = 0; j < 4; j++)
+        if (rep[j]->type == REDIS_REPLY_ERROR)
+            rc = pdm_err(errstr, errlen, "redis %s: %s", r->desc, rep[j]->str);
+    if (rc == 0 && load_telemetry(rep[0], m))
+        rc = pdm_err(errstr, errlen, "out of memory");
+    if (rc == 0 &&
+        (load_marks(rep[1], &m->err, &m->n_err) || load_marks(rep[2], &m->maint, &m->n_maint)))
+        rc = pdm_err(errstr, errlen, "redis %s: unexpected reply or out of memory", r->desc);
+    if (rc == 0 && load_meta(rep[3], m))
+        rc = pdm_err(errstr, errlen, "out of memory");
+    return rc;
+}
+
+/* Reads the replies of one machine's commands (load_append) into m. The
+ * batch's first error goes to *rc (with errstr); after it replies are still
+ * read, to keep the pipeline in step, but full loads are no longer parsed.
+ * Returns -1 only on an I/O error, the connection dropped. */
+static int load_replies(pdm_redis *r, int32_t machine, int version_only, pdm_rs_machine *m, int *rc,
+                        char *errstr, size_t errlen)
+{
+    redisReply *rep[4] = {0};
+    int n_rep = version_only ? 1 : 4;
+    for (int j = 0; j < n_rep; j++) {
+        if (redisGetReply(r->c, (void **)&rep[j]) != REDIS_OK) {
+            pdm_err(errstr, errlen, "redis %s: %s", r->desc, r->c->errstr);
+            for (int k = 0; k < j; k++)
+                freeReplyObject(rep[k]);
+            pdm_redis_drop(r);
+            return -1;
+        }
+    }
+    m->machine_id = machine;
+    if (version_only) {
+        m->version = rep[0]->type == REDIS_REPLY_STRING ? strtoll(rep[0]->str, NULL, 10) : 0;
+        if (*rc == 0 && rep[0]->type == REDIS_REPLY_ERROR)
+            *rc = pdm_err(errstr, errlen, "redis %s: %s", r->desc, rep[0]->str);
+    } else if (*rc == 0) {
+        *rc = parse_machine(r, rep, m, errstr, errlen);
+    }
+    for (int j = 0; j < n_rep; j++)
+        freeReplyObject(rep[j]);
+    return 0;
+}
+
 int pdm_rs_load(pdm_redis *r, const int32_t *machines, const int64_t *from_ts,
                 const unsigned char *version_only, size_t n, pdm_rs_machine *out, char *errstr,
                 size_t errlen)
 {
     if (!r->c && pdm_redis_connect(r, errstr, errlen))
         return -1;
-    for (size_t i = 0; i < n; i++) {
-        char k1[64], k2[64], k3[64], k4[64], from[32];
-        key(k4, sizeof k4, machines[i], "meta");
-        if (version_only && version_only[i]) {
-            const char *a[3] = {"HGET", k4, "ver"};
-            if (redisAppendCommandArgv(r->c, 3, a, NULL)) {
-                pdm_err(errstr, errlen, "redis %s: out of memory", r->desc);
-                drop(r);
-                return -1;
-            }
-            continue;
-        }
-        key(k1, sizeof k1, machines[i], "tel");
-        key(k2, sizeof k2, machines[i], "err");
-        key(k3, sizeof k3, machines[i], "maint");
-        snprintf(from, sizeof from, "(%lld", (long long)from_ts[i]);
-        const char *a1[4] = {"ZRANGEBYSCORE", k1, from, "+inf"};
-        const char *a2[4] = {"ZRANGEBYSCORE", k2, from, "+inf"};
-        const char *a3[4] = {"ZRANGE", k3, "0", "-1"};
-        const char *a4[2] = {"HGETALL", k4};
-        if (redisAppendCommandArgv(r->c, 4, a1, NULL) || redisAppendCommandArgv(r->c, 4, a2, NULL) ||
-            redisAppendCommandArgv(r->c, 4, a3, NULL) || redisAppendCommandArgv(r->c, 2, a4, NULL)) {
-            pdm_err(errstr, errlen, "redis %s: out of memory", r->desc);
-            drop(r);
+    for (size_t i = 0; i < n; i++)
+        if (load_append(r, machines[i], from_ts[i], version_only && version_only[i], errstr,
+                        errlen))
             return -1;
-        }
-    }
     int rc = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (version_only && version_only[i]) {
-            redisReply *rep;
-            if (redisGetReply(r->c, (void **)&rep) != REDIS_OK) {
-                pdm_err(errstr, errlen, "redis %s: %s", r->desc, r->c->errstr);
-                drop(r);
-                return -1;
-            }
-            out[i].machine_id = machines[i];
-            out[i].version = rep->type == REDIS_REPLY_STRING ? strtoll(rep->str, NULL, 10) : 0;
-            if (rc == 0 && rep->type == REDIS_REPLY_ERROR)
-                rc = pdm_err(errstr, errlen, "redis %s: %s", r->desc, rep->str);
-            freeReplyObject(rep);
-            continue;
-        }
-        redisReply *rep[4] = {0};
-        for (int j = 0; j < 4; j++) {
-            if (redisGetReply(r->c, (void **)&rep[j]) != REDIS_OK) {
-                pdm_err(errstr, errlen, "redis %s: %s", r->desc, r->c->errstr);
-                for (int k = 0; k < j; k++)
-                    freeReplyObject(rep[k]);
-                drop(r);
-                return -1;
-            }
-        }
-        pdm_rs_machine *m = &out[i];
-        m->machine_id = machines[i];
-        if (rc == 0) {
-            for (int j = 0; j < 4; j++)
-                if (rep[j]->type == REDIS_REPLY_ERROR)
-                    rc = pdm_err(errstr, errlen, "redis %s: %s", r->desc, rep[j]->str);
-        }
-        if (rc == 0 && rep[0]->type == REDIS_REPLY_ARRAY && rep[0]->elements) {
-            m->tel = malloc(rep[0]->elements * sizeof *m->tel);
-            if (!m->tel)
-                rc = pdm_err(errstr, errlen, "out of memory");
-            for (size_t e = 0; m->tel && e < rep[0]->elements; e++) {
-                redisReply *el = rep[0]->element[e];
-                if (el->type != REDIS_REPLY_STRING || el->len != TEL_MEMBER)
-                    continue;
-                const unsigned char *p = (const unsigned char *)el->str;
-                pdm_rs_telemetry *t = &m->tel[m->n_tel++];
-                t->ts = get_be64(p);
-                for (int v = 0; v < 4; v++)
-                    t->v[v] = get_double(p + 8 + 8 * v);
-            }
-        }
-        if (rc == 0 && (load_marks(rep[1], &m->err, &m->n_err) ||
-                        load_marks(rep[2], &m->maint, &m->n_maint)))
-            rc = pdm_err(errstr, errlen, "redis %s: unexpected reply or out of memory", r->desc);
-        if (rc == 0) {
-            redisReply *meta = rep[3];
-            int has_meta = meta->type == REDIS_REPLY_ARRAY && meta->elements > 0;
-            m->exists = has_meta || m->n_tel || m->n_err || m->n_maint;
-            m->newest = INT64_MIN;
-            m->base = INT64_MIN;
-            m->level = -1;
-            m->base_level = -1;
-            m->notified_at = INT64_MIN;
-            m->base_notified_at = INT64_MIN;
-            if (has_meta) {
-                m->has_info = meta_int(meta, "model", 0) > 0;
-                m->model = (int)meta_int(meta, "model", 0);
-                m->age = (int)meta_int(meta, "age", 0);
-                m->newest = meta_int(meta, "newest", INT64_MIN);
-                m->base = meta_int(meta, "base", INT64_MIN);
-                if (load_sources(meta, m))
-                    rc = pdm_err(errstr, errlen, "out of memory");
-                m->level = (int)meta_int(meta, "level", -1);
-                m->base_level = (int)meta_int(meta, "base_level", -1);
-                m->notified_at = meta_int(meta, "notified", INT64_MIN);
-                m->base_notified_at = meta_int(meta, "base_notified", INT64_MIN);
-                m->version = meta_int(meta, "ver", 0);
-            }
-        }
-        for (int j = 0; j < 4; j++)
-            freeReplyObject(rep[j]);
-    }
+    for (size_t i = 0; i < n; i++)
+        if (load_replies(r, machines[i], version_only && version_only[i], &out[i], &rc, errstr,
+                         errlen))
+            return -1;
     return rc;
 }
 
@@ -680,7 +521,7 @@ int pdm_rs_batch_send(pdm_redis *r, pdm_rs_batch *b, char *errstr, size_t errlen
             argv[a] = b->arena.data + c->off[a];
         if (redisAppendCommandArgv(r->c, c->argc, argv, c->len)) {
             pdm_err(errstr, errlen, "redis %s: out of memory", r->desc);
-            drop(r);
+            pdm_redis_drop(r);
             return -1;
         }
     }
@@ -691,7 +532,7 @@ int pdm_rs_batch_send(pdm_redis *r, pdm_rs_batch *b, char *errstr, size_t errlen
     while (!done) {
         if (redisBufferWrite(r->c, &done) != REDIS_OK) {
             pdm_err(errstr, errlen, "redis %s: %s", r->desc, r->c->errstr);
-            drop(r);
+            pdm_redis_drop(r);
             return -1;
         }
     }
@@ -707,7 +548,7 @@ int pdm_rs_batch_wait(pdm_redis *r, pdm_rs_batch *b, char *errstr, size_t errlen
         redisReply *reply;
         if (redisGetReply(r->c, (void **)&reply) != REDIS_OK) {
             pdm_err(errstr, errlen, "redis %s: %s", r->desc, r->c->errstr);
-            drop(r);
+            pdm_redis_drop(r);
             return -1;
         }
         if (reply->type == REDIS_REPLY_ERROR && rc == 0)

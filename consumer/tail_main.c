@@ -201,80 +201,67 @@ static int track_end(rd_kafka_topic_partition_list_t *assigned, const rd_kafka_m
     return now - was;
 }
 
-int main(int argc, char **argv)
+/* Parses the options and the topics (positional, --topic, else the input
+ * topics), printing --help if asked (*help set). Returns 0, or EXIT_USAGE
+ * after a message on stderr. */
+static int parse_args(tail_cfg *cfg, pdm_topic_list *topics, int argc, char **argv, int *help)
 {
-    int rc = 1, help = 0, npos = 0, n_parts = 0, n_at_end = 0, topic_err = 0;
-    double deadline = 0;
-    long long n_read = 0, n_bad = 0;
-    char errstr[PDM_ERRSTR_SIZE], msg[PDM_ERRSTR_SIZE];
-    tail_cfg cfg = {0};
-    pdm_topic_list topics = {0};
-    pdm_codec *codec = NULL;
-    rd_kafka_conf_t *conf = NULL;
-    rd_kafka_t *rk = NULL;
-    rd_kafka_topic_partition_list_t *assigned = NULL;
-    pdm_buf line = {0};
+    char errstr[PDM_ERRSTR_SIZE];
+    int npos = 0, topic_err = 0;
     pdm_log_level level;
-    struct sigaction sa;
 
-    pdm_log_set_program("pdm-tail");
-    if (pdm_options_parse(options, &cfg, argc, argv, &npos, &help, errstr, sizeof errstr)) {
+    if (pdm_options_parse(options, cfg, argc, argv, &npos, help, errstr, sizeof errstr)) {
         fprintf(stderr, "pdm-tail: %s\n", errstr);
-        rc = EXIT_USAGE;
-        goto out;
+        return EXIT_USAGE;
     }
-    if (help) {
+    if (*help) {
         pdm_options_help(stdout, usage, options);
-        rc = 0;
-        goto out;
+        return 0;
     }
-    if (pdm_log_level_parse(cfg.log_level, &level)) {
-        fprintf(stderr, "pdm-tail: --log-level: unknown level '%s'\n", cfg.log_level);
-        rc = EXIT_USAGE;
-        goto out;
+    if (pdm_log_level_parse(cfg->log_level, &level)) {
+        fprintf(stderr, "pdm-tail: --log-level: unknown level '%s'\n", cfg->log_level);
+        return EXIT_USAGE;
     }
     pdm_log_set_level(level);
-    if (!cfg.brokers || !*cfg.brokers) {
+    if (!cfg->brokers || !*cfg->brokers) {
         fprintf(stderr, "pdm-tail: --brokers (or PDM_BROKERS) is required\n");
-        rc = EXIT_USAGE;
-        goto out;
+        return EXIT_USAGE;
     }
-    if (cfg.count < 0 || cfg.timeout_s < 0) {
+    if (cfg->count < 0 || cfg->timeout_s < 0) {
         fprintf(stderr, "pdm-tail: --count and --timeout must not be negative\n");
-        rc = EXIT_USAGE;
-        goto out;
+        return EXIT_USAGE;
     }
     for (int i = 1; i <= npos && !topic_err; i++)
-        topic_err = pdm_topic_list_add_csv(&topics, argv[i], errstr, sizeof errstr);
-    if (!topic_err && cfg.topics)
-        topic_err = pdm_topic_list_add_csv(&topics, cfg.topics, errstr, sizeof errstr);
-    if (!topic_err && !topics.count)
-        topic_err = pdm_topic_list_add_all(&topics, pdm_kafka_input_topics, errstr, sizeof errstr);
+        topic_err = pdm_topic_list_add_csv(topics, argv[i], errstr, sizeof errstr);
+    if (!topic_err && cfg->topics)
+        topic_err = pdm_topic_list_add_csv(topics, cfg->topics, errstr, sizeof errstr);
+    if (!topic_err && !topics->count)
+        topic_err = pdm_topic_list_add_all(topics, pdm_kafka_input_topics, errstr, sizeof errstr);
     if (topic_err) {
         fprintf(stderr, "pdm-tail: %s\n", errstr);
-        rc = EXIT_USAGE;
-        goto out;
+        return EXIT_USAGE;
     }
+    return 0;
+}
 
+static void catch_stop_signals(void)
+{
+    struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_stop_signal;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+}
 
-    codec = pdm_codec_new(errstr, sizeof errstr);
-    if (!codec) {
-        pdm_log(PDM_LOG_ERROR, "%s", errstr);
-        goto out;
-    }
-    /* librdkafka's consumer wants a group.id even for assign(); the group is
-     * never joined (no subscribe) and offsets are neither stored nor
-     * committed. Partition EOF events tell --exit-at-end where the end is.
-     * A tool for eyes wants latency: an idle partition's fetch returns after
-     * 100 ms instead of 500 (so does its EOF). -X may override all. */
-    conf = pdm_kafka_conf_new(cfg.brokers, "pdm-tail", NULL, errstr, sizeof errstr);
-    if (!conf)
-        goto fail_log;
+/* The consumer, its partitions not assigned yet. librdkafka's consumer wants
+ * a group.id even for assign(); the group is never joined (no subscribe) and
+ * offsets are neither stored nor committed. Partition EOF events tell
+ * --exit-at-end where the end is. A tool for eyes wants latency: an idle
+ * partition's fetch returns after 100 ms instead of 500 (so does its EOF).
+ * -X may override all. Returns NULL with errstr. */
+static rd_kafka_t *consumer_new(const tail_cfg *cfg, char *errstr, size_t errlen)
+{
     static const char *const defaults[][2] = {
         {"group.id", "pdm-tail"},
         {"enable.auto.commit", "false"},
@@ -282,45 +269,59 @@ int main(int argc, char **argv)
         {"enable.partition.eof", "true"},
         {"fetch.wait.max.ms", "100"},
     };
+    char msg[PDM_ERRSTR_SIZE];
+    rd_kafka_t *rk = NULL;
+    rd_kafka_conf_t *conf = pdm_kafka_conf_new(cfg->brokers, "pdm-tail", NULL, errstr, errlen);
+
+    if (!conf)
+        goto out;
     for (size_t i = 0; i < sizeof defaults / sizeof defaults[0]; i++) {
         if (rd_kafka_conf_set(conf, defaults[i][0], defaults[i][1], msg, sizeof msg)) {
-            pdm_err(errstr, sizeof errstr, "%s: %s", defaults[i][0], msg);
-            goto fail_log;
+            pdm_err(errstr, errlen, "%s: %s", defaults[i][0], msg);
+            goto out;
         }
     }
     /* For an offset gone meanwhile (retention moved the low watermark). */
-    if (rd_kafka_conf_set(conf, "auto.offset.reset", cfg.from_beginning ? "earliest" : "latest",
+    if (rd_kafka_conf_set(conf, "auto.offset.reset", cfg->from_beginning ? "earliest" : "latest",
                           msg, sizeof msg)) {
-        pdm_err(errstr, sizeof errstr, "auto.offset.reset: %s", msg);
-        goto fail_log;
+        pdm_err(errstr, errlen, "auto.offset.reset: %s", msg);
+        goto out;
     }
-    if (pdm_kafka_conf_apply(conf, &cfg.props, errstr, sizeof errstr))
-        goto fail_log;
+    if (pdm_kafka_conf_apply(conf, &cfg->props, errstr, errlen))
+        goto out;
     rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, msg, sizeof msg);
     if (!rk) {
-        pdm_err(errstr, sizeof errstr, "cannot create the consumer: %s", msg);
-        goto fail_log;
+        pdm_err(errstr, errlen, "cannot create the consumer: %s", msg);
+        goto out;
     }
     conf = NULL; /* owned by rk */
     rd_kafka_poll_set_consumer(rk);
-    assigned = assign_all(rk, &topics, cfg.from_beginning, errstr, sizeof errstr);
-    if (!assigned)
-        goto fail_log;
-    n_parts = assigned->cnt;
-    pdm_log(PDM_LOG_DEBUG, "reading %zu topic(s), %d partition(s), from the %s", topics.count,
-            n_parts, cfg.from_beginning ? "beginning" : "end");
+out:
+    if (conf)
+        rd_kafka_conf_destroy(conf);
+    return rk;
+}
 
-    deadline = cfg.timeout_s > 0 ? pdm_monotonic_s() + cfg.timeout_s : 0;
-    rc = 0;
+/* Prints every message read until --count messages, the end with
+ * --exit-at-end, --timeout or a stop signal. Returns the exit status: 0, or
+ * EXIT_TIMEOUT when --timeout passed before --count messages. */
+static int consume(const tail_cfg *cfg, rd_kafka_t *rk, rd_kafka_topic_partition_list_t *assigned,
+                   pdm_codec *codec)
+{
+    int rc = 0, n_parts = assigned->cnt, n_at_end = 0;
+    long long n_read = 0, n_bad = 0;
+    double deadline = cfg->timeout_s > 0 ? pdm_monotonic_s() + cfg->timeout_s : 0;
+    pdm_buf line = {0};
+
     while (!stop_requested) {
-        if (cfg.count && n_read >= cfg.count)
+        if (cfg->count && n_read >= cfg->count)
             break;
-        if (cfg.exit_at_end && n_at_end >= n_parts)
+        if (cfg->exit_at_end && n_at_end >= n_parts)
             break;
         if (deadline && pdm_monotonic_s() >= deadline) {
-            if (cfg.count) {
+            if (cfg->count) {
                 pdm_log(PDM_LOG_ERROR, "timeout: %lld of %lld messages after %g s", n_read,
-                        cfg.count, cfg.timeout_s);
+                        cfg->count, cfg->timeout_s);
                 rc = EXIT_TIMEOUT;
             }
             break;
@@ -350,6 +351,37 @@ int main(int argc, char **argv)
         rd_kafka_message_destroy(m);
     }
     pdm_log(PDM_LOG_DEBUG, "%lld message(s), %lld not decoded", n_read, n_bad);
+    pdm_buf_free(&line);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    int rc, help = 0;
+    char errstr[PDM_ERRSTR_SIZE];
+    tail_cfg cfg = {0};
+    pdm_topic_list topics = {0};
+    pdm_codec *codec = NULL;
+    rd_kafka_t *rk = NULL;
+    rd_kafka_topic_partition_list_t *assigned = NULL;
+
+    pdm_log_set_program("pdm-tail");
+    rc = parse_args(&cfg, &topics, argc, argv, &help);
+    if (rc || help)
+        goto out;
+    catch_stop_signals();
+    codec = pdm_codec_new(errstr, sizeof errstr);
+    if (!codec)
+        goto fail_log;
+    rk = consumer_new(&cfg, errstr, sizeof errstr);
+    if (!rk)
+        goto fail_log;
+    assigned = assign_all(rk, &topics, cfg.from_beginning, errstr, sizeof errstr);
+    if (!assigned)
+        goto fail_log;
+    pdm_log(PDM_LOG_DEBUG, "reading %zu topic(s), %d partition(s), from the %s", topics.count,
+            assigned->cnt, cfg.from_beginning ? "beginning" : "end");
+    rc = consume(&cfg, rk, assigned, codec);
     goto out;
 fail_log:
     pdm_log(PDM_LOG_ERROR, "%s", errstr);
@@ -361,10 +393,7 @@ out:
         rd_kafka_consumer_close(rk);
         rd_kafka_destroy(rk);
     }
-    if (conf)
-        rd_kafka_conf_destroy(conf);
     pdm_codec_destroy(codec);
-    pdm_buf_free(&line);
     pdm_topic_list_clear(&topics);
     pdm_options_free(options, &cfg);
     return rc;

@@ -1,0 +1,26 @@
+/* redis_internal.h: the pdm_redis struct, shared by the files of the Redis
+ * state library only (redis_conn.c connects and drops, redis_state.c
+ * pipelines the state's reads and writes over the connection). */
+#ifndef PDM_REDIS_INTERNAL_H
+#define PDM_REDIS_INTERNAL_H
+
+#include <hiredis/hiredis.h>
+
+#include "redis_state.h"
+
+struct pdm_redis {
+    char host[256];
+    int port;
+    int db;
+    char user[128];
+    char *password;
+    double timeout_s;
+    redisContext *c; /* NULL while disconnected */
+    char desc[300];  /* "host:port/db", for messages */
+};
+
+/* Closes the connection (r->c becomes NULL); the next call reconnects. Done
+ * on every I/O error: replies may be missing, so the pipeline is out of step. */
+void pdm_redis_drop(pdm_redis *r);
+
+#endif
