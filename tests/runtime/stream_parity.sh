@@ -94,7 +94,7 @@ for kill_at in $((rows / 3)) $((2 * rows / 3)); do
   tail -n +2 "$T/crash.part.csv" 2>/dev/null | awk -F, 'NF == 30' >>"$T/crash.csv.all" || true
 done
 # The last run with a tiny prefetch bound, so that the scorer's fetcher
-# wake-up (wake_fetcher in consumer/scorer.c) runs many times on the way.
+# wake-up (scorer_kafka_wake_fetcher in consumer/scorer_kafka.c) runs many times on the way.
 : >"$T/final.log"
 scorer 1 crash "$T/crash.part.csv" --batch-size 200 -X queued.min.messages=300 --log-level debug \
   -X linger.ms=7 -X socket.nagle.disable=false >"$T/final.log" 2>&1 \
