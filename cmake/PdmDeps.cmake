@@ -19,7 +19,7 @@ pdm_require_pkg(microhttpd libmicrohttpd libmicrohttpd-dev)
 pdm_require_pkg(cjson libcjson libcjson-dev)
 pdm_require_pkg(cmocka cmocka libcmocka-dev)
 pdm_require_pkg(xgboost xgboost libxgboost-dev)
-pdm_require_pkg(crypto libcrypto libssl-dev)
+pdm_require_pkg(nettle nettle nettle-dev)
 pdm_require_pkg(yaml yaml-0.1 libyaml-dev)
 
 find_path(PDM_RDKAFKA_MOCK_H librdkafka/rdkafka_mock.h)

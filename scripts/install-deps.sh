@@ -10,7 +10,7 @@ packages=(
   build-essential cmake pkg-config
   # libraries (headers + .so)
   librdkafka-dev libavro-dev libxgboost-dev libhiredis-dev libmicrohttpd-dev libcjson-dev
-  libcmocka-dev libssl-dev libyaml-dev
+  libcmocka-dev nettle-dev libyaml-dev
   # servers and tools the demo and tests run for real
   redis-server kcat python3 python3-avro
   # the deployment kit's checks (tests/runtime/ops_*): promtool, `docker-compose config`

@@ -324,7 +324,8 @@ int pdm_model_make_current(const char *models_dir, const char *version_dir, char
 
 /* A package's version: the first PDM_MODEL_VERSION_LEN hex digits of the
  * SHA-256 of the model bytes followed by the metadata text, into out.
- * Returns 0, or -1 with errstr if libcrypto fails. */
+ * Returns 0 (the digest cannot fail; errstr is kept for the callers' error
+ * path). */
 int pdm_model_content_version(const void *model, size_t model_len, const char *meta_text,
                               char out[PDM_MODEL_VERSION_LEN + 1], char *errstr, size_t errlen);
 
