@@ -53,23 +53,10 @@ scorer() {
   /usr/bin/time -o "$T/time" -f '%e %M %U %S' "$bin/pdm-scorer" --brokers "$PDM_BROKERS" \
     --redis "$PDM_REDIS_URL" --group "$group" --topics pdm.events --exit-at-end --http off \
     -X fetch.wait.max.ms=10 --log-level info "$@" 2>"$T/log" || { tail "$T/log"; exit 1; }
-  python3 - "$T/log" "$T/time" <<'PY'
-import re, sys
-from datetime import datetime
-ts = lambda l: datetime.strptime(l[:23], "%Y-%m-%d %H:%M:%S.%f").timestamp()
-a = e = None
-scored = 0
-for l in open(sys.argv[1]):
-    if a is None and "assigned" in l and "partitions" in l:
-        a = ts(l)
-    if "every assigned partition is at its end" in l:
-        e = ts(l)
-    m = re.search(r"stopped: (\d+) messages, (\d+) scored", l)
-    if m:
-        scored = int(m.group(2))
-wall, rss, user, system = (float(x) for x in open(sys.argv[2]).read().split())
-print(f"{scored / (e - a):.0f} {user + system:.2f} {rss / 1024:.1f}")
-PY
+  # events/s, CPU seconds (user + sys), peak RSS in MiB
+  read -r span _ scored _ < <(python3 "$root/bench/scorer_log.py" "$T/log")
+  awk -v span="$span" -v scored="$scored" \
+    '{printf "%.0f %.2f %.1f\n", scored / span, $3 + $4, $2 / 1024}' "$T/time"
 }
 
 # peak BIN GROUP ARGS...: VmHWM (MiB) of a pdm-scorer run to the end of its topic.

@@ -194,29 +194,20 @@ catchup() {
     -X fetch.wait.max.ms=10 --log-level info "$@" 2>"$log" \
     || { tail -20 "$log"; pdm_fail "pdm-scorer failed (catch-up $label $run)"; }
   redis-cli -p "$PDM_REDIS_PORT" info commandstats >"$T/cmdstats-$label-$run"
-  $py - "$log" "$T/time-$label-$run" "$T/cmdstats-$label-$run" "$delivered" <<'PY' | tee "$T/catchup-$label-$run.txt"
+  $py - "$log" "$T/time-$label-$run" "$T/cmdstats-$label-$run" "$delivered" "$here" <<'PY' | tee "$T/catchup-$label-$run.txt"
 import re, sys
-from datetime import datetime
 log, timef, cmdf, delivered = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
-def ts(line):
-    return datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S.%f").timestamp()
-t_assigned = t_end = None
-stats = None
-for line in open(log):
-    if t_assigned is None and "assigned" in line and "partitions" in line:
-        t_assigned = ts(line)
-    if "every assigned partition is at its end" in line:
-        t_end = ts(line)
-    m = re.search(r"stopped: (\d+) messages, (\d+) scored, (\d+) risk events, (\d+) dead", line)
-    if m:
-        stats = [int(x) for x in m.groups()]
+sys.path.insert(0, sys.argv[5])
+import scorer_log
+r = scorer_log.read(log)
+stats = [r["messages"], r["scored"], r["risk_events"], r["dead_letters"]]
 wall, rss_kb, user, sys_ = (float(x) for x in open(timef).read().split())
 calls = usec = 0
 for line in open(cmdf):
     m = re.match(r"cmdstat_(\w+):calls=(\d+),usec=(\d+)", line)
     if m and m.group(1) not in ("info", "config", "flushall"):
         calls += int(m.group(2)); usec += int(m.group(3))
-span = t_end - t_assigned
+span = r["span"]
 rate = stats[1] / span
 print(f"{stats[0]} messages ({'all' if stats[0] == delivered else 'NOT all'} of {delivered}), "
       f"{stats[1]} scored, {stats[2]} RiskEvents, {stats[3]} dead letters; "
@@ -341,12 +332,7 @@ memory() {
   pdm_stop "$pid" || pdm_fail "pdm-scorer failed (memory $label): $(tail -5 "$T/memory-$label.log")"
   R[mem_$label]=$(echo "$hwm / 1024" | bc -l | xargs printf '%.1f')
   local span
-  span=$($py -c 'import sys, datetime
-ts = lambda l: datetime.datetime.strptime(l[:23], "%Y-%m-%d %H:%M:%S.%f").timestamp()
-lines = open(sys.argv[1]).readlines()
-a = next(ts(l) for l in lines if "assigned" in l and "partitions" in l)
-e = next(ts(l) for l in lines if "at its end" in l)
-print(f"{e - a:.1f}")' "$T/memory-$label.log")
+  span=$($py "$here/scorer_log.py" "$T/memory-$label.log" | awk '{printf "%.1f", $1}')
   echo "$label ($*): $(grep -o 'stopped: .*' "$T/memory-$label.log") in $span s; peak RSS (VmHWM) ${R[mem_$label]} MiB;" \
     "redis used_memory $(redis-cli -p "$PDM_REDIS_PORT" info memory | sed -n 's/^used_memory_human:\(.*\)\r$/\1/p')," \
     "$(redis-cli -p "$PDM_REDIS_PORT" dbsize) keys"

@@ -1,0 +1,38 @@
+"""scorer_log.py: what a pdm-scorer log says about a run to the end of its
+topic, the benchmarks' one reader of it (bench/stream.sh, bench/ab.sh).
+
+    python3 bench/scorer_log.py LOG
+prints "SPAN MESSAGES SCORED RISK_EVENTS DEAD_LETTERS": the seconds from the
+first "assigned ... partitions" line to the "every assigned partition is at
+its end" line (start-up and the group join excluded), then the counts of the
+"stopped:" line. As a module: read(path) returns them in a dict.
+"""
+import re
+import sys
+from datetime import datetime
+
+
+def _ts(line):
+    return datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S.%f").timestamp()
+
+
+def read(path):
+    assigned = end = None
+    counts = None
+    for line in open(path):
+        if assigned is None and "assigned" in line and "partitions" in line:
+            assigned = _ts(line)
+        if "every assigned partition is at its end" in line:
+            end = _ts(line)
+        m = re.search(r"stopped: (\d+) messages, (\d+) scored, (\d+) risk events, (\d+) dead", line)
+        if m:
+            counts = [int(x) for x in m.groups()]
+    if assigned is None or end is None or counts is None:
+        raise SystemExit(f"{path}: no assignment, end or summary line")
+    return {"span": end - assigned, "messages": counts[0], "scored": counts[1],
+            "risk_events": counts[2], "dead_letters": counts[3]}
+
+
+if __name__ == "__main__":
+    r = read(sys.argv[1])
+    print(f"{r['span']:.3f} {r['messages']} {r['scored']} {r['risk_events']} {r['dead_letters']}")
