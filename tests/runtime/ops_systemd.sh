@@ -3,8 +3,7 @@
 # asks for (DynamicUser, NoNewPrivileges, ProtectSystem=strict,
 # Restart=on-failure, EnvironmentFile=/etc/pdm/scorer.env, LoadCredential for
 # the token) and sets no secret in its environment; every variable of
-# scorer.env.example and of the unit is a pdm-scorer option (the HTTP ones
-# once the scorer has them); the unit is
+# scorer.env.example and of the unit is a pdm-scorer option; the unit is
 # valid for this systemd (`systemd-analyze verify`, with ExecStart pointed at
 # the built scorer, must print nothing: an unknown or misspelt directive is
 # only a warning there) and scores "OK" (exposure <= 2.0) in
@@ -30,8 +29,6 @@ done
 
 # ---- variables: every KEY= of the example and every Environment= of the unit
 "$PDM_BIN/pdm-scorer" --help >"$T/help.txt"
-has_http=0
-grep -q "env PDM_HTTP$\|env PDM_HTTP;" "$T/help.txt" && has_http=1
 {
   grep -o '^PDM_[A-Z_]*=' "$OPS_DIR/systemd/scorer.env.example" | tr -d =
   grep -o '^Environment=PDM_[A-Z_]*=' "$U" | sed 's/^Environment=//; s/=$//'
@@ -41,10 +38,6 @@ grep -qx PDM_MODEL "$T/vars.txt" && grep -qx PDM_BROKERS "$T/vars.txt" && grep -
   || pdm_fail "scorer.env.example lacks PDM_MODEL, PDM_BROKERS or PDM_REDIS_URL"
 while read -r var; do
   base=${var%_FILE}
-  if [ $has_http = 0 ] && [[ $base == PDM_HTTP* ]]; then
-    echo "note: pdm-scorer has no HTTP options yet; $var not checked"
-    continue
-  fi
   grep -q "env $base\$\|env $base;" "$T/help.txt" || pdm_fail "$var is no pdm-scorer option"
   if [ "$var" != "$base" ]; then
     grep -q "$var" "$T/help.txt" || pdm_fail "$base has no _FILE form (not a secret option)"
