@@ -13,8 +13,11 @@ packages=(
   libcmocka-dev nettle-dev libyaml-dev
   # servers and tools the demo and tests run for real
   redis-server kcat python3 python3-avro
-  # the deployment kit's checks (tests/runtime/ops_*): promtool, `docker-compose config`
-  prometheus docker-compose python3-yaml
+  # the deployment kit's checks (tests/runtime/ops_*): promtool, `docker-compose config`,
+  # systemd-analyze (package systemd: on a machine without it, installing it
+  # neither makes it the init, which is systemd-sysv, nor starts a service:
+  # its scripts call systemctl only where systemd already runs as PID 1)
+  prometheus docker-compose python3-yaml systemd
   # fuzzing and memory checks (tests/runtime/fuzz_*, valgrind_*): clang with
   # libFuzzer's runtime (libclang_rt.fuzzer is in libclang-rt-14-dev), valgrind
   clang libclang-rt-14-dev valgrind

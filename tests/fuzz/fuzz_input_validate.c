@@ -5,7 +5,8 @@
  *
  * Checks: a refused event gets one of the documented reasons and a detail;
  * an accepted one has machine_id > 0, is not a RiskEvent, has ts from 2000
- * to now + 24 h and finite readings within the documented bounds.
+ * to now + 24 h, finite readings within [0, 1000] V, [0, 10000] rpm,
+ * [0, 1000] psi and [0, 1000] vibration, and a machine age of 0..200 years.
  */
 #include "fuzz.h"
 
@@ -52,10 +53,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_CHECK(ev.ts >= INT64_C(946684800000) && ev.ts <= now_ms + 24 * PDM_MS_PER_HOUR,
                "accepted ts %lld", (long long)ev.ts);
     if (ev.type == PDM_EV_TELEMETRY) {
+        /* The header's bounds, written out: volt, rotate, pressure, vibration. */
+        static const double hi[4] = {1000.0, 10000.0, 1000.0, 1000.0};
         double v[4] = {ev.u.telemetry.volt, ev.u.telemetry.rotate, ev.u.telemetry.pressure,
                        ev.u.telemetry.vibration};
         for (int i = 0; i < 4; i++)
-            FUZZ_CHECK(isfinite(v[i]) && v[i] >= 0, "accepted reading %d = %g", i, v[i]);
+            FUZZ_CHECK(isfinite(v[i]) && v[i] >= 0 && v[i] <= hi[i],
+                       "accepted reading %d = %.17g outside [0, %g]", i, v[i], hi[i]);
     }
+    if (ev.type == PDM_EV_MACHINE)
+        FUZZ_CHECK(ev.u.machine.age >= 0 && ev.u.machine.age <= 200, "accepted age %d",
+                   ev.u.machine.age);
     return 0;
 }

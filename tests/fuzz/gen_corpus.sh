@@ -147,7 +147,24 @@ bad=(
   'ts_future|{"type":"error","machine_id":1,"ts":"2030-01-01T00:00:00.000Z","error_id":"error1"}'
   'age_absurd|{"type":"machine","machine_id":1,"ts":"2015-01-01T06:00:00.000Z","model":"model1","age":500}'
 )
-for e in "${bad[@]}"; do
+# On each bound (accepted) and just past it (refused), for the fuzzer's fixed
+# now of 2026-01-01T00:00:00Z: a loosened bound is then caught by the seeds.
+tel='"type":"telemetry","machine_id":1,"ts":1420092000000'
+edges=(
+  "readings_at_max|{$tel,\"volt\":1000,\"rotate\":10000,\"pressure\":1000,\"vibration\":1000}"
+  "volt_past_max|{$tel,\"volt\":1000.0000000000001,\"rotate\":1,\"pressure\":1,\"vibration\":1}"
+  "rotate_past_max|{$tel,\"volt\":1,\"rotate\":10000.000000000002,\"pressure\":1,\"vibration\":1}"
+  "pressure_past_max|{$tel,\"volt\":1,\"rotate\":1,\"pressure\":1000.0000000000001,\"vibration\":1}"
+  "vibration_past_max|{$tel,\"volt\":1,\"rotate\":1,\"pressure\":1,\"vibration\":1000.0000000000001}"
+  'age_200|{"type":"machine","machine_id":1,"ts":1420092000000,"model":"model1","age":200}'
+  'age_201|{"type":"machine","machine_id":1,"ts":1420092000000,"model":"model1","age":201}'
+  'age_minus_1|{"type":"machine","machine_id":1,"ts":1420092000000,"model":"model1","age":-1}'
+  'ts_2000|{"type":"error","machine_id":1,"ts":946684800000,"error_id":"error1"}'
+  'ts_2000_minus_1ms|{"type":"error","machine_id":1,"ts":946684799999,"error_id":"error1"}'
+  'ts_day_ahead|{"type":"error","machine_id":1,"ts":1767312000000,"error_id":"error1"}'
+  'ts_day_ahead_plus_1ms|{"type":"error","machine_id":1,"ts":1767312000001,"error_id":"error1"}'
+)
+for e in "${bad[@]}" "${edges[@]}"; do
   "$AVRO" encode --json "${e#*|}" --out "$C/input_validate/${e%%|*}"
 done
 echo "gen_corpus: $(find "$C" -type f | wc -l) seeds in $C"

@@ -118,14 +118,9 @@ if not models or env("scorer").get("PDM_MODEL") != "/var/lib/pdm/models":
 if not any(str(v).startswith("models:/var/lib/pdm/models") for v in svc["trainer"].get("volumes", [])):
     errs.append("trainer does not write the models volume")
 
-# PDM_* given to pdm programs are their options (the HTTP ones once the
-# scorer has an HTTP server).
-has_http = "PDM_HTTP" in re.findall(r"env (PDM_[A-Z_]+)", scorer_help)
+# PDM_* given to pdm programs are their options.
 scorer_env = set(re.findall(r"env (PDM_[A-Z_]+)", scorer_help))
 for key in env("scorer"):
-    if key.startswith("PDM_HTTP") and not has_http:
-        print(f"note: pdm-scorer has no HTTP options yet; {key} not checked")
-        continue
     base = key[:-5] if key.endswith("_FILE") else key
     if base not in scorer_env:
         errs.append(f"scorer environment {key} is no pdm-scorer option")

@@ -7,10 +7,9 @@
 # model into an empty models directory with the real pdm-sim and pdm-train,
 # and leaves an existing `current` alone; pdm-model-rollback lists packages
 # marking the current one, repoints `current` (a relative link) at an earlier
-# package and refuses names that are not packages of that directory. Once
-# pdm-scorer has its HTTP server (PDM_HTTP in --help), the health check also
-# runs against a real scorer (own redis-server and broker), whose /metrics
-# must name only metrics of the contract list (ops_lib.sh).
+# package and refuses names that are not packages of that directory. The
+# health check also runs against a real scorer (own redis-server and broker),
+# whose /metrics must name only metrics of the contract list (ops_lib.sh).
 set -euo pipefail
 source "$PDM_SOURCE_DIR/tests/harness.sh"
 source "$PDM_SOURCE_DIR/tests/runtime/ops_lib.sh"
@@ -114,24 +113,20 @@ status=0
 bash "$RB" "$M" empty 2>"$T/rb.err" || status=$?
 [ "$status" = 1 ] && grep -q "not a model package" "$T/rb.err" || pdm_fail "rollback to a non-package: $status $(cat "$T/rb.err")"
 
-# ---- against a real scorer, once it serves HTTP ------------------------------
-if pdm-scorer --help | grep -q "env PDM_HTTP$\|env PDM_HTTP;"; then
-  rmdir "$M/empty"
-  pdm_start_redis
-  pdm_start_broker 2
-  hport=$(pdm_free_port)
-  PDM_HTTP=127.0.0.1:$hport pdm-scorer --brokers "$PDM_BROKERS" --redis "$PDM_REDIS_URL" --model "$M" \
-    --group ops-scripts >"$T/scorer.log" 2>&1 &
-  pdm_track $!
-  PDM_HTTP=127.0.0.1:$hport pdm_wait_until 20 bash "$HC" /healthz \
-    || pdm_fail "the scorer's /healthz never answered 200: $(tail -5 "$T/scorer.log")"
-  PDM_HTTP=127.0.0.1:$hport pdm_wait_until 30 bash "$HC" /readyz \
-    || pdm_fail "the scorer never became ready: $(tail -5 "$T/scorer.log")"
-  "$OPS_PY" -c 'import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())' \
-    "http://127.0.0.1:$hport/metrics" >"$T/metrics.txt" || pdm_fail "GET /metrics failed"
-  ops_metrics_check "$T/metrics.txt"
-  echo "ops_scripts: checked against a real pdm-scorer"
-else
-  echo "ops_scripts: note: pdm-scorer has no HTTP server yet; real-scorer check not run"
-fi
+# ---- against a real scorer ---------------------------------------------------
+rmdir "$M/empty"
+pdm_start_redis
+pdm_start_broker 2
+hport=$(pdm_free_port)
+PDM_HTTP=127.0.0.1:$hport pdm-scorer --brokers "$PDM_BROKERS" --redis "$PDM_REDIS_URL" --model "$M" \
+  --group ops-scripts >"$T/scorer.log" 2>&1 &
+pdm_track $!
+PDM_HTTP=127.0.0.1:$hport pdm_wait_until 20 bash "$HC" /healthz \
+  || pdm_fail "the scorer's /healthz never answered 200: $(tail -5 "$T/scorer.log")"
+PDM_HTTP=127.0.0.1:$hport pdm_wait_until 30 bash "$HC" /readyz \
+  || pdm_fail "the scorer never became ready: $(tail -5 "$T/scorer.log")"
+"$OPS_PY" -c 'import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())' \
+  "http://127.0.0.1:$hport/metrics" >"$T/metrics.txt" || pdm_fail "GET /metrics failed"
+ops_metrics_check "$T/metrics.txt"
+echo "ops_scripts: checked against a real pdm-scorer"
 echo "ops_scripts: ok"

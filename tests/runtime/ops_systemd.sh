@@ -1,32 +1,25 @@
 #!/usr/bin/env bash
-# ops_systemd: ops/systemd/pdm-scorer.service is a valid unit for this
-# systemd (`systemd-analyze verify`, with ExecStart pointed at the built
-# scorer, must print nothing: an unknown or misspelt directive is only a
-# warning there), keeps the hardening the issue asks for (DynamicUser,
-# NoNewPrivileges, ProtectSystem=strict, Restart=on-failure,
-# EnvironmentFile=/etc/pdm/scorer.env, LoadCredential for the token) and
-# scores "OK" (exposure <= 2.0) in `systemd-analyze security --offline`;
-# every variable of scorer.env.example and of the unit is a pdm-scorer option
-# (the HTTP ones once the scorer has them). Exit 77 (skipped) without
-# systemd-analyze.
+# ops_systemd: ops/systemd/pdm-scorer.service keeps the hardening the issue
+# asks for (DynamicUser, NoNewPrivileges, ProtectSystem=strict,
+# Restart=on-failure, EnvironmentFile=/etc/pdm/scorer.env, LoadCredential for
+# the token) and sets no secret in its environment; every variable of
+# scorer.env.example and of the unit is a pdm-scorer option; the unit is
+# valid for this systemd (`systemd-analyze verify`, with ExecStart pointed at
+# the built scorer, must print nothing: an unknown or misspelt directive is
+# only a warning there) and scores "OK" (exposure <= 2.0) in
+# `systemd-analyze security --offline`. The plain-text checks come first;
+# systemd-analyze (Debian package systemd, which scripts/install-deps.sh
+# installs) is required for the rest.
 set -euo pipefail
 source "$PDM_SOURCE_DIR/tests/harness.sh"
 source "$PDM_SOURCE_DIR/tests/runtime/ops_lib.sh"
 pdm_tmpdir >/dev/null
 T=$PDM_TMP
 U=$OPS_DIR/systemd/pdm-scorer.service
-if ! command -v systemd-analyze >/dev/null; then
-  echo "ops_systemd: systemd-analyze not installed: skipped"
-  exit 77
-fi
 [ -x "$PDM_BIN/pdm-scorer" ] || pdm_fail "pdm-scorer is not built in $PDM_BIN"
 
+# ---- plain text: the unit's hardening and settings --------------------------
 grep -q '^ExecStart=/usr/local/bin/pdm-scorer$' "$U" || pdm_fail "ExecStart is not /usr/local/bin/pdm-scorer"
-sed "s#^ExecStart=/usr/local/bin/pdm-scorer#ExecStart=$PDM_BIN/pdm-scorer#" "$U" >"$T/pdm-scorer.service"
-(cd "$T" && systemd-analyze verify ./pdm-scorer.service) >"$T/verify.log" 2>&1 \
-  || pdm_fail "systemd-analyze verify: $(cat "$T/verify.log")"
-[ ! -s "$T/verify.log" ] || pdm_fail "systemd-analyze verify warns: $(cat "$T/verify.log")"
-
 for line in DynamicUser=yes NoNewPrivileges=yes ProtectSystem=strict Restart=on-failure \
   EnvironmentFile=/etc/pdm/scorer.env LoadCredential=http_token:/etc/pdm/http_token \
   'Environment=PDM_HTTP_TOKEN_FILE=%d/http_token' 'ExecReload=/bin/kill -HUP $MAINPID'; do
@@ -34,15 +27,8 @@ for line in DynamicUser=yes NoNewPrivileges=yes ProtectSystem=strict Restart=on-
 done
 ! grep -q '^Environment=.*\(TOKEN\|PASSWORD\)=' "$U" || pdm_fail "a secret is set in the unit's environment"
 
-(cd "$T" && systemd-analyze security --offline=true --threshold=20 ./pdm-scorer.service) >"$T/security.log" 2>&1 \
-  || pdm_fail "exposure above 2.0: $(tail -3 "$T/security.log")"
-exposure=$(grep -o 'Overall exposure level for pdm-scorer.service: [0-9.]*' "$T/security.log" | awk '{print $NF}')
-[ -n "$exposure" ] || pdm_fail "no exposure level: $(tail -3 "$T/security.log")"
-
-# Variables: every KEY= of the example and every Environment= of the unit.
+# ---- variables: every KEY= of the example and every Environment= of the unit
 "$PDM_BIN/pdm-scorer" --help >"$T/help.txt"
-has_http=0
-grep -q "env PDM_HTTP$\|env PDM_HTTP;" "$T/help.txt" && has_http=1
 {
   grep -o '^PDM_[A-Z_]*=' "$OPS_DIR/systemd/scorer.env.example" | tr -d =
   grep -o '^Environment=PDM_[A-Z_]*=' "$U" | sed 's/^Environment=//; s/=$//'
@@ -52,13 +38,20 @@ grep -qx PDM_MODEL "$T/vars.txt" && grep -qx PDM_BROKERS "$T/vars.txt" && grep -
   || pdm_fail "scorer.env.example lacks PDM_MODEL, PDM_BROKERS or PDM_REDIS_URL"
 while read -r var; do
   base=${var%_FILE}
-  if [ $has_http = 0 ] && [[ $base == PDM_HTTP* ]]; then
-    echo "note: pdm-scorer has no HTTP options yet; $var not checked"
-    continue
-  fi
   grep -q "env $base\$\|env $base;" "$T/help.txt" || pdm_fail "$var is no pdm-scorer option"
   if [ "$var" != "$base" ]; then
     grep -q "$var" "$T/help.txt" || pdm_fail "$base has no _FILE form (not a secret option)"
   fi
 done <"$T/vars.txt"
+
+# ---- systemd-analyze: valid for this systemd, exposure "OK" -------------------
+ops_require systemd-analyze
+sed "s#^ExecStart=/usr/local/bin/pdm-scorer#ExecStart=$PDM_BIN/pdm-scorer#" "$U" >"$T/pdm-scorer.service"
+(cd "$T" && systemd-analyze verify ./pdm-scorer.service) >"$T/verify.log" 2>&1 \
+  || pdm_fail "systemd-analyze verify: $(cat "$T/verify.log")"
+[ ! -s "$T/verify.log" ] || pdm_fail "systemd-analyze verify warns: $(cat "$T/verify.log")"
+(cd "$T" && systemd-analyze security --offline=true --threshold=20 ./pdm-scorer.service) >"$T/security.log" 2>&1 \
+  || pdm_fail "exposure above 2.0: $(tail -3 "$T/security.log")"
+exposure=$(grep -o 'Overall exposure level for pdm-scorer.service: [0-9.]*' "$T/security.log" | awk '{print $NF}')
+[ -n "$exposure" ] || pdm_fail "no exposure level: $(tail -3 "$T/security.log")"
 echo "ops_systemd: ok (exposure $exposure)"
