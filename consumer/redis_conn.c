@@ -11,16 +11,15 @@
 
 #include "pdm_common.h"
 
-/* The URL for messages: any user:password@ part replaced by "***@". */
+/* The URL for messages: any user:password@ part replaced by "***@". The
+ * last '@' of the whole URL ends it, not the last before the first '/': a
+ * password may hold an unencoded '/' (which is why such a URL fails to
+ * parse), and hiding too much of a bad URL costs nothing. */
 static const char *redacted(const char *url, char *buf, size_t len)
 {
     const char *scheme = strstr(url, "://");
     const char *from = scheme ? scheme + 3 : url;
-    const char *slash = strchr(from, '/');
-    const char *at = NULL;
-    for (const char *q = from; *q && (!slash || q < slash); q++)
-        if (*q == '@')
-            at = q;
+    const char *at = strrchr(from, '@');
     if (!at)
         snprintf(buf, len, "%s", url);
     else

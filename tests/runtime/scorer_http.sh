@@ -10,6 +10,7 @@
 # switching the `current` link and POST /v1/admin/reload (a broken package is
 # refused with 409 and the running model kept), and readiness following a
 # Redis outage (503 naming redis while it is down, 200 once it is back).
+# The token never reaches the scorer's log.
 set -euo pipefail
 source "$PDM_SOURCE_DIR/tests/harness.sh"
 source "$PDM_SOURCE_DIR/tests/runtime/scorer_lib.sh"
@@ -34,12 +35,11 @@ token=tok-$RANDOM$RANDOM$RANDOM
 printf '%s\n' "$token" >"$T/token"
 sl_scorer "$T/scorer.log" --redis "$PDM_REDIS_URL" --model "$T/models" --topics pdm.events \
   --emit all --dump-features "$T/dump.csv" --http 127.0.0.1:0 --http-token-file "$T/token" \
-  --http-max-body 65536 --drift-rows 500 --group http-test
+  --http-max-body 65536 --drift-rows 500 --group http-test --log-level debug
 scorer=$SL_PID
 sl_wait_log "$T/scorer.log" "http listening on port" 1 20
 port=$(sed -n 's/.*http listening on port \([0-9]*\).*/\1/p' "$T/scorer.log" | head -1)
 sl_wait_rows "$T/dump.csv" "$telemetry" 60
-grep -q "$token" "$T/scorer.log" && pdm_fail "the token is in the scorer's log"
 
 # get PATH [TOKEN]: prints "STATUS BODY".
 get() {
@@ -108,4 +108,8 @@ _ready() { case $(get /readyz) in "200 "*) return 0 ;; *) return 1 ;; esac; }
 pdm_wait_until 15 _ready || pdm_fail "/readyz not 200 after Redis came back: $(get /readyz)"
 
 pdm_stop "$scorer" || pdm_fail "the scorer did not exit 0 on SIGTERM: $(tail -5 "$T/scorer.log")"
+# After every request that carried it (the access log, at debug level,
+# records each one).
+grep -q "http GET /v1/model 200" "$T/scorer.log" || pdm_fail "no access log line in the scorer's log"
+! grep -q "$token" "$T/scorer.log" || pdm_fail "the token is in the scorer's log"
 echo "scorer_http: ok"

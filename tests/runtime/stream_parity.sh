@@ -4,19 +4,23 @@
 # replayed through the embedded broker into pdm-scorer with a real
 # redis-server. For every telemetry event the scorer's features must equal
 # pdm-train --dump-features on the same CSVs to 1e-9 relative, and its risk
-# must equal the offline prediction of the same model to 1e-6. Then the same
-# stream is scored again with the scorer SIGKILLed and restarted twice in the
-# middle: every telemetry event is still scored, and each machine's final
+# must equal the offline prediction of the same model exactly (both print the
+# shortest text of the same double). Then the same stream is scored again
+# with the scorer SIGKILLed and restarted twice in the middle (alive when
+# killed, rows left to score): every telemetry event is still scored with
+# the offline features, duplicates included, and each machine's final
 # features are unchanged.
 set -euo pipefail
 source "$PDM_SOURCE_DIR/tests/harness.sh"
+source "$PDM_SOURCE_DIR/tests/runtime/scorer_lib.sh"
+source "$PDM_SOURCE_DIR/tests/runtime/faults_lib.sh"
 pdm_tmpdir >/dev/null
 T=$PDM_TMP
 B=$PDM_BIN
 compare="/usr/bin/python3 $PDM_SOURCE_DIR/tests/runtime/compare_features.py"
 
 pdm_start_redis
-pdm_start_broker 4 --topic pdm.events,pdm.sample
+pdm_start_broker 4 --topic pdm.events,pdm.sample,pdm.crash
 
 "$B/pdm-sim" --machines 6 --hours 2000 --seed 11 --out "$T/data" 2>"$T/sim.log" \
   || pdm_fail "pdm-sim failed: $(cat "$T/sim.log")"
@@ -28,17 +32,17 @@ pdm_start_broker 4 --topic pdm.events,pdm.sample
 "$B/pdm-producer" replay --data "$T/data" --brokers "$PDM_BROKERS" --topic pdm.events 2>"$T/producer.log" \
   || pdm_fail "replay failed: $(cat "$T/producer.log")"
 
-# scorer_args DB GROUP DUMP [extra args]: sets $args for a pdm-scorer run to
-# the end of the topics.
+# scorer_args DB GROUP DUMP [extra args]: sets $args for a pdm-scorer run.
 scorer_args() {
   local db=$1 group=$2 dump=$3
   shift 3
   args=(--brokers "$PDM_BROKERS" --redis "$PDM_REDIS_URL/$db" --model "$T/models"
-    --group "$group" --topics pdm.events --emit all --dump-features "$dump" --exit-at-end
+    --group "$group" --topics pdm.events --emit all --dump-features "$dump"
     -X session.timeout.ms=6000 -X heartbeat.interval.ms=500 "$@")
 }
+# scorer DB GROUP DUMP [extra args]: a pdm-scorer run to the end of the topics.
 scorer() {
-  scorer_args "$@"
+  scorer_args "$@" --exit-at-end
   "$B/pdm-scorer" "${args[@]}"
 }
 
@@ -65,38 +69,59 @@ for line in open(sys.argv[1]):
         online[(e["machine_id"], e["ts"][:19].replace("T", " "))] = e["risk"]
 offline = {(int(r["machineID"]), r["datetime"]): float(r["risk"]) for r in csv.DictReader(open(sys.argv[2]))}
 missing = [k for k in offline if k not in online]
-bad = [(k, offline[k], online[k]) for k in offline if k in online and abs(offline[k] - online[k]) > 1e-6]
+bad = [(k, offline[k], online[k]) for k in offline if k in online and offline[k] != online[k]]
 print(f"risk: {len(online)} online, {len(offline)} offline, {len(missing)} unscored, {len(bad)} differ")
 for b in bad[:5]:
     print("  differs:", b)
 sys.exit(1 if missing or bad else 0)
 PY
 
-# 2. The same stream with the scorer killed twice midway (fresh state in db 1).
+# 2. The same stream with the scorer killed twice midway (fresh state in db 1),
+# on pdm.crash, which gets the stream in three parts (cut at a half and at
+# five sixths of its hours), each replayed at 3,000 events/s once the run
+# has its partitions, so that a run is killed while it consumes: the run
+# killed after a third of the rows, and the one killed after two thirds,
+# always have rows left to score, however fast or slow they are, and they
+# do not stop by themselves (no --exit-at-end).
 rows=$(($(wc -l <"$T/offline.csv") - 1))
+mapfile -t cuts < <(awk -F, 'NR > 1 {print $2}' "$T/offline.csv" | sort -u \
+  | awk '{t[NR] = $0} END {print t[int(NR / 2)]; print t[int(5 * NR / 6)]}')
+fl_split "$T/data" "$T/crash" "${cuts[@]}"
+# scored_rows: the rows dumped by the crash runs so far, duplicates included.
+scored_rows() { cat "$T/crash.csv.all" "$T/crash.part.csv" 2>/dev/null | grep -vc '^machineID' || true; }
+# shellcheck disable=SC2317
+reached() { [ "$(scored_rows)" -ge "$kill_at" ]; }
 : >"$T/crash.csv.all"
+part=1
 for kill_at in $((rows / 3)) $((2 * rows / 3)); do
-  scorer_args 1 crash "$T/crash.part.csv" --batch-size 200
-  "$B/pdm-scorer" "${args[@]}" >>"$T/crash.log" 2>&1 &
+  scorer_args 1 crash "$T/crash.part.csv" --topics pdm.crash --batch-size 200
+  log=$T/crash$part.log
+  "$B/pdm-scorer" "${args[@]}" >"$log" 2>&1 &
   pid=$!
   pdm_track $pid
+  sl_wait_log "$log" "assigned [0-9]* partitions" 1 30
+  sl_replay_bg "$T/crash/part$part" pdm.crash --rate 3000
+  producer=$SL_PID
+  part=$((part + 1))
   # Wait until this run has scored enough rows, then kill it without warning.
-  for _ in $(seq 600); do
-    done_rows=$(cat "$T/crash.csv.all" "$T/crash.part.csv" 2>/dev/null | grep -vc '^machineID' || true)
-    [ "$done_rows" -ge "$kill_at" ] && break
-    kill -0 $pid 2>/dev/null || break
-    sleep 0.05
-  done
-  kill -KILL $pid 2>/dev/null || true
-  wait $pid 2>/dev/null || true
-  echo "killed the scorer after $done_rows of $rows rows" >&2
+  pdm_wait_until 60 reached || pdm_fail "$(scored_rows) rows scored after 60 s, want $kill_at: $(tail -3 "$log")"
+  _pdm_alive $pid || pdm_fail "the scorer ended before it was killed at $kill_at rows: $(tail -3 "$log")"
+  kill -KILL $pid
+  pdm_stop $pid 2>/dev/null || true # (no "Killed" job notice)
   # A SIGKILL can cut the dump's last line: keep whole lines only.
+  # (and gone, so that the next run's rows are not counted with these twice)
   tail -n +2 "$T/crash.part.csv" 2>/dev/null | awk -F, 'NF == 30' >>"$T/crash.csv.all" || true
+  rm -f "$T/crash.part.csv"
+  sl_wait_exit "$producer" "$T/producer.log"
+  done_rows=$(sort -u -t, -k1,2 "$T/crash.csv.all" | wc -l)
+  [ "$done_rows" -lt "$rows" ] || pdm_fail "the scorer was killed after every row was scored: not mid-stream"
+  echo "killed the scorer after $(scored_rows) rows dumped, $done_rows of $rows distinct" >&2
 done
+sl_replay "$T/crash/part3" pdm.crash
 # The last run with a tiny prefetch bound, so that the scorer's fetcher
 # wake-up (scorer_kafka_wake_fetcher in consumer/scorer_kafka.c) runs many times on the way.
 : >"$T/final.log"
-scorer 1 crash "$T/crash.part.csv" --batch-size 200 -X queued.min.messages=300 --log-level debug \
+scorer 1 crash "$T/crash.part.csv" --topics pdm.crash --batch-size 200 -X queued.min.messages=300 --log-level debug \
   -X linger.ms=7 -X socket.nagle.disable=false >"$T/final.log" 2>&1 \
   || pdm_fail "restarted scorer failed: $(tail -20 "$T/final.log")"
 settings=$(grep -m1 'kafka clients:' "$T/final.log" || true)

@@ -257,6 +257,23 @@ static void test_urls_and_errors(void **state)
     assert_null(pdm_redis_new("redis://localhost:99999", NULL, 1, err, sizeof err));
     assert_null(pdm_redis_new("redis://localhost/x", NULL, 1, err, sizeof err));
 
+    /* A URL that fails to parse is shown with its credentials as "***@",
+     * also when an unencoded '/' in the password cuts the URL short. */
+    static const struct {
+        const char *url, *shown;
+    } bad[] = {
+        {"rediss://pdm:pw-s3cret@localhost:6379", "'rediss://***@localhost:6379'"},
+        {"redis://pdm:pw-s3cret@localhost:nope/1", "'redis://***@localhost:nope/1'"},
+        {"redis://pw-s3cret@localhost/x", "'redis://***@localhost/x'"},
+        {"redis://pdm:pw-s3/cret@localhost:6379/1", "'redis://***@localhost:6379/1'"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        assert_null(pdm_redis_new(bad[i].url, NULL, 1, err, sizeof err));
+        if (!strstr(err, bad[i].shown) || strstr(err, "pw-s3") || strstr(err, "cret"))
+            fail_msg("%s: the error shows '%s', want %s without the password", bad[i].url, err,
+                     bad[i].shown);
+    }
+
     /* Wrong password: a clear error that does not contain the password. */
     r = pdm_redis_new(test_server.url, "hunter2", 1, err, sizeof err);
     assert_non_null(r);
