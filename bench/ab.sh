@@ -35,6 +35,7 @@ done
 
 export PDM_BIN=$new/bin
 source "$root/tests/harness.sh"
+source "$root/bench/lib.sh"
 pdm_tmpdir >/dev/null
 T=$PDM_TMP
 O=$old/bin
@@ -61,18 +62,14 @@ scorer() {
 
 # peak BIN GROUP ARGS...: VmHWM (MiB) of a pdm-scorer run to the end of its topic.
 peak() {
-  local bin=$1 group=$2 hwm=0 v
+  local bin=$1 group=$2 hwm
   shift 2
   redis-cli -p "$PDM_REDIS_PORT" flushall >/dev/null
   "$bin/pdm-scorer" --brokers "$PDM_BROKERS" --redis "$PDM_REDIS_URL" --group "$group" \
     --topics pdm.events --exit-at-end -X fetch.wait.max.ms=10 "$@" 2>"$T/log" &
   local pid=$!
   pdm_track "$pid"
-  while _pdm_alive "$pid"; do
-    v=$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$pid/status" 2>/dev/null || true)
-    [ -n "$v" ] && [ "$v" -gt "$hwm" ] && hwm=$v
-    sleep 0.2
-  done
+  hwm=$(bench_peak_rss "$pid")
   pdm_stop "$pid" || { tail "$T/log"; exit 1; }
   echo "$hwm" | awk '{printf "%.1f\n", $1 / 1024}'
 }

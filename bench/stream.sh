@@ -63,6 +63,7 @@ for p in redis-server redis-cli redis-benchmark /usr/bin/time; do
 done
 
 source "$root/tests/harness.sh"
+source "$here/lib.sh"
 pdm_tmpdir >/dev/null
 T=$PDM_TMP
 py=/usr/bin/python3
@@ -322,13 +323,9 @@ memory() {
   redis-cli -p "$PDM_REDIS_PORT" flushall >/dev/null
   "$B/pdm-scorer" --brokers "$fleet" --redis "$PDM_REDIS_URL" --model "$T/small" --group "memory-$label" \
     --topics pdm.events --exit-at-end -X fetch.wait.max.ms=10 "$@" 2>"$T/memory-$label.log" &
-  local pid=$! hwm=0 v
+  local pid=$! hwm
   pdm_track "$pid"
-  while _pdm_alive "$pid"; do
-    v=$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$pid/status" 2>/dev/null || true)
-    [ -n "$v" ] && [ "$v" -gt "$hwm" ] && hwm=$v
-    sleep 0.2
-  done
+  hwm=$(bench_peak_rss "$pid")
   pdm_stop "$pid" || pdm_fail "pdm-scorer failed (memory $label): $(tail -5 "$T/memory-$label.log")"
   R[mem_$label]=$(echo "$hwm / 1024" | bc -l | xargs printf '%.1f')
   local span
