@@ -698,12 +698,12 @@ static int extract(pdm_codec *c, pdm_event_type t, avro_value_t *v, pdm_event *o
     return rc;
 }
 
-int pdm_codec_decode(pdm_codec *c, const void *data, size_t len, pdm_event *out, char *errstr,
-                     size_t errlen)
+/* The framing of a message: its type (*t) and where its body starts
+ * (*header). PDM_DECODE_OK or a negative pdm_decode_status, with errstr. */
+static int read_header(const pdm_codec *c, const unsigned char *p, size_t len, int *t,
+                       size_t *header, char *errstr, size_t errlen)
 {
-    const unsigned char *p = data;
-    size_t header;
-    int t = -1;
+    *t = -1;
     if (!p || len == 0) {
         pdm_err(errstr, errlen, "empty message");
         return PDM_DECODE_EMPTY;
@@ -720,39 +720,71 @@ int pdm_codec_decode(pdm_codec *c, const void *data, size_t len, pdm_event *out,
             pdm_err(errstr, errlen, "message ends inside its fingerprint (%zu bytes)", len);
             return PDM_DECODE_TRUNCATED;
         }
-        for (int i = 0; i < PDM_EV_COUNT && t < 0; i++)
+        for (int i = 0; i < PDM_EV_COUNT && *t < 0; i++)
             if (memcmp(p + 2, c->types[i].fp_le, 8) == 0)
-                t = i;
-        if (t < 0) {
+                *t = i;
+        if (*t < 0) {
             uint64_t fp = 0;
             for (int i = 7; i >= 0; i--)
                 fp = fp << 8 | p[2 + i];
             pdm_err(errstr, errlen, "unknown schema fingerprint %016llx", (unsigned long long)fp);
             return PDM_DECODE_UNKNOWN_SCHEMA;
         }
-        header = 10;
-    } else if (p[0] == 0x00) {
+        *header = 10;
+        return PDM_DECODE_OK;
+    }
+    if (p[0] == 0x00) {
         if (len < 5) {
             pdm_err(errstr, errlen, "message ends inside its schema id (%zu bytes)", len);
             return PDM_DECODE_TRUNCATED;
         }
         int32_t id =
             (int32_t)((uint32_t)p[1] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 8 | p[4]);
-        for (int i = 0; i < PDM_EV_COUNT && t < 0; i++)
+        for (int i = 0; i < PDM_EV_COUNT && *t < 0; i++)
             if (c->types[i].schema_id > 0 && c->types[i].schema_id == id)
-                t = i;
-        if (t < 0) {
+                *t = i;
+        if (*t < 0) {
             pdm_err(errstr, errlen, "unknown schema id %d", (int)id);
             return PDM_DECODE_UNKNOWN_SCHEMA;
         }
-        header = 5;
-    } else {
-        pdm_err(errstr, errlen,
-                "first byte 0x%02X is neither 0xC3 (single object) nor 0x00 "
-                "(schema registry)",
-                p[0]);
-        return PDM_DECODE_BAD_MAGIC;
+        *header = 5;
+        return PDM_DECODE_OK;
     }
+    pdm_err(errstr, errlen,
+            "first byte 0x%02X is neither 0xC3 (single object) nor 0x00 "
+            "(schema registry)",
+            p[0]);
+    return PDM_DECODE_BAD_MAGIC;
+}
+
+int pdm_codec_peek(const pdm_codec *c, const void *data, size_t len, pdm_event_peek *out)
+{
+    const unsigned char *p = data;
+    size_t header;
+    int t;
+    if (read_header(c, p, len, &t, &header, NULL, 0) || t == PDM_EV_RISK)
+        return -1;
+    /* Every input schema begins with machine_id (int) and ts (long). */
+    vcursor cur = {p + header, p + len, PDM_DECODE_OK, 0};
+    int64_t machine = read_varint(&cur);
+    int64_t ts = read_varint(&cur);
+    if (cur.status || machine < INT32_MIN || machine > INT32_MAX)
+        return -1;
+    out->type = (pdm_event_type)t;
+    out->machine_id = (int32_t)machine;
+    out->ts = ts;
+    return 0;
+}
+
+int pdm_codec_decode(pdm_codec *c, const void *data, size_t len, pdm_event *out, char *errstr,
+                     size_t errlen)
+{
+    const unsigned char *p = data;
+    size_t header;
+    int t;
+    int st = read_header(c, p, len, &t, &header, errstr, errlen);
+    if (st)
+        return st;
 
     codec_type *ct = &c->types[t];
     vcursor cur = {p + header, p + len, PDM_DECODE_OK, 0};

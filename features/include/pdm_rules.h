@@ -16,6 +16,14 @@
 
 #include "pdm_schemas.h"
 
+/* ---- stream order ----------------------------------------------------------- */
+
+/* The order the trainer applies events in: by event time, and at equal
+ * times by this rank (machine info 0, maintenance 1, errors 2, failures 3,
+ * telemetry 4: a reading sees the errors and the repair of its own hour).
+ * Types that are not input events rank after all of them. */
+int pdm_rule_stream_rank(pdm_event_type type);
+
 /* ---- lateness and trimming ------------------------------------------------ */
 
 /* 1 if an event of this type at ts is more than lateness_ms behind newest,

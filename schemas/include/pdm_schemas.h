@@ -136,6 +136,18 @@ int pdm_codec_encode(pdm_codec *codec, const pdm_event *ev, pdm_wire_format fmt,
 int pdm_codec_decode(pdm_codec *codec, const void *data, size_t len, pdm_event *out, char *errstr,
                      size_t errlen);
 
+/* What a message says of itself before it is decoded: its type, machine and
+ * event time (every input schema begins with machine_id and ts), read from
+ * the framing and the first two fields only. For ordering messages by event
+ * time before the full decode, which still decides whether one is valid.
+ * Returns 0, or -1 if the message does not get that far (or is a RiskEvent). */
+typedef struct {
+    pdm_event_type type;
+    int32_t machine_id;
+    int64_t ts;
+} pdm_event_peek;
+int pdm_codec_peek(const pdm_codec *codec, const void *data, size_t len, pdm_event_peek *out);
+
 /* ---- JSON (tools, HTTP, logs) --------------------------------------------- */
 
 /* One-line JSON of an event, with the Avro field names and ts as

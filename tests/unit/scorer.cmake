@@ -2,6 +2,8 @@
 # Kafka or Redis; its headers are internal to consumer/.
 pdm_unit_test(test_scorer_batch ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_scorer_batch.c pdm_scorer)
 target_include_directories(test_scorer_batch PRIVATE ${PROJECT_SOURCE_DIR}/consumer)
+pdm_unit_test(test_scorer_merge ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_scorer_merge.c pdm_scorer)
+target_include_directories(test_scorer_merge PRIVATE ${PROJECT_SOURCE_DIR}/consumer)
 # pdm_input_validate on every documented edge; predict_request.h is internal
 # to consumer/, so the test opts in to that folder.
 pdm_unit_test(test_input_validate ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_input_validate.c

@@ -176,10 +176,23 @@ static void test_store_follows_rule(void **state)
     pdm_feature_store_destroy(s);
 }
 
+/* The stream order at equal times: machine info, maintenance, errors,
+ * failures, telemetry; the output type after every input. */
+static void test_stream_rank(void **state)
+{
+    (void)state;
+    const pdm_event_type order[] = {PDM_EV_MACHINE, PDM_EV_MAINTENANCE, PDM_EV_ERROR,
+                                    PDM_EV_FAILURE, PDM_EV_TELEMETRY,   PDM_EV_RISK};
+    for (size_t i = 1; i < sizeof order / sizeof *order; i++)
+        assert_true(pdm_rule_stream_rank(order[i - 1]) < pdm_rule_stream_rank(order[i]));
+    assert_int_equal(pdm_rule_stream_rank(PDM_EV_COUNT), pdm_rule_stream_rank(PDM_EV_RISK));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_late),
+        cmocka_unit_test(test_stream_rank),
         cmocka_unit_test(test_trim_horizon),
         cmocka_unit_test(test_trim_due),
         cmocka_unit_test(test_level),

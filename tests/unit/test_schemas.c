@@ -364,6 +364,15 @@ static void test_round_trip_all_types(void **state)
             assert_int_equal(pdm_codec_decode(c, buf, (size_t)len, &out, err, sizeof err),
                              PDM_DECODE_OK);
             assert_same_event(&in, &out);
+            /* The peek reads the same type, machine and time (inputs only). */
+            pdm_event_peek peek = {0};
+            assert_int_equal(pdm_codec_peek(c, buf, (size_t)len, &peek), t == PDM_EV_RISK ? -1 : 0);
+            if (t != PDM_EV_RISK) {
+                assert_int_equal(peek.type, t);
+                assert_int_equal(peek.machine_id, in.machine_id);
+                assert_true(peek.ts == in.ts);
+                assert_int_equal(pdm_codec_peek(c, buf, fmt ? 6 : 11, &peek), -1); /* cut short */
+            }
         }
         /* JSON round trip. */
         pdm_event in = sample((pdm_event_type)t), out;
@@ -606,6 +615,13 @@ static void test_garbage_never_crashes(void **state)
         int st = pdm_codec_decode(c, msg, len, &ev, err, sizeof err);
         assert_true(st <= 0 && st >= PDM_DECODE_INVALID_VALUE);
         ok += st == PDM_DECODE_OK;
+        /* Whatever decodes, the peek reads alike. */
+        pdm_event_peek peek;
+        if (st == PDM_DECODE_OK && ev.type != PDM_EV_RISK) {
+            assert_int_equal(pdm_codec_peek(c, msg, len, &peek), 0);
+            assert_true(peek.type == ev.type && peek.machine_id == ev.machine_id &&
+                        peek.ts == ev.ts);
+        }
         counts[-st]++;
     }
     /* The headers worked: bodies reached the parser and were refused. */
