@@ -87,6 +87,7 @@ pdm_scorer *pdm_scorer_new(const pdm_scorer_config *cfg, char *errstr, size_t er
                           errlen) ||
         scorer_output_open(&s->output, &s->cfg, &s->kafka, &s->metrics, errstr, errlen) ||
         scorer_kafka_open(&s->kafka, &s->cfg, &s->stop, &hooks, errstr, errlen) ||
+        scorer_table_open(&s->table, &s->cfg, errstr, errlen) ||
         scorer_api_start(&api, &s->api, errstr, errlen))
         goto fail;
     return s;
@@ -114,6 +115,7 @@ void pdm_scorer_destroy(pdm_scorer *s)
         return;
     scorer_api_stop(s->api); /* no HTTP thread may see what follows go away */
     scorer_kafka_close(&s->kafka);
+    scorer_table_close(s->table);
     scorer_loop_pending_clear(s);
     scorer_output_close(&s->output);
     scorer_state_close(&s->state);

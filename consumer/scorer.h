@@ -1,8 +1,11 @@
 /* scorer.h (internal to consumer/): the scorer object, made of one part per
  * concern, each in its own file with its own header:
  *   scorer_model     the model holder, reloads (scorer_model.c)
- *   scorer_kafka     the Kafka clients, assignment, commits (scorer_kafka.c,
- *                    scorer_assignment.c)
+ *   scorer_kafka     the Kafka clients, assignment, commits, and the
+ *                    event-time merge of the input topics (scorer_kafka.c,
+ *                    scorer_assignment.c, scorer_merge.c)
+ *   scorer_table     the machines table, read whole by every scorer
+ *                    (scorer_table.c)
  *   scorer_state     Redis state, the state cache, retries (scorer_state.c)
  *   scorer_batch     one batch's messages, machines and rows, and the
  *                    network-free steps on it (scorer_batch.c)
@@ -29,6 +32,7 @@
 #include "scorer_model.h"
 #include "scorer_output.h"
 #include "scorer_state.h"
+#include "scorer_table.h"
 
 /* A batch whose output is produced but not yet known delivered, and whose
  * offsets are not committed yet (see finish_pending in scorer_loop.c). */
@@ -51,6 +55,7 @@ struct pdm_scorer {
     scorer_model *model;
     pdm_perf *perf; /* live alert precision and recall */
     scorer_kafka kafka;
+    scorer_table *table; /* the machines table; NULL without --machines-topic */
     scorer_state state;
     scorer_output output;
     scorer_batch *batch;    /* the batch being processed, owned by the loop */

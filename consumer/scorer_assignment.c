@@ -20,6 +20,7 @@ int scorer_assignment_add(scorer_assignment *a, const rd_kafka_topic_partition_l
         snprintf(q->topic, sizeof q->topic, "%s", parts->elems[i].topic);
         q->partition = parts->elems[i].partition;
         q->eof = 0;
+        q->next = -1;
     }
     a->ever = 1;
     return 0;

@@ -14,7 +14,8 @@
 typedef struct {
     char topic[256];
     int32_t partition;
-    int eof; /* the last thing consumed from it was its end */
+    int eof;      /* the last thing consumed from it was its end */
+    int64_t next; /* offset after the last message consumed, -1 unknown */
 } scorer_partition;
 
 typedef struct {

@@ -185,8 +185,35 @@ static int apply_one(scorer_batch *b, size_t i, pdm_rs_batch *writes, pdm_perf *
     return 0;
 }
 
-int scorer_batch_apply(scorer_batch *b, int64_t lateness_ms, pdm_rs_batch *writes, pdm_perf *perf)
+/* The machines table's row for m, applied before its events when its
+ * stored info is missing or different. */
+static int apply_table_row(scorer_machine *m, const scorer_table_row *row, pdm_rs_batch *writes)
 {
+    pdm_rs_machine *st = &m->stored;
+    if (st->has_info && st->model == row->model && st->age == row->age)
+        return 0;
+    pdm_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.type = PDM_EV_MACHINE;
+    ev.machine_id = m->id;
+    ev.u.machine.model = row->model;
+    ev.u.machine.age = row->age;
+    if (pdm_machine_state_apply(m->state, &ev) || pdm_rs_batch_event(writes, &ev, 0))
+        return -1;
+    st->has_info = 1;
+    st->model = row->model;
+    st->age = row->age;
+    return 0;
+}
+
+int scorer_batch_apply(scorer_batch *b, const scorer_table *table, int64_t lateness_ms,
+                       pdm_rs_batch *writes, pdm_perf *perf)
+{
+    for (size_t i = 0; table && i < b->n_machines; i++) {
+        const scorer_table_row *row = scorer_table_find(table, b->machines[i].id);
+        if (row && apply_table_row(&b->machines[i], row, writes))
+            return -1;
+    }
     for (size_t i = 0; i < b->n; i++) {
         scorer_item *it = &b->items[i];
         if (it->machine < 0)

@@ -25,6 +25,7 @@
 #include "pdm_rules.h"
 #include "pdm_schemas.h"
 #include "redis_state.h"
+#include "scorer_table.h"
 
 /* One consumed message and what became of it. */
 typedef struct {
@@ -91,9 +92,13 @@ int scorer_batch_decode(scorer_batch *b, pdm_codec *codec, int64_t now_ms);
 
 /* Step 3: applies each machine's events in stream order to its local state
  * (machines' `state` restored from `stored`), rejecting late ones, records
- * them in writes and computes the features of every telemetry event.
+ * them in writes and computes the features of every telemetry event. A
+ * machine whose row in the machines table (may be NULL) differs from its
+ * stored info gets the row first, as the trainer applies machine info
+ * before everything.
  * Failures go to perf. -1 out of memory. */
-int scorer_batch_apply(scorer_batch *b, int64_t lateness_ms, pdm_rs_batch *writes, pdm_perf *perf);
+int scorer_batch_apply(scorer_batch *b, const scorer_table *table, int64_t lateness_ms,
+                       pdm_rs_batch *writes, pdm_perf *perf);
 
 /* Step 4: scores every row with one model call, sets levels by the
  * thresholds in use, decides which rows become RiskEvents (stream order

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "pdm_kafka.h"
+#include "pdm_rules.h"
 
 /* How long a stop request still waits for Kafka to take a batch's output
  * and its commit: a broker that does not answer would otherwise hold a
@@ -14,6 +15,69 @@
 #define STOP_GRACE_S 2.0
 /* How long leaving the consumer group may take at exit. */
 #define CLOSE_TIMEOUT_S 3.0
+
+/* ---- tasks ------------------------------------------------------------------ */
+
+/* The merge needs partition p of every input topic to hold the same
+ * machines: the same partition count everywhere (keys then hash alike). A
+ * mismatch is fatal: the scorer could only interleave the topics freely. */
+static void check_partition_counts(scorer_kafka *k)
+{
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_resp_err_t err = rd_kafka_metadata(k->consumer, 0, NULL, &md, 5000);
+    if (err) {
+        pdm_log(PDM_LOG_WARN, "input topics' partition counts unknown: %s", rd_kafka_err2str(err));
+        return;
+    }
+    char counts[400] = "";
+    size_t len = 0;
+    int first = -1, differ = 0;
+    for (const char *const *t = k->cfg->topics; *t; t++) {
+        int cnt = -1;
+        for (int i = 0; i < md->topic_cnt; i++)
+            if (strcmp(md->topics[i].topic, *t) == 0 && !md->topics[i].err)
+                cnt = md->topics[i].partition_cnt;
+        if (cnt < 0)
+            continue; /* not created yet: nothing of it is assigned either */
+        differ |= first >= 0 && cnt != first;
+        if (first < 0)
+            first = cnt;
+        if (len < sizeof counts)
+            len += (size_t)snprintf(counts + len, sizeof counts - len, "%s%s: %d", len ? ", " : "",
+                                    *t, cnt);
+    }
+    rd_kafka_metadata_destroy(md);
+    if (differ)
+        snprintf(k->fatal, sizeof k->fatal,
+                 "input topics are not co-partitioned (%s partitions): events of one machine "
+                 "would be in different tasks, so they cannot be merged in event time; give "
+                 "every input topic the same partition count, or use one topic",
+                 counts);
+}
+
+/* Every partition p this scorer has of one input topic, it must have of
+ * all (the range assignor, librdkafka's default, gives that when the counts
+ * agree); else a machine's events are split across scorers. */
+static void check_tasks(scorer_kafka *k)
+{
+    check_partition_counts(k);
+    const scorer_assignment *a = &k->assignment;
+    for (size_t i = 0; i < a->n; i++)
+        for (const char *const *t = k->cfg->topics; *t; t++) {
+            int found = 0;
+            for (size_t j = 0; j < a->n && !found; j++)
+                found = a->parts[j].partition == a->parts[i].partition &&
+                        strcmp(a->parts[j].topic, *t) == 0;
+            if (!found) {
+                pdm_log(PDM_LOG_WARN,
+                        "assigned %s [%d] but not %s [%d]: that partition's machines are not "
+                        "merged in event time (use partition.assignment.strategy=range)",
+                        a->parts[i].topic, (int)a->parts[i].partition, *t,
+                        (int)a->parts[i].partition);
+                return;
+            }
+        }
+}
 
 /* ---- callbacks -------------------------------------------------------------- */
 
@@ -29,6 +93,12 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             rd_kafka_assign(rk, parts);
         if (scorer_assignment_add(&k->assignment, parts))
             pdm_log(PDM_LOG_ERROR, "assignment: out of memory");
+        for (int i = 0; k->merge && i < parts->cnt; i++)
+            if (scorer_merge_add(k->merge, parts->elems[i].topic, parts->elems[i].partition))
+                pdm_log(PDM_LOG_ERROR, "merge: cannot take %s [%d]", parts->elems[i].topic,
+                        (int)parts->elems[i].partition);
+        if (k->merge)
+            check_tasks(k);
         k->assignment.ever = 1;
         atomic_store(&k->joined, 1);
         /* librdkafka keeps a partition's pause across reassignment: one
@@ -47,6 +117,8 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     else
         rd_kafka_assign(rk, NULL);
     scorer_assignment_remove(&k->assignment, parts);
+    for (int i = 0; k->merge && i < parts->cnt; i++)
+        scorer_merge_remove(k->merge, parts->elems[i].topic, parts->elems[i].partition);
     if (k->paused) {
         rd_kafka_resume_partitions(rk, parts); /* a pause outlives the assignment */
         scorer_kafka_set_paused(k, 0);         /* what is left (cooperative protocol) */
@@ -131,6 +203,35 @@ static void log_client_settings(const scorer_kafka *k)
             conf_value(k->producer, "socket.nagle.disable", v[4], sizeof v[4]));
 }
 
+static void free_message(void *msg)
+{
+    rd_kafka_message_destroy(msg);
+}
+
+/* With several input topics, their event-time merge. Each partition buffers
+ * up to its share of the prefetch bound (at least two batches' worth of
+ * messages a task needs to interleave its topics). */
+static int open_merge(scorer_kafka *k)
+{
+    size_t n_topics = 0;
+    while (k->cfg->topics[n_topics])
+        n_topics++;
+    if (n_topics < 2)
+        return 0;
+    scorer_merge_config mc = {k->prefetch_bound / 8, k->cfg->max_idle_ms, free_message};
+    if (mc.bound < 1000)
+        mc.bound = 1000;
+    k->merge = scorer_merge_new(k->cfg->topics, n_topics, &mc);
+    if (!k->merge)
+        return -1;
+    pdm_log(PDM_LOG_INFO,
+            "merging %zu input topics in event time per partition (a task waits up to "
+            "--max-idle %lld ms for a partition that has nothing buffered and more to come; "
+            "up to %zu messages buffered per partition)",
+            n_topics, (long long)k->cfg->max_idle_ms, mc.bound);
+    return 0;
+}
+
 static int open_consumer(scorer_kafka *k, char *errstr, size_t errlen)
 {
     char msg[PDM_ERRSTR_SIZE];
@@ -180,6 +281,8 @@ static int open_consumer(scorer_kafka *k, char *errstr, size_t errlen)
     if (!k->queue || !k->commit_q)
         return pdm_err(errstr, errlen, "kafka consumer: cannot create its queues");
     k->prefetch_bound = conf_size(k->consumer, "queued.min.messages", 100000);
+    if (open_merge(k))
+        return pdm_err(errstr, errlen, "out of memory");
 
     rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(8);
     for (const char *const *t = cfg->topics; *t; t++)
@@ -269,6 +372,9 @@ void scorer_kafka_close(scorer_kafka *k)
         if (k->commit_q)
             rd_kafka_queue_destroy(k->commit_q);
         leave_group(k);
+        /* Held messages keep the client alive: freed before it is destroyed. */
+        scorer_merge_destroy(k->merge);
+        k->merge = NULL;
         rd_kafka_destroy_flags(k->consumer, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
     }
     if (k->producer) {
@@ -285,9 +391,9 @@ void scorer_kafka_close(scorer_kafka *k)
 /* ---- consuming -------------------------------------------------------------- */
 
 ssize_t scorer_kafka_consume(scorer_kafka *k, rd_kafka_message_t **msgs, size_t cap,
-                             int64_t max_wait_ms)
+                             int first_wait_ms, int64_t max_wait_ms)
 {
-    msgs[0] = rd_kafka_consume_queue(k->queue, 200);
+    msgs[0] = rd_kafka_consume_queue(k->queue, first_wait_ms);
     if (!msgs[0]) {
         k->prefetch_full = 0; /* ran dry: nothing left that the bound holds back */
         return 0;
@@ -301,6 +407,116 @@ ssize_t scorer_kafka_consume(scorer_kafka *k, rd_kafka_message_t **msgs, size_t 
         return -1;
     }
     return 1 + more;
+}
+
+/* Notes a consumed message or partition end; NULL for a message of a
+ * partition no longer assigned (fetched before a rebalance took it away:
+ * its new owner consumes it from the last commit). */
+static scorer_partition *note_consumed(scorer_kafka *k, const rd_kafka_message_t *m)
+{
+    const char *topic = rd_kafka_topic_name(m->rkt);
+    scorer_partition *part = scorer_assignment_find(&k->assignment, topic, m->partition);
+    if (!part)
+        return NULL;
+    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        pdm_log(PDM_LOG_DEBUG, "%s [%d] at its end (offset %lld)", topic, (int)m->partition,
+                (long long)m->offset);
+        part->eof = 1;
+    } else {
+        part->eof = 0; /* in consumption order, so an EOF after this counts */
+        part->next = m->offset + 1;
+    }
+    return part;
+}
+
+/* Hands a message to the merge, ordered by what its head says (one that
+ * cannot be read that far goes out first, to become a dead letter). */
+static void merge_push(scorer_kafka *k, const pdm_codec *codec, rd_kafka_message_t *m)
+{
+    pdm_event_peek peek;
+    int64_t ts = INT64_MIN;
+    int rank = 0;
+    if (pdm_codec_peek(codec, m->payload, m->len, &peek) == 0) {
+        ts = peek.ts;
+        rank = pdm_rule_stream_rank(peek.type);
+    }
+    if (scorer_merge_push(k->merge, rd_kafka_topic_name(m->rkt), m->partition, m, ts, rank)) {
+        /* A message skipped here would be committed past: stop instead (it
+         * is consumed again after the restart). */
+        snprintf(k->fatal, sizeof k->fatal, "event-time merge: out of memory");
+        rd_kafka_message_destroy(m);
+    }
+}
+
+/* A partition with nothing buffered is at its end for the merge when its
+ * end was consumed, or when the last fetch's high watermark (librdkafka's
+ * cached copy) is where the next message would be. */
+static void merge_note_ends(scorer_kafka *k)
+{
+    const scorer_assignment *a = &k->assignment;
+    for (size_t i = 0; i < a->n; i++) {
+        const scorer_partition *p = &a->parts[i];
+        int64_t low, high;
+        int at_end = p->eof;
+        if (!at_end && p->next >= 0 &&
+            rd_kafka_get_watermark_offsets(k->consumer, p->topic, p->partition, &low, &high) ==
+                RD_KAFKA_RESP_ERR_NO_ERROR)
+            at_end = high >= 0 && p->next >= high;
+        scorer_merge_set_end(k->merge, p->topic, p->partition, at_end);
+    }
+}
+
+static void merge_flow(void *ctx, const char *topic, int32_t partition, int pause)
+{
+    scorer_kafka *k = ctx;
+    if (k->paused)
+        return; /* all paused; resuming them makes the merge decide again */
+    rd_kafka_topic_partition_list_t *one = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(one, topic, partition);
+    if (pause)
+        rd_kafka_pause_partitions(k->consumer, one);
+    else
+        rd_kafka_resume_partitions(k->consumer, one);
+    rd_kafka_topic_partition_list_destroy(one);
+    pdm_log(PDM_LOG_DEBUG, "merge: %s %s [%d]", pause ? "paused" : "resumed", topic,
+            (int)partition);
+}
+
+size_t scorer_kafka_take(scorer_kafka *k, const pdm_codec *codec, rd_kafka_message_t **msgs,
+                         size_t n, size_t cap)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++) {
+        rd_kafka_message_t *m = msgs[i];
+        scorer_partition *part = NULL;
+        if (!m->err || m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF)
+            part = note_consumed(k, m);
+        if (m->err && m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+            pdm_log(PDM_LOG_WARN, "consume: %s", rd_kafka_message_errstr(m));
+        if (m->err || !part)
+            rd_kafka_message_destroy(m);
+        else if (k->merge)
+            merge_push(k, codec, m);
+        else
+            msgs[kept++] = m;
+    }
+    if (!k->merge)
+        return kept;
+    merge_note_ends(k);
+    kept = scorer_merge_take(k->merge, (void **)msgs, cap, pdm_monotonic_s());
+    scorer_merge_flow(k->merge, merge_flow, k);
+    return kept;
+}
+
+int scorer_kafka_first_wait_ms(const scorer_kafka *k)
+{
+    return k->merge && scorer_merge_buffered(k->merge) ? 10 : 200;
+}
+
+int scorer_kafka_all_at_end(const scorer_kafka *k)
+{
+    return scorer_assignment_all_at_end(&k->assignment) &&
+           (!k->merge || scorer_merge_buffered(k->merge) == 0);
 }
 
 /* librdkafka 2.0.2 stops fetching while the consumer queue (every assigned
@@ -378,6 +594,17 @@ void scorer_kafka_rewind(scorer_kafka *k, rd_kafka_topic_partition_list_t *offs)
 {
     if (!offs->cnt)
         return;
+    /* What was fetched after those offsets is fetched again. */
+    for (int i = 0; i < offs->cnt; i++) {
+        scorer_partition *p =
+            scorer_assignment_find(&k->assignment, offs->elems[i].topic, offs->elems[i].partition);
+        if (p) {
+            p->eof = 0;
+            p->next = -1;
+        }
+        if (k->merge)
+            scorer_merge_drop(k->merge, offs->elems[i].topic, offs->elems[i].partition);
+    }
     rd_kafka_error_t *e = rd_kafka_seek_partitions(k->consumer, offs, 5000);
     if (e) {
         pdm_log(PDM_LOG_ERROR, "rewinding to consume again: %s", rd_kafka_error_string(e));
@@ -396,6 +623,11 @@ void scorer_kafka_set_paused(scorer_kafka *k, int pause)
         rd_kafka_resume_partitions(k->consumer, parts);
     rd_kafka_topic_partition_list_destroy(parts);
     k->paused = pause;
+    if (!pause && k->merge) {
+        /* All resumed: those over the merge's bound are paused again. */
+        scorer_merge_forget_pauses(k->merge);
+        scorer_merge_flow(k->merge, merge_flow, k);
+    }
 }
 
 /* ---- producing -------------------------------------------------------------- */

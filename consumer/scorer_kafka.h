@@ -17,8 +17,10 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "pdm_schemas.h"
 #include "pdm_scorer.h"
 #include "scorer_assignment.h"
+#include "scorer_merge.h"
 
 typedef struct {
     /* Before partitions are given up: the caller finishes what it holds of
@@ -40,6 +42,10 @@ typedef struct {
     rd_kafka_t *producer;
     size_t max_message; /* the producer's message.max.bytes */
     scorer_assignment assignment;
+    /* The event-time merge of the input topics (NULL with one topic: a
+     * partition's order is the stream order). */
+    scorer_merge *merge;
+    char fatal[512]; /* why the scorer cannot go on ("" while it can) */
     atomic_int joined; /* the consumer has had an assignment */
     int paused;        /* every assigned partition paused */
     /* the fetcher wake-up (scorer_kafka_wake_fetcher) */
@@ -62,10 +68,23 @@ void scorer_kafka_close(scorer_kafka *k);
 
 /* ---- consuming -------------------------------------------------------------- */
 
-/* Takes up to cap messages: blocks up to 200 ms for the first, then up to
- * max_wait_ms for more. Returns the count (0 if none), -1 on an error. */
+/* Takes up to cap messages: blocks up to first_wait_ms for the first, then
+ * up to max_wait_ms for more. Returns the count (0 if none), -1 on an error. */
 ssize_t scorer_kafka_consume(scorer_kafka *k, rd_kafka_message_t **msgs, size_t cap,
-                             int64_t max_wait_ms);
+                             int first_wait_ms, int64_t max_wait_ms);
+/* Sorts the n messages consume returned, in place: partition ends are
+ * noted, errors logged, messages of partitions no longer assigned dropped.
+ * With one input topic the rest stay in consumption order; with several
+ * they go into the event-time merge, and msgs gets (up to cap) what the
+ * merge hands out. Returns the count left in msgs. */
+size_t scorer_kafka_take(scorer_kafka *k, const pdm_codec *codec, rd_kafka_message_t **msgs,
+                         size_t n, size_t cap);
+/* How long the next consume may block for its first message: briefly while
+ * the merge holds messages (a task's wait runs out on the clock). */
+int scorer_kafka_first_wait_ms(const scorer_kafka *k);
+/* 1 when every assigned partition is consumed to its end and the merge
+ * holds nothing. */
+int scorer_kafka_all_at_end(const scorer_kafka *k);
 /* Keeps librdkafka 2.0.2 fetching while the scorer drains the queue
  * faster than it refills it (see the .c). Before each consume. */
 void scorer_kafka_wake_fetcher(scorer_kafka *k);

@@ -218,7 +218,7 @@ static void observe_scores(pdm_scorer *s, scorer_batch *b)
 static int compute(pdm_scorer *s, scorer_batch *b)
 {
     char err[PDM_ERRSTR_SIZE];
-    if (scorer_batch_apply(b, s->cfg.lateness_ms, s->state.writes, s->perf))
+    if (scorer_batch_apply(b, s->table, s->cfg.lateness_ms, s->state.writes, s->perf))
         return pdm_err(NULL, 0, "out of memory");
     for (int t = 0; t < PDM_EV_COUNT; t++)
         if (b->events[t])
@@ -282,38 +282,6 @@ static int process_batch(pdm_scorer *s, scorer_batch *b)
 
 /* ---- the loop --------------------------------------------------------------- */
 
-/* Sorts what was consumed into b: messages of assigned partitions, in
- * consumption order; partition ends are noted, errors logged. */
-static size_t take_messages(pdm_scorer *s, rd_kafka_message_t **msgs, ssize_t got, scorer_batch *b)
-{
-    size_t n = 0;
-    for (ssize_t i = 0; i < got; i++) {
-        rd_kafka_message_t *m = msgs[i];
-        scorer_partition *part = NULL;
-        if (!m->err || m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF)
-            part = scorer_assignment_find(&s->kafka.assignment, rd_kafka_topic_name(m->rkt),
-                                          m->partition);
-        if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-            pdm_log(PDM_LOG_DEBUG, "%s [%d] at its end (offset %lld)", rd_kafka_topic_name(m->rkt),
-                    (int)m->partition, (long long)m->offset);
-            if (part)
-                part->eof = 1;
-            rd_kafka_message_destroy(m);
-        } else if (m->err) {
-            pdm_log(PDM_LOG_WARN, "consume: %s", rd_kafka_message_errstr(m));
-            rd_kafka_message_destroy(m);
-        } else if (!part) {
-            /* Fetched before a rebalance took the partition away: its new
-             * owner consumes it from the last commit. */
-            rd_kafka_message_destroy(m);
-        } else {
-            part->eof = 0; /* in consumption order, so an EOF after this counts */
-            b->items[n++].msg = m;
-        }
-    }
-    return n;
-}
-
 /* Every EPOCH_CHECK_S, once the writes are acknowledged: is the state still
  * in Redis? */
 static void check_state_lost(pdm_scorer *s, double *last_check)
@@ -334,6 +302,7 @@ static void check_state_lost(pdm_scorer *s, double *last_check)
 static int loop_once(pdm_scorer *s, rd_kafka_message_t **msgs, int *last_batch_full)
 {
     scorer_batch *b = s->batch;
+    scorer_table_poll(s->table, s->output.codec);
     int reloads = scorer_model_refresh(s->model);
     if (reloads)
         pdm_metric_add(s->metrics.reloads, reloads);
@@ -348,13 +317,18 @@ static int loop_once(pdm_scorer *s, rd_kafka_message_t **msgs, int *last_batch_f
         (!*last_batch_full || scorer_kafka_queued(&s->kafka) == 0) &&
         finish_pending(s, NULL, 1, FINISH_COMMIT_SENT) == FINISH_STOPPED)
         return 1;
-    ssize_t got = scorer_kafka_consume(&s->kafka, msgs, b->cap, s->cfg.max_wait_ms);
+    ssize_t got = scorer_kafka_consume(&s->kafka, msgs, b->cap,
+                                       scorer_kafka_first_wait_ms(&s->kafka), s->cfg.max_wait_ms);
     if (got < 0) {
         pdm_log(PDM_LOG_ERROR, "consume: %s", rd_kafka_err2str(rd_kafka_last_error()));
         return 0;
     }
-    *last_batch_full = (size_t)got == b->cap;
-    b->n = take_messages(s, msgs, got, b);
+    b->n = scorer_kafka_take(&s->kafka, s->output.codec, msgs, (size_t)got, b->cap);
+    if (s->kafka.fatal[0])
+        return -1;
+    *last_batch_full = b->n == b->cap;
+    for (size_t i = 0; i < b->n; i++)
+        b->items[i].msg = msgs[i];
     if (b->n) {
         b->received = pdm_monotonic_s();
         pdm_metric_observe(s->metrics.batch_size, (double)b->n);
@@ -367,7 +341,7 @@ static int loop_once(pdm_scorer *s, rd_kafka_message_t **msgs, int *last_batch_f
     rd_kafka_poll(s->kafka.producer, 0);
     if (b->n == 0 && finish_pending(s, NULL, 1, FINISH_COMMITTED) == FINISH_STOPPED)
         return 1;
-    if (s->cfg.exit_at_end && b->n == 0 && scorer_assignment_all_at_end(&s->kafka.assignment)) {
+    if (s->cfg.exit_at_end && b->n == 0 && scorer_kafka_all_at_end(&s->kafka)) {
         pdm_log(PDM_LOG_INFO, "every assigned partition is at its end; exiting");
         return 1;
     }
@@ -380,11 +354,19 @@ int pdm_scorer_run(pdm_scorer *s, char *errstr, size_t errlen)
     int rc = 0, last_batch_full = 0;
     if (!msgs)
         return pdm_err(errstr, errlen, "out of memory");
+    /* The machines table first: no telemetry is scored without its
+     * machine's info only because of the order topics are consumed in. */
+    if (s->table && scorer_table_load(s->table, s->output.codec, &s->stop)) {
+        free(msgs);
+        return 0; /* stopped while reading it */
+    }
     scorer_state_start(&s->state);
     double last_epoch_check = pdm_monotonic_s();
     while (!atomic_load(&s->stop)) {
         int turn = loop_once(s, msgs, &last_batch_full);
-        if (turn < 0)
+        if (turn < 0 && s->kafka.fatal[0])
+            rc = pdm_err(errstr, errlen, "%s", s->kafka.fatal);
+        else if (turn < 0)
             rc = pdm_err(errstr, errlen, "batch failed; stopping without commit");
         if (turn)
             break;

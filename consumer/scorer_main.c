@@ -15,6 +15,7 @@ typedef struct {
     char *model;
     char *group;
     char *topics;
+    char *machines_topic;
     char *risk_topic;
     char *dlq_topic;
     char *emit;
@@ -28,6 +29,7 @@ typedef struct {
     char *dump_features;
     int exit_at_end;
     char *max_wait;
+    char *max_idle;
     char *http;
     char *http_token;
     int http_auth_metrics;
@@ -48,7 +50,8 @@ static const pdm_option options[] = {
     {"redis-password", 0, "PDM_REDIS_PASSWORD", PDM_OPT_STRING, O(redis_password), NULL, "PASSWORD", "Redis AUTH password (overrides the URL's).", PDM_OPT_SECRET},
     {"model", 'm', "PDM_MODEL", PDM_OPT_STRING, O(model), NULL, "DIR", "Model package, or a models directory whose `current` link names one (watched: a new link is loaded).", 0},
     {"group", 'g', "PDM_GROUP", PDM_OPT_STRING, O(group), "pdm-scorer", "ID", "Kafka consumer group id.", 0},
-    {"topics", 't', "PDM_TOPICS", PDM_OPT_STRING, O(topics), "pdm.telemetry,pdm.errors,pdm.maintenance,pdm.failures,pdm.machines", "LIST", "Input topics, comma-separated (messages name their own schema, so one topic may carry all types).", 0},
+    {"topics", 't', "PDM_TOPICS", PDM_OPT_STRING, O(topics), "pdm.telemetry,pdm.errors,pdm.maintenance,pdm.failures", "LIST", "Input stream topics, comma-separated (messages name their own schema, so one topic may carry all types). Several topics must be co-partitioned (same partition count, keyed by machine): partition p of each is merged in event time (see --max-idle).", 0},
+    {"machines-topic", 0, "PDM_MACHINES_TOPIC", PDM_OPT_STRING, O(machines_topic), "pdm.machines", "TOPIC", "The machines table (MachineInfo, best a compacted topic): every scorer reads all of it to its end before scoring, and keeps reading it. \"\" for none (machine info then comes in the stream topics).", 0},
     {"risk-topic", 0, "PDM_RISK_TOPIC", PDM_OPT_STRING, O(risk_topic), "pdm.risk", "TOPIC", "Output topic of RiskEvents.", 0},
     {"dlq-topic", 0, "PDM_DLQ_TOPIC", PDM_OPT_STRING, O(dlq_topic), "pdm.dlq", "TOPIC", "Dead-letter topic for bad messages (headers name the reason and the source).", 0},
     {"emit", 'e', "PDM_EMIT", PDM_OPT_STRING, O(emit), "changes", "MODE", "changes: when a machine's level changes (and every --renotify while CRITICAL); alerts: every WARN/CRITICAL score; all: every score.", 0},
@@ -62,6 +65,7 @@ static const pdm_option options[] = {
     {"dump-features", 0, "PDM_DUMP_FEATURES", PDM_OPT_STRING, O(dump_features), NULL, "FILE", "Write every scored row's features as CSV (the trainer's dump format).", 0},
     {"exit-at-end", 0, "PDM_EXIT_AT_END", PDM_OPT_BOOL, O(exit_at_end), "false", NULL, "Exit 0 once every assigned partition is consumed to its end.", 0},
     {"max-wait", 0, "PDM_MAX_WAIT", PDM_OPT_STRING, O(max_wait), "0ms", "DURATION", "How long a batch waits to fill once its first message is there. 0: a batch is what has arrived by the time the loop is ready for it, so batches grow with the load on their own (a backlog fills them at once) and a live stream is not held; more: fewer, larger batches on a slow stream, each event held up to this long.", 0},
+    {"max-idle", 0, "PDM_MAX_IDLE", PDM_OPT_STRING, O(max_idle), "2s", "DURATION", "With several input topics (one per event type), partition p of each is merged in event time; when one of them has nothing buffered and more to come, its task waits up to this long before going on without it (events that arrive later may then be out of order or late). Caught-up partitions are never waited for, so a live stream is not held; the wait covers a slow fetch, not an outage.", 0},
     {"http", 0, "PDM_HTTP", PDM_OPT_STRING, O(http), "0.0.0.0:8000", "ADDR:PORT", "HTTP API and /metrics (port 0: any free port, logged; \"off\": none).", 0},
     {"http-token", 0, "PDM_HTTP_TOKEN", PDM_OPT_STRING, O(http_token), NULL, "TOKEN", "Bearer token required on /v1/ (and /metrics with --http-auth-metrics); unset: no authentication.", PDM_OPT_SECRET},
     {"http-auth-metrics", 0, "PDM_HTTP_AUTH_METRICS", PDM_OPT_BOOL, O(http_auth_metrics), "false", NULL, "Require the token on /metrics too.", 0},
@@ -122,8 +126,9 @@ static int to_config(const scorer_options *o, pdm_scorer_config *cfg, char *err,
     if (parse_duration(o->renotify, &cfg->renotify_ms) ||
         parse_duration(o->lateness, &cfg->lateness_ms) ||
         parse_duration(o->max_wait, &cfg->max_wait_ms) ||
+        parse_duration(o->max_idle, &cfg->max_idle_ms) ||
         parse_duration(o->drift_window, &cfg->drift_window_ms))
-        return pdm_err(err, errlen, "--renotify/--lateness/--max-wait/--drift-window take a "
+        return pdm_err(err, errlen, "--renotify/--lateness/--max-wait/--max-idle/--drift-window take a "
                                     "duration such as 100ms, 30m or 48h");
     if (o->batch_size < 1 || o->batch_size > 100000)
         return pdm_err(err, errlen, "--batch-size must be 1..100000");
@@ -138,6 +143,7 @@ static int to_config(const scorer_options *o, pdm_scorer_config *cfg, char *err,
                                     "negative, --state-cache 0..1048576 MiB");
     cfg->native_predictor = strcmp(o->predictor, "native") == 0;
     cfg->brokers = o->brokers;
+    cfg->machines_topic = o->machines_topic;
     cfg->group = o->group;
     cfg->risk_topic = o->risk_topic;
     cfg->dlq_topic = o->dlq_topic;
@@ -229,8 +235,19 @@ int main(int argc, char **argv)
     topic_names = calloc(topics.count + 1, sizeof *topic_names);
     if (!topic_names)
         goto out;
-    for (size_t i = 0; i < topics.count; i++)
-        topic_names[i] = topics.names[i];
+    for (size_t i = 0, n = 0; i < topics.count; i++) {
+        if (cfg.machines_topic && strcmp(topics.names[i], cfg.machines_topic) == 0) {
+            pdm_log(PDM_LOG_INFO, "%s is the machines table (--machines-topic), read whole "
+                                  "rather than as a stream topic", topics.names[i]);
+            continue;
+        }
+        topic_names[n++] = topics.names[i];
+    }
+    if (!topic_names[0]) {
+        fprintf(stderr, "pdm-scorer: --topics names no stream topic besides the machines table\n");
+        rc = 2;
+        goto out;
+    }
     cfg.topics = topic_names;
     rc = serve(&cfg, &o);
     goto out;

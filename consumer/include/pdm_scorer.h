@@ -20,6 +20,8 @@ typedef struct {
     const char *brokers;
     const char *group;
     const char *const *topics; /* input topics, NULL-terminated */
+    int64_t max_idle_ms;       /* how long a task waits for an input partition (merge) */
+    const char *machines_topic; /* the machines table, read whole; NULL or "": none */
     const char *risk_topic;
     const char *dlq_topic;
     const pdm_kvlist *kafka_props; /* -X, applied to consumer and producer */

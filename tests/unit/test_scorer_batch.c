@@ -153,7 +153,7 @@ static void test_decode_apply(void **state)
     pdm_perf *perf = pdm_perf_new(&po, NULL, 0);
     assert_non_null(writes);
     assert_non_null(perf);
-    assert_int_equal(scorer_batch_apply(b, H(48), writes, perf), 0);
+    assert_int_equal(scorer_batch_apply(b, NULL, H(48), writes, perf), 0);
 
     /* Lateness is judged against the newest telemetry in stream order,
      * including this batch's own. */
@@ -226,7 +226,7 @@ static void test_stored_newest(void **state)
     b->machines[0].stored.newest = T0;
     pdm_rs_batch *writes = pdm_rs_batch_new();
     pdm_perf *perf = pdm_perf_new(NULL, NULL, 0);
-    assert_int_equal(scorer_batch_apply(b, H(48), writes, perf), 0);
+    assert_int_equal(scorer_batch_apply(b, NULL, H(48), writes, perf), 0);
     assert_string_equal(b->items[0].bad_reason, "late");
     assert_null(b->items[1].bad_reason);
     assert_int_equal(b->machines[0].stored.has_info, 1);
@@ -235,6 +235,59 @@ static void test_stored_newest(void **state)
     pdm_perf_destroy(perf);
     pdm_rs_batch_destroy(writes);
     scorer_batch_destroy(b);
+}
+
+/* The machines table's row is applied before a machine's events when its
+ * stored info differs (and written), not when Redis has it already. */
+static void test_machines_table(void **state)
+{
+    fixture *f = *state;
+    pdm_event e = tel(4, T0);
+    add_event(f, f->tel, 0, 1, &e);
+    e = tel(5, T0);
+    add_event(f, f->tel, 0, 2, &e);
+    e = tel(6, T0);
+    add_event(f, f->tel, 0, 3, &e);
+    scorer_table *table = scorer_table_new_rows();
+    assert_non_null(table);
+    assert_int_equal(scorer_table_set(table, 4, 3, 18), 0);
+    assert_int_equal(scorer_table_set(table, 5, 1, 7), 0);
+    assert_int_equal(scorer_table_set(table, 5, 2, 9), 0); /* the later row wins */
+    assert_int_equal(scorer_table_set(table, 0, 1, 1), -1);
+    assert_int_equal(scorer_table_size(table), 2);
+    for (int32_t id = 100; id < 3000; id++) /* grows */
+        assert_int_equal(scorer_table_set(table, id, 1 + id % 4, id % 20), 0);
+    assert_int_equal(scorer_table_find(table, 2999)->age, 2999 % 20);
+
+    scorer_batch *b = decoded(f);
+    scorer_machine *m5 = &b->machines[b->items[1].machine];
+    m5->stored.has_info = 1; /* Redis has machine 5's row already */
+    m5->stored.model = 2;
+    m5->stored.age = 9;
+    pdm_rs_batch *plain = pdm_rs_batch_new(), *writes = pdm_rs_batch_new();
+    pdm_perf *perf = pdm_perf_new(NULL, NULL, 0);
+    assert_int_equal(scorer_batch_apply(b, NULL, H(48), plain, perf), 0);
+    scorer_batch_destroy(b);
+    f->n = 3;
+    b = decoded(f);
+    m5 = &b->machines[b->items[1].machine];
+    m5->stored.has_info = 1;
+    m5->stored.model = 2;
+    m5->stored.age = 9;
+    assert_int_equal(scorer_batch_apply(b, table, H(48), writes, perf), 0);
+    /* Machine 4's row written (one HSET more), machine 5's not, 6 has none. */
+    assert_int_equal(pdm_rs_batch_commands(writes), pdm_rs_batch_commands(plain) + 1);
+    const double *row4 = b->rows + (size_t)b->items[0].row * PDM_N_FEATURES;
+    const double *row6 = b->rows + (size_t)b->items[2].row * PDM_N_FEATURES;
+    assert_true(row4[PDM_F_MODEL_ID] == 3.0 && row4[PDM_F_AGE] == 18.0);
+    assert_true(row6[PDM_F_AGE] != row6[PDM_F_AGE]); /* NaN: no info anywhere */
+    assert_int_equal(b->machines[b->items[0].machine].stored.has_info, 1);
+    assert_int_equal(b->machines[b->items[0].machine].stored.age, 18);
+    pdm_perf_destroy(perf);
+    pdm_rs_batch_destroy(plain);
+    pdm_rs_batch_destroy(writes);
+    scorer_batch_destroy(b);
+    scorer_table_close(table);
 }
 
 static void test_assignment(void **state)
@@ -285,6 +338,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_decode_apply, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stored_newest, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_machines_table, setup, teardown),
         cmocka_unit_test(test_assignment),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
