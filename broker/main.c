@@ -25,6 +25,7 @@ typedef struct {
     long long brokers;
     long long partitions;
     char *topics;
+    char *topic_partitions;
     char *bootstrap_file;
     char *control;
     char *log_level;
@@ -40,6 +41,11 @@ static const pdm_option options[] = {
      "NAME[,NAME...]",
      "More topics to create, besides the product's (pdm.telemetry, pdm.errors, "
      "pdm.maintenance, pdm.failures, pdm.machines, pdm.risk, pdm.dlq).",
+     0},
+    {"topic-partitions", 0, "PDM_BROKER_TOPIC_PARTITIONS", PDM_OPT_STRING,
+     offsetof(broker_cfg, topic_partitions), NULL, "NAME=P[,NAME=P...]",
+     "Partition counts of the topics named, instead of --partitions (e.g. topics that are "
+     "not co-partitioned, for a test).",
      0},
     {"bootstrap-file", 'f', "PDM_BROKER_BOOTSTRAP_FILE", PDM_OPT_STRING,
      offsetof(broker_cfg, bootstrap_file), NULL, "FILE",
@@ -101,6 +107,26 @@ static int write_bootstrap_file(const char *path, const char *addr, char *errstr
     rc = 0;
 out:
     return rc;
+}
+
+/* The partition count of topic: its NAME=P in --topic-partitions, else
+ * dflt. -1 if that list is malformed. */
+static int partitions_of(const char *list, const char *topic, int dflt)
+{
+    size_t len = strlen(topic);
+    for (const char *p = list; p && *p;) {
+        const char *end = strchr(p, ',');
+        const char *eq = strchr(p, '=');
+        if (!eq || (end && eq > end))
+            return -1;
+        if ((size_t)(eq - p) == len && strncmp(p, topic, len) == 0) {
+            char *stop;
+            long v = strtol(eq + 1, &stop, 10);
+            return stop == eq + 1 || (*stop && *stop != ',') || v < 1 || v > 10000 ? -1 : (int)v;
+        }
+        p = end ? end + 1 : eq + strlen(eq);
+    }
+    return dflt;
 }
 
 int main(int argc, char **argv)
@@ -165,7 +191,12 @@ int main(int argc, char **argv)
         goto out;
     }
     for (size_t i = 0; i < topics.count; i++) {
-        if (pdm_broker_create_topic(broker, topics.names[i], (int)cfg.partitions, errstr,
+        int partitions = partitions_of(cfg.topic_partitions, topics.names[i], (int)cfg.partitions);
+        if (partitions < 0) {
+            pdm_log(PDM_LOG_ERROR, "--topic-partitions: want NAME=P[,NAME=P...] with P 1..10000");
+            goto out;
+        }
+        if (pdm_broker_create_topic(broker, topics.names[i], partitions, errstr,
                                     sizeof errstr)) {
             pdm_log(PDM_LOG_ERROR, "%s", errstr);
             goto out;

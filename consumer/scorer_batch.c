@@ -187,11 +187,13 @@ static int apply_one(scorer_batch *b, size_t i, pdm_rs_batch *writes, pdm_perf *
 
 /* The machines table's row for m, applied before its events when its
  * stored info is missing or different. */
-static int apply_table_row(scorer_machine *m, const scorer_table_row *row, pdm_rs_batch *writes)
+static int apply_table_row(scorer_machine *m, scorer_table_row *row, pdm_rs_batch *writes)
 {
     pdm_rs_machine *st = &m->stored;
-    if (st->has_info && st->model == row->model && st->age == row->age)
+    if (st->has_info && (!row->pending || (st->model == row->model && st->age == row->age))) {
+        row->pending = 0;
         return 0;
+    }
     pdm_event ev;
     memset(&ev, 0, sizeof ev);
     ev.type = PDM_EV_MACHINE;
@@ -203,14 +205,15 @@ static int apply_table_row(scorer_machine *m, const scorer_table_row *row, pdm_r
     st->has_info = 1;
     st->model = row->model;
     st->age = row->age;
+    row->pending = 0;
     return 0;
 }
 
-int scorer_batch_apply(scorer_batch *b, const scorer_table *table, int64_t lateness_ms,
+int scorer_batch_apply(scorer_batch *b, scorer_table *table, int64_t lateness_ms,
                        pdm_rs_batch *writes, pdm_perf *perf)
 {
     for (size_t i = 0; table && i < b->n_machines; i++) {
-        const scorer_table_row *row = scorer_table_find(table, b->machines[i].id);
+        scorer_table_row *row = scorer_table_find(table, b->machines[i].id);
         if (row && apply_table_row(&b->machines[i], row, writes))
             return -1;
     }

@@ -97,7 +97,7 @@ int scorer_batch_decode(scorer_batch *b, pdm_codec *codec, int64_t now_ms);
  * stored info gets the row first, as the trainer applies machine info
  * before everything.
  * Failures go to perf. -1 out of memory. */
-int scorer_batch_apply(scorer_batch *b, const scorer_table *table, int64_t lateness_ms,
+int scorer_batch_apply(scorer_batch *b, scorer_table *table, int64_t lateness_ms,
                        pdm_rs_batch *writes, pdm_perf *perf);
 
 /* Step 4: scores every row with one model call, sets levels by the

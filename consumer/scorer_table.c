@@ -80,15 +80,17 @@ int scorer_table_set(scorer_table *t, int32_t machine_id, int model, int age)
     scorer_table_row *r = &t->rows[slot_of(t, machine_id)];
     if (!r->machine_id)
         t->n++;
-    *r = (scorer_table_row){machine_id, model, age};
+    else if (r->model == model && r->age == age)
+        return 0; /* the same row again (a compacted topic's replay): nothing new */
+    *r = (scorer_table_row){machine_id, model, age, 1};
     return 0;
 }
 
-const scorer_table_row *scorer_table_find(const scorer_table *t, int32_t machine_id)
+scorer_table_row *scorer_table_find(const scorer_table *t, int32_t machine_id)
 {
     if (!t || machine_id <= 0)
         return NULL;
-    const scorer_table_row *r = &t->rows[slot_of(t, machine_id)];
+    scorer_table_row *r = &t->rows[slot_of(t, machine_id)];
     return r->machine_id ? r : NULL;
 }
 

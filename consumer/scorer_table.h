@@ -6,8 +6,11 @@
  * words), to its end before the scorer joins its group, and then keeps
  * reading what arrives between batches; so no telemetry is scored without
  * its machine's info only because of the order topics were consumed in.
- * The batch applies a machine's row before its events when the machine's
- * stored info differs (scorer_batch_apply), so Redis holds it too.
+ * The batch applies a machine's row before its events when the machine has
+ * no info stored, or when the row is new to this process (read at start, or
+ * changed since) and differs from what is stored (scorer_batch_apply), so
+ * Redis holds it too. MachineInfo in the stream topics is still applied in
+ * stream order, and stays until the table's row changes.
  *
  * Its own consumer, no group and no commits: it is read from the beginning
  * at every start (a compacted topic keeps that short). Loop thread only.
@@ -27,6 +30,7 @@ typedef struct scorer_table scorer_table;
 typedef struct {
     int32_t machine_id;
     int model, age;
+    int pending; /* not yet applied by a batch since it was read or changed */
 } scorer_table_row;
 
 /* Opens the table's consumer on cfg->machines_topic; *out is NULL (and 0
@@ -44,7 +48,7 @@ int scorer_table_load(scorer_table *t, const pdm_codec *codec, const atomic_int 
 void scorer_table_poll(scorer_table *t, const pdm_codec *codec);
 
 /* The machine's row, or NULL. t may be NULL. */
-const scorer_table_row *scorer_table_find(const scorer_table *t, int32_t machine_id);
+scorer_table_row *scorer_table_find(const scorer_table *t, int32_t machine_id);
 /* Rows held. */
 size_t scorer_table_size(const scorer_table *t);
 

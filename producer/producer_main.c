@@ -18,6 +18,7 @@ typedef struct {
     double speed;
     double rate;
     char *topic;
+    char *topic_prefix;
     char *format;
     long long machines;
     long long hours;
@@ -35,6 +36,7 @@ static const pdm_option options[] = {
     {"speed", 's', "PDM_SPEED", PDM_OPT_DOUBLE, O(speed), "0", "X", "Pace by event time, X times faster than real time (0: as fast as possible).", 0},
     {"rate", 0, "PDM_RATE", PDM_OPT_DOUBLE, O(rate), "0", "N", "Pace at N events per second (0: as fast as possible).", 0},
     {"topic", 't', "PDM_TOPIC", PDM_OPT_STRING, O(topic), NULL, "TOPIC", "Send every event to this one topic (messages name their schema); default: one topic per type (pdm.telemetry, pdm.errors, ...).", 0},
+    {"topic-prefix", 0, "PDM_TOPIC_PREFIX", PDM_OPT_STRING, O(topic_prefix), "pdm", "PREFIX", "Without --topic: one topic per type named PREFIX.telemetry, PREFIX.errors, PREFIX.maintenance, PREFIX.failures, PREFIX.machines.", 0},
     {"format", 0, "PDM_WIRE_FORMAT", PDM_OPT_STRING, O(format), "single", "FORMAT", "single (Avro single-object encoding).", 0},
     {"machines", 'n', "PDM_MACHINES", PDM_OPT_INT, O(machines), "100", "N", "simulate: fleet size.", 0},
     {"hours", 0, "PDM_HOURS", PDM_OPT_INT, O(hours), "0", "H", "simulate: hours to simulate (0: until stopped).", 0},
@@ -175,6 +177,7 @@ int main(int argc, char **argv)
     pc.brokers = o.brokers;
     pc.kafka_props = &o.props;
     pc.topic = o.topic;
+    pc.topic_prefix = o.topic_prefix;
     pc.format = PDM_WIRE_SINGLE_OBJECT;
     r.producer = pdm_producer_new(&pc, err, sizeof err);
     if (!r.producer) {

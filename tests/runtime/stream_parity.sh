@@ -5,7 +5,8 @@
 # redis-server. For every telemetry event the scorer's features must equal
 # pdm-train --dump-features on the same CSVs to 1e-9 relative, and its risk
 # must equal the offline prediction of the same model exactly (both print the
-# shortest text of the same double). Then the same stream is scored again
+# shortest text of the same double). The same again in the default layout
+# (one topic per event type, merged in event time). Then the same stream is scored again
 # with the scorer SIGKILLed and restarted twice in the middle (alive when
 # killed, rows left to score): every telemetry event is still scored with
 # the offline features, duplicates included, and each machine's final
@@ -20,7 +21,7 @@ B=$PDM_BIN
 compare="/usr/bin/python3 $PDM_SOURCE_DIR/tests/runtime/compare_features.py"
 
 pdm_start_redis
-pdm_start_broker 4 --topic pdm.events,pdm.sample,pdm.crash
+pdm_start_broker 4 --topic pdm.events,pdm.sample,pdm.crash,sample.telemetry,sample.errors,sample.maintenance,sample.failures,sample.machines,parity.telemetry,parity.errors,parity.maintenance,parity.failures,parity.machines
 
 "$B/pdm-sim" --machines 6 --hours 2000 --seed 11 --out "$T/data" 2>"$T/sim.log" \
   || pdm_fail "pdm-sim failed: $(cat "$T/sim.log")"
@@ -75,6 +76,19 @@ for b in bad[:5]:
     print("  differs:", b)
 sys.exit(1 if missing or bad else 0)
 PY
+
+# 1b. The same data in the default layout (one topic per event type, the
+# machines table): the event-time merge gives the same features exactly.
+"$B/pdm-producer" replay --data "$T/data" --brokers "$PDM_BROKERS" --topic-prefix parity \
+  2>>"$T/producer.log" || pdm_fail "per-type replay failed: $(cat "$T/producer.log")"
+"$B/pdm-scorer" --brokers "$PDM_BROKERS" --redis "$PDM_REDIS_URL/3" --model "$T/models" \
+  --topics parity.telemetry,parity.errors,parity.maintenance,parity.failures \
+  --machines-topic parity.machines \
+  --group pertype --emit all --dump-features "$T/pertype.csv" --exit-at-end \
+  -X session.timeout.ms=6000 -X heartbeat.interval.ms=500 >"$T/pertype.log" 2>&1 \
+  || pdm_fail "per-type scorer failed: $(tail -20 "$T/pertype.log")"
+grep -q "stopped: .*, 0 dead letters" "$T/pertype.log" || pdm_fail "per-type: $(grep stopped: "$T/pertype.log")"
+$compare "$T/offline.csv" "$T/pertype.csv" --expect-same-keys || pdm_fail "per-type layout: online features differ from offline"
 
 # 2. The same stream with the scorer killed twice midway (fresh state in db 1),
 # on pdm.crash, which gets the stream in three parts (cut at a half and at
@@ -149,6 +163,18 @@ if [ -d "$sample" ]; then
     >"$T/sample.log" 2>&1 || pdm_fail "scorer on the sample failed: $(tail -20 "$T/sample.log")"
   $compare "$T/sample-offline.csv" "$T/sample-online.csv" --expect-same-keys \
     || pdm_fail "sample: online features differ from offline"
+  # And in the default layout, on topics of their own (pdm-producer --topic
+  # takes one topic; the per-type layout here is five: sample.telemetry, ...).
+  "$B/pdm-producer" replay --data "$sample" --brokers "$PDM_BROKERS" --topic-prefix sample \
+    2>>"$T/producer.log" || pdm_fail "per-type sample replay failed"
+  scorer 4 sample-pertype "$T/sample-pertype.csv" --model "$T/sample-model" \
+    --topics sample.telemetry,sample.errors,sample.maintenance,sample.failures \
+    --machines-topic sample.machines >"$T/sample-pertype.log" 2>&1 \
+    || pdm_fail "per-type scorer on the sample failed: $(tail -20 "$T/sample-pertype.log")"
+  grep -q "stopped: .*, 0 dead letters" "$T/sample-pertype.log" \
+    || pdm_fail "sample per-type: $(grep stopped: "$T/sample-pertype.log")"
+  $compare "$T/sample-offline.csv" "$T/sample-pertype.csv" --expect-same-keys \
+    || pdm_fail "sample, per-type layout: online features differ from offline"
   echo "stream_parity: sample ok"
 else
   echo "stream_parity: ../shared/data/pdm-sample absent; sample part skipped"

@@ -283,6 +283,23 @@ static void test_machines_table(void **state)
     assert_true(row6[PDM_F_AGE] != row6[PDM_F_AGE]); /* NaN: no info anywhere */
     assert_int_equal(b->machines[b->items[0].machine].stored.has_info, 1);
     assert_int_equal(b->machines[b->items[0].machine].stored.age, 18);
+    assert_int_equal(scorer_table_find(table, 4)->pending, 0);
+    /* Applied once: MachineInfo from the stream (stored 1/5) then stays,
+     * until the table's row changes. */
+    scorer_batch_destroy(b);
+    b = decoded(f);
+    scorer_machine *m4 = &b->machines[b->items[0].machine];
+    m4->stored.has_info = 1;
+    m4->stored.model = 1;
+    m4->stored.age = 5;
+    pdm_rs_batch_reset(writes);
+    assert_int_equal(scorer_batch_apply(b, table, H(48), writes, perf), 0);
+    assert_int_equal(m4->stored.age, 5);
+    assert_int_equal(scorer_table_set(table, 4, 3, 18), 0); /* the same row: still applied */
+    assert_int_equal(scorer_table_find(table, 4)->pending, 0);
+    assert_int_equal(scorer_table_set(table, 4, 3, 19), 0); /* a new row */
+    assert_int_equal(scorer_batch_apply(b, table, H(48), writes, perf), 0);
+    assert_int_equal(m4->stored.age, 19);
     pdm_perf_destroy(perf);
     pdm_rs_batch_destroy(plain);
     pdm_rs_batch_destroy(writes);
