@@ -44,8 +44,7 @@ int pdm_alert_policy_check(const pdm_alert_policy *p, char *errstr, size_t errle
         return pdm_err(errstr, errlen, "warn clear threshold %g: need 0 <= it <= warn (%g)",
                        p->warn_clear, p->warn);
     if (p->critical_clear < 0 || p->critical_clear > p->critical)
-        return pdm_err(errstr, errlen,
-                       "critical clear threshold %g: need 0 <= it <= critical (%g)",
+        return pdm_err(errstr, errlen, "critical clear threshold %g: need 0 <= it <= critical (%g)",
                        p->critical_clear, p->critical);
     if (confirm_check(p->confirm_m, p->confirm_n, errstr, errlen))
         return -1;
@@ -131,8 +130,8 @@ static void reset_incident(pdm_alert_state *st)
     st->last_ts = last;
 }
 
-static void describe(const pdm_alert_state *st, int32_t machine_id, int64_t at,
-                     pdm_alert_emit emit, pdm_incident *out)
+static void describe(const pdm_alert_state *st, int32_t machine_id, int64_t at, pdm_alert_emit emit,
+                     pdm_incident *out)
 {
     memset(out, 0, sizeof *out);
     out->emit = emit;
@@ -219,8 +218,7 @@ int pdm_alert_step(pdm_alert_state *st, const pdm_alert_policy *p, int32_t machi
         return pdm_err(errstr, errlen, "machine %" PRId32 ": component %d is not in 0..%d",
                        machine_id, row->component, PDM_N_COMPONENTS);
     if (row->ts == INT64_MIN)
-        return pdm_err(errstr, errlen, "machine %" PRId32 ": score without event time",
-                       machine_id);
+        return pdm_err(errstr, errlen, "machine %" PRId32 ": score without event time", machine_id);
     if (row->ts <= st->last_ts) {
         describe(st, machine_id, row->ts, PDM_ALERT_NONE, out);
         return 0;

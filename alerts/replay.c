@@ -43,8 +43,8 @@ static void tally(const pdm_incident *inc, int64_t horizon_ms, incident_span *sp
         out->notifications++;
         return;
     case PDM_ALERT_RESOLVED: {
-        int world = inc->resolution == PDM_RESOLUTION_REPAIRED ||
-                    inc->resolution == PDM_RESOLUTION_FAILED;
+        int world =
+            inc->resolution == PDM_RESOLUTION_REPAIRED || inc->resolution == PDM_RESOLUTION_FAILED;
         out->resolved[inc->resolution]++;
         spans[*n_spans - 1].match_until = world ? inc->at : add_sat(inc->at, horizon_ms);
         return;
@@ -78,9 +78,9 @@ static void match(const pdm_event *events, size_t n_events, const incident_span 
     }
 }
 
-static int check_inputs(const pdm_alert_policy *p, int32_t machine_id,
-                        const pdm_alert_score *rows, size_t n_rows, const pdm_event *events,
-                        size_t n_events, int64_t horizon_ms, char *errstr, size_t errlen)
+static int check_inputs(const pdm_alert_policy *p, int32_t machine_id, const pdm_alert_score *rows,
+                        size_t n_rows, const pdm_event *events, size_t n_events, int64_t horizon_ms,
+                        char *errstr, size_t errlen)
 {
     if (pdm_alert_policy_check(p, errstr, errlen))
         return -1;
@@ -93,12 +93,11 @@ static int check_inputs(const pdm_alert_policy *p, int32_t machine_id,
     for (size_t i = 0; i < n_events; i++) {
         if (events[i].machine_id != machine_id)
             return pdm_err(errstr, errlen,
-                           "replay: an event of machine %" PRId32 " among machine %" PRId32
-                           "'s",
+                           "replay: an event of machine %" PRId32 " among machine %" PRId32 "'s",
                            events[i].machine_id, machine_id);
         if (i > 0 && events[i].ts < events[i - 1].ts)
-            return pdm_err(errstr, errlen,
-                           "replay: machine %" PRId32 "'s events are not sorted", machine_id);
+            return pdm_err(errstr, errlen, "replay: machine %" PRId32 "'s events are not sorted",
+                           machine_id);
     }
     return 0;
 }

@@ -31,8 +31,8 @@ int pdm_alert_state_encode(const pdm_alert_state *st, char *buf, size_t len)
     format_ts(st->opened_at, opened, sizeof opened);
     format_ts(st->notified_at, notified, sizeof notified);
     int n = snprintf(buf, len, TEXT_VERSION " %" PRIx32 " %" PRIx32 " %s %d %d %s %s %.17g",
-                     st->above_enter, st->above_clear, last, (int)st->level, st->component,
-                     opened, notified, st->peak_risk);
+                     st->above_enter, st->above_clear, last, (int)st->level, st->component, opened,
+                     notified, st->peak_risk);
     return n < 0 || (size_t)n >= len ? -1 : n;
 }
 
@@ -101,10 +101,11 @@ static int parse_double(const char *s, double *out)
      * what %.17g writes. */
     if (strspn(s, "0123456789.eE+-") != strlen(s) || *s == '\0')
         return -1;
+    /* No errno check: glibc flags a subnormal result as a range error, and
+     * an overflow shows as an infinity anyway. */
     char *end;
-    errno = 0;
     double v = strtod(s, &end);
-    if (*end != '\0' || errno == ERANGE || !isfinite(v))
+    if (*end != '\0' || !isfinite(v))
         return -1;
     *out = v;
     return 0;
