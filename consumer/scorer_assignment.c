@@ -21,6 +21,8 @@ int scorer_assignment_add(scorer_assignment *a, const rd_kafka_topic_partition_l
         q->partition = parts->elems[i].partition;
         q->eof = 0;
         q->next = -1;
+        q->last_ts = INT64_MIN;
+        q->deferred = NULL;
     }
     a->ever = 1;
     return 0;
@@ -31,6 +33,8 @@ void scorer_assignment_remove(scorer_assignment *a, const rd_kafka_topic_partiti
     for (int i = 0; i < parts->cnt; i++) {
         scorer_partition *p =
             scorer_assignment_find(a, parts->elems[i].topic, parts->elems[i].partition);
+        if (p && p->deferred)
+            rd_kafka_message_destroy(p->deferred); /* its new owner consumes it */
         if (p)
             *p = a->parts[--a->n];
     }
@@ -63,6 +67,9 @@ int scorer_assignment_all_at_end(const scorer_assignment *a)
 
 void scorer_assignment_clear(scorer_assignment *a)
 {
+    for (size_t j = 0; j < a->n; j++)
+        if (a->parts[j].deferred)
+            rd_kafka_message_destroy(a->parts[j].deferred);
     free(a->parts);
     memset(a, 0, sizeof *a);
 }

@@ -16,6 +16,13 @@ typedef struct {
     int32_t partition;
     int eof;      /* the last thing consumed from it was its end */
     int64_t next; /* offset after the last message consumed, -1 unknown */
+    /* event time of the last message taken that was not a clock spike
+     * (INT64_MIN: unknown), and scratch for finding spikes in a batch */
+    int64_t last_ts, next_ts;
+    /* its last message taken, held back to the next batch: far ahead of
+     * the one before it, with nothing after it yet to tell a clock spike
+     * from the stream moving on (scorer_kafka.c); NULL if none */
+    rd_kafka_message_t *deferred;
 } scorer_partition;
 
 typedef struct {

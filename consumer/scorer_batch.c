@@ -144,6 +144,14 @@ int scorer_batch_decode(scorer_batch *b, pdm_codec *codec, int64_t now_ms)
             continue;
         }
         it->bad_reason = pdm_input_validate(&it->ev, now_ms, it->bad_detail, sizeof it->bad_detail);
+        if (!it->bad_reason && it->spike) {
+            char t[32];
+            snprintf(it->bad_detail, sizeof it->bad_detail,
+                     "timestamp %s is far ahead of the messages before and after it on its "
+                     "partition (a clock set wrong?)",
+                     pdm_time_format(it->ev.ts, t));
+            it->bad_reason = "invalid_timestamp";
+        }
         if (it->bad_reason)
             continue;
         int slot = machine_slot(b, it->ev.machine_id, msg);

@@ -30,6 +30,7 @@
 /* One consumed message and what became of it. */
 typedef struct {
     rd_kafka_message_t *msg;
+    int spike; /* a clock spike in its partition (set before decoding) */
     pdm_event ev;
     int machine;            /* index into the batch's machines, -1 if none */
     const char *bad_reason; /* dead letter reason, NULL if accepted */
@@ -86,8 +87,9 @@ void scorer_batch_destroy(scorer_batch *b);
 /* Forgets the machines and rows of the last batch (not its messages). */
 void scorer_batch_reset(scorer_batch *b);
 
-/* Step 1: decodes and validates items[0..n) (their msg set), gathers their
- * machines. Bad messages get a dead letter reason. -1 out of memory. */
+/* Step 1: decodes and validates items[0..n) (their msg and spike set),
+ * gathers their machines. Bad messages get a dead letter reason (a valid
+ * event that is a clock spike: invalid_timestamp). -1 out of memory. */
 int scorer_batch_decode(scorer_batch *b, pdm_codec *codec, int64_t now_ms);
 
 /* Step 3: applies each machine's events in stream order to its local state

@@ -218,7 +218,8 @@ static int open_merge(scorer_kafka *k)
         n_topics++;
     if (n_topics < 2)
         return 0;
-    scorer_merge_config mc = {k->prefetch_bound / 8, k->cfg->max_idle_ms, free_message};
+    scorer_merge_config mc = {k->prefetch_bound / 8, k->cfg->max_idle_ms, k->cfg->lateness_ms,
+                              free_message};
     if (mc.bound < 1000)
         mc.bound = 1000;
     k->merge = scorer_merge_new(k->cfg->topics, n_topics, &mc);
@@ -331,6 +332,12 @@ int scorer_kafka_open(scorer_kafka *k, const pdm_scorer_config *cfg, const atomi
     k->cfg = cfg;
     k->stop = stop;
     k->hooks = *hooks;
+    size_t cap = cfg->batch_size > 0 ? (size_t)cfg->batch_size : 1;
+    k->take_ts = malloc(2 * cap * sizeof *k->take_ts);
+    k->take_part = malloc(cap * sizeof *k->take_part);
+    k->take_defer = malloc(cap);
+    if (!k->take_ts || !k->take_part || !k->take_defer)
+        return pdm_err(errstr, errlen, "out of memory");
     if (open_consumer(k, errstr, errlen) || open_producer(k, errstr, errlen))
         return -1;
     log_client_settings(k);
@@ -375,6 +382,11 @@ void scorer_kafka_close(scorer_kafka *k)
         /* Held messages keep the client alive: freed before it is destroyed. */
         scorer_merge_destroy(k->merge);
         k->merge = NULL;
+        for (size_t i = 0; i < k->assignment.n; i++) {
+            if (k->assignment.parts[i].deferred)
+                rd_kafka_message_destroy(k->assignment.parts[i].deferred);
+            k->assignment.parts[i].deferred = NULL;
+        }
         rd_kafka_destroy_flags(k->consumer, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
     }
     if (k->producer) {
@@ -384,14 +396,22 @@ void scorer_kafka_close(scorer_kafka *k)
         rd_kafka_destroy(k->producer);
     }
     scorer_assignment_clear(&k->assignment);
+    free(k->take_ts);
+    free(k->take_part);
+    free(k->take_defer);
+    k->take_defer = NULL;
+    k->take_ts = NULL;
+    k->take_part = NULL;
     k->consumer = k->producer = NULL;
     k->queue = k->commit_q = NULL;
 }
 
 /* ---- consuming -------------------------------------------------------------- */
 
-ssize_t scorer_kafka_consume(scorer_kafka *k, rd_kafka_message_t **msgs, size_t cap,
-                             int first_wait_ms, int64_t max_wait_ms)
+/* Takes up to cap messages: blocks up to first_wait_ms for the first, then
+ * up to max_wait_ms for more. Returns the count (0 if none), -1 on an error. */
+static ssize_t consume(scorer_kafka *k, rd_kafka_message_t **msgs, size_t cap, int first_wait_ms,
+                       int64_t max_wait_ms)
 {
     msgs[0] = rd_kafka_consume_queue(k->queue, first_wait_ms);
     if (!msgs[0]) {
@@ -448,22 +468,15 @@ static void merge_push(scorer_kafka *k, const pdm_codec *codec, rd_kafka_message
     }
 }
 
-/* A partition with nothing buffered is at its end for the merge when its
- * end was consumed, or when the last fetch's high watermark (librdkafka's
- * cached copy) is where the next message would be. */
+static int partition_at_end(scorer_kafka *k, const scorer_partition *p);
+
+/* The merge's view of which partitions are at their end. */
 static void merge_note_ends(scorer_kafka *k)
 {
     const scorer_assignment *a = &k->assignment;
-    for (size_t i = 0; i < a->n; i++) {
-        const scorer_partition *p = &a->parts[i];
-        int64_t low, high;
-        int at_end = p->eof;
-        if (!at_end && p->next >= 0 &&
-            rd_kafka_get_watermark_offsets(k->consumer, p->topic, p->partition, &low, &high) ==
-                RD_KAFKA_RESP_ERR_NO_ERROR)
-            at_end = high >= 0 && p->next >= high;
-        scorer_merge_set_end(k->merge, p->topic, p->partition, at_end);
-    }
+    for (size_t i = 0; i < a->n; i++)
+        scorer_merge_set_end(k->merge, a->parts[i].topic, a->parts[i].partition,
+                             partition_at_end(k, &a->parts[i]));
 }
 
 static void merge_flow(void *ctx, const char *topic, int32_t partition, int pause)
@@ -482,8 +495,96 @@ static void merge_flow(void *ctx, const char *topic, int32_t partition, int paus
             (int)partition);
 }
 
-size_t scorer_kafka_take(scorer_kafka *k, const pdm_codec *codec, rd_kafka_message_t **msgs,
-                         size_t n, size_t cap)
+/* Event time of a message by its head, INT64_MIN if it has none. */
+static int64_t peek_ts(const pdm_codec *codec, const rd_kafka_message_t *m)
+{
+    pdm_event_peek peek;
+    return pdm_codec_peek(codec, m->payload, m->len, &peek) == 0 ? peek.ts : INT64_MIN;
+}
+
+/* Nothing more is known to be on the broker for p: its end was consumed,
+ * or the last fetch's high watermark (librdkafka's cached copy) is where
+ * its next message would be. */
+static int partition_at_end(scorer_kafka *k, const scorer_partition *p)
+{
+    int64_t low, high;
+    if (p->eof)
+        return 1;
+    return p->next >= 0 &&
+           rd_kafka_get_watermark_offsets(k->consumer, p->topic, p->partition, &low, &high) ==
+               RD_KAFKA_RESP_ERR_NO_ERROR &&
+           high >= 0 && p->next >= high;
+}
+
+/* Clock spikes among msgs[0..n) in consumption order (one topic: no merge
+ * to look ahead in): each message against the one before it in its
+ * partition (this batch's, or the last one taken before) and the one after
+ * it in this batch. A partition's last message here that is far ahead of
+ * the one before cannot be judged yet: unless the partition is at its end,
+ * it is held back to the next batch (defer[i] = 1). */
+static void find_spikes(scorer_kafka *k, const pdm_codec *codec, rd_kafka_message_t **msgs,
+                        unsigned char *spikes, unsigned char *defer, size_t n)
+{
+    int64_t limit = k->cfg->lateness_ms;
+    for (size_t i = 0; i < n; i++) {
+        k->take_ts[i] = peek_ts(codec, msgs[i]);
+        k->take_part[i] = scorer_assignment_find(&k->assignment, rd_kafka_topic_name(msgs[i]->rkt),
+                                                 msgs[i]->partition);
+        k->take_part[i]->next_ts = INT64_MIN;
+    }
+    int64_t *next = k->take_ts + n; /* the one after, per message */
+    for (size_t i = n; i-- > 0;) {
+        next[i] = k->take_part[i]->next_ts;
+        k->take_part[i]->next_ts = k->take_ts[i];
+    }
+    for (size_t i = 0; i < n; i++) {
+        scorer_partition *p = k->take_part[i];
+        int64_t ts = k->take_ts[i];
+        spikes[i] = (unsigned char)pdm_rule_is_spike(ts, p->last_ts, next[i], limit);
+        /* "far ahead of the one before" is a spike against itself */
+        defer[i] = next[i] == INT64_MIN && pdm_rule_is_spike(ts, p->last_ts, p->last_ts, limit) &&
+                   !partition_at_end(k, p);
+        if (!spikes[i] && !defer[i] && ts != INT64_MIN)
+            p->last_ts = ts;
+    }
+}
+
+/* Puts the messages held back by the last batch first (each comes before
+ * anything consumed since from its partition). Returns their count. */
+static size_t take_deferred(scorer_kafka *k, rd_kafka_message_t **msgs, size_t cap)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < k->assignment.n && n < cap; i++) {
+        scorer_partition *p = &k->assignment.parts[i];
+        if (p->deferred) {
+            msgs[n++] = p->deferred;
+            p->deferred = NULL;
+        }
+    }
+    return n;
+}
+
+/* Holds back the messages find_spikes deferred; the rest stay in order. */
+static size_t hold_deferred(scorer_kafka *k, rd_kafka_message_t **msgs, unsigned char *spikes,
+                            const unsigned char *defer, size_t n)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (defer[i]) {
+            k->take_part[i]->deferred = msgs[i];
+            continue;
+        }
+        msgs[kept] = msgs[i];
+        spikes[kept++] = spikes[i];
+    }
+    return kept;
+}
+
+/* Sorts consumed messages: partition ends noted, errors logged, messages of
+ * partitions no longer assigned dropped; the rest kept in place (one
+ * topic) or handed to the merge. Returns the count kept in place. */
+static size_t sort_consumed(scorer_kafka *k, const pdm_codec *codec, rd_kafka_message_t **msgs,
+                            size_t n)
 {
     size_t kept = 0;
     for (size_t i = 0; i < n; i++) {
@@ -500,17 +601,54 @@ size_t scorer_kafka_take(scorer_kafka *k, const pdm_codec *codec, rd_kafka_messa
         else
             msgs[kept++] = m;
     }
-    if (!k->merge)
-        return kept;
-    merge_note_ends(k);
-    kept = scorer_merge_take(k->merge, (void **)msgs, cap, pdm_monotonic_s());
-    scorer_merge_flow(k->merge, merge_flow, k);
     return kept;
 }
 
-int scorer_kafka_first_wait_ms(const scorer_kafka *k)
+/* Says when a task went on without a partition (at most every 10 s). */
+static void log_idle_expiries(scorer_kafka *k)
 {
-    return k->merge && scorer_merge_buffered(k->merge) ? 10 : 200;
+    uint64_t n = scorer_merge_idle_expiries(k->merge);
+    double now = pdm_monotonic_s();
+    if (n == k->idle_expiries_said || now - k->idle_said_at < 10.0)
+        return;
+    pdm_log(PDM_LOG_WARN,
+            "event-time merge: %llu times a task went on without a partition that had nothing "
+            "buffered for --max-idle %lld ms (events of that partition may come out of order)",
+            (unsigned long long)(n - k->idle_expiries_said), (long long)k->cfg->max_idle_ms);
+    k->idle_expiries_said = n;
+    k->idle_said_at = now;
+}
+
+ssize_t scorer_kafka_next(scorer_kafka *k, const pdm_codec *codec, rd_kafka_message_t **msgs,
+                          unsigned char *spikes, size_t cap, int64_t max_wait_ms)
+{
+    if (!k->merge) {
+        size_t held = take_deferred(k, msgs, cap);
+        ssize_t got = held < cap ? consume(k, msgs + held, cap - held, held ? 0 : 200, max_wait_ms)
+                                 : 0;
+        if (got < 0)
+            return got;
+        size_t n = held + sort_consumed(k, codec, msgs + held, (size_t)got);
+        find_spikes(k, codec, msgs, spikes, k->take_defer, n);
+        return (ssize_t)hold_deferred(k, msgs, spikes, k->take_defer, n);
+    }
+    /* The merge is the buffer now: all that the consumer queue holds goes
+     * into it, so that every partition's messages are there to choose
+     * from (its bound pauses the partitions that run ahead). */
+    ssize_t got = consume(k, msgs, cap, scorer_merge_buffered(k->merge) ? 10 : 200, 0);
+    while (got > 0) {
+        sort_consumed(k, codec, msgs, (size_t)got);
+        if ((size_t)got < cap || k->fatal[0])
+            break;
+        got = rd_kafka_consume_batch_queue(k->queue, 0, msgs, cap);
+    }
+    if (got < 0)
+        return -1;
+    merge_note_ends(k);
+    size_t kept = scorer_merge_take(k->merge, (void **)msgs, spikes, cap, pdm_monotonic_s());
+    scorer_merge_flow(k->merge, merge_flow, k);
+    log_idle_expiries(k);
+    return (ssize_t)kept;
 }
 
 int scorer_kafka_all_at_end(const scorer_kafka *k)
@@ -601,6 +739,10 @@ void scorer_kafka_rewind(scorer_kafka *k, rd_kafka_topic_partition_list_t *offs)
         if (p) {
             p->eof = 0;
             p->next = -1;
+            p->last_ts = INT64_MIN;
+            if (p->deferred)
+                rd_kafka_message_destroy(p->deferred);
+            p->deferred = NULL;
         }
         if (k->merge)
             scorer_merge_drop(k->merge, offs->elems[i].topic, offs->elems[i].partition);

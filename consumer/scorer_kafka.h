@@ -46,6 +46,12 @@ typedef struct {
      * partition's order is the stream order). */
     scorer_merge *merge;
     char fatal[512]; /* why the scorer cannot go on ("" while it can) */
+    /* scratch for finding clock spikes among the messages taken */
+    int64_t *take_ts;
+    scorer_partition **take_part;
+    unsigned char *take_defer;
+    uint64_t idle_expiries_said; /* the merge's idle expiries logged so far */
+    double idle_said_at;
     atomic_int joined; /* the consumer has had an assignment */
     int paused;        /* every assigned partition paused */
     /* the fetcher wake-up (scorer_kafka_wake_fetcher) */
@@ -68,20 +74,17 @@ void scorer_kafka_close(scorer_kafka *k);
 
 /* ---- consuming -------------------------------------------------------------- */
 
-/* Takes up to cap messages: blocks up to first_wait_ms for the first, then
- * up to max_wait_ms for more. Returns the count (0 if none), -1 on an error. */
-ssize_t scorer_kafka_consume(scorer_kafka *k, rd_kafka_message_t **msgs, size_t cap,
-                             int first_wait_ms, int64_t max_wait_ms);
-/* Sorts the n messages consume returned, in place: partition ends are
- * noted, errors logged, messages of partitions no longer assigned dropped.
- * With one input topic the rest stay in consumption order; with several
- * they go into the event-time merge, and msgs gets (up to cap) what the
- * merge hands out. Returns the count left in msgs. */
-size_t scorer_kafka_take(scorer_kafka *k, const pdm_codec *codec, rd_kafka_message_t **msgs,
-                         size_t n, size_t cap);
-/* How long the next consume may block for its first message: briefly while
- * the merge holds messages (a task's wait runs out on the clock). */
-int scorer_kafka_first_wait_ms(const scorer_kafka *k);
+/* The next batch's messages, up to cap: with one input topic what arrives
+ * (waiting up to 200 ms for the first, then max_wait_ms for more), in
+ * consumption order; with several, everything the consumer queue holds goes
+ * into the event-time merge and msgs gets what the merge hands out.
+ * Partition ends are noted, errors logged, messages of partitions no longer
+ * assigned dropped. spikes[i] is set for a message that is a clock spike in
+ * its partition (pdm_rule_is_spike with the allowed lateness: ahead of the
+ * message before it and the one after it). Returns the count (0 if none), or
+ * -1 when consuming failed. */
+ssize_t scorer_kafka_next(scorer_kafka *k, const pdm_codec *codec, rd_kafka_message_t **msgs,
+                          unsigned char *spikes, size_t cap, int64_t max_wait_ms);
 /* 1 when every assigned partition is consumed to its end and the merge
  * holds nothing. */
 int scorer_kafka_all_at_end(const scorer_kafka *k);

@@ -299,7 +299,8 @@ static void check_state_lost(pdm_scorer *s, double *last_check)
 
 /* One turn of the loop: models, the idle finish, a batch. 0 to go on, 1 to
  * leave the loop, -1 when a batch failed. */
-static int loop_once(pdm_scorer *s, rd_kafka_message_t **msgs, int *last_batch_full)
+static int loop_once(pdm_scorer *s, rd_kafka_message_t **msgs, unsigned char *spikes,
+                     int *last_batch_full)
 {
     scorer_batch *b = s->batch;
     scorer_table_poll(s->table, s->output.codec);
@@ -317,18 +318,20 @@ static int loop_once(pdm_scorer *s, rd_kafka_message_t **msgs, int *last_batch_f
         (!*last_batch_full || scorer_kafka_queued(&s->kafka) == 0) &&
         finish_pending(s, NULL, 1, FINISH_COMMIT_SENT) == FINISH_STOPPED)
         return 1;
-    ssize_t got = scorer_kafka_consume(&s->kafka, msgs, b->cap,
-                                       scorer_kafka_first_wait_ms(&s->kafka), s->cfg.max_wait_ms);
+    ssize_t got =
+        scorer_kafka_next(&s->kafka, s->output.codec, msgs, spikes, b->cap, s->cfg.max_wait_ms);
+    if (s->kafka.fatal[0])
+        return -1;
     if (got < 0) {
         pdm_log(PDM_LOG_ERROR, "consume: %s", rd_kafka_err2str(rd_kafka_last_error()));
         return 0;
     }
-    b->n = scorer_kafka_take(&s->kafka, s->output.codec, msgs, (size_t)got, b->cap);
-    if (s->kafka.fatal[0])
-        return -1;
+    b->n = (size_t)got;
     *last_batch_full = b->n == b->cap;
-    for (size_t i = 0; i < b->n; i++)
+    for (size_t i = 0; i < b->n; i++) {
         b->items[i].msg = msgs[i];
+        b->items[i].spike = spikes[i];
+    }
     if (b->n) {
         b->received = pdm_monotonic_s();
         pdm_metric_observe(s->metrics.batch_size, (double)b->n);
@@ -351,19 +354,24 @@ static int loop_once(pdm_scorer *s, rd_kafka_message_t **msgs, int *last_batch_f
 int pdm_scorer_run(pdm_scorer *s, char *errstr, size_t errlen)
 {
     rd_kafka_message_t **msgs = malloc(s->batch->cap * sizeof *msgs);
+    unsigned char *spikes = malloc(s->batch->cap);
     int rc = 0, last_batch_full = 0;
-    if (!msgs)
+    if (!msgs || !spikes) {
+        free(msgs);
+        free(spikes);
         return pdm_err(errstr, errlen, "out of memory");
+    }
     /* The machines table first: no telemetry is scored without its
      * machine's info only because of the order topics are consumed in. */
     if (s->table && scorer_table_load(s->table, s->output.codec, &s->stop)) {
         free(msgs);
+        free(spikes);
         return 0; /* stopped while reading it */
     }
     scorer_state_start(&s->state);
     double last_epoch_check = pdm_monotonic_s();
     while (!atomic_load(&s->stop)) {
-        int turn = loop_once(s, msgs, &last_batch_full);
+        int turn = loop_once(s, msgs, spikes, &last_batch_full);
         if (turn < 0 && s->kafka.fatal[0])
             rc = pdm_err(errstr, errlen, "%s", s->kafka.fatal);
         else if (turn < 0)
@@ -373,6 +381,7 @@ int pdm_scorer_run(pdm_scorer *s, char *errstr, size_t errlen)
         check_state_lost(s, &last_epoch_check);
     }
     free(msgs);
+    free(spikes);
     finish_pending(s, NULL, 1, FINISH_COMMITTED); /* or given up after the grace */
     const scorer_metrics *m = &s->metrics;
     uint64_t risk_events = 0;

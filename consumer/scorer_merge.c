@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pdm_rules.h"
+
 typedef struct {
     void *msg;
     int64_t ts;
@@ -19,7 +21,8 @@ typedef struct {
     merge_entry *ring;
     size_t head, n, cap;
     int at_end;
-    int paused; /* by the bound */
+    int paused;      /* by the bound */
+    int64_t last_ts; /* of the last message that went out (not a spike); INT64_MIN none */
 } merge_part;
 
 /* A task: the partitions parts[first .. first + count) (same partition
@@ -150,6 +153,7 @@ int scorer_merge_add(scorer_merge *m, const char *topic, int32_t partition)
     memset(&m->parts[at], 0, sizeof *m->parts);
     m->parts[at].topic = t;
     m->parts[at].partition = partition;
+    m->parts[at].last_ts = INT64_MIN;
     m->n_parts++;
     return rebuild_tasks(m);
 }
@@ -174,6 +178,7 @@ void scorer_merge_drop(scorer_merge *m, const char *topic, int32_t partition)
         return;
     part_free_messages(m, p);
     p->at_end = 0;
+    p->last_ts = INT64_MIN; /* what comes next is what came before */
 }
 
 int scorer_merge_push(scorer_merge *m, const char *topic, int32_t partition, void *msg, int64_t ts,
@@ -220,19 +225,56 @@ static int goes_before(const merge_part *a, const merge_part *b)
     return a->topic < b->topic;
 }
 
+/* Is p's head far ahead of the message before it, with nothing after it
+ * buffered to tell a spike from the stream moving on, and more to come? */
+static int head_undecided(const scorer_merge *m, const merge_part *p)
+{
+    int64_t ts = p->ring[p->head].ts;
+    return p->n == 1 && !p->at_end && pdm_rule_is_spike(ts, p->last_ts, p->last_ts, m->cfg.spike_ms);
+}
+
+/* Is p's head a spike between the message before it and the one after? */
+static int head_is_spike(const scorer_merge *m, const merge_part *p)
+{
+    if (p->n < 2)
+        return 0;
+    int64_t ts = p->ring[p->head].ts, next = p->ring[(p->head + 1) % p->cap].ts;
+    return pdm_rule_is_spike(ts, p->last_ts, next, m->cfg.spike_ms);
+}
+
+static void *pop(scorer_merge *m, merge_part *p, int spike)
+{
+    merge_entry *e = &p->ring[p->head];
+    if (!spike && e->ts != INT64_MIN)
+        p->last_ts = e->ts;
+    p->head = (p->head + 1) % p->cap;
+    p->n--;
+    m->buffered--;
+    return e->msg;
+}
+
 /* Takes from one task until cap, or until it must wait, or is empty. */
-static size_t take_task(scorer_merge *m, merge_task *task, void **out, size_t cap, double now_s)
+static size_t take_task(scorer_merge *m, merge_task *task, void **out, unsigned char *spikes,
+                        size_t cap, double now_s)
 {
     size_t n = 0;
     while (n < cap) {
-        merge_part *best = NULL;
+        merge_part *best = NULL, *spike = NULL;
         int missing = 0; /* a partition with nothing buffered, not at its end */
         for (size_t i = task->first; i < task->first + task->count; i++) {
             merge_part *p = &m->parts[i];
-            if (p->n == 0)
+            if (p->n == 0 || head_undecided(m, p))
                 missing |= !p->at_end;
+            else if (head_is_spike(m, p))
+                spike = p;
             else if (!best || goes_before(p, best))
                 best = p;
+        }
+        if (spike) { /* out at once, whatever the others hold */
+            if (spikes)
+                spikes[n] = 1;
+            out[n++] = pop(m, spike, 1);
+            continue;
         }
         if (!missing)
             task->waiting = task->going_on = 0;
@@ -248,22 +290,23 @@ static size_t take_task(scorer_merge *m, merge_task *task, void **out, size_t ca
             task->going_on = 1;
             m->idle_expiries++;
         }
-        out[n++] = best->ring[best->head].msg;
-        best->head = (best->head + 1) % best->cap;
-        best->n--;
-        m->buffered--;
+        if (spikes)
+            spikes[n] = 0;
+        out[n++] = pop(m, best, 0);
     }
     return n;
 }
 
-size_t scorer_merge_take(scorer_merge *m, void **out, size_t cap, double now_s)
+size_t scorer_merge_take(scorer_merge *m, void **out, unsigned char *spikes, size_t cap,
+                         double now_s)
 {
     size_t n = 0;
     if (m->n_tasks == 0)
         return 0;
     size_t start = m->next_task++ % m->n_tasks;
     for (size_t k = 0; k < m->n_tasks && n < cap; k++)
-        n += take_task(m, &m->tasks[(start + k) % m->n_tasks], out + n, cap - n, now_s);
+        n += take_task(m, &m->tasks[(start + k) % m->n_tasks], out + n, spikes ? spikes + n : NULL,
+                       cap - n, now_s);
     return n;
 }
 

@@ -16,6 +16,12 @@
  * tasks do not wait for it. Each partition's buffer is bounded by pausing
  * the partition once it holds `bound` messages and resuming it at half.
  *
+ * One message stamped far in the future (a device clock set wrong) would sit
+ * at its partition's head until every other partition of the task ran dry,
+ * holding back all the partition's later messages. So a head that is a
+ * spike (far ahead of the message before it and of the one after it in its
+ * partition) goes out at once, marked, to become a dead letter.
+ *
  * Plain data over opaque messages (the scorer's rd_kafka_message_t): no
  * client calls, so the unit tests drive it alone. Loop thread only.
  */
@@ -30,6 +36,7 @@ typedef struct scorer_merge scorer_merge;
 typedef struct {
     size_t bound;        /* messages buffered per partition before it is paused (>= 2) */
     int64_t max_idle_ms; /* how long a task waits for a partition with nothing buffered */
+    int64_t spike_ms;    /* a message this far ahead of both neighbours is a spike; < 0: none */
     void (*free_msg)(void *msg); /* frees a buffered message that is dropped */
 } scorer_merge_config;
 
@@ -59,8 +66,11 @@ void scorer_merge_set_end(scorer_merge *m, const char *topic, int32_t partition,
 
 /* Takes up to cap messages in merge order into out, task after task
  * (starting with a different task each call); now_s is the monotonic clock
- * that idle waits are measured on. Returns the count. */
-size_t scorer_merge_take(scorer_merge *m, void **out, size_t cap, double now_s);
+ * that idle waits are measured on. spikes (NULL: not wanted) gets 1 for a
+ * message that goes out as a clock spike (see pdm_rule_is_spike), else 0.
+ * Returns the count. */
+size_t scorer_merge_take(scorer_merge *m, void **out, unsigned char *spikes, size_t cap,
+                         double now_s);
 
 /* Messages buffered in all. */
 size_t scorer_merge_buffered(const scorer_merge *m);

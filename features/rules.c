@@ -76,3 +76,16 @@ int pdm_rule_stream_rank(pdm_event_type type)
     };
     return (int)type >= 0 && type < PDM_EV_COUNT ? rank[type] : 5;
 }
+
+/* a - b > limit, for any int64 values (limit >= 0). */
+static int ahead_by_more(int64_t a, int64_t b, int64_t limit)
+{
+    return a > b && (uint64_t)a - (uint64_t)b > (uint64_t)limit;
+}
+
+int pdm_rule_is_spike(int64_t ts, int64_t prev, int64_t next, int64_t limit_ms)
+{
+    if (limit_ms < 0 || ts == INT64_MIN || prev == INT64_MIN || next == INT64_MIN)
+        return 0;
+    return ahead_by_more(ts, prev, limit_ms) && ahead_by_more(ts, next, limit_ms);
+}

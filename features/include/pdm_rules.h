@@ -24,6 +24,16 @@
  * Types that are not input events rank after all of them. */
 int pdm_rule_stream_rank(pdm_event_type type);
 
+/* 1 if a message at ts is a clock spike in its partition: more than
+ * limit_ms ahead of the message before it (prev) and of the one after it
+ * (next). A device whose clock is wrong for one reading produces that; a
+ * stream that really moves on (a gap, a backlog resumed) moves its next
+ * messages too. 0 when prev or next is unknown (INT64_MIN), ts is, or
+ * limit_ms < 0. Such a reading would move its machine's newest telemetry
+ * ahead and make the real ones after it late, so the scorer refuses it
+ * (invalid_timestamp) rather than apply it. */
+int pdm_rule_is_spike(int64_t ts, int64_t prev, int64_t next, int64_t limit_ms);
+
 /* ---- lateness and trimming ------------------------------------------------ */
 
 /* 1 if an event of this type at ts is more than lateness_ms behind newest,

@@ -3,9 +3,11 @@
 # give the trainer's features exactly (issue 14).
 #   1. A backlog of 50 simulated machines x 2,000 h replayed by pdm-producer
 #      with its defaults into 8 partitions per stream topic (pdm.machines
-#      with 3: a table need not be co-partitioned), scored by pdm-scorer
-#      with its defaults: 0 dead letters, every feature row equal to
-#      pdm-train --dump-features to 1e-9, model and age included.
+#      with 3: a table need not be co-partitioned), with one reading of
+#      machine 7 stamped "now" in the middle (a device clock set wrong),
+#      scored by pdm-scorer with its defaults: that reading is the one dead
+#      letter (invalid_timestamp), and every feature row equals pdm-train
+#      --dump-features to 1e-9, model and age included.
 #   2. The same backlog in a new group and an empty Redis database, the
 #      scorer SIGKILLed mid-stream (alive, rows left) and restarted: again 0
 #      dead letters and every row (duplicates included) equal.
@@ -14,6 +16,7 @@
 #      its model and age.
 #   4. Input topics with different partition counts are refused with an
 #      error that names them and their counts.
+#   5. The same backlog and poisoned reading on one topic: the same.
 set -euo pipefail
 source "$PDM_SOURCE_DIR/tests/harness.sh"
 source "$PDM_SOURCE_DIR/tests/runtime/scorer_lib.sh"
@@ -23,16 +26,29 @@ B=$PDM_BIN
 compare="/usr/bin/python3 $PDM_SOURCE_DIR/tests/runtime/compare_features.py"
 
 pdm_start_redis
-pdm_start_broker 8 --topic-partitions pdm.machines=3,pdm.odd=5 --topic pdm.even,pdm.odd
+pdm_start_broker 8 --topic-partitions pdm.machines=3,pdm.odd=5 --topic pdm.even,pdm.odd,pdm.events
 
 "$B/pdm-sim" --machines 50 --hours 2000 --seed 14 --out "$T/data" 2>"$T/sim.log" \
   || pdm_fail "pdm-sim failed: $(cat "$T/sim.log")"
 "$B/pdm-train" --data "$T/data" --out "$T/models/candidate" --rounds 10 --nthread 1 \
   --dump-features "$T/offline.csv" --promote "$T/models" >"$T/train.log" 2>&1 \
   || pdm_fail "pdm-train failed: $(tail -20 "$T/train.log")"
-"$B/pdm-producer" replay --data "$T/data" --brokers "$PDM_BROKERS" 2>"$T/producer.log" \
-  || pdm_fail "replay failed: $(cat "$T/producer.log")"
 rows=$(($(wc -l <"$T/offline.csv") - 1))
+# The backlog in two halves with the poisoned reading between them.
+half=$(awk -F, 'NR > 1 {print $2}' "$T/offline.csv" | sort -u | awk '{t[NR] = $0} END {print t[int(NR / 2)]}')
+sl_split "$T/data" "$half" "$T/first" "$T/second"
+printf '{"type":"telemetry","machine_id":7,"ts":"%s","volt":170,"rotate":450,"pressure":100,"vibration":40}\n' \
+  "$(date -u +%Y-%m-%dT%H:00:00.000Z)" | "$B/pdm-avro" encode --out "$T/poison.bin" || pdm_fail "pdm-avro encode"
+# replay_poisoned [PDM-PRODUCER-ARGS]: first half, the reading, second half.
+replay_poisoned() {
+  local topic=${2:-pdm.telemetry}
+  "$B/pdm-producer" replay --data "$T/first" --brokers "$PDM_BROKERS" "$@" 2>>"$T/producer.log" \
+    || pdm_fail "replay failed: $(cat "$T/producer.log")"
+  kcat -P -b "$PDM_BROKERS" -t "$topic" -k 7 "$T/poison.bin" || pdm_fail "kcat -P $topic"
+  "$B/pdm-producer" replay --data "$T/second" --brokers "$PDM_BROKERS" "$@" 2>>"$T/producer.log" \
+    || pdm_fail "replay failed: $(cat "$T/producer.log")"
+}
+replay_poisoned
 
 # scorer LOG DB GROUP DUMP [args]: pdm-scorer with its default topics.
 scorer() {
@@ -41,9 +57,16 @@ scorer() {
   sl_scorer "$log" --redis "$PDM_REDIS_URL/$db" --model "$T/models" --group "$group" \
     --emit all --dump-features "$dump" "$@"
 }
-# dead_letters: the messages on pdm.dlq so far.
+# dead_letters: the messages on pdm.dlq so far that are not the poisoned
+# reading (machine 7's invalid_timestamp).
 dead_letters() {
-  kcat -C -b "$PDM_BROKERS" -t pdm.dlq -e -q -f '%o\n' | wc -l
+  kcat -C -b "$PDM_BROKERS" -t pdm.dlq -e -q -f '%k %h\n' \
+    | grep -vc '^7 pdm.reason=invalid_timestamp,' || true
+}
+# poisoned: how many times the poisoned reading went to pdm.dlq so far.
+poisoned() {
+  kcat -C -b "$PDM_BROKERS" -t pdm.dlq -e -q -f '%k %h\n' \
+    | grep -c '^7 pdm.reason=invalid_timestamp,.*far ahead of the messages before and after' || true
 }
 
 # 1. The backlog, clean.
@@ -52,9 +75,10 @@ sl_wait_exit "$SL_PID" "$T/clean.log"
 grep -q "merging 4 input topics in event time" "$T/clean.log" || pdm_fail "no merge: $(head -5 "$T/clean.log")"
 grep -q "machines table pdm.machines: 50 machines from 3 partitions" "$T/clean.log" \
   || pdm_fail "machines table not read first: $(grep -m3 'machines' "$T/clean.log")"
-grep -q "stopped: .*, 0 dead letters" "$T/clean.log" || pdm_fail "dead letters: $(grep stopped: "$T/clean.log")"
+grep -q "stopped: .*, 1 dead letters" "$T/clean.log" || pdm_fail "dead letters: $(grep stopped: "$T/clean.log")"
 $compare "$T/offline.csv" "$T/online.csv" --expect-same-keys || pdm_fail "online features differ from offline"
-[ "$(dead_letters)" = 0 ] || pdm_fail "$(dead_letters) messages on pdm.dlq"
+[ "$(dead_letters)" = 0 ] || pdm_fail "$(dead_letters) messages on pdm.dlq besides the poisoned reading"
+[ "$(poisoned)" = 1 ] || pdm_fail "the poisoned reading went to pdm.dlq $(poisoned) times"
 
 # 2. SIGKILLed once a third of the rows are dumped, then restarted to the
 # end. Small batches keep the killed run mid-stream long enough to be seen.
@@ -105,4 +129,14 @@ status=0
 [ "$status" = 1 ] || pdm_fail "a scorer on topics of 8 and 5 partitions exited $status: $(tail -3 "$T/odd.log")"
 grep -q "input topics are not co-partitioned (pdm.even: 8, pdm.odd: 5 partitions)" "$T/odd.log" \
   || pdm_fail "no clear error: $(tail -3 "$T/odd.log")"
+
+# 5. One topic, same backlog, same poisoned reading.
+replay_poisoned --topic pdm.events
+before=$(poisoned)
+scorer "$T/one.log" 5 one "$T/one.csv" --topics pdm.events --machines-topic "" --exit-at-end
+sl_wait_exit "$SL_PID" "$T/one.log"
+grep -q "stopped: .*, 1 dead letters" "$T/one.log" || pdm_fail "one topic: $(grep stopped: "$T/one.log")"
+$compare "$T/offline.csv" "$T/one.csv" --expect-same-keys || pdm_fail "one topic: features differ from offline"
+[ "$(poisoned)" = $((before + 1)) ] || pdm_fail "one topic: the poisoned reading is not the dead letter"
+[ "$(dead_letters)" = 0 ] || pdm_fail "one topic: $(dead_letters) other dead letters"
 echo "event_time: ok ($rows rows; killed at $killed_at)"

@@ -188,11 +188,33 @@ static void test_stream_rank(void **state)
     assert_int_equal(pdm_rule_stream_rank(PDM_EV_COUNT), pdm_rule_stream_rank(PDM_EV_RISK));
 }
 
+/* A spike is ahead of both neighbours by more than the limit; unknown
+ * neighbours, an unknown time or a negative limit judge nothing; no
+ * overflow at the extremes. */
+static void test_spike(void **state)
+{
+    (void)state;
+    const int64_t h = PDM_MS_PER_HOUR, t = INT64_C(1420070400000);
+    assert_true(pdm_rule_is_spike(t + 49 * h, t, t + h - 1, 48 * h));
+    assert_false(pdm_rule_is_spike(t + 49 * h, t, t + h, 48 * h)); /* 48 h after next */
+    assert_false(pdm_rule_is_spike(t + 48 * h, t, t - h, 48 * h)); /* exactly the limit */
+    assert_false(pdm_rule_is_spike(t + 49 * h, t, t + 49 * h, 48 * h)); /* the stream moved on */
+    assert_false(pdm_rule_is_spike(t + 49 * h, t + 2 * h, t, 48 * h));
+    assert_false(pdm_rule_is_spike(t + 49 * h, INT64_MIN, t, 48 * h));
+    assert_false(pdm_rule_is_spike(t + 49 * h, t, INT64_MIN, 48 * h));
+    assert_false(pdm_rule_is_spike(INT64_MIN, t, t, 48 * h));
+    assert_false(pdm_rule_is_spike(t + 49 * h, t, t, -1));
+    assert_true(pdm_rule_is_spike(INT64_MAX, INT64_MIN + 1, INT64_MIN + 1, 48 * h));
+    assert_false(pdm_rule_is_spike(INT64_MIN + 1, INT64_MAX, INT64_MAX, 0));
+    assert_true(pdm_rule_is_spike(t + 1, t, t, 0));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_late),
         cmocka_unit_test(test_stream_rank),
+        cmocka_unit_test(test_spike),
         cmocka_unit_test(test_trim_horizon),
         cmocka_unit_test(test_trim_due),
         cmocka_unit_test(test_level),

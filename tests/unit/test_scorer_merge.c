@@ -33,7 +33,7 @@ static void free_msg(void *msg)
 
 static scorer_merge *merge_new(size_t bound, int64_t max_idle_ms)
 {
-    scorer_merge_config cfg = {bound, max_idle_ms, free_msg};
+    scorer_merge_config cfg = {bound, max_idle_ms, -1, free_msg};
     scorer_merge *m = scorer_merge_new(topics, 3, &cfg);
     assert_non_null(m);
     freed = 0;
@@ -52,7 +52,7 @@ static void push(scorer_merge *m, int topic, int32_t partition, int offset, int6
 static size_t take(scorer_merge *m, size_t cap, double now_s, char *got)
 {
     void *out[64];
-    size_t n = scorer_merge_take(m, out, cap, now_s);
+    size_t n = scorer_merge_take(m, out, NULL, cap, now_s);
     got[0] = 0;
     for (size_t i = 0; i < n; i++) {
         test_msg *msg = out[i];
@@ -257,12 +257,93 @@ static void test_pause_resume_bounds(void **state)
     scorer_merge_destroy(m);
 }
 
+/* A head far ahead of the message before it and the one after it in its
+ * partition goes out at once, marked, and does not hold back the rest; two
+ * in a row are the stream moving on, not a spike; a rewind forgets the
+ * message before. */
+static void test_clock_spike(void **state)
+{
+    (void)state;
+    void *out[16];
+    unsigned char spikes[16];
+    scorer_merge_config cfg = {100, 60000, 48, free_msg};
+    scorer_merge *m = scorer_merge_new(topics, 3, &cfg);
+    assert_non_null(m);
+    scorer_merge_add(m, "tel", 0);
+    scorer_merge_add(m, "err", 0);
+    push(m, 0, 0, 0, 10, 4);
+    push(m, 1, 0, 0, 11, 2);
+    push(m, 0, 0, 1, 1000, 4); /* the spike */
+    push(m, 0, 0, 2, 12, 4);
+    push(m, 1, 0, 1, 13, 2);
+    size_t n = scorer_merge_take(m, out, spikes, 3, 1.0);
+    assert_int_equal(n, 3);
+    int offsets[3], marked[3];
+    for (size_t i = 0; i < n; i++) {
+        offsets[i] = ((test_msg *)out[i])->topic * 100 + ((test_msg *)out[i])->offset;
+        marked[i] = spikes[i];
+        free(out[i]);
+    }
+    /* tel:0 (10); then tel:1 is a spike between 10 and 12 and goes out at
+     * once, marked; then err:0 (11) */
+    assert_int_equal(offsets[0], 0);
+    assert_int_equal(offsets[1], 1);
+    assert_int_equal(offsets[2], 100);
+    assert_int_equal(marked[0] + marked[2], 0);
+    assert_int_equal(marked[1], 1);
+    scorer_merge_set_end(m, "tel", 0, 1);
+    scorer_merge_set_end(m, "err", 0, 1);
+    n = scorer_merge_take(m, out, spikes, 16, 1.0);
+    assert_int_equal(n, 2); /* tel:2 at 12 (judged against 10, not the spike), err:1 */
+    assert_int_equal(spikes[0] + spikes[1], 0);
+    for (size_t i = 0; i < n; i++)
+        free(out[i]);
+    /* A jump: 500 and 501 both far ahead of 12: neither is a spike. */
+    push(m, 0, 0, 3, 500, 4);
+    push(m, 0, 0, 4, 501, 4);
+    scorer_merge_set_end(m, "tel", 0, 1);
+    n = scorer_merge_take(m, out, spikes, 16, 1.0);
+    assert_int_equal(n, 2);
+    assert_int_equal(spikes[0] + spikes[1], 0);
+    for (size_t i = 0; i < n; i++)
+        free(out[i]);
+    /* Far ahead with nothing after it yet: held (the task waits for it as
+     * for a partition with nothing buffered) until its next message tells. */
+    push(m, 0, 0, 10, 5000, 4);
+    push(m, 1, 0, 10, 503, 2);
+    scorer_merge_set_end(m, "err", 0, 1);
+    assert_int_equal(scorer_merge_take(m, out, spikes, 16, 1.0), 0);
+    assert_int_equal(scorer_merge_take(m, out, spikes, 16, 1.5), 0);
+    push(m, 0, 0, 11, 504, 4);
+    n = scorer_merge_take(m, out, spikes, 16, 1.6);
+    assert_int_equal(n, 3); /* the spike at once, then 503 and 504 in order */
+    int want[3][3] = {{0, 10, 1}, {1, 10, 0}, {0, 11, 0}};
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(((test_msg *)out[i])->topic, want[i][0]);
+        assert_int_equal(((test_msg *)out[i])->offset, want[i][1]);
+        assert_int_equal(spikes[i], want[i][2]);
+        free(out[i]);
+    }
+    /* After a rewind the message before is unknown: not judged. */
+    scorer_merge_drop(m, "tel", 0);
+    push(m, 0, 0, 5, 9000, 4);
+    push(m, 0, 0, 6, 502, 4);
+    scorer_merge_set_end(m, "tel", 0, 1);
+    n = scorer_merge_take(m, out, spikes, 16, 1.0);
+    assert_int_equal(n, 2);
+    assert_int_equal(spikes[0] + spikes[1], 0);
+    for (size_t i = 0; i < n; i++)
+        free(out[i]);
+    scorer_merge_destroy(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_order_and_ties),      cmocka_unit_test(test_idle_partition),
         cmocka_unit_test(test_partition_at_end),    cmocka_unit_test(test_tasks_independent),
         cmocka_unit_test(test_drop_and_remove),     cmocka_unit_test(test_pause_resume_bounds),
+        cmocka_unit_test(test_clock_spike),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
