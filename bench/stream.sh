@@ -125,6 +125,12 @@ backlog=$PDM_BROKERS
   || { cat "$T/replay.log"; pdm_fail "replay failed"; }
 grep -o 'replay: .*' "$T/replay.log"
 delivered=$(sed -n 's/.* \([0-9]*\) delivered.*/\1/p' "$T/replay.log" | tail -1)
+# The same backlog in the default layout (one topic per type, the machines
+# table), for the per-type catch-up: the scorer's messages are the stream
+# topics' (the table's are read before the loop).
+"$B/pdm-producer" replay --data "$T/data" --brokers "$backlog" 2>"$T/replay-pertype.log" \
+  || { cat "$T/replay-pertype.log"; pdm_fail "per-type replay failed"; }
+delivered_pertype=$((delivered - $(tail -n +2 "$T/data/PdM_machines.csv" | wc -l)))
 
 # ---- ceilings -----------------------------------------------------------------------
 section "ceiling: raw consume of the backlog (bench-stream-raw consume, batches of 1,000)"
@@ -182,8 +188,13 @@ collect "$T/model-default.txt"
 # backlog with the LABEL model, a fresh Redis and a new group; prints two
 # lines and sets R[catchup_LABEL_NAME_RUN] for each result NAME.
 catchup() {
-  local label=$1 run=$2 log=$T/catchup-$1-$2.log
+  local label=$1 run=$2 log=$T/catchup-$1-$2.log topics=(--topics pdm.events --machines-topic "")
+  local want=$delivered
   shift 2
+  if [ "${1:-}" = --per-type ]; then # the default layout: the scorer's default topics
+    topics=() want=$delivered_pertype
+    shift
+  fi
   redis-cli -p "$PDM_REDIS_PORT" flushall >/dev/null
   redis-cli -p "$PDM_REDIS_PORT" config resetstat >/dev/null
   # fetch.wait.max.ms: the mock cluster holds an empty fetch response that
@@ -191,11 +202,11 @@ catchup() {
   # sees one, so 10 ms keeps the measured span honest.
   /usr/bin/time -o "$T/time-$label-$run" -f '%e %M %U %S' \
     "$B/pdm-scorer" --brokers "$backlog" --redis "$PDM_REDIS_URL" --model "$T/$label" \
-    --group "catchup-$label-$run" --topics pdm.events --emit all --exit-at-end \
+    --group "catchup-$label-$run" "${topics[@]}" --emit all --exit-at-end \
     -X fetch.wait.max.ms=10 --log-level info "$@" 2>"$log" \
     || { tail -20 "$log"; pdm_fail "pdm-scorer failed (catch-up $label $run)"; }
   redis-cli -p "$PDM_REDIS_PORT" info commandstats >"$T/cmdstats-$label-$run"
-  $py - "$log" "$T/time-$label-$run" "$T/cmdstats-$label-$run" "$delivered" "$here" <<'PY' | tee "$T/catchup-$label-$run.txt"
+  $py - "$log" "$T/time-$label-$run" "$T/cmdstats-$label-$run" "$want" "$here" <<'PY' | tee "$T/catchup-$label-$run.txt"
 import re, sys
 log, timef, cmdf, delivered = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 sys.path.insert(0, sys.argv[5])
@@ -241,6 +252,16 @@ for label in small default; do
   echo "=> median ${R[catchup_${label}]} telemetry events/s (runs: ${rates[*]})"
 done
 
+section "catch-up, one topic per event type (the defaults, merged in event time), small model, $runs run(s)"
+rates=()
+for run in $(seq "$runs"); do
+  catchup small "pt$run" --per-type
+  rates+=("${R[catchup_small_rate_pt$run]}")
+  [ "${R[catchup_small_complete_pt$run]}" = 1 ] || echo "WARNING: not every message was consumed"
+done
+R[catchup_small_pertype]=$(median "${rates[@]}" | xargs printf '%.0f')
+echo "=> median ${R[catchup_small_pertype]} telemetry events/s (runs: ${rates[*]}); one topic: ${R[catchup_small]}"
+
 section "diagnostic: the same catch-up without reasons (--warn 2 --critical 2: no alerts, no TreeSHAP), 1 run each"
 for label in small default; do
   echo "-- $label model:"
@@ -280,8 +301,9 @@ section "latency: 20,000 events/s, 1,000 machines, small model, --emit all (pdm-
 # Answering at once costs the mock busy fetch loops on the same 2 cores.
 # latency_run LABEL FORWARDER-COMMAND...: one run; results as LABEL_*.
 latency_run() {
-  local label=$1
+  local label=$1 layout=(--topic pdm.live)
   shift
+  if [ "$label" = pt ]; then layout=(--per-type); fi
   pdm_start_broker 4 --topic pdm.live,pdm.risk,pdm.dlq -X socket.nagle.disable=true
   redis-cli -p "$PDM_REDIS_PORT" flushall >/dev/null
   "$@" --brokers "$PDM_BROKERS" -X fetch.wait.max.ms=0 2>"$T/latency-$label.log" &
@@ -290,7 +312,7 @@ latency_run() {
   pdm_wait_until 30 grep -qE 'assigned|echoing' "$T/latency-$label.log" \
     || pdm_fail "$label: did not start: $(tail -3 "$T/latency-$label.log")"
   [ "$label" = echo ] && sleep 4 # the group join (the scorer logs its assignment)
-  "$B/bench-stream-latency" --brokers "$PDM_BROKERS" --topic pdm.live --risk-topic pdm.risk \
+  "$B/bench-stream-latency" --brokers "$PDM_BROKERS" "${layout[@]}" --risk-topic pdm.risk \
     --rate 20000 --machines 1000 --warmup "$lat_warmup" --duration "$lat_duration" --linger 5 \
     -X fetch.wait.max.ms=0 --label "$label" | tee "$T/latency-$label.txt" || echo "(some events did not come back in time)"
   collect "$T/latency-$label.txt"
@@ -303,14 +325,18 @@ for run in $(seq "$runs"); do
   latency_run echo "$B/bench-stream-raw" echo --topic pdm.live --out pdm.risk
   echo "-- run $run: pdm-scorer"
   latency_run lat "$B/pdm-scorer" --redis "$PDM_REDIS_URL" --model "$T/small" --group latency \
-    --topics pdm.live --emit all
-  for k in echo_p50 echo_p99 lat_p50 lat_p99 lat_max; do lat[$k]+="${R[$k]:-nan} "; done
+    --topics pdm.live --machines-topic "" --emit all
+  echo "-- run $run: pdm-scorer, one topic per event type (its defaults)"
+  latency_run pt "$B/pdm-scorer" --redis "$PDM_REDIS_URL" --model "$T/small" --group latency-pt \
+    --emit all
+  for k in echo_p50 echo_p99 lat_p50 lat_p99 lat_max pt_p50 pt_p99 pt_max; do lat[$k]+="${R[$k]:-nan} "; done
 done
-for k in echo_p50 echo_p99 lat_p50 lat_p99 lat_max; do
+for k in echo_p50 echo_p99 lat_p50 lat_p99 lat_max pt_p50 pt_p99 pt_max; do
   # shellcheck disable=SC2086
   R[$k]=$(median ${lat[$k]} | xargs printf '%.2f')
 done
 echo "=> scorer p50 ${R[lat_p50]} ms, p99 ${R[lat_p99]} ms (runs: ${lat[lat_p99]});" \
+  "per-type topics p50 ${R[pt_p50]} ms, p99 ${R[pt_p99]} ms (runs: ${lat[pt_p99]});" \
   "floor p50 ${R[echo_p50]} ms, p99 ${R[echo_p99]} ms (runs: ${lat[echo_p99]})"
 
 if [ "$latency_only" = 0 ]; then
@@ -322,7 +348,7 @@ memory() {
   shift
   redis-cli -p "$PDM_REDIS_PORT" flushall >/dev/null
   "$B/pdm-scorer" --brokers "$fleet" --redis "$PDM_REDIS_URL" --model "$T/small" --group "memory-$label" \
-    --topics pdm.events --exit-at-end -X fetch.wait.max.ms=10 "$@" 2>"$T/memory-$label.log" &
+    --topics pdm.events --machines-topic "" --exit-at-end -X fetch.wait.max.ms=10 "$@" 2>"$T/memory-$label.log" &
   local pid=$! hwm
   pdm_track "$pid"
   hwm=$(bench_peak_rss "$pid")
@@ -362,6 +388,8 @@ latency_line() {
   echo "latency at 20,000 events/s: p50 ${R[lat_p50]:-?} ms, p99 ${R[lat_p99]:-?} ms (max ${R[lat_max]:-?});" \
     "floor (the same Kafka path, no scorer): p50 ${R[echo_p50]:-?} ms, p99 ${R[echo_p99]:-?} ms;" \
     "target p99 < 10 ms: $(verdict "${R[lat_p99]:-999999} < 10")"
+  echo "latency at 20,000 events/s, one topic per event type: p50 ${R[pt_p50]:-?} ms, p99" \
+    "${R[pt_p99]:-?} ms (max ${R[pt_max]:-?})"
 }
 if [ "$latency_only" = 1 ]; then
   latency_line
@@ -381,6 +409,9 @@ small=${R[catchup_small]} default=${R[catchup_default]}
 echo "catch-up, small model: $small events/s ($(pct "$small" "${R[raw_consume_rate]}") of raw consume," \
   "$(pct "$small" "${R[small_batch_rate]}") of its batch rate); target >= 150000:" \
   "$(verdict "$small >= 150000")"
+echo "catch-up, small model, one topic per event type: ${R[catchup_small_pertype]} events/s ="\
+  "$(pct "${R[catchup_small_pertype]}" "$small") of one topic; target >= 85%:"\
+  "$(verdict "${R[catchup_small_pertype]} >= 0.85 * $small")"
 echo "catch-up, default model: $default events/s = $(pct "$default" "${R[default_batch_rate]}") of its" \
   "batch rate ${R[default_batch_rate]}; target >= 70%: $(verdict "$default >= 0.7 * ${R[default_batch_rate]}")"
 echo "catch-up, default model, --predictor xgboost: ${R[catchup_default_xgb]} events/s ="\

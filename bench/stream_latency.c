@@ -41,6 +41,7 @@
 typedef struct {
     char *brokers;
     char *topic;
+    int per_type;
     char *risk_topic;
     double rate;
     double warmup;
@@ -59,6 +60,10 @@ static const pdm_option options[] = {
      "Kafka bootstrap servers.", 0},
     {"topic", 't', NULL, PDM_OPT_STRING, O(topic), "pdm.events", "TOPIC",
      "Topic the scorer reads (every event type on it).", 0},
+    {"per-type", 0, NULL, PDM_OPT_BOOL, O(per_type), "false", NULL,
+     "Send each event to its type's default topic (pdm.telemetry, pdm.errors, ...: the "
+     "scorer's default layout, merged in event time) instead of --topic.",
+     0},
     {"risk-topic", 0, NULL, PDM_OPT_STRING, O(risk_topic), "pdm.risk", "TOPIC",
      "Topic the scorer writes RiskEvents to.", 0},
     {"rate", 'R', NULL, PDM_OPT_DOUBLE, O(rate), "20000", "N", "Events per second.", 0},
@@ -354,7 +359,8 @@ static int send_events(lat_run *r, rd_kafka_t *rk, pdm_sim *sim, long long *sent
                 atomic_fetch_add(&r->measured, 1);
             }
             rd_kafka_resp_err_t err;
-            while ((err = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(cfg->topic),
+            const char *topic = cfg->per_type ? pdm_kafka_default_topic(ev.type) : cfg->topic;
+            while ((err = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic),
                                             RD_KAFKA_V_KEY(key, (size_t)klen),
                                             RD_KAFKA_V_VALUE(buf, (size_t)len),
                                             RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
