@@ -151,7 +151,7 @@ int scorer_metrics_init(scorer_metrics *m, pdm_registry *r, size_t machines_cap,
         if (families[i].child != NONE)
             *(pdm_metric_child **)((char *)m + families[i].child) = pdm_metric_with(f, NULL);
     }
-    for (int t = 0; t < PDM_EV_RISK; t++) { /* a RiskEvent is never input */
+    for (int t = 0; t < PDM_EV_RISK; t++) { /* output types are never input */
         const char *v[] = {pdm_event_type_name((pdm_event_type)t)};
         m->events[t] = pdm_metric_with(m->events_by_type, v);
     }
