@@ -278,8 +278,9 @@ static void log_silence(const pdm_scorer *s)
             scorer_silence_silent(s->silence));
 }
 
-/* Step 6, first: the batch's applied telemetry, in stream order, to the
- * silence tracker, then a sweep. Done once the previous batch is finished,
+/* Step 6, first: the batch's applied telemetry to the silence tracker
+ * (judged against the stream's time before the batch), the stream's time
+ * to the batch's newest reading, then a sweep. Done once the previous batch is finished,
  * so a batch that is consumed again has not been noted. Machines of
  * partitions given up since the last batch are another scorer's now: they
  * are forgotten without events. The changes go out with the batch's output
@@ -293,15 +294,20 @@ static int track_silence(pdm_scorer *s, const scorer_batch *b)
         s->silence_revocations = s->kafka.assignment.revocations;
         scorer_silence_retain(s->silence, partition_assigned, &s->kafka.assignment);
     }
+    int64_t newest = INT64_MIN;
     for (size_t i = 0; i < b->n; i++) {
         const scorer_item *it = &b->items[i];
         scorer_silence_change c;
-        if (it->row >= 0 &&
-            scorer_silence_observe(s->silence, it->ev.machine_id, it->msg->partition, it->ev.ts,
+        if (it->row < 0)
+            continue;
+        if (it->ev.ts > newest)
+            newest = it->ev.ts;
+        if (scorer_silence_observe(s->silence, it->ev.machine_id, it->msg->partition, it->ev.ts,
                                    &c) == 1 &&
             silence_note(s, &c))
             return -1;
     }
+    scorer_silence_advance(s->silence, newest);
     scorer_silence_change out[64];
     size_t n;
     do {

@@ -258,8 +258,6 @@ void scorer_silence_destroy(scorer_silence *t)
 int scorer_silence_observe(scorer_silence *t, int32_t machine, int32_t partition, int64_t ts,
                            scorer_silence_change *back)
 {
-    if (ts > t->stream)
-        t->stream = ts;
     size_t h = t->table_cap ? table_find(t, machine) : 0;
     if (!t->table_cap || !t->table[h]) {
         if (t->tracked >= t->cfg.max_machines)
@@ -291,6 +289,12 @@ int scorer_silence_observe(scorer_silence *t, int32_t machine, int32_t partition
     }
     *back = (scorer_silence_change){machine, t->stream, before, 0};
     return 1;
+}
+
+void scorer_silence_advance(scorer_silence *t, int64_t ts)
+{
+    if (ts > t->stream)
+        t->stream = ts;
 }
 
 size_t scorer_silence_sweep(scorer_silence *t, scorer_silence_change *out, size_t cap)

@@ -9,6 +9,11 @@
  * readings cannot hold the stream's time back, and a backfill of its old
  * readings (still that far behind) does not end its silence.
  *
+ * The stream's time moves by batches: a batch's readings are observed
+ * against the time before the batch (the order the batch holds different
+ * partitions in says nothing of their event times), then it advances to the
+ * batch's newest reading and a sweep follows.
+ *
  * The tracker knows the machines whose telemetry it has observed. Each
  * change is reported once: a sweep returns the machines that went silent
  * since the last sweep, observe returns "came back" when a silent machine's
@@ -57,12 +62,16 @@ scorer_silence *scorer_silence_new(const scorer_silence_config *cfg);
 void scorer_silence_destroy(scorer_silence *t); /* accepts NULL */
 
 /* An applied telemetry reading of machine (> 0) from partition (the task
- * its messages come from). Returns 1 when it ends the machine's silence
- * (*back filled: last_seen is its newest before this reading), 0 when
- * nothing changed, -1 when the machine is not tracked (full or out of
- * memory: the stream time still moves). */
+ * its messages come from), judged against the stream's time as it is (it is
+ * not moved: see scorer_silence_advance). Returns 1 when it ends the
+ * machine's silence (*back filled: last_seen is its newest before this
+ * reading), 0 when nothing changed, -1 when the machine is not tracked
+ * (full, or out of memory). */
 int scorer_silence_observe(scorer_silence *t, int32_t machine, int32_t partition, int64_t ts,
                            scorer_silence_change *back);
+
+/* The stream's time to ts if that is later (the newest reading of a batch). */
+void scorer_silence_advance(scorer_silence *t, int64_t ts);
 
 /* Up to cap machines that went silent since the last sweep (oldest newest
  * telemetry first), then forgets those silent for more than forget_after.

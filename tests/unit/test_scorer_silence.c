@@ -1,7 +1,8 @@
 /* test_scorer_silence.c: the silent-machine tracker (consumer/scorer_silence.h)
  * alone: silent exactly past the threshold and not before, one event per
  * change, coming back, a backfill that does not end a silence, the stream
- * time not moved by the silent machine, forgetting, revoked partitions, the
+ * time not moved by the silent machine, a batch judged against the time
+ * before it, forgetting, revoked partitions, the
  * bound, and many machines against a brute-force reference. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -28,10 +29,19 @@ static scorer_silence *tracker(size_t max)
     return t;
 }
 
+/* One reading as a batch of its own: observed, then the stream's time. */
+static int note(scorer_silence *t, int32_t id, int32_t partition, int64_t ts,
+                scorer_silence_change *back)
+{
+    int rc = scorer_silence_observe(t, id, partition, ts, back);
+    scorer_silence_advance(t, ts);
+    return rc;
+}
+
 static int observe(scorer_silence *t, int32_t id, int64_t ts)
 {
     scorer_silence_change back;
-    return scorer_silence_observe(t, id, 0, ts, &back);
+    return note(t, id, 0, ts, &back);
 }
 
 static size_t sweep(scorer_silence *t, scorer_silence_change *out)
@@ -88,7 +98,7 @@ static void test_comes_back(void **state)
     observe(t, 1, T0);
     observe(t, 2, T0 + 10 * H);
     assert_int_equal(sweep(t, out), 1);
-    assert_int_equal(scorer_silence_observe(t, 1, 0, T0 + 10 * H, &back), 1);
+    assert_int_equal(note(t, 1, 0, T0 + 10 * H, &back), 1);
     assert_int_equal(back.machine_id, 1);
     assert_int_equal(back.silent, 0);
     assert_int_equal(back.last_seen, T0);
@@ -100,7 +110,7 @@ static void test_comes_back(void **state)
     observe(t, 2, T0 + 18 * H);
     assert_int_equal(sweep(t, out), 1);
     assert_int_equal(out[0].last_seen, T0 + 11 * H);
-    assert_int_equal(scorer_silence_observe(t, 1, 0, T0 + 18 * H, &back), 1);
+    assert_int_equal(note(t, 1, 0, T0 + 18 * H, &back), 1);
     assert_int_equal(back.last_seen, T0 + 11 * H);
     scorer_silence_destroy(t);
 }
@@ -154,12 +164,39 @@ static void test_stream_time_not_moved_by_silent_machine(void **state)
     /* A reading older than the stream's time but within AFTER ends it,
      * and the stream's time stays. */
     scorer_silence_change back;
-    assert_int_equal(scorer_silence_observe(t, 1, 0, T0 + 15 * H, &back), 1);
+    assert_int_equal(note(t, 1, 0, T0 + 15 * H, &back), 1);
     assert_int_equal(back.last_seen, T0 + 5 * H);
     assert_int_equal(scorer_silence_stream_time(t), T0 + 20 * H);
     /* An older reading of a reporting machine changes nothing. */
     assert_int_equal(observe(t, 2, T0 + 19 * H), 0);
     assert_int_equal(scorer_silence_stream_time(t), T0 + 20 * H);
+    scorer_silence_destroy(t);
+}
+
+/* A batch that holds one partition's later readings before another's
+ * earlier ones: each reading is judged against the stream's time before the
+ * batch, so the machine that comes back in it is back at its first reading
+ * (last_seen its reading before the gap), however the batch is ordered. */
+static void test_batch_judged_against_time_before_it(void **state)
+{
+    (void)state;
+    scorer_silence *t = tracker(100);
+    scorer_silence_change out[64], back;
+    observe(t, 1, T0);
+    observe(t, 2, T0 + 10 * H);
+    assert_int_equal(sweep(t, out), 1);
+    /* The batch: machine 2 (partition 0) up to 30 h, then machine 1
+     * (partition 1) from 10 h on. */
+    for (int64_t h = 11; h <= 30; h++)
+        assert_int_equal(scorer_silence_observe(t, 2, 0, T0 + h * H, &back), 0);
+    assert_int_equal(scorer_silence_observe(t, 1, 1, T0 + 10 * H, &back), 1);
+    assert_int_equal(back.last_seen, T0);
+    for (int64_t h = 11; h <= 30; h++)
+        assert_int_equal(scorer_silence_observe(t, 1, 1, T0 + h * H, &back), 0);
+    scorer_silence_advance(t, T0 + 30 * H);
+    assert_int_equal(sweep(t, out), 0);
+    assert_int_equal(scorer_silence_silent(t), 0);
+    assert_int_equal(scorer_silence_stream_time(t), T0 + 30 * H);
     scorer_silence_destroy(t);
 }
 
@@ -177,16 +214,16 @@ static void test_retain_and_bound(void **state)
     scorer_silence *t = tracker(4);
     scorer_silence_change out[64], back;
     for (int32_t id = 1; id <= 4; id++)
-        assert_int_equal(scorer_silence_observe(t, id, id, T0, &back), 0);
-    assert_int_equal(scorer_silence_observe(t, 5, 5, T0 + 7 * H, &back), -1);
+        assert_int_equal(note(t, id, id, T0, &back), 0);
+    assert_int_equal(note(t, 5, 5, T0 + 7 * H, &back), -1);
     assert_int_equal(scorer_silence_stream_time(t), T0 + 7 * H);
     assert_int_equal(sweep(t, out), 4);
     assert_int_equal(scorer_silence_silent(t), 4);
     scorer_silence_retain(t, keep_even, NULL);
     assert_int_equal(scorer_silence_tracked(t), 2);
     assert_int_equal(scorer_silence_silent(t), 2);
-    assert_int_equal(scorer_silence_observe(t, 2, 2, T0 + 7 * H, &back), 1);
-    assert_int_equal(scorer_silence_observe(t, 1, 1, T0 + 7 * H, &back), 0); /* new again */
+    assert_int_equal(note(t, 2, 2, T0 + 7 * H, &back), 1);
+    assert_int_equal(note(t, 1, 1, T0 + 7 * H, &back), 0); /* new again */
     assert_int_equal(scorer_silence_tracked(t), 3);
     assert_int_equal(sweep(t, out), 0);
     scorer_silence_destroy(t);
@@ -278,7 +315,7 @@ static void test_many_machines(void **state)
                 m->silent = 0, want_back = 1;
         }
         scorer_silence_change back;
-        int rc = scorer_silence_observe(t, wire_id(id), 0, ts, &back);
+        int rc = note(t, wire_id(id), 0, ts, &back);
         assert_int_equal(rc, want_back);
         if (rc == 1) {
             assert_int_equal(back.machine_id, wire_id(id));
@@ -318,6 +355,7 @@ int main(void)
         cmocka_unit_test(test_comes_back),
         cmocka_unit_test(test_never_reports_again),
         cmocka_unit_test(test_stream_time_not_moved_by_silent_machine),
+        cmocka_unit_test(test_batch_judged_against_time_before_it),
         cmocka_unit_test(test_retain_and_bound),
         cmocka_unit_test(test_many_machines),
     };
