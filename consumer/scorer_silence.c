@@ -287,7 +287,7 @@ int scorer_silence_observe(scorer_silence *t, int32_t machine, int32_t partition
         t->tracked--;
         return -1;
     }
-    *back = (scorer_silence_change){machine, t->stream, before, 0};
+    *back = (scorer_silence_change){machine, ts > t->stream ? ts : t->stream, before, 0};
     return 1;
 }
 

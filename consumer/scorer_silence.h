@@ -48,7 +48,8 @@ typedef struct {
 /* One machine going silent (silent = 1) or coming back (silent = 0). */
 typedef struct {
     int32_t machine_id;
-    int64_t stream_time; /* the stream's event time when it was noticed */
+    int64_t stream_time; /* the stream's event time when it was noticed (back:
+                          * the returning reading's, if later) */
     int64_t last_seen;   /* its newest telemetry before it was noticed */
     int silent;
 } scorer_silence_change;
