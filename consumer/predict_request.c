@@ -22,8 +22,9 @@ const char *pdm_input_validate(const pdm_event *ev, int64_t now, char *detail, s
         snprintf(detail, len, "machine_id %d is not positive", (int)ev->machine_id);
         return "invalid_machine";
     }
-    if (ev->type == PDM_EV_RISK) {
-        snprintf(detail, len, "a RiskEvent is output, not input");
+    if (ev->type == PDM_EV_RISK || ev->type == PDM_EV_SILENCE) {
+        snprintf(detail, len, "a %s is output, not input",
+                 ev->type == PDM_EV_RISK ? "RiskEvent" : "MachineSilence");
         return "unexpected_type";
     }
     if (ev->ts < MIN_EVENT_TS || ev->ts > now + MAX_FUTURE_MS) {

@@ -11,6 +11,11 @@
 
 #include "scorer.h"
 
+/* Machines the silence tracker follows at most (about 60 bytes each): far
+ * beyond one scorer's share of a fleet, a bound against a flood of bogus
+ * ids. */
+#define SILENCE_MAX_MACHINES (1u << 20)
+
 static void model_changed(void *ctx, const char *version, const char *old_version)
 {
     pdm_scorer *s = ctx;
@@ -75,14 +80,25 @@ pdm_scorer *pdm_scorer_new(const pdm_scorer_config *cfg, char *errstr, size_t er
     s->model = scorer_model_new(&s->cfg, &s->drift_opts, model_changed, s, errstr, errlen);
     if (!s->model || !(s->perf = perf_new(s->model, errstr, errlen)))
         goto fail;
+    atomic_store(&s->stream_time, INT64_MIN);
+    if (s->cfg.silence_after_ms > 0) {
+        scorer_silence_config sc = {s->cfg.silence_after_ms, s->cfg.silence_forget_ms,
+                                    SILENCE_MAX_MACHINES};
+        if (sc.forget_after_ms < sc.silence_after_ms)
+            sc.forget_after_ms = sc.silence_after_ms;
+        if (!(s->silence = scorer_silence_new(&sc))) {
+            pdm_err(errstr, errlen, "out of memory");
+            goto fail;
+        }
+    }
     s->batch = scorer_batch_new((size_t)s->cfg.batch_size);
     if (!s->batch) {
         pdm_err(errstr, errlen, "out of memory");
         goto fail;
     }
     scorer_kafka_hooks hooks = {scorer_loop_before_revoke, kafka_stats, s};
-    scorer_api_deps api = {&s->cfg, s->model,         s->registry, &s->metrics,
-                           s->perf, &s->kafka.joined, &s->state.up};
+    scorer_api_deps api = {&s->cfg, s->model,         s->registry,  &s->metrics,
+                           s->perf, &s->kafka.joined, &s->state.up, &s->stream_time};
     if (scorer_state_open(&s->state, &s->cfg, s->batch->cap, &s->stop, &s->metrics, errstr,
                           errlen) ||
         scorer_output_open(&s->output, &s->cfg, &s->kafka, &s->metrics, errstr, errlen) ||
@@ -120,6 +136,8 @@ void pdm_scorer_destroy(pdm_scorer *s)
     scorer_output_close(&s->output);
     scorer_state_close(&s->state);
     scorer_batch_destroy(s->batch);
+    scorer_silence_destroy(s->silence);
+    free(s->silence_changes);
     pdm_perf_destroy(s->perf);
     scorer_model_destroy(s->model);
     scorer_metrics_destroy(&s->metrics);

@@ -11,6 +11,8 @@
  *                    network-free steps on it (scorer_batch.c)
  *   scorer_output    RiskEvents, dead letters, the feature dump
  *                    (scorer_output.c)
+ *   scorer_silence   which machines stopped reporting, in event time
+ *                    (scorer_silence.c)
  *   scorer_metrics   the Prometheus families (scorer_metrics.c)
  *   scorer_api       the HTTP API, which sees the rest only through the
  *                    model holder's read side, the metrics and two readiness
@@ -31,6 +33,7 @@
 #include "scorer_metrics.h"
 #include "scorer_model.h"
 #include "scorer_output.h"
+#include "scorer_silence.h"
 #include "scorer_state.h"
 #include "scorer_table.h"
 
@@ -62,6 +65,11 @@ struct pdm_scorer {
     scorer_pending pending; /* the previous batch, until it is finished */
     int commit_failing;     /* the pending batch's commit is being retried */
     scorer_api *api;        /* NULL without --http */
+    scorer_silence *silence;                /* NULL with --silence-after 0 */
+    scorer_silence_change *silence_changes; /* the batch's, produced with its output */
+    size_t n_silence_changes, cap_silence_changes;
+    uint64_t silence_revocations; /* kafka.assignment.revocations last looked at */
+    _Atomic int64_t stream_time;  /* the tracker's, for the HTTP API; INT64_MIN none */
 };
 
 /* scorer_loop.c: the consumer's hook before partitions are revoked (the

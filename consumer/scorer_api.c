@@ -17,6 +17,7 @@
 #include "pdm_http.h"
 #include "predict_request.h"
 #include "scorer_api.h"
+#include "scorer_silence.h"
 #include "scorer_state.h"
 
 /* How long POST /v1/admin/reload waits for the loop to install the model. */
@@ -197,6 +198,27 @@ static int handle_metrics(void *ctx, const pdm_http_request *req, pdm_http_respo
     return rc;
 }
 
+/* The silence rule (scorer_silence.h) on the machine's newest telemetry in
+ * Redis and the stream's event time the loop last published: the same
+ * answer as the tracker's for the machines it follows, and for the others
+ * (forgotten, or another scorer's) what the rule says. null before the loop
+ * has applied any telemetry, for a machine never measured, or with
+ * --silence-after 0. */
+static void add_silence(cJSON *o, const scorer_api *a, int64_t newest)
+{
+    int64_t stream = a->d.stream_time ? atomic_load(a->d.stream_time) : INT64_MIN;
+    int64_t after = a->d.cfg->silence_after_ms;
+    if (after <= 0 || stream == INT64_MIN || newest == INT64_MIN) {
+        cJSON_AddNullToObject(o, "silent");
+        cJSON_AddNullToObject(o, "hours_behind_stream");
+        return;
+    }
+    double behind = stream > newest ? (double)(stream - newest) / (double)PDM_MS_PER_HOUR : 0.0;
+    cJSON_AddBoolToObject(o, "silent", scorer_silence_rule(newest, stream, after));
+    cJSON_AddNumberToObject(o, "hours_behind_stream", behind);
+    cJSON_AddItemToObject(o, "stream_time", time_json(stream));
+}
+
 static int handle_machine(void *ctx, const pdm_http_request *req, pdm_http_response *resp)
 {
     scorer_api *a = ctx;
@@ -238,6 +260,7 @@ static int handle_machine(void *ctx, const pdm_http_request *req, pdm_http_respo
     }
     cJSON_AddNumberToObject(o, "machine_id", id);
     cJSON_AddItemToObject(o, "latest_telemetry", time_json(st.newest));
+    add_silence(o, a, st.newest);
     if (st.has_info) {
         cJSON_AddNumberToObject(o, "model", st.model);
         cJSON_AddNumberToObject(o, "age", st.age);

@@ -24,6 +24,7 @@ typedef struct {
     pdm_perf *perf;
     const atomic_int *joined;   /* the consumer has joined its group */
     const atomic_int *redis_up; /* the loop's last Redis step succeeded */
+    const _Atomic int64_t *stream_time; /* the stream's event time (silence), INT64_MIN none */
 } scorer_api_deps;
 
 typedef struct scorer_api scorer_api;

@@ -39,6 +39,7 @@ void scorer_assignment_remove(scorer_assignment *a, const rd_kafka_topic_partiti
             *p = a->parts[--a->n];
     }
     a->last = 0;
+    a->revocations++;
 }
 
 scorer_partition *scorer_assignment_find(scorer_assignment *a, const char *topic, int32_t partition)

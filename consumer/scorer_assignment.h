@@ -30,6 +30,8 @@ typedef struct {
     size_t n;
     size_t last; /* where the last lookup was found */
     int ever;    /* anything was ever assigned (the group is joined) */
+    uint64_t revocations; /* scorer_assignment_remove calls: what holds per-partition
+                           * state elsewhere sees that it must look again */
 } scorer_assignment;
 
 /* Adds the partitions (not at their end yet). 0, or -1 out of memory. */

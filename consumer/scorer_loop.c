@@ -11,9 +11,11 @@
  *   4. score all rows with one model call; decide which RiskEvents to emit;
  *   5. finish the previous batch: wait for its output to be delivered, then
  *      commit its offsets (its delivery overlapped steps 1-4 of this one);
- *   6. write the batch's events, trims and bookkeeping to Redis in one
+ *   6. note its telemetry in the silent-machine tracker (scorer_silence.h);
+ *      write the batch's events, trims and bookkeeping to Redis in one
  *      pipelined round trip (every write idempotent);
- *   7. produce its RiskEvents and dead letters, and go on to the next batch
+ *   7. produce its RiskEvents, MachineSilence events and dead letters, and
+ *      go on to the next batch
  *      (or, when none comes, finish this one at once).
  * So at most one batch is ever applied to Redis past the committed offsets.
  * A crash anywhere re-delivers from the last commit: re-applying leaves Redis
@@ -234,6 +236,92 @@ static int compute(pdm_scorer *s, scorer_batch *b)
     return 0;
 }
 
+/* ---- silent machines ------------------------------------------------------------ */
+
+static int partition_assigned(void *ctx, int32_t partition)
+{
+    const scorer_assignment *a = ctx;
+    for (size_t i = 0; i < a->n; i++)
+        if (a->parts[i].partition == partition)
+            return 1;
+    return 0;
+}
+
+static int silence_note(pdm_scorer *s, const scorer_silence_change *c)
+{
+    if (s->n_silence_changes == s->cap_silence_changes) {
+        size_t cap = s->cap_silence_changes ? 2 * s->cap_silence_changes : 64;
+        scorer_silence_change *p = realloc(s->silence_changes, cap * sizeof *p);
+        if (!p)
+            return -1;
+        s->silence_changes = p;
+        s->cap_silence_changes = cap;
+    }
+    s->silence_changes[s->n_silence_changes++] = *c;
+    return 0;
+}
+
+static void log_silence(const pdm_scorer *s)
+{
+    size_t went = 0;
+    for (size_t i = 0; i < s->n_silence_changes; i++)
+        went += s->silence_changes[i].silent != 0;
+    if (!s->n_silence_changes)
+        return;
+    const scorer_silence_change *c = &s->silence_changes[0];
+    char seen[32], now[32];
+    pdm_log(PDM_LOG_INFO,
+            "%zu machines went silent, %zu came back (first: machine %d %s, last seen %s, stream "
+            "at %s); %zu silent",
+            went, s->n_silence_changes - went, (int)c->machine_id, c->silent ? "silent" : "back",
+            pdm_time_format_iso(c->last_seen, seen), pdm_time_format_iso(c->stream_time, now),
+            scorer_silence_silent(s->silence));
+}
+
+/* Step 6, first: the batch's applied telemetry to the silence tracker
+ * (judged against the stream's time before the batch), the stream's time
+ * to the batch's newest reading, then a sweep. Done once the previous batch is finished,
+ * so a batch that is consumed again has not been noted. Machines of
+ * partitions given up since the last batch are another scorer's now: they
+ * are forgotten without events. The changes go out with the batch's output
+ * (step 7). -1 out of memory. */
+static int track_silence(pdm_scorer *s, const scorer_batch *b)
+{
+    s->n_silence_changes = 0;
+    if (!s->silence)
+        return 0;
+    if (s->kafka.assignment.revocations != s->silence_revocations) {
+        s->silence_revocations = s->kafka.assignment.revocations;
+        scorer_silence_retain(s->silence, partition_assigned, &s->kafka.assignment);
+    }
+    int64_t newest = INT64_MIN;
+    for (size_t i = 0; i < b->n; i++) {
+        const scorer_item *it = &b->items[i];
+        scorer_silence_change c;
+        if (it->row < 0)
+            continue;
+        if (it->ev.ts > newest)
+            newest = it->ev.ts;
+        if (scorer_silence_observe(s->silence, it->ev.machine_id, it->msg->partition, it->ev.ts,
+                                   &c) == 1 &&
+            silence_note(s, &c))
+            return -1;
+    }
+    scorer_silence_advance(s->silence, newest);
+    scorer_silence_change out[64];
+    size_t n;
+    do {
+        n = scorer_silence_sweep(s->silence, out, 64);
+        for (size_t i = 0; i < n; i++)
+            if (silence_note(s, &out[i]))
+                return -1;
+    } while (n == 64);
+    pdm_metric_set(s->metrics.machines_silent, (double)scorer_silence_silent(s->silence));
+    atomic_store(&s->stream_time, scorer_silence_stream_time(s->silence));
+    log_silence(s);
+    return 0;
+}
+
 /* Step 7: the batch becomes the pending one; its output is produced now,
  * delivered (and the batch committed) by the next batch's step 5 or when
  * the loop is idle. */
@@ -252,6 +340,7 @@ static int send_output(pdm_scorer *s, scorer_batch *b)
     p->active = 1;
     scorer_kafka_delivery_reset(&s->kafka);
     p->n_emitted = scorer_output_batch(&s->output, b);
+    scorer_output_silence(&s->output, s->silence_changes, s->n_silence_changes);
     rd_kafka_poll(s->kafka.producer, 0);
     return 0;
 }
@@ -275,6 +364,8 @@ static int process_batch(pdm_scorer *s, scorer_batch *b)
     if (fin != FINISH_DONE)
         return 0; /* the batch is consumed again */
     /* 6 and 7 */
+    if (track_silence(s, b))
+        return pdm_err(NULL, 0, "out of memory");
     if (scorer_state_write(&s->state, b))
         return -1;
     return send_output(s, b);

@@ -21,6 +21,8 @@ typedef struct {
     char *emit;
     char *renotify;
     char *lateness;
+    char *silence_after;
+    char *silence_forget;
     double warn;
     double critical;
     long long batch_size;
@@ -57,6 +59,8 @@ static const pdm_option options[] = {
     {"emit", 'e', "PDM_EMIT", PDM_OPT_STRING, O(emit), "changes", "MODE", "changes: when a machine's level changes (and every --renotify while CRITICAL); alerts: every WARN/CRITICAL score; all: every score.", 0},
     {"renotify", 0, "PDM_RENOTIFY", PDM_OPT_STRING, O(renotify), "6h", "DURATION", "With --emit changes, repeat CRITICAL after this much event time (0 = never); e.g. 30m, 6h.", 0},
     {"lateness", 0, "PDM_LATENESS", PDM_OPT_STRING, O(lateness), "48h", "DURATION", "Allowed lateness behind the machine's newest telemetry; later events go to the DLQ.", 0},
+    {"silence-after", 0, "PDM_SILENCE_AFTER", PDM_OPT_STRING, O(silence_after), "6h", "DURATION", "A machine whose newest telemetry is more than this much event time behind the stream's (the newest telemetry applied) is silent: one MachineSilence event on the risk topic when it goes silent and one when it reports again, counted in pdm_machines_silent. 6h: six missed hourly readings, far beyond the jitter of a live stream yet well inside the 24 h feature window, so a dead sensor or gateway is noticed the same shift; 0: not tracked.", 0},
+    {"silence-forget", 0, "PDM_SILENCE_FORGET", PDM_OPT_STRING, O(silence_forget), "7d", "DURATION", "A silent machine whose newest telemetry is this much event time behind the stream's is forgotten (no event): it leaves pdm_machines_silent, so a decommissioned machine does not hold an alert open forever (a later reading makes it a new machine, without a back event).", 0},
     {"warn", 0, "PDM_WARN", PDM_OPT_DOUBLE, O(warn), "nan", "RISK", "Override the model's WARN threshold.", 0},
     {"critical", 0, "PDM_CRITICAL", PDM_OPT_DOUBLE, O(critical), "nan", "RISK", "Override the model's CRITICAL threshold.", 0},
     {"batch-size", 0, "PDM_BATCH_SIZE", PDM_OPT_INT, O(batch_size), "2000", "N", "Messages per batch (one Redis round trip each way, one model call).", 0},
@@ -125,11 +129,16 @@ static int to_config(const scorer_options *o, pdm_scorer_config *cfg, char *err,
         return pdm_err(err, errlen, "--emit must be changes, alerts or all, not '%s'", o->emit);
     if (parse_duration(o->renotify, &cfg->renotify_ms) ||
         parse_duration(o->lateness, &cfg->lateness_ms) ||
+        parse_duration(o->silence_after, &cfg->silence_after_ms) ||
+        parse_duration(o->silence_forget, &cfg->silence_forget_ms) ||
         parse_duration(o->max_wait, &cfg->max_wait_ms) ||
         parse_duration(o->max_idle, &cfg->max_idle_ms) ||
         parse_duration(o->drift_window, &cfg->drift_window_ms))
-        return pdm_err(err, errlen, "--renotify/--lateness/--max-wait/--max-idle/--drift-window take a "
+        return pdm_err(err, errlen, "--renotify/--lateness/--silence-after/--silence-forget/"
+                                    "--max-wait/--max-idle/--drift-window take a "
                                     "duration such as 100ms, 30m or 48h");
+    if (cfg->silence_after_ms > 0 && cfg->silence_forget_ms < cfg->silence_after_ms)
+        return pdm_err(err, errlen, "--silence-forget must be at least --silence-after");
     if (o->batch_size < 1 || o->batch_size > 100000)
         return pdm_err(err, errlen, "--batch-size must be 1..100000");
     if (strcmp(o->predictor, "native") && strcmp(o->predictor, "xgboost"))

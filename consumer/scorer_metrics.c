@@ -15,6 +15,7 @@
 #include "pdm_features.h"
 
 static const char *const level_labels[] = {"ok", "warn", "critical"};
+static const char *const silence_labels[] = {"back", "silent"}; /* by MachineSilence.silent */
 
 /* The families, in the order /metrics shows them. A family without labels
  * has its one child at `child`; labelled ones keep the family at `family`
@@ -52,6 +53,10 @@ static const family_spec families[] = {
      AT(rows), NULL, 0},
     {COUNTER, "pdm_risk_events_total", "RiskEvents produced, by level.", "level", AT(risk_by_level),
      NONE, NULL, 0},
+    {COUNTER, "pdm_machine_silence_events_total",
+     "MachineSilence events produced: silent (a machine's newest telemetry fell more than "
+     "--silence-after behind the stream's event time) or back (it reports again).",
+     "event", AT(silence_by_event), NONE, NULL, 0},
     {COUNTER, "pdm_offset_commits_total", "Batches whose offsets were committed.", NULL, NONE,
      AT(commits), NULL, 0},
     {COUNTER, "pdm_delivery_failures_total",
@@ -90,6 +95,10 @@ static const family_spec families[] = {
      AT(cache_machines), NULL, 0},
     {GAUGE, "pdm_ready", "1 when Redis answers, a model is loaded and the group is joined.", NULL,
      NONE, AT(ready), NULL, 0},
+    {GAUGE, "pdm_machines_silent",
+     "Machines of this scorer's partitions whose newest telemetry is more than --silence-after "
+     "behind the stream's event time (the newest applied); forgotten after --silence-forget.",
+     NULL, NONE, AT(machines_silent), NULL, 0},
     {GAUGE, "pdm_event_time_lag_seconds",
      "Wall clock minus the newest event time of the last scored batch.", NULL, NONE, AT(event_lag),
      NULL, 0},
@@ -151,7 +160,7 @@ int scorer_metrics_init(scorer_metrics *m, pdm_registry *r, size_t machines_cap,
         if (families[i].child != NONE)
             *(pdm_metric_child **)((char *)m + families[i].child) = pdm_metric_with(f, NULL);
     }
-    for (int t = 0; t < PDM_EV_RISK; t++) { /* a RiskEvent is never input */
+    for (int t = 0; t < PDM_EV_RISK; t++) { /* output types are never input */
         const char *v[] = {pdm_event_type_name((pdm_event_type)t)};
         m->events[t] = pdm_metric_with(m->events_by_type, v);
     }
@@ -159,6 +168,8 @@ int scorer_metrics_init(scorer_metrics *m, pdm_registry *r, size_t machines_cap,
         m->risk_events[l] = pdm_metric_with(m->risk_by_level, &level_labels[l]);
     for (int k = 0; k < 3; k++)
         m->cache_lookups[k] = pdm_metric_with(m->cache_by_result, &results[k]);
+    for (int k = 0; k < 2; k++)
+        m->silence_events[k] = pdm_metric_with(m->silence_by_event, &silence_labels[k]);
     pdm_metric_set(m->risk_psi, NAN); /* unknown until a drift window is evaluated */
     return 0;
 }

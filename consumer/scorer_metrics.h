@@ -14,10 +14,12 @@
 
 typedef struct {
     pdm_metric *bad, *psi, *missing, *machine_risk, *machine_level, *lag, *model_info;
-    pdm_metric *events_by_type, *risk_by_level, *cache_by_result;
+    pdm_metric *events_by_type, *risk_by_level, *cache_by_result, *silence_by_event;
     pdm_metric_child *messages, *events[PDM_EV_COUNT];
     pdm_metric_child *dlq, *rows, *redis_errors, *reloads, *state_lost, *commits, *delivery_errors;
     pdm_metric_child *risk_events[3];
+    pdm_metric_child *silence_events[2]; /* came back, went silent */
+    pdm_metric_child *machines_silent;
     pdm_metric_child *batch_size, *latency, *redis_rtt;
     pdm_metric_child *cache_lookups[3]; /* hit, stale, miss */
     pdm_metric_child *cache_machines;

@@ -92,6 +92,28 @@ static int emit_risk(scorer_output *o, const scorer_item *it, const pdm_risk *ri
     return 0;
 }
 
+void scorer_output_silence(scorer_output *o, const scorer_silence_change *changes, size_t n)
+{
+    char buf[PDM_MAX_ENCODED], err[PDM_ERRSTR_SIZE], key[16];
+    for (size_t i = 0; i < n; i++) {
+        const scorer_silence_change *c = &changes[i];
+        pdm_event ev = {.type = PDM_EV_SILENCE, .machine_id = c->machine_id, .ts = c->stream_time};
+        ev.u.silence.last_seen = c->last_seen;
+        ev.u.silence.silent = c->silent;
+        int len = pdm_codec_encode(o->codec, &ev, PDM_WIRE_SINGLE_OBJECT, buf, sizeof buf, err,
+                                   sizeof err);
+        if (len < 0) {
+            pdm_log(PDM_LOG_ERROR, "encode MachineSilence: %s", err);
+            atomic_fetch_add(&o->kafka->delivery_failures, 1);
+            continue;
+        }
+        int klen = snprintf(key, sizeof key, "%d", (int)c->machine_id);
+        if (scorer_kafka_produce(o->kafka, o->cfg->risk_topic, key, (size_t)klen, buf, (size_t)len,
+                                 NULL) == 0)
+            pdm_metric_add(o->metrics->silence_events[c->silent != 0], 1);
+    }
+}
+
 size_t scorer_output_batch(scorer_output *o, const scorer_batch *b)
 {
     size_t n_emitted = 0;

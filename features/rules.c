@@ -73,6 +73,7 @@ int pdm_rule_stream_rank(pdm_event_type type)
     static const int rank[PDM_EV_COUNT] = {
         [PDM_EV_MACHINE] = 0, [PDM_EV_MAINTENANCE] = 1, [PDM_EV_ERROR] = 2,
         [PDM_EV_FAILURE] = 3, [PDM_EV_TELEMETRY] = 4,   [PDM_EV_RISK] = 5,
+        [PDM_EV_SILENCE] = 5,
     };
     return (int)type >= 0 && type < PDM_EV_COUNT ? rank[type] : 5;
 }

@@ -33,6 +33,7 @@ const char *pdm_kafka_default_topic(pdm_event_type t)
     case PDM_EV_MACHINE:
         return PDM_TOPIC_MACHINES;
     case PDM_EV_RISK:
+    case PDM_EV_SILENCE:
         return PDM_TOPIC_RISK;
     case PDM_EV_COUNT:
         break;

@@ -372,6 +372,12 @@ static int set_long(avro_value_t *rec, size_t idx, int64_t v)
     return avro_value_get_by_index(rec, idx, &f, NULL) || avro_value_set_long(&f, v);
 }
 
+static int set_bool(avro_value_t *rec, size_t idx, int v)
+{
+    avro_value_t f;
+    return avro_value_get_by_index(rec, idx, &f, NULL) || avro_value_set_boolean(&f, v != 0);
+}
+
 static int set_double(avro_value_t *rec, size_t idx, double v)
 {
     avro_value_t f;
@@ -397,6 +403,9 @@ static int fill_value(avro_value_t *v, const pdm_event *ev)
     case PDM_EV_MACHINE:
         return set_long(v, 1, ev->ts) || set_named(v, 2, "model", ev->u.machine.model) ||
                set_int(v, 3, ev->u.machine.age);
+    case PDM_EV_SILENCE:
+        return set_long(v, 1, ev->ts) || set_long(v, 2, ev->u.silence.last_seen) ||
+               set_bool(v, 3, ev->u.silence.silent);
     case PDM_EV_RISK: {
         const pdm_risk *r = ev->u.risk;
         avro_value_t arr, item;
@@ -534,6 +543,12 @@ static int get_long(avro_value_t *rec, size_t idx, int64_t *out)
     return avro_value_get_by_index(rec, idx, &f, NULL) || avro_value_get_long(&f, out);
 }
 
+static int get_bool(avro_value_t *rec, size_t idx, int *out)
+{
+    avro_value_t f;
+    return avro_value_get_by_index(rec, idx, &f, NULL) || avro_value_get_boolean(&f, out);
+}
+
 static int get_double(avro_value_t *rec, size_t idx, double *out)
 {
     avro_value_t f;
@@ -625,6 +640,10 @@ static int extract(pdm_codec *c, pdm_event_type t, avro_value_t *v, pdm_event *o
         out->u.machine.age = age;
         break;
     }
+    case PDM_EV_SILENCE:
+        if (get_long(v, 2, &out->u.silence.last_seen) || get_bool(v, 3, &out->u.silence.silent))
+            rc = PDM_DECODE_MALFORMED;
+        break;
     case PDM_EV_RISK: {
         pdm_risk *r = &c->risk;
         memset(r, 0, sizeof *r);

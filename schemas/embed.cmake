@@ -1,6 +1,6 @@
 # Generates schemas_embedded.c: each .avsc as a C string, so programs need no
 # schema files at run time. Run with -DSRC=<schemas dir> -DOUT=<file.c>.
-set(types TelemetryEvent ErrorEvent MaintenanceEvent FailureEvent MachineInfo RiskEvent)
+set(types TelemetryEvent ErrorEvent MaintenanceEvent FailureEvent MachineInfo RiskEvent MachineSilence)
 set(body "/* Generated from the .avsc files by schemas/embed.cmake: do not edit. */\n#include \"schemas_embedded.h\"\n\nconst char *const pdm_embedded_schemas[] = {\n")
 foreach(t ${types})
   file(READ ${SRC}/${t}.avsc hex HEX)

@@ -69,6 +69,10 @@ char *pdm_event_to_json(const pdm_event *ev)
         add_named(o, "model", "model", ev->u.machine.model);
         cJSON_AddNumberToObject(o, "age", ev->u.machine.age);
         break;
+    case PDM_EV_SILENCE:
+        add_time(o, "last_seen", ev->u.silence.last_seen);
+        cJSON_AddBoolToObject(o, "silent", ev->u.silence.silent);
+        break;
     case PDM_EV_RISK: {
         const pdm_risk *r = ev->u.risk;
         if (!r)
@@ -257,7 +261,8 @@ int pdm_event_from_json_with_risk(const char *json, pdm_event *out, pdm_risk *ri
     const cJSON *type = cJSON_GetObjectItemCaseSensitive(o, "type");
     if (!cJSON_IsString(type) || pdm_event_type_parse(type->valuestring, &out->type)) {
         pdm_err(errstr, errlen,
-                "\"type\" must be telemetry, error, maintenance, failure, machine or risk");
+                "\"type\" must be telemetry, error, maintenance, failure, machine, risk or "
+                "silence");
         goto out;
     }
     if (out->type == PDM_EV_RISK && !risk) {
@@ -293,6 +298,17 @@ int pdm_event_from_json_with_risk(const char *json, pdm_event *out, pdm_risk *ri
             need_int(o, "age", &age, errstr, errlen))
             goto out;
         out->u.machine.age = age;
+        break;
+    }
+    case PDM_EV_SILENCE: {
+        const cJSON *silent = cJSON_GetObjectItemCaseSensitive(o, "silent");
+        if (need_time(o, "last_seen", &out->u.silence.last_seen, errstr, errlen))
+            goto out;
+        if (!cJSON_IsBool(silent)) {
+            pdm_err(errstr, errlen, "\"silent\" must be true or false");
+            goto out;
+        }
+        out->u.silence.silent = cJSON_IsTrue(silent);
         break;
     }
     case PDM_EV_RISK:

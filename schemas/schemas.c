@@ -5,11 +5,11 @@
 #include "pdm_schemas.h"
 #include "schemas_embedded.h"
 
-static const char *const type_names[PDM_EV_COUNT] = {"telemetry", "error",   "maintenance",
-                                                     "failure",   "machine", "risk"};
+static const char *const type_names[PDM_EV_COUNT] = {"telemetry", "error", "maintenance", "failure",
+                                                     "machine",   "risk",  "silence"};
 static const char *const schema_names[PDM_EV_COUNT] = {
-    "io.pdm.TelemetryEvent", "io.pdm.ErrorEvent",  "io.pdm.MaintenanceEvent",
-    "io.pdm.FailureEvent",   "io.pdm.MachineInfo", "io.pdm.RiskEvent"};
+    "io.pdm.TelemetryEvent", "io.pdm.ErrorEvent", "io.pdm.MaintenanceEvent", "io.pdm.FailureEvent",
+    "io.pdm.MachineInfo",    "io.pdm.RiskEvent",  "io.pdm.MachineSilence"};
 
 const char *pdm_event_type_name(pdm_event_type t)
 {

@@ -31,6 +31,8 @@ typedef struct {
     pdm_emit_mode emit;
     int64_t renotify_ms;           /* re-emit CRITICAL after this much event time */
     int64_t lateness_ms;           /* allowed lateness behind the machine's newest telemetry */
+    int64_t silence_after_ms;      /* silent past this much event time; 0: not tracked */
+    int64_t silence_forget_ms;     /* forgotten once silent this long (>= silence_after_ms) */
     double warn, critical;         /* threshold overrides; NaN: the model's */
     int batch_size;
     int exit_at_end;

@@ -30,6 +30,7 @@ typedef enum {
     PDM_EV_FAILURE,       /* io.pdm.FailureEvent (ground truth, never a feature) */
     PDM_EV_MACHINE,       /* io.pdm.MachineInfo */
     PDM_EV_RISK,          /* io.pdm.RiskEvent (output) */
+    PDM_EV_SILENCE,       /* io.pdm.MachineSilence (output) */
     PDM_EV_COUNT
 } pdm_event_type;
 
@@ -74,6 +75,10 @@ typedef struct {
             int model; /* N of "modelN", >= 1 */
             int age;   /* years */
         } machine;
+        struct {
+            int64_t last_seen; /* the machine's newest telemetry, ms UTC */
+            int silent;        /* 1 went silent, 0 came back */
+        } silence;
         /* Kept out of line so that input events stay small (48 bytes): a
          * dataset holds millions of them. For encoding the caller points it
          * at its own pdm_risk; pdm_codec_decode points it at a pdm_risk owned

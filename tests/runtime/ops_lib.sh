@@ -42,6 +42,7 @@ COUNTERS = {
     "pdm_state_cache_lookups_total": {"result"},
     "pdm_alerts_true_positive_total": set(), "pdm_alerts_false_positive_total": set(),
     "pdm_failures_caught_total": set(), "pdm_failures_missed_total": set(),
+    "pdm_machine_silence_events_total": {"event"},
 }
 HISTOGRAMS = ["pdm_scoring_batch_size", "pdm_processing_latency_seconds", "pdm_redis_roundtrip_seconds"]
 GAUGES = {
@@ -50,6 +51,7 @@ GAUGES = {
     "pdm_feature_psi": {"feature"}, "pdm_risk_psi": set(), "pdm_feature_missing_ratio": {"feature"},
     "pdm_alert_precision": set(), "pdm_alert_recall": set(),
     "pdm_machine_risk": {"machine_id"}, "pdm_machine_level": {"machine_id"},
+    "pdm_machines_silent": set(),
 }
 PROCESS = ["process_resident_memory_bytes", "process_virtual_memory_bytes", "process_cpu_seconds_total", "process_open_fds", "process_max_fds",
            "process_start_time_seconds"]

@@ -9,3 +9,6 @@ target_include_directories(test_scorer_merge PRIVATE ${PROJECT_SOURCE_DIR}/consu
 pdm_unit_test(test_input_validate ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_input_validate.c
               pdm_predict_request ${PDM_LIBM})
 target_include_directories(test_input_validate PRIVATE ${PROJECT_SOURCE_DIR}/consumer)
+# The silent-machine tracker alone.
+pdm_unit_test(test_scorer_silence ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_scorer_silence.c pdm_scorer)
+target_include_directories(test_scorer_silence PRIVATE ${PROJECT_SOURCE_DIR}/consumer)

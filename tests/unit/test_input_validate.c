@@ -4,7 +4,7 @@
  * accepted side and once just past it: machine_id 0/1, ts 2000-01-01 and
  * 1 ms before, now + 24 h and 1 ms after, each reading's 0 and upper bound
  * and the nearest doubles outside them, NaN and infinities, age 0/200 and
- * -1/201, and a RiskEvent as input. The bounds are written out here from the
+ * -1/201, and a RiskEvent or a MachineSilence as input. The bounds are written out here from the
  * header's contract, not taken from the implementation. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -87,6 +87,10 @@ static void test_machine_type_and_time_edges(void **state)
          {.type = PDM_EV_RISK, .machine_id = 1, .ts = TS, .u.risk = &risk},
          NOW,
          "unexpected_type"},
+        {"a MachineSilence as input",
+         {.type = PDM_EV_SILENCE, .machine_id = 1, .ts = TS, .u.silence = {TS - 1, 1}},
+         NOW,
+         "unexpected_type"},
         {"an error", OTHER(PDM_EV_ERROR, 1, TS), NOW, NULL},
         {"a maintenance", OTHER(PDM_EV_MAINTENANCE, 1, TS), NOW, NULL},
         {"a failure", OTHER(PDM_EV_FAILURE, 1, TS), NOW, NULL},
@@ -112,7 +116,7 @@ static void test_machine_type_and_time_edges(void **state)
         check(&cases[i], !want                                ? NULL
                          : !strcmp(want, "invalid_machine")   ? "machine_id"
                          : !strcmp(want, "invalid_timestamp") ? "timestamp"
-                                                              : "RiskEvent");
+                                                              : "output, not input");
     }
 }
 

@@ -177,7 +177,7 @@ static void test_store_follows_rule(void **state)
 }
 
 /* The stream order at equal times: machine info, maintenance, errors,
- * failures, telemetry; the output type after every input. */
+ * failures, telemetry; the output types after every input. */
 static void test_stream_rank(void **state)
 {
     (void)state;
@@ -186,6 +186,8 @@ static void test_stream_rank(void **state)
     for (size_t i = 1; i < sizeof order / sizeof *order; i++)
         assert_true(pdm_rule_stream_rank(order[i - 1]) < pdm_rule_stream_rank(order[i]));
     assert_int_equal(pdm_rule_stream_rank(PDM_EV_COUNT), pdm_rule_stream_rank(PDM_EV_RISK));
+    /* Both output types rank after every input (they are dead-lettered). */
+    assert_int_equal(pdm_rule_stream_rank(PDM_EV_SILENCE), pdm_rule_stream_rank(PDM_EV_RISK));
 }
 
 /* A spike is ahead of both neighbours by more than the limit; unknown

@@ -227,6 +227,10 @@ static pdm_event sample(pdm_event_type t)
         e.u.machine.model = 3;
         e.u.machine.age = 18;
         break;
+    case PDM_EV_SILENCE:
+        e.u.silence.last_seen = e.ts - INT64_C(7) * 3600000 - 1;
+        e.u.silence.silent = 1;
+        break;
     case PDM_EV_RISK: {
         pdm_risk *r = &sample_risk;
         memset(r, 0, sizeof *r);
@@ -295,6 +299,8 @@ static void test_interop_with_python_avro(void **state)
         {PDM_EV_FAILURE, "{\"machine_id\": 42, \"ts\": 1420092000123, \"component\": \"comp4\"}"},
         {PDM_EV_MACHINE,
          "{\"machine_id\": 42, \"ts\": 1420092000123, \"model\": \"model3\", \"age\": 18}"},
+        {PDM_EV_SILENCE, "{\"machine_id\": 42, \"ts\": 1420092000123, \"last_seen\": "
+                         "1420066800122, \"silent\": true}"},
         {PDM_EV_RISK,
          "{\"event_id\": \"42-1420092000123-abcdef012345\", \"machine_id\": 42,"
          " \"ts\": 1420092000123, \"scored_at\": 1764400000000, \"model_version\": "
@@ -364,7 +370,8 @@ static void test_round_trip_all_types(void **state)
             assert_int_equal(pdm_codec_decode(c, buf, (size_t)len, &out, err, sizeof err),
                              PDM_DECODE_OK);
             assert_same_event(&in, &out);
-            /* The peek reads the same type, machine and time (inputs only). */
+            /* The peek reads the same type, machine and time (every type
+             * but RiskEvent begins with machine_id and ts). */
             pdm_event_peek peek = {0};
             assert_int_equal(pdm_codec_peek(c, buf, (size_t)len, &peek), t == PDM_EV_RISK ? -1 : 0);
             if (t != PDM_EV_RISK) {
