@@ -651,6 +651,33 @@ ssize_t scorer_kafka_next(scorer_kafka *k, const pdm_codec *codec, rd_kafka_mess
     return (ssize_t)kept;
 }
 
+int64_t scorer_kafka_watermark(scorer_kafka *k)
+{
+    int64_t low = INT64_MAX, high = INT64_MIN;
+    int more_to_come = 0;
+    for (size_t i = 0; i < k->assignment.n; i++) {
+        const scorer_partition *p = &k->assignment.parts[i];
+        int64_t ts = p->last_ts;
+        size_t buffered = p->deferred != NULL;
+        if (k->merge)
+            scorer_merge_part_state(k->merge, p->topic, p->partition, &ts, &buffered);
+        int done = buffered == 0 && partition_at_end(k, p);
+        if (ts == INT64_MIN) {
+            if (!done)
+                return INT64_MIN;
+            continue;
+        }
+        if (ts > high)
+            high = ts;
+        if (!done) {
+            more_to_come = 1;
+            if (ts < low)
+                low = ts;
+        }
+    }
+    return more_to_come ? low : high;
+}
+
 int scorer_kafka_all_at_end(const scorer_kafka *k)
 {
     return scorer_assignment_all_at_end(&k->assignment) &&

@@ -85,6 +85,15 @@ void scorer_kafka_close(scorer_kafka *k);
  * -1 when consuming failed. */
 ssize_t scorer_kafka_next(scorer_kafka *k, const pdm_codec *codec, rd_kafka_message_t **msgs,
                           unsigned char *spikes, size_t cap, int64_t max_wait_ms);
+/* The input's event-time watermark: how far every assigned partition has
+ * got in event time. The smallest event time reached among the partitions
+ * that still have messages to come (on the broker or in the merge), or,
+ * when all are at their end, the largest; INT64_MIN while one that has
+ * more to come has not been read from yet. A silent machine is judged
+ * against it (scorer_silence.h), so that a partition fetched ahead of the
+ * others during a catch-up does not make the machines of the others look
+ * silent. */
+int64_t scorer_kafka_watermark(scorer_kafka *k);
 /* 1 when every assigned partition is consumed to its end and the merge
  * holds nothing. */
 int scorer_kafka_all_at_end(const scorer_kafka *k);

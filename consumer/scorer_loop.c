@@ -280,11 +280,11 @@ static void log_silence(const pdm_scorer *s)
 
 /* Step 6, first: the batch's applied telemetry to the silence tracker
  * (judged against the stream's time before the batch), the stream's time
- * to the batch's newest reading, then a sweep. Done once the previous batch is finished,
- * so a batch that is consumed again has not been noted. Machines of
- * partitions given up since the last batch are another scorer's now: they
- * are forgotten without events. The changes go out with the batch's output
- * (step 7). -1 out of memory. */
+ * to the input's watermark (scorer_kafka_watermark), then a sweep. Done
+ * once the previous batch is finished, so a batch that is consumed again
+ * has not been noted. Machines of partitions given up since the last batch
+ * are another scorer's now: they are forgotten without events. The changes
+ * go out with the batch's output (step 7). -1 out of memory. */
 static int track_silence(pdm_scorer *s, const scorer_batch *b)
 {
     s->n_silence_changes = 0;
@@ -294,20 +294,23 @@ static int track_silence(pdm_scorer *s, const scorer_batch *b)
         s->silence_revocations = s->kafka.assignment.revocations;
         scorer_silence_retain(s->silence, partition_assigned, &s->kafka.assignment);
     }
-    int64_t newest = INT64_MIN;
     for (size_t i = 0; i < b->n; i++) {
         const scorer_item *it = &b->items[i];
         scorer_silence_change c;
         if (it->row < 0)
             continue;
-        if (it->ev.ts > newest)
-            newest = it->ev.ts;
         if (scorer_silence_observe(s->silence, it->ev.machine_id, it->msg->partition, it->ev.ts,
                                    &c) == 1 &&
             silence_note(s, &c))
             return -1;
     }
-    scorer_silence_advance(s->silence, newest);
+    /* The stream's time: the input's watermark, not the batch's newest
+     * reading (a partition fetched ahead of the others must not make the
+     * machines of the others look silent); unknown until every partition
+     * with more to come has been read from. */
+    int64_t watermark = scorer_kafka_watermark(&s->kafka);
+    if (watermark != INT64_MIN)
+        scorer_silence_advance(s->silence, watermark);
     scorer_silence_change out[64];
     size_t n;
     do {

@@ -310,6 +310,17 @@ size_t scorer_merge_take(scorer_merge *m, void **out, unsigned char *spikes, siz
     return n;
 }
 
+int scorer_merge_part_state(const scorer_merge *m, const char *topic, int32_t partition,
+                            int64_t *last_ts, size_t *buffered)
+{
+    const merge_part *p = find_part((scorer_merge *)m, topic, partition);
+    if (!p)
+        return -1;
+    *last_ts = p->last_ts;
+    *buffered = p->n;
+    return 0;
+}
+
 size_t scorer_merge_buffered(const scorer_merge *m)
 {
     return m->buffered;

@@ -72,6 +72,12 @@ void scorer_merge_set_end(scorer_merge *m, const char *topic, int32_t partition,
 size_t scorer_merge_take(scorer_merge *m, void **out, unsigned char *spikes, size_t cap,
                          double now_s);
 
+/* A partition's event time so far (its last message out that was not a
+ * spike; INT64_MIN if none or unknown) and its messages buffered. -1 if it
+ * is not assigned. */
+int scorer_merge_part_state(const scorer_merge *m, const char *topic, int32_t partition,
+                            int64_t *last_ts, size_t *buffered);
+
 /* Messages buffered in all. */
 size_t scorer_merge_buffered(const scorer_merge *m);
 /* Times a task went on without a partition whose max_idle_ms ran out. */

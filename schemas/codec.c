@@ -781,7 +781,8 @@ int pdm_codec_peek(const pdm_codec *c, const void *data, size_t len, pdm_event_p
     const unsigned char *p = data;
     size_t header;
     int t;
-    if (read_header(c, p, len, &t, &header, NULL, 0) || t == PDM_EV_RISK)
+    /* Output types say nothing of the input's event time. */
+    if (read_header(c, p, len, &t, &header, NULL, 0) || t == PDM_EV_RISK || t == PDM_EV_SILENCE)
         return -1;
     /* Every input schema begins with machine_id (int) and ts (long). */
     vcursor cur = {p + header, p + len, PDM_DECODE_OK, 0};

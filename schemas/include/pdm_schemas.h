@@ -145,7 +145,8 @@ int pdm_codec_decode(pdm_codec *codec, const void *data, size_t len, pdm_event *
  * event time (every input schema begins with machine_id and ts), read from
  * the framing and the first two fields only. For ordering messages by event
  * time before the full decode, which still decides whether one is valid.
- * Returns 0, or -1 if the message does not get that far (or is a RiskEvent). */
+ * Returns 0, or -1 if the message does not get that far (or is of an output
+ * type: RiskEvent, MachineSilence). */
 typedef struct {
     pdm_event_type type;
     int32_t machine_id;
