@@ -51,6 +51,7 @@ static void make_events(pdm_event *tele, pdm_event *risk_ev, pdm_risk *risk)
         risk->reasons[k].value = 40.0 + k;
         risk->reasons[k].contribution = 0.9 - 0.3 * k;
     }
+    pdm_risk_no_incident(risk); /* as the scorer emits until incidents are wired */
     memset(risk_ev, 0, sizeof *risk_ev);
     risk_ev->type = PDM_EV_RISK;
     risk_ev->machine_id = 17;

@@ -319,6 +319,7 @@ static int run_produce(const raw_cfg *cfg, char *errstr, size_t errlen)
     pdm_risk risk = {.risk = 0.91, .component_prob = {0.7, 0.1, 0.06, 0.05},
                      .level = PDM_LEVEL_CRITICAL, .n_reasons = 3};
     snprintf(risk.model_version, sizeof risk.model_version, "0123456789ab");
+    pdm_risk_no_incident(&risk);
     for (int i = 0; i < PDM_N_REASONS; i++) {
         snprintf(risk.reasons[i].feature, sizeof risk.reasons[i].feature, "vibration_mean_24h");
         risk.reasons[i].value = 41.5 + i;

@@ -405,6 +405,7 @@ int pdm_model_score_ex(pdm_model *m, const double *rows, size_t n, pdm_risk *out
         r->level = pdm_model_level(m, r->risk);
         snprintf(r->model_version, sizeof r->model_version, "%s", m->version);
         r->n_reasons = 0;
+        pdm_risk_no_incident(r); /* the alert state machine, not the model, opens incidents */
         if (r->level != PDM_LEVEL_OK)
             alert_index[n_alerts++] = i;
     }

@@ -10,7 +10,14 @@
  * and counts it would allocate for are what it does not check). An enum index
  * past the symbols is an invalid value rather than a malformed body.
  * Values, readers and writers are created once per codec and reused; decoding
- * a string still allocates inside avro-c. */
+ * a string still allocates inside avro-c.
+ *
+ * Schema evolution: besides each type's current schema the codec keeps the
+ * earlier versions in schemas/history/, each with its own value, validator
+ * and fingerprint. A message is decoded with the version its fingerprint
+ * names, so a version 1 RiskEvent is read with the version 1 layout and the
+ * fields it lacks take their defaults; encoding always writes the current
+ * version. */
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -36,20 +43,21 @@ typedef enum {
     V_STRING,
     V_RECORD,
     V_ENUM,
-    V_ARRAY
+    V_ARRAY,
+    V_UNION
 } vkind;
 
 typedef struct vnode {
     vkind kind;
-    size_t n;             /* record fields or enum symbols */
-    struct vnode **child; /* record fields; array items (child[0]) */
+    size_t n;             /* record fields, enum symbols or union branches */
+    struct vnode **child; /* record fields; union branches; array items (child[0]) */
 } vnode;
 
 static void vnode_free(vnode *v)
 {
     if (!v)
         return;
-    if (v->kind == V_RECORD || v->kind == V_ARRAY)
+    if (v->child)
         for (size_t i = 0; i < (v->kind == V_ARRAY ? 1 : v->n); i++)
             vnode_free(v->child[i]);
     free(v->child);
@@ -61,6 +69,21 @@ static vnode *vnode_compile(const cJSON *s)
     vnode *v = calloc(1, sizeof *v);
     if (!v)
         return NULL;
+    if (cJSON_IsArray(s)) { /* a union: its branches */
+        const cJSON *b;
+        size_t i = 0;
+        v->kind = V_UNION;
+        v->n = (size_t)cJSON_GetArraySize(s);
+        v->child = calloc(v->n ? v->n : 1, sizeof *v->child);
+        if (!v->child)
+            goto fail;
+        cJSON_ArrayForEach(b, s)
+        {
+            if (!(v->child[i++] = vnode_compile(b)))
+                goto fail;
+        }
+        return v;
+    }
     const char *t = cJSON_IsString(s)
                         ? s->valuestring
                         : cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(s, "type"));
@@ -224,12 +247,24 @@ static void validate(const vnode *v, vcursor *c, int depth)
             if (c->status)
                 return;
         }
+    case V_UNION: {
+        int64_t i = read_varint(c);
+        if (c->status)
+            return;
+        if (i < 0 || (uint64_t)i >= v->n)
+            c->status = PDM_DECODE_MALFORMED; /* no branch to read the rest by */
+        else
+            validate(v->child[i], c, depth + 1);
+        return;
+    }
     }
 }
 
 /* ---- codec ------------------------------------------------------------------ */
 
 typedef struct {
+    pdm_event_type type;
+    int version; /* 1..pdm_event_schema_version(type) */
     avro_schema_t schema;
     avro_value_iface_t *iface;
     avro_value_t value;
@@ -241,7 +276,9 @@ typedef struct {
 } codec_type;
 
 struct pdm_codec {
-    codec_type types[PDM_EV_COUNT];
+    /* types[t] is type t's current schema; the earlier versions follow. */
+    codec_type *types;
+    size_t n_types;
     avro_reader_t reader;
     avro_writer_t writer;
     pdm_risk risk; /* decoded RiskEvents point here */
@@ -251,7 +288,7 @@ void pdm_codec_destroy(pdm_codec *c)
 {
     if (!c)
         return;
-    for (int t = 0; t < PDM_EV_COUNT; t++) {
+    for (size_t t = 0; c->types && t < c->n_types; t++) {
         codec_type *ct = &c->types[t];
         if (ct->has_value)
             avro_value_decref(&ct->value);
@@ -265,7 +302,38 @@ void pdm_codec_destroy(pdm_codec *c)
         avro_reader_free(c->reader);
     if (c->writer)
         avro_writer_free(c->writer);
+    free(c->types);
     free(c);
+}
+
+/* Parses one schema version into *ct: avro-c value, validator, fingerprint. */
+static int codec_type_init(codec_type *ct, pdm_event_type t, int version, const char *json,
+                           char *errstr, size_t errlen)
+{
+    char *canonical = NULL, msg[PDM_ERRSTR_SIZE];
+    ct->type = t;
+    ct->version = version;
+    if (avro_schema_from_json_length(json, strlen(json), &ct->schema))
+        return pdm_err(errstr, errlen, "schema %s v%d: %s", pdm_event_schema_name(t), version,
+                       avro_strerror());
+    ct->iface = avro_generic_class_from_schema(ct->schema);
+    if (!ct->iface || avro_generic_value_new(ct->iface, &ct->value))
+        return pdm_err(errstr, errlen, "schema %s v%d: %s", pdm_event_schema_name(t), version,
+                       avro_strerror());
+    ct->has_value = 1;
+    if (pdm_avro_canonical_form(json, &canonical, msg, sizeof msg))
+        return pdm_err(errstr, errlen, "schema %s v%d: %s", pdm_event_schema_name(t), version, msg);
+    ct->fingerprint = pdm_avro_crc64(canonical, strlen(canonical));
+    for (int i = 0; i < 8; i++)
+        ct->fp_le[i] = (unsigned char)(ct->fingerprint >> (8 * i));
+    cJSON *doc = cJSON_Parse(canonical);
+    free(canonical);
+    ct->validator = doc ? vnode_compile(doc) : NULL;
+    cJSON_Delete(doc);
+    if (!ct->validator)
+        return pdm_err(errstr, errlen, "schema %s v%d: cannot compile validator",
+                       pdm_event_schema_name(t), version);
+    return 0;
 }
 
 pdm_codec *pdm_codec_new(char *errstr, size_t errlen)
@@ -276,35 +344,30 @@ pdm_codec *pdm_codec_new(char *errstr, size_t errlen)
         pdm_err(errstr, errlen, "out of memory");
         return NULL;
     }
+    size_t n = 0;
+    for (int t = 0; t < PDM_EV_COUNT; t++)
+        n += (size_t)pdm_event_schema_version((pdm_event_type)t);
+    c->types = calloc(n, sizeof *c->types);
+    if (!c->types) {
+        pdm_err(errstr, errlen, "out of memory");
+        goto fail;
+    }
+    c->n_types = n; /* zeroed entries are safe to destroy */
+    /* The current versions first (indexed by type), then the earlier ones. */
+    size_t i = PDM_EV_COUNT;
     for (int t = 0; t < PDM_EV_COUNT; t++) {
-        codec_type *ct = &c->types[t];
-        const char *json = pdm_event_schema_json((pdm_event_type)t);
-        char *canonical = NULL, msg[PDM_ERRSTR_SIZE];
-        if (avro_schema_from_json_length(json, strlen(json), &ct->schema)) {
-            pdm_err(errstr, errlen, "schema %s: %s", pdm_event_schema_name(t), avro_strerror());
+        int current = pdm_event_schema_version((pdm_event_type)t);
+        if (codec_type_init(&c->types[t], (pdm_event_type)t, current,
+                            pdm_event_schema_json((pdm_event_type)t), errstr, errlen))
             goto fail;
-        }
-        ct->iface = avro_generic_class_from_schema(ct->schema);
-        if (!ct->iface || avro_generic_value_new(ct->iface, &ct->value)) {
-            pdm_err(errstr, errlen, "schema %s: %s", pdm_event_schema_name(t), avro_strerror());
-            goto fail;
-        }
-        ct->has_value = 1;
-        if (pdm_avro_canonical_form(json, &canonical, msg, sizeof msg)) {
-            pdm_err(errstr, errlen, "schema %s: %s", pdm_event_schema_name(t), msg);
-            goto fail;
-        }
-        ct->fingerprint = pdm_avro_crc64(canonical, strlen(canonical));
-        for (int i = 0; i < 8; i++)
-            ct->fp_le[i] = (unsigned char)(ct->fingerprint >> (8 * i));
-        cJSON *doc = cJSON_Parse(canonical);
-        free(canonical);
-        ct->validator = doc ? vnode_compile(doc) : NULL;
-        cJSON_Delete(doc);
-        if (!ct->validator) {
-            pdm_err(errstr, errlen, "schema %s: cannot compile validator",
-                    pdm_event_schema_name(t));
-            goto fail;
+        for (int v = 1; v < current; v++) {
+            const char *json = pdm_event_schema_json_version((pdm_event_type)t, v);
+            if (!json) {
+                pdm_err(errstr, errlen, "schema %s v%d is not kept", pdm_event_schema_name(t), v);
+                goto fail;
+            }
+            if (codec_type_init(&c->types[i++], (pdm_event_type)t, v, json, errstr, errlen))
+                goto fail;
         }
     }
     c->reader = avro_reader_memory(empty, 0);
@@ -322,6 +385,14 @@ fail:
 uint64_t pdm_codec_fingerprint(const pdm_codec *c, pdm_event_type t)
 {
     return (unsigned)t < PDM_EV_COUNT ? c->types[t].fingerprint : 0;
+}
+
+uint64_t pdm_codec_fingerprint_version(const pdm_codec *c, pdm_event_type t, int version)
+{
+    for (size_t i = 0; i < c->n_types; i++)
+        if (c->types[i].type == t && c->types[i].version == version)
+            return c->types[i].fingerprint;
+    return 0;
 }
 
 int pdm_codec_set_schema_id(pdm_codec *c, pdm_event_type t, int32_t id)
@@ -384,6 +455,45 @@ static int set_double(avro_value_t *rec, size_t idx, double v)
     return avro_value_get_by_index(rec, idx, &f, NULL) || avro_value_set_double(&f, v);
 }
 
+/* RiskEvent version 2 appended the incident fields after top_reasons. */
+enum {
+    RISK_INCIDENT_ID = 9,
+    RISK_STATUS,
+    RISK_OPENED_AT,
+    RISK_PEAK_RISK,
+    RISK_COMPONENT,
+    RISK_RESOLUTION
+};
+
+static int set_enum(avro_value_t *rec, size_t idx, int v)
+{
+    avro_value_t f;
+    return avro_value_get_by_index(rec, idx, &f, NULL) || avro_value_set_enum(&f, v);
+}
+
+static int fill_incident(avro_value_t *v, const pdm_risk *r)
+{
+    avro_value_t f, branch;
+    if (set_str(v, RISK_INCIDENT_ID, r->incident_id, sizeof r->incident_id) ||
+        set_enum(v, RISK_STATUS, (int)r->status) ||
+        avro_value_get_by_index(v, RISK_OPENED_AT, &f, NULL))
+        return -1;
+    /* ["null", long]: null stands for INT64_MIN, no incident. */
+    if (r->opened_at == INT64_MIN) {
+        if (avro_value_set_branch(&f, 0, &branch) || avro_value_set_null(&branch))
+            return -1;
+    } else if (avro_value_set_branch(&f, 1, &branch) ||
+               avro_value_set_long(&branch, r->opened_at)) {
+        return -1;
+    }
+    if (set_double(v, RISK_PEAK_RISK, r->peak_risk))
+        return -1;
+    if (r->component ? set_named(v, RISK_COMPONENT, "comp", r->component)
+                     : set_str(v, RISK_COMPONENT, "", 1))
+        return -1;
+    return set_enum(v, RISK_RESOLUTION, (int)r->resolution);
+}
+
 static int fill_value(avro_value_t *v, const pdm_event *ev)
 {
     if (avro_value_reset(v) || (ev->type != PDM_EV_RISK && set_int(v, 0, ev->machine_id)))
@@ -435,7 +545,7 @@ static int fill_value(avro_value_t *v, const pdm_event *ev)
                 set_double(&item, 2, r->reasons[k].contribution))
                 return -1;
         }
-        return 0;
+        return fill_incident(v, r);
     }
     default:
         return -1;
@@ -468,6 +578,15 @@ static int valid_names(const pdm_event *ev, char *errstr, size_t errlen)
         if (ev->u.risk->n_reasons < 0 || ev->u.risk->n_reasons > PDM_N_REASONS)
             return pdm_err(errstr, errlen, "n_reasons %d is not 0..%d", ev->u.risk->n_reasons,
                            PDM_N_REASONS);
+        if ((unsigned)ev->u.risk->status > PDM_INCIDENT_RESOLVED)
+            return pdm_err(errstr, errlen, "status %d is not a pdm_incident_status",
+                           (int)ev->u.risk->status);
+        if ((unsigned)ev->u.risk->resolution >= PDM_ALERT_N_RESOLUTIONS)
+            return pdm_err(errstr, errlen, "resolution %d is not a pdm_alert_resolution",
+                           (int)ev->u.risk->resolution);
+        if (ev->u.risk->component < 0 || ev->u.risk->component > PDM_N_COMPONENTS)
+            return pdm_err(errstr, errlen, "incident component %d is not 0..%d",
+                           ev->u.risk->component, PDM_N_COMPONENTS);
         return 0;
     default:
         return 0;
@@ -605,9 +724,50 @@ static int read_named(avro_value_t *v, size_t idx, const char *prefix, int max, 
     return 0;
 }
 
-static int extract(pdm_codec *c, pdm_event_type t, avro_value_t *v, pdm_event *out, char *errstr,
-                   size_t errlen)
+static int get_enum(avro_value_t *rec, size_t idx, int *out)
 {
+    avro_value_t f;
+    return avro_value_get_by_index(rec, idx, &f, NULL) || avro_value_get_enum(&f, out);
+}
+
+/* The incident fields of a version 2 RiskEvent into r. */
+static int extract_incident(avro_value_t *v, pdm_risk *r, char *errstr, size_t errlen)
+{
+    const char *s;
+    size_t len;
+    int status, resolution, branch;
+    avro_value_t f, value;
+    if (get_str(v, RISK_INCIDENT_ID, &s, &len) || get_enum(v, RISK_STATUS, &status) ||
+        get_double(v, RISK_PEAK_RISK, &r->peak_risk) || get_enum(v, RISK_RESOLUTION, &resolution) ||
+        avro_value_get_by_index(v, RISK_OPENED_AT, &f, NULL) ||
+        avro_value_get_discriminant(&f, &branch) || avro_value_get_current_branch(&f, &value))
+        return MISMATCH(errstr, errlen);
+    if (copy_str(r->incident_id, sizeof r->incident_id, s, len))
+        return decode_err(PDM_DECODE_INVALID_VALUE, errstr, errlen,
+                          "incident_id of %zu bytes, at most %zu", len, sizeof r->incident_id - 1);
+    /* The validator has refused enum indexes past the symbols. */
+    r->status = (pdm_incident_status)status;
+    r->resolution = (pdm_alert_resolution)resolution;
+    r->opened_at = INT64_MIN;
+    if (branch == 1) {
+        if (avro_value_get_long(&value, &r->opened_at))
+            return MISMATCH(errstr, errlen);
+        if (r->opened_at == INT64_MIN) /* our "none": it would come back as null */
+            return decode_err(PDM_DECODE_INVALID_VALUE, errstr, errlen,
+                              "opened_at %lld is out of range", (long long)INT64_MIN);
+    }
+    if (get_str(v, RISK_COMPONENT, &s, &len))
+        return MISMATCH(errstr, errlen);
+    r->component = 0;
+    return len ? read_named(v, RISK_COMPONENT, "comp", PDM_N_COMPONENTS, &r->component, errstr,
+                            errlen)
+               : 0;
+}
+
+static int extract(pdm_codec *c, const codec_type *ct, avro_value_t *v, pdm_event *out,
+                   char *errstr, size_t errlen)
+{
+    pdm_event_type t = ct->type;
     memset(out, 0, sizeof *out);
     out->type = t;
     if (get_int(v, t == PDM_EV_RISK ? 1 : 0, &out->machine_id) ||
@@ -707,6 +867,10 @@ static int extract(pdm_codec *c, pdm_event_type t, avro_value_t *v, pdm_event *o
                                   sizeof re->feature - 1);
         }
         r->n_reasons = (int)n;
+        /* Version 1 has no incident fields: they take the schema's defaults. */
+        pdm_risk_no_incident(r);
+        if (ct->version >= 2)
+            rc = extract_incident(v, r, errstr, errlen);
         break;
     }
     default:
@@ -717,8 +881,9 @@ static int extract(pdm_codec *c, pdm_event_type t, avro_value_t *v, pdm_event *o
     return rc;
 }
 
-/* The framing of a message: its type (*t) and where its body starts
- * (*header). PDM_DECODE_OK or a negative pdm_decode_status, with errstr. */
+/* The framing of a message: the schema version it names (*t, an index into
+ * c->types) and where its body starts (*header). PDM_DECODE_OK or a
+ * negative pdm_decode_status, with errstr. */
 static int read_header(const pdm_codec *c, const unsigned char *p, size_t len, int *t,
                        size_t *header, char *errstr, size_t errlen)
 {
@@ -739,9 +904,9 @@ static int read_header(const pdm_codec *c, const unsigned char *p, size_t len, i
             pdm_err(errstr, errlen, "message ends inside its fingerprint (%zu bytes)", len);
             return PDM_DECODE_TRUNCATED;
         }
-        for (int i = 0; i < PDM_EV_COUNT && *t < 0; i++)
+        for (size_t i = 0; i < c->n_types && *t < 0; i++)
             if (memcmp(p + 2, c->types[i].fp_le, 8) == 0)
-                *t = i;
+                *t = (int)i;
         if (*t < 0) {
             uint64_t fp = 0;
             for (int i = 7; i >= 0; i--)
@@ -782,7 +947,8 @@ int pdm_codec_peek(const pdm_codec *c, const void *data, size_t len, pdm_event_p
     size_t header;
     int t;
     /* Output types say nothing of the input's event time. */
-    if (read_header(c, p, len, &t, &header, NULL, 0) || t == PDM_EV_RISK || t == PDM_EV_SILENCE)
+    if (read_header(c, p, len, &t, &header, NULL, 0) || c->types[t].type == PDM_EV_RISK ||
+        c->types[t].type == PDM_EV_SILENCE)
         return -1;
     /* Every input schema begins with machine_id (int) and ts (long). */
     vcursor cur = {p + header, p + len, PDM_DECODE_OK, 0};
@@ -790,7 +956,7 @@ int pdm_codec_peek(const pdm_codec *c, const void *data, size_t len, pdm_event_p
     int64_t ts = read_varint(&cur);
     if (cur.status || machine < INT32_MIN || machine > INT32_MAX)
         return -1;
-    out->type = (pdm_event_type)t;
+    out->type = c->types[t].type;
     out->machine_id = (int32_t)machine;
     out->ts = ts;
     return 0;
@@ -810,24 +976,24 @@ int pdm_codec_decode(pdm_codec *c, const void *data, size_t len, pdm_event *out,
     vcursor cur = {p + header, p + len, PDM_DECODE_OK, 0};
     validate(ct->validator, &cur, 0);
     if (cur.status) {
-        pdm_err(errstr, errlen, "%s body %s", pdm_event_schema_name(t),
+        pdm_err(errstr, errlen, "%s body %s", pdm_event_schema_name(ct->type),
                 cur.status == PDM_DECODE_TRUNCATED ? "ends early" : "is malformed");
         return cur.status;
     }
     if (cur.p != cur.end) {
         pdm_err(errstr, errlen, "%zu bytes after the %s body", (size_t)(cur.end - cur.p),
-                pdm_event_schema_name(t));
+                pdm_event_schema_name(ct->type));
         return PDM_DECODE_MALFORMED;
     }
     if (cur.bad_enum) {
         pdm_err(errstr, errlen, "%s body has an enum index outside its symbols",
-                pdm_event_schema_name(t));
+                pdm_event_schema_name(ct->type));
         return PDM_DECODE_INVALID_VALUE;
     }
     avro_reader_memory_set_source(c->reader, (const char *)p + header, (int64_t)(len - header));
     if (avro_value_reset(&ct->value) || avro_value_read(c->reader, &ct->value)) {
-        pdm_err(errstr, errlen, "%s body: %s", pdm_event_schema_name(t), avro_strerror());
+        pdm_err(errstr, errlen, "%s body: %s", pdm_event_schema_name(ct->type), avro_strerror());
         return PDM_DECODE_MALFORMED;
     }
-    return extract(c, (pdm_event_type)t, &ct->value, out, errstr, errlen);
+    return extract(c, ct, &ct->value, out, errstr, errlen);
 }

@@ -1,6 +1,8 @@
 /* json.c: the JSON form of events, for tools (pdm-avro, pdm-tail), HTTP
  * bodies and logs. Field names are the Avro schemas' own; "type" names the
- * event type; ts as "YYYY-MM-DDTHH:MM:SS.mmmZ"; NaN as null. */
+ * event type; ts as "YYYY-MM-DDTHH:MM:SS.mmmZ"; NaN as null. A RiskEvent's
+ * incident fields are always written, and optional when parsed (absent, they
+ * take the schema's defaults, as a version 1 message does). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +41,22 @@ static void add_named(cJSON *o, const char *name, const char *prefix, int n)
     char s[32];
     snprintf(s, sizeof s, "%s%d", prefix, n);
     cJSON_AddStringToObject(o, name, s);
+}
+
+static void add_incident(cJSON *o, const pdm_risk *r)
+{
+    cJSON_AddStringToObject(o, "incident_id", r->incident_id);
+    cJSON_AddStringToObject(o, "status", pdm_incident_status_symbol(r->status));
+    if (r->opened_at == INT64_MIN)
+        cJSON_AddNullToObject(o, "opened_at");
+    else
+        add_time(o, "opened_at", r->opened_at);
+    add_num(o, "peak_risk", r->peak_risk);
+    if (r->component)
+        add_named(o, "component", "comp", r->component);
+    else
+        cJSON_AddStringToObject(o, "component", "");
+    cJSON_AddStringToObject(o, "resolution", pdm_resolution_symbol(r->resolution));
 }
 
 char *pdm_event_to_json(const pdm_event *ev)
@@ -96,6 +114,7 @@ char *pdm_event_to_json(const pdm_event *ev)
             add_num(c, "contribution", r->reasons[k].contribution);
             cJSON_AddItemToArray(reasons, c);
         }
+        add_incident(o, r);
         break;
     }
     default:
@@ -195,6 +214,60 @@ static int need_str(const cJSON *o, const char *name, char *dst, size_t cap, cha
     return 0;
 }
 
+/* An enum symbol among n names (by index); absent keeps *out. */
+static int opt_symbol(const cJSON *o, const char *name, const char *(*symbol)(int), int n, int *out,
+                      char *errstr, size_t errlen)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+    if (!v)
+        return 0;
+    for (int i = 0; cJSON_IsString(v) && i < n; i++)
+        if (!strcmp(v->valuestring, symbol(i))) {
+            *out = i;
+            return 0;
+        }
+    return pdm_err(errstr, errlen, "\"%s\" must be %s .. %s", name, symbol(0), symbol(n - 1));
+}
+
+static const char *status_symbol(int i)
+{
+    return pdm_incident_status_symbol((pdm_incident_status)i);
+}
+
+static const char *resolution_symbol(int i)
+{
+    return pdm_resolution_symbol((pdm_alert_resolution)i);
+}
+
+/* The incident fields, each optional with the schema's default. */
+static int opt_incident(const cJSON *o, pdm_risk *r, char *errstr, size_t errlen)
+{
+    int status = PDM_INCIDENT_FIRING, resolution = PDM_RESOLUTION_NONE;
+    const cJSON *v;
+    pdm_risk_no_incident(r);
+    if (cJSON_GetObjectItemCaseSensitive(o, "incident_id") &&
+        need_str(o, "incident_id", r->incident_id, sizeof r->incident_id, errstr, errlen))
+        return -1;
+    if (opt_symbol(o, "status", status_symbol, PDM_INCIDENT_RESOLVED + 1, &status, errstr,
+                   errlen) ||
+        opt_symbol(o, "resolution", resolution_symbol, PDM_ALERT_N_RESOLUTIONS, &resolution, errstr,
+                   errlen))
+        return -1;
+    r->status = (pdm_incident_status)status;
+    r->resolution = (pdm_alert_resolution)resolution;
+    v = cJSON_GetObjectItemCaseSensitive(o, "opened_at");
+    if (v && !cJSON_IsNull(v) && need_time(o, "opened_at", &r->opened_at, errstr, errlen))
+        return -1;
+    v = cJSON_GetObjectItemCaseSensitive(o, "peak_risk");
+    if (v && need_num(o, "peak_risk", &r->peak_risk, 1, errstr, errlen))
+        return -1;
+    v = cJSON_GetObjectItemCaseSensitive(o, "component");
+    if (v && !(cJSON_IsString(v) && !v->valuestring[0]) &&
+        need_named(o, "component", "comp", PDM_N_COMPONENTS, &r->component, errstr, errlen))
+        return -1;
+    return 0;
+}
+
 static int need_risk(const cJSON *o, pdm_risk *r, char *errstr, size_t errlen)
 {
     const cJSON *level = cJSON_GetObjectItemCaseSensitive(o, "level");
@@ -245,7 +318,7 @@ static int need_risk(const cJSON *o, pdm_risk *r, char *errstr, size_t errlen)
                 return -1;
         }
     }
-    return 0;
+    return opt_incident(o, r, errstr, errlen);
 }
 
 int pdm_event_from_json_with_risk(const char *json, pdm_event *out, pdm_risk *risk, char *errstr,

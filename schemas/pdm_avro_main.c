@@ -40,7 +40,8 @@ static const char *usage =
     "       pdm-avro schemas\n\n"
     "encode reads one JSON event per line (or --json) and writes the encoded messages;\n"
     "decode prints each file's message as JSON (non-zero exit if any does not decode);\n"
-    "schemas lists each type, its fingerprint and its Parsing Canonical Form.";
+    "schemas lists each type's schema versions (the current one, then the earlier ones\n"
+    "still decoded), with fingerprint and Parsing Canonical Form.";
 
 static int encode_one(pdm_codec *codec, const char *json, pdm_wire_format fmt, long long id,
                       FILE *out, int line)
@@ -130,23 +131,29 @@ static int cmd_decode(pdm_codec *codec, int n, char **files)
     return rc;
 }
 
+/* Every version the codec decodes, the current one (what encode writes)
+ * first: earlier versions stay readable after a schema evolves. */
 static int cmd_schemas(pdm_codec *codec)
 {
     for (int t = 0; t < PDM_EV_COUNT; t++) {
-        char *canonical = NULL, err[PDM_ERRSTR_SIZE];
-        uint64_t fp = pdm_codec_fingerprint(codec, (pdm_event_type)t);
-        if (pdm_avro_canonical_form(pdm_event_schema_json((pdm_event_type)t), &canonical, err,
-                                    sizeof err)) {
-            fprintf(stderr, "pdm-avro: %s\n", err);
-            return 1;
+        int current = pdm_event_schema_version((pdm_event_type)t);
+        for (int v = current; v >= 1; v--) {
+            char *canonical = NULL, err[PDM_ERRSTR_SIZE];
+            uint64_t fp = pdm_codec_fingerprint_version(codec, (pdm_event_type)t, v);
+            if (pdm_avro_canonical_form(pdm_event_schema_json_version((pdm_event_type)t, v),
+                                        &canonical, err, sizeof err)) {
+                fprintf(stderr, "pdm-avro: %s\n", err);
+                return 1;
+            }
+            printf("%-12s %-24s v%-2d fingerprint %016llx  wire C3 01",
+                   pdm_event_type_name((pdm_event_type)t), pdm_event_schema_name((pdm_event_type)t),
+                   v, (unsigned long long)fp);
+            for (int i = 0; i < 8; i++)
+                printf(" %02X", (unsigned)(fp >> (8 * i)) & 0xff);
+            printf("%s\n  %s\n", v == current ? "" : "  (earlier version: decoded, not written)",
+                   canonical);
+            free(canonical);
         }
-        printf("%-12s %-24s fingerprint %016llx  wire C3 01",
-               pdm_event_type_name((pdm_event_type)t), pdm_event_schema_name((pdm_event_type)t),
-               (unsigned long long)fp);
-        for (int i = 0; i < 8; i++)
-            printf(" %02X", (unsigned)(fp >> (8 * i)) & 0xff);
-        printf("\n  %s\n", canonical);
-        free(canonical);
     }
     return 0;
 }

@@ -1,5 +1,5 @@
-/* schemas.c: names of event types, levels and decode outcomes; the embedded
- * schema texts. */
+/* schemas.c: names of event types, levels, RiskEvent symbols and decode
+ * outcomes; the embedded schema texts and their versions. */
 #include <string.h>
 
 #include "pdm_schemas.h"
@@ -26,6 +26,27 @@ const char *pdm_event_schema_json(pdm_event_type t)
     return (unsigned)t < PDM_EV_COUNT ? pdm_embedded_schemas[t] : NULL;
 }
 
+int pdm_event_schema_version(pdm_event_type t)
+{
+    if ((unsigned)t >= PDM_EV_COUNT)
+        return 0;
+    int newest_kept = 0;
+    for (int i = 0; i < pdm_embedded_history_count; i++)
+        if (pdm_embedded_history[i].type == (int)t && pdm_embedded_history[i].version > newest_kept)
+            newest_kept = pdm_embedded_history[i].version;
+    return newest_kept + 1;
+}
+
+const char *pdm_event_schema_json_version(pdm_event_type t, int version)
+{
+    if (version == pdm_event_schema_version(t))
+        return pdm_event_schema_json(t);
+    for (int i = 0; i < pdm_embedded_history_count; i++)
+        if (pdm_embedded_history[i].type == (int)t && pdm_embedded_history[i].version == version)
+            return pdm_embedded_history[i].json;
+    return NULL;
+}
+
 int pdm_event_type_parse(const char *name, pdm_event_type *out)
 {
     for (int t = 0; t < PDM_EV_COUNT; t++) {
@@ -43,6 +64,19 @@ const char *pdm_level_name(pdm_level level)
 {
     static const char *const names[] = {"OK", "WARN", "CRITICAL"};
     return (unsigned)level <= PDM_LEVEL_CRITICAL ? names[level] : "UNKNOWN";
+}
+
+const char *pdm_incident_status_symbol(pdm_incident_status s)
+{
+    static const char *const names[] = {"firing", "resolved"};
+    return (unsigned)s <= PDM_INCIDENT_RESOLVED ? names[s] : "unknown";
+}
+
+const char *pdm_resolution_symbol(pdm_alert_resolution r)
+{
+    static const char *const names[PDM_ALERT_N_RESOLUTIONS] = {"none", "cleared", "repaired",
+                                                               "failed", "silent"};
+    return (unsigned)r < PDM_ALERT_N_RESOLUTIONS ? names[r] : "unknown";
 }
 
 const char *pdm_decode_status_name(pdm_decode_status st)

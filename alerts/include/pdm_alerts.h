@@ -122,20 +122,12 @@ typedef enum {
     PDM_ALERT_RESOLVED,
 } pdm_alert_emit;
 
-typedef enum {
-    PDM_RESOLUTION_NONE = 0, /* still firing */
-    PDM_RESOLUTION_CLEARED,  /* the scores fell below the clear threshold */
-    PDM_RESOLUTION_REPAIRED, /* maintenance of the incident's component */
-    PDM_RESOLUTION_FAILED,   /* the incident's component failed */
-    PDM_RESOLUTION_SILENT,   /* the machine stopped reporting */
-} pdm_alert_resolution;
-#define PDM_ALERT_N_RESOLUTIONS 5
-
-typedef enum { PDM_INCIDENT_FIRING = 0, PDM_INCIDENT_RESOLVED } pdm_incident_status;
+/* pdm_alert_resolution and pdm_incident_status are the RiskEvent's own
+ * (pdm_schemas.h), so that an incident goes on the wire as it is. */
 
 /* "<machine>-<opened_at ms>": stable for the incident's life and the same
  * on a replay; unique per machine (two incidents never open at one ts). */
-#define PDM_ALERT_ID_SIZE 40
+#define PDM_ALERT_ID_SIZE PDM_INCIDENT_ID_SIZE
 
 /* The incident a decision concerns: the fields the wire will carry. */
 typedef struct {

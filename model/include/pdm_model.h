@@ -194,8 +194,9 @@ pdm_level pdm_model_level(const pdm_model *m, double risk);
 /* Scores n rows into out[i]: risk, component_prob, level, model_version and,
  * for WARN/CRITICAL rows only (one contributions call for all of them), up
  * to PDM_N_REASONS reasons: the features with the largest positive
- * contributions, with their values. event_id and scored_at are left to the
- * caller. */
+ * contributions, with their values; the incident fields say "no incident"
+ * (pdm_risk_no_incident: incidents are the alert state machine's). event_id
+ * and scored_at are left to the caller. */
 int pdm_model_score(pdm_model *m, const double *rows, size_t n, pdm_risk *out, char *errstr,
                     size_t errlen);
 /* The same, with reasons only if `reasons` is non-zero: a streaming caller

@@ -15,6 +15,10 @@
  * through unchanged (range checks belong to the scorer), while names outside
  * error1..5, comp1..4, modelN (N >= 1) and unknown enum symbols are refused.
  *
+ * Schemas evolve by appending fields with defaults (RiskEvent version 2
+ * added the incident fields): a message names its version by its
+ * fingerprint, and the codec decodes every version it keeps.
+ *
  * A pdm_codec is not thread-safe: use one per thread.
  */
 #ifndef PDM_SCHEMAS_H
@@ -46,6 +50,22 @@ typedef struct {
     double contribution; /* SHAP value towards the risk */
 } pdm_reason;
 
+/* The alert incident a RiskEvent belongs to (RiskEvent version 2; the
+ * alert state machine in alerts/ decides them). The zero values are the
+ * schema's defaults except opened_at: see pdm_risk_no_incident. */
+typedef enum { PDM_INCIDENT_FIRING = 0, PDM_INCIDENT_RESOLVED } pdm_incident_status;
+
+typedef enum {
+    PDM_RESOLUTION_NONE = 0, /* still firing */
+    PDM_RESOLUTION_CLEARED,  /* the scores fell below the clear threshold */
+    PDM_RESOLUTION_REPAIRED, /* maintenance of the incident's component */
+    PDM_RESOLUTION_FAILED,   /* the incident's component failed */
+    PDM_RESOLUTION_SILENT,   /* the machine stopped reporting */
+} pdm_alert_resolution;
+#define PDM_ALERT_N_RESOLUTIONS 5
+
+#define PDM_INCIDENT_ID_SIZE 40 /* "<machine>-<opened_at ms>" and its NUL */
+
 typedef struct {
     char event_id[72]; /* deterministic from machine_id, ts, model_version */
     int64_t scored_at; /* processing time, ms UTC */
@@ -55,7 +75,28 @@ typedef struct {
     pdm_level level;
     int n_reasons; /* 0..PDM_N_REASONS */
     pdm_reason reasons[PDM_N_REASONS];
+    /* The incident (version 2 fields; a version 1 message decodes with the
+     * defaults pdm_risk_no_incident sets). */
+    char incident_id[PDM_INCIDENT_ID_SIZE]; /* "" when the event concerns no incident */
+    pdm_incident_status status;             /* firing when none */
+    int64_t opened_at;                      /* ms UTC; INT64_MIN when none (null on the wire) */
+    double peak_risk;                       /* 0 when none */
+    int component;                          /* K of "compK", 1..PDM_N_COMPONENTS; 0 none ("") */
+    pdm_alert_resolution resolution;        /* none while firing */
 } pdm_risk;
+
+/* Sets r's incident fields to the schema's defaults: no incident. Every
+ * producer of RiskEvents that is not told of an incident calls it. Inline
+ * so that modules holding events without the codec (model/) can. */
+static inline void pdm_risk_no_incident(pdm_risk *r)
+{
+    r->incident_id[0] = '\0';
+    r->status = PDM_INCIDENT_FIRING;
+    r->opened_at = INT64_MIN;
+    r->peak_risk = 0;
+    r->component = 0;
+    r->resolution = PDM_RESOLUTION_NONE;
+}
 
 typedef struct {
     pdm_event_type type;
@@ -92,8 +133,19 @@ const char *pdm_event_type_name(pdm_event_type t);   /* "telemetry", "error", ..
 const char *pdm_event_schema_name(pdm_event_type t); /* "io.pdm.TelemetryEvent" */
 const char *pdm_event_schema_json(pdm_event_type t); /* the .avsc text */
 const char *pdm_level_name(pdm_level level);         /* "OK", "WARN", "CRITICAL" */
+/* The RiskEvent enum symbols: "firing", "resolved"; "none", "cleared", ... */
+const char *pdm_incident_status_symbol(pdm_incident_status s);
+const char *pdm_resolution_symbol(pdm_alert_resolution r);
 /* Parses "telemetry"/"error"/... or the schema's full or short name. */
 int pdm_event_type_parse(const char *name, pdm_event_type *out);
+
+/* Schema evolution: a type's current schema is its newest version; the
+ * earlier versions kept in schemas/history/ (each later one appends fields
+ * with defaults) are still decoded, the fields a message lacks taking their
+ * defaults. Encoding always writes the current version. */
+int pdm_event_schema_version(pdm_event_type t); /* the current version, >= 1; 0 if no type */
+/* The .avsc text of a version (1..current), or NULL if it is not kept. */
+const char *pdm_event_schema_json_version(pdm_event_type t, int version);
 
 /* Avro specification helpers (exposed for tests and tools). */
 uint64_t pdm_avro_crc64(const void *data, size_t len); /* CRC-64-AVRO, 0xc15d213aa4d7a795 on "" */
@@ -128,6 +180,10 @@ void pdm_codec_destroy(pdm_codec *codec);
 
 /* The 64-bit fingerprint of a type's schema (CRC-64-AVRO of its canonical form). */
 uint64_t pdm_codec_fingerprint(const pdm_codec *codec, pdm_event_type t);
+/* The same for a version the codec decodes (see pdm_event_schema_version);
+ * 0 if it does not. Single-object messages framed with an earlier version's
+ * fingerprint decode with that version's layout. */
+uint64_t pdm_codec_fingerprint_version(const pdm_codec *codec, pdm_event_type t, int version);
 /* Sets the Confluent Schema Registry id of a type (needed to encode or decode
  * it with PDM_WIRE_CONFLUENT). Returns 0 or -1. */
 int pdm_codec_set_schema_id(pdm_codec *codec, pdm_event_type t, int32_t id);

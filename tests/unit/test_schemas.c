@@ -100,39 +100,69 @@ static void write_temp(char *path, const char *text)
     close(fd);
 }
 
-/* python3-avro's binary body (hex) of a datum (JSON) under a schema. The
- * logicalType annotations are dropped first: python would want datetime
- * objects for them, and they do not change the binary encoding. */
-static void python_body_hex(pdm_event_type t, const char *datum_json, char *hex, size_t cap)
+/* python3-avro, run on files: "write SCHEMA DATUM" prints the binary body
+ * (hex) of a datum (JSON); "read WRITER READER HEXFILE" reads a body written
+ * with schema WRITER as schema READER (Avro schema resolution: fields the
+ * writer lacks take the reader's defaults, fields the reader lacks are
+ * skipped) and prints the datum as JSON with sorted keys. The logicalType
+ * annotations are dropped first: python would want datetime objects for
+ * them, and they do not change the binary encoding. */
+static const char python_avro_script[] =
+    "import avro.schema, avro.io, io, json, sys\n"
+    "def strip(x):\n"
+    "    if isinstance(x, dict):\n"
+    "        return {k: strip(v) for k, v in x.items() if k != 'logicalType'}\n"
+    "    if isinstance(x, list):\n"
+    "        return [strip(v) for v in x]\n"
+    "    return x\n"
+    "def schema(path):\n"
+    "    return avro.schema.parse(json.dumps(strip(json.load(open(path)))))\n"
+    "if sys.argv[1] == 'write':\n"
+    "    buf = io.BytesIO()\n"
+    "    avro.io.DatumWriter(schema(sys.argv[2])).write(json.load(open(sys.argv[3])), "
+    "avro.io.BinaryEncoder(buf))\n"
+    "    print(buf.getvalue().hex())\n"
+    "else:\n"
+    "    body = bytes.fromhex(open(sys.argv[4]).read())\n"
+    "    d = avro.io.DatumReader(schema(sys.argv[2]), schema(sys.argv[3]))\n"
+    "    print(json.dumps(d.read(avro.io.BinaryDecoder(io.BytesIO(body))), sort_keys=True))\n";
+
+/* Runs the script with three file arguments (their contents given) and the
+ * mode; its one line of output goes to out. */
+static void run_python_avro(const char *mode, const char *a, const char *b, const char *c,
+                            char *out, size_t cap)
 {
-    static const char script[] =
-        "import avro.schema, avro.io, io, json, sys\n"
-        "def strip(x):\n"
-        "    if isinstance(x, dict):\n"
-        "        return {k: strip(v) for k, v in x.items() if k != 'logicalType'}\n"
-        "    if isinstance(x, list):\n"
-        "        return [strip(v) for v in x]\n"
-        "    return x\n"
-        "schema = avro.schema.parse(json.dumps(strip(json.load(open(sys.argv[1])))))\n"
-        "buf = io.BytesIO()\n"
-        "avro.io.DatumWriter(schema).write(json.load(open(sys.argv[2])), "
-        "avro.io.BinaryEncoder(buf))\n"
-        "print(buf.getvalue().hex())\n";
-    char py[32], avsc[32], datum[32], cmd[256];
-    write_temp(py, script);
-    write_temp(avsc, pdm_event_schema_json(t));
-    write_temp(datum, datum_json);
-    snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s %s %s", py, avsc, datum);
+    char py[32], fa[32], fb[32], fc[32], cmd[256];
+    write_temp(py, python_avro_script);
+    write_temp(fa, a);
+    write_temp(fb, b);
+    write_temp(fc, c ? c : "");
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s %s %s %s %s", py, mode, fa, fb, fc);
     FILE *p = popen(cmd, "r");
     assert_non_null(p);
-    hex[0] = '\0';
-    char *line = fgets(hex, (int)cap, p);
+    out[0] = '\0';
+    char *line = fgets(out, (int)cap, p);
     assert_int_equal(pclose(p), 0);
     assert_non_null(line);
-    hex[strcspn(hex, "\n")] = '\0';
+    out[strcspn(out, "\n")] = '\0';
     unlink(py);
-    unlink(avsc);
-    unlink(datum);
+    unlink(fa);
+    unlink(fb);
+    unlink(fc);
+}
+
+/* python3-avro's binary body (hex) of a datum (JSON) under a schema. */
+static void python_body_hex(const char *schema_json, const char *datum_json, char *hex, size_t cap)
+{
+    run_python_avro("write", schema_json, datum_json, NULL, hex, cap);
+}
+
+/* What python3-avro reads from a body (hex) written with schema writer when
+ * it reads as schema reader: a JSON object with sorted keys. */
+static void python_resolve(const char *writer, const char *reader, const char *hex, char *out,
+                           size_t cap)
+{
+    run_python_avro("read", writer, reader, hex, out, cap);
 }
 
 /* python3-avro 1.11 writes a logical type's base as {"type":"long"} where
@@ -148,14 +178,12 @@ static void replace_all(char *s, const char *from, const char *to)
     }
 }
 
-static void test_canonical_matches_python_avro(void **state)
+static void canonical_matches_python_avro(const char *json)
 {
-    require_python_avro();
-    for (int t = 0; t < PDM_EV_COUNT; t++) {
+    {
         char path[] = "/tmp/pdm-avsc-XXXXXX";
         int fd = mkstemp(path);
         assert_true(fd >= 0);
-        const char *json = pdm_event_schema_json((pdm_event_type)t);
         assert_int_equal(write(fd, json, strlen(json)), (ssize_t)strlen(json));
         close(fd);
         char cmd[512];
@@ -175,6 +203,24 @@ static void test_canonical_matches_python_avro(void **state)
         assert_string_equal(got, want);
         free(got);
     }
+}
+
+/* Every schema the codec decodes, the kept earlier versions too. */
+static void test_canonical_matches_python_avro(void **state)
+{
+    require_python_avro();
+    for (int t = 0; t < PDM_EV_COUNT; t++) {
+        int current = pdm_event_schema_version((pdm_event_type)t);
+        assert_true(current >= 1);
+        for (int v = 1; v <= current; v++) {
+            const char *json = pdm_event_schema_json_version((pdm_event_type)t, v);
+            assert_non_null(json);
+            canonical_matches_python_avro(json);
+        }
+        assert_null(pdm_event_schema_json_version((pdm_event_type)t, current + 1));
+        assert_null(pdm_event_schema_json_version((pdm_event_type)t, 0));
+    }
+    assert_int_equal(pdm_event_schema_version(PDM_EV_RISK), 2);
 }
 
 static void to_hex(const unsigned char *p, size_t n, char *out)
@@ -247,6 +293,13 @@ static pdm_event sample(pdm_event_type t)
             r->reasons[k].value = k == 1 ? NAN : 40.0 + k;
             r->reasons[k].contribution = 1.5 - k;
         }
+        /* A resolved incident: every incident field away from its default. */
+        snprintf(r->incident_id, sizeof r->incident_id, "42-1420070400000");
+        r->status = PDM_INCIDENT_RESOLVED;
+        r->opened_at = INT64_C(1420070400000);
+        r->peak_risk = 0.9375;
+        r->component = 3;
+        r->resolution = PDM_RESOLUTION_REPAIRED;
         e.u.risk = r;
         break;
     }
@@ -280,6 +333,12 @@ static void assert_same_event(const pdm_event *a, const pdm_event *b)
                     (isnan(x->reasons[k].value) && isnan(y->reasons[k].value)));
         assert_true(x->reasons[k].contribution == y->reasons[k].contribution);
     }
+    assert_string_equal(x->incident_id, y->incident_id);
+    assert_int_equal(x->status, y->status);
+    assert_true(x->opened_at == y->opened_at);
+    assert_true(x->peak_risk == y->peak_risk);
+    assert_int_equal(x->component, y->component);
+    assert_int_equal(x->resolution, y->resolution);
 }
 
 /* The bodies avro-c writes are the bytes python3-avro writes for the same
@@ -312,7 +371,10 @@ static void test_interop_with_python_avro(void **state)
          " \"level\": \"CRITICAL\", \"top_reasons\": [{\"feature\": \"vibration_mean_0h\","
          " \"value\": 40.0, \"contribution\": 1.5}, {\"feature\": \"vibration_mean_1h\","
          " \"value\": NaN, \"contribution\": 0.5}, {\"feature\": \"vibration_mean_2h\","
-         " \"value\": 42.0, \"contribution\": -0.5}]}"},
+         " \"value\": 42.0, \"contribution\": -0.5}],"
+         " \"incident_id\": \"42-1420070400000\", \"status\": \"resolved\","
+         " \"opened_at\": 1420070400000, \"peak_risk\": 0.9375, \"component\": \"comp3\","
+         " \"resolution\": \"repaired\"}"},
     };
     char err[PDM_ERRSTR_SIZE], want[2 * PDM_MAX_ENCODED + 2], got[2 * PDM_MAX_ENCODED + 2];
     unsigned char buf[PDM_MAX_ENCODED];
@@ -324,7 +386,7 @@ static void test_interop_with_python_avro(void **state)
             pdm_codec_encode(c, &in, PDM_WIRE_SINGLE_OBJECT, buf, sizeof buf, err, sizeof err);
         assert_true(len > 10);
         to_hex(buf + 10, (size_t)len - 10, got);
-        python_body_hex(cases[i].type, cases[i].datum, want, sizeof want);
+        python_body_hex(pdm_event_schema_json(cases[i].type), cases[i].datum, want, sizeof want);
         assert_string_equal(got, want);
         /* python's body behind our header decodes to the same event. */
         int n = from_hex(want, buf + 10, sizeof buf - 10);
@@ -333,6 +395,145 @@ static void test_interop_with_python_avro(void **state)
                          PDM_DECODE_OK);
         assert_same_event(&in, &out);
     }
+    pdm_codec_destroy(c);
+}
+
+/* One RiskEvent as a version 1 datum, in python's json.dumps(sort_keys=True)
+ * form, and as version 2 with the incident fields at their defaults. */
+#define RISK_COMPONENTS                                                                            \
+    "\"components\": [{\"component\": \"comp1\", \"probability\": 0.125}, {\"component\": "        \
+    "\"comp2\", \"probability\": 0.25}, {\"component\": \"comp3\", \"probability\": 0.5}, "        \
+    "{\"component\": \"comp4\", \"probability\": 0.0625}]"
+#define RISK_REASONS                                                                               \
+    "\"top_reasons\": [{\"contribution\": 0.5, \"feature\": \"volt_mean_3h\", \"value\": 170.5}]"
+static const char risk_v1_datum[] =
+    "{" RISK_COMPONENTS ", \"event_id\": \"7-1420070400000-abcdef012345\", \"level\": \"WARN\", "
+    "\"machine_id\": 7, \"model_version\": \"abcdef012345\", \"risk\": 0.75, \"scored_at\": "
+    "1764400000000, " RISK_REASONS ", \"ts\": 1420070400000}";
+static const char risk_v2_defaults[] =
+    "{\"component\": \"\", " RISK_COMPONENTS ", \"event_id\": \"7-1420070400000-abcdef012345\", "
+    "\"incident_id\": \"\", \"level\": \"WARN\", \"machine_id\": 7, \"model_version\": "
+    "\"abcdef012345\", \"opened_at\": null, \"peak_risk\": 0.0, \"resolution\": \"none\", "
+    "\"risk\": 0.75, \"scored_at\": 1764400000000, \"status\": \"firing\", " RISK_REASONS
+    ", \"ts\": 1420070400000}";
+
+/* The event of risk_v1_datum, with an open incident. */
+static pdm_event evolution_event(pdm_risk *r)
+{
+    pdm_event e = {.type = PDM_EV_RISK, .machine_id = 7, .ts = INT64_C(1420070400000)};
+    memset(r, 0, sizeof *r);
+    snprintf(r->event_id, sizeof r->event_id, "7-1420070400000-abcdef012345");
+    snprintf(r->model_version, sizeof r->model_version, "abcdef012345");
+    r->scored_at = INT64_C(1764400000000);
+    r->risk = 0.75;
+    r->component_prob[0] = 0.125;
+    r->component_prob[1] = 0.25;
+    r->component_prob[2] = 0.5;
+    r->component_prob[3] = 0.0625;
+    r->level = PDM_LEVEL_WARN;
+    r->n_reasons = 1;
+    snprintf(r->reasons[0].feature, sizeof r->reasons[0].feature, "volt_mean_3h");
+    r->reasons[0].value = 170.5;
+    r->reasons[0].contribution = 0.5;
+    snprintf(r->incident_id, sizeof r->incident_id, "7-1420063200000");
+    r->status = PDM_INCIDENT_FIRING;
+    r->opened_at = INT64_C(1420063200000);
+    r->peak_risk = 0.8125;
+    r->component = 3;
+    r->resolution = PDM_RESOLUTION_NONE;
+    e.u.risk = r;
+    return e;
+}
+
+/* RiskEvent version 2 appended the incident fields with defaults (Avro
+ * schema evolution), and both directions hold:
+ *  - old writer, new reader: a version 1 body (python3-avro writes it with
+ *    schemas/history/RiskEvent.v1.avsc) decodes in our codec when framed
+ *    with the version 1 fingerprint, incident fields at their defaults; and
+ *    python's schema resolution reads it as version 2 with the defaults of
+ *    RiskEvent.avsc (a field added without a default fails here);
+ *  - new writer, old reader: python reads our version 2 body as version 1,
+ *    the incident fields skipped; the version 1 body is a prefix of it. */
+static void test_risk_schema_evolution(void **state)
+{
+    require_python_avro();
+    char err[PDM_ERRSTR_SIZE], hex1[2 * PDM_MAX_ENCODED + 2], hex2[2 * PDM_MAX_ENCODED + 2],
+        got[4096];
+    unsigned char buf[PDM_MAX_ENCODED];
+    const char *v1 = pdm_event_schema_json_version(PDM_EV_RISK, 1);
+    const char *v2 = pdm_event_schema_json(PDM_EV_RISK);
+    assert_non_null(v1);
+    assert_ptr_equal(pdm_event_schema_json_version(PDM_EV_RISK, 2), v2);
+    pdm_codec *c = pdm_codec_new(err, sizeof err);
+    assert_non_null(c);
+
+    /* Both fingerprints, each the CRC of its version's canonical form. */
+    uint64_t fp1 = pdm_codec_fingerprint_version(c, PDM_EV_RISK, 1);
+    uint64_t fp2 = pdm_codec_fingerprint_version(c, PDM_EV_RISK, 2);
+    char *canonical = NULL;
+    assert_int_equal(pdm_avro_canonical_form(v1, &canonical, err, sizeof err), 0);
+    assert_true(fp1 == crc64_reference((unsigned char *)canonical, strlen(canonical)));
+    free(canonical);
+    assert_true(fp2 == pdm_codec_fingerprint(c, PDM_EV_RISK));
+    assert_true(fp1 != fp2);
+    assert_true(pdm_codec_fingerprint_version(c, PDM_EV_RISK, 3) == 0);
+    assert_true(pdm_codec_fingerprint_version(c, PDM_EV_TELEMETRY, 1) ==
+                pdm_codec_fingerprint(c, PDM_EV_TELEMETRY));
+
+    /* Old writer, new reader (our codec): the version 1 layout, defaults. */
+    pdm_risk want_risk, *r;
+    pdm_event want = evolution_event(&want_risk), out;
+    python_body_hex(v1, risk_v1_datum, hex1, sizeof hex1);
+    buf[0] = 0xC3;
+    buf[1] = 0x01;
+    for (int i = 0; i < 8; i++)
+        buf[2 + i] = (unsigned char)(fp1 >> (8 * i));
+    int n1 = from_hex(hex1, buf + 10, sizeof buf - 10);
+    assert_true(n1 > 0);
+    assert_int_equal(pdm_codec_decode(c, buf, 10 + (size_t)n1, &out, err, sizeof err),
+                     PDM_DECODE_OK);
+    pdm_risk_no_incident(&want_risk); /* what version 1 cannot say */
+    assert_same_event(&want, &out);
+    r = out.u.risk;
+    assert_string_equal(r->incident_id, "");
+    assert_int_equal(r->status, PDM_INCIDENT_FIRING);
+    assert_true(r->opened_at == INT64_MIN);
+    assert_true(r->peak_risk == 0);
+    assert_int_equal(r->component, 0);
+    assert_int_equal(r->resolution, PDM_RESOLUTION_NONE);
+    char *json = pdm_event_to_json(&out);
+    assert_non_null(strstr(json, "\"incident_id\":\"\",\"status\":\"firing\",\"opened_at\":null,"
+                                 "\"peak_risk\":0,\"component\":\"\",\"resolution\":\"none\""));
+    free(json);
+    /* The fingerprint decides the layout: a version 1 body under the
+     * version 2 fingerprint ends early. */
+    for (int i = 0; i < 8; i++)
+        buf[2 + i] = (unsigned char)(fp2 >> (8 * i));
+    assert_int_equal(pdm_codec_decode(c, buf, 10 + (size_t)n1, &out, err, sizeof err),
+                     PDM_DECODE_TRUNCATED);
+
+    /* Old writer, new reader (python's schema resolution): the defaults. */
+    python_resolve(v1, v2, hex1, got, sizeof got);
+    assert_string_equal(got, risk_v2_defaults);
+
+    /* New writer, old reader: python reads our version 2 body as version 1. */
+    want = evolution_event(&want_risk);
+    int len = pdm_codec_encode(c, &want, PDM_WIRE_SINGLE_OBJECT, buf, sizeof buf, err, sizeof err);
+    assert_true(len > 10);
+    for (int i = 0; i < 8; i++)
+        assert_int_equal(buf[2 + i], (fp2 >> (8 * i)) & 0xff);
+    to_hex(buf + 10, (size_t)len - 10, hex2);
+    python_resolve(v2, v1, hex2, got, sizeof got);
+    assert_string_equal(got, risk_v1_datum);
+    /* Appended at the end: the version 1 body is where version 2 begins. */
+    assert_true(strlen(hex2) > strlen(hex1));
+    assert_memory_equal(hex2, hex1, strlen(hex1));
+    /* ... and python reads the incident as version 2 too. */
+    python_resolve(v2, v2, hex2, got, sizeof got);
+    assert_non_null(strstr(got, "\"incident_id\": \"7-1420063200000\""));
+    assert_non_null(strstr(got, "\"opened_at\": 1420063200000, \"peak_risk\": 0.8125, "
+                                "\"resolution\": \"none\""));
+    assert_non_null(strstr(got, "\"component\": \"comp3\", \"components\""));
     pdm_codec_destroy(c);
 }
 
@@ -555,18 +756,53 @@ static void test_rejects_with_reason(void **state)
         memcpy(at, patches[i].to, strlen(patches[i].to));
         expect_status(c, buf, (size_t)len, PDM_DECODE_INVALID_VALUE);
     }
-    /* An enum index past the symbols (RiskEvent level). */
+    /* An enum index past the symbols (RiskEvent level, status, resolution).
+     * Without reasons and incident the body ends: level, the empty reasons
+     * array's 0, then incident_id "" (0), status 0, opened_at null (branch
+     * 0), peak_risk (8 bytes of 0.0), component "" (0), resolution 0. */
     e = sample(PDM_EV_RISK);
     sample_risk.n_reasons = 0;
+    pdm_risk_no_incident(&sample_risk);
     len = pdm_codec_encode(c, &e, PDM_WIRE_SINGLE_OBJECT, buf, sizeof buf, err, sizeof err);
-    /* level is the second-to-last byte (then the empty reasons array's 0). */
-    assert_int_equal(buf[len - 2], 2 * 2); /* CRITICAL = 2, zigzag 4 */
-    buf[len - 2] = 2 * 3;
+    const int level_at = len - 15, status_at = len - 12, opened_at = len - 11,
+              resolution_at = len - 1;
+    static const unsigned char no_incident_tail[] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    assert_memory_equal(buf + level_at + 1, no_incident_tail, sizeof no_incident_tail);
+    assert_int_equal(buf[level_at], 2 * 2); /* CRITICAL = 2, zigzag 4 */
+    buf[level_at] = 2 * 3;
     expect_status(c, buf, (size_t)len, PDM_DECODE_INVALID_VALUE);
-    buf[len - 2] = 1; /* zigzag -1 */
+    buf[level_at] = 1; /* zigzag -1 */
     expect_status(c, buf, (size_t)len, PDM_DECODE_INVALID_VALUE);
     /* ... but a cut message with a bad enum is still truncated. */
     expect_status(c, buf, (size_t)len - 1, PDM_DECODE_TRUNCATED);
+    buf[level_at] = 2 * 2;
+    expect_status(c, buf, (size_t)len, PDM_DECODE_OK);
+    buf[status_at] = 2 * 2; /* firing, resolved: no third symbol */
+    expect_status(c, buf, (size_t)len, PDM_DECODE_INVALID_VALUE);
+    buf[status_at] = 2 * 1;
+    expect_status(c, buf, (size_t)len, PDM_DECODE_OK);
+    buf[resolution_at] = 2 * 5; /* none .. silent are 0 .. 4 */
+    expect_status(c, buf, (size_t)len, PDM_DECODE_INVALID_VALUE);
+    buf[resolution_at] = 2 * 4;
+    expect_status(c, buf, (size_t)len, PDM_DECODE_OK);
+    /* A union branch past ["null", long] leaves no way to read the rest. */
+    buf[opened_at] = 2 * 2;
+    expect_status(c, buf, (size_t)len, PDM_DECODE_MALFORMED);
+    buf[opened_at] = 1; /* zigzag -1 */
+    expect_status(c, buf, (size_t)len, PDM_DECODE_MALFORMED);
+
+    /* The incident's component is comp1..comp4 or "". */
+    e = sample(PDM_EV_RISK);
+    sample_risk.component = 2;
+    len = pdm_codec_encode(c, &e, PDM_WIRE_SINGLE_OBJECT, buf, sizeof buf, err, sizeof err);
+    unsigned char *last = NULL;
+    for (unsigned char *at = buf; (at = find_bytes(at, (size_t)(buf + len - at), "comp2")); at++)
+        last = at; /* after the components array's comp2 */
+    assert_non_null(last);
+    memcpy(last, "comp7", 5);
+    expect_status(c, buf, (size_t)len, PDM_DECODE_INVALID_VALUE);
+    memcpy(last, "Comp2", 5);
+    expect_status(c, buf, (size_t)len, PDM_DECODE_INVALID_VALUE);
 
     /* Encoding refuses out-of-range names, and a type without a schema id. */
     e = sample(PDM_EV_MAINTENANCE);
@@ -588,6 +824,19 @@ static void test_rejects_with_reason(void **state)
         pdm_codec_encode(c, &e, PDM_WIRE_SINGLE_OBJECT, buf, sizeof buf, err, sizeof err), -1);
     sample_risk.n_reasons = 3;
     sample_risk.level = (pdm_level)3;
+    assert_int_equal(
+        pdm_codec_encode(c, &e, PDM_WIRE_SINGLE_OBJECT, buf, sizeof buf, err, sizeof err), -1);
+    /* ... and incident fields outside their enums. */
+    e = sample(PDM_EV_RISK);
+    sample_risk.status = (pdm_incident_status)2;
+    assert_int_equal(
+        pdm_codec_encode(c, &e, PDM_WIRE_SINGLE_OBJECT, buf, sizeof buf, err, sizeof err), -1);
+    e = sample(PDM_EV_RISK);
+    sample_risk.resolution = (pdm_alert_resolution)PDM_ALERT_N_RESOLUTIONS;
+    assert_int_equal(
+        pdm_codec_encode(c, &e, PDM_WIRE_SINGLE_OBJECT, buf, sizeof buf, err, sizeof err), -1);
+    e = sample(PDM_EV_RISK);
+    sample_risk.component = PDM_N_COMPONENTS + 1;
     assert_int_equal(
         pdm_codec_encode(c, &e, PDM_WIRE_SINGLE_OBJECT, buf, sizeof buf, err, sizeof err), -1);
     pdm_codec_destroy(c);
@@ -678,6 +927,7 @@ int main(void)
         cmocka_unit_test(test_canonical_rules),
         cmocka_unit_test(test_canonical_matches_python_avro),
         cmocka_unit_test(test_interop_with_python_avro),
+        cmocka_unit_test(test_risk_schema_evolution),
         cmocka_unit_test(test_round_trip_all_types),
         cmocka_unit_test(test_rejects_with_reason),
         cmocka_unit_test(test_garbage_never_crashes),

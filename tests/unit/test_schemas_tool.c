@@ -175,19 +175,28 @@ static void test_schemas_lists_codec_fingerprints(void **state)
     char out[16384], want[256], err[PDM_ERRSTR_SIZE];
     assert_int_equal(run(f, "schemas > s.txt"), 0);
     slurp(f, "s.txt", out, sizeof out);
+    /* Every version the codec decodes (RiskEvent has two). */
+    int listed = 0;
     for (int t = 0; t < PDM_EV_COUNT; t++) {
-        uint64_t fp = pdm_codec_fingerprint(f->codec, (pdm_event_type)t);
-        snprintf(want, sizeof want, "%016llx  wire C3 01 %02X", (unsigned long long)fp,
-                 (unsigned)(fp & 0xff));
-        assert_non_null(strstr(out, pdm_event_schema_name((pdm_event_type)t)));
-        assert_non_null(strstr(out, want));
-        char *canonical = NULL;
-        assert_int_equal(pdm_avro_canonical_form(pdm_event_schema_json((pdm_event_type)t),
-                                                 &canonical, err, sizeof err),
-                         0);
-        assert_non_null(strstr(out, canonical));
-        free(canonical);
+        for (int v = 1; v <= pdm_event_schema_version((pdm_event_type)t); v++, listed++) {
+            uint64_t fp = pdm_codec_fingerprint_version(f->codec, (pdm_event_type)t, v);
+            assert_true(fp != 0);
+            snprintf(want, sizeof want, "%-24s v%-2d fingerprint %016llx  wire C3 01 %02X",
+                     pdm_event_schema_name((pdm_event_type)t), v, (unsigned long long)fp,
+                     (unsigned)(fp & 0xff));
+            assert_non_null(strstr(out, want));
+            char *canonical = NULL;
+            assert_int_equal(
+                pdm_avro_canonical_form(pdm_event_schema_json_version((pdm_event_type)t, v),
+                                        &canonical, err, sizeof err),
+                0);
+            assert_non_null(strstr(out, canonical));
+            free(canonical);
+        }
     }
+    assert_int_equal(listed, PDM_EV_COUNT + 1);
+    assert_non_null(strstr(out, "io.pdm.RiskEvent         v1 "));
+    assert_non_null(strstr(out, "(earlier version: decoded, not written)"));
 }
 
 int main(void)
