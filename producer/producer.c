@@ -1,5 +1,10 @@
 /* producer.c: an idempotent Kafka producer of Avro-encoded events, with
- * every delivery report counted, and a pacer for replay speed. */
+ * every delivery report counted, and a pacer for replay speed.
+ *
+ * Each message's Kafka timestamp (CreateTime) is the event's own time, not
+ * the moment it was produced: a replay of last year then looks like last
+ * year to every Kafka tool (kcat's %T, Kafka Streams, ksqlDB, time-based
+ * retention and offsetsForTimes), the same clock the scorer uses. */
 #include "pdm_producer.h"
 
 #include <stdatomic.h>
@@ -106,8 +111,8 @@ int pdm_producer_send(pdm_producer *p, const pdm_event *ev, char *errstr, size_t
     for (;;) {
         rd_kafka_resp_err_t err = rd_kafka_producev(
             p->rk, RD_KAFKA_V_TOPIC(p->topic[ev->type]), RD_KAFKA_V_KEY(key, (size_t)klen),
-            RD_KAFKA_V_VALUE(buf, (size_t)len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-            RD_KAFKA_V_END);
+            RD_KAFKA_V_VALUE(buf, (size_t)len), RD_KAFKA_V_TIMESTAMP(ev->ts),
+            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
         if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
             rd_kafka_poll(p->rk, 10);
             continue;

@@ -5,6 +5,7 @@
  * one machine's events stay in one partition and in order. The producer is
  * idempotent (enable.idempotence=true) and every delivery report is checked:
  * pdm_producer_flush says how many messages could not be delivered.
+ * A message's Kafka timestamp is the event's time (CreateTime).
  * A pacer spaces events by event time (--speed) or by rate (--rate).
  */
 #ifndef PDM_PRODUCER_H
