@@ -228,7 +228,9 @@ static int load_meta(redisReply *meta, pdm_rs_machine *m)
 
 /* Appends the commands that load one machine: its ver counter alone, or its
  * telemetry and errors after from_ts, every maintenance record and the meta
- * hash. load_replies reads their replies in the same order. */
+ * hash. load_replies reads their replies in the same order. The meta hash
+ * comes last on purpose: the four keys share one expiry deadline, so a meta
+ * hash still there means the keys read before it were too. */
 static int load_append(pdm_redis *r, int32_t machine, int64_t from_ts, int version_only,
                        char *errstr, size_t errlen)
 {
@@ -344,6 +346,7 @@ struct pdm_rs_batch {
     rs_cmd *cmds;
     size_t n, cap;
     pdm_buf arena;
+    int64_t expire_at; /* PEXPIREAT deadline of written machines; 0: none */
 };
 
 pdm_rs_batch *pdm_rs_batch_new(void) { return calloc(1, sizeof(pdm_rs_batch)); }
@@ -475,6 +478,27 @@ int pdm_rs_batch_trim(pdm_rs_batch *b, int32_t machine_id, int64_t horizon,
     return 0;
 }
 
+/* The batch's deadline on every key of a machine, after its writes: one
+ * absolute time for all four, so that they expire together (a relative
+ * PEXPIRE would give each the time Redis runs it). A key that does not
+ * exist is left alone (the reply is 0), and one created by a later batch
+ * gets that batch's deadline. */
+static int expire_machine(pdm_rs_batch *b, int32_t machine_id)
+{
+    static const char *const kinds[] = {"tel", "err", "maint", "meta"};
+    char k[64], at[32];
+    rs_cmd *c;
+    if (b->expire_at <= 0)
+        return 0;
+    snprintf(at, sizeof at, "%lld", (long long)b->expire_at);
+    for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++) {
+        key(k, sizeof k, machine_id, kinds[i]);
+        if (!(c = cmd_new(b)) || args(b, c, 3, "PEXPIREAT", k, at))
+            return -1;
+    }
+    return 0;
+}
+
 int pdm_rs_batch_meta(pdm_rs_batch *b, const pdm_rs_machine *m, size_t *version_slot)
 {
     char k[64], v[6][32];
@@ -502,8 +526,10 @@ int pdm_rs_batch_meta(pdm_rs_batch *b, const pdm_rs_machine *m, size_t *version_
     c->keep_reply = 1;
     if (version_slot)
         *version_slot = b->n - 1;
-    return 0;
+    return expire_machine(b, m->machine_id);
 }
+
+void pdm_rs_batch_expire_at(pdm_rs_batch *b, int64_t at_ms) { b->expire_at = at_ms; }
 
 int64_t pdm_rs_batch_version(const pdm_rs_batch *b, size_t slot)
 {

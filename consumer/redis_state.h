@@ -11,6 +11,13 @@
  *                         machine is valid while ver is what its own write
  *                         made it (state_cache.h)
  *   pdm:epoch       STRING written once; its loss reveals a FLUSHALL
+ * With a TTL (pdm_rs_batch_expire_at), every batch that writes a machine
+ * ends its commands for that machine with PEXPIREAT on all four of its keys,
+ * one absolute deadline for the four: a machine that stops reporting leaves
+ * Redis on its own, and its keys go at the same instant. Loads read the meta
+ * hash last, so a load that finds it finds every other key too (whatever
+ * expired had expired before the earlier reads); a load that finds data but
+ * no meta ran across that instant (see pdm_state_cache_may_keep).
  * Every write is idempotent (set semantics keyed by ts; a telemetry point at
  * an existing ts replaces it), so re-applying any suffix of the stream leaves
  * the same state. Reads and writes are pipelined: one round trip to load the
@@ -121,8 +128,14 @@ int pdm_rs_batch_trim(pdm_rs_batch *b, int32_t machine_id, int64_t horizon,
                       const pdm_rs_mark *drop_maint, size_t n_drop);
 /* Writes the bookkeeping of a machine after its batch and increments its
  * ver counter; *version_slot (may be NULL) names the counter's new value
- * for pdm_rs_batch_version once the batch is executed. */
+ * for pdm_rs_batch_version once the batch is executed. Call it after the
+ * machine's events and trim: with a deadline set (pdm_rs_batch_expire_at)
+ * it also sets that deadline on all four keys of the machine. */
 int pdm_rs_batch_meta(pdm_rs_batch *b, const pdm_rs_machine *m, size_t *version_slot);
+/* Machines written by pdm_rs_batch_meta from now on expire at at_ms (Unix
+ * time in ms, the scorer's clock: PEXPIREAT); 0 (the default): no TTL is
+ * set (one set before by another run stays). pdm_rs_batch_reset keeps it. */
+void pdm_rs_batch_expire_at(pdm_rs_batch *b, int64_t at_ms);
 /* Sends every command and checks every reply. */
 int pdm_rs_batch_exec(pdm_redis *r, pdm_rs_batch *b, char *errstr, size_t errlen);
 /* The same in two halves, so that the caller works while Redis executes:
