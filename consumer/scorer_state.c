@@ -124,12 +124,12 @@ int scorer_state_settle(scorer_state *st)
     for (size_t i = 0; i < st->n_updates; i++) {
         scorer_cache_update *u = &st->updates[i];
         int64_t v = pdm_rs_batch_version(st->writes, u->version_slot);
-        if (v == u->loaded_version + 1) {
+        if (pdm_state_cache_may_keep(u->loaded_exists, u->loaded_version, v)) {
             if (pdm_state_cache_put(st->cache, &u->st, u->cover, v))
                 pdm_log(PDM_LOG_DEBUG, "state cache: out of memory for machine %d",
                         (int)u->st.machine_id);
         } else {
-            /* another writer came in between */
+            /* another writer came in between, or the keys expired */
             pdm_state_cache_drop(st->cache, u->st.machine_id);
             pdm_rs_machine_clear(&u->st);
         }
@@ -179,6 +179,7 @@ static void note_cache_update(scorer_state *st, const scorer_batch *b, const sco
         stored->newest - PDM_FEATURES_LONG_WINDOW_MS - CACHE_SLACK_MS > cover)
         cover = stored->newest - PDM_FEATURES_LONG_WINDOW_MS - CACHE_SLACK_MS;
     u->cover = cover;
+    u->loaded_exists = stored->exists;
     u->loaded_version = stored->version;
     u->version_slot = slot;
     st->n_updates++;

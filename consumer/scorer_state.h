@@ -27,7 +27,8 @@
 typedef struct {
     pdm_rs_machine st;
     int64_t cover;          /* exact for telemetry and errors with ts > cover */
-    int64_t loaded_version; /* ver when the batch loaded it */
+    int loaded_exists;      /* the batch found keys of it ... */
+    int64_t loaded_version; /* ... and this ver counter */
     size_t version_slot;    /* the batch's HINCRBY reply */
 } scorer_cache_update;
 

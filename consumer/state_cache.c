@@ -111,6 +111,13 @@ void pdm_state_cache_destroy(pdm_state_cache *c)
     free(c);
 }
 
+int pdm_state_cache_may_keep(int loaded_exists, int64_t loaded_version, int64_t written_version)
+{
+    if (loaded_exists && loaded_version == 0)
+        return 0;
+    return written_version == loaded_version + 1;
+}
+
 void pdm_state_cache_drop(pdm_state_cache *c, int32_t id)
 {
     entry *e = find(c, id);
