@@ -19,6 +19,7 @@ int scorer_state_open(scorer_state *st, const pdm_scorer_config *cfg, size_t bat
     st->stop = stop;
     st->metrics = metrics;
     st->lateness_ms = cfg->lateness_ms;
+    st->ttl_ms = cfg->state_ttl_ms;
     st->redis = pdm_redis_new(cfg->redis_url, cfg->redis_password, 5.0, errstr, errlen);
     if (!st->redis)
         return -1;
@@ -218,6 +219,7 @@ out:
 
 int scorer_state_write(scorer_state *st, scorer_batch *b)
 {
+    pdm_rs_batch_expire_at(st->writes, st->ttl_ms > 0 ? pdm_now_ms() + st->ttl_ms : 0);
     for (size_t i = 0; i < b->n_machines; i++)
         if (write_machine(st, b, &b->machines[i]))
             return pdm_err(NULL, 0, "out of memory");
