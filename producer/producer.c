@@ -99,6 +99,47 @@ fail:
     return NULL;
 }
 
+/* A metadata request naming the topic: the broker auto-creates it where it
+ * allows that. Without it, librdkafka, which has just seen the topic
+ * missing from the cluster's list, waits for its next metadata refresh
+ * (about a second) before the first message. */
+static void ask_for_topic(pdm_producer *p, const char *name, int timeout_ms)
+{
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(p->rk, name, NULL);
+    if (rkt && rd_kafka_metadata(p->rk, 0, rkt, &md, timeout_ms) == RD_KAFKA_RESP_ERR_NO_ERROR)
+        rd_kafka_metadata_destroy(md);
+    if (rkt)
+        rd_kafka_topic_destroy(rkt);
+}
+
+int pdm_producer_create_topics(pdm_producer *p, int partitions, int replication_factor,
+                               int timeout_ms, pdm_topic_spec *specs, pdm_topic_status *status,
+                               size_t *n, char *errstr, size_t errlen)
+{
+    *n = 0;
+    for (int t = 0; t < PDM_EV_COUNT; t++) {
+        if (t == PDM_EV_RISK)
+            continue; /* the scorer's output, never produced here */
+        size_t i = 0;
+        while (i < *n && strcmp(specs[i].name, p->topic[t]) != 0)
+            i++;
+        if (i == *n) {
+            specs[i] = (pdm_topic_spec){.name = p->topic[t], .partitions = partitions,
+                                        .replication_factor = replication_factor,
+                                        .compact = t == PDM_EV_MACHINE};
+            (*n)++;
+        } else {
+            specs[i].compact = 0; /* shared with other types */
+        }
+    }
+    int rc = pdm_kafka_create_topics(p->rk, specs, *n, timeout_ms, status, errstr, errlen);
+    for (size_t i = 0; i < *n; i++)
+        if (status[i].outcome == PDM_TOPIC_NOT_CREATED)
+            ask_for_topic(p, specs[i].name, timeout_ms);
+    return rc;
+}
+
 int pdm_producer_send(pdm_producer *p, const pdm_event *ev, char *errstr, size_t errlen)
 {
     char buf[PDM_MAX_ENCODED], key[16];
