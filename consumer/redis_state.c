@@ -346,7 +346,6 @@ struct pdm_rs_batch {
     rs_cmd *cmds;
     size_t n, cap;
     pdm_buf arena;
-    int64_t expire_at; /* PEXPIREAT deadline of written machines; 0: none */
 };
 
 pdm_rs_batch *pdm_rs_batch_new(void) { return calloc(1, sizeof(pdm_rs_batch)); }
@@ -478,27 +477,6 @@ int pdm_rs_batch_trim(pdm_rs_batch *b, int32_t machine_id, int64_t horizon,
     return 0;
 }
 
-/* The batch's deadline on every key of a machine, after its writes: one
- * absolute time for all four, so that they expire together (a relative
- * PEXPIRE would give each the time Redis runs it). A key that does not
- * exist is left alone (the reply is 0), and one created by a later batch
- * gets that batch's deadline. */
-static int expire_machine(pdm_rs_batch *b, int32_t machine_id)
-{
-    static const char *const kinds[] = {"tel", "err", "maint", "meta"};
-    char k[64], at[32];
-    rs_cmd *c;
-    if (b->expire_at <= 0)
-        return 0;
-    snprintf(at, sizeof at, "%lld", (long long)b->expire_at);
-    for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++) {
-        key(k, sizeof k, machine_id, kinds[i]);
-        if (!(c = cmd_new(b)) || args(b, c, 3, "PEXPIREAT", k, at))
-            return -1;
-    }
-    return 0;
-}
-
 int pdm_rs_batch_meta(pdm_rs_batch *b, const pdm_rs_machine *m, size_t *version_slot)
 {
     char k[64], v[6][32];
@@ -526,10 +504,55 @@ int pdm_rs_batch_meta(pdm_rs_batch *b, const pdm_rs_machine *m, size_t *version_
     c->keep_reply = 1;
     if (version_slot)
         *version_slot = b->n - 1;
-    return expire_machine(b, m->machine_id);
+    return 0;
 }
 
-void pdm_rs_batch_expire_at(pdm_rs_batch *b, int64_t at_ms) { b->expire_at = at_ms; }
+unsigned pdm_rs_key_of(pdm_event_type t)
+{
+    switch (t) {
+    case PDM_EV_TELEMETRY:
+        return PDM_RS_TEL;
+    case PDM_EV_ERROR:
+        return PDM_RS_ERR;
+    case PDM_EV_MAINTENANCE:
+        return PDM_RS_MAINT;
+    case PDM_EV_MACHINE:
+        return PDM_RS_META;
+    default:
+        return 0;
+    }
+}
+
+int64_t pdm_rs_expiry(int64_t known_at, int64_t now_ms, int64_t ttl_ms, unsigned written,
+                      unsigned *keys)
+{
+    int64_t fresh = now_ms + ttl_ms;
+    int64_t move = fresh > known_at ? fresh - known_at : known_at - fresh;
+    if (known_at > 0 && move <= ttl_ms / PDM_RS_TTL_SLACK) {
+        *keys = written;
+        return known_at;
+    }
+    *keys = PDM_RS_ALL_KEYS;
+    return fresh;
+}
+
+/* One absolute deadline, not a relative PEXPIRE: that would give each key
+ * the time Redis runs it, and the keys would not expire together. */
+int pdm_rs_batch_expire(pdm_rs_batch *b, int32_t machine_id, int64_t at_ms, unsigned keys)
+{
+    static const char *const kinds[] = {"tel", "err", "maint", "meta"};
+    char k[64], at[32];
+    rs_cmd *c;
+    snprintf(at, sizeof at, "%lld", (long long)at_ms);
+    for (unsigned i = 0; i < 4; i++) {
+        if (!(keys & 1u << i))
+            continue;
+        key(k, sizeof k, machine_id, kinds[i]);
+        if (!(c = cmd_new(b)) || args(b, c, 3, "PEXPIREAT", k, at))
+            return -1;
+    }
+    return 0;
+}
 
 int64_t pdm_rs_batch_version(const pdm_rs_batch *b, size_t slot)
 {

@@ -161,7 +161,8 @@ static size_t superseded_maint(const pdm_rs_machine *st, int64_t horizon, pdm_rs
 /* With the cache: the machine's state as Redis will hold it after the
  * writes, kept once Redis acknowledges them (scorer_state_settle). */
 static void note_cache_update(scorer_state *st, const scorer_batch *b, const scorer_machine *m,
-                              int64_t horizon, const pdm_rs_mark *drop, size_t nd, size_t slot)
+                              int64_t horizon, const pdm_rs_mark *drop, size_t nd, size_t slot,
+                              int64_t expire_at)
 {
     const pdm_rs_machine *stored = &m->stored;
     size_t ne = 0;
@@ -180,6 +181,7 @@ static void note_cache_update(scorer_state *st, const scorer_batch *b, const sco
         stored->newest - PDM_FEATURES_LONG_WINDOW_MS - CACHE_SLACK_MS > cover)
         cover = stored->newest - PDM_FEATURES_LONG_WINDOW_MS - CACHE_SLACK_MS;
     u->cover = cover;
+    u->st.expire_at = expire_at;
     u->loaded_exists = stored->exists;
     u->loaded_version = stored->version;
     u->version_slot = slot;
@@ -209,8 +211,17 @@ static int write_machine(scorer_state *st, const scorer_batch *b, scorer_machine
     }
     if (pdm_rs_batch_meta(st->writes, stored, &slot))
         goto out;
+    int64_t expire_at = 0;
+    if (st->ttl_ms > 0) {
+        unsigned written = 0, keys;
+        for (int j = m->first_event; j >= 0; j = b->items[j].next_event)
+            written |= pdm_rs_key_of(b->items[j].ev.type);
+        expire_at = pdm_rs_expiry(stored->expire_at, st->now_ms, st->ttl_ms, written, &keys);
+        if (pdm_rs_batch_expire(st->writes, m->id, expire_at, keys))
+            goto out;
+    }
     if (st->cache)
-        note_cache_update(st, b, m, horizon, drop, nd, slot);
+        note_cache_update(st, b, m, horizon, drop, nd, slot, expire_at);
     rc = 0;
 out:
     free(drop);
@@ -219,7 +230,7 @@ out:
 
 int scorer_state_write(scorer_state *st, scorer_batch *b)
 {
-    pdm_rs_batch_expire_at(st->writes, st->ttl_ms > 0 ? pdm_now_ms() + st->ttl_ms : 0);
+    st->now_ms = pdm_now_ms();
     for (size_t i = 0; i < b->n_machines; i++)
         if (write_machine(st, b, &b->machines[i]))
             return pdm_err(NULL, 0, "out of memory");

@@ -37,6 +37,7 @@ typedef struct {
     scorer_metrics *metrics;
     int64_t lateness_ms;
     int64_t ttl_ms;               /* the machines' keys expire this long after a write; 0: never */
+    int64_t now_ms;               /* wall clock of the batch being written */
     pdm_redis *redis;
     pdm_state_cache *cache;       /* NULL when the cache is off */
     pdm_rs_batch *writes;         /* the last batch's writes */

@@ -328,11 +328,11 @@ static void expiry_of(int32_t m, long long out[4])
 
 /* One batch as the scorer writes a machine: its events, then its
  * bookkeeping (which carries the expiry when one is set). */
-static int64_t write_machine(pdm_redis *r, const pdm_event *evs, size_t n, int64_t expire_at)
+static int64_t write_keys(pdm_redis *r, const pdm_event *evs, size_t n, int64_t expire_at,
+                          unsigned keys)
 {
     char err[PDM_ERRSTR_SIZE];
     pdm_rs_batch *b = pdm_rs_batch_new();
-    pdm_rs_batch_expire_at(b, expire_at);
     for (size_t i = 0; i < n; i++)
         assert_int_equal(pdm_rs_batch_event(b, &evs[i], 0), 0);
     pdm_rs_machine m = {.machine_id = evs[0].machine_id, .newest = evs[n - 1].ts,
@@ -340,16 +340,24 @@ static int64_t write_machine(pdm_redis *r, const pdm_event *evs, size_t n, int64
                         .notified_at = INT64_MIN, .base_notified_at = INT64_MIN};
     size_t slot;
     assert_int_equal(pdm_rs_batch_meta(b, &m, &slot), 0);
+    if (expire_at)
+        assert_int_equal(pdm_rs_batch_expire(b, m.machine_id, expire_at, keys), 0);
     assert_int_equal(pdm_rs_batch_exec(r, b, err, sizeof err), 0);
     int64_t version = pdm_rs_batch_version(b, slot);
     pdm_rs_batch_destroy(b);
     return version;
 }
 
+static int64_t write_machine(pdm_redis *r, const pdm_event *evs, size_t n, int64_t expire_at)
+{
+    return write_keys(r, evs, n, expire_at, PDM_RS_ALL_KEYS);
+}
+
 /* --state-ttl: every key of a machine gets the batch's deadline (the same
  * absolute time for the four), a later write moves it on all four, also on
  * keys that write did not touch, a key created later gets the deadline of
- * the batch that creates it, and without a deadline no key has a TTL. */
+ * the batch that creates it, the refresh rule (pdm_rs_expiry) keeps one
+ * deadline for all keys, and without a deadline no key has a TTL. */
 static void test_ttl_on_every_key(void **state)
 {
     pdm_redis *r = test_redis_connect();
@@ -387,6 +395,34 @@ static void test_ttl_on_every_key(void **state)
     assert_int_equal(exp[0], d2);
     assert_int_equal(exp[1], d2);
     assert_int_equal(exp[3], d2);
+
+    /* Within the slack a batch touches only the keys it wrote, with the
+     * deadline the keys share: an error key created then gets it too. */
+    pdm_event t45 = tel(45, T0, 1), e45 = mark(PDM_EV_ERROR, 45, T0 + H, 2);
+    int64_t now = pdm_now_ms(), ttl = 3600 * 1000, at;
+    unsigned keys;
+    at = pdm_rs_expiry(0, now, ttl, PDM_RS_TEL, &keys); /* unknown: all, afresh */
+    assert_int_equal(at, now + ttl);
+    assert_int_equal(keys, PDM_RS_ALL_KEYS);
+    write_keys(r, &t45, 1, at, keys);
+    at = pdm_rs_expiry(at, now + 1000, ttl, pdm_rs_key_of(e45.type), &keys);
+    assert_int_equal(at, now + ttl); /* moved by 1 s only: kept */
+    assert_int_equal(keys, PDM_RS_ERR);
+    write_keys(r, &e45, 1, at, keys);
+    expiry_of(45, exp);
+    assert_int_equal(exp[0], now + ttl);
+    assert_int_equal(exp[1], now + ttl);
+    assert_int_equal(exp[3], now + ttl);
+    /* beyond the slack (ttl / PDM_RS_TTL_SLACK), either way: all four again */
+    at = pdm_rs_expiry(now + ttl, now + ttl / PDM_RS_TTL_SLACK + 1, ttl, PDM_RS_TEL, &keys);
+    assert_int_equal(keys, PDM_RS_ALL_KEYS);
+    assert_int_equal(at, now + ttl + ttl / PDM_RS_TTL_SLACK + 1);
+    at = pdm_rs_expiry(now + ttl, now - ttl / PDM_RS_TTL_SLACK - 1, ttl, PDM_RS_TEL, &keys);
+    assert_int_equal(keys, PDM_RS_ALL_KEYS);
+    at = pdm_rs_expiry(now + ttl, now + ttl / PDM_RS_TTL_SLACK, ttl, 0, &keys);
+    assert_int_equal(keys, 0); /* nothing written: nothing to do */
+    assert_int_equal(pdm_rs_key_of(PDM_EV_MAINTENANCE), PDM_RS_MAINT);
+    assert_int_equal(pdm_rs_key_of(PDM_EV_FAILURE), 0);
 
     /* no deadline (--state-ttl 0): keys without a TTL */
     pdm_event none[] = {tel(43, T0, 1), mark(PDM_EV_ERROR, 43, T0, 1),

@@ -378,17 +378,18 @@ static int scorer_load(pdm_redis *r, pdm_state_cache *c, int32_t id, pdm_rs_mach
     return 0;
 }
 
-/* The batch's write of that machine (its events, bookkeeping, deadline) and
- * what the cache keeps once Redis has acknowledged it. Returns 1 if the
- * cache kept the state. */
+/* The batch's write of that machine (its events, bookkeeping, deadline by
+ * pdm_rs_expiry for ttl_ms) and what the cache keeps once Redis has
+ * acknowledged it. Returns 1 if the cache kept the state. */
 static int scorer_write(pdm_redis *r, pdm_state_cache *c, pdm_rs_machine *stored,
-                        const pdm_event *evs, size_t n, int64_t expire_at)
+                        const pdm_event *evs, size_t n, int64_t ttl_ms)
 {
     char err[PDM_ERRSTR_SIZE];
     const pdm_event *ptrs[8];
+    unsigned written = 0, keys;
     pdm_rs_batch *b = pdm_rs_batch_new();
-    pdm_rs_batch_expire_at(b, expire_at);
     for (size_t i = 0; i < n; i++) {
+        written |= pdm_rs_key_of(evs[i].type);
         assert_int_equal(pdm_rs_batch_event(b, &evs[i], 0), 0);
         ptrs[i] = &evs[i];
         if (evs[i].type == PDM_EV_TELEMETRY && evs[i].ts > stored->newest)
@@ -402,7 +403,10 @@ static int scorer_write(pdm_redis *r, pdm_state_cache *c, pdm_rs_machine *stored
     size_t slot;
     pdm_rs_machine after = {0};
     assert_int_equal(pdm_rs_batch_meta(b, stored, &slot), 0);
+    int64_t at = pdm_rs_expiry(stored->expire_at, pdm_now_ms(), ttl_ms, written, &keys);
+    assert_int_equal(pdm_rs_batch_expire(b, stored->machine_id, at, keys), 0);
     assert_int_equal(pdm_state_merge(stored, ptrs, n, INT64_MIN, NULL, 0, &after), 0);
+    after.expire_at = at;
     assert_int_equal(pdm_rs_batch_exec(r, b, err, sizeof err), 0);
     int64_t v = pdm_rs_batch_version(b, slot);
     int keep = pdm_state_cache_may_keep(stored->exists, stored->version, v);
@@ -452,7 +456,7 @@ static void test_expired_machine_reloaded(void **state)
     static const char *const data_only[] = {"tel", "err", "maint", NULL};
     pdm_redis *r = test_redis_connect();
     pdm_state_cache *c = pdm_state_cache_new(1 << 20);
-    int64_t later = pdm_now_ms() + 3600 * 1000;
+    const int64_t later = 3600 * 1000; /* a TTL that does not pass during the test */
     pdm_rs_machine st;
     pdm_event info = {.type = PDM_EV_MACHINE, .machine_id = 21, .ts = T0};
     info.u.machine.model = 3;
@@ -465,11 +469,41 @@ static void test_expired_machine_reloaded(void **state)
     pdm_event b2 = {.type = PDM_EV_TELEMETRY, .machine_id = 21, .ts = T0 + H};
     pdm_event b3 = {.type = PDM_EV_TELEMETRY, .machine_id = 21, .ts = T0 + 2 * H};
 
+    /* 0. Not expired: a batch served from the cache writes one error; within
+     * the slack it sets the deadline the cache knows on the key it created,
+     * and the four keys still share it. */
+    for (int i = 0; i < 4; i++)
+        b1[i].machine_id = 20;
+    pdm_event e20 = {.type = PDM_EV_ERROR, .machine_id = 20, .ts = T0 + H};
+    e20.u.error.error_id = 5;
+    scorer_load(r, c, 20, &st);
+    assert_int_equal(scorer_write(r, c, &st, &b1[3], 1, later), 1); /* telemetry alone */
+    assert_int_equal(scorer_load(r, c, 20, &st), 1);
+    int64_t d = st.expire_at;
+    assert_true(d > pdm_now_ms() + later - 60000);
+    assert_int_equal(scorer_write(r, c, &st, &e20, 1, later), 1);
+    redisContext *rc = redisConnect("127.0.0.1", test_server.port);
+    for (int i = 0; all[i]; i++) {
+        redisReply *rep = redisCommand(rc, "PEXPIRETIME pdm:{20}:%s", all[i]);
+        if (i == 2) /* no maintenance: no key */
+            assert_int_equal(rep->integer, -2);
+        else
+            assert_int_equal(rep->integer, d);
+        freeReplyObject(rep);
+    }
+    redisFree(rc);
+    assert_int_equal(scorer_load(r, c, 20, &st), 1);
+    assert_int_equal(st.expire_at, d);
+    assert_int_equal(st.n_err, 1);
+    pdm_rs_machine_clear(&st);
+
     /* 1. Expired by its deadline between two batches. */
+    for (int i = 0; i < 4; i++)
+        b1[i].machine_id = 21;
     assert_int_equal(scorer_load(r, c, 21, &st), 0);
     assert_int_equal(scorer_write(r, c, &st, b1, 4, later), 1);
     assert_int_equal(scorer_load(r, c, 21, &st), 1);
-    assert_int_equal(scorer_write(r, c, &st, &b2, 1, pdm_now_ms() + 150), 1);
+    assert_int_equal(scorer_write(r, c, &st, &b2, 1, 150), 1); /* a TTL of 150 ms */
     usleep(300 * 1000);
     assert_int_equal(scorer_load(r, c, 21, &st), 0); /* not from the cache */
     assert_false(st.exists);
