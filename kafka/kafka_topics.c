@@ -67,8 +67,8 @@ static rd_kafka_AdminOptions_t *admin_options(rd_kafka_t *rk, rd_kafka_admin_op_
 
 /* CreateTopics for the specs whose status says NOT_CREATED. Per-topic
  * outcomes into status; -1 with errstr if the request as a whole failed. */
-static int create_missing(rd_kafka_t *rk, const pdm_topic_spec *specs, size_t n,
-                          int timeout_ms, pdm_topic_status *status, char *errstr, size_t errlen)
+static int create_missing(rd_kafka_t *rk, const pdm_topic_spec *specs, size_t n, int timeout_ms,
+                          pdm_topic_status *status, char *errstr, size_t errlen)
 {
     rd_kafka_NewTopic_t *nt[PDM_TOPIC_SPECS_MAX];
     size_t idx[PDM_TOPIC_SPECS_MAX], k = 0;
@@ -80,12 +80,9 @@ static int create_missing(rd_kafka_t *rk, const pdm_topic_spec *specs, size_t n,
     for (size_t i = 0; i < n; i++) {
         if (status[i].outcome != PDM_TOPIC_NOT_CREATED)
             continue;
-        nt[k] = rd_kafka_NewTopic_new(specs[i].name,
-                                      specs[i].partitions > 0 ? specs[i].partitions : -1,
-                                      specs[i].replication_factor > 0
-                                          ? specs[i].replication_factor
-                                          : -1,
-                                      msg, sizeof msg);
+        nt[k] = rd_kafka_NewTopic_new(
+            specs[i].name, specs[i].partitions > 0 ? specs[i].partitions : -1,
+            specs[i].replication_factor > 0 ? specs[i].replication_factor : -1, msg, sizeof msg);
         if (!nt[k]) {
             snprintf(status[i].detail, sizeof status[i].detail, "%s", msg);
             continue;
@@ -131,7 +128,8 @@ out:
         rd_kafka_NewTopic_destroy(nt[j]);
     if (ev)
         rd_kafka_event_destroy(ev);
-    rd_kafka_AdminOptions_destroy(opts);
+    if (opts)
+        rd_kafka_AdminOptions_destroy(opts);
     if (q)
         rd_kafka_queue_destroy(q);
     return rc;
@@ -139,8 +137,8 @@ out:
 
 /* DescribeConfigs of the existing topics that should be compacted: their
  * cleanup.policy into status[i].compacted (left -1 when unknown). */
-static void check_compaction(rd_kafka_t *rk, const pdm_topic_spec *specs, size_t n,
-                             int timeout_ms, pdm_topic_status *status)
+static void check_compaction(rd_kafka_t *rk, const pdm_topic_spec *specs, size_t n, int timeout_ms,
+                             pdm_topic_status *status)
 {
     rd_kafka_ConfigResource_t *res[PDM_TOPIC_SPECS_MAX];
     size_t k = 0;
@@ -153,12 +151,15 @@ static void check_compaction(rd_kafka_t *rk, const pdm_topic_spec *specs, size_t
     rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
     rd_kafka_AdminOptions_t *opts =
         admin_options(rk, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS, timeout_ms);
-    rd_kafka_DescribeConfigs(rk, res, k, opts, q);
-    rd_kafka_event_t *ev = admin_wait(q, timeout_ms, "DescribeConfigs", msg, sizeof msg);
+    rd_kafka_event_t *ev = NULL;
+    if (q) {
+        rd_kafka_DescribeConfigs(rk, res, k, opts, q);
+        ev = admin_wait(q, timeout_ms, "DescribeConfigs", msg, sizeof msg);
+    }
     size_t nres = 0;
     const rd_kafka_ConfigResource_t **out =
         ev ? rd_kafka_DescribeConfigs_result_resources(rd_kafka_event_DescribeConfigs_result(ev),
-                                                      &nres)
+                                                       &nres)
            : NULL;
     for (size_t r = 0; r < nres; r++) {
         if (rd_kafka_ConfigResource_error(out[r]))
@@ -176,14 +177,15 @@ static void check_compaction(rd_kafka_t *rk, const pdm_topic_spec *specs, size_t
     }
     if (ev)
         rd_kafka_event_destroy(ev);
-    rd_kafka_AdminOptions_destroy(opts);
-    rd_kafka_queue_destroy(q);
+    if (opts)
+        rd_kafka_AdminOptions_destroy(opts);
+    if (q)
+        rd_kafka_queue_destroy(q);
     rd_kafka_ConfigResource_destroy_array(res, k);
 }
 
-int pdm_kafka_create_topics(rd_kafka_t *rk, const pdm_topic_spec *specs, size_t n,
-                            int timeout_ms, pdm_topic_status *status, char *errstr,
-                            size_t errlen)
+int pdm_kafka_create_topics(rd_kafka_t *rk, const pdm_topic_spec *specs, size_t n, int timeout_ms,
+                            pdm_topic_status *status, char *errstr, size_t errlen)
 {
     const struct rd_kafka_metadata *md = NULL;
     if (n > PDM_TOPIC_SPECS_MAX)

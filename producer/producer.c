@@ -75,8 +75,8 @@ pdm_producer *pdm_producer_new(const pdm_producer_config *cfg, char *errstr, siz
         pdm_err(errstr, errlen, "%s", msg);
         goto fail;
     }
-    const char *props[][2] = {{"enable.idempotence", "true"}, {"linger.ms", "5"},
-                              {"batch.num.messages", "10000"}};
+    const char *props[][2] = {
+        {"enable.idempotence", "true"}, {"linger.ms", "5"}, {"batch.num.messages", "10000"}};
     for (size_t i = 0; i < sizeof props / sizeof *props; i++) {
         if (rd_kafka_conf_set(conf, props[i][0], props[i][1], msg, sizeof msg)) {
             rd_kafka_conf_destroy(conf);
@@ -125,7 +125,8 @@ int pdm_producer_create_topics(pdm_producer *p, int partitions, int replication_
         while (i < *n && strcmp(specs[i].name, p->topic[t]) != 0)
             i++;
         if (i == *n) {
-            specs[i] = (pdm_topic_spec){.name = p->topic[t], .partitions = partitions,
+            specs[i] = (pdm_topic_spec){.name = p->topic[t],
+                                        .partitions = partitions,
                                         .replication_factor = replication_factor,
                                         .compact = t == PDM_EV_MACHINE};
             (*n)++;
@@ -166,7 +167,10 @@ int pdm_producer_send(pdm_producer *p, const pdm_event *ev, char *errstr, size_t
     }
 }
 
-void pdm_producer_poll(pdm_producer *p) { rd_kafka_poll(p->rk, 0); }
+void pdm_producer_poll(pdm_producer *p)
+{
+    rd_kafka_poll(p->rk, 0);
+}
 
 int pdm_producer_flush(pdm_producer *p, int timeout_ms, char *errstr, size_t errlen)
 {

@@ -23,7 +23,6 @@
 #define H PDM_MS_PER_HOUR
 #define T0 INT64_C(1420092000000) /* 2015-01-01 06:00 */
 
-
 static void load_one(pdm_redis *r, int32_t m, int64_t from, pdm_rs_machine *out)
 {
     char err[PDM_ERRSTR_SIZE];
@@ -218,7 +217,7 @@ static void test_cover_and_filter(void **state)
     assert_int_equal(pdm_state_cache_get(c, 5, T0 + 9 * H, &got), 1);
     assert_int_equal(got.n_tel, 20); /* T0+10h .. T0+29h */
     assert_int_equal(got.tel[0].ts, T0 + 10 * H);
-    assert_int_equal(got.n_err, 0);  /* T0+5h is not after from */
+    assert_int_equal(got.n_err, 0);   /* T0+5h is not after from */
     assert_int_equal(got.n_maint, 1); /* maintenance is never filtered */
     assert_int_equal(got.version, 17);
     assert_int_equal(got.newest, T0 + 29 * H);
@@ -233,8 +232,14 @@ static void test_cover_and_filter(void **state)
     assert_int_equal(pdm_state_cache_machines(c), 0);
     assert_int_equal(pdm_state_cache_bytes(c), 0);
     /* a machine with bookkeeping only (machine info, no events yet) */
-    pdm_rs_machine bare = {.machine_id = 8, .exists = 1, .has_info = 1, .model = 3, .age = 7,
-                           .newest = INT64_MIN, .base = INT64_MIN, .level = -1};
+    pdm_rs_machine bare = {.machine_id = 8,
+                           .exists = 1,
+                           .has_info = 1,
+                           .model = 3,
+                           .age = 7,
+                           .newest = INT64_MIN,
+                           .base = INT64_MIN,
+                           .level = -1};
     assert_int_equal(pdm_state_cache_put(c, &bare, T0, 2), 0);
     assert_int_equal(pdm_state_cache_get(c, 8, T0, &got), 1);
     assert_int_equal(got.n_tel + got.n_err + got.n_maint, 0);
@@ -319,8 +324,11 @@ static void test_send_then_wait(void **state)
     for (int round = 1; round <= 3; round++) {
         pdm_rs_batch_reset(b);
         for (int k = 0; k < 3; k++) {
-            pdm_rs_machine m = {.machine_id = ids[k], .newest = T0, .base = INT64_MIN,
-                                .level = 0, .base_level = -1};
+            pdm_rs_machine m = {.machine_id = ids[k],
+                                .newest = T0,
+                                .base = INT64_MIN,
+                                .level = 0,
+                                .base_level = -1};
             pdm_event e = {.type = PDM_EV_TELEMETRY, .machine_id = ids[k], .ts = T0 + round * H};
             assert_int_equal(pdm_rs_batch_event(b, &e, 1), 0);
             assert_int_equal(pdm_rs_batch_meta(b, &m, &slots[k]), 0);
@@ -461,7 +469,8 @@ static void test_expired_machine_reloaded(void **state)
     pdm_event info = {.type = PDM_EV_MACHINE, .machine_id = 21, .ts = T0};
     info.u.machine.model = 3;
     info.u.machine.age = 9;
-    pdm_event b1[] = {info, {.type = PDM_EV_ERROR, .machine_id = 21, .ts = T0},
+    pdm_event b1[] = {info,
+                      {.type = PDM_EV_ERROR, .machine_id = 21, .ts = T0},
                       {.type = PDM_EV_MAINTENANCE, .machine_id = 21, .ts = T0 - H},
                       {.type = PDM_EV_TELEMETRY, .machine_id = 21, .ts = T0}};
     b1[1].u.error.error_id = 2;
@@ -552,8 +561,8 @@ static void test_expired_machine_reloaded(void **state)
     assert_cache_is_redis(r, c, 23);
 
     /* the rule alone */
-    assert_true(pdm_state_cache_may_keep(0, 0, 1));   /* a new machine */
-    assert_true(pdm_state_cache_may_keep(1, 4, 5));   /* nobody in between */
+    assert_true(pdm_state_cache_may_keep(0, 0, 1));  /* a new machine */
+    assert_true(pdm_state_cache_may_keep(1, 4, 5));  /* nobody in between */
     assert_false(pdm_state_cache_may_keep(1, 4, 6)); /* another writer */
     assert_false(pdm_state_cache_may_keep(1, 4, 1)); /* expired or deleted meanwhile */
     assert_false(pdm_state_cache_may_keep(1, 0, 1)); /* a torn load */
