@@ -228,7 +228,9 @@ static int load_meta(redisReply *meta, pdm_rs_machine *m)
 
 /* Appends the commands that load one machine: its ver counter alone, or its
  * telemetry and errors after from_ts, every maintenance record and the meta
- * hash. load_replies reads their replies in the same order. */
+ * hash. load_replies reads their replies in the same order. The meta hash
+ * comes last on purpose: the four keys share one expiry deadline, so a meta
+ * hash still there means the keys read before it were too. */
 static int load_append(pdm_redis *r, int32_t machine, int64_t from_ts, int version_only,
                        char *errstr, size_t errlen)
 {
@@ -502,6 +504,53 @@ int pdm_rs_batch_meta(pdm_rs_batch *b, const pdm_rs_machine *m, size_t *version_
     c->keep_reply = 1;
     if (version_slot)
         *version_slot = b->n - 1;
+    return 0;
+}
+
+unsigned pdm_rs_key_of(pdm_event_type t)
+{
+    switch (t) {
+    case PDM_EV_TELEMETRY:
+        return PDM_RS_TEL;
+    case PDM_EV_ERROR:
+        return PDM_RS_ERR;
+    case PDM_EV_MAINTENANCE:
+        return PDM_RS_MAINT;
+    case PDM_EV_MACHINE:
+        return PDM_RS_META;
+    default:
+        return 0;
+    }
+}
+
+int64_t pdm_rs_expiry(int64_t known_at, int64_t now_ms, int64_t ttl_ms, unsigned written,
+                      unsigned *keys)
+{
+    int64_t fresh = now_ms + ttl_ms;
+    int64_t move = fresh > known_at ? fresh - known_at : known_at - fresh;
+    if (known_at > 0 && move <= ttl_ms / PDM_RS_TTL_SLACK) {
+        *keys = written;
+        return known_at;
+    }
+    *keys = PDM_RS_ALL_KEYS;
+    return fresh;
+}
+
+/* One absolute deadline, not a relative PEXPIRE: that would give each key
+ * the time Redis runs it, and the keys would not expire together. */
+int pdm_rs_batch_expire(pdm_rs_batch *b, int32_t machine_id, int64_t at_ms, unsigned keys)
+{
+    static const char *const kinds[] = {"tel", "err", "maint", "meta"};
+    char k[64], at[32];
+    rs_cmd *c;
+    snprintf(at, sizeof at, "%lld", (long long)at_ms);
+    for (unsigned i = 0; i < 4; i++) {
+        if (!(keys & 1u << i))
+            continue;
+        key(k, sizeof k, machine_id, kinds[i]);
+        if (!(c = cmd_new(b)) || args(b, c, 3, "PEXPIREAT", k, at))
+            return -1;
+    }
     return 0;
 }
 

@@ -11,6 +11,14 @@
  *                         machine is valid while ver is what its own write
  *                         made it (state_cache.h)
  *   pdm:epoch       STRING written once; its loss reveals a FLUSHALL
+ * With a TTL, every batch that writes a machine ends its commands for that
+ * machine with PEXPIREAT (pdm_rs_batch_expire), and all keys of a machine
+ * always share one absolute deadline: a machine that stops reporting leaves
+ * Redis on its own, its keys at the same instant. pdm_rs_expiry says which
+ * keys a batch must touch to keep that so. Loads read the meta hash last, so
+ * a load that finds it finds every other key too (whatever expired had
+ * expired before the earlier reads); a load that finds data but no meta ran
+ * across that instant (see pdm_state_cache_may_keep).
  * Every write is idempotent (set semantics keyed by ts; a telemetry point at
  * an existing ts replaces it), so re-applying any suffix of the stream leaves
  * the same state. Reads and writes are pipelined: one round trip to load the
@@ -76,6 +84,8 @@ typedef struct {
     int64_t notified_at;   /* event time of the last emitted notification */
     int64_t base_notified_at;
     int64_t version;       /* the meta hash's ver counter, 0 if none */
+    int64_t expire_at;     /* deadline its keys share (ms), 0 unknown: known only
+                            * to the scorer that set it (state_cache.h), never loaded */
     pdm_rs_telemetry *tel;
     size_t n_tel;
     pdm_rs_mark *err;
@@ -123,6 +133,34 @@ int pdm_rs_batch_trim(pdm_rs_batch *b, int32_t machine_id, int64_t horizon,
  * ver counter; *version_slot (may be NULL) names the counter's new value
  * for pdm_rs_batch_version once the batch is executed. */
 int pdm_rs_batch_meta(pdm_rs_batch *b, const pdm_rs_machine *m, size_t *version_slot);
+
+/* A machine's keys, as bits. */
+#define PDM_RS_TEL 1u
+#define PDM_RS_ERR 2u
+#define PDM_RS_MAINT 4u
+#define PDM_RS_META 8u
+#define PDM_RS_ALL_KEYS 15u
+/* The key of an event type's state (PDM_RS_TEL for telemetry, ...), 0 for
+ * types that are not state. */
+unsigned pdm_rs_key_of(pdm_event_type t);
+
+/* A refresh moves a machine's deadline only when it would move by more than
+ * ttl / PDM_RS_TTL_SLACK: the keys expire between ttl - ttl/100 and ttl
+ * after the last write. */
+#define PDM_RS_TTL_SLACK 100
+/* The deadline a batch sets on a machine's keys, and which keys (*keys): all
+ * four at now + ttl, when known_at (the deadline they share, 0 unknown) is
+ * unknown or would move by more than the slack (either way: a clock set
+ * back moves it too); else known_at again on the
+ * keys the batch wrote (written), since a key it created or emptied and
+ * refilled has no TTL, while the others keep theirs. Either way every key of
+ * the machine ends with the same deadline. ttl_ms > 0. */
+int64_t pdm_rs_expiry(int64_t known_at, int64_t now_ms, int64_t ttl_ms, unsigned written,
+                      unsigned *keys);
+/* PEXPIREAT at_ms (Unix time in ms, the scorer's clock) on the machine's
+ * keys (bits), after the machine's writes in the batch. A key that does not
+ * exist is left alone. */
+int pdm_rs_batch_expire(pdm_rs_batch *b, int32_t machine_id, int64_t at_ms, unsigned keys);
 /* Sends every command and checks every reply. */
 int pdm_rs_batch_exec(pdm_redis *r, pdm_rs_batch *b, char *errstr, size_t errlen);
 /* The same in two halves, so that the caller works while Redis executes:

@@ -41,6 +41,7 @@ typedef struct {
     char *drift_window;
     long long metrics_machines;
     long long state_cache_mb;
+    char *state_ttl;
     char *log_level;
     pdm_kvlist props;
 } scorer_options;
@@ -78,6 +79,7 @@ static const pdm_option options[] = {
     {"drift-rows", 0, "PDM_DRIFT_ROWS", PDM_OPT_INT, O(drift_rows), "10000", "N", "Compare the input with the training data every N scored rows ...", 0},
     {"drift-window", 0, "PDM_DRIFT_WINDOW", PDM_OPT_STRING, O(drift_window), "5m", "DURATION", "... or after this long (with at least 100 rows).", 0},
     {"state-cache", 0, "PDM_STATE_CACHE", PDM_OPT_INT, O(state_cache_mb), "4", "MIB", "Keep up to MIB MiB of the machines' state as last written to Redis (about 1.5 KB a machine with a 24 h window; size it to the machines of the scorer's partitions), so that a batch reads only a version counter per machine instead of its whole window (checked against Redis every batch; 0: load everything every batch).", 0},
+    {"state-ttl", 0, "PDM_STATE_TTL", PDM_OPT_STRING, O(state_ttl), "30d", "DURATION", "A machine's Redis keys expire this long (wall-clock time) after the scorer last wrote them, so a machine that stops reporting leaves Redis on its own; every write sets it again (e.g. 30d, 720h; at least 1s; 0 = keys never expire, but a TTL set earlier stays until its keys are written with a TTL again or PERSISTed).", 0},
     {"metrics-machines", 0, "PDM_METRICS_MACHINES", PDM_OPT_INT, O(metrics_machines), "1000", "N", "Export pdm_machine_risk/level for at most N machines (the first seen).", 0},
     {"log-level", 0, "PDM_LOG_LEVEL", PDM_OPT_STRING, O(log_level), "info", "LEVEL", "debug, info, warn or error.", 0},
     {"property", 'X', "PDM_KAFKA_CONFIG", PDM_OPT_KV, O(props), NULL, "KEY=VALUE", "librdkafka property for consumer and producer (repeatable), e.g. -X security.protocol=SASL_SSL.", 0},
@@ -133,12 +135,15 @@ static int to_config(const scorer_options *o, pdm_scorer_config *cfg, char *err,
         parse_duration(o->silence_forget, &cfg->silence_forget_ms) ||
         parse_duration(o->max_wait, &cfg->max_wait_ms) ||
         parse_duration(o->max_idle, &cfg->max_idle_ms) ||
-        parse_duration(o->drift_window, &cfg->drift_window_ms))
+        parse_duration(o->drift_window, &cfg->drift_window_ms) ||
+        parse_duration(o->state_ttl, &cfg->state_ttl_ms))
         return pdm_err(err, errlen, "--renotify/--lateness/--silence-after/--silence-forget/"
-                                    "--max-wait/--max-idle/--drift-window take a "
+                                    "--max-wait/--max-idle/--drift-window/--state-ttl take a "
                                     "duration such as 100ms, 30m or 48h");
     if (cfg->silence_after_ms > 0 && cfg->silence_forget_ms < cfg->silence_after_ms)
         return pdm_err(err, errlen, "--silence-forget must be at least --silence-after");
+    if (cfg->state_ttl_ms > 0 && cfg->state_ttl_ms < 1000)
+        return pdm_err(err, errlen, "--state-ttl must be 0 (never) or at least 1s");
     if (o->batch_size < 1 || o->batch_size > 100000)
         return pdm_err(err, errlen, "--batch-size must be 1..100000");
     if (strcmp(o->predictor, "native") && strcmp(o->predictor, "xgboost"))

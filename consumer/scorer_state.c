@@ -19,6 +19,7 @@ int scorer_state_open(scorer_state *st, const pdm_scorer_config *cfg, size_t bat
     st->stop = stop;
     st->metrics = metrics;
     st->lateness_ms = cfg->lateness_ms;
+    st->ttl_ms = cfg->state_ttl_ms;
     st->redis = pdm_redis_new(cfg->redis_url, cfg->redis_password, 5.0, errstr, errlen);
     if (!st->redis)
         return -1;
@@ -124,12 +125,12 @@ int scorer_state_settle(scorer_state *st)
     for (size_t i = 0; i < st->n_updates; i++) {
         scorer_cache_update *u = &st->updates[i];
         int64_t v = pdm_rs_batch_version(st->writes, u->version_slot);
-        if (v == u->loaded_version + 1) {
+        if (pdm_state_cache_may_keep(u->loaded_exists, u->loaded_version, v)) {
             if (pdm_state_cache_put(st->cache, &u->st, u->cover, v))
                 pdm_log(PDM_LOG_DEBUG, "state cache: out of memory for machine %d",
                         (int)u->st.machine_id);
         } else {
-            /* another writer came in between */
+            /* another writer came in between, or the keys expired */
             pdm_state_cache_drop(st->cache, u->st.machine_id);
             pdm_rs_machine_clear(&u->st);
         }
@@ -160,7 +161,8 @@ static size_t superseded_maint(const pdm_rs_machine *st, int64_t horizon, pdm_rs
 /* With the cache: the machine's state as Redis will hold it after the
  * writes, kept once Redis acknowledges them (scorer_state_settle). */
 static void note_cache_update(scorer_state *st, const scorer_batch *b, const scorer_machine *m,
-                              int64_t horizon, const pdm_rs_mark *drop, size_t nd, size_t slot)
+                              int64_t horizon, const pdm_rs_mark *drop, size_t nd, size_t slot,
+                              int64_t expire_at)
 {
     const pdm_rs_machine *stored = &m->stored;
     size_t ne = 0;
@@ -179,6 +181,8 @@ static void note_cache_update(scorer_state *st, const scorer_batch *b, const sco
         stored->newest - PDM_FEATURES_LONG_WINDOW_MS - CACHE_SLACK_MS > cover)
         cover = stored->newest - PDM_FEATURES_LONG_WINDOW_MS - CACHE_SLACK_MS;
     u->cover = cover;
+    u->st.expire_at = expire_at;
+    u->loaded_exists = stored->exists;
     u->loaded_version = stored->version;
     u->version_slot = slot;
     st->n_updates++;
@@ -207,8 +211,17 @@ static int write_machine(scorer_state *st, const scorer_batch *b, scorer_machine
     }
     if (pdm_rs_batch_meta(st->writes, stored, &slot))
         goto out;
+    int64_t expire_at = 0;
+    if (st->ttl_ms > 0) {
+        unsigned written = 0, keys;
+        for (int j = m->first_event; j >= 0; j = b->items[j].next_event)
+            written |= pdm_rs_key_of(b->items[j].ev.type);
+        expire_at = pdm_rs_expiry(stored->expire_at, st->now_ms, st->ttl_ms, written, &keys);
+        if (pdm_rs_batch_expire(st->writes, m->id, expire_at, keys))
+            goto out;
+    }
     if (st->cache)
-        note_cache_update(st, b, m, horizon, drop, nd, slot);
+        note_cache_update(st, b, m, horizon, drop, nd, slot, expire_at);
     rc = 0;
 out:
     free(drop);
@@ -217,6 +230,7 @@ out:
 
 int scorer_state_write(scorer_state *st, scorer_batch *b)
 {
+    st->now_ms = pdm_now_ms();
     for (size_t i = 0; i < b->n_machines; i++)
         if (write_machine(st, b, &b->machines[i]))
             return pdm_err(NULL, 0, "out of memory");

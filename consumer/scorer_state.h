@@ -27,7 +27,8 @@
 typedef struct {
     pdm_rs_machine st;
     int64_t cover;          /* exact for telemetry and errors with ts > cover */
-    int64_t loaded_version; /* ver when the batch loaded it */
+    int loaded_exists;      /* the batch found keys of it ... */
+    int64_t loaded_version; /* ... and this ver counter */
     size_t version_slot;    /* the batch's HINCRBY reply */
 } scorer_cache_update;
 
@@ -35,6 +36,8 @@ typedef struct {
     const atomic_int *stop;
     scorer_metrics *metrics;
     int64_t lateness_ms;
+    int64_t ttl_ms;               /* the machines' keys expire this long after a write; 0: never */
+    int64_t now_ms;               /* wall clock of the batch being written */
     pdm_redis *redis;
     pdm_state_cache *cache;       /* NULL when the cache is off */
     pdm_rs_batch *writes;         /* the last batch's writes */

@@ -111,6 +111,13 @@ void pdm_state_cache_destroy(pdm_state_cache *c)
     free(c);
 }
 
+int pdm_state_cache_may_keep(int loaded_exists, int64_t loaded_version, int64_t written_version)
+{
+    if (loaded_exists && loaded_version == 0)
+        return 0;
+    return written_version == loaded_version + 1;
+}
+
 void pdm_state_cache_drop(pdm_state_cache *c, int32_t id)
 {
     entry *e = find(c, id);
@@ -118,8 +125,14 @@ void pdm_state_cache_drop(pdm_state_cache *c, int32_t id)
         remove_entry(c, e);
 }
 
-size_t pdm_state_cache_machines(const pdm_state_cache *c) { return c->n; }
-size_t pdm_state_cache_bytes(const pdm_state_cache *c) { return c->bytes; }
+size_t pdm_state_cache_machines(const pdm_state_cache *c)
+{
+    return c->n;
+}
+size_t pdm_state_cache_bytes(const pdm_state_cache *c)
+{
+    return c->bytes;
+}
 
 int pdm_state_cache_peek(const pdm_state_cache *c, int32_t id, int64_t from_ts, int64_t *version)
 {
@@ -300,7 +313,10 @@ static void sort_tel(pdm_rs_telemetry *t, size_t n)
     }
 }
 
-static int cmp_mark_qsort(const void *a, const void *b) { return cmp_mark(a, b); }
+static int cmp_mark_qsort(const void *a, const void *b)
+{
+    return cmp_mark(a, b);
+}
 
 /* Sorted marks without duplicates, minus the dropped ones, minus ts < horizon. */
 static size_t settle_marks(pdm_rs_mark *m, size_t n, int64_t horizon, const pdm_rs_mark *drop,
@@ -322,8 +338,7 @@ static size_t settle_marks(pdm_rs_mark *m, size_t n, int64_t horizon, const pdm_
 }
 
 int pdm_state_merge(const pdm_rs_machine *before, const pdm_event *const *events, size_t n_events,
-                    int64_t horizon, const pdm_rs_mark *drop, size_t n_drop,
-                    pdm_rs_machine *after)
+                    int64_t horizon, const pdm_rs_mark *drop, size_t n_drop, pdm_rs_machine *after)
 {
     size_t n_tel = before->n_tel, n_err = before->n_err, n_maint = before->n_maint;
     for (size_t i = 0; i < n_events; i++) {

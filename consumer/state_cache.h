@@ -10,8 +10,9 @@
  * that the scorer's own write produced; a batch asks Redis for the counters
  * only (one small command per machine) and uses an entry only if its
  * counter is unchanged. Another scorer's write (a rebalance, a co-partition
- * mismatch between input topics), a FLUSHALL or a restarted empty Redis all
- * change or remove the counter, and the machine is loaded in full.
+ * mismatch between input topics), a FLUSHALL, a restarted empty Redis or
+ * the machine's keys expiring (--state-ttl) all change or remove the
+ * counter, and the machine is loaded in full.
  *
  * An entry is exact for telemetry and errors with ts > its `cover` and for
  * every maintenance record and bookkeeping field. Not thread-safe: the loop
@@ -45,6 +46,16 @@ int pdm_state_cache_get(pdm_state_cache *c, int32_t id, int64_t from_ts, pdm_rs_
  * larger than that is not kept). Returns 0, or -1 out of memory (nothing
  * kept for the machine; st is cleared either way). */
 int pdm_state_cache_put(pdm_state_cache *c, pdm_rs_machine *st, int64_t cover, int64_t version);
+/* May the state a batch wrote for a machine be cached, given the machine as
+ * the batch loaded it (loaded_exists: any of its keys was found;
+ * loaded_version: its ver counter, 0 if none) and the ver counter its write
+ * produced? Only if no
+ * one else changed the machine in between: the counter moved by exactly one
+ * (not another writer, not keys that expired or were deleted meanwhile, which
+ * restart the counter at 1), and the load was not torn by an expiry (data
+ * found but no meta hash: the keys read first were there, the meta hash had
+ * expired, so the rest is gone from Redis too). 1 or 0. */
+int pdm_state_cache_may_keep(int loaded_exists, int64_t loaded_version, int64_t written_version);
 void pdm_state_cache_drop(pdm_state_cache *c, int32_t id);
 void pdm_state_cache_clear(pdm_state_cache *c);
 size_t pdm_state_cache_machines(const pdm_state_cache *c);

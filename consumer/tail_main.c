@@ -1,9 +1,14 @@
 /* pdm-tail: reads topics from Kafka, decodes every message with the pdm
  * codec and prints one JSON line per message:
  *
- *   {"topic":"pdm.telemetry","partition":2,"offset":41,"key":"7","event":{...}}
- *   {"topic":"pdm.telemetry","partition":0,"offset":42,"key":null,
- *    "error":"bad_magic","detail":"..."}
+ *   {"topic":"pdm.telemetry","partition":2,"offset":41,"timestamp":1420092000000,
+ *    "timestamp_type":"create","key":"7","event":{...}}
+ *   {"topic":"pdm.telemetry","partition":0,"offset":42,"timestamp":1420092000000,
+ *    "timestamp_type":"create","key":null,"error":"bad_magic","detail":"..."}
+ *
+ * timestamp is the message's Kafka timestamp in ms (null if the broker has
+ * none) and timestamp_type says whose clock it is: "create" (the producer's;
+ * pdm-producer sets it to the event's time) or "log_append" (the broker's).
  *
  * A message that does not decode is reported with the codec's reason and
  * reading goes on, so the tool shows exactly what a consumer would see.
@@ -62,8 +67,9 @@ static const pdm_option options[] = {
 
 static const char usage[] =
     "Usage: pdm-tail [options] [TOPIC...]\n"
-    "Prints every message of the topics as one JSON line: topic, partition, offset, key and\n"
-    "the decoded event, or the reason it does not decode.";
+    "Prints every message of the topics as one JSON line: topic, partition, offset, Kafka\n"
+    "timestamp (ms) and its type (create or log_append), key and the decoded event, or the\n"
+    "reason it does not decode.";
 
 static volatile sig_atomic_t stop_requested;
 
@@ -101,8 +107,16 @@ static int format_message(pdm_codec *codec, const rd_kafka_message_t *m, pdm_buf
     pdm_buf_append(out, "{\"topic\":", 9);
     const char *topic = rd_kafka_topic_name(m->rkt);
     json_string(out, topic, strlen(topic));
-    pdm_buf_printf(out, ",\"partition\":%d,\"offset\":%lld,\"key\":", (int)m->partition,
+    pdm_buf_printf(out, ",\"partition\":%d,\"offset\":%lld", (int)m->partition,
                    (long long)m->offset);
+    rd_kafka_timestamp_type_t ts_type;
+    int64_t ts = rd_kafka_message_timestamp(m, &ts_type);
+    if (ts_type == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE)
+        pdm_buf_printf(out, ",\"timestamp\":null,\"timestamp_type\":null");
+    else
+        pdm_buf_printf(out, ",\"timestamp\":%lld,\"timestamp_type\":\"%s\"", (long long)ts,
+                       ts_type == RD_KAFKA_TIMESTAMP_CREATE_TIME ? "create" : "log_append");
+    pdm_buf_append(out, ",\"key\":", 7);
     if (m->key)
         json_string(out, m->key, m->key_len);
     else

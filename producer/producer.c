@@ -1,5 +1,10 @@
 /* producer.c: an idempotent Kafka producer of Avro-encoded events, with
- * every delivery report counted, and a pacer for replay speed. */
+ * every delivery report counted, and a pacer for replay speed.
+ *
+ * Each message's Kafka timestamp (CreateTime) is the event's own time, not
+ * the moment it was produced: a replay of last year then looks like last
+ * year to every Kafka tool (kcat's %T, Kafka Streams, ksqlDB, time-based
+ * retention and offsetsForTimes), the same clock the scorer uses. */
 #include "pdm_producer.h"
 
 #include <stdatomic.h>
@@ -70,8 +75,8 @@ pdm_producer *pdm_producer_new(const pdm_producer_config *cfg, char *errstr, siz
         pdm_err(errstr, errlen, "%s", msg);
         goto fail;
     }
-    const char *props[][2] = {{"enable.idempotence", "true"}, {"linger.ms", "5"},
-                              {"batch.num.messages", "10000"}};
+    const char *props[][2] = {
+        {"enable.idempotence", "true"}, {"linger.ms", "5"}, {"batch.num.messages", "10000"}};
     for (size_t i = 0; i < sizeof props / sizeof *props; i++) {
         if (rd_kafka_conf_set(conf, props[i][0], props[i][1], msg, sizeof msg)) {
             rd_kafka_conf_destroy(conf);
@@ -94,6 +99,48 @@ fail:
     return NULL;
 }
 
+/* A metadata request naming the topic: the broker auto-creates it where it
+ * allows that. Without it, librdkafka, which has just seen the topic
+ * missing from the cluster's list, waits for its next metadata refresh
+ * (about a second) before the first message. */
+static void ask_for_topic(pdm_producer *p, const char *name, int timeout_ms)
+{
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(p->rk, name, NULL);
+    if (rkt && rd_kafka_metadata(p->rk, 0, rkt, &md, timeout_ms) == RD_KAFKA_RESP_ERR_NO_ERROR)
+        rd_kafka_metadata_destroy(md);
+    if (rkt)
+        rd_kafka_topic_destroy(rkt);
+}
+
+int pdm_producer_create_topics(pdm_producer *p, int partitions, int replication_factor,
+                               int timeout_ms, pdm_topic_spec *specs, pdm_topic_status *status,
+                               size_t *n, char *errstr, size_t errlen)
+{
+    *n = 0;
+    for (int t = 0; t < PDM_EV_COUNT; t++) {
+        if (t == PDM_EV_RISK)
+            continue; /* the scorer's output, never produced here */
+        size_t i = 0;
+        while (i < *n && strcmp(specs[i].name, p->topic[t]) != 0)
+            i++;
+        if (i == *n) {
+            specs[i] = (pdm_topic_spec){.name = p->topic[t],
+                                        .partitions = partitions,
+                                        .replication_factor = replication_factor,
+                                        .compact = t == PDM_EV_MACHINE};
+            (*n)++;
+        } else {
+            specs[i].compact = 0; /* shared with other types */
+        }
+    }
+    int rc = pdm_kafka_create_topics(p->rk, specs, *n, timeout_ms, status, errstr, errlen);
+    for (size_t i = 0; i < *n; i++)
+        if (status[i].outcome == PDM_TOPIC_NOT_CREATED)
+            ask_for_topic(p, specs[i].name, timeout_ms);
+    return rc;
+}
+
 int pdm_producer_send(pdm_producer *p, const pdm_event *ev, char *errstr, size_t errlen)
 {
     char buf[PDM_MAX_ENCODED], key[16];
@@ -106,8 +153,8 @@ int pdm_producer_send(pdm_producer *p, const pdm_event *ev, char *errstr, size_t
     for (;;) {
         rd_kafka_resp_err_t err = rd_kafka_producev(
             p->rk, RD_KAFKA_V_TOPIC(p->topic[ev->type]), RD_KAFKA_V_KEY(key, (size_t)klen),
-            RD_KAFKA_V_VALUE(buf, (size_t)len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-            RD_KAFKA_V_END);
+            RD_KAFKA_V_VALUE(buf, (size_t)len), RD_KAFKA_V_TIMESTAMP(ev->ts),
+            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
         if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
             rd_kafka_poll(p->rk, 10);
             continue;
@@ -120,7 +167,10 @@ int pdm_producer_send(pdm_producer *p, const pdm_event *ev, char *errstr, size_t
     }
 }
 
-void pdm_producer_poll(pdm_producer *p) { rd_kafka_poll(p->rk, 0); }
+void pdm_producer_poll(pdm_producer *p)
+{
+    rd_kafka_poll(p->rk, 0);
+}
 
 int pdm_producer_flush(pdm_producer *p, int timeout_ms, char *errstr, size_t errlen)
 {

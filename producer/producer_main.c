@@ -26,6 +26,9 @@ typedef struct {
     long long seed;
     int skip_bad_rows;
     int progress;
+    int create_topics;
+    long long partitions;
+    long long replication_factor;
     pdm_kvlist props;
 } producer_options;
 
@@ -37,6 +40,9 @@ static const pdm_option options[] = {
     {"rate", 0, "PDM_RATE", PDM_OPT_DOUBLE, O(rate), "0", "N", "Pace at N events per second (0: as fast as possible).", 0},
     {"topic", 't', "PDM_TOPIC", PDM_OPT_STRING, O(topic), NULL, "TOPIC", "Send every event to this one topic (messages name their schema); default: one topic per type (pdm.telemetry, pdm.errors, ...).", 0},
     {"topic-prefix", 0, "PDM_TOPIC_PREFIX", PDM_OPT_STRING, O(topic_prefix), "pdm", "PREFIX", "Without --topic: one topic per type named PREFIX.telemetry, PREFIX.errors, PREFIX.maintenance, PREFIX.failures, PREFIX.machines.", 0},
+    {"create-topics", 0, "PDM_CREATE_TOPICS", PDM_OPT_BOOL, O(create_topics), "true", NULL, "Create missing topics with the Admin API before producing, pdm.machines compacted (cleanup.policy=compact); where that is not possible (no admin API, as on pdm-broker; no permission) it says so and the broker's auto-creation applies.", 0},
+    {"partitions", 0, "PDM_PARTITIONS", PDM_OPT_INT, O(partitions), "0", "N", "Partitions of the topics it creates (0: the broker's num.partitions).", 0},
+    {"replication-factor", 0, "PDM_REPLICATION_FACTOR", PDM_OPT_INT, O(replication_factor), "0", "N", "Replication factor of the topics it creates (0: the broker's default).", 0},
     {"format", 0, "PDM_WIRE_FORMAT", PDM_OPT_STRING, O(format), "single", "FORMAT", "single (Avro single-object encoding).", 0},
     {"machines", 'n', "PDM_MACHINES", PDM_OPT_INT, O(machines), "100", "N", "simulate: fleet size.", 0},
     {"hours", 0, "PDM_HOURS", PDM_OPT_INT, O(hours), "0", "H", "simulate: hours to simulate (0: until stopped).", 0},
@@ -80,6 +86,44 @@ static void print_progress(run_state *r, int final)
         fprintf(stderr, "\r%llu events sent, %.0f/s%s", (unsigned long long)sent, rate,
                 final ? "\n" : "   ");
     fflush(stderr);
+}
+
+/* How long topic creation may take (a controller creating a topic answers
+ * within seconds). */
+#define CREATE_TOPICS_TIMEOUT_MS 15000
+
+/* Creates the missing topics and says what happened to each; whatever
+ * fails is logged and left to the broker's auto-creation. */
+static void create_topics(pdm_producer *p, const producer_options *o)
+{
+    pdm_topic_spec specs[PDM_EV_COUNT];
+    pdm_topic_status status[PDM_EV_COUNT];
+    char err[PDM_ERRSTR_SIZE];
+    size_t n = 0;
+    int rc = pdm_producer_create_topics(p, (int)o->partitions, (int)o->replication_factor,
+                                        CREATE_TOPICS_TIMEOUT_MS, specs, status, &n, err,
+                                        sizeof err);
+    char missing[512] = "";
+    size_t len = 0;
+    for (size_t i = 0; i < n; i++) {
+        const pdm_topic_spec *s = &specs[i];
+        if (status[i].outcome == PDM_TOPIC_CREATED)
+            pdm_log(PDM_LOG_INFO, "created topic %s%s", s->name,
+                    s->compact ? " (cleanup.policy=compact)" : "");
+        else if (status[i].outcome == PDM_TOPIC_NOT_CREATED && len < sizeof missing)
+            len += (size_t)snprintf(missing + len, sizeof missing - len, "%s%s%s%s%s",
+                                    len ? ", " : "", s->name,
+                                    s->compact ? " (will not be compacted)" : "",
+                                    *status[i].detail ? ": " : "", status[i].detail);
+        else if (s->compact && status[i].compacted == 0)
+            pdm_log(PDM_LOG_WARN, "topic %s exists and is not compacted: it is a table of the "
+                    "latest MachineInfo per machine, set cleanup.policy=compact", s->name);
+    }
+    if (*missing)
+        pdm_log(PDM_LOG_WARN, "topics not created, left to the broker's auto-creation: %s%s%s",
+                missing, rc ? "; " : "", rc ? err : "");
+    else if (rc)
+        pdm_log(PDM_LOG_INFO, "topics exist; their settings not checked: %s", err);
 }
 
 static int send_one(run_state *r, const pdm_event *ev)
@@ -184,6 +228,8 @@ int main(int argc, char **argv)
         pdm_log(PDM_LOG_ERROR, "%s", err);
         goto out;
     }
+    if (o.create_topics)
+        create_topics(r.producer, &o);
     struct sigaction sa = {0};
     sa.sa_handler = on_stop;
     sigaction(SIGINT, &sa, NULL);

@@ -50,6 +50,7 @@ typedef struct {
     int64_t drift_window_ms;       /* ... or after this long */
     size_t metrics_machines;       /* per-machine risk gauges for at most this many */
     size_t state_cache_bytes;      /* in-process copy of the machines' state; 0: none */
+    int64_t state_ttl_ms;          /* a machine's Redis keys expire this long after its last write; 0: never */
 } pdm_scorer_config;
 
 typedef struct pdm_scorer pdm_scorer;

@@ -9,6 +9,8 @@
  *   secret one (names containing "password", "secret", "sasl" or "key").
  * - A small list of topic names, parsed from "a,b,c" so that one option can
  *   name several topics.
+ * - Creating missing topics with the Admin API (kafka_topics.c), the
+ *   compacted ones compacted.
  *
  * A module of its own (kafka/, not common/): it needs librdkafka and the
  * event types of schemas/, and common/ depends on nothing.
@@ -54,6 +56,42 @@ rd_kafka_conf_t *pdm_kafka_conf_new(const char *bootstrap, const char *client_id
  * with errstr naming the property (conf keeps what was set before it). */
 int pdm_kafka_conf_apply(rd_kafka_conf_t *conf, const pdm_kvlist *props, char *errstr,
                          size_t errlen);
+
+/* ---- creating topics (kafka_topics.c) ------------------------------------- */
+
+#define PDM_TOPIC_SPECS_MAX 16
+
+typedef struct {
+    const char *name;
+    int partitions;         /* <= 0: the broker's default (num.partitions; Kafka >= 2.4) */
+    int replication_factor; /* <= 0: the broker's default */
+    int compact;            /* cleanup.policy=compact: a table keyed by machine */
+} pdm_topic_spec;
+
+typedef enum {
+    PDM_TOPIC_NOT_CREATED = 0, /* missing, left to auto-creation; detail says why */
+    PDM_TOPIC_CREATED,
+    PDM_TOPIC_EXISTED,         /* before, or created by another client meanwhile */
+} pdm_topic_outcome;
+
+typedef struct {
+    pdm_topic_outcome outcome;
+    int compacted; /* an existing topic whose spec asks compact: 1, 0, or -1 unknown */
+    char detail[256];
+} pdm_topic_status;
+
+/* Creates those of the n (<= PDM_TOPIC_SPECS_MAX) topics that do not exist,
+ * in one CreateTopics request (Admin API) on any client handle, waiting up
+ * to timeout_ms; an existing topic is fine (TOPIC_ALREADY_EXISTS too). For
+ * an existing topic whose spec asks compact, reads its cleanup.policy
+ * (DescribeConfigs) into status[i].compacted. Returns 0 when the request
+ * could be made (each topic's outcome in status[i]); -1 with errstr when
+ * the cluster's topics cannot be read or it has no admin API (no controller
+ * among its brokers: librdkafka's mock cluster, pdm-broker), or the request
+ * as a whole failed; status then says which topics exist. Never prints. */
+int pdm_kafka_create_topics(rd_kafka_t *rk, const pdm_topic_spec *specs, size_t n,
+                            int timeout_ms, pdm_topic_status *status, char *errstr,
+                            size_t errlen);
 
 /* ---- topic lists ---------------------------------------------------------- */
 

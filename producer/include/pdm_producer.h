@@ -5,6 +5,7 @@
  * one machine's events stay in one partition and in order. The producer is
  * idempotent (enable.idempotence=true) and every delivery report is checked:
  * pdm_producer_flush says how many messages could not be delivered.
+ * A message's Kafka timestamp is the event's time (CreateTime).
  * A pacer spaces events by event time (--speed) or by rate (--rate).
  */
 #ifndef PDM_PRODUCER_H
@@ -13,6 +14,7 @@
 #include <stdint.h>
 
 #include "pdm_common.h"
+#include "pdm_kafka.h"
 #include "pdm_schemas.h"
 
 typedef struct {
@@ -27,6 +29,16 @@ typedef struct {
 typedef struct pdm_producer pdm_producer;
 
 pdm_producer *pdm_producer_new(const pdm_producer_config *cfg, char *errstr, size_t errlen);
+/* Creates the producer's missing topics before it produces (see
+ * pdm_kafka_create_topics): one per input event type, or the one topic of
+ * cfg->topic. The machines topic is created compacted when it carries
+ * machine info alone (a topic of every type must not be compacted: it would
+ * keep one event per machine). partitions, replication_factor <= 0: the
+ * broker's defaults. specs and status need room for PDM_EV_COUNT; *n is
+ * set. Returns as pdm_kafka_create_topics. */
+int pdm_producer_create_topics(pdm_producer *p, int partitions, int replication_factor,
+                               int timeout_ms, pdm_topic_spec *specs, pdm_topic_status *status,
+                               size_t *n, char *errstr, size_t errlen);
 /* Encodes and enqueues one event (waits while librdkafka's queue is full). */
 int pdm_producer_send(pdm_producer *p, const pdm_event *ev, char *errstr, size_t errlen);
 /* Serves delivery reports without blocking. */

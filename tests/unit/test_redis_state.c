@@ -1,6 +1,6 @@
 /* Unit tests of the scorer's Redis state layer against a real redis-server
- * started by the test: layout, idempotent writes, trims, bookkeeping,
- * epoch (FLUSHALL detection), URL parsing and errors. */
+ * started by the test: layout, idempotent writes, trims, bookkeeping, key
+ * expiry (--state-ttl), epoch (FLUSHALL detection), URL parsing and errors. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,6 +9,7 @@
 
 #include <math.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "pdm_common.h"
 #include "redis_state.h"
@@ -308,12 +309,150 @@ static void test_server_restart_reconnects(void **state)
     pdm_redis_destroy(r);
 }
 
+/* The absolute expiry (PEXPIRETIME, ms) of each key of a machine, in the
+ * order tel, err, maint, meta: -1 no TTL, -2 no key. */
+static void expiry_of(int32_t m, long long out[4])
+{
+    static const char *const kinds[] = {"tel", "err", "maint", "meta"};
+    redisContext *c = redisConnect("127.0.0.1", test_server.port);
+    assert_non_null(c);
+    for (int i = 0; i < 4; i++) {
+        redisReply *rep = redisCommand(c, "PEXPIRETIME pdm:{%d}:%s", (int)m, kinds[i]);
+        assert_non_null(rep);
+        assert_int_equal(rep->type, REDIS_REPLY_INTEGER);
+        out[i] = rep->integer;
+        freeReplyObject(rep);
+    }
+    redisFree(c);
+}
+
+/* One batch as the scorer writes a machine: its events, then its
+ * bookkeeping (which carries the expiry when one is set). */
+static int64_t write_keys(pdm_redis *r, const pdm_event *evs, size_t n, int64_t expire_at,
+                          unsigned keys)
+{
+    char err[PDM_ERRSTR_SIZE];
+    pdm_rs_batch *b = pdm_rs_batch_new();
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(pdm_rs_batch_event(b, &evs[i], 0), 0);
+    pdm_rs_machine m = {.machine_id = evs[0].machine_id, .newest = evs[n - 1].ts,
+                        .base = INT64_MIN, .level = 0, .base_level = -1,
+                        .notified_at = INT64_MIN, .base_notified_at = INT64_MIN};
+    size_t slot;
+    assert_int_equal(pdm_rs_batch_meta(b, &m, &slot), 0);
+    if (expire_at)
+        assert_int_equal(pdm_rs_batch_expire(b, m.machine_id, expire_at, keys), 0);
+    assert_int_equal(pdm_rs_batch_exec(r, b, err, sizeof err), 0);
+    int64_t version = pdm_rs_batch_version(b, slot);
+    pdm_rs_batch_destroy(b);
+    return version;
+}
+
+static int64_t write_machine(pdm_redis *r, const pdm_event *evs, size_t n, int64_t expire_at)
+{
+    return write_keys(r, evs, n, expire_at, PDM_RS_ALL_KEYS);
+}
+
+/* --state-ttl: every key of a machine gets the batch's deadline (the same
+ * absolute time for the four), a later write moves it on all four, also on
+ * keys that write did not touch, a key created later gets the deadline of
+ * the batch that creates it, the refresh rule (pdm_rs_expiry) keeps one
+ * deadline for all keys, and without a deadline no key has a TTL. */
+static void test_ttl_on_every_key(void **state)
+{
+    pdm_redis *r = test_redis_connect();
+    flushall(r);
+    pdm_event info = {.type = PDM_EV_MACHINE, .machine_id = 42, .ts = T0};
+    info.u.machine.model = 2;
+    info.u.machine.age = 7;
+    pdm_event first[] = {info, mark(PDM_EV_MAINTENANCE, 42, T0, 1), mark(PDM_EV_ERROR, 42, T0, 4),
+                         tel(42, T0, 170)};
+    long long exp[4];
+    int64_t d1 = pdm_now_ms() + 3600 * 1000;
+    assert_int_equal(write_machine(r, first, 4, d1), 1);
+    expiry_of(42, exp);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(exp[i], d1);
+
+    /* a telemetry reading alone refreshes all four */
+    pdm_event second = tel(42, T0 + H, 171);
+    int64_t d2 = d1 + 5000;
+    assert_int_equal(write_machine(r, &second, 1, d2), 2);
+    expiry_of(42, exp);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(exp[i], d2);
+
+    /* a machine whose first error comes in a later batch */
+    pdm_event t44 = tel(44, T0, 1), e44 = mark(PDM_EV_ERROR, 44, T0 + H, 2);
+    write_machine(r, &t44, 1, d1);
+    expiry_of(44, exp);
+    assert_int_equal(exp[0], d1);
+    assert_int_equal(exp[1], -2); /* no errors yet: no key */
+    assert_int_equal(exp[2], -2);
+    assert_int_equal(exp[3], d1);
+    write_machine(r, &e44, 1, d2);
+    expiry_of(44, exp);
+    assert_int_equal(exp[0], d2);
+    assert_int_equal(exp[1], d2);
+    assert_int_equal(exp[3], d2);
+
+    /* Within the slack a batch touches only the keys it wrote, with the
+     * deadline the keys share: an error key created then gets it too. */
+    pdm_event t45 = tel(45, T0, 1), e45 = mark(PDM_EV_ERROR, 45, T0 + H, 2);
+    int64_t now = pdm_now_ms(), ttl = 3600 * 1000, at;
+    unsigned keys;
+    at = pdm_rs_expiry(0, now, ttl, PDM_RS_TEL, &keys); /* unknown: all, afresh */
+    assert_int_equal(at, now + ttl);
+    assert_int_equal(keys, PDM_RS_ALL_KEYS);
+    write_keys(r, &t45, 1, at, keys);
+    at = pdm_rs_expiry(at, now + 1000, ttl, pdm_rs_key_of(e45.type), &keys);
+    assert_int_equal(at, now + ttl); /* moved by 1 s only: kept */
+    assert_int_equal(keys, PDM_RS_ERR);
+    write_keys(r, &e45, 1, at, keys);
+    expiry_of(45, exp);
+    assert_int_equal(exp[0], now + ttl);
+    assert_int_equal(exp[1], now + ttl);
+    assert_int_equal(exp[3], now + ttl);
+    /* beyond the slack (ttl / PDM_RS_TTL_SLACK), either way: all four again */
+    at = pdm_rs_expiry(now + ttl, now + ttl / PDM_RS_TTL_SLACK + 1, ttl, PDM_RS_TEL, &keys);
+    assert_int_equal(keys, PDM_RS_ALL_KEYS);
+    assert_int_equal(at, now + ttl + ttl / PDM_RS_TTL_SLACK + 1);
+    at = pdm_rs_expiry(now + ttl, now - ttl / PDM_RS_TTL_SLACK - 1, ttl, PDM_RS_TEL, &keys);
+    assert_int_equal(keys, PDM_RS_ALL_KEYS);
+    at = pdm_rs_expiry(now + ttl, now + ttl / PDM_RS_TTL_SLACK, ttl, 0, &keys);
+    assert_int_equal(keys, 0); /* nothing written: nothing to do */
+    assert_int_equal(pdm_rs_key_of(PDM_EV_MAINTENANCE), PDM_RS_MAINT);
+    assert_int_equal(pdm_rs_key_of(PDM_EV_FAILURE), 0);
+
+    /* no deadline (--state-ttl 0): keys without a TTL */
+    pdm_event none[] = {tel(43, T0, 1), mark(PDM_EV_ERROR, 43, T0, 1),
+                        mark(PDM_EV_MAINTENANCE, 43, T0, 2)};
+    write_machine(r, none, 3, 0);
+    expiry_of(43, exp);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(exp[i], -1);
+
+    /* once the deadline passes every key is gone, and a load finds nothing */
+    int64_t soon = pdm_now_ms() + 150;
+    write_machine(r, &second, 1, soon);
+    usleep(300 * 1000);
+    pdm_rs_machine m;
+    load_one(r, 42, 0, &m);
+    assert_false(m.exists);
+    assert_int_equal(m.n_tel + m.n_err + m.n_maint, 0);
+    assert_false(m.has_info);
+    assert_int_equal(m.version, 0);
+    pdm_rs_machine_clear(&m);
+    pdm_redis_destroy(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip_and_idempotence),
         cmocka_unit_test(test_newest_reading_skips_replace),
         cmocka_unit_test(test_trim_and_meta),
+        cmocka_unit_test(test_ttl_on_every_key),
         cmocka_unit_test(test_epoch_detects_flush),
         cmocka_unit_test(test_urls_and_errors),
         cmocka_unit_test(test_server_restart_reconnects),

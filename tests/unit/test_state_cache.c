@@ -3,7 +3,8 @@
  * equals what Redis returns after the same writes (random batches with
  * replaced readings, duplicate marks, trims and dropped maintenance), the
  * ver counter moves by one per write, cover and filtering, eviction by bytes,
- * and a batch sent and acknowledged later (pdm_rs_batch_send/_wait). */
+ * a batch sent and acknowledged later (pdm_rs_batch_send/_wait), and machines
+ * whose keys expire (--state-ttl) never served from the cache. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +13,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "pdm_common.h"
 #include "redis_state.h"
@@ -20,7 +22,6 @@
 
 #define H PDM_MS_PER_HOUR
 #define T0 INT64_C(1420092000000) /* 2015-01-01 06:00 */
-
 
 static void load_one(pdm_redis *r, int32_t m, int64_t from, pdm_rs_machine *out)
 {
@@ -216,7 +217,7 @@ static void test_cover_and_filter(void **state)
     assert_int_equal(pdm_state_cache_get(c, 5, T0 + 9 * H, &got), 1);
     assert_int_equal(got.n_tel, 20); /* T0+10h .. T0+29h */
     assert_int_equal(got.tel[0].ts, T0 + 10 * H);
-    assert_int_equal(got.n_err, 0);  /* T0+5h is not after from */
+    assert_int_equal(got.n_err, 0);   /* T0+5h is not after from */
     assert_int_equal(got.n_maint, 1); /* maintenance is never filtered */
     assert_int_equal(got.version, 17);
     assert_int_equal(got.newest, T0 + 29 * H);
@@ -231,8 +232,14 @@ static void test_cover_and_filter(void **state)
     assert_int_equal(pdm_state_cache_machines(c), 0);
     assert_int_equal(pdm_state_cache_bytes(c), 0);
     /* a machine with bookkeeping only (machine info, no events yet) */
-    pdm_rs_machine bare = {.machine_id = 8, .exists = 1, .has_info = 1, .model = 3, .age = 7,
-                           .newest = INT64_MIN, .base = INT64_MIN, .level = -1};
+    pdm_rs_machine bare = {.machine_id = 8,
+                           .exists = 1,
+                           .has_info = 1,
+                           .model = 3,
+                           .age = 7,
+                           .newest = INT64_MIN,
+                           .base = INT64_MIN,
+                           .level = -1};
     assert_int_equal(pdm_state_cache_put(c, &bare, T0, 2), 0);
     assert_int_equal(pdm_state_cache_get(c, 8, T0, &got), 1);
     assert_int_equal(got.n_tel + got.n_err + got.n_maint, 0);
@@ -317,8 +324,11 @@ static void test_send_then_wait(void **state)
     for (int round = 1; round <= 3; round++) {
         pdm_rs_batch_reset(b);
         for (int k = 0; k < 3; k++) {
-            pdm_rs_machine m = {.machine_id = ids[k], .newest = T0, .base = INT64_MIN,
-                                .level = 0, .base_level = -1};
+            pdm_rs_machine m = {.machine_id = ids[k],
+                                .newest = T0,
+                                .base = INT64_MIN,
+                                .level = 0,
+                                .base_level = -1};
             pdm_event e = {.type = PDM_EV_TELEMETRY, .machine_id = ids[k], .ts = T0 + round * H};
             assert_int_equal(pdm_rs_batch_event(b, &e, 1), 0);
             assert_int_equal(pdm_rs_batch_meta(b, &m, &slots[k]), 0);
@@ -352,6 +362,214 @@ static void test_send_then_wait(void **state)
     pdm_redis_destroy(r);
 }
 
+/* ---- expiry (--state-ttl) and the cache -------------------------------------------- */
+
+#define FROM (T0 - 1000 * H)
+
+/* One batch's load of one machine as scorer_state does it: from the cache
+ * when Redis confirms the cached ver counter, else loaded in full. Returns
+ * 1 on a cache hit. */
+static int scorer_load(pdm_redis *r, pdm_state_cache *c, int32_t id, pdm_rs_machine *stored)
+{
+    char err[PDM_ERRSTR_SIZE];
+    int64_t cached, from = FROM;
+    unsigned char only = 1;
+    memset(stored, 0, sizeof *stored);
+    if (pdm_state_cache_peek(c, id, FROM, &cached)) {
+        pdm_rs_machine v = {0};
+        assert_int_equal(pdm_rs_load(r, &id, &from, &only, 1, &v, err, sizeof err), 0);
+        if (v.version == cached && pdm_state_cache_get(c, id, FROM, stored) == 1)
+            return 1;
+        pdm_state_cache_drop(c, id);
+    }
+    load_one(r, id, FROM, stored);
+    return 0;
+}
+
+/* The batch's write of that machine (its events, bookkeeping, deadline by
+ * pdm_rs_expiry for ttl_ms) and what the cache keeps once Redis has
+ * acknowledged it. Returns 1 if the cache kept the state. */
+static int scorer_write(pdm_redis *r, pdm_state_cache *c, pdm_rs_machine *stored,
+                        const pdm_event *evs, size_t n, int64_t ttl_ms)
+{
+    char err[PDM_ERRSTR_SIZE];
+    const pdm_event *ptrs[8];
+    unsigned written = 0, keys;
+    pdm_rs_batch *b = pdm_rs_batch_new();
+    for (size_t i = 0; i < n; i++) {
+        written |= pdm_rs_key_of(evs[i].type);
+        assert_int_equal(pdm_rs_batch_event(b, &evs[i], 0), 0);
+        ptrs[i] = &evs[i];
+        if (evs[i].type == PDM_EV_TELEMETRY && evs[i].ts > stored->newest)
+            stored->newest = evs[i].ts;
+        if (evs[i].type == PDM_EV_MACHINE) {
+            stored->has_info = 1;
+            stored->model = evs[i].u.machine.model;
+            stored->age = evs[i].u.machine.age;
+        }
+    }
+    size_t slot;
+    pdm_rs_machine after = {0};
+    assert_int_equal(pdm_rs_batch_meta(b, stored, &slot), 0);
+    int64_t at = pdm_rs_expiry(stored->expire_at, pdm_now_ms(), ttl_ms, written, &keys);
+    assert_int_equal(pdm_rs_batch_expire(b, stored->machine_id, at, keys), 0);
+    assert_int_equal(pdm_state_merge(stored, ptrs, n, INT64_MIN, NULL, 0, &after), 0);
+    after.expire_at = at;
+    assert_int_equal(pdm_rs_batch_exec(r, b, err, sizeof err), 0);
+    int64_t v = pdm_rs_batch_version(b, slot);
+    int keep = pdm_state_cache_may_keep(stored->exists, stored->version, v);
+    if (keep)
+        assert_int_equal(pdm_state_cache_put(c, &after, FROM, v), 0);
+    else
+        pdm_state_cache_drop(c, stored->machine_id);
+    pdm_rs_machine_clear(&after);
+    pdm_rs_machine_clear(stored);
+    pdm_rs_batch_destroy(b);
+    return keep;
+}
+
+/* Expires some keys of a machine now (PEXPIRE 1 ms, then past it). */
+static void expire_now(int32_t id, const char *const *kinds)
+{
+    redisContext *rc = redisConnect("127.0.0.1", test_server.port);
+    for (; *kinds; kinds++)
+        freeReplyObject(redisCommand(rc, "PEXPIRE pdm:{%d}:%s 1", (int)id, *kinds));
+    redisFree(rc);
+    usleep(20 * 1000);
+}
+
+/* The cached state equals what Redis holds now. */
+static void assert_cache_is_redis(pdm_redis *r, pdm_state_cache *c, int32_t id)
+{
+    pdm_rs_machine cached = {0}, back;
+    assert_int_equal(pdm_state_cache_get(c, id, FROM, &cached), 1);
+    load_one(r, id, FROM, &back);
+    assert_same_state(&cached, &back);
+    assert_int_equal(cached.version, back.version);
+    pdm_rs_machine_clear(&cached);
+    pdm_rs_machine_clear(&back);
+}
+
+/* A machine whose keys expired is never served from the cache as if they
+ * were there: its ver counter is gone with its meta hash, so the next batch
+ * loads it in full (nothing), and what it writes is cached again. Keys that
+ * expire between a batch's load and its write restart the counter at 1, so
+ * that write is not cached; a load torn by the expiry (data found, meta hash
+ * gone) is not cached either. Each time the cache ends equal to Redis. */
+static void test_expired_machine_reloaded(void **state)
+{
+    (void)state;
+    static const char *const all[] = {"tel", "err", "maint", "meta", NULL};
+    static const char *const meta_only[] = {"meta", NULL};
+    static const char *const data_only[] = {"tel", "err", "maint", NULL};
+    pdm_redis *r = test_redis_connect();
+    pdm_state_cache *c = pdm_state_cache_new(1 << 20);
+    const int64_t later = 3600 * 1000; /* a TTL that does not pass during the test */
+    pdm_rs_machine st;
+    pdm_event info = {.type = PDM_EV_MACHINE, .machine_id = 21, .ts = T0};
+    info.u.machine.model = 3;
+    info.u.machine.age = 9;
+    pdm_event b1[] = {info,
+                      {.type = PDM_EV_ERROR, .machine_id = 21, .ts = T0},
+                      {.type = PDM_EV_MAINTENANCE, .machine_id = 21, .ts = T0 - H},
+                      {.type = PDM_EV_TELEMETRY, .machine_id = 21, .ts = T0}};
+    b1[1].u.error.error_id = 2;
+    b1[2].u.maintenance.component = 1;
+    pdm_event b2 = {.type = PDM_EV_TELEMETRY, .machine_id = 21, .ts = T0 + H};
+    pdm_event b3 = {.type = PDM_EV_TELEMETRY, .machine_id = 21, .ts = T0 + 2 * H};
+
+    /* 0. Not expired: a batch served from the cache writes one error; within
+     * the slack it sets the deadline the cache knows on the key it created,
+     * and the four keys still share it. */
+    for (int i = 0; i < 4; i++)
+        b1[i].machine_id = 20;
+    pdm_event e20 = {.type = PDM_EV_ERROR, .machine_id = 20, .ts = T0 + H};
+    e20.u.error.error_id = 5;
+    scorer_load(r, c, 20, &st);
+    assert_int_equal(scorer_write(r, c, &st, &b1[3], 1, later), 1); /* telemetry alone */
+    assert_int_equal(scorer_load(r, c, 20, &st), 1);
+    int64_t d = st.expire_at;
+    assert_true(d > pdm_now_ms() + later - 60000);
+    assert_int_equal(scorer_write(r, c, &st, &e20, 1, later), 1);
+    redisContext *rc = redisConnect("127.0.0.1", test_server.port);
+    for (int i = 0; all[i]; i++) {
+        redisReply *rep = redisCommand(rc, "PEXPIRETIME pdm:{20}:%s", all[i]);
+        if (i == 2) /* no maintenance: no key */
+            assert_int_equal(rep->integer, -2);
+        else
+            assert_int_equal(rep->integer, d);
+        freeReplyObject(rep);
+    }
+    redisFree(rc);
+    assert_int_equal(scorer_load(r, c, 20, &st), 1);
+    assert_int_equal(st.expire_at, d);
+    assert_int_equal(st.n_err, 1);
+    pdm_rs_machine_clear(&st);
+
+    /* 1. Expired by its deadline between two batches. */
+    for (int i = 0; i < 4; i++)
+        b1[i].machine_id = 21;
+    assert_int_equal(scorer_load(r, c, 21, &st), 0);
+    assert_int_equal(scorer_write(r, c, &st, b1, 4, later), 1);
+    assert_int_equal(scorer_load(r, c, 21, &st), 1);
+    assert_int_equal(scorer_write(r, c, &st, &b2, 1, 150), 1); /* a TTL of 150 ms */
+    usleep(300 * 1000);
+    assert_int_equal(scorer_load(r, c, 21, &st), 0); /* not from the cache */
+    assert_false(st.exists);
+    assert_int_equal(st.n_tel + st.n_err + st.n_maint, 0);
+    assert_false(st.has_info);
+    assert_int_equal(scorer_write(r, c, &st, &b3, 1, later), 1);
+    assert_cache_is_redis(r, c, 21);
+    assert_int_equal(scorer_load(r, c, 21, &st), 1);
+    assert_int_equal(st.n_tel, 1); /* only what came after the expiry */
+    assert_false(st.has_info);
+    pdm_rs_machine_clear(&st);
+
+    /* 2. Expired after the batch's load, before its write. */
+    for (int i = 0; i < 4; i++)
+        b1[i].machine_id = 22;
+    b2.machine_id = b3.machine_id = 22;
+    scorer_load(r, c, 22, &st);
+    assert_int_equal(scorer_write(r, c, &st, b1, 4, later), 1);
+    assert_int_equal(scorer_load(r, c, 22, &st), 1);
+    expire_now(22, all);
+    assert_int_equal(scorer_write(r, c, &st, &b2, 1, later), 0); /* ver restarted at 1 */
+    assert_int_equal(scorer_load(r, c, 22, &st), 0);
+    assert_int_equal(st.n_tel, 1);
+    assert_false(st.has_info);
+    assert_int_equal(scorer_write(r, c, &st, &b3, 1, later), 1);
+    assert_cache_is_redis(r, c, 22);
+
+    /* 3. A load torn by the expiry: the data keys were read just before the
+     * deadline, the meta hash just after; the data is gone by the write. */
+    for (int i = 0; i < 4; i++)
+        b1[i].machine_id = 23;
+    b2.machine_id = b3.machine_id = 23;
+    scorer_load(r, c, 23, &st);
+    assert_int_equal(scorer_write(r, c, &st, b1, 4, later), 1);
+    expire_now(23, meta_only);
+    assert_int_equal(scorer_load(r, c, 23, &st), 0); /* the counter is gone */
+    assert_true(st.exists);
+    assert_int_equal(st.version, 0);
+    assert_int_equal(st.n_tel, 1);
+    expire_now(23, data_only);
+    assert_int_equal(scorer_write(r, c, &st, &b2, 1, later), 0);
+    assert_int_equal(scorer_load(r, c, 23, &st), 0);
+    assert_int_equal(st.n_tel, 1);
+    assert_int_equal(st.tel[0].ts, T0 + H);
+    assert_int_equal(scorer_write(r, c, &st, &b3, 1, later), 1);
+    assert_cache_is_redis(r, c, 23);
+
+    /* the rule alone */
+    assert_true(pdm_state_cache_may_keep(0, 0, 1));  /* a new machine */
+    assert_true(pdm_state_cache_may_keep(1, 4, 5));  /* nobody in between */
+    assert_false(pdm_state_cache_may_keep(1, 4, 6)); /* another writer */
+    assert_false(pdm_state_cache_may_keep(1, 4, 1)); /* expired or deleted meanwhile */
+    assert_false(pdm_state_cache_may_keep(1, 0, 1)); /* a torn load */
+    pdm_state_cache_destroy(c);
+    pdm_redis_destroy(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -359,6 +577,7 @@ int main(void)
         cmocka_unit_test(test_cover_and_filter),
         cmocka_unit_test(test_evicts_least_recent_by_bytes),
         cmocka_unit_test(test_send_then_wait),
+        cmocka_unit_test(test_expired_machine_reloaded),
     };
     return cmocka_run_group_tests(tests, test_redis_group_setup, test_redis_group_teardown);
 }

@@ -1,0 +1,1 @@
+pdm_runtime_test(producer_kafka producer_kafka.sh 120)

@@ -1,0 +1,1 @@
+pdm_runtime_test(scorer_state_ttl scorer_state_ttl.sh 120)
