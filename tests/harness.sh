@@ -11,7 +11,18 @@
 #   pdm_start_broker 4            # exports PDM_BROKERS, PDM_BROKER_PID (log in PDM_BROKER_DIR)
 #   some-program & pdm_track $!   # anything else started in the background
 #   pdm_stop "$pid" || status=$?  # stop one early and get its exit status
+#   pdm-scorer ... & pdm_track_checked $! pdm-scorer   # a program under test:
+#   pdm_stop_check "$pid" pdm-scorer "$log"            # stop it, assert exit 0
 #   [ "$x" = 1 ] || pdm_fail "x is $x"
+#
+# The programs a test is about are tracked with pdm_track_checked and
+# stopped by the test itself with pdm_stop_check (or, if they end by
+# themselves, reaped with pdm_stop and their status checked): an ASan or
+# LeakSanitizer report at shutdown, an abort or a hang on SIGTERM shows only
+# in that exit status, which cleanup discards. A test that would pass with
+# such a program still running fails instead. Servers the test merely uses
+# (redis-server, the broker) and processes killed on purpose are stopped
+# with pdm_stop and their status ignored.
 #
 # Call these functions in the test's own shell, not inside $(...): they set
 # variables and remember pids there. Do not replace the EXIT/INT/TERM traps;
@@ -24,6 +35,7 @@
 
 export PDM_HTTP=${PDM_HTTP:-127.0.0.1:0}
 PDM_PIDS=()
+declare -gA PDM_CHECKED=() # pid -> name of a program under test not yet stopped
 PDM_TMP= # never inherited: a nested test gets its own directory
 PDM_BIN=${PDM_BIN:-${PDM_BUILD_DIR:+$PDM_BUILD_DIR/bin}}
 _pdm_tmp_owner=
@@ -62,6 +74,27 @@ print(s.getsockname()[1])'
 # pdm_track PID...: stops PID at exit with the servers.
 pdm_track() {
   PDM_PIDS+=("$@")
+}
+
+# pdm_track_checked PID NAME: pdm_track for a program under test: the test
+# must stop it with pdm_stop_check (or reap it with pdm_stop and check the
+# status) before it ends; one left to cleanup fails a passing test.
+pdm_track_checked() {
+  pdm_track "$1"
+  PDM_CHECKED[$1]=$2
+}
+
+# pdm_stop_check PID NAME [LOG]: stops PID (pdm_stop: TERM, KILL after
+# PDM_STOP_GRACE s) and fails the test unless it exited 0. A sanitizer
+# report, an abort (134) or a hang on TERM (137 after the KILL) all show
+# here; LOG's last lines go into the failure message.
+pdm_stop_check() {
+  local pid=$1 name=$2 log=${3:-} status=0
+  pdm_stop "$pid" || status=$?
+  [ "$status" = 0 ] && return 0
+  echo "FAIL (${BASH_SOURCE[1]##*/}:${BASH_LINENO[0]}): $name (pid $pid) exited $status when stopped" >&2
+  [ -n "$log" ] && [ -f "$log" ] && tail -n 30 "$log" >&2
+  exit 1
 }
 
 # _pdm_alive PID: true while PID runs (a zombie, not yet reaped, is dead).
@@ -116,15 +149,27 @@ pdm_stop() {
     [ "$stopped" = 1 ] || kept+=("$p")
   done
   PDM_PIDS=("${kept[@]}")
+  for pid in "$@"; do unset 'PDM_CHECKED[$pid]'; done
   return "$status"
 }
 
-# pdm_cleanup: the EXIT/INT/TERM trap: stops every tracked pid and every
-# background job of this shell, then removes the temporary directory.
+# pdm_cleanup [STATUS]: the EXIT/INT/TERM trap: stops every tracked pid and
+# every background job of this shell, removes the temporary directory and
+# exits with STATUS (the signal traps pass 130/143) or the test's own. On a
+# normal exit with status 0, a program under test still running
+# (pdm_track_checked, never stopped by the test) makes the status 1.
 pdm_cleanup() {
-  local status=$?
+  local status=$? pid
   trap - EXIT INT TERM
   set +e
+  if [ $# -gt 0 ]; then
+    status=$1
+  elif [ "$status" = 0 ]; then
+    for pid in "${!PDM_CHECKED[@]}"; do
+      echo "FAIL: ${PDM_CHECKED[$pid]} (pid $pid) still ran when the test ended: stop it with pdm_stop_check, so that its exit status is checked" >&2
+      status=1
+    done
+  fi
   local pids=("${PDM_PIDS[@]}") job
   for job in $(jobs -p); do pids+=("$job"); done
   pdm_stop "${pids[@]}" || true
@@ -135,11 +180,12 @@ pdm_cleanup() {
       rm -rf "$PDM_TMP"
     fi
   fi
-  return "$status"
+  # exit, not return: only an exit inside the EXIT trap sets the status.
+  exit "$status"
 }
 trap 'pdm_cleanup' EXIT
-trap 'pdm_cleanup; exit 130' INT
-trap 'pdm_cleanup; exit 143' TERM
+trap 'pdm_cleanup 130' INT
+trap 'pdm_cleanup 143' TERM
 
 # pdm_start_redis [--persist] [REDIS-ARGS...]: a redis-server on 127.0.0.1
 # and a free port, its files in $PDM_TMP/redis-PORT, without persistence

@@ -10,15 +10,18 @@
  * The token is "fuzz-token"; the body limit 4 KiB.
  *
  * Checks: every answer is an HTTP/1.x status line with a status from 100 to
- * 599; a 2xx answer from a /v1/ handler only follows a request carrying the
- * right token.
+ * 599; a 2xx answer from a /v1/ handler (marked by its X-Handler header)
+ * only follows a request whose Authorization header carries "Bearer" and
+ * the right token, as the server reads it: the token anywhere else (the
+ * path, the query, another header, the body) must not open a handler.
  */
-#define _GNU_SOURCE /* memmem */
+#define _GNU_SOURCE /* strcasestr */
 #include "fuzz.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <poll.h>
+#include <strings.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -57,6 +60,8 @@ static int h_machine(void *ctx, const pdm_http_request *req, pdm_http_response *
     cJSON_AddNumberToObject(o, "body_len", (double)body_len);
     int rc = pdm_http_response_json(resp, 200, o);
     cJSON_Delete(o);
+    if (rc == 0)
+        rc = pdm_http_response_header(resp, "X-Handler", "machines");
     return rc;
 }
 
@@ -68,7 +73,7 @@ static int h_echo(void *ctx, const pdm_http_request *req, pdm_http_response *res
     int rc = pdm_http_response_json(resp, 201, doc);
     cJSON_Delete(doc);
     if (rc == 0)
-        rc = pdm_http_response_header(resp, "X-Echo", "1");
+        rc = pdm_http_response_header(resp, "X-Handler", "echo");
     return rc;
 }
 
@@ -148,6 +153,100 @@ static size_t exchange(const uint8_t *data, size_t size, char *answer, size_t ca
     return got;
 }
 
+/* Finds the next line of [*p, end): sets *line and *len (without CR LF or
+ * LF) and moves *p past it. Returns 0 at the end. A NUL ends the line's
+ * text: libmicrohttpd accepts one and reads the line as a C string (a
+ * line of NULs is an empty line to it). */
+static int next_line(const char **p, const char *end, const char **line, size_t *len)
+{
+    if (*p >= end)
+        return 0;
+    const char *nl = memchr(*p, '\n', (size_t)(end - *p));
+    const char *stop = nl ? nl : end;
+    *line = *p;
+    *len = (size_t)(stop - *p);
+    if (*len > 0 && (*line)[*len - 1] == '\r')
+        (*len)--;
+    *len = strnlen(*line, *len);
+    *p = nl ? nl + 1 : end;
+    return 1;
+}
+
+/* 1 if VALUE (folded lines joined by SP) is "Bearer" and the token, in any
+ * case for "Bearer" and with any blanks around them: a little more lenient
+ * than the server, never stricter. */
+static int bearer_value_ok(const char *value, size_t len)
+{
+    const char *p = value, *end = value + len;
+    while (p < end && (*p == ' ' || *p == '\t'))
+        p++;
+    if (end - p < 6 || strncasecmp(p, "Bearer", 6) != 0)
+        return 0;
+    p += 6;
+    if (p == end || (*p != ' ' && *p != '\t'))
+        return 0;
+    while (p < end && (*p == ' ' || *p == '\t'))
+        p++;
+    size_t tlen = strlen(TOKEN);
+    if ((size_t)(end - p) < tlen || memcmp(p, TOKEN, tlen) != 0)
+        return 0;
+    for (p += tlen; p < end; p++)
+        if (*p != ' ' && *p != '\t')
+            return 0;
+    return 1;
+}
+
+/* 1 if the first request of DATA has the right bearer token in one of its
+ * Authorization headers: the head is the request line and the header lines
+ * up to the first empty line; blank lines before the request line are
+ * skipped, header names compare in any case (blanks before the colon
+ * allowed). libmicrohttpd decides which of several Authorization headers
+ * its lookup returns and how it treats a folded line (one that starts with
+ * a blank), so any header counts, its value taken with or without its
+ * folded lines. Independent of the server's code: lenient on where in the
+ * head the header sits, strict that it is an Authorization header. */
+static int first_request_has_token(const uint8_t *data, size_t size)
+{
+    const char *p = (const char *)data, *end = p + size, *line;
+    size_t len;
+    char value[8192];
+    size_t vlen = 0;
+    int in_auth = 0;
+    do {
+        if (!next_line(&p, end, &line, &len))
+            return 0;
+    } while (len == 0); /* the request line */
+    while (next_line(&p, end, &line, &len) && len > 0) {
+        if (line[0] == ' ' || line[0] == '\t') { /* obs-fold */
+            if (in_auth && vlen + 1 + len < sizeof value) {
+                value[vlen++] = ' ';
+                memcpy(value + vlen, line, len);
+                vlen += len;
+            }
+            continue;
+        }
+        if (in_auth && bearer_value_ok(value, vlen))
+            return 1;
+        in_auth = 0;
+        const char *colon = memchr(line, ':', len);
+        if (!colon)
+            continue;
+        size_t nlen = (size_t)(colon - line);
+        while (nlen > 0 && (line[nlen - 1] == ' ' || line[nlen - 1] == '\t'))
+            nlen--;
+        if (nlen != 13 || strncasecmp(line, "Authorization", 13) != 0)
+            continue;
+        vlen = len - (size_t)(colon + 1 - line);
+        if (vlen >= sizeof value)
+            continue;
+        memcpy(value, colon + 1, vlen);
+        if (bearer_value_ok(value, vlen))
+            return 1; /* without its folded lines */
+        in_auth = 1;
+    }
+    return in_auth && bearer_value_ok(value, vlen);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static char answer[65536];
@@ -159,10 +258,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                "not a status line: %.40s", answer);
     status = atoi(answer + 9);
     FUZZ_CHECK(status >= 100 && status <= 599, "status %d", status);
-    /* Only the right token gets a handler's success under /v1/. */
-    if (status >= 200 && status < 300 && strstr(answer, "\"machine_id\"")) {
-        FUZZ_CHECK(memmem(data, size, TOKEN, strlen(TOKEN)) != NULL,
-                   "a /v1/ handler answered %d without the token", status);
+    /* The first final answer (after any 100 Continue) is the first request's:
+     * a 2xx from a /v1/ handler needs the token in that request's
+     * Authorization header. Only that answer's head is read, so a later
+     * pipelined request's answer or a body cannot stand in for it. */
+    char *head = answer;
+    while (status >= 100 && status < 200) {
+        char *blank = strstr(head, "\r\n\r\n");
+        if (!blank || strncmp(blank + 4, "HTTP/1.", 7) != 0)
+            return 0;
+        head = blank + 4;
+        status = atoi(head + 9);
+    }
+    char *head_end = strstr(head, "\r\n\r\n");
+    if (head_end)
+        *head_end = '\0';
+    if (status >= 200 && status < 300 && strcasestr(head, "\r\nX-Handler:")) {
+        FUZZ_CHECK(first_request_has_token(data, size),
+                   "a /v1/ handler answered %d without the token in the Authorization header",
+                   status);
     }
     return 0;
 }

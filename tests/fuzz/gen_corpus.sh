@@ -115,6 +115,12 @@ printf "DELETE /v1/echo HTTP/1.1\r\nHost: x\r\n${AUTH}\r\n" >"$H/echo_wrong_meth
 printf "POST /v1/fail HTTP/1.1\r\nHost: x\r\n${AUTH}Content-Length: 0\r\n\r\n" >"$H/fail"
 printf 'GET /nowhere HTTP/1.0\r\n\r\n' >"$H/not_found"
 printf 'GARBAGE\r\n\r\n' >"$H/garbage"
+# The token anywhere but the Authorization header must get a 401.
+printf 'GET /v1/machines/42?token=fuzz-token HTTP/1.1\r\nHost: x\r\n\r\n' >"$H/token_in_query"
+printf 'GET /v1/machines/42 HTTP/1.1\r\nHost: x\r\nX-Token: Bearer fuzz-token\r\n\r\n' >"$H/token_in_other_header"
+printf 'POST /v1/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 36\r\n\r\nAuthorization: Bearer fuzz-token\r\n\r\n' >"$H/token_in_body"
+printf "GET /v1/machines/42 HTTP/1.1\r\nHost: x\r\nauthorization:\r\n  bearer   fuzz-token \r\n\r\n" >"$H/token_folded"
+printf "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /v1/machines/42 HTTP/1.1\r\nHost: x\r\n${AUTH}\r\n" >"$H/pipelined"
 
 # ---- POST /v1/predict bodies ----------------------------------------------------
 P=$C/predict_request

@@ -3,13 +3,21 @@
 # (-fsanitize=fuzzer,address,undefined; the normal build uses gcc, so the
 # project sources are compiled again here, into $PDM_BUILD_DIR/fuzz), replays
 # every input of tests/fuzz/regressions/<target>/, then fuzzes each target
-# for a bounded time from its seed corpus. Any crash, sanitizer report, leak,
-# timeout or broken property (FUZZ_CHECK) fails the test, printing the
-# input and the stack; the input is kept in $PDM_BUILD_DIR/fuzz/artifacts/.
+# for a bounded time from its seed corpus (tests/fuzz/corpus/<target>/, kept
+# in the repository). Any crash, sanitizer report, leak, timeout, broken
+# property (FUZZ_CHECK), single allocation over PDM_FUZZ_MALLOC_MB (a
+# forged length or count must not reach malloc) or RSS over PDM_FUZZ_RSS_MB
+# fails the test, printing the input and the stack; the input is kept in
+# $PDM_BUILD_DIR/fuzz/artifacts/. So does a target that ran fewer than
+# PDM_FUZZ_MIN_EXECS inputs per second: a harness that hangs, sleeps or
+# exits early must not pass as "clean".
 #
 # Knobs: PDM_FUZZ_SECONDS (per target, default 15), PDM_FUZZ_JOBS (targets
 # fuzzed at once, default 2), PDM_FUZZ_TARGETS (space-separated subset),
-# PDM_CLANG (default clang).
+# PDM_FUZZ_MALLOC_MB (default 64), PDM_FUZZ_RSS_MB (default 1024),
+# PDM_FUZZ_MIN_EXECS (per second of fuzzing, default 100), PDM_CLANG
+# (default clang), PDM_FUZZ_MERGE=1 (afterwards, merge the inputs that add
+# coverage into tests/fuzz/corpus/: scripts/fuzz-longer.sh sets it).
 set -euo pipefail
 source "$PDM_SOURCE_DIR/tests/harness.sh"
 pdm_tmpdir >/dev/null
@@ -20,6 +28,14 @@ WORK=$PDM_BUILD_DIR/fuzz
 SECONDS_PER_TARGET=${PDM_FUZZ_SECONDS:-15}
 JOBS=${PDM_FUZZ_JOBS:-2}
 CLANG=${PDM_CLANG:-clang}
+MALLOC_MB=${PDM_FUZZ_MALLOC_MB:-64}
+RSS_MB=${PDM_FUZZ_RSS_MB:-1024}
+MIN_EXECS=${PDM_FUZZ_MIN_EXECS:-100}
+MERGE=${PDM_FUZZ_MERGE:-0}
+# Limits for every run, regressions included: libFuzzer's default allows one
+# malloc of up to 2 GB, which lets a count read from the input allocate
+# gigabytes unnoticed.
+LIMITS=(-timeout=10 -rss_limit_mb="$RSS_MB" -malloc_limit_mb="$MALLOC_MB")
 
 command -v "$CLANG" >/dev/null ||
   pdm_fail "$CLANG not found: install the Debian packages clang and libclang-rt-14-dev (scripts/install-deps.sh)"
@@ -175,9 +191,9 @@ for name in "${TARGETS[@]}"; do
   [ -d "$reg" ] && mapfile -t inputs < <(find "$reg" -type f ! -name 'README*' | sort)
   if [ ${#inputs[@]} -gt 0 ]; then
     log=$WORK/logs/$name.regressions.log
-    if ! "$WORK/bin/fuzz_$name" -timeout=10 -rss_limit_mb=2048 "${inputs[@]}" >"$log" 2>&1; then
+    if ! "$WORK/bin/fuzz_$name" "${LIMITS[@]}" "${inputs[@]}" >"$log" 2>&1; then
       echo "---- fuzz_$name: a regression input fails again (log: $log):" >&2
-      grep -E '^Running: |ERROR|runtime error|FUZZ_CHECK|SUMMARY|^    #[0-9] ' "$log" | head -n 40 >&2
+      grep -E '^Running: |ERROR|runtime error|FUZZ_CHECK|SUMMARY|out-of-memory|^    #[0-9] ' "$log" | head -n 40 >&2
       failed+=("$name (regression)")
       continue
     fi
@@ -192,7 +208,7 @@ run_target() {
   mkdir -p "$corpus" "$WORK/artifacts/$name"
   local dirs=("$corpus")
   [ -d "$seeds" ] && dirs+=("$seeds")
-  "$WORK/bin/fuzz_$name" -max_total_time="$SECONDS_PER_TARGET" -timeout=10 -rss_limit_mb=2048 \
+  "$WORK/bin/fuzz_$name" -max_total_time="$SECONDS_PER_TARGET" "${LIMITS[@]}" \
     -max_len=8192 -print_final_stats=1 -artifact_prefix="$WORK/artifacts/$name/" \
     "${dirs[@]}" >"$log" 2>&1
 }
@@ -222,10 +238,37 @@ while [ ${#pending[@]} -gt 0 ] || [ ${#running[@]} -gt 0 ]; do
     report_crash "$name" "$log"
     failed+=("$name (new crash)")
   else
-    execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo '?')
+    # -print_final_stats=1 ends the log with the number of inputs run.
+    execs=$(sed -n 's/^stat::number_of_executed_units: *\([0-9][0-9]*\)$/\1/p' "$log" | tail -1)
     cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 || true)
-    echo "fuzz: $name: ${execs} runs in ${SECONDS_PER_TARGET} s, ${cov:-cov: ?}, corpus $(find "$WORK/corpus/$name" -type f | wc -l) files"
+    rss=$(sed -n 's/^stat::peak_rss_mb: *\([0-9][0-9]*\)$/\1/p' "$log" | tail -1)
+    echo "fuzz: $name: ${execs:-?} runs in ${SECONDS_PER_TARGET} s, ${cov:-cov: ?}, peak RSS ${rss:-?} MB, corpus $(find "$WORK/corpus/$name" -type f | wc -l) files"
+    want=$((MIN_EXECS * SECONDS_PER_TARGET))
+    if [ -z "$execs" ]; then
+      echo "---- fuzz_$name: no stat::number_of_executed_units in $log (tail):" >&2
+      tail -n 20 "$log" >&2
+      failed+=("$name (no final stats)")
+    elif [ "$execs" -lt "$want" ]; then
+      echo "---- fuzz_$name: only $execs inputs in ${SECONDS_PER_TARGET} s, want at least $want ($MIN_EXECS/s); $log (tail):" >&2
+      tail -n 20 "$log" >&2
+      failed+=("$name ($execs runs < $want)")
+    fi
   fi
 done
 [ ${#failed[@]} -eq 0 ] || pdm_fail "fuzz targets failed: ${failed[*]} (artifacts in $WORK/artifacts)"
 echo "fuzz: all ${#TARGETS[@]} targets clean"
+
+# ---- merge new coverage into the repository's corpus (PDM_FUZZ_MERGE=1) ----
+# -merge=1 adds to the first directory only the inputs of the others that
+# cover something it does not, so tests/fuzz/corpus/ grows by what a long
+# run found and no more. Files are named by their SHA-1, as libFuzzer does.
+[ "$MERGE" = 1 ] || exit 0
+for name in "${to_fuzz[@]}"; do
+  seeds=$FUZZ/corpus/$name log=$WORK/logs/$name.merge.log
+  mkdir -p "$seeds"
+  before=$(find "$seeds" -type f | wc -l)
+  "$WORK/bin/fuzz_$name" -merge=1 "${LIMITS[@]}" -max_len=8192 \
+    -artifact_prefix="$WORK/artifacts/$name/" "$seeds" "$WORK/corpus/$name" >"$log" 2>&1 ||
+    { tail -n 20 "$log" >&2; pdm_fail "merging fuzz_$name's corpus failed (log: $log)"; }
+  echo "fuzz: $name: merged $(($(find "$seeds" -type f | wc -l) - before)) new inputs into tests/fuzz/corpus/$name"
+done

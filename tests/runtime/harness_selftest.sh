@@ -3,7 +3,9 @@
 # starts redis, a broker, a tracked child that ignores SIGTERM and an
 # untracked background job, then fails midway (and, in a second run, is
 # killed with SIGTERM); afterwards none of its pids runs and its temporary
-# directory is gone. Also checks what the starters export.
+# directory is gone. Also checks what the starters export, and that a
+# program under test stopped with a non-zero status, or never stopped,
+# fails the test.
 set -euo pipefail
 source "$PDM_SOURCE_DIR/tests/harness.sh"
 pdm_tmpdir >/dev/null
@@ -67,7 +69,34 @@ pdm_stop "$inner" || status=$?
 [ "$status" = 143 ] || pdm_fail "terminated inner test exited $status, want 143"
 check_gone "$PDM_TMP/report2"
 
-# 3. pdm_free_port gives a port nobody listens on.
+# 3. pdm_stop_check asserts a program's exit status on TERM, and a program
+# under test that the test never stopped fails a test that would pass.
+# checked.sh MODE: a child that exits STATUS on TERM, stopped or left.
+cat >"$PDM_TMP/checked.sh" <<'INNER'
+set -euo pipefail
+source "$PDM_SOURCE_DIR/tests/harness.sh"
+pdm_tmpdir >/dev/null
+mode=$1 ready=$PDM_TMP/ready
+bash -c 'trap "exit $1" TERM; : >"$2"; while :; do sleep 0.05; done' child "${mode#*-}" "$ready" &
+pdm_track_checked $! "child-$mode"
+pdm_wait_until 10 test -e "$ready" || pdm_fail "child not ready"
+case $mode in stop-*) pdm_stop_check $! "child-$mode" ;; esac
+echo "inner: passed"
+INNER
+# checked MODE WANT-STATUS [WANT-TEXT]: runs checked.sh MODE.
+checked() {
+  local status=0
+  bash "$PDM_TMP/checked.sh" "$1" >"$PDM_TMP/checked.out" 2>&1 || status=$?
+  [ "$status" = "$2" ] || pdm_fail "checked.sh $1 exited $status, want $2: $(cat "$PDM_TMP/checked.out")"
+  [ -z "${3:-}" ] || grep -q -- "$3" "$PDM_TMP/checked.out" ||
+    pdm_fail "checked.sh $1: no '$3' in: $(cat "$PDM_TMP/checked.out")"
+}
+checked stop-0 0 "inner: passed"
+checked stop-3 1 "FAIL (checked.sh:[0-9]*): child-stop-3 (pid [0-9]*) exited 3 when stopped"
+checked stop-134 1 "exited 134 when stopped"
+checked left-0 1 "FAIL: child-left-0 (pid [0-9]*) still ran when the test ended"
+
+# 4. pdm_free_port gives a port nobody listens on.
 port=$(pdm_free_port)
 { [[ $port =~ ^[0-9]+$ ]] && [ "$port" -gt 0 ]; } || pdm_fail "pdm_free_port: '$port'"
 ! redis-cli -p "$port" ping >/dev/null 2>&1 || pdm_fail "something listens on $port"

@@ -120,7 +120,8 @@ pdm_start_broker 2
 hport=$(pdm_free_port)
 PDM_HTTP=127.0.0.1:$hport pdm-scorer --brokers "$PDM_BROKERS" --redis "$PDM_REDIS_URL" --model "$M" \
   --group ops-scripts >"$T/scorer.log" 2>&1 &
-pdm_track $!
+scorer=$!
+pdm_track_checked "$scorer" pdm-scorer
 PDM_HTTP=127.0.0.1:$hport pdm_wait_until 20 bash "$HC" /healthz \
   || pdm_fail "the scorer's /healthz never answered 200: $(tail -5 "$T/scorer.log")"
 PDM_HTTP=127.0.0.1:$hport pdm_wait_until 30 bash "$HC" /readyz \
@@ -128,5 +129,6 @@ PDM_HTTP=127.0.0.1:$hport pdm_wait_until 30 bash "$HC" /readyz \
 "$OPS_PY" -c 'import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())' \
   "http://127.0.0.1:$hport/metrics" >"$T/metrics.txt" || pdm_fail "GET /metrics failed"
 ops_metrics_check "$T/metrics.txt"
+pdm_stop_check "$scorer" pdm-scorer "$T/scorer.log"
 echo "ops_scripts: checked against a real pdm-scorer"
 echo "ops_scripts: ok"

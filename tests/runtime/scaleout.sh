@@ -43,7 +43,7 @@ start_scorer() {
     --group scale --topics pdm.events --emit all --batch-size 500 --dump-features "$T/$1.csv" \
     -X session.timeout.ms=$session_ms -X heartbeat.interval.ms=500 >"$T/$1.log" 2>&1 &
   pid[$1]=$!
-  pdm_track "${pid[$1]}"
+  pdm_track_checked "${pid[$1]}" "pdm-scorer $1"
 }
 # held NAME: the partitions NAME holds now, from its last assignment line
 # ("assigned N partitions (M in all)", "revoked N partitions (M left)").
@@ -126,9 +126,7 @@ sl_wait_exit "$producer" "$T/producer.log"
 all_scored() { [ "$(cat "$T"/s*.csv | awk -F, 'NF == 30 && $1 != "machineID" {print $1 "," $2}' | sort -u | wc -l)" -ge "$rows" ]; }
 pdm_wait_until 30 all_scored || pdm_fail "not every event scored 30 s after the replay"
 for s in s1 s3 s4; do
-  status=0
-  pdm_stop "${pid[$s]}" || status=$?
-  [ "$status" = 0 ] || pdm_fail "$s exited $status on SIGTERM: $(tail -3 "$T/$s.log")"
+  pdm_stop_check "${pid[$s]}" "pdm-scorer $s (SIGTERM)" "$T/$s.log"
 done
 echo "rows dumped: s1 $(sl_rows "$T/s1.csv"), s2 $killed_rows (killed), s3 $(sl_rows "$T/s3.csv"), s4 $(sl_rows "$T/s4.csv")"
 

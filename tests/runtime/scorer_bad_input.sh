@@ -166,7 +166,7 @@ awk '$3 != "-" {print $3}' "$T/msg/manifest" | sort | uniq -c | awk '{print $2, 
 sed -n 's/^pdm_bad_messages_total{reason="\([a-z_]*\)"} \([0-9]*\)$/\1 \2/p' "$T/metrics.txt" | sort >"$T/got_reasons.txt"
 diff "$T/want_reasons.txt" "$T/got_reasons.txt" >"$T/reasons.diff" \
   || pdm_fail "pdm_bad_messages_total by reason differs from the dead letters sent: $(cat "$T/reasons.diff")"
-pdm_stop "$bad_pid" || pdm_fail "the bad stream's scorer did not exit 0: $(tail -5 "$T/bad.log")"
+pdm_stop_check "$bad_pid" "the bad stream's pdm-scorer" "$T/bad.log"
 sl_wait_exit "$clean_pid" "$T/clean.log"
 sl_tail risk.bad "$T/risk.jsonl"
 kcat -C -b "$PDM_BROKERS" -t pdm.dlq -e -q -f '%o\t%K\t%k\t%S\t%h\n' >"$T/dlq.txt" || pdm_fail "kcat -C pdm.dlq"

@@ -107,7 +107,7 @@ pdm_track $!
 _ready() { case $(get /readyz) in "200 "*) return 0 ;; *) return 1 ;; esac; }
 pdm_wait_until 15 _ready || pdm_fail "/readyz not 200 after Redis came back: $(get /readyz)"
 
-pdm_stop "$scorer" || pdm_fail "the scorer did not exit 0 on SIGTERM: $(tail -5 "$T/scorer.log")"
+pdm_stop_check "$scorer" pdm-scorer "$T/scorer.log"
 # After every request that carried it (the access log, at debug level,
 # records each one).
 grep -q "http GET /v1/model 200" "$T/scorer.log" || pdm_fail "no access log line in the scorer's log"

@@ -2,8 +2,10 @@
 # tests/runtime/scorer_lib.sh: steps shared by the scorer_* runtime tests
 # (source it after tests/harness.sh; bash only). They drive the real
 # programs: pdm-sim data, pdm-train models, pdm-producer replays, pdm-scorer
-# in the background (tracked by the harness, so stopped on any failure) and
-# pdm-tail / kcat to read what came out.
+# in the background (tracked by the harness as programs under test: stopped
+# on any failure, and the test must stop them itself with pdm_stop_check or
+# sl_wait_exit so that their exit status is checked) and pdm-tail / kcat to
+# read what came out.
 
 SL_PY=/usr/bin/python3
 
@@ -43,7 +45,7 @@ sl_replay_bg() {
   "$PDM_BIN/pdm-producer" replay --data "$data" --brokers "$PDM_BROKERS" --topic "$topic" "$@" \
     2>>"$PDM_TMP/producer.log" &
   SL_PID=$!
-  pdm_track "$SL_PID"
+  pdm_track_checked "$SL_PID" pdm-producer
 }
 
 # sl_scorer LOG PDM-SCORER-ARGS...: starts pdm-scorer in the background on
@@ -54,7 +56,7 @@ sl_scorer() {
   "$PDM_BIN/pdm-scorer" --brokers "$PDM_BROKERS" -X session.timeout.ms=6000 \
     -X heartbeat.interval.ms=500 "$@" >"$log" 2>&1 &
   SL_PID=$!
-  pdm_track "$SL_PID"
+  pdm_track_checked "$SL_PID" "pdm-scorer ($log)"
 }
 
 # sl_wait_exit PID LOG: waits for a program that ends by itself (a scorer

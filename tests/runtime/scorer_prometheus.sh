@@ -24,6 +24,7 @@ sl_replay "$T/data" pdm.events
 telemetry=$(($(wc -l <"$T/data/PdM_telemetry.csv") - 1))
 sl_scorer "$T/scorer.log" --redis "$PDM_REDIS_URL" --model "$T/models" --topics pdm.events \
   --emit changes --http 127.0.0.1:0 --drift-rows 300 --group prom-test
+scorer=$SL_PID
 sl_wait_log "$T/scorer.log" "http listening on port" 1 20
 port=$(sed -n 's/.*http listening on port \([0-9]*\).*/\1/p' "$T/scorer.log" | head -1)
 
@@ -86,4 +87,5 @@ if not rules or bad:
     sys.exit(f"{len(rules)} rules; unhealthy: {bad}")
 print(f"scorer_prometheus: {len(rules)} rules evaluate", file=sys.stderr)
 PY
+pdm_stop_check "$scorer" pdm-scorer "$T/scorer.log"
 echo "scorer_prometheus: ok (p99 latency ${p99}s, RSS $rss)"

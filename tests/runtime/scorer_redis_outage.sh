@@ -104,9 +104,7 @@ echo "FLUSHALL noticed after $noticed_ms ms"
 sl_wait_rows "$T/out.csv" "$rows" 30
 sleep 0.5
 _pdm_alive "$scorer" || pdm_fail "the scorer stopped after FLUSHALL: $(tail -5 "$T/out.log")"
-status=0
-pdm_stop "$scorer" || status=$?
-[ "$status" = 0 ] || pdm_fail "pdm-scorer exited $status: $(tail -5 "$T/out.log")"
+pdm_stop_check "$scorer" pdm-scorer "$T/out.log"
 [ "$(grep -c "state was lost" "$T/out.log")" = 1 ] || pdm_fail "state loss not logged exactly once"
 
 # A scorer started on an empty database with only the events after the flush.

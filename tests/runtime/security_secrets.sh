@@ -148,10 +148,8 @@ no_secret() {
 }
 no_secret model.out metrics.out drift.out help.out
 
-for pid in "$s1" "$s2" "$s3" "$s4"; do
-  status=0
-  pdm_stop "$pid" || status=$?
-  [ "$status" = 0 ] || pdm_fail "pdm-scorer $pid exited $status"
+for s in s1 s2 s3 s4; do
+  pdm_stop_check "${!s}" "pdm-scorer $s" "$T/$s.log"
 done
 # The whole logs, shutdown included.
 no_secret s1.log s2.log s3.log s4.log

@@ -1,4 +1,7 @@
 # The dataset module: the PdM CSV loader (fixtures in tests/data/) and the
 # fleet simulator.
 pdm_unit_test(test_dataset ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_dataset.c pdm_dataset)
+# Exit 77: ../shared/data/pdm-sample (not part of a clone) is absent; the
+# other cases ran and passed.
+set_tests_properties(test_dataset PROPERTIES SKIP_RETURN_CODE 77)
 pdm_unit_test(test_dataset_sim ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_dataset_sim.c pdm_dataset)
