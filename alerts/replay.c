@@ -19,6 +19,12 @@ static int64_t add_sat(int64_t a, int64_t b)
     return a > INT64_MAX - b ? INT64_MAX : a + b;
 }
 
+static int64_t overstay(int64_t opened_at, int64_t end, int64_t horizon_ms)
+{
+    int64_t d = end - opened_at;
+    return d > horizon_ms ? d - horizon_ms : 0;
+}
+
 /* Counts a decision, and records the span of each incident: opened here, or
  * ended here (its match window then known). */
 static void tally(const pdm_incident *inc, int64_t horizon_ms, incident_span *spans,
@@ -47,6 +53,7 @@ static void tally(const pdm_incident *inc, int64_t horizon_ms, incident_span *sp
             inc->resolution == PDM_RESOLUTION_REPAIRED || inc->resolution == PDM_RESOLUTION_FAILED;
         out->resolved[inc->resolution]++;
         spans[*n_spans - 1].match_until = world ? inc->at : add_sat(inc->at, horizon_ms);
+        out->overstay_ms += overstay(inc->opened_at, inc->at, horizon_ms);
         return;
     }
     }
@@ -143,6 +150,8 @@ int pdm_alert_replay(const pdm_alert_policy *p, int32_t machine_id, const pdm_al
         tally(&inc, horizon_ms, spans, &n_spans, &st);
     }
     st.resolved[PDM_RESOLUTION_NONE] = as.level != PDM_LEVEL_OK;
+    if (as.level != PDM_LEVEL_OK)
+        st.overstay_ms += overstay(as.opened_at, rows[n_rows - 1].ts, horizon_ms);
     match(events, n_events, spans, n_spans, &st, lead_ms);
     *out = st;
 out:

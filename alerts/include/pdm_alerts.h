@@ -195,6 +195,13 @@ typedef struct {
     size_t resolved[PDM_ALERT_N_RESOLUTIONS]; /* by reason; [0]: open at the end */
     size_t false_incidents;
     size_t failures, caught;
+    /* Event time incidents stood beyond the horizon: the sum over incidents
+     * of max(0, duration - horizon), duration = resolution - opening (the
+     * last row's ts for one open at the end). An incident claims "a failure
+     * within the horizon"; what it stands beyond that is the price of a clear
+     * threshold set too low, which the counts above do not show (the
+     * trainer's clear-threshold choice weighs it). */
+    int64_t overstay_ms;
 } pdm_alert_replay_stats;
 
 /* Runs policy p over one machine's rows (sorted by ts) and world events

@@ -800,6 +800,7 @@ static void test_replay(void **state)
     assert_int_equal(s.false_incidents, 1);
     assert_true(lead[0] == H(20) - H(11));
     assert_true(lead[1] == H(380) - H(351));
+    assert_true(s.overstay_ms == 0); /* A 9 h, B 24 h, C 15 h: none beyond 24 h */
 
     /* Without silence the OK rows after the gap clear C once its hold ends
      * (h351 + 24 = h375); h380 is within h375 + 24: caught all the same. */
@@ -829,6 +830,8 @@ static void test_replay(void **state)
                      0);
     assert_int_equal(s.caught, 1);
     assert_int_equal(s.false_incidents, 2);
+    /* ... and B (24 h) and C (15 h) stood beyond the 12 h horizon. */
+    assert_true(s.overstay_ms == H(24 - 12) + H(15 - 12));
 
     /* Replay equals stepping by hand: the same policy over the same rows. */
     pdm_alert_state st;
