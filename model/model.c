@@ -79,6 +79,17 @@ const char *pdm_model_feature_name(const pdm_model *m, size_t i)
     return i < m->nfeat ? m->feature_names[i] : NULL;
 }
 
+int pdm_model_alert_policy(const pdm_model *m, pdm_alert_policy *out)
+{
+    pdm_alert_policy_init(out, m->warn, m->critical);
+    if (!m->has_alert_policy)
+        return 0;
+    *out = m->alert;
+    out->warn = m->warn;
+    out->critical = m->critical;
+    return 1;
+}
+
 void pdm_model_thresholds(const pdm_model *m, double *warn, double *critical)
 {
     if (warn)

@@ -21,6 +21,8 @@ struct pdm_model {
      * below mirror the entries the module reads back. */
     cJSON *meta;
     double warn, critical;
+    int has_alert_policy; /* 0: "alert_policy" is null (an older package) */
+    pdm_alert_policy alert;
     double horizon_hours;
     pdm_histogram *feature_hist; /* nfeat, or NULL */
     pdm_histogram risk_hist;

@@ -35,9 +35,17 @@ static const char *const class_names[PDM_MODEL_N_CLASSES] = {"none", "comp1", "c
                                                              "comp4"};
 
 /* Keys the module writes itself; pdm_model_set_info may not touch them. */
-static const char *const owned_keys[] = {
-    "version",       "format", "feature_set", "features",  "classes",
-    "horizon_hours", "params", "thresholds",  "predictor", "reference_histograms"};
+static const char *const owned_keys[] = {"version",
+                                         "format",
+                                         "feature_set",
+                                         "features",
+                                         "classes",
+                                         "horizon_hours",
+                                         "params",
+                                         "thresholds",
+                                         "alert_policy",
+                                         "predictor",
+                                         "reference_histograms"};
 
 /* ---- metadata ----------------------------------------------------------- */
 
@@ -94,6 +102,7 @@ int pdm_model_init_meta(pdm_model *m, const char *feature_set, cJSON *params, ch
     ok = ok && cJSON_AddNullToObject(meta, "horizon_hours");
     ok = ok && cJSON_AddItemToObject(meta, "params", params) && !(params = NULL);
     ok = ok && cJSON_AddItemToObject(meta, "thresholds", thresholds) && !(thresholds = NULL);
+    ok = ok && cJSON_AddNullToObject(meta, "alert_policy");
     ok = ok && cJSON_AddItemToObject(meta, "predictor", predictor) && !(predictor = NULL);
     ok = ok && cJSON_AddNullToObject(meta, "reference_histograms");
     cJSON_Delete(features);
@@ -141,6 +150,38 @@ int pdm_model_set_thresholds(pdm_model *m, double warn, double critical, const c
         return -1;
     m->warn = warn;
     m->critical = critical;
+    return 0;
+}
+
+static cJSON *alert_policy_json(const pdm_alert_policy *p, const char *rule)
+{
+    cJSON *j = cJSON_CreateObject();
+    if (!j || !cJSON_AddNumberToObject(j, "warn_clear", p->warn_clear) ||
+        !cJSON_AddNumberToObject(j, "critical_clear", p->critical_clear) ||
+        !cJSON_AddNumberToObject(j, "confirm_m", p->confirm_m) ||
+        !cJSON_AddNumberToObject(j, "confirm_n", p->confirm_n) ||
+        !cJSON_AddNumberToObject(j, "min_hold_ms", (double)p->min_hold_ms) ||
+        !cJSON_AddNumberToObject(j, "renotify_ms", (double)p->renotify_ms) ||
+        !cJSON_AddStringToObject(j, "rule", rule)) {
+        cJSON_Delete(j);
+        return NULL;
+    }
+    return j;
+}
+
+int pdm_model_set_alert_policy(pdm_model *m, const pdm_alert_policy *p, const char *rule,
+                               char *errstr, size_t errlen)
+{
+    pdm_alert_policy q = *p;
+    char err[PDM_ERRSTR_SIZE];
+    q.warn = m->warn;
+    q.critical = m->critical;
+    if (pdm_alert_policy_check(&q, err, sizeof err))
+        return pdm_err(errstr, errlen, "alert policy: %s", err);
+    if (meta_put(m, "alert_policy", alert_policy_json(&q, rule ? rule : ""), errstr, errlen))
+        return -1;
+    m->alert = q;
+    m->has_alert_policy = 1;
     return 0;
 }
 
@@ -569,6 +610,41 @@ out:
     return rc;
 }
 
+/* "alert_policy": absent or null in packages older than it (the caller then
+ * gets pdm_alert_policy_init's defaults); else every field, checked. */
+static int load_alert_policy(pdm_model *m, char *errstr, size_t errlen)
+{
+    const cJSON *j = cJSON_GetObjectItemCaseSensitive(m->meta, "alert_policy");
+    static const char *const keys[] = {"warn_clear", "critical_clear", "confirm_m",
+                                       "confirm_n",  "min_hold_ms",    "renotify_ms"};
+    double v[6];
+    char err[PDM_ERRSTR_SIZE];
+    if (!j || cJSON_IsNull(j))
+        return 0;
+    for (int i = 0; i < 6; i++) {
+        const cJSON *f = cJSON_GetObjectItemCaseSensitive(j, keys[i]);
+        if (!cJSON_IsNumber(f))
+            return pdm_err(errstr, errlen, "bad \"alert_policy\": no number \"%s\"", keys[i]);
+        v[i] = f->valuedouble;
+    }
+    for (int i = 2; i < 6; i++)
+        if (!(v[i] >= 0 && v[i] <= 1e15 && v[i] == floor(v[i])))
+            return pdm_err(errstr, errlen, "bad \"alert_policy\": \"%s\" is not a count", keys[i]);
+    pdm_alert_policy p = {.warn = m->warn,
+                          .critical = m->critical,
+                          .warn_clear = v[0],
+                          .critical_clear = v[1],
+                          .confirm_m = (int)fmin(v[2], 1e6),
+                          .confirm_n = (int)fmin(v[3], 1e6),
+                          .min_hold_ms = (int64_t)v[4],
+                          .renotify_ms = (int64_t)v[5]};
+    if (pdm_alert_policy_check(&p, err, sizeof err))
+        return pdm_err(errstr, errlen, "bad \"alert_policy\": %s", err);
+    m->alert = p;
+    m->has_alert_policy = 1;
+    return 0;
+}
+
 static int load_fields(pdm_model *m, char *errstr, size_t errlen)
 {
     const cJSON *classes = cJSON_GetObjectItemCaseSensitive(m->meta, "classes");
@@ -591,6 +667,8 @@ static int load_fields(pdm_model *m, char *errstr, size_t errlen)
         return pdm_err(errstr, errlen, "bad \"thresholds\" (need 0 <= warn <= critical <= 1)");
     m->warn = warn->valuedouble;
     m->critical = critical->valuedouble;
+    if (load_alert_policy(m, errstr, errlen))
+        return -1;
     m->horizon_hours = cJSON_IsNumber(horizon) ? horizon->valuedouble : NAN;
     if (cJSON_IsObject(ref)) {
         const cJSON *features = cJSON_GetObjectItemCaseSensitive(ref, "features");

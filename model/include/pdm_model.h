@@ -8,8 +8,9 @@
  * A model package is a directory holding
  *   model.ubj   the booster (XGBoost's UBJSON model format),
  *   model.json  metadata: version, feature names, classes, parameters,
- *               horizon, data ranges, metrics, thresholds, predictor info and
- *               reference histograms for drift,
+ *               horizon, data ranges, metrics, thresholds, the alert policy
+ *               (clear thresholds, confirmation, hold, renotify), predictor
+ *               info and reference histograms for drift,
  * plus any extra files the trainer adds (metrics.json, report.html, ...).
  * The version is the first 12 hex digits of the SHA-256 of the model.ubj
  * bytes followed by the compact metadata text without its "version" key, so
@@ -29,6 +30,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pdm_alerts.h"
 #include "pdm_common.h"
 #include "pdm_schemas.h"
 
@@ -81,6 +83,14 @@ int64_t pdm_split_cutoff(int64_t t_min, int64_t t_max, double fraction);
 int pdm_model_set_thresholds(pdm_model *m, double warn, double critical, const char *rule,
                              char *errstr, size_t errlen);
 int pdm_model_set_horizon(pdm_model *m, double hours, char *errstr, size_t errlen);
+/* Records the alert policy (pdm_alerts.h) beside the thresholds, as
+ * model.json's "alert_policy" (warn_clear, critical_clear, confirm_m,
+ * confirm_n, min_hold_ms, renotify_ms, rule): the package then says how its
+ * scores become incidents, not only where a level starts. p's enter
+ * thresholds are ignored (the model's count); the rest must pass
+ * pdm_alert_policy_check against them. Set thresholds first. */
+int pdm_model_set_alert_policy(pdm_model *m, const pdm_alert_policy *p, const char *rule,
+                               char *errstr, size_t errlen);
 /* Stores a free-form metadata entry (e.g. "split", "train", "test",
  * "metrics"); takes ownership of value, also on failure. Keys the module
  * owns (version, features, thresholds, ...) are refused. */
@@ -118,6 +128,10 @@ const char *pdm_model_feature_set(const pdm_model *m);
 size_t pdm_model_n_features(const pdm_model *m);
 const char *pdm_model_feature_name(const pdm_model *m, size_t i);
 void pdm_model_thresholds(const pdm_model *m, double *warn, double *critical);
+/* The package's alert policy into *out, over the model's thresholds.
+ * Returns 1 if the package records one; 0 if it predates them (or none was
+ * set): then *out is pdm_alert_policy_init's defaults. */
+int pdm_model_alert_policy(const pdm_model *m, pdm_alert_policy *out);
 double pdm_model_horizon_hours(const pdm_model *m); /* NaN if unset */
 /* The metadata (model.json) as cJSON, owned by the model; and as text
  * (malloc'ed, NULL on out of memory). */

@@ -155,6 +155,22 @@ static void test_package_round_trip(void **state)
     complete(m, f, probs);
     assert_int_equal(pdm_model_predict(m, f->rows, NROWS, probs, err, sizeof err), 0);
 
+    /* The alert policy: clear thresholds above the enter ones are refused;
+     * a valid one is recorded over the model's thresholds (not p's). */
+    pdm_alert_policy ap, got;
+    pdm_alert_policy_init(&ap, 0.9, 0.95);
+    ap.warn_clear = 0.31; /* above the model's warn 0.3 */
+    assert_int_equal(pdm_model_set_alert_policy(m, &ap, "test", err, sizeof err), -1);
+    assert_int_equal(pdm_model_alert_policy(m, &got), 0); /* none yet: defaults */
+    assert_float_equal(got.warn_clear, 0.3 * PDM_ALERT_DEFAULT_CLEAR_RATIO, 1e-15);
+    ap.warn_clear = 0.2;
+    ap.critical_clear = 0.45;
+    ap.confirm_m = 3;
+    ap.confirm_n = 4;
+    ap.min_hold_ms = 12 * PDM_MS_PER_HOUR;
+    ap.renotify_ms = 0;
+    assert_int_equal(pdm_model_set_alert_policy(m, &ap, "test", err, sizeof err), 0);
+
     const char extra_text[] = "{\"macro_f1\": 0.5}\n";
     pdm_model_file extra = {"metrics.json", extra_text, strlen(extra_text)};
     snprintf(pkg, sizeof pkg, "%s/models/m1", f->dir);
@@ -180,6 +196,15 @@ static void test_package_round_trip(void **state)
     assert_float_equal(w, 0.3, 0);
     assert_float_equal(c, 0.6, 0);
     assert_float_equal(pdm_model_horizon_hours(back), 24, 0);
+    assert_int_equal(pdm_model_alert_policy(back, &got), 1);
+    assert_float_equal(got.warn, 0.3, 0);
+    assert_float_equal(got.critical, 0.6, 0);
+    assert_float_equal(got.warn_clear, 0.2, 0);
+    assert_float_equal(got.critical_clear, 0.45, 0);
+    assert_int_equal(got.confirm_m, 3);
+    assert_int_equal(got.confirm_n, 4);
+    assert_true(got.min_hold_ms == 12 * PDM_MS_PER_HOUR);
+    assert_true(got.renotify_ms == 0);
     assert_int_equal(pdm_model_set_nthread(back, 1, err, sizeof err), 0);
     assert_int_equal(pdm_model_predict(back, f->rows, NROWS, again, err, sizeof err), 0);
     for (int i = 0; i < NROWS * K; i++)
@@ -204,10 +229,10 @@ static void test_package_round_trip(void **state)
 
     /* model.json carries every documented key, version first. */
     const cJSON *meta = pdm_model_metadata(back);
-    const char *keys[] = {"format",     "feature_set",   "features",
-                          "classes",    "horizon_hours", "params",
-                          "thresholds", "predictor",     "reference_histograms",
-                          "train"};
+    const char *keys[] = {
+        "format", "feature_set", "features",     "classes",   "horizon_hours",
+        "params", "thresholds",  "alert_policy", "predictor", "reference_histograms",
+        "train"};
     for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
         assert_non_null(cJSON_GetObjectItemCaseSensitive(meta, keys[i]));
     char *text = pdm_model_metadata_text(back);
@@ -256,6 +281,12 @@ static void test_package_integrity_and_replace(void **state)
     assert_int_equal(pdm_model_save(b, pkg, NULL, 0, err, sizeof err), 0);
     assert_int_equal(pdm_model_load(pkg, &loaded, err, sizeof err), 0);
     assert_string_equal(pdm_model_version(loaded), pdm_model_version(b));
+    /* A package without an alert policy (as before there was one) loads,
+     * and the policy is pdm_alert_policy_init's over its thresholds. */
+    pdm_alert_policy ap, def;
+    assert_int_equal(pdm_model_alert_policy(loaded, &ap), 0);
+    pdm_alert_policy_init(&def, 0.3, 0.6);
+    assert_memory_equal(&ap, &def, sizeof ap);
     pdm_model_destroy(loaded);
     loaded = NULL;
     assert_int_equal(count_entries(f->dir, ".pkg"), 0);
