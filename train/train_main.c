@@ -71,6 +71,27 @@ static const pdm_option options[] = {
      "against XGBoost first; on any difference the run falls back to XGBoost and says why) or "
      "xgboost. The package records the choice and the check.",
      0},
+    {"alert-confirm", 0, "PDM_TRAIN_ALERT_CONFIRM", PDM_OPT_STRING,
+     offsetof(train_config, alert_confirm), NULL, "M/N",
+     "Alert policy: an incident opens after M of the last N scores at or above WARN. Default: "
+     "the alerts module's (2/3).",
+     0},
+    {"alert-hold", 0, "PDM_TRAIN_ALERT_HOLD", PDM_OPT_STRING, offsetof(train_config, alert_hold),
+     NULL, "DURATION",
+     "Alert policy: event time an incident stays open at least before it clears (e.g. 12h, "
+     "90m). Default: the --horizon.",
+     0},
+    {"alert-renotify", 0, "PDM_TRAIN_ALERT_RENOTIFY", PDM_OPT_STRING,
+     offsetof(train_config, alert_renotify), NULL, "DURATION",
+     "Alert policy (and the --emit changes baseline): repeat a CRITICAL incident after this "
+     "much event time; 0 = never. Default: the alerts module's (6h).",
+     0},
+    {"alert-clear", 0, "PDM_TRAIN_ALERT_CLEAR", PDM_OPT_STRING, offsetof(train_config, alert_clear),
+     NULL, "RATIO",
+     "Clear thresholds = RATIO (0..1] of the enter thresholds, instead of choosing the ratio on "
+     "the threshold rows (highest of 1.0, 0.9, ..., 0.1 maximising caught failures - false "
+     "incidents - overstay / horizon; the default ratio with fewer than 5 failures there).",
+     0},
     {"log-level", 0, "PDM_LOG_LEVEL", PDM_OPT_STRING, offsetof(train_config, log_level), "info",
      "LEVEL", "debug, info, warn or error.", 0},
     PDM_OPTIONS_END,

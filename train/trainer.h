@@ -29,6 +29,13 @@ typedef struct {
     int skip_bad_rows;
     char *log_level;
     char *predictor; /* "native" or "xgboost": who scores the evaluation */
+    /* The alert policy recorded in the package and evaluated on the test
+     * rows; NULL: the defaults (pdm_alert_policy_init; hold = --horizon;
+     * clear thresholds chosen on the threshold rows). */
+    char *alert_confirm;  /* "M/N" */
+    char *alert_hold;     /* duration */
+    char *alert_renotify; /* duration, 0 = never */
+    char *alert_clear;    /* a fixed ratio of the enter thresholds */
 } train_config;
 
 /* Runs the whole training; the report (metrics table, promotion, timings)
