@@ -434,3 +434,86 @@ int chart_series(pdm_buf *b, const pdm_report_data *d, const pdm_report_series *
     rc |= svg_close(b);
     return rc ? -1 : 0;
 }
+
+/* ---- lead times ------------------------------------------------------------------ */
+
+#define LEAD_BINS_MAX 12
+
+/* A bin width in hours (1, 2, 3, 6, 12, 24, 48, ...) giving at most
+ * LEAD_BINS_MAX bins up to max. */
+static double lead_bin_width(double max)
+{
+    static const double widths[] = {1, 2, 3, 6, 12, 24, 48, 96, 168, 336, 672};
+    for (size_t i = 0; i < sizeof widths / sizeof *widths; i++)
+        if (max / widths[i] < LEAD_BINS_MAX)
+            return widths[i];
+    return ceil(max / LEAD_BINS_MAX);
+}
+
+static void lead_counts(const double *v, size_t n, double width, int nbins, double *count)
+{
+    for (size_t i = 0; i < n; i++) {
+        int k = isfinite(v[i]) && v[i] > 0 ? (int)floor(v[i] / width) : 0;
+        count[k < nbins ? k : nbins - 1] += 1;
+    }
+}
+
+/* A histogram of the lead times of the failures the incidents caught
+ * beside those --emit changes caught: grouped bars per bin. */
+int chart_lead_times(pdm_buf *b, const pdm_report_alerting *a)
+{
+    double max = 0, count[2][LEAD_BINS_MAX + 1] = {{0}}, ymax = 1;
+    const double *v[2] = {a->lead_hours, a->changes_lead_hours};
+    size_t n[2] = {a->lead_hours ? a->n_lead : 0, a->changes_lead_hours ? a->n_changes_lead : 0};
+    const char *color[2] = {COLOR_RISK, COLOR_REFERENCE};
+    for (int s = 0; s < 2; s++)
+        for (size_t i = 0; i < n[s]; i++)
+            max = isfinite(v[s][i]) && v[s][i] > max ? v[s][i] : max;
+    double width = lead_bin_width(max);
+    int nbins = (int)floor(max / width) + 1;
+    nbins = nbins > LEAD_BINS_MAX ? LEAD_BINS_MAX : nbins;
+    plot_frame f = {52, 30, CURVE_W - 52 - 16, 200, 0, width * nbins, 0, 1};
+    int rc = svg_open(b, CURVE_W, 280, "Lead time of caught failures, hours");
+    if (n[0] + n[1] == 0) {
+        rc |= svg_no_data(b, &f, "no failure caught");
+        rc |= svg_close(b);
+        return rc ? -1 : 0;
+    }
+    for (int s = 0; s < 2; s++) {
+        lead_counts(v[s], n[s], width, nbins, count[s]);
+        for (int k = 0; k < nbins; k++)
+            ymax = count[s][k] > ymax ? count[s][k] : ymax;
+    }
+    double xt[LEAD_BINS_MAX + 1], yt[8];
+    for (int k = 0; k <= nbins; k++)
+        xt[k] = width * k;
+    int ny = nice_ticks(0, ymax, 4, yt, 8);
+    f.ymax = ny > 0 && yt[ny - 1] >= ymax ? yt[ny - 1] : ymax;
+    rc |=
+        svg_linear_axes(b, &f, xt, nbins + 1, "%g", yt, ny, "%g", "lead time (hours)", "failures");
+    double bw = (frame_x(&f, width) - frame_x(&f, 0)) * 0.4;
+    for (int s = 0; s < 2; s++) {
+        for (int k = 0; k < nbins; k++) {
+            if (count[s][k] <= 0)
+                continue;
+            double x = frame_x(&f, width * k) + bw * (0.25 + s), y = frame_y(&f, count[s][k]);
+            rc |= pdm_buf_printf(b,
+                                 "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
+                                 "fill=\"%s\"/>\n",
+                                 x, y, bw, frame_y(&f, 0) - y, color[s]);
+        }
+    }
+    char legend[2][64];
+    snprintf(legend[0], sizeof legend[0], "incidents (%zu caught)", n[0]);
+    snprintf(legend[1], sizeof legend[1], "--emit changes (%zu caught)", n[1]);
+    for (int s = 0; s < 2; s++) {
+        double x = f.left + 8 + 200 * s;
+        rc |= pdm_buf_printf(b,
+                             "<rect x=\"%.1f\" y=\"10\" width=\"10\" height=\"10\" "
+                             "fill=\"%s\"/>\n",
+                             x, color[s]);
+        rc |= svg_text(b, x + 14, 19, "start", 11, COLOR_TEXT, NULL, legend[s]);
+    }
+    rc |= svg_close(b);
+    return rc ? -1 : 0;
+}

@@ -197,6 +197,34 @@ static int write_series_section(pdm_buf *b, const pdm_report_data *d)
     return rc;
 }
 
+/* The alert policy against --emit changes: figures side by side, and the
+ * lead times of the failures each caught. */
+static int write_alerting_section(pdm_buf *b, const pdm_report_data *d)
+{
+    const pdm_report_alerting *a = &d->alerting;
+    int rc = pdm_buf_printf(b, "<h2>Alerting: incidents against --emit changes (test rows)</h2>\n");
+    if (a->n_figures == 0 || !a->figures)
+        return rc |
+               pdm_buf_printf(b, "<p class=\"note\">The alert policy was not evaluated.</p>\n");
+    rc |= pdm_buf_printf(b, "<div class=\"grid\">\n<div class=\"card\"><h3>Notifications and "
+                            "caught failures</h3><table><tr><th>figure</th><th class=\"num\">"
+                            "incidents</th><th class=\"num\">changes</th></tr>\n");
+    for (size_t i = 0; i < a->n_figures; i++) {
+        rc |= pdm_buf_printf(b, "<tr>");
+        rc |= escaped_cell(b, "td", NULL, a->figures[i].name ? a->figures[i].name : "");
+        rc |= value_cell(b, a->figures[i].policy);
+        rc |= value_cell(b, a->figures[i].changes);
+        rc |= pdm_buf_printf(b, "</tr>\n");
+    }
+    rc |= pdm_buf_printf(b, "</table>\n<p class=\"note\">");
+    rc |= report_escape(b, a->policy ? a->policy : "");
+    rc |= pdm_buf_printf(b, "</p></div>\n<div class=\"card\"><h3>Lead time of caught "
+                            "failures</h3>\n");
+    rc |= chart_lead_times(b, a);
+    rc |= pdm_buf_printf(b, "</div>\n</div>\n");
+    return rc;
+}
+
 void pdm_report_data_init(pdm_report_data *d)
 {
     memset(d, 0, sizeof *d);
@@ -242,6 +270,7 @@ int pdm_report_render_html(const pdm_report_data *d, char **out, size_t *len, ch
     rc |= pdm_buf_printf(&b, "</div>\n</div>\n");
 
     rc |= write_series_section(&b, d);
+    rc |= write_alerting_section(&b, d);
     rc |= pdm_buf_printf(&b, "<footer>pdm training report &#183; self-contained: no scripts, "
                              "no external resources</footer>\n</main>\n</body>\n</html>\n");
     if (rc) {

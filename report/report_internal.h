@@ -81,5 +81,6 @@ int chart_pr(pdm_buf *b, const pdm_report_data *d);
 int chart_confusion(pdm_buf *b, const pdm_report_data *d);
 int chart_importance(pdm_buf *b, const pdm_report_data *d);
 int chart_series(pdm_buf *b, const pdm_report_data *d, const pdm_report_series *s);
+int chart_lead_times(pdm_buf *b, const pdm_report_alerting *a);
 
 #endif

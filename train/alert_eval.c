@@ -177,15 +177,15 @@ static void add_stats(pdm_alert_replay_stats *sum, const pdm_alert_replay_stats 
 /* `--emit changes` over one machine's rows: alerting notifications, and
  * for each failure whether an alert-level row stood within the horizon
  * before it (lead times appended to out->lead_ms). */
-static void changes_machine(const pdm_alert_policy *p, const pdm_alert_score *rows, size_t n,
-                            const pdm_event *ev, size_t n_ev, int64_t horizon_ms,
-                            alert_outcome *out)
+static void changes_machine(const pdm_alert_policy *p, int64_t renotify_ms,
+                            const pdm_alert_score *rows, size_t n, const pdm_event *ev, size_t n_ev,
+                            int64_t horizon_ms, alert_outcome *out)
 {
     pdm_emit_state es = {-1, INT64_MIN};
     for (size_t i = 0; i < n; i++) {
         pdm_level level = pdm_rule_level(rows[i].risk, p->warn, p->critical);
         int prev = es.level;
-        if (pdm_rule_emit(PDM_EMIT_CHANGES, p->renotify_ms, &es, level, rows[i].ts) &&
+        if (pdm_rule_emit(PDM_EMIT_CHANGES, renotify_ms, &es, level, rows[i].ts) &&
             level != PDM_LEVEL_OK) {
             out->notifications++;
             out->incidents += prev == -1 || prev == (int)PDM_LEVEL_OK; /* an alert episode */
@@ -218,7 +218,8 @@ void alert_eval_free(alert_eval *e)
 }
 
 int alert_eval_run(const alert_fleet *f, const pdm_alert_policy *p, int64_t horizon_ms,
-                   int64_t silence_ms, alert_eval *out, char *errstr, size_t errlen)
+                   int64_t silence_ms, int64_t changes_renotify_ms, alert_eval *out, char *errstr,
+                   size_t errlen)
 {
     size_t n_events = f->n_machines ? f->event_start[f->n_machines] : 0;
     memset(out, 0, sizeof *out);
@@ -242,7 +243,7 @@ int alert_eval_run(const alert_fleet *f, const pdm_alert_policy *p, int64_t hori
             return -1;
         }
         add_stats(&out->policy_stats, &s);
-        changes_machine(p, rows, n, ev, n_ev, horizon_ms, &out->changes);
+        changes_machine(p, changes_renotify_ms, rows, n, ev, n_ev, horizon_ms, &out->changes);
     }
     const pdm_alert_replay_stats *s = &out->policy_stats;
     out->policy.notifications = s->notifications;
@@ -269,7 +270,7 @@ int alert_clear_choose(const alert_fleet *f, pdm_alert_policy *base, int64_t hor
         double r = (double)(ALERT_CLEAR_N - c) / ALERT_CLEAR_N; /* 1.0 down to 0.1 */
         p.warn_clear = r * p.warn;
         p.critical_clear = r * p.critical;
-        if (alert_eval_run(f, &p, horizon_ms, silence_ms, &e, errstr, errlen))
+        if (alert_eval_run(f, &p, horizon_ms, silence_ms, 0, &e, errstr, errlen))
             return -1;
         alert_clear_candidate *k = &out->cand[c];
         k->ratio = r;

@@ -68,11 +68,13 @@ typedef struct {
     double machine_weeks;
 } alert_eval;
 
-/* Evaluates policy p (its warn/critical and renotify_ms also drive the
- * changes baseline) with this horizon and silence (0: none; see
- * pdm_alert_replay). Returns 0, or -1 with errstr. */
+/* Evaluates policy p with this horizon and silence (0: none; see
+ * pdm_alert_replay), and `--emit changes` over p's warn/critical with
+ * changes_renotify_ms (the scorer's --renotify: the baseline stays the
+ * scorer's whatever the policy's renotify). Returns 0, or -1 with errstr. */
 int alert_eval_run(const alert_fleet *f, const pdm_alert_policy *p, int64_t horizon_ms,
-                   int64_t silence_ms, alert_eval *out, char *errstr, size_t errlen);
+                   int64_t silence_ms, int64_t changes_renotify_ms, alert_eval *out, char *errstr,
+                   size_t errlen);
 void alert_eval_free(alert_eval *e);
 
 /* The q-quantile (0..1) of n ascending values, linear between order

@@ -484,8 +484,9 @@ static int build_series(const pdm_dataset *ds, const row_block *test, const doub
 /* Renders report.html into files[*nfiles]. */
 static int add_report(const train_config *cfg, pdm_model *model, const pdm_eval *m,
                       const row_block *train, const row_block *test, const double *test_probs,
-                      const pdm_dataset *ds, const char *cutoff, pdm_model_file *files,
-                      size_t *nfiles, char *errstr, size_t errlen)
+                      const pdm_dataset *ds, const char *cutoff,
+                      const pdm_report_alerting *alerting, pdm_model_file *files, size_t *nfiles,
+                      char *errstr, size_t errlen)
 {
     pdm_report_data d;
     pdm_report_points roc = {0}, pr = {0};
@@ -569,6 +570,7 @@ static int add_report(const train_config *cfg, pdm_model *model, const pdm_eval 
     }
     d.series = rs.s;
     d.n_series = rs.n;
+    d.alerting = *alerting;
     if (pdm_report_render_html(&d, &html, &len, errstr, errlen))
         goto out;
     files[*nfiles].name = "report.html";
@@ -890,6 +892,9 @@ static cJSON *thresholds_source_json(const run_state *r)
 /* The replay's silence: the scorer's default --silence-after (6 h), so a
  * gap in a machine's telemetry resolves its incident as the scorer would. */
 #define ALERT_SILENCE_MS (6 * PDM_MS_PER_HOUR)
+/* The baseline's --renotify: the scorer's default (6 h), whatever the
+ * policy's --alert-renotify. */
+#define CHANGES_RENOTIFY_MS (6 * PDM_MS_PER_HOUR)
 
 /* "100ms", "90s", "30m", "6h", "2d" or plain seconds, as the scorer's
  * durations, into milliseconds. */
@@ -1024,8 +1029,8 @@ static int alert_evaluate(run_state *r, char *errstr, size_t errlen)
     int64_t horizon_ms = (int64_t)(r->cfg->horizon * PDM_MS_PER_HOUR);
     int rc = alert_fleet_of(r, &r->test, r->test_probs, &f, errstr, errlen);
     if (rc == 0)
-        rc = alert_eval_run(&f, &r->alert, horizon_ms, ALERT_SILENCE_MS, &r->alerting, errstr,
-                            errlen);
+        rc = alert_eval_run(&f, &r->alert, horizon_ms, ALERT_SILENCE_MS, CHANGES_RENOTIFY_MS,
+                            &r->alerting, errstr, errlen);
     alert_fleet_free(&f);
     return rc;
 }
@@ -1239,12 +1244,65 @@ out:
     return rc;
 }
 
+/* The report's alerting section (its arrays owned here). */
+typedef struct {
+    pdm_report_alerting section;
+    pdm_report_alert_figure figures[9];
+    double *lead[2]; /* hours: policy, changes */
+    char policy[512];
+} report_alert;
+
+static int report_alerting(const run_state *r, report_alert *ra)
+{
+    const alert_eval *e = &r->alerting;
+    const alert_outcome *o[2] = {&e->policy, &e->changes};
+    double v[2][7];
+    for (int s = 0; s < 2; s++) {
+        ra->lead[s] = malloc((o[s]->caught ? o[s]->caught : 1) * sizeof(double));
+        if (!ra->lead[s])
+            return -1;
+        for (size_t i = 0; i < o[s]->caught; i++)
+            ra->lead[s][i] = hours((double)o[s]->lead_ms[i]);
+        v[s][0] = (double)o[s]->notifications;
+        v[s][1] = (double)o[s]->incidents;
+        v[s][2] = ratio_of((double)o[s]->incidents, e->machine_weeks);
+        v[s][3] = (double)o[s]->caught;
+        v[s][4] = 100 * ratio_of((double)o[s]->caught, (double)o[s]->failures);
+        v[s][5] = ratio_of((double)o[s]->notifications, (double)o[s]->caught);
+        v[s][6] = hours(alert_percentile(o[s]->lead_ms, o[s]->caught, 0.5));
+    }
+    static const char *const names[] = {
+        "alerting notifications",  "incidents / alert episodes", "per machine-week",
+        "failures caught",         "% of failures caught",       "notifications per caught failure",
+        "median lead time (hours)"};
+    for (int i = 0; i < 7; i++)
+        ra->figures[i] = (pdm_report_alert_figure){names[i], v[0][i], v[1][i]};
+    ra->figures[7] =
+        (pdm_report_alert_figure){"10th percentile lead time (hours)",
+                                  hours(alert_percentile(o[0]->lead_ms, o[0]->caught, 0.1)),
+                                  hours(alert_percentile(o[1]->lead_ms, o[1]->caught, 0.1))};
+    ra->figures[8] =
+        (pdm_report_alert_figure){"false incidents", (double)e->policy.false_incidents, NAN};
+    snprintf(ra->policy, sizeof ra->policy,
+             "%zu failures on %zu machines over %.1f machine-weeks. Policy: confirm %d/%d, hold "
+             "%g h, renotify %g h, clear thresholds %.4g / %.4g (%g of WARN / CRITICAL); "
+             "changes: a notification per change to WARN or CRITICAL and per CRITICAL renotify.",
+             e->policy.failures, e->machines, e->machine_weeks, r->alert.confirm_m,
+             r->alert.confirm_n, hours((double)r->alert.min_hold_ms),
+             hours((double)r->alert.renotify_ms), r->alert.warn_clear, r->alert.critical_clear,
+             r->clear.ratio);
+    ra->section = (pdm_report_alerting){ra->policy,   ra->figures, 9,           ra->lead[0],
+                                        o[0]->caught, ra->lead[1], o[1]->caught};
+    return 0;
+}
+
 /* metrics.json, promotion.json, report.html; the package(s); the link swap;
  * the MLflow run. */
 static int write_outputs(run_state *r, char *errstr, size_t errlen)
 {
     const train_config *cfg = r->cfg;
     cJSON *metrics_doc = NULL, *promo_doc = NULL;
+    report_alert ra = {0};
     int rc = -1;
 
     if (pdm_model_seal(r->model, errstr, errlen))
@@ -1270,8 +1328,9 @@ static int write_outputs(run_state *r, char *errstr, size_t errlen)
     }
     if (json_file(metrics_doc, &r->files[r->nfiles++], "metrics.json"))
         goto oom;
-    if (add_report(cfg, r->model, &r->metrics, &r->train, &r->test, r->test_probs, r->fr.ds,
-                   r->when, r->files, &r->nfiles, errstr, errlen))
+    if (report_alerting(r, &ra) ||
+        add_report(cfg, r->model, &r->metrics, &r->train, &r->test, r->test_probs, r->fr.ds,
+                   r->when, &ra.section, r->files, &r->nfiles, errstr, errlen))
         goto out;
     if (cfg->out && pdm_model_save(r->model, cfg->out, r->files, r->nfiles, errstr, errlen))
         goto out;
@@ -1293,6 +1352,8 @@ oom:
 out:
     cJSON_Delete(metrics_doc);
     cJSON_Delete(promo_doc);
+    free(ra.lead[0]);
+    free(ra.lead[1]);
     return rc;
 }
 

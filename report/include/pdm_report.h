@@ -12,7 +12,9 @@
  *   - the 5x5 confusion matrix as a heat map (counts, shaded by row share);
  *   - feature importance by gain, top features as sorted horizontal bars;
  *   - risk over time for up to six test machines with failures: failures as
- *     vertical lines, the WARN/CRITICAL thresholds as dashed lines.
+ *     vertical lines, the WARN/CRITICAL thresholds as dashed lines;
+ *   - alerting: the alert policy's incidents against `--emit changes` on the
+ *     test rows (a table) and the lead-time distribution (a histogram).
  * All text is escaped; the document is also well-formed XML.
  */
 #ifndef PDM_REPORT_H
@@ -60,6 +62,26 @@ typedef struct {
     size_t n_failures;
 } pdm_report_series;
 
+/* One figure of the alert policy against `--emit changes` on the same rows
+ * (NaN: n/a). */
+typedef struct {
+    const char *name;
+    double policy, changes;
+} pdm_report_alert_figure;
+
+/* The "alerting" section: what the policy is, its figures beside those of
+ * `--emit changes`, and the lead times (hours) of the failures each caught,
+ * drawn as a histogram. No figures: the section says it was not evaluated. */
+typedef struct {
+    const char *policy; /* one line, e.g. "confirm 2/3, hold 24 h, ..." */
+    const pdm_report_alert_figure *figures;
+    size_t n_figures;
+    const double *lead_hours;
+    size_t n_lead;
+    const double *changes_lead_hours;
+    size_t n_changes_lead;
+} pdm_report_alerting;
+
 typedef struct {
     const char *title;
     const char *model_version;
@@ -90,6 +112,8 @@ typedef struct {
 
     const pdm_report_series *series;
     size_t n_series;
+
+    pdm_report_alerting alerting;
 } pdm_report_data;
 
 /* Sets every field to "absent": NULL/0 pointers and counts, NaN numbers. */

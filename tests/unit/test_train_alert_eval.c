@@ -85,7 +85,7 @@ static void test_fleet_sums(void **state)
     pdm_alert_policy_init(&p, 0.3, 0.8);
     p.warn_clear = 0.15;
     p.critical_clear = 0.4;
-    assert_int_equal(alert_eval_run(&f, &p, H(24), 0, &e, err, sizeof err), 0);
+    assert_int_equal(alert_eval_run(&f, &p, H(24), 0, H(6), &e, err, sizeof err), 0);
     assert_int_equal(e.machines, 2);
     assert_int_equal(e.policy.incidents, 2);
     assert_int_equal(e.policy.notifications, 2);
