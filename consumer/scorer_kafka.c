@@ -79,6 +79,16 @@ static void check_tasks(scorer_kafka *k)
         }
 }
 
+/* The merge buffers what the prefetch bound allows, shared among the
+ * assigned partitions (at least MERGE_MIN_SHARE messages each). */
+#define MERGE_MIN_SHARE 64
+static void share_merge_bound(scorer_kafka *k)
+{
+    size_t n = k->assignment.n ? k->assignment.n : 1;
+    size_t share = k->prefetch_bound / n;
+    scorer_merge_set_bound(k->merge, share < MERGE_MIN_SHARE ? MERGE_MIN_SHARE : share);
+}
+
 /* ---- callbacks -------------------------------------------------------------- */
 
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
@@ -97,8 +107,10 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             if (scorer_merge_add(k->merge, parts->elems[i].topic, parts->elems[i].partition))
                 pdm_log(PDM_LOG_ERROR, "merge: cannot take %s [%d]", parts->elems[i].topic,
                         (int)parts->elems[i].partition);
-        if (k->merge)
+        if (k->merge) {
             check_tasks(k);
+            share_merge_bound(k);
+        }
         k->assignment.ever = 1;
         atomic_store(&k->joined, 1);
         /* librdkafka keeps a partition's pause across reassignment: one
@@ -119,6 +131,8 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     scorer_assignment_remove(&k->assignment, parts);
     for (int i = 0; k->merge && i < parts->cnt; i++)
         scorer_merge_remove(k->merge, parts->elems[i].topic, parts->elems[i].partition);
+    if (k->merge)
+        share_merge_bound(k);
     if (k->paused) {
         rd_kafka_resume_partitions(rk, parts); /* a pause outlives the assignment */
         scorer_kafka_set_paused(k, 0);         /* what is left (cooperative protocol) */
@@ -208,9 +222,7 @@ static void free_message(void *msg)
     rd_kafka_message_destroy(msg);
 }
 
-/* With several input topics, their event-time merge. Each partition buffers
- * up to its share of the prefetch bound (at least two batches' worth of
- * messages a task needs to interleave its topics). */
+/* With several input topics, their event-time merge. */
 static int open_merge(scorer_kafka *k)
 {
     size_t n_topics = 0;
@@ -218,17 +230,15 @@ static int open_merge(scorer_kafka *k)
         n_topics++;
     if (n_topics < 2)
         return 0;
-    scorer_merge_config mc = {k->prefetch_bound / 8, k->cfg->max_idle_ms, k->cfg->lateness_ms,
+    scorer_merge_config mc = {k->prefetch_bound, k->cfg->max_idle_ms, k->cfg->lateness_ms,
                               free_message};
-    if (mc.bound < 1000)
-        mc.bound = 1000;
     k->merge = scorer_merge_new(k->cfg->topics, n_topics, &mc);
     if (!k->merge)
         return -1;
     pdm_log(PDM_LOG_INFO,
             "merging %zu input topics in event time per partition (a task waits up to "
             "--max-idle %lld ms for a partition that has nothing buffered and more to come; "
-            "up to %zu messages buffered per partition)",
+            "about %zu messages buffered, shared among the assigned partitions)",
             n_topics, (long long)k->cfg->max_idle_ms, mc.bound);
     return 0;
 }
@@ -634,19 +644,26 @@ ssize_t scorer_kafka_next(scorer_kafka *k, const pdm_codec *codec, rd_kafka_mess
     }
     /* The merge is the buffer now: all that the consumer queue holds goes
      * into it, so that every partition's messages are there to choose
-     * from (its bound pauses the partitions that run ahead). */
-    ssize_t got = consume(k, msgs, cap, scorer_merge_buffered(k->merge) ? 10 : 200, 0);
-    while (got > 0) {
-        sort_consumed(k, codec, msgs, (size_t)got);
-        if ((size_t)got < cap || k->fatal[0])
-            break;
-        got = rd_kafka_consume_batch_queue(k->queue, 0, msgs, cap);
+     * from (its bound pauses the partitions that run ahead). Only when the
+     * merge has nothing to hand out does the call wait for the queue:
+     * briefly while it holds messages (a task's wait runs out on the
+     * clock), else as long as without a merge. */
+    size_t kept = 0;
+    for (int wait = 0; wait < 2 && kept == 0; wait++) {
+        int first_wait = !wait ? 0 : scorer_merge_buffered(k->merge) ? 10 : 200;
+        ssize_t got = consume(k, msgs, cap, first_wait, 0);
+        while (got > 0) {
+            sort_consumed(k, codec, msgs, (size_t)got);
+            if ((size_t)got < cap || k->fatal[0])
+                break;
+            got = rd_kafka_consume_batch_queue(k->queue, 0, msgs, cap);
+        }
+        if (got < 0)
+            return -1;
+        merge_note_ends(k);
+        kept = scorer_merge_take(k->merge, (void **)msgs, spikes, cap, pdm_monotonic_s());
+        scorer_merge_flow(k->merge, merge_flow, k);
     }
-    if (got < 0)
-        return -1;
-    merge_note_ends(k);
-    size_t kept = scorer_merge_take(k->merge, (void **)msgs, spikes, cap, pdm_monotonic_s());
-    scorer_merge_flow(k->merge, merge_flow, k);
     log_idle_expiries(k);
     return (ssize_t)kept;
 }

@@ -45,6 +45,7 @@ struct scorer_merge {
     size_t next_task; /* where the next take starts */
     size_t buffered;
     uint64_t idle_expiries;
+    size_t last; /* where the last lookup was found (messages come in runs) */
 };
 
 scorer_merge *scorer_merge_new(const char *const *topics, size_t n_topics,
@@ -106,10 +107,17 @@ static int topic_index(const scorer_merge *m, const char *topic)
 
 static merge_part *find_part(scorer_merge *m, const char *topic, int32_t partition)
 {
+    size_t j = m->last;
+    if (j < m->n_parts && m->parts[j].partition == partition &&
+        strcmp(m->topics[m->parts[j].topic], topic) == 0)
+        return &m->parts[j];
     int t = topic_index(m, topic);
-    for (size_t i = 0; t >= 0 && i < m->n_parts; i++)
-        if (m->parts[i].topic == t && m->parts[i].partition == partition)
+    for (size_t i = 0; t >= 0 && i < m->n_parts; i++) {
+        if (m->parts[i].topic == t && m->parts[i].partition == partition) {
+            m->last = i;
             return &m->parts[i];
+        }
+    }
     return NULL;
 }
 
@@ -343,6 +351,11 @@ void scorer_merge_flow(scorer_merge *m,
             fn(ctx, m->topics[p->topic], p->partition, pause);
         }
     }
+}
+
+void scorer_merge_set_bound(scorer_merge *m, size_t bound)
+{
+    m->cfg.bound = bound < 2 ? 2 : bound;
 }
 
 void scorer_merge_forget_pauses(scorer_merge *m)

@@ -83,6 +83,9 @@ size_t scorer_merge_buffered(const scorer_merge *m);
 /* Times a task went on without a partition whose max_idle_ms ran out. */
 uint64_t scorer_merge_idle_expiries(const scorer_merge *m);
 
+/* Each partition's bound from now on (>= 2). */
+void scorer_merge_set_bound(scorer_merge *m, size_t bound);
+
 /* Calls fn(ctx, topic, partition, pause) for each partition whose pause the
  * bound changes: pause (1) at `bound` buffered, resume (0) at half. */
 void scorer_merge_flow(scorer_merge *m,

@@ -7,7 +7,8 @@
 #      machine 7 stamped "now" in the middle (a device clock set wrong),
 #      scored by pdm-scorer with its defaults: that reading is the one dead
 #      letter (invalid_timestamp), and every feature row equals pdm-train
-#      --dump-features to 1e-9, model and age included.
+#      --dump-features to 1e-9, model and age included; no machine is
+#      reported silent.
 #   2. The same backlog in a new group and an empty Redis database, the
 #      scorer SIGKILLed mid-stream (alive, rows left) and restarted: again 0
 #      dead letters and every row (duplicates included) equal.
@@ -79,6 +80,12 @@ grep -q "stopped: .*, 1 dead letters" "$T/clean.log" || pdm_fail "dead letters: 
 $compare "$T/offline.csv" "$T/online.csv" --expect-same-keys || pdm_fail "online features differ from offline"
 [ "$(dead_letters)" = 0 ] || pdm_fail "$(dead_letters) messages on pdm.dlq besides the poisoned reading"
 [ "$(poisoned)" = 1 ] || pdm_fail "the poisoned reading went to pdm.dlq $(poisoned) times"
+# Every machine reports every hour: catching up 8 partitions fetched
+# unevenly must not make any look silent (the stream's time is the input's
+# watermark, not the newest reading of the partition fetched furthest).
+sl_tail pdm.risk "$T/risk1.jsonl"
+silences=$(grep -c '"type":"silence"' "$T/risk1.jsonl" || true)
+[ "$silences" = 0 ] || pdm_fail "$silences MachineSilence events in a catch-up where no machine stopped: $(grep -m2 '"type":"silence"' "$T/risk1.jsonl")"
 
 # 2. SIGKILLed once a third of the rows are dumped, then restarted to the
 # end. Small batches keep the killed run mid-stream long enough to be seen.
