@@ -20,7 +20,9 @@ def read(path):
     assigned = end = None
     counts = None
     for line in open(path):
-        if assigned is None and "assigned" in line and "partitions" in line:
+        # the rebalance's own line, "assigned N partitions (M in all)": other
+        # lines may name assigned partitions too
+        if assigned is None and re.search(r"\bassigned \d+ partitions", line):
             assigned = _ts(line)
         if "every assigned partition is at its end" in line:
             end = _ts(line)

@@ -206,13 +206,15 @@ static size_t conf_size(rd_kafka_t *rk, const char *name, size_t dflt)
  * (defaults below, -X overrides): one line at start, for operators. */
 static void log_client_settings(const scorer_kafka *k)
 {
-    char v[5][32];
+    char v[6][32];
     pdm_log(PDM_LOG_INFO,
             "kafka clients: consumer queued.min.messages=%s fetch.wait.max.ms=%s "
-            "socket.nagle.disable=%s; producer linger.ms=%s socket.nagle.disable=%s",
+            "socket.nagle.disable=%s max.partition.fetch.bytes=%s; producer linger.ms=%s "
+            "socket.nagle.disable=%s",
             conf_value(k->consumer, "queued.min.messages", v[0], sizeof v[0]),
             conf_value(k->consumer, "fetch.wait.max.ms", v[1], sizeof v[1]),
             conf_value(k->consumer, "socket.nagle.disable", v[2], sizeof v[2]),
+            conf_value(k->consumer, "max.partition.fetch.bytes", v[5], sizeof v[5]),
             conf_value(k->producer, "linger.ms", v[3], sizeof v[3]),
             conf_value(k->producer, "socket.nagle.disable", v[4], sizeof v[4]));
 }
@@ -277,6 +279,14 @@ static int open_consumer(scorer_kafka *k, char *errstr, size_t errlen)
      * produce requests and commits are small and on the latency path;
      * librdkafka leaves Nagle on by default. */
     set_default(k, conf, "socket.nagle.disable", "true");
+    /* With several input topics the merge holds each partition's messages
+     * until the other topics catch up in event time, and a held message
+     * keeps its whole fetch response in memory; pausing a partition stops
+     * only the fetches after the one in flight. Smaller fetch responses
+     * per partition (librdkafka's default is 1 MB) bound what that holds:
+     * about two responses a partition. */
+    if (k->cfg->topics[0] && k->cfg->topics[1])
+        set_default(k, conf, "max.partition.fetch.bytes", "262144");
     rd_kafka_conf_set_stats_cb(conf, stats_cb);
     rd_kafka_conf_set_opaque(conf, k);
     rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
