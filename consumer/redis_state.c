@@ -176,6 +176,21 @@ static int64_t meta_int(redisReply *meta, const char *name, int64_t dflt)
     return dflt;
 }
 
+/* A text field of the meta hash into out (size bytes), "" if absent or too
+ * long (a text cut short would not decode anyway). */
+static void meta_text(redisReply *meta, const char *name, char *out, size_t size)
+{
+    out[0] = '\0';
+    for (size_t i = 0; i + 1 < meta->elements; i += 2) {
+        redisReply *k = meta->element[i], *v = meta->element[i + 1];
+        if (k->type == REDIS_REPLY_STRING && v->type == REDIS_REPLY_STRING &&
+            strcmp(k->str, name) == 0 && v->len < size) {
+            memcpy(out, v->str, v->len);
+            out[v->len] = '\0';
+        }
+    }
+}
+
 /* The telemetry members of a ZRANGEBYSCORE reply into m->tel. */
 static int load_telemetry(redisReply *rep, pdm_rs_machine *m)
 {
@@ -210,6 +225,7 @@ static int load_meta(redisReply *meta, pdm_rs_machine *m)
     m->base_level = -1;
     m->notified_at = INT64_MIN;
     m->base_notified_at = INT64_MIN;
+    m->alert[0] = m->base_alert[0] = '\0';
     if (has_meta) {
         m->has_info = meta_int(meta, "model", 0) > 0;
         m->model = (int)meta_int(meta, "model", 0);
@@ -221,6 +237,8 @@ static int load_meta(redisReply *meta, pdm_rs_machine *m)
         m->base_level = (int)meta_int(meta, "base_level", -1);
         m->notified_at = meta_int(meta, "notified", INT64_MIN);
         m->base_notified_at = meta_int(meta, "base_notified", INT64_MIN);
+        meta_text(meta, "alert", m->alert, sizeof m->alert);
+        meta_text(meta, "base_alert", m->base_alert, sizeof m->base_alert);
         m->version = meta_int(meta, "ver", 0);
     }
     return rc;
@@ -332,7 +350,7 @@ int pdm_rs_load(pdm_redis *r, const int32_t *machines, const int64_t *from_ts,
 
 /* ---- write batches -------------------------------------------------------- */
 
-#define MAX_ARGS (16 + 2 * PDM_RS_MAX_SOURCES)
+#define MAX_ARGS (20 + 2 * PDM_RS_MAX_SOURCES) /* HSET of the meta hash */
 
 typedef struct {
     int argc;
@@ -492,6 +510,11 @@ int pdm_rs_batch_meta(pdm_rs_batch *b, const pdm_rs_machine *m, size_t *version_
         args(b, c, 14, "HSET", k, "newest", v[0], "base", v[1], "level", v[2], "base_level",
              v[3], "notified", v[4], "base_notified", v[5]))
         return -1;
+    /* Only a scorer keeping alert states writes them: other modes' writes
+     * stay as they were. */
+    if (m->alert[0] || m->base_alert[0])
+        if (args(b, c, 4, "alert", m->alert, "base_alert", m->base_alert))
+            return -1;
     for (size_t i = 0; i < m->n_src; i++) {
         char name[300], off[32];
         int len = snprintf(name, sizeof name, "src:%s:%d", m->src[i].topic, (int)m->src[i].partition);

@@ -6,6 +6,8 @@
  *   pdm:{42}:err    ZSET  score ts, member = ts (8 bytes BE) + error id   errors
  *   pdm:{42}:maint  ZSET  score ts, member = ts (8 bytes BE) + component  maintenance
  *   pdm:{42}:meta   HASH  model, age, newest, base, src, level, ...       bookkeeping
+ *                         (alert and base_alert: the alert state's text,
+ *                         pdm_alert_state_encode, with --emit incidents)
  *                         and ver, a counter every batch write increments
  *                         (HINCRBY): the scorer's in-process copy of a
  *                         machine is valid while ver is what its own write
@@ -59,6 +61,9 @@ typedef struct {
 
 #define PDM_RS_MAX_SOURCES 8
 
+/* Room for an alert state's text and its NUL (>= PDM_ALERT_TEXT_MAX). */
+#define PDM_RS_ALERT_TEXT 128
+
 /* The stored state of one machine, as loaded for a batch. */
 typedef struct {
     int64_t ts;
@@ -83,6 +88,11 @@ typedef struct {
     int base_level;
     int64_t notified_at;   /* event time of the last emitted notification */
     int64_t base_notified_at;
+    /* The alert state (--emit incidents) as pdm_alert_state_encode's text,
+     * "" if none; kept as text here so that Redis I/O knows nothing of
+     * alerts, and fixed size so that copies of the struct carry it. */
+    char alert[PDM_RS_ALERT_TEXT];
+    char base_alert[PDM_RS_ALERT_TEXT];
     int64_t version;       /* the meta hash's ver counter, 0 if none */
     int64_t expire_at;     /* deadline its keys share (ms), 0 unknown: known only
                             * to the scorer that set it (state_cache.h), never loaded */

@@ -355,10 +355,12 @@ static void start_from_base(scorer_machine *m)
         stored->newest = stored->base;
         stored->level = stored->base_level;
         stored->notified_at = stored->base_notified_at;
+        memcpy(stored->alert, stored->base_alert, sizeof stored->alert);
     } else {
         stored->base = stored->newest;
         stored->base_level = stored->level;
         stored->base_notified_at = stored->notified_at;
+        memcpy(stored->base_alert, stored->alert, sizeof stored->base_alert);
     }
 }
 
