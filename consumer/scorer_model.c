@@ -36,6 +36,7 @@ struct scorer_model {
     char path[PATH_MAX];        /* resolved package directory of the loaded model */
     char failed_path[PATH_MAX]; /* package that failed to load, not retried unasked */
     double warn, critical;
+    pdm_alert_policy policy; /* of model with warn, critical */
     pdm_drift *drift;
     atomic_int reload;
     pending_model pending;
@@ -97,6 +98,32 @@ int scorer_model_prepare(const pdm_scorer_config *cfg, pdm_model **out, char *pa
     return 0;
 }
 
+/* A clear threshold for an enter threshold moved from `from` to `to`. */
+static double moved_clear(double clear, double from, double to)
+{
+    if (from == to)
+        return clear;
+    return from > 0 ? clear * (to / from) : to * PDM_ALERT_DEFAULT_CLEAR_RATIO;
+}
+
+void scorer_alert_policy(const pdm_model *m, double warn, double critical,
+                         pdm_alert_policy *out)
+{
+    char msg[PDM_ERRSTR_SIZE];
+    pdm_alert_policy p;
+    pdm_model_alert_policy(m, &p);
+    p.warn_clear = moved_clear(p.warn_clear, p.warn, warn);
+    p.critical_clear = moved_clear(p.critical_clear, p.critical, critical);
+    p.warn = warn;
+    p.critical = critical;
+    if (pdm_alert_policy_check(&p, msg, sizeof msg)) {
+        pdm_log(PDM_LOG_WARN, "model %s: alert policy with warn %.4g, critical %.4g: %s; "
+                "using the defaults", pdm_model_version(m), warn, critical, msg);
+        pdm_alert_policy_init(&p, warn, critical);
+    }
+    *out = p;
+}
+
 /* Makes m the scoring model (loop thread, between batches), with the drift
  * reference of its package. */
 static void install(scorer_model *h, pdm_model *m, const char *path, double warn, double critical)
@@ -114,6 +141,7 @@ static void install(scorer_model *h, pdm_model *m, const char *path, double warn
     h->drift = drift;
     h->warn = warn;
     h->critical = critical;
+    scorer_alert_policy(m, warn, critical, &h->policy);
     snprintf(h->path, sizeof h->path, "%s", path);
     h->failed_path[0] = '\0';
     if (h->changed)
@@ -219,6 +247,11 @@ void scorer_model_thresholds(const scorer_model *h, double *warn, double *critic
 {
     *warn = h->warn;
     *critical = h->critical;
+}
+
+const pdm_alert_policy *scorer_model_alert_policy(const scorer_model *h)
+{
+    return &h->policy;
 }
 
 pdm_drift *scorer_model_drift(scorer_model *h)

@@ -40,6 +40,15 @@ void scorer_model_destroy(scorer_model *h);
 int scorer_model_prepare(const pdm_scorer_config *cfg, pdm_model **out, char *path, size_t pathlen,
                          double *warn, double *critical, char *errstr, size_t errlen);
 
+/* The package's alert policy (pdm_model_alert_policy) with the thresholds
+ * in use (warn, critical: the model's or the overrides). An override moves
+ * its clear threshold by the same ratio, since the package chose the clear
+ * thresholds as one ratio of the enter thresholds; a policy that still
+ * fails pdm_alert_policy_check gets pdm_alert_policy_init's defaults over
+ * the thresholds (and a warning). */
+void scorer_alert_policy(const pdm_model *m, double warn, double critical,
+                         pdm_alert_policy *out);
+
 /* ---- loop thread ---------------------------------------------------------- */
 
 /* Between batches: installs a model handed over by scorer_model_offer, then
@@ -48,6 +57,9 @@ int scorer_model_prepare(const pdm_scorer_config *cfg, pdm_model **out, char *pa
 int scorer_model_refresh(scorer_model *h);
 pdm_model *scorer_model_get(scorer_model *h);
 void scorer_model_thresholds(const scorer_model *h, double *warn, double *critical);
+/* The alert policy in use (--emit incidents): built once per installed
+ * model by scorer_alert_policy. */
+const pdm_alert_policy *scorer_model_alert_policy(const scorer_model *h);
 pdm_drift *scorer_model_drift(scorer_model *h); /* NULL without reference histograms */
 
 /* ---- any thread ----------------------------------------------------------- */
