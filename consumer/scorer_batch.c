@@ -6,7 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pdm_alerts.h"
 #include "predict_request.h"
+
+_Static_assert(PDM_RS_ALERT_TEXT >= PDM_ALERT_TEXT_MAX, "room for the alert state's text");
 
 scorer_batch *scorer_batch_new(size_t cap)
 {
@@ -17,6 +20,7 @@ scorer_batch *scorer_batch_new(size_t cap)
     b->items = calloc(cap, sizeof *b->items);
     b->rows = malloc(cap * PDM_N_FEATURES * sizeof *b->rows);
     b->risks = malloc(cap * sizeof *b->risks);
+    b->world = malloc(cap * sizeof *b->world);
     b->row_item = malloc(cap * sizeof *b->row_item);
     b->explain_rows = malloc(cap * PDM_N_FEATURES * sizeof *b->explain_rows);
     b->explain = malloc(cap * sizeof *b->explain);
@@ -29,7 +33,7 @@ scorer_batch *scorer_batch_new(size_t cap)
     while (b->hash_cap < 4 * cap)
         b->hash_cap <<= 1;
     b->hash = calloc(b->hash_cap, sizeof *b->hash);
-    if (!b->items || !b->rows || !b->risks || !b->row_item || !b->explain_rows || !b->explain ||
+    if (!b->items || !b->rows || !b->risks || !b->world || !b->row_item || !b->explain_rows || !b->explain ||
         !b->row_risk || !b->row_machine || !b->row_ts || !b->row_alert || !b->machine_events ||
         !b->hash) {
         scorer_batch_destroy(b);
@@ -48,6 +52,7 @@ void scorer_batch_reset(scorer_batch *b)
     b->n_machines = 0;
     memset(b->hash, 0, b->hash_cap * sizeof *b->hash);
     b->n_rows = 0;
+    b->n_world = 0;
     memset(b->events, 0, sizeof b->events);
 }
 
@@ -61,6 +66,7 @@ void scorer_batch_destroy(scorer_batch *b)
     free(b->items);
     free(b->rows);
     free(b->risks);
+    free(b->world);
     free(b->row_item);
     free(b->explain_rows);
     free(b->explain);
@@ -136,6 +142,7 @@ int scorer_batch_decode(scorer_batch *b, pdm_codec *codec, int64_t now_ms)
         it->machine = -1;
         it->row = -1;
         it->emit = 0;
+        it->world = -1;
         it->bad_reason = NULL;
         int st = pdm_codec_decode(codec, msg->payload, msg->len, &it->ev, it->bad_detail,
                                   sizeof it->bad_detail);
@@ -252,39 +259,154 @@ int scorer_batch_apply(scorer_batch *b, scorer_table *table, int64_t lateness_ms
     return 0;
 }
 
-int scorer_batch_score(scorer_batch *b, pdm_model *model, double warn, double critical,
-                       pdm_emit_mode emit, int64_t renotify_ms, char *errstr, size_t errlen)
+/* ---- incidents ------------------------------------------------------------------ */
+
+/* The machine's stored alert state: a fresh one when there is none, or when
+ * the stored text does not decode (a corrupt field must not stop the
+ * stream; the machine confirms afresh). */
+static void alert_load(const scorer_machine *m, pdm_alert_state *st)
 {
     char msg[PDM_ERRSTR_SIZE];
-    if (b->n_rows == 0)
+    const char *text = m->stored.alert;
+    pdm_alert_state_init(st);
+    if (text[0] && pdm_alert_state_decode(text, strlen(text), st, msg, sizeof msg)) {
+        pdm_log(PDM_LOG_WARN, "machine %d: stored alert state '%s' ignored: %s", (int)m->id, text,
+                msg);
+        pdm_alert_state_init(st);
+    }
+}
+
+/* 1..PDM_N_COMPONENTS: the component the row deems most likely to fail. */
+static int likely_component(const pdm_risk *r)
+{
+    int best = 0;
+    for (int k = 1; k < PDM_N_COMPONENTS; k++)
+        if (r->component_prob[k] > r->component_prob[best])
+            best = k;
+    return best + 1;
+}
+
+static void risk_incident(pdm_risk *r, const pdm_incident *inc)
+{
+    snprintf(r->incident_id, sizeof r->incident_id, "%s", inc->incident_id);
+    r->status = inc->status;
+    r->opened_at = inc->opened_at;
+    r->peak_risk = inc->peak_risk;
+    r->component = inc->component;
+    r->resolution = inc->resolution;
+}
+
+/* The RiskEvent of a resolution by the world (see scorer_batch_incidents). */
+static void world_risk(scorer_batch *b, scorer_item *it, const pdm_incident *inc,
+                       const char *model_version)
+{
+    pdm_risk *r = &b->world[b->n_world];
+    memset(r, 0, sizeof *r);
+    snprintf(r->model_version, sizeof r->model_version, "%s", model_version);
+    r->level = PDM_LEVEL_OK;
+    risk_incident(r, inc);
+    it->world = (int)b->n_world++;
+    it->emit = 1;
+}
+
+/* One machine's applied events through its alert state, in stream order. */
+static int machine_incidents(scorer_batch *b, scorer_machine *m, const pdm_alert_policy *policy,
+                             const char *model_version, char *errstr, size_t errlen)
+{
+    pdm_alert_state st;
+    pdm_incident inc;
+    alert_load(m, &st);
+    for (int j = m->first_event; j >= 0; j = b->items[j].next_event) {
+        scorer_item *it = &b->items[j];
+        it->emit = 0;
+        if (it->row >= 0) {
+            pdm_risk *r = &b->risks[it->row];
+            pdm_alert_score row = {it->ev.ts, r->risk, likely_component(r)};
+            if (pdm_alert_step(&st, policy, m->id, &row, &inc, errstr, errlen))
+                return -1;
+            pdm_risk_no_incident(r);
+            if (inc.emit != PDM_ALERT_NONE) {
+                risk_incident(r, &inc);
+                it->emit = 1;
+            }
+        } else if (pdm_alert_world(&st, &it->ev, &inc) == PDM_ALERT_RESOLVED) {
+            world_risk(b, it, &inc, model_version);
+        }
+    }
+    if (pdm_alert_state_encode(&st, m->stored.alert, sizeof m->stored.alert) < 0)
+        return pdm_err(errstr, errlen, "machine %d: alert state too long", (int)m->id);
+    return 0;
+}
+
+int scorer_batch_incidents(scorer_batch *b, const pdm_alert_policy *policy,
+                           const char *model_version, char *errstr, size_t errlen)
+{
+    b->n_world = 0;
+    for (size_t i = 0; i < b->n_machines; i++)
+        if (machine_incidents(b, &b->machines[i], policy, model_version, errstr, errlen))
+            return -1;
+    return 0;
+}
+
+/* ---- scoring ------------------------------------------------------------------- */
+
+/* Does row r's RiskEvent carry reasons? Alerts do; with incidents, the
+ * firing ones (opened, escalated, renotified). */
+static int explained(const scorer_batch *b, size_t r, pdm_emit_mode emit)
+{
+    const scorer_item *it = &b->items[b->row_item[r]];
+    if (!it->emit)
         return 0;
-    if (pdm_model_score_ex(model, b->rows, b->n_rows, b->risks, 0, msg, sizeof msg))
-        return pdm_err(errstr, errlen, "scoring failed: %s", msg);
-    size_t n_explain = 0;
+    if (emit == PDM_EMIT_INCIDENTS)
+        return b->risks[r].status == PDM_INCIDENT_FIRING;
+    return b->risks[r].level != PDM_LEVEL_OK;
+}
+
+/* The emission decision of the modes pdm_rule_emit decides. */
+static void rule_emission(scorer_batch *b, pdm_emit_mode emit, int64_t renotify_ms)
+{
     for (size_t r = 0; r < b->n_rows; r++) {
         scorer_item *it = &b->items[b->row_item[r]];
         pdm_rs_machine *st = &b->machines[it->machine].stored;
-        pdm_risk *risk = &b->risks[r];
-        /* Threshold overrides apply to the level. */
-        risk->level = pdm_rule_level(risk->risk, warn, critical);
         pdm_emit_state es = {st->level, st->notified_at};
-        it->emit = pdm_rule_emit(emit, renotify_ms, &es, risk->level, it->ev.ts);
+        it->emit = pdm_rule_emit(emit, renotify_ms, &es, b->risks[r].level, it->ev.ts);
         st->level = es.level;
         st->notified_at = es.notified_at;
-        if (it->emit && risk->level != PDM_LEVEL_OK) {
-            memcpy(b->explain_rows + n_explain * PDM_N_FEATURES, b->rows + r * PDM_N_FEATURES,
-                   PDM_N_FEATURES * sizeof *b->rows);
-            b->explain[n_explain++] = *risk;
-        }
+    }
+}
+
+int scorer_batch_score(scorer_batch *b, pdm_model *model, double warn, double critical,
+                       pdm_emit_mode emit, int64_t renotify_ms, const pdm_alert_policy *policy,
+                       char *errstr, size_t errlen)
+{
+    char msg[PDM_ERRSTR_SIZE];
+    if (b->n_rows &&
+        pdm_model_score_ex(model, b->rows, b->n_rows, b->risks, 0, msg, sizeof msg))
+        return pdm_err(errstr, errlen, "scoring failed: %s", msg);
+    /* Threshold overrides apply to the level. */
+    for (size_t r = 0; r < b->n_rows; r++)
+        b->risks[r].level = pdm_rule_level(b->risks[r].risk, warn, critical);
+    if (emit == PDM_EMIT_INCIDENTS) {
+        /* Even without rows: a maintenance or failure may resolve one. */
+        if (scorer_batch_incidents(b, policy, pdm_model_version(model), errstr, errlen))
+            return -1;
+    } else {
+        rule_emission(b, emit, renotify_ms);
+    }
+    size_t n_explain = 0;
+    for (size_t r = 0; r < b->n_rows; r++) {
+        if (!explained(b, r, emit))
+            continue;
+        memcpy(b->explain_rows + n_explain * PDM_N_FEATURES, b->rows + r * PDM_N_FEATURES,
+               PDM_N_FEATURES * sizeof *b->rows);
+        b->explain[n_explain++] = b->risks[r];
     }
     if (n_explain &&
         pdm_model_explain(model, b->explain_rows, n_explain, b->explain, msg, sizeof msg))
         return pdm_err(errstr, errlen, "explaining alerts failed: %s", msg);
-    for (size_t r = 0, e = 0; r < b->n_rows && e < n_explain; r++) {
-        scorer_item *it = &b->items[b->row_item[r]];
-        if (it->emit && b->risks[r].level != PDM_LEVEL_OK)
+    for (size_t r = 0, e = 0; r < b->n_rows && e < n_explain; r++)
+        if (explained(b, r, emit))
             b->risks[r] = b->explain[e++];
-    }
     return 0;
 }
 

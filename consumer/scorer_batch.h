@@ -36,7 +36,10 @@ typedef struct {
     const char *bad_reason; /* dead letter reason, NULL if accepted */
     char bad_detail[160];
     int row;        /* feature row of a telemetry event, -1 if none */
-    int emit;       /* produce a RiskEvent for this row */
+    int emit;       /* produce a RiskEvent for this row, or for this world event */
+    int world;      /* --emit incidents: the RiskEvent resolving an incident
+                     * by this maintenance or failure (index into world[]),
+                     * -1 if none */
     int next_event; /* the machine's next applied item in the batch, -1 if none */
 } scorer_item;
 
@@ -70,6 +73,8 @@ typedef struct {
     size_t hash_cap;
     double *rows; /* n_rows x PDM_N_FEATURES */
     pdm_risk *risks;
+    pdm_risk *world; /* --emit incidents: resolutions by the world */
+    size_t n_world;
     int *row_item; /* each row's item */
     size_t n_rows;
     double *explain_rows; /* emitted alerts' rows, for their reasons */
@@ -104,10 +109,29 @@ int scorer_batch_apply(scorer_batch *b, scorer_table *table, int64_t lateness_ms
 
 /* Step 4: scores every row with one model call, sets levels by the
  * thresholds in use, decides which rows become RiskEvents (stream order
- * per machine; updates the machines' stored level) and explains only the
- * emitted alerts. -1 with errstr. */
+ * per machine; updates the machines' stored level, or with
+ * PDM_EMIT_INCIDENTS their alert state by policy: scorer_batch_incidents)
+ * and explains only the emitted alerts (firing incidents). -1 with
+ * errstr. */
 int scorer_batch_score(scorer_batch *b, pdm_model *model, double warn, double critical,
-                       pdm_emit_mode emit, int64_t renotify_ms, char *errstr, size_t errlen);
+                       pdm_emit_mode emit, int64_t renotify_ms, const pdm_alert_policy *policy,
+                       char *errstr, size_t errlen);
+
+/* The decision of --emit incidents, on rows already scored (risks[] with
+ * risk, component_prob and level): each machine's alert state (its stored
+ * text, "" for none; an undecodable one is logged and starts afresh) runs
+ * through its applied events in stream order: a telemetry row goes to
+ * pdm_alert_step (its most likely component: the largest component_prob),
+ * a maintenance or failure to pdm_alert_world. A row whose step opens,
+ * escalates, renotifies or resolves an incident is emitted with the
+ * incident's fields. A resolution by the world is emitted too, as a
+ * RiskEvent of its own at the event's time (world[it->world]): it is not a
+ * score, so it carries risk 0 and level OK, no reasons, and the incident's
+ * fields (peak_risk and component say what it was). The state goes back
+ * to the machine's stored text. model_version names the world's
+ * RiskEvents. -1 with errstr (a row the state machine refuses). */
+int scorer_batch_incidents(scorer_batch *b, const pdm_alert_policy *policy,
+                           const char *model_version, char *errstr, size_t errlen);
 
 /* Per partition of the batch's messages, the offset after its last message
  * (next != 0: what to commit) or of its first one (next == 0: where to

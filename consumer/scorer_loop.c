@@ -225,14 +225,18 @@ static int compute(pdm_scorer *s, scorer_batch *b)
     for (int t = 0; t < PDM_EV_COUNT; t++)
         if (b->events[t])
             pdm_metric_add(s->metrics.events[t], (double)b->events[t]);
-    if (b->n_rows == 0)
+    /* With incidents, a batch without rows still decides: a maintenance or
+     * a failure may resolve an incident. */
+    if (b->n_rows == 0 && s->cfg.emit != PDM_EMIT_INCIDENTS)
         return 0;
     double warn, critical;
     scorer_model_thresholds(s->model, &warn, &critical);
     if (scorer_batch_score(b, scorer_model_get(s->model), warn, critical, s->cfg.emit,
-                           s->cfg.renotify_ms, err, sizeof err))
+                           s->cfg.renotify_ms, scorer_model_alert_policy(s->model), err,
+                           sizeof err))
         return pdm_err(NULL, 0, "%s", err);
-    observe_scores(s, b);
+    if (b->n_rows)
+        observe_scores(s, b);
     return 0;
 }
 

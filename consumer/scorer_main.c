@@ -57,7 +57,7 @@ static const pdm_option options[] = {
     {"machines-topic", 0, "PDM_MACHINES_TOPIC", PDM_OPT_STRING, O(machines_topic), "pdm.machines", "TOPIC", "The machines table (MachineInfo, best a compacted topic): every scorer reads all of it to its end before scoring, and keeps reading it. \"\" for none (machine info then comes in the stream topics).", 0},
     {"risk-topic", 0, "PDM_RISK_TOPIC", PDM_OPT_STRING, O(risk_topic), "pdm.risk", "TOPIC", "Output topic of RiskEvents.", 0},
     {"dlq-topic", 0, "PDM_DLQ_TOPIC", PDM_OPT_STRING, O(dlq_topic), "pdm.dlq", "TOPIC", "Dead-letter topic for bad messages (headers name the reason and the source).", 0},
-    {"emit", 'e', "PDM_EMIT", PDM_OPT_STRING, O(emit), "changes", "MODE", "changes: when a machine's level changes (and every --renotify while CRITICAL); alerts: every WARN/CRITICAL score; all: every score.", 0},
+    {"emit", 'e', "PDM_EMIT", PDM_OPT_STRING, O(emit), "changes", "MODE", "changes: when a machine's level changes (and every --renotify while CRITICAL); alerts: every WARN/CRITICAL score; all: every score; incidents: an incident's opening, escalation, renotification and resolution (the alert state machine, by the model package's alert policy with --warn/--critical applied; opt-in).", 0},
     {"renotify", 0, "PDM_RENOTIFY", PDM_OPT_STRING, O(renotify), "6h", "DURATION", "With --emit changes, repeat CRITICAL after this much event time (0 = never); e.g. 30m, 6h.", 0},
     {"lateness", 0, "PDM_LATENESS", PDM_OPT_STRING, O(lateness), "48h", "DURATION", "Allowed lateness behind the machine's newest telemetry; later events go to the DLQ.", 0},
     {"silence-after", 0, "PDM_SILENCE_AFTER", PDM_OPT_STRING, O(silence_after), "6h", "DURATION", "A machine whose newest telemetry is more than this much event time behind the stream's (the newest telemetry applied) is silent: one MachineSilence event on the risk topic when it goes silent and one when it reports again, counted in pdm_machines_silent. 6h: six missed hourly readings, far beyond the jitter of a live stream yet well inside the 24 h feature window, so a dead sensor or gateway is noticed the same shift; 0: not tracked.", 0},
@@ -127,8 +127,10 @@ static int to_config(const scorer_options *o, pdm_scorer_config *cfg, char *err,
         cfg->emit = PDM_EMIT_ALERTS;
     else if (!strcmp(o->emit, "all"))
         cfg->emit = PDM_EMIT_ALL;
+    else if (!strcmp(o->emit, "incidents"))
+        cfg->emit = PDM_EMIT_INCIDENTS;
     else
-        return pdm_err(err, errlen, "--emit must be changes, alerts or all, not '%s'", o->emit);
+        return pdm_err(err, errlen, "--emit must be changes, alerts, all or incidents, not '%s'", o->emit);
     if (parse_duration(o->renotify, &cfg->renotify_ms) ||
         parse_duration(o->lateness, &cfg->lateness_ms) ||
         parse_duration(o->silence_after, &cfg->silence_after_ms) ||
@@ -224,7 +226,7 @@ int main(int argc, char **argv)
     if (help) {
         pdm_options_help(stdout,
                          "usage: pdm-scorer --brokers B --redis URL --model DIR [--group ID] "
-                         "[--http ADDR:PORT] [--emit changes|alerts|all] [--dump-features FILE] "
+                         "[--http ADDR:PORT] [--emit changes|alerts|all|incidents] [--dump-features FILE] "
                          "[--exit-at-end]",
                          options);
         rc = 0;

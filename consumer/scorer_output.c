@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "pdm_alerts.h"
 #include "pdm_features.h"
 
 /* Room left in a dead letter for its headers and the record's framing. */
@@ -72,8 +73,12 @@ static int emit_risk(scorer_output *o, const scorer_item *it, const pdm_risk *ri
 {
     char buf[PDM_MAX_ENCODED], err[PDM_ERRSTR_SIZE], key[16];
     pdm_risk r = *risk;
-    snprintf(r.event_id, sizeof r.event_id, "%d-%lld-%s", (int)it->ev.machine_id,
-             (long long)it->ev.ts, r.model_version);
+    if (it->row >= 0)
+        snprintf(r.event_id, sizeof r.event_id, "%d-%lld-%s", (int)it->ev.machine_id,
+                 (long long)it->ev.ts, r.model_version);
+    else /* a resolution by the world: its ts may be a row's too */
+        snprintf(r.event_id, sizeof r.event_id, "%d-%lld-%s-%s", (int)it->ev.machine_id,
+                 (long long)it->ev.ts, r.model_version, pdm_alert_resolution_name(r.resolution));
     r.scored_at = pdm_now_ms();
     pdm_event out = {.type = PDM_EV_RISK, .machine_id = it->ev.machine_id, .ts = it->ev.ts};
     out.u.risk = &r;
@@ -123,6 +128,9 @@ size_t scorer_output_batch(scorer_output *o, const scorer_batch *b)
             dead_letter(o, it);
         } else if (it->row >= 0 && it->emit) {
             emit_risk(o, it, &b->risks[it->row]);
+            n_emitted++;
+        } else if (it->world >= 0 && it->emit) {
+            emit_risk(o, it, &b->world[it->world]);
             n_emitted++;
         }
         if (o->dump && it->row >= 0)

@@ -61,6 +61,8 @@ int pdm_rule_emit(pdm_emit_mode mode, int64_t renotify_ms, pdm_emit_state *st, p
         else if (level == PDM_LEVEL_CRITICAL && renotify_ms > 0)
             emit = st->notified_at == INT64_MIN || ts - st->notified_at >= renotify_ms;
         break;
+    case PDM_EMIT_INCIDENTS:
+        break; /* the alert state machine decides (pdm_alerts.h), not a rule */
     }
     st->level = (int)level;
     if (emit)

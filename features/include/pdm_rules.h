@@ -65,7 +65,14 @@ int pdm_rule_trim_due(int64_t base, int64_t newest);
 /* CRITICAL at or above critical, else WARN at or above warn, else OK. */
 pdm_level pdm_rule_level(double risk, double warn, double critical);
 
-typedef enum { PDM_EMIT_CHANGES = 0, PDM_EMIT_ALERTS, PDM_EMIT_ALL } pdm_emit_mode;
+/* PDM_EMIT_INCIDENTS is decided by the alert state machine (alerts/,
+ * pdm_alerts.h), not by pdm_rule_emit: the scorer's batch step runs it. */
+typedef enum {
+    PDM_EMIT_CHANGES = 0,
+    PDM_EMIT_ALERTS,
+    PDM_EMIT_ALL,
+    PDM_EMIT_INCIDENTS,
+} pdm_emit_mode;
 
 /* What the emission decision remembers per machine (kept in its stored
  * state, so that a replayed batch decides as the first run did). */
