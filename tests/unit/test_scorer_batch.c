@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "pdm_alerts.h"
 #include "scorer_assignment.h"
 #include "scorer_batch.h"
 #include "scorer_state.h"
@@ -350,12 +351,173 @@ static void test_assignment(void **state)
     scorer_assignment_clear(&a);
 }
 
+/* ---- --emit incidents ---------------------------------------------------------- */
+
+static pdm_event maintenance(int32_t machine, int64_t ts, int component)
+{
+    pdm_event e = {.type = PDM_EV_MAINTENANCE, .machine_id = machine, .ts = ts};
+    e.u.maintenance.component = component;
+    return e;
+}
+
+/* Applies the batch (no table, 48 h lateness) and scores its rows by hand:
+ * risks[r] for the r-th row, component 2 the most likely, levels by warn
+ * 0.3 / critical 0.6 (the policy's). */
+static void apply_scored(scorer_batch *b, const double *risks)
+{
+    pdm_rs_batch *writes = pdm_rs_batch_new();
+    pdm_perf *perf = pdm_perf_new(NULL, NULL, 0);
+    assert_int_equal(scorer_batch_apply(b, NULL, H(48), writes, perf), 0);
+    for (size_t r = 0; r < b->n_rows; r++) {
+        pdm_risk *k = &b->risks[r];
+        memset(k, 0, sizeof *k);
+        snprintf(k->model_version, sizeof k->model_version, "v1");
+        k->risk = risks[r];
+        k->component_prob[0] = 0.1;
+        k->component_prob[1] = risks[r];
+        k->level = pdm_rule_level(risks[r], 0.3, 0.6);
+    }
+    pdm_perf_destroy(perf);
+    pdm_rs_batch_destroy(writes);
+}
+
+static void policy(pdm_alert_policy *p)
+{
+    pdm_alert_policy_init(p, 0.3, 0.6); /* confirm 2/3, clear at half, hold 24 h */
+}
+
+/* Opened after 2 of 3 scores, escalated at once, resolved by a maintenance
+ * of its component with a RiskEvent of its own; ids stable throughout. */
+static void test_incidents(void **state)
+{
+    fixture *f = *state;
+    pdm_event e;
+    for (int h = 1; h <= 4; h++) {
+        e = tel(1, T0 + H(h));
+        add_event(f, f->tel, 0, h, &e); /* items 0..3 */
+    }
+    e = maintenance(1, T0 + H(4), 3);
+    add_event(f, f->err, 0, 1, &e); /* 4: another component: nothing */
+    e = maintenance(1, T0 + H(4), 2);
+    add_event(f, f->err, 0, 2, &e); /* 5: the incident's component */
+    e = tel(1, T0 + H(5));
+    add_event(f, f->tel, 0, 5, &e); /* 6 */
+    scorer_batch *b = decoded(f);
+    const double risks[] = {0.4, 0.1, 0.4, 0.7, 0.7};
+    apply_scored(b, risks);
+    pdm_alert_policy p;
+    policy(&p);
+    char err[256], id[PDM_ALERT_ID_SIZE];
+    assert_int_equal(scorer_batch_incidents(b, &p, "v1", err, sizeof err), 0);
+    pdm_alert_incident_id(1, T0 + H(3), id);
+
+    /* 1 of 3 above warn: nothing yet, and no incident on the row. */
+    assert_false(b->items[0].emit);
+    assert_string_equal(b->risks[0].incident_id, "");
+    assert_false(b->items[1].emit);
+    /* 2 of 3: opened at the row's level. */
+    const pdm_risk *opened = &b->risks[b->items[2].row];
+    assert_true(b->items[2].emit);
+    assert_string_equal(opened->incident_id, id);
+    assert_int_equal(opened->status, PDM_INCIDENT_FIRING);
+    assert_true(opened->opened_at == T0 + H(3));
+    assert_int_equal(opened->component, 2);
+    assert_int_equal(opened->level, PDM_LEVEL_WARN);
+    /* CRITICAL: escalated at once, the same incident, a new peak. */
+    const pdm_risk *esc = &b->risks[b->items[3].row];
+    assert_true(b->items[3].emit);
+    assert_string_equal(esc->incident_id, id);
+    assert_true(esc->peak_risk == 0.7);
+    assert_int_equal(esc->resolution, PDM_RESOLUTION_NONE);
+    /* Maintenance of component 3: nothing; of component 2: resolved. */
+    assert_false(b->items[4].emit);
+    assert_int_equal(b->items[4].world, -1);
+    assert_true(b->items[5].emit);
+    assert_int_equal(b->n_world, 1);
+    const pdm_risk *res = &b->world[b->items[5].world];
+    assert_string_equal(res->incident_id, id);
+    assert_int_equal(res->status, PDM_INCIDENT_RESOLVED);
+    assert_int_equal(res->resolution, PDM_RESOLUTION_REPAIRED);
+    assert_true(res->opened_at == T0 + H(3));
+    assert_true(res->peak_risk == 0.7);
+    assert_int_equal(res->level, PDM_LEVEL_OK);
+    assert_true(res->risk == 0.0);
+    assert_string_equal(res->model_version, "v1");
+    /* After a resolution a new incident needs its own confirmation. */
+    assert_false(b->items[6].emit);
+
+    /* The state went back to the stored text: no incident open. */
+    pdm_alert_state st;
+    const char *text = b->machines[0].stored.alert;
+    assert_int_equal(pdm_alert_state_decode(text, strlen(text), &st, err, sizeof err), 0);
+    assert_int_equal(st.level, PDM_LEVEL_OK);
+    assert_true(st.last_ts == T0 + H(5));
+    scorer_batch_destroy(b);
+}
+
+/* The alert state carries from one batch to the next through the stored
+ * text, and a row re-applied (a replayed batch) counts once. */
+static void test_incidents_across_batches(void **state)
+{
+    fixture *f = *state;
+    pdm_alert_policy p;
+    policy(&p);
+    char err[256], id[PDM_ALERT_ID_SIZE], text[PDM_RS_ALERT_TEXT];
+    pdm_event e;
+    for (int h = 1; h <= 2; h++) {
+        e = tel(5, T0 + H(h));
+        add_event(f, f->tel, 0, h, &e);
+    }
+    scorer_batch *b = decoded(f);
+    const double first[] = {0.4, 0.4};
+    apply_scored(b, first);
+    assert_int_equal(scorer_batch_incidents(b, &p, "v1", err, sizeof err), 0);
+    assert_true(b->items[1].emit); /* opened at H2 */
+    pdm_alert_incident_id(5, T0 + H(2), id);
+    assert_string_equal(b->risks[1].incident_id, id);
+    snprintf(text, sizeof text, "%s", b->machines[0].stored.alert);
+    scorer_batch_destroy(b);
+
+    /* Batch 2: H2 again (already applied), then CRITICAL at H3. */
+    f->n = 0;
+    for (int h = 2; h <= 3; h++) {
+        e = tel(5, T0 + H(h));
+        add_event(f, f->tel, 0, h, &e);
+    }
+    b = decoded(f);
+    snprintf(b->machines[0].stored.alert, sizeof b->machines[0].stored.alert, "%s", text);
+    const double second[] = {0.7, 0.7};
+    apply_scored(b, second);
+    assert_int_equal(scorer_batch_incidents(b, &p, "v1", err, sizeof err), 0);
+    assert_false(b->items[0].emit); /* H2 is no newer than the alert clock */
+    assert_true(b->items[1].emit);
+    assert_string_equal(b->risks[1].incident_id, id); /* the same incident, escalated */
+    assert_true(b->risks[1].opened_at == T0 + H(2));
+    assert_int_equal(b->risks[1].level, PDM_LEVEL_CRITICAL);
+
+    /* An undecodable stored text starts afresh: 1 score, nothing opens. */
+    f->n = 0;
+    e = tel(5, T0 + H(4));
+    add_event(f, f->tel, 0, 4, &e);
+    scorer_batch_destroy(b);
+    b = decoded(f);
+    snprintf(b->machines[0].stored.alert, sizeof b->machines[0].stored.alert, "a9 junk");
+    const double third[] = {0.9};
+    apply_scored(b, third);
+    assert_int_equal(scorer_batch_incidents(b, &p, "v1", err, sizeof err), 0);
+    assert_false(b->items[0].emit);
+    assert_int_equal(strncmp(b->machines[0].stored.alert, "a1 ", 3), 0);
+    scorer_batch_destroy(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_decode_apply, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stored_newest, setup, teardown),
         cmocka_unit_test_setup_teardown(test_machines_table, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_incidents, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_incidents_across_batches, setup, teardown),
         cmocka_unit_test(test_assignment),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
