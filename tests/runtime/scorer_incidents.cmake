@@ -1,0 +1,1 @@
+pdm_runtime_test(scorer_incidents scorer_incidents.sh 300)
