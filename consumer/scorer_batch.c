@@ -33,9 +33,9 @@ scorer_batch *scorer_batch_new(size_t cap)
     while (b->hash_cap < 4 * cap)
         b->hash_cap <<= 1;
     b->hash = calloc(b->hash_cap, sizeof *b->hash);
-    if (!b->items || !b->rows || !b->risks || !b->world || !b->row_item || !b->explain_rows || !b->explain ||
-        !b->row_risk || !b->row_machine || !b->row_ts || !b->row_alert || !b->machine_events ||
-        !b->hash) {
+    if (!b->items || !b->rows || !b->risks || !b->world || !b->row_item || !b->explain_rows ||
+        !b->explain || !b->row_risk || !b->row_machine || !b->row_ts || !b->row_alert ||
+        !b->machine_events || !b->hash) {
         scorer_batch_destroy(b);
         return NULL;
     }
@@ -380,8 +380,7 @@ int scorer_batch_score(scorer_batch *b, pdm_model *model, double warn, double cr
                        char *errstr, size_t errlen)
 {
     char msg[PDM_ERRSTR_SIZE];
-    if (b->n_rows &&
-        pdm_model_score_ex(model, b->rows, b->n_rows, b->risks, 0, msg, sizeof msg))
+    if (b->n_rows && pdm_model_score_ex(model, b->rows, b->n_rows, b->risks, 0, msg, sizeof msg))
         return pdm_err(errstr, errlen, "scoring failed: %s", msg);
     /* Threshold overrides apply to the level. */
     for (size_t r = 0; r < b->n_rows; r++)

@@ -106,8 +106,7 @@ static double moved_clear(double clear, double from, double to)
     return from > 0 ? clear * (to / from) : to * PDM_ALERT_DEFAULT_CLEAR_RATIO;
 }
 
-void scorer_alert_policy(const pdm_model *m, double warn, double critical,
-                         pdm_alert_policy *out)
+void scorer_alert_policy(const pdm_model *m, double warn, double critical, pdm_alert_policy *out)
 {
     char msg[PDM_ERRSTR_SIZE];
     pdm_alert_policy p;
@@ -117,8 +116,10 @@ void scorer_alert_policy(const pdm_model *m, double warn, double critical,
     p.warn = warn;
     p.critical = critical;
     if (pdm_alert_policy_check(&p, msg, sizeof msg)) {
-        pdm_log(PDM_LOG_WARN, "model %s: alert policy with warn %.4g, critical %.4g: %s; "
-                "using the defaults", pdm_model_version(m), warn, critical, msg);
+        pdm_log(PDM_LOG_WARN,
+                "model %s: alert policy with warn %.4g, critical %.4g: %s; "
+                "using the defaults",
+                pdm_model_version(m), warn, critical, msg);
         pdm_alert_policy_init(&p, warn, critical);
     }
     *out = p;

@@ -46,8 +46,7 @@ int scorer_model_prepare(const pdm_scorer_config *cfg, pdm_model **out, char *pa
  * thresholds as one ratio of the enter thresholds; a policy that still
  * fails pdm_alert_policy_check gets pdm_alert_policy_init's defaults over
  * the thresholds (and a warning). */
-void scorer_alert_policy(const pdm_model *m, double warn, double critical,
-                         pdm_alert_policy *out);
+void scorer_alert_policy(const pdm_model *m, double warn, double critical, pdm_alert_policy *out);
 
 /* ---- loop thread ---------------------------------------------------------- */
 
