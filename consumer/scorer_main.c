@@ -130,7 +130,8 @@ static int to_config(const scorer_options *o, pdm_scorer_config *cfg, char *err,
     else if (!strcmp(o->emit, "incidents"))
         cfg->emit = PDM_EMIT_INCIDENTS;
     else
-        return pdm_err(err, errlen, "--emit must be changes, alerts, all or incidents, not '%s'", o->emit);
+        return pdm_err(err, errlen, "--emit must be changes, alerts, all or incidents, not '%s'",
+                       o->emit);
     if (parse_duration(o->renotify, &cfg->renotify_ms) ||
         parse_duration(o->lateness, &cfg->lateness_ms) ||
         parse_duration(o->silence_after, &cfg->silence_after_ms) ||
@@ -226,8 +227,8 @@ int main(int argc, char **argv)
     if (help) {
         pdm_options_help(stdout,
                          "usage: pdm-scorer --brokers B --redis URL --model DIR [--group ID] "
-                         "[--http ADDR:PORT] [--emit changes|alerts|all|incidents] [--dump-features FILE] "
-                         "[--exit-at-end]",
+                         "[--http ADDR:PORT] [--emit changes|alerts|all|incidents] "
+                         "[--dump-features FILE] [--exit-at-end]",
                          options);
         rc = 0;
         goto out;
