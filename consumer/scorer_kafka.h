@@ -45,7 +45,7 @@ typedef struct {
     /* The event-time merge of the input topics (NULL with one topic: a
      * partition's order is the stream order). */
     scorer_merge *merge;
-    char fatal[512]; /* why the scorer cannot go on ("" while it can) */
+    char fatal[768]; /* why the scorer cannot go on ("" while it can) */
     /* scratch for finding clock spikes among the messages taken */
     int64_t *take_ts;
     scorer_partition **take_part;
