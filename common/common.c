@@ -4,6 +4,7 @@
 #include "pdm_common.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -119,6 +120,28 @@ int64_t pdm_now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int pdm_duration_parse(const char *text, int64_t *ms)
+{
+    char *end;
+    double v = strtod(text, &end), unit = 1000.0;
+    if (end == text || !(v >= 0) || !isfinite(v))
+        return -1;
+    if (end[0] == 'm' && end[1] == 's')
+        unit = 1.0, end += 2;
+    else if (*end == 's')
+        end++;
+    else if (*end == 'm')
+        unit = 60e3, end++;
+    else if (*end == 'h')
+        unit = 3600e3, end++;
+    else if (*end == 'd')
+        unit = 86400e3, end++;
+    if (*end || !(v * unit < 9.2e18))
+        return -1;
+    *ms = (int64_t)(v * unit);
+    return 0;
 }
 
 double pdm_monotonic_s(void)

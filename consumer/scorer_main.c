@@ -91,29 +91,6 @@ static pdm_scorer *running;
 static void on_stop(int sig) { pdm_scorer_stop(running); }
 static void on_hup(int sig) { pdm_scorer_request_reload(running); }
 
-/* "100ms", "90s", "30m", "6h", "2d" or plain seconds, into milliseconds. */
-static int parse_duration(const char *text, int64_t *ms)
-{
-    char *end;
-    double v = strtod(text, &end);
-    double unit = 1000.0;
-    if (end == text || v < 0 || !isfinite(v))
-        return -1;
-    if (end[0] == 'm' && end[1] == 's')
-        unit = 1.0, end += 2;
-    else if (*end == 's')
-        end++;
-    else if (*end == 'm')
-        unit = 60e3, end++;
-    else if (*end == 'h')
-        unit = 3600e3, end++;
-    else if (*end == 'd')
-        unit = 86400e3, end++;
-    if (*end)
-        return -1;
-    *ms = (int64_t)(v * unit);
-    return 0;
-}
 
 /* The scorer's configuration from the checked options (topics apart).
  * 0, or -1 with the usage error in err. */
@@ -132,14 +109,14 @@ static int to_config(const scorer_options *o, pdm_scorer_config *cfg, char *err,
     else
         return pdm_err(err, errlen, "--emit must be changes, alerts, all or incidents, not '%s'",
                        o->emit);
-    if (parse_duration(o->renotify, &cfg->renotify_ms) ||
-        parse_duration(o->lateness, &cfg->lateness_ms) ||
-        parse_duration(o->silence_after, &cfg->silence_after_ms) ||
-        parse_duration(o->silence_forget, &cfg->silence_forget_ms) ||
-        parse_duration(o->max_wait, &cfg->max_wait_ms) ||
-        parse_duration(o->max_idle, &cfg->max_idle_ms) ||
-        parse_duration(o->drift_window, &cfg->drift_window_ms) ||
-        parse_duration(o->state_ttl, &cfg->state_ttl_ms))
+    if (pdm_duration_parse(o->renotify, &cfg->renotify_ms) ||
+        pdm_duration_parse(o->lateness, &cfg->lateness_ms) ||
+        pdm_duration_parse(o->silence_after, &cfg->silence_after_ms) ||
+        pdm_duration_parse(o->silence_forget, &cfg->silence_forget_ms) ||
+        pdm_duration_parse(o->max_wait, &cfg->max_wait_ms) ||
+        pdm_duration_parse(o->max_idle, &cfg->max_idle_ms) ||
+        pdm_duration_parse(o->drift_window, &cfg->drift_window_ms) ||
+        pdm_duration_parse(o->state_ttl, &cfg->state_ttl_ms))
         return pdm_err(err, errlen, "--renotify/--lateness/--silence-after/--silence-forget/"
                                     "--max-wait/--max-idle/--drift-window/--state-ttl take a "
                                     "duration such as 100ms, 30m or 48h");

@@ -898,27 +898,6 @@ static cJSON *thresholds_source_json(const run_state *r)
 
 /* "100ms", "90s", "30m", "6h", "2d" or plain seconds, as the scorer's
  * durations, into milliseconds. */
-static int parse_duration(const char *text, int64_t *ms)
-{
-    char *end;
-    double v = strtod(text, &end), unit = 1000.0;
-    if (end == text || !(v >= 0 && v < 1e12))
-        return -1;
-    if (end[0] == 'm' && end[1] == 's')
-        unit = 1.0, end += 2;
-    else if (*end == 's')
-        end++;
-    else if (*end == 'm')
-        unit = 60e3, end++;
-    else if (*end == 'h')
-        unit = 3600e3, end++;
-    else if (*end == 'd')
-        unit = 86400e3, end++;
-    if (*end)
-        return -1;
-    *ms = (int64_t)(v * unit);
-    return 0;
-}
 
 /* The policy from the options over the chosen thresholds; the clear
  * thresholds are the default ratio until alert_choose_clear. */
@@ -933,10 +912,10 @@ static int alert_policy_from_options(const train_config *cfg, const pdm_threshol
     if (cfg->alert_confirm &&
         pdm_alert_confirm_parse(cfg->alert_confirm, &p->confirm_m, &p->confirm_n, err, sizeof err))
         return pdm_err(errstr, errlen, "--alert-confirm: %s", err);
-    if (cfg->alert_hold && parse_duration(cfg->alert_hold, &p->min_hold_ms))
+    if (cfg->alert_hold && pdm_duration_parse(cfg->alert_hold, &p->min_hold_ms))
         return pdm_err(errstr, errlen, "--alert-hold: '%s' is not a duration (e.g. 24h)",
                        cfg->alert_hold);
-    if (cfg->alert_renotify && parse_duration(cfg->alert_renotify, &p->renotify_ms))
+    if (cfg->alert_renotify && pdm_duration_parse(cfg->alert_renotify, &p->renotify_ms))
         return pdm_err(errstr, errlen, "--alert-renotify: '%s' is not a duration (e.g. 6h, 0)",
                        cfg->alert_renotify);
     return 0;

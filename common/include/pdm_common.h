@@ -35,6 +35,10 @@ int pdm_time_parse(const char *s, size_t len, int64_t *ms_out);
 char *pdm_time_format(int64_t ms, char *buf);
 /* Formats as "YYYY-MM-DDTHH:MM:SS.mmmZ" (ISO 8601, UTC); buf: 32 bytes. */
 char *pdm_time_format_iso(int64_t ms, char *buf);
+/* A duration: "100ms", "90s", "30m", "6h", "2d" or plain seconds (a
+ * decimal number, not negative), into milliseconds. Returns 0, or -1 if the
+ * text is not one or does not fit in an int64_t of milliseconds. */
+int pdm_duration_parse(const char *text, int64_t *ms);
 /* Wall clock, ms since the epoch. */
 int64_t pdm_now_ms(void);
 /* Monotonic clock in seconds, for durations. */

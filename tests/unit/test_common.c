@@ -327,9 +327,39 @@ static void test_options_kv_env(void **state)
     free(text);
 }
 
+/* Durations: every unit, decimals, plain seconds; refused: empty, negative,
+ * unknown units, trailing text, NaN and values that overflow int64 ms. */
+static void test_duration_parse(void **state)
+{
+    (void)state;
+    struct {
+        const char *text;
+        int ok;
+        int64_t ms;
+    } cases[] = {
+        {"100ms", 1, 100},   {"90s", 1, 90000},        {"30m", 1, 1800000},
+        {"6h", 1, 21600000}, {"2d", 1, 172800000},      {"1.5s", 1, 1500},
+        {"0", 1, 0},         {"2", 1, 2000},            {"0ms", 1, 0},
+        {"", 0, 0},          {"-1s", 0, 0},             {"5w", 0, 0},
+        {"1hx", 0, 0},       {"nan", 0, 0},             {"inf", 0, 0},
+        {"1e15d", 0, 0},     {"1e17", 0, 0},            {"ms", 0, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        int64_t ms = -7;
+        int rc = pdm_duration_parse(cases[i].text, &ms);
+        if (rc != (cases[i].ok ? 0 : -1))
+            fail_msg("'%s': rc %d", cases[i].text, rc);
+        if (cases[i].ok)
+            assert_true(ms == cases[i].ms);
+        else
+            assert_true(ms == -7); /* untouched */
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_duration_parse),
         cmocka_unit_test(test_time_parse_known_values),
         cmocka_unit_test(test_time_parse_rejects),
         cmocka_unit_test(test_time_matches_libc),
