@@ -539,9 +539,10 @@ static int partition_at_end(scorer_kafka *k, const scorer_partition *p)
 /* Clock spikes among msgs[0..n) in consumption order (one topic: no merge
  * to look ahead in): each message against the one before it in its
  * partition (this batch's, or the last one taken before) and the one after
- * it in this batch. A partition's last message here that is far ahead of
- * the one before cannot be judged yet: unless the partition is at its end,
- * it is held back to the next batch (defer[i] = 1). */
+ * it in this batch. A partition's last message here that needs the one
+ * after it (pdm_rule_spike_needs_next: far ahead of the one before, or the
+ * first since the start) is held back to the next batch (defer[i] = 1),
+ * unless the partition is at its end. */
 static void find_spikes(scorer_kafka *k, const pdm_codec *codec, rd_kafka_message_t **msgs,
                         unsigned char *spikes, unsigned char *defer, size_t n)
 {
@@ -561,8 +562,7 @@ static void find_spikes(scorer_kafka *k, const pdm_codec *codec, rd_kafka_messag
         scorer_partition *p = k->take_part[i];
         int64_t ts = k->take_ts[i];
         spikes[i] = (unsigned char)pdm_rule_is_spike(ts, p->last_ts, next[i], limit);
-        /* "far ahead of the one before" is a spike against itself */
-        defer[i] = next[i] == INT64_MIN && pdm_rule_is_spike(ts, p->last_ts, p->last_ts, limit) &&
+        defer[i] = next[i] == INT64_MIN && pdm_rule_spike_needs_next(ts, p->last_ts, limit) &&
                    !partition_at_end(k, p);
         if (!spikes[i] && !defer[i] && ts != INT64_MIN)
             p->last_ts = ts;
@@ -790,10 +790,9 @@ void scorer_kafka_rewind(scorer_kafka *k, rd_kafka_topic_partition_list_t *offs)
     for (int i = 0; i < offs->cnt; i++) {
         scorer_partition *p =
             scorer_assignment_find(&k->assignment, offs->elems[i].topic, offs->elems[i].partition);
-        if (p) {
+        if (p) { /* last_ts stays, as in scorer_merge_drop */
             p->eof = 0;
             p->next = -1;
-            p->last_ts = INT64_MIN;
             if (p->deferred)
                 rd_kafka_message_destroy(p->deferred);
             p->deferred = NULL;

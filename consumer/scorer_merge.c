@@ -186,7 +186,8 @@ void scorer_merge_drop(scorer_merge *m, const char *topic, int32_t partition)
         return;
     part_free_messages(m, p);
     p->at_end = 0;
-    p->last_ts = INT64_MIN; /* what comes next is what came before */
+    /* last_ts stays: the message before what comes again is earlier than
+     * it, so the spike rule judges at most a little more leniently. */
 }
 
 int scorer_merge_push(scorer_merge *m, const char *topic, int32_t partition, void *msg, int64_t ts,
@@ -233,12 +234,13 @@ static int goes_before(const merge_part *a, const merge_part *b)
     return a->topic < b->topic;
 }
 
-/* Is p's head far ahead of the message before it, with nothing after it
- * buffered to tell a spike from the stream moving on, and more to come? */
+/* Does p's head need the message after it to be judged (far ahead of the
+ * one before, or that one unknown), with nothing after it buffered and
+ * more to come? */
 static int head_undecided(const scorer_merge *m, const merge_part *p)
 {
     int64_t ts = p->ring[p->head].ts;
-    return p->n == 1 && !p->at_end && pdm_rule_is_spike(ts, p->last_ts, p->last_ts, m->cfg.spike_ms);
+    return p->n == 1 && !p->at_end && pdm_rule_spike_needs_next(ts, p->last_ts, m->cfg.spike_ms);
 }
 
 /* Is p's head a spike between the message before it and the one after? */

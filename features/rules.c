@@ -88,7 +88,15 @@ static int ahead_by_more(int64_t a, int64_t b, int64_t limit)
 
 int pdm_rule_is_spike(int64_t ts, int64_t prev, int64_t next, int64_t limit_ms)
 {
-    if (limit_ms < 0 || ts == INT64_MIN || prev == INT64_MIN || next == INT64_MIN)
+    if (limit_ms < 0 || ts == INT64_MIN || next == INT64_MIN)
         return 0;
-    return ahead_by_more(ts, prev, limit_ms) && ahead_by_more(ts, next, limit_ms);
+    return (prev == INT64_MIN || ahead_by_more(ts, prev, limit_ms)) &&
+           ahead_by_more(ts, next, limit_ms);
+}
+
+int pdm_rule_spike_needs_next(int64_t ts, int64_t prev, int64_t limit_ms)
+{
+    if (limit_ms < 0 || ts == INT64_MIN)
+        return 0;
+    return prev == INT64_MIN || ahead_by_more(ts, prev, limit_ms);
 }

@@ -28,11 +28,16 @@ int pdm_rule_stream_rank(pdm_event_type type);
  * limit_ms ahead of the message before it (prev) and of the one after it
  * (next). A device whose clock is wrong for one reading produces that; a
  * stream that really moves on (a gap, a backlog resumed) moves its next
- * messages too. 0 when prev or next is unknown (INT64_MIN), ts is, or
- * limit_ms < 0. Such a reading would move its machine's newest telemetry
- * ahead and make the real ones after it late, so the scorer refuses it
- * (invalid_timestamp) rather than apply it. */
+ * messages too. When the message before is unknown (INT64_MIN: the first
+ * after a start), the one after decides alone. 0 when next or ts is
+ * unknown, or limit_ms < 0. Such a reading would move its machine's newest
+ * telemetry ahead and make the real ones after it late, so the scorer
+ * refuses it (invalid_timestamp) rather than apply it. */
 int pdm_rule_is_spike(int64_t ts, int64_t prev, int64_t next, int64_t limit_ms);
+/* 1 if a message at ts cannot be judged without the one after it: the one
+ * before is unknown, or it is more than limit_ms ahead of it (0 when ts is
+ * unknown or limit_ms < 0). */
+int pdm_rule_spike_needs_next(int64_t ts, int64_t prev, int64_t limit_ms);
 
 /* ---- lateness and trimming ------------------------------------------------ */
 

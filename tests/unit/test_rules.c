@@ -202,7 +202,14 @@ static void test_spike(void **state)
     assert_false(pdm_rule_is_spike(t + 48 * h, t, t - h, 48 * h)); /* exactly the limit */
     assert_false(pdm_rule_is_spike(t + 49 * h, t, t + 49 * h, 48 * h)); /* the stream moved on */
     assert_false(pdm_rule_is_spike(t + 49 * h, t + 2 * h, t, 48 * h));
-    assert_false(pdm_rule_is_spike(t + 49 * h, INT64_MIN, t, 48 * h));
+    /* the message before unknown (the first since a start): the next decides */
+    assert_true(pdm_rule_is_spike(t + 49 * h, INT64_MIN, t, 48 * h));
+    assert_false(pdm_rule_is_spike(t + 49 * h, INT64_MIN, t + 2 * h, 48 * h));
+    assert_true(pdm_rule_spike_needs_next(t, INT64_MIN, 48 * h));
+    assert_true(pdm_rule_spike_needs_next(t + 49 * h, t, 48 * h));
+    assert_false(pdm_rule_spike_needs_next(t + 48 * h, t, 48 * h));
+    assert_false(pdm_rule_spike_needs_next(INT64_MIN, t, 48 * h));
+    assert_false(pdm_rule_spike_needs_next(t, INT64_MIN, -1));
     assert_false(pdm_rule_is_spike(t + 49 * h, t, INT64_MIN, 48 * h));
     assert_false(pdm_rule_is_spike(INT64_MIN, t, t, 48 * h));
     assert_false(pdm_rule_is_spike(t + 49 * h, t, t, -1));
