@@ -3,6 +3,7 @@
 # that a change's cost shows through a noisy shared machine (not a test).
 #
 #   bench/ab.sh --old DIR --new DIR [--pairs N] [--what catchup,memory,idle]
+#               [--new-arg ARG]...   (pdm-scorer arguments for the new build only)
 #
 # DIR is a build directory (its bin/ is used; configure it with
 # -DCMAKE_BUILD_TYPE=Release). One redis-server and one pdm-broker on
@@ -19,13 +20,14 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-old="" new="" pairs=5 what=catchup,memory,idle
+old="" new="" pairs=5 what=catchup,memory,idle new_args=()
 while [ $# -gt 0 ]; do
   case $1 in
   --old) old=$2; shift 2 ;;
   --new) new=$2; shift 2 ;;
   --pairs) pairs=$2; shift 2 ;;
   --what) what=$2; shift 2 ;;
+  --new-arg) new_args+=("$2"); shift 2 ;;
   -h | --help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
   *) echo "ab.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -100,7 +102,9 @@ pair() {
       local dir=$old
       [ "$side" = new ] && dir=$new
       local r
-      r=$("$fn" "$dir/bin" "ab-$label-$side-$i-$RANDOM" "$@")
+      local extra=()
+      [ "$side" = new ] && extra=("${new_args[@]}")
+      r=$("$fn" "$dir/bin" "ab-$label-$side-$i-$RANDOM" "$@" "${extra[@]}")
       echo "$r" >>"$T/$label.$side"
       echo "$label $side $i: $r"
     done

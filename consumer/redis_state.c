@@ -352,17 +352,23 @@ int pdm_rs_load(pdm_redis *r, const int32_t *machines, const int64_t *from_ts,
 
 #define MAX_ARGS (20 + 2 * PDM_RS_MAX_SOURCES) /* HSET of the meta hash */
 
+/* A command: its arguments are args[first .. first + argc) of the batch
+ * (a command's arguments are appended together, right after it is made).
+ * Commands are many (a batch of new machines: eight or more each), so they
+ * hold no fixed room for MAX_ARGS arguments: that made a 2,000-machine
+ * batch's command array 10 MB. */
 typedef struct {
     int argc;
-    int keep_reply;   /* a HINCRBY ver: its integer reply goes to `reply` */
+    int keep_reply; /* a HINCRBY ver: its integer reply goes to `reply` */
     int64_t reply;
-    size_t off[MAX_ARGS];
-    size_t len[MAX_ARGS];
+    size_t first;
 } rs_cmd;
 
 struct pdm_rs_batch {
     rs_cmd *cmds;
     size_t n, cap;
+    size_t *arg_off, *arg_len; /* every command's arguments: arena offset, length */
+    size_t n_args, cap_args;
     pdm_buf arena;
 };
 
@@ -373,6 +379,8 @@ void pdm_rs_batch_destroy(pdm_rs_batch *b)
     if (!b)
         return;
     free(b->cmds);
+    free(b->arg_off);
+    free(b->arg_len);
     pdm_buf_free(&b->arena);
     free(b);
 }
@@ -380,6 +388,7 @@ void pdm_rs_batch_destroy(pdm_rs_batch *b)
 void pdm_rs_batch_reset(pdm_rs_batch *b)
 {
     b->n = 0;
+    b->n_args = 0;
     b->arena.len = 0;
 }
 
@@ -399,15 +408,30 @@ static rs_cmd *cmd_new(pdm_rs_batch *b)
     c->argc = 0;
     c->keep_reply = 0;
     c->reply = 0;
+    c->first = b->n_args;
     return c;
 }
 
 static int arg(pdm_rs_batch *b, rs_cmd *c, const void *data, size_t len)
 {
-    if (c->argc == MAX_ARGS)
+    /* Only the newest command takes arguments (they must stay together). */
+    if (c->argc == MAX_ARGS || c != &b->cmds[b->n - 1])
         return -1;
-    c->off[c->argc] = b->arena.len;
-    c->len[c->argc] = len;
+    if (b->n_args == b->cap_args) {
+        size_t cap = b->cap_args ? b->cap_args * 2 : 1024;
+        size_t *off = realloc(b->arg_off, cap * sizeof *off);
+        if (!off)
+            return -1;
+        b->arg_off = off;
+        size_t *lens = realloc(b->arg_len, cap * sizeof *lens);
+        if (!lens)
+            return -1;
+        b->arg_len = lens;
+        b->cap_args = cap;
+    }
+    b->arg_off[b->n_args] = b->arena.len;
+    b->arg_len[b->n_args] = len;
+    b->n_args++;
     c->argc++;
     return pdm_buf_append(&b->arena, data, len);
 }
@@ -590,8 +614,8 @@ int pdm_rs_batch_send(pdm_redis *r, pdm_rs_batch *b, char *errstr, size_t errlen
         rs_cmd *c = &b->cmds[i];
         const char *argv[MAX_ARGS];
         for (int a = 0; a < c->argc; a++)
-            argv[a] = b->arena.data + c->off[a];
-        if (redisAppendCommandArgv(r->c, c->argc, argv, c->len)) {
+            argv[a] = b->arena.data + b->arg_off[c->first + (size_t)a];
+        if (redisAppendCommandArgv(r->c, c->argc, argv, b->arg_len + c->first)) {
             pdm_err(errstr, errlen, "redis %s: out of memory", r->desc);
             pdm_redis_drop(r);
             return -1;
