@@ -3,6 +3,7 @@
  *   scorer_model     the model holder, reloads (scorer_model.c)
  *   scorer_kafka     the Kafka clients, assignment, commits, and the
  *                    event-time merge of the input topics (scorer_kafka.c,
+ *                    scorer_intake.c,
  *                    scorer_assignment.c, scorer_merge.c)
  *   scorer_table     the machines table, read whole by every scorer
  *                    (scorer_table.c)

@@ -97,6 +97,9 @@ int64_t scorer_kafka_watermark(scorer_kafka *k);
 /* 1 when every assigned partition is consumed to its end and the merge
  * holds nothing. */
 int scorer_kafka_all_at_end(const scorer_kafka *k);
+/* Pauses or resumes the partitions whose pause the merge's bound changes
+ * (scorer_intake.c; the client's own pause of everything defers to it). */
+void scorer_kafka_merge_flow(scorer_kafka *k);
 /* Keeps librdkafka 2.0.2 fetching while the scorer drains the queue
  * faster than it refills it (see the .c). Before each consume. */
 void scorer_kafka_wake_fetcher(scorer_kafka *k);
