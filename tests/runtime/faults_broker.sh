@@ -174,11 +174,15 @@ batches = [int(m.group(1)) for m in map(re.compile(r"output not delivered \((\d+
 naming = [l for l in lines if "invalid record" in l.lower() or "failed to validate record" in l.lower()]
 print(f"{len(batches)} batch(es) logged undelivered, {sum(batches)} RiskEvents in them; "
       f"{len(naming)} log line(s) name the produce error")
+# A line per undelivered RiskEvent would give at least as many lines naming
+# the error as RiskEvents failed; a line per batch gives fewer as soon as
+# two or more failed (how many the 3 failed produce requests carry varies
+# from run to run: 5 to a few hundred).
 ok = True
-if not batches or sum(batches) <= 10:
+if not batches or sum(batches) < 2:
     print("  the permanent produce errors failed too few RiskEvents to tell a line per batch from one per event")
     ok = False
-if len(naming) > 10:
+elif len(naming) >= sum(batches):
     print("  a line per undelivered RiskEvent, e.g.", naming[-1][:200])
     ok = False
 sys.exit(0 if ok else 1)
