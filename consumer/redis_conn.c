@@ -96,6 +96,15 @@ pdm_redis *pdm_redis_new(const char *url, const char *password, double timeout_s
         pdm_err(errstr, errlen, "out of memory");
         return NULL;
     }
+    if (strncmp(url, "redis+cluster://", 16) == 0) {
+        r->cluster = pdm_cluster_new(url, password, timeout_s, errstr, errlen);
+        if (!r->cluster) {
+            free(r);
+            return NULL;
+        }
+        snprintf(r->desc, sizeof r->desc, "%s", pdm_cluster_describe(r->cluster));
+        return r;
+    }
     if (password && *password)
         r->password = strdup(password);
     if (parse_url(r, url, errstr, errlen)) {
@@ -109,6 +118,8 @@ pdm_redis *pdm_redis_new(const char *url, const char *password, double timeout_s
 
 void pdm_redis_drop(pdm_redis *r)
 {
+    if (r->cluster)
+        pdm_cluster_drop(r->cluster);
     if (r->c)
         redisFree(r->c);
     r->c = NULL;
@@ -119,6 +130,7 @@ void pdm_redis_destroy(pdm_redis *r)
     if (!r)
         return;
     pdm_redis_drop(r);
+    pdm_cluster_destroy(r->cluster);
     if (r->password) {
         memset(r->password, 0, strlen(r->password));
         free(r->password);
@@ -133,7 +145,7 @@ const char *pdm_redis_describe(const pdm_redis *r)
 
 int pdm_redis_connected(const pdm_redis *r)
 {
-    return r->c != NULL;
+    return r->cluster ? pdm_cluster_connected(r->cluster) : r->c != NULL;
 }
 
 /* Runs one command and checks for an error reply; consumes the reply. */
@@ -154,6 +166,8 @@ static int simple(pdm_redis *r, int argc, const char **argv, char *errstr, size_
 
 int pdm_redis_connect(pdm_redis *r, char *errstr, size_t errlen)
 {
+    if (r->cluster)
+        return pdm_cluster_connect(r->cluster, errstr, errlen);
     pdm_redis_drop(r);
     struct timeval tv = {(time_t)r->timeout_s,
                          (suseconds_t)((r->timeout_s - (double)(time_t)r->timeout_s) * 1e6)};
@@ -196,6 +210,8 @@ int pdm_redis_connect(pdm_redis *r, char *errstr, size_t errlen)
 
 int pdm_redis_ping(pdm_redis *r, char *errstr, size_t errlen)
 {
+    if (r->cluster)
+        return pdm_cluster_ping(r->cluster, errstr, errlen);
     if (!r->c && pdm_redis_connect(r, errstr, errlen))
         return -1;
     const char *argv[1] = {"PING"};

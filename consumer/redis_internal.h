@@ -6,6 +6,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include "redis_cluster.h"
 #include "redis_state.h"
 
 struct pdm_redis {
@@ -17,6 +18,7 @@ struct pdm_redis {
     double timeout_s;
     redisContext *c; /* NULL while disconnected */
     char desc[300];  /* "host:port/db", for messages */
+    pdm_cluster *cluster; /* a redis+cluster:// URL: the cluster (c unused) */
 };
 
 /* Closes the connection (r->c becomes NULL); the next call reconnects. Done

@@ -15,6 +15,8 @@
 
 int pdm_rs_epoch_check(pdm_redis *r, char *errstr, size_t errlen)
 {
+    if (r->cluster)
+        return pdm_cluster_epoch_check(r->cluster, errstr, errlen);
     if (!r->c && pdm_redis_connect(r, errstr, errlen))
         return -1;
     char now[32];
@@ -31,6 +33,32 @@ int pdm_rs_epoch_check(pdm_redis *r, char *errstr, size_t errlen)
         pdm_err(errstr, errlen, "redis %s: SET pdm:epoch: unexpected reply", r->desc);
     freeReplyObject(reply);
     return rc;
+}
+
+/* ---- one node or a cluster -------------------------------------------------- */
+
+/* Queues a command on the node's pipeline, or the cluster's (which sends it
+ * to its slot's node). */
+static int append_cmd(pdm_redis *r, int argc, const char **argv, const size_t *lens)
+{
+    if (r->cluster)
+        return pdm_cluster_add(r->cluster, argc, argv, lens);
+    return redisAppendCommandArgv(r->c, argc, argv, lens);
+}
+
+/* The next reply, in the order the commands were queued. -1 with errstr:
+ * an I/O error, the connection dropped. */
+static int next_reply(pdm_redis *r, redisReply **reply, char *errstr, size_t errlen)
+{
+    if (r->cluster) {
+        *reply = pdm_cluster_next_reply(r->cluster);
+        return *reply ? 0 : pdm_err(errstr, errlen, "redis %s: a reply is missing", r->desc);
+    }
+    if (redisGetReply(r->c, (void **)reply) == REDIS_OK)
+        return 0;
+    pdm_err(errstr, errlen, "redis %s: %s", r->desc, r->c->errstr);
+    pdm_redis_drop(r);
+    return -1;
 }
 
 /* ---- member encoding ------------------------------------------------------ */
@@ -257,7 +285,7 @@ static int load_append(pdm_redis *r, int32_t machine, int64_t from_ts, int versi
     key(k4, sizeof k4, machine, "meta");
     if (version_only) {
         const char *a[3] = {"HGET", k4, "ver"};
-        fail = redisAppendCommandArgv(r->c, 3, a, NULL);
+        fail = append_cmd(r, 3, a, NULL);
     } else {
         key(k1, sizeof k1, machine, "tel");
         key(k2, sizeof k2, machine, "err");
@@ -267,10 +295,8 @@ static int load_append(pdm_redis *r, int32_t machine, int64_t from_ts, int versi
         const char *a2[4] = {"ZRANGEBYSCORE", k2, from, "+inf"};
         const char *a3[4] = {"ZRANGE", k3, "0", "-1"};
         const char *a4[2] = {"HGETALL", k4};
-        fail = redisAppendCommandArgv(r->c, 4, a1, NULL) ||
-               redisAppendCommandArgv(r->c, 4, a2, NULL) ||
-               redisAppendCommandArgv(r->c, 4, a3, NULL) ||
-               redisAppendCommandArgv(r->c, 2, a4, NULL);
+        fail = append_cmd(r, 4, a1, NULL) || append_cmd(r, 4, a2, NULL) ||
+               append_cmd(r, 4, a3, NULL) || append_cmd(r, 2, a4, NULL);
     }
     if (fail) {
         pdm_err(errstr, errlen, "redis %s: out of memory", r->desc);
@@ -309,11 +335,9 @@ static int load_replies(pdm_redis *r, int32_t machine, int version_only, pdm_rs_
     redisReply *rep[4] = {0};
     int n_rep = version_only ? 1 : 4;
     for (int j = 0; j < n_rep; j++) {
-        if (redisGetReply(r->c, (void **)&rep[j]) != REDIS_OK) {
-            pdm_err(errstr, errlen, "redis %s: %s", r->desc, r->c->errstr);
+        if (next_reply(r, &rep[j], errstr, errlen)) {
             for (int k = 0; k < j; k++)
                 freeReplyObject(rep[k]);
-            pdm_redis_drop(r);
             return -1;
         }
     }
@@ -334,12 +358,15 @@ int pdm_rs_load(pdm_redis *r, const int32_t *machines, const int64_t *from_ts,
                 const unsigned char *version_only, size_t n, pdm_rs_machine *out, char *errstr,
                 size_t errlen)
 {
-    if (!r->c && pdm_redis_connect(r, errstr, errlen))
+    if (!pdm_redis_connected(r) && pdm_redis_connect(r, errstr, errlen))
         return -1;
     for (size_t i = 0; i < n; i++)
         if (load_append(r, machines[i], from_ts[i], version_only && version_only[i], errstr,
                         errlen))
             return -1;
+    if (r->cluster && (pdm_cluster_send(r->cluster, errstr, errlen) ||
+                       pdm_cluster_wait(r->cluster, errstr, errlen)))
+        return -1;
     int rc = 0;
     for (size_t i = 0; i < n; i++)
         if (load_replies(r, machines[i], version_only && version_only[i], &out[i], &rc, errstr,
@@ -608,19 +635,21 @@ int64_t pdm_rs_batch_version(const pdm_rs_batch *b, size_t slot)
 
 int pdm_rs_batch_send(pdm_redis *r, pdm_rs_batch *b, char *errstr, size_t errlen)
 {
-    if (!r->c && pdm_redis_connect(r, errstr, errlen))
+    if (!pdm_redis_connected(r) && pdm_redis_connect(r, errstr, errlen))
         return -1;
     for (size_t i = 0; i < b->n; i++) {
         rs_cmd *c = &b->cmds[i];
         const char *argv[MAX_ARGS];
         for (int a = 0; a < c->argc; a++)
             argv[a] = b->arena.data + b->arg_off[c->first + (size_t)a];
-        if (redisAppendCommandArgv(r->c, c->argc, argv, b->arg_len + c->first)) {
+        if (append_cmd(r, c->argc, argv, b->arg_len + c->first)) {
             pdm_err(errstr, errlen, "redis %s: out of memory", r->desc);
             pdm_redis_drop(r);
             return -1;
         }
     }
+    if (r->cluster)
+        return pdm_cluster_send(r->cluster, errstr, errlen);
     /* Flush the whole output buffer now (blocking socket): Redis starts on
      * the commands while the caller goes on. Redis never blocks on replies
      * nobody reads yet (it buffers them), so this cannot deadlock. */
@@ -637,16 +666,15 @@ int pdm_rs_batch_send(pdm_redis *r, pdm_rs_batch *b, char *errstr, size_t errlen
 
 int pdm_rs_batch_wait(pdm_redis *r, pdm_rs_batch *b, char *errstr, size_t errlen)
 {
-    if (!r->c)
+    if (!pdm_redis_connected(r))
         return pdm_err(errstr, errlen, "redis %s: not connected", r->desc);
+    if (r->cluster && pdm_cluster_wait(r->cluster, errstr, errlen))
+        return -1;
     int rc = 0;
     for (size_t i = 0; i < b->n; i++) {
         redisReply *reply;
-        if (redisGetReply(r->c, (void **)&reply) != REDIS_OK) {
-            pdm_err(errstr, errlen, "redis %s: %s", r->desc, r->c->errstr);
-            pdm_redis_drop(r);
+        if (next_reply(r, &reply, errstr, errlen))
             return -1;
-        }
         if (reply->type == REDIS_REPLY_ERROR && rc == 0)
             rc = pdm_err(errstr, errlen, "redis %s: %s", r->desc, reply->str);
         else if (b->cmds[i].keep_reply && reply->type == REDIS_REPLY_INTEGER)

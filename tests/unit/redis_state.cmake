@@ -6,3 +6,6 @@ target_include_directories(test_redis_state PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/
 pdm_unit_test(test_state_cache ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_state_cache.c pdm_redis_state pdm::hiredis)
 target_include_directories(test_state_cache PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/unit
                            ${PROJECT_SOURCE_DIR}/consumer)
+# The Redis Cluster rules alone (hash slots, redirects): pure, no server.
+pdm_unit_test(test_redis_slot ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_redis_slot.c pdm_redis_state)
+target_include_directories(test_redis_slot PRIVATE ${PROJECT_SOURCE_DIR}/consumer)
