@@ -39,6 +39,7 @@ _pdm_cluster_live() {
   for p in $PDM_CLUSTER_PORTS; do
     _pdm_alive "$(pdm_cluster_pid "$p")" && echo "$p"
   done
+  return 0
 }
 
 pdm_cluster_masters() {
@@ -46,6 +47,7 @@ pdm_cluster_masters() {
   for p in $(_pdm_cluster_live); do
     pdm_cluster_cli "$p" role 2>/dev/null | head -1 | grep -qx master && echo "$p"
   done
+  return 0
 }
 
 pdm_cluster_flushall() {

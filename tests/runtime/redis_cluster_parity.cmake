@@ -1,0 +1,1 @@
+pdm_runtime_test(redis_cluster_parity redis_cluster_parity.sh 300)

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# redis_cluster_parity: the streaming scorer with its state in a real Redis
+# Cluster (3 masters, 3 replicas on loopback, tests/redis_cluster.sh) through
+# a redis+cluster:// URL. 1. The simulator's stream replayed through the
+# embedded broker: every telemetry event's features equal pdm-train
+# --dump-features to 1e-9, and every master holds machines' keys and its
+# slots' epoch keys. 2. The HTTP API on the cluster: /readyz 200, and every
+# machine's /v1/machines/{id} equal to the scorer's own dump
+# (scorer_http_check.py). 3. A FLUSHALL of one master is noticed (the state
+# lost, logged and counted), and /readyz turns 503 while a master is down.
+set -euo pipefail
+source "$PDM_SOURCE_DIR/tests/harness.sh"
+source "$PDM_SOURCE_DIR/tests/redis_cluster.sh"
+source "$PDM_SOURCE_DIR/tests/runtime/scorer_lib.sh"
+pdm_tmpdir >/dev/null
+T=$PDM_TMP
+B=$PDM_BIN
+compare="/usr/bin/python3 $PDM_SOURCE_DIR/tests/runtime/compare_features.py"
+
+pdm_start_redis_cluster
+pdm_start_broker 4 --topic pdm.events,pdm.http
+
+sl_sim "$T/data" 12 1000 7
+sl_train "$T/data" "$T/train.log" --out "$T/models/candidate" --rounds 10 \
+  --dump-features "$T/offline.csv" --promote "$T/models"
+sl_replay "$T/data" pdm.events
+
+# 1. A clean run over the cluster.
+"$B/pdm-scorer" --brokers "$PDM_BROKERS" --redis "$PDM_CLUSTER_URL" --model "$T/models" \
+  --group clean --topics pdm.events --emit all --dump-features "$T/online.csv" --exit-at-end \
+  -X session.timeout.ms=6000 -X heartbeat.interval.ms=500 >"$T/clean.log" 2>&1 \
+  || pdm_fail "scorer on the cluster failed: $(tail -20 "$T/clean.log")"
+$compare "$T/offline.csv" "$T/online.csv" --expect-same-keys \
+  || pdm_fail "features over the cluster differ from offline"
+grep -q "stopped: .*, 0 dead letters" "$T/clean.log" || pdm_fail "clean run: $(grep stopped: "$T/clean.log")"
+# The state is spread: each master holds machines and the epoch keys of its slots.
+total=0
+for p in $(pdm_cluster_masters); do
+  metas=$(pdm_cluster_cli "$p" --scan --pattern 'pdm:{*}:meta' | wc -l)
+  epochs=$(pdm_cluster_cli "$p" --scan --pattern 'pdm:epoch:*' | wc -l)
+  echo "master $p: $metas machines, $epochs epoch keys" >&2
+  [ "$metas" -gt 0 ] || pdm_fail "master $p holds no machine: the keys are not spread"
+  [ "$epochs" -gt 5000 ] || pdm_fail "master $p: $epochs epoch keys for about 5,461 slots"
+  total=$((total + epochs))
+done
+[ "$total" = 16384 ] || pdm_fail "$total epoch keys, want one per slot (16384)"
+
+# 2. The HTTP API on the cluster.
+# (the data scorer_http_check.py is sized for: 6 machines, 300 hours)
+sl_sim "$T/data-http" 6 300 11
+sl_replay "$T/data-http" pdm.http
+telemetry=$(($(wc -l <"$T/data-http/PdM_telemetry.csv") - 1))
+token=tok-$RANDOM$RANDOM
+printf '%s\n' "$token" >"$T/token"
+VA=$(sl_version "$T/models/candidate")
+pdm_cluster_flushall
+sl_scorer "$T/http.log" --redis "$PDM_CLUSTER_URL" --model "$T/models" --topics pdm.http \
+  --emit all --dump-features "$T/http.csv" --http 127.0.0.1:0 --http-token-file "$T/token" \
+  --http-max-body 65536 --drift-rows 500 \
+  --group http
+scorer=$SL_PID
+sl_wait_log "$T/http.log" "http listening on port" 1 20
+port=$(sed -n 's/.*http listening on port \([0-9]*\).*/\1/p' "$T/http.log" | head -1)
+sl_wait_rows "$T/http.csv" "$telemetry" 60
+/usr/bin/python3 "$PDM_SOURCE_DIR/tests/runtime/scorer_http_check.py" "$port" "$token" "$T/data-http" \
+  "$T/http.csv" "$VA" || pdm_fail "HTTP API checks on the cluster failed: $(tail -5 "$T/http.log")"
+status() {
+  /usr/bin/python3 - "http://127.0.0.1:$port$1" <<'PY'
+import sys, urllib.request, urllib.error
+try:
+    with urllib.request.urlopen(sys.argv[1], timeout=30) as r:
+        print(r.status, r.read().decode())
+except urllib.error.HTTPError as e:
+    print(e.code, e.read().decode())
+PY
+}
+out=$(status /readyz)
+case $out in "200 "*) ;; *) pdm_fail "/readyz on the cluster: $out" ;; esac
+
+# 3. One master flushed: the next epoch check (every 5 s) notices.
+victim=$(pdm_cluster_masters | tail -1)
+pdm_cluster_cli "$victim" flushall >/dev/null
+sl_wait_log "$T/http.log" "redis state was lost" 1 20
+# A master down (its replica not promoted yet: the node timeout is 2 s,
+# so asking at once finds it missing): /readyz says redis.
+pdm_stop "$(pdm_cluster_pid "$victim")" || true
+out=$(status /readyz)
+case $out in "503 "*redis*) ;; *) pdm_fail "/readyz with a master down: $out" ;; esac
+_ready() { case $(status /readyz) in "200 "*) return 0 ;; *) return 1 ;; esac; }
+pdm_wait_until 30 _ready || pdm_fail "/readyz not 200 after the failover: $(status /readyz)"
+pdm_stop_check "$scorer" pdm-scorer "$T/http.log"
+echo "redis_cluster_parity: ok ($telemetry telemetry rows)"
