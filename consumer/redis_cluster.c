@@ -531,8 +531,8 @@ int pdm_cluster_wait(pdm_cluster *cl, char *errstr, size_t errlen)
          * is read again so that the rest of a reshard's moves is too. Not
          * having it is no error: the MOVED replies route meanwhile. */
         char ignored[PDM_ERRSTR_SIZE];
-        if (moved)
-            map_refresh(cl, ignored, sizeof ignored);
+        if (moved && map_refresh(cl, ignored, sizeof ignored) == 0)
+            pdm_log(PDM_LOG_INFO, "redis %s: slot map read again after %s", cl->desc, last);
         if (send_pending(cl, errstr, errlen))
             return pipeline_fail(cl);
     }

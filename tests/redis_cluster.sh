@@ -45,7 +45,7 @@ _pdm_cluster_live() {
 pdm_cluster_masters() {
   local p
   for p in $(_pdm_cluster_live); do
-    pdm_cluster_cli "$p" role 2>/dev/null | head -1 | grep -qx master && echo "$p"
+    pdm_cluster_cli "$p" role 2>/dev/null | sed -n 1p | grep -qx master && echo "$p"
   done
   return 0
 }
@@ -64,13 +64,13 @@ _pdm_cluster_ok() {
   done
   # Every replica synced with its master.
   for p in $(_pdm_cluster_live); do
-    if pdm_cluster_cli "$p" role 2>/dev/null | head -1 | grep -qx slave; then
+    if pdm_cluster_cli "$p" role 2>/dev/null | sed -n 1p | grep -qx slave; then
       pdm_cluster_cli "$p" info replication | grep -q '^master_link_status:up' || return 1
     fi
   done
   # Every slot served (redis-cli --cluster check says so).
-  pdm_cluster_cli "$(_pdm_cluster_live | head -1)" --cluster check \
-    "127.0.0.1:$(_pdm_cluster_live | head -1)" 2>/dev/null | grep -q 'All 16384 slots covered'
+  pdm_cluster_cli "$(_pdm_cluster_live | sed -n 1p)" --cluster check \
+    "127.0.0.1:$(_pdm_cluster_live | sed -n 1p)" 2>/dev/null | grep -q 'All 16384 slots covered'
 }
 
 pdm_cluster_wait_ok() {

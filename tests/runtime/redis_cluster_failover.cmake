@@ -1,0 +1,1 @@
+pdm_runtime_test(redis_cluster_failover redis_cluster_failover.sh 400)
