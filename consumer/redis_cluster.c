@@ -18,11 +18,17 @@
  * it fails (and the caller retries it whole, with its own backoff); the
  * waits between rounds add up to about 1.3 s. */
 #define MAX_ROUNDS 8
+/* How long a write pipeline waits for a replica of each master it wrote to
+ * (WAIT 1 WAIT_MS) before it goes on without one. */
+#define WAIT_MS 100
 
 typedef struct {
     char host[256];
     int port;
-    redisContext *c; /* NULL while disconnected */
+    redisContext *c;  /* NULL while disconnected */
+    int replicas;     /* as the slot map lists them (failed ones are not) */
+    int touched;      /* got commands in the current pipeline */
+    int unconfirmed;  /* its last WAIT saw no replica take the writes */
 } cl_node;
 
 typedef struct {
@@ -49,7 +55,8 @@ struct pdm_cluster {
     char desc[300];
     cl_cmd *cmds;
     size_t n_cmds, cap_cmds, next_reply;
-    int open; /* a pipeline is being queued */
+    int open;   /* a pipeline is being queued */
+    int writes; /* the pipeline writes: confirmed on a replica (WAIT) */
     pdm_buf arena;
     char (*tags)[PDM_REDIS_TAG_SIZE]; /* per slot, made at the first epoch check */
 };
@@ -164,6 +171,8 @@ void pdm_cluster_drop(pdm_cluster *cl)
 
 static void pipeline_clear(pdm_cluster *cl)
 {
+    for (int i = 0; i < cl->n_nodes; i++)
+        cl->nodes[i].touched = 0;
     for (size_t i = 0; i < cl->n_cmds; i++)
         if (cl->cmds[i].reply)
             freeReplyObject(cl->cmds[i].reply);
@@ -273,6 +282,7 @@ static int map_range(pdm_cluster *cl, const redisReply *e, const cl_node *from, 
         return -1;
     for (long long s = lo; s <= hi; s++)
         owner[s] = (short)idx;
+    cl->nodes[idx].replicas = (int)(e->elements - 3);
     return 0;
 }
 
@@ -298,6 +308,8 @@ static int map_from(pdm_cluster *cl, cl_node *n, char *errstr, size_t errlen)
     if (map)
         memset(map, -1, sizeof cl->owner);
     cl_node from = *n; /* n may move when nodes grow */
+    for (int i = 0; i < cl->n_nodes; i++)
+        cl->nodes[i].replicas = 0;
     for (size_t i = 0; rc == 0 && i < reply->elements; i++)
         if (map_range(cl, reply->element[i], &from, map))
             rc = pdm_err(errstr, errlen, "redis %s:%d: CLUSTER SLOTS: unexpected reply",
@@ -416,6 +428,7 @@ static int route(pdm_cluster *cl, cl_cmd *c, char *errstr, size_t errlen)
     if (node_connect(cl, n, errstr, errlen))
         return -1;
     c->node = node;
+    n->touched = 1;
     c->asked = c->ask_node >= 0;
     if ((c->asked && redisAppendCommand(n->c, "ASKING") != REDIS_OK) ||
         redisAppendFormattedCommand(n->c, cl->arena.data + c->off, c->len) != REDIS_OK)
@@ -425,14 +438,9 @@ static int route(pdm_cluster *cl, cl_cmd *c, char *errstr, size_t errlen)
     return 0;
 }
 
-/* Routes every command without a reply, then flushes every node's output
- * (blocking sockets; Redis buffers the replies nobody reads yet, so
- * writing all before reading any cannot deadlock). */
-static int send_pending(pdm_cluster *cl, char *errstr, size_t errlen)
+/* Writes out every node's output buffer. */
+static int flush_all(pdm_cluster *cl, char *errstr, size_t errlen)
 {
-    for (size_t i = 0; i < cl->n_cmds; i++)
-        if (!cl->cmds[i].done && route(cl, &cl->cmds[i], errstr, errlen))
-            return -1;
     for (int i = 0; i < cl->n_nodes; i++) {
         cl_node *n = &cl->nodes[i];
         int done = 0;
@@ -444,15 +452,72 @@ static int send_pending(pdm_cluster *cl, char *errstr, size_t errlen)
     return 0;
 }
 
-int pdm_cluster_send(pdm_cluster *cl, char *errstr, size_t errlen)
+/* Routes every command without a reply, then flushes every node's output
+ * (blocking sockets; Redis buffers the replies nobody reads yet, so
+ * writing all before reading any cannot deadlock). */
+static int send_pending(pdm_cluster *cl, char *errstr, size_t errlen)
+{
+    for (size_t i = 0; i < cl->n_cmds; i++)
+        if (!cl->cmds[i].done && route(cl, &cl->cmds[i], errstr, errlen))
+            return -1;
+    return flush_all(cl, errstr, errlen);
+}
+
+int pdm_cluster_send(pdm_cluster *cl, int writes, char *errstr, size_t errlen)
 {
     if (!cl->open)
         pipeline_clear(cl); /* nothing queued since the last pipeline */
     cl->open = 0;
+    cl->writes = writes;
     if (!cl->have_map && pdm_cluster_connect(cl, errstr, errlen))
         return pipeline_fail(cl);
     if (send_pending(cl, errstr, errlen))
         return pipeline_fail(cl);
+    return 0;
+}
+
+/* After a write pipeline: WAIT 1 on every master it wrote to that has a
+ * replica, so that writes acknowledged (and then committed to Kafka as
+ * applied) are on a replica too, which a failover promotes. A master
+ * whose replica does not confirm within WAIT_MS is logged (once, until it
+ * confirms again) and the map read again (the cluster drops a failed
+ * replica from it); the writes stand: waiting for a replica that is gone
+ * would stop the scorer, not protect the state. */
+static int confirm_writes(pdm_cluster *cl, char *errstr, size_t errlen)
+{
+    int refresh = 0;
+    for (int i = 0; i < cl->n_nodes; i++) {
+        cl_node *n = &cl->nodes[i];
+        if (n->touched && n->replicas > 0 && n->c &&
+            redisAppendCommand(n->c, "WAIT 1 %d", WAIT_MS) != REDIS_OK)
+            return pdm_err(errstr, errlen, "redis %s:%d: out of memory", n->host, n->port);
+    }
+    if (flush_all(cl, errstr, errlen)) /* every WAIT out before any is read */
+        return -1;
+    for (int i = 0; i < cl->n_nodes; i++) {
+        cl_node *n = &cl->nodes[i];
+        if (!n->touched || n->replicas <= 0 || !n->c)
+            continue;
+        redisReply *reply;
+        if (redisGetReply(n->c, (void **)&reply) != REDIS_OK)
+            return pdm_err(errstr, errlen, "redis %s:%d: %s", n->host, n->port, n->c->errstr);
+        int confirmed = reply->type == REDIS_REPLY_INTEGER && reply->integer >= 1;
+        if (!confirmed && !n->unconfirmed)
+            pdm_log(PDM_LOG_WARN,
+                    "redis %s:%d: no replica confirmed the writes within %d ms (%s): a "
+                    "failover now could lose them",
+                    n->host, n->port, WAIT_MS,
+                    reply->type == REDIS_REPLY_ERROR ? reply->str : "WAIT");
+        else if (confirmed && n->unconfirmed)
+            pdm_log(PDM_LOG_INFO, "redis %s:%d: a replica confirms the writes again", n->host,
+                    n->port);
+        n->unconfirmed = !confirmed;
+        refresh |= !confirmed;
+        freeReplyObject(reply);
+    }
+    char ignored[PDM_ERRSTR_SIZE];
+    if (refresh)
+        map_refresh(cl, ignored, sizeof ignored);
     return 0;
 }
 
@@ -516,9 +581,8 @@ int pdm_cluster_wait(pdm_cluster *cl, char *errstr, size_t errlen)
         int moved = 0, asked = 0, later = 0;
         if (read_replies(cl, &moved, &asked, &later, last, sizeof last, errstr, errlen))
             return pipeline_fail(cl);
-        if (!moved && !asked && !later) {
-            return 0;
-        }
+        if (!moved && !asked && !later)
+            return cl->writes && confirm_writes(cl, errstr, errlen) ? pipeline_fail(cl) : 0;
         if (round + 1 == MAX_ROUNDS) {
             pdm_err(errstr, errlen, "redis %s: still redirected after %d rounds: %s", cl->desc,
                     MAX_ROUNDS, last);
@@ -566,7 +630,7 @@ static int masters(const pdm_cluster *cl, int *first_slot)
 
 static int run(pdm_cluster *cl, char *errstr, size_t errlen)
 {
-    if (pdm_cluster_send(cl, errstr, errlen) || pdm_cluster_wait(cl, errstr, errlen))
+    if (pdm_cluster_send(cl, 1, errstr, errlen) || pdm_cluster_wait(cl, errstr, errlen))
         return -1;
     int rc = 0;
     for (size_t i = 0; i < cl->n_cmds; i++)

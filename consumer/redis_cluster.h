@@ -33,7 +33,10 @@ void pdm_cluster_drop(pdm_cluster *cl);
 /* Queues a command whose key is argv[1] (lens may be NULL: strlen). The
  * first add after a finished or failed pipeline starts a new one. */
 int pdm_cluster_add(pdm_cluster *cl, int argc, const char **argv, const size_t *lens);
-int pdm_cluster_send(pdm_cluster *cl, char *errstr, size_t errlen);
+/* writes != 0: the pipeline writes; pdm_cluster_wait then also has every
+ * master it wrote to that has a replica confirm them there (WAIT 1, up to
+ * 100 ms; a master whose replica does not is logged, not failed). */
+int pdm_cluster_send(pdm_cluster *cl, int writes, char *errstr, size_t errlen);
 int pdm_cluster_wait(pdm_cluster *cl, char *errstr, size_t errlen);
 /* The next reply in the order the commands were queued (the caller frees
  * it), after a pdm_cluster_wait that returned 0. */

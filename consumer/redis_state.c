@@ -364,7 +364,7 @@ int pdm_rs_load(pdm_redis *r, const int32_t *machines, const int64_t *from_ts,
         if (load_append(r, machines[i], from_ts[i], version_only && version_only[i], errstr,
                         errlen))
             return -1;
-    if (r->cluster && (pdm_cluster_send(r->cluster, errstr, errlen) ||
+    if (r->cluster && (pdm_cluster_send(r->cluster, 0, errstr, errlen) ||
                        pdm_cluster_wait(r->cluster, errstr, errlen)))
         return -1;
     int rc = 0;
@@ -649,7 +649,7 @@ int pdm_rs_batch_send(pdm_redis *r, pdm_rs_batch *b, char *errstr, size_t errlen
         }
     }
     if (r->cluster)
-        return pdm_cluster_send(r->cluster, errstr, errlen);
+        return pdm_cluster_send(r->cluster, 1, errstr, errlen);
     /* Flush the whole output buffer now (blocking socket): Redis starts on
      * the commands while the caller goes on. Redis never blocks on replies
      * nobody reads yet (it buffers them), so this cannot deadlock. */

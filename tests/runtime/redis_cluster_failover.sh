@@ -30,7 +30,7 @@ sl_train "$T/data" "$T/train.log" --out "$T/models/candidate" --rounds 10 \
   --dump-features "$T/offline.csv" --promote "$T/models"
 rows=$(($(wc -l <"$T/offline.csv") - 1))
 mapfile -t cuts < <(awk -F, 'NR > 1 {print $2}' "$T/offline.csv" | sort -u \
-  | awk '{t[NR] = $0} END {print t[int(NR / 2)]}')
+  | awk '{t[NR] = $0} END {print t[int(NR / 3)]; print t[int(2 * NR / 3)]}')
 fl_split "$T/data" "$T/parts" "${cuts[@]}"
 
 sl_scorer "$T/scorer.log" --redis "$PDM_CLUSTER_URL" --model "$T/models" --topics pdm.ha \
@@ -45,8 +45,9 @@ slots_of() {
     for (i = 9; i <= NF; i++) if ($i !~ /^\[/) { k = split($i, r, "-"); n += (k == 2 ? r[2] - r[1] + 1 : 1) }
     print n }'
 }
-# Part 1 at 1,000 events/s, under which a slot moves by hand (0.) and then
-# redis-cli reshards (1.).
+# The stream in three parts (cut at a third and two thirds of its hours),
+# each replayed at 1,000 events/s (about 6 s): part 1 under a slot moved by
+# hand (0.), part 2 under a reshard (1.), part 3 under the failovers (2., 3.).
 sl_replay_bg "$T/parts/part1" pdm.ha --rate 1000
 producer=$SL_PID
 sl_wait_rows "$T/online.csv" 200 30
@@ -82,8 +83,13 @@ for p in "${masters[@]}"; do
 done
 echo "slot $s (machine 1) migrated by hand from $src to $dst under the scorer" >&2
 pdm_cluster_wait_ok 30 || pdm_fail "the cluster did not settle after slot $s moved"
+sl_wait_exit "$producer" "$T/producer.log"
+
+sl_replay_bg "$T/parts/part2" pdm.ha --rate 1000
+producer=$SL_PID
+sl_wait_rows "$T/online.csv" $((rows / 3 + 100)) 30
 # 1. The reshard: from the master whose slot ranges put a machine's slot
-# nearest their start, that slot and the 300 after it (redis-cli takes a
+# nearest their start, that slot and the 1,500 after it (redis-cli takes a
 # master's slots from its lowest), to another master. The source keeps some
 # slots: a master emptied of slots turns replica, and two masters left
 # could not elect a replacement for a killed one (no majority).
@@ -107,7 +113,7 @@ for line in sys.stdin:
     for s in machine:
         if s in slots:
             i = slots.index(s)
-            n = min(i + 300, len(slots) - 100)
+            n = min(i + 1500, len(slots) - 100)
             if i < n and (best is None or i < best[2]):
                 best = (f[1].split("@")[0].split(":")[1], n, i)
 print(best[0], best[1])' "$machine_slots")
@@ -126,10 +132,10 @@ echo "reshard: $n_slots slots from $from to $to; $during rows scored meanwhile" 
 sl_wait_exit "$producer" "$T/producer.log"
 _pdm_alive "$scorer" || pdm_fail "the scorer died during the reshard: $(tail -5 "$T/scorer.log")"
 
-# 2. Part 2 at 1,000 events/s; the master with the most slots killed on the way.
-sl_replay_bg "$T/parts/part2" pdm.ha --rate 1000
+# 2. Part 3: the master with the most slots killed on the way.
+sl_replay_bg "$T/parts/part3" pdm.ha --rate 1000
 producer=$SL_PID
-sl_wait_rows "$T/online.csv" $((rows * 2 / 3)) 60
+sl_wait_rows "$T/online.csv" $((rows * 2 / 3 + 100)) 60
 [ "$(sl_rows "$T/online.csv")" -lt "$rows" ] || pdm_fail "every row was scored before the kill: not mid-stream"
 kill -KILL "$(pdm_cluster_pid "$to")"
 pdm_stop "$(pdm_cluster_pid "$to")" 2>/dev/null || true
@@ -137,7 +143,7 @@ echo "killed master $to at $(sl_rows "$T/online.csv") rows" >&2
 pdm_cluster_wait_ok 30 || pdm_fail "no replica took over from $to"
 _pdm_alive "$scorer" || pdm_fail "the scorer died in the failover: $(tail -5 "$T/scorer.log")"
 
-# 3. A graceful failover of another master, while the rest of part 2 arrives.
+# 3. A graceful failover of another master, while the rest of part 3 arrives.
 replica=""
 for p in $(_pdm_cluster_live); do
   pdm_cluster_cli "$p" role | sed -n 1p | grep -qx slave && { replica=$p; break; }
