@@ -8,6 +8,8 @@
 # machine's /v1/machines/{id} equal to the scorer's own dump
 # (scorer_http_check.py). 3. A FLUSHALL of one master is noticed (the state
 # lost, logged and counted), and /readyz turns 503 while a master is down.
+# 4. An ACL user authenticated on every node (AUTH per node; a wrong
+# password is named, never logged).
 set -euo pipefail
 source "$PDM_SOURCE_DIR/tests/harness.sh"
 source "$PDM_SOURCE_DIR/tests/redis_cluster.sh"
@@ -18,7 +20,7 @@ B=$PDM_BIN
 compare="/usr/bin/python3 $PDM_SOURCE_DIR/tests/runtime/compare_features.py"
 
 pdm_start_redis_cluster
-pdm_start_broker 4 --topic pdm.events,pdm.http
+pdm_start_broker 4 --topic pdm.events,pdm.http,pdm.auth
 
 sl_sim "$T/data" 12 1000 7
 sl_train "$T/data" "$T/train.log" --out "$T/models/candidate" --rounds 10 \
@@ -89,4 +91,31 @@ case $out in "503 "*redis*) ;; *) pdm_fail "/readyz with a master down: $out" ;;
 _ready() { case $(status /readyz) in "200 "*) return 0 ;; *) return 1 ;; esac; }
 pdm_wait_until 30 _ready || pdm_fail "/readyz not 200 after the failover: $(status /readyz)"
 pdm_stop_check "$scorer" pdm-scorer "$T/http.log"
+
+# 4. AUTH on every node: an ACL user for the scorer on each live node, and
+# the default user barred from every key, so that a node the scorer did not
+# authenticate on refuses its commands (NOPERM). The seed list still names
+# the killed master: the other seed serves.
+password=pw-$RANDOM$RANDOM
+pdm_cluster_flushall # (the same stream again: a fresh state)
+for p in $(_pdm_cluster_live); do
+  pdm_cluster_cli "$p" acl setuser pdm on ">$password" '~pdm:*' '+@all' >/dev/null
+  pdm_cluster_cli "$p" acl setuser default resetkeys >/dev/null
+done
+for p in $(pdm_cluster_masters); do
+  case $(pdm_cluster_cli "$p" exists 'pdm:epoch:{0}' 2>&1) in *NOPERM*) ;; *) pdm_fail "the default user still reads keys on $p" ;; esac
+done
+sl_replay "$T/data-http" pdm.auth
+auth_url=${PDM_CLUSTER_URL/redis+cluster:\/\//redis+cluster://pdm:@}
+PDM_REDIS_PASSWORD=$password "$B/pdm-scorer" --brokers "$PDM_BROKERS" --redis "$auth_url" \
+  --model "$T/models" --group auth --topics pdm.auth --emit all --dump-features "$T/auth.csv" \
+  --exit-at-end -X session.timeout.ms=6000 -X heartbeat.interval.ms=500 >"$T/auth.log" 2>&1 \
+  || pdm_fail "scorer with an ACL user failed: $(tail -20 "$T/auth.log")"
+[ "$(sl_rows "$T/auth.csv")" = "$telemetry" ] || pdm_fail "ACL user: $(sl_rows "$T/auth.csv") rows, want $telemetry"
+# A wrong password: AUTH fails, named, the password never logged.
+PDM_REDIS_PASSWORD=wrong-$password sl_scorer "$T/badauth.log" --redis "$auth_url" \
+  --model "$T/models" --group badauth --topics pdm.auth
+sl_wait_log "$T/badauth.log" "AUTH failed" 1 20
+pdm_stop_check "$SL_PID" pdm-scorer "$T/badauth.log"
+if grep -q -- "$password" "$T/badauth.log" "$T/auth.log"; then pdm_fail "the password is in a log"; fi
 echo "redis_cluster_parity: ok ($telemetry telemetry rows)"
