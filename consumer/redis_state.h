@@ -12,7 +12,9 @@
  *                         (HINCRBY): the scorer's in-process copy of a
  *                         machine is valid while ver is what its own write
  *                         made it (state_cache.h)
- *   pdm:epoch       STRING written once; its loss reveals a FLUSHALL
+ *   pdm:epoch       STRING written once; its loss reveals a FLUSHALL (on a
+ *                   Redis Cluster one key per slot, pdm:epoch:{t}: see
+ *                   pdm_cluster_epoch_check in redis_cluster.h)
  * With a TTL, every batch that writes a machine ends its commands for that
  * machine with PEXPIREAT (pdm_rs_batch_expire), and all keys of a machine
  * always share one absolute deadline: a machine that stops reporting leaves
@@ -36,8 +38,10 @@
 
 typedef struct pdm_redis pdm_redis;
 
-/* url: redis://[[user]:password@]host[:port][/db]. password (may be NULL)
- * overrides the URL's. Does not connect yet. */
+/* url: redis://[[user]:password@]host[:port][/db], or a Redis Cluster's
+ * seeds: redis+cluster://[[user]:password@]host:port[,host:port...] (then
+ * every call below speaks the cluster protocol, redis_cluster.h). password
+ * (may be NULL) overrides the URL's. Does not connect yet. */
 pdm_redis *pdm_redis_new(const char *url, const char *password, double timeout_s, char *errstr,
                          size_t errlen);
 void pdm_redis_destroy(pdm_redis *r);

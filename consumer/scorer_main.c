@@ -49,7 +49,7 @@ typedef struct {
 #define O(f) offsetof(scorer_options, f)
 static const pdm_option options[] = {
     {"brokers", 'b', "PDM_BROKERS", PDM_OPT_STRING, O(brokers), "localhost:9092", "HOSTS", "Kafka bootstrap servers.", 0},
-    {"redis", 'r', "PDM_REDIS_URL", PDM_OPT_STRING, O(redis), "redis://127.0.0.1:6379", "URL", "Redis holding the per-machine state: redis://[[user]:password@]host[:port][/db].", 0},
+    {"redis", 'r', "PDM_REDIS_URL", PDM_OPT_STRING, O(redis), "redis://127.0.0.1:6379", "URL", "Redis holding the per-machine state: redis://[[user]:password@]host[:port][/db], or a Redis Cluster: redis+cluster://[[user]:password@]host:port[,host:port...] (seed nodes).", 0},
     {"redis-password", 0, "PDM_REDIS_PASSWORD", PDM_OPT_STRING, O(redis_password), NULL, "PASSWORD", "Redis AUTH password (overrides the URL's).", PDM_OPT_SECRET},
     {"model", 'm', "PDM_MODEL", PDM_OPT_STRING, O(model), NULL, "DIR", "Model package, or a models directory whose `current` link names one (watched: a new link is loaded).", 0},
     {"group", 'g', "PDM_GROUP", PDM_OPT_STRING, O(group), "pdm-scorer", "ID", "Kafka consumer group id.", 0},
