@@ -33,9 +33,10 @@ void pdm_cluster_drop(pdm_cluster *cl);
 /* Queues a command whose key is argv[1] (lens may be NULL: strlen). The
  * first add after a finished or failed pipeline starts a new one. */
 int pdm_cluster_add(pdm_cluster *cl, int argc, const char **argv, const size_t *lens);
-/* writes != 0: the pipeline writes; pdm_cluster_wait then also has every
- * master it wrote to that has a replica confirm them there (WAIT 1, up to
- * 100 ms; a master whose replica does not is logged, not failed). */
+/* writes != 0: the pipeline writes; it then ends, on every master it
+ * writes to that has a replica, with WAIT 1 (up to 100 ms), whose reply
+ * pdm_cluster_wait reads: the writes are on a replica when it returns (a
+ * master whose replica does not confirm is logged, not failed). */
 int pdm_cluster_send(pdm_cluster *cl, int writes, char *errstr, size_t errlen);
 int pdm_cluster_wait(pdm_cluster *cl, char *errstr, size_t errlen);
 /* The next reply in the order the commands were queued (the caller frees
@@ -48,7 +49,8 @@ int pdm_cluster_ping(pdm_cluster *cl, char *errstr, size_t errlen);
  * epoch key, 0 when one did not (then every slot's key is written again),
  * -1 on error. The epoch is one key per slot, pdm:epoch:{t} with t a tag of
  * that slot, so that every master holds the keys of its slots and they move
- * with them on a reshard; each check asks one key of each master. */
+ * with them on a reshard; each check asks one key of each master. It also
+ * reads the slot map again (new or returned replicas become known). */
 int pdm_cluster_epoch_check(pdm_cluster *cl, char *errstr, size_t errlen);
 
 #endif

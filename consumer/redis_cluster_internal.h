@@ -15,7 +15,8 @@ typedef struct {
     int port;
     redisContext *c;  /* NULL while disconnected */
     int replicas;     /* as the slot map lists them (failed ones are not) */
-    int touched;      /* got commands in the current pipeline */
+    int touched;      /* got writes since its last WAIT (a write pipeline) */
+    int wait_sent;    /* a WAIT's reply is to be read */
     int unconfirmed;  /* its last WAIT saw no replica take the writes */
 } cl_node;
 

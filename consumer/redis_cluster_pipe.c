@@ -21,7 +21,7 @@
 void cl_pipeline_clear(pdm_cluster *cl)
 {
     for (int i = 0; i < cl->n_nodes; i++)
-        cl->nodes[i].touched = 0;
+        cl->nodes[i].touched = cl->nodes[i].wait_sent = 0;
     for (size_t i = 0; i < cl->n_cmds; i++)
         if (cl->cmds[i].reply)
             freeReplyObject(cl->cmds[i].reply);
@@ -31,14 +31,29 @@ void cl_pipeline_clear(pdm_cluster *cl)
 
 /* ---- the pipeline --------------------------------------------------------- */
 
+/* Appends "<prefix><n>\r\n" (a RESP header) without printf: this runs for
+ * every argument of every command of a batch. */
+static int put_header(pdm_buf *out, char prefix, size_t n)
+{
+    char buf[24];
+    size_t i = sizeof buf;
+    buf[--i] = '\n';
+    buf[--i] = '\r';
+    do
+        buf[--i] = (char)('0' + n % 10);
+    while ((n /= 10) > 0);
+    buf[--i] = prefix;
+    return pdm_buf_append(out, buf + i, sizeof buf - i);
+}
+
 /* Appends argv in RESP to the arena (what redisAppendCommandArgv makes). */
 static int format_command(pdm_buf *out, int argc, const char **argv, const size_t *lens)
 {
-    if (pdm_buf_printf(out, "*%d\r\n", argc))
+    if (put_header(out, '*', (size_t)argc))
         return -1;
     for (int a = 0; a < argc; a++) {
         size_t len = lens ? lens[a] : strlen(argv[a]);
-        if (pdm_buf_printf(out, "$%zu\r\n", len) || pdm_buf_append(out, argv[a], len) ||
+        if (put_header(out, '$', len) || pdm_buf_append(out, argv[a], len) ||
             pdm_buf_append(out, "\r\n", 2))
             return -1;
     }
@@ -118,52 +133,38 @@ static int flush_all(pdm_cluster *cl, char *errstr, size_t errlen)
     return 0;
 }
 
-/* Routes every command without a reply, then flushes every node's output
- * (blocking sockets; Redis buffers the replies nobody reads yet, so
- * writing all before reading any cannot deadlock). */
-static int send_pending(pdm_cluster *cl, char *errstr, size_t errlen)
+/* A write pipeline ends, on every master it wrote to that has a replica,
+ * with WAIT 1 WAIT_MS: the writes acknowledged (and then committed to Kafka
+ * as applied) are on a replica too, which a failover promotes. The WAIT
+ * goes out with the writes, so the replica's acknowledgement overlaps what
+ * the caller does before it reads the replies. A master whose replica does
+ * not confirm within WAIT_MS is logged (once, until it confirms again) and
+ * the map read again (the cluster drops a failed replica from it); the
+ * writes stand: waiting for a replica that is gone would stop the scorer,
+ * not protect the state. */
+static int append_waits(pdm_cluster *cl, char *errstr, size_t errlen)
 {
-    for (size_t i = 0; i < cl->n_cmds; i++)
-        if (!cl->cmds[i].done && route(cl, &cl->cmds[i], errstr, errlen))
-            return -1;
-    return flush_all(cl, errstr, errlen);
-}
-
-int pdm_cluster_send(pdm_cluster *cl, int writes, char *errstr, size_t errlen)
-{
-    if (!cl->open)
-        cl_pipeline_clear(cl); /* nothing queued since the last pipeline */
-    cl->open = 0;
-    cl->writes = writes;
-    if (!cl->have_map && pdm_cluster_connect(cl, errstr, errlen))
-        return pipeline_fail(cl);
-    if (send_pending(cl, errstr, errlen))
-        return pipeline_fail(cl);
+    for (int i = 0; i < cl->n_nodes; i++) {
+        cl_node *n = &cl->nodes[i];
+        if (n->touched && n->replicas > 0 && n->c) {
+            if (redisAppendCommand(n->c, "WAIT 1 %d", WAIT_MS) != REDIS_OK)
+                return pdm_err(errstr, errlen, "redis %s:%d: out of memory", n->host, n->port);
+            n->wait_sent = 1;
+        }
+        n->touched = 0;
+    }
     return 0;
 }
 
-/* After a write pipeline: WAIT 1 on every master it wrote to that has a
- * replica, so that writes acknowledged (and then committed to Kafka as
- * applied) are on a replica too, which a failover promotes. A master
- * whose replica does not confirm within WAIT_MS is logged (once, until it
- * confirms again) and the map read again (the cluster drops a failed
- * replica from it); the writes stand: waiting for a replica that is gone
- * would stop the scorer, not protect the state. */
-static int confirm_writes(pdm_cluster *cl, char *errstr, size_t errlen)
+/* The WAIT replies, after each node's other replies of the round. */
+static int read_waits(pdm_cluster *cl, char *errstr, size_t errlen)
 {
     int refresh = 0;
     for (int i = 0; i < cl->n_nodes; i++) {
         cl_node *n = &cl->nodes[i];
-        if (n->touched && n->replicas > 0 && n->c &&
-            redisAppendCommand(n->c, "WAIT 1 %d", WAIT_MS) != REDIS_OK)
-            return pdm_err(errstr, errlen, "redis %s:%d: out of memory", n->host, n->port);
-    }
-    if (flush_all(cl, errstr, errlen)) /* every WAIT out before any is read */
-        return -1;
-    for (int i = 0; i < cl->n_nodes; i++) {
-        cl_node *n = &cl->nodes[i];
-        if (!n->touched || n->replicas <= 0 || !n->c)
+        if (!n->wait_sent)
             continue;
+        n->wait_sent = 0;
         redisReply *reply;
         if (redisGetReply(n->c, (void **)&reply) != REDIS_OK)
             return pdm_err(errstr, errlen, "redis %s:%d: %s", n->host, n->port, n->c->errstr);
@@ -184,6 +185,33 @@ static int confirm_writes(pdm_cluster *cl, char *errstr, size_t errlen)
     char ignored[PDM_ERRSTR_SIZE];
     if (refresh)
         cl_map_refresh(cl, ignored, sizeof ignored);
+    return 0;
+}
+
+/* Routes every command without a reply (and a write pipeline's WAITs),
+ * then flushes every node's output (blocking sockets; Redis buffers the
+ * replies nobody reads yet, so writing all before reading any cannot
+ * deadlock). */
+static int send_pending(pdm_cluster *cl, char *errstr, size_t errlen)
+{
+    for (size_t i = 0; i < cl->n_cmds; i++)
+        if (!cl->cmds[i].done && route(cl, &cl->cmds[i], errstr, errlen))
+            return -1;
+    if (cl->writes && append_waits(cl, errstr, errlen))
+        return -1;
+    return flush_all(cl, errstr, errlen);
+}
+
+int pdm_cluster_send(pdm_cluster *cl, int writes, char *errstr, size_t errlen)
+{
+    if (!cl->open)
+        cl_pipeline_clear(cl); /* nothing queued since the last pipeline */
+    cl->open = 0;
+    cl->writes = writes;
+    if (!cl->have_map && pdm_cluster_connect(cl, errstr, errlen))
+        return pipeline_fail(cl);
+    if (send_pending(cl, errstr, errlen))
+        return pipeline_fail(cl);
     return 0;
 }
 
@@ -245,10 +273,11 @@ int pdm_cluster_wait(pdm_cluster *cl, char *errstr, size_t errlen)
     char last[256] = "";
     for (int round = 0;; round++) {
         int moved = 0, asked = 0, later = 0;
-        if (read_replies(cl, &moved, &asked, &later, last, sizeof last, errstr, errlen))
+        if (read_replies(cl, &moved, &asked, &later, last, sizeof last, errstr, errlen) ||
+            read_waits(cl, errstr, errlen))
             return pipeline_fail(cl);
         if (!moved && !asked && !later)
-            return cl->writes && confirm_writes(cl, errstr, errlen) ? pipeline_fail(cl) : 0;
+            return 0;
         if (round + 1 == MAX_ROUNDS) {
             pdm_err(errstr, errlen, "redis %s: still redirected after %d rounds: %s", cl->desc,
                     MAX_ROUNDS, last);
@@ -320,7 +349,11 @@ static int add_epoch_sets(pdm_cluster *cl, const int *slots, int n, const char *
 
 int pdm_cluster_epoch_check(pdm_cluster *cl, char *errstr, size_t errlen)
 {
-    if (!cl->have_map && pdm_cluster_connect(cl, errstr, errlen))
+    /* The map read again each time (one CLUSTER SLOTS every few seconds):
+     * replicas that came back or were added are known (their masters'
+     * writes are confirmed again), and a change that caused no redirect
+     * yet. */
+    if (pdm_cluster_connect(cl, errstr, errlen))
         return -1;
     if (!cl->tags) {
         cl->tags = malloc(PDM_REDIS_SLOTS * sizeof *cl->tags);

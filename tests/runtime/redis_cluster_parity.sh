@@ -6,7 +6,9 @@
 # --dump-features to 1e-9, and every master holds machines' keys and its
 # slots' epoch keys. 2. The HTTP API on the cluster: /readyz 200, and every
 # machine's /v1/machines/{id} equal to the scorer's own dump
-# (scorer_http_check.py). 3. A FLUSHALL of one master is noticed (the state
+# (scorer_http_check.py); WAIT on every master; with every replica stopped
+# the writes go on, reported unconfirmed, until the replicas are back.
+# 3. A FLUSHALL of one master is noticed (the state
 # lost, logged and counted), and /readyz turns 503 while a master is down.
 # 4. An ACL user authenticated on every node (AUTH per node; a wrong
 # password is named, never logged).
@@ -78,6 +80,31 @@ PY
 }
 out=$(status /readyz)
 case $out in "200 "*) ;; *) pdm_fail "/readyz on the cluster: $out" ;; esac
+# Every write round asked its masters' replicas to confirm (WAIT).
+for p in $(pdm_cluster_masters); do
+  pdm_cluster_cli "$p" info commandstats | grep -q '^cmdstat_wait:calls=[1-9]' \
+    || pdm_fail "master $p got no WAIT: writes not confirmed on a replica"
+done
+
+# 2b. Every replica stopped (SIGSTOP): no replica confirms the writes of
+# newer data: the scorer says so and goes on scoring; once they are back
+# (SIGCONT, and the map read again with the next epoch check) it says that.
+replicas=()
+for p in $(_pdm_cluster_live); do
+  pdm_cluster_cli "$p" role | sed -n 1p | grep -qx slave && replicas+=("$(pdm_cluster_pid "$p")")
+done
+kill -STOP "${replicas[@]}"
+"$B/pdm-sim" --out "$T/data-more" --machines 6 --hours 50 --seed 12 --start 2015-02-01 2>"$T/sim-more.log"
+sl_replay "$T/data-more" pdm.http
+sl_wait_rows "$T/http.csv" $((telemetry + 300)) 60
+sl_wait_log "$T/http.log" "no replica confirmed the writes within 100 ms" 1 20
+kill -CONT "${replicas[@]}"
+pdm_cluster_wait_ok 30 || pdm_fail "the replicas did not come back"
+sleep 6 # the next epoch check reads the map again
+"$B/pdm-sim" --out "$T/data-more2" --machines 6 --hours 50 --seed 13 --start 2015-03-01 2>>"$T/sim-more.log"
+sl_replay "$T/data-more2" pdm.http
+sl_wait_rows "$T/http.csv" $((telemetry + 600)) 60
+sl_wait_log "$T/http.log" "a replica confirms the writes again" 1 30
 
 # 3. One master flushed: the next epoch check (every 5 s) notices.
 victim=$(pdm_cluster_masters | tail -1)
