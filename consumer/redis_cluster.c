@@ -85,10 +85,12 @@ pdm_cluster *pdm_cluster_new(const char *url, const char *password, double timeo
         pdm_err(errstr, errlen, "out of memory");
         return NULL;
     }
-    if ((password && *password && !(cl->password = strdup(password))) ||
-        parse_url(cl, url, errstr, errlen)) {
-        if (!errstr || !*errstr)
-            pdm_err(errstr, errlen, "out of memory");
+    if (password && *password && !(cl->password = strdup(password))) {
+        pdm_err(errstr, errlen, "out of memory");
+        pdm_cluster_destroy(cl);
+        return NULL;
+    }
+    if (parse_url(cl, url, errstr, errlen)) {
         pdm_cluster_destroy(cl);
         return NULL;
     }
@@ -115,6 +117,7 @@ void pdm_cluster_drop(pdm_cluster *cl)
     for (int i = 0; i < cl->n_seeds; i++)
         node_drop(&cl->seeds[i]);
     cl->have_map = 0;
+    cl->open = 0; /* a pipeline being queued is abandoned: the next add starts afresh */
 }
 
 void pdm_cluster_destroy(pdm_cluster *cl)

@@ -1,8 +1,9 @@
 /* Unit tests of the Redis Cluster rules (consumer/redis_slot.c): CRC16 and
  * key slots against the cluster specification's vectors and the slots a
  * real redis-server 7.0 gives (CLUSTER KEYSLOT), the hash-tag rules, redirect
- * parsing (MOVED, ASK, TRYAGAIN, CLUSTERDOWN, and malformed ones), and the
- * epoch's per-slot tags. */
+ * parsing (MOVED, ASK, TRYAGAIN, CLUSTERDOWN, and malformed ones), the
+ * epoch's per-slot tags, and redis+cluster:// URLs (no server needed: the
+ * client connects only when first used). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +15,7 @@
 #include <string.h>
 
 #include "redis_slot.h"
+#include "redis_state.h"
 
 static int slot_of(const char *key) { return pdm_redis_key_slot(key, strlen(key)); }
 
@@ -140,12 +142,49 @@ static void test_slot_tags(void **state)
     free(tags);
 }
 
+static void test_cluster_urls(void **state)
+{
+    (void)state;
+    char err[256] = "";
+    pdm_redis *r =
+        pdm_redis_new("redis+cluster://pdm:s3cret@10.0.0.1:7000,[::1]:7001,node-3", NULL, 1, err,
+                      sizeof err);
+    assert_non_null(r);
+    /* the seeds, a default port, never the credentials */
+    assert_string_equal(pdm_redis_describe(r), "cluster 10.0.0.1:7000,::1:7001,node-3:6379");
+    assert_false(pdm_redis_connected(r));
+    pdm_redis_destroy(r);
+    r = pdm_redis_new("redis+cluster://127.0.0.1:7000/0", "pw", 1, err, sizeof err);
+    assert_non_null(r);
+    pdm_redis_destroy(r);
+    static const char *const bad[] = {
+        "redis+cluster://",                      /* no seed */
+        "redis+cluster://u:s3cret@",             /* no seed */
+        "redis+cluster://h:0",                   /* port */
+        "redis+cluster://h:65536",               /* port */
+        "redis+cluster://h:7000x",               /* port */
+        "redis+cluster://a:1,,b:2",              /* an empty seed */
+        "redis+cluster://u:s3cret@h:7000/1",     /* a cluster has db 0 only */
+        "redis+cluster://[::1:7000",             /* unclosed [ */
+        "redis+cluster://1:1,2:2,3:3,4:4,5:5,6:6,7:7,8:8,9:9,10:10,11:11,12:12,13:13,14:14,"
+        "15:15,16:16,17:17",                     /* more than 16 seeds */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        err[0] = '\0';
+        if (pdm_redis_new(bad[i], NULL, 1, err, sizeof err))
+            fail_msg("'%s' accepted", bad[i]);
+        assert_true(err[0] != '\0');
+        if (strstr(err, "s3cret"))
+            fail_msg("the password in the message: %s", err);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_crc16_vector),  cmocka_unit_test(test_slots_match_redis),
         cmocka_unit_test(test_hash_tags),     cmocka_unit_test(test_redirects),
-        cmocka_unit_test(test_slot_tags),
+        cmocka_unit_test(test_slot_tags),     cmocka_unit_test(test_cluster_urls),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
