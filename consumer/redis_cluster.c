@@ -77,8 +77,8 @@ static int parse_url(pdm_cluster *cl, const char *url, char *errstr, size_t errl
     return 0;
 }
 
-pdm_cluster *pdm_cluster_new(const char *url, const char *password, double timeout_s,
-                             char *errstr, size_t errlen)
+pdm_cluster *pdm_cluster_new(const char *url, const char *password, double timeout_s, char *errstr,
+                             size_t errlen)
 {
     pdm_cluster *cl = calloc(1, sizeof *cl);
     if (!cl) {
@@ -98,8 +98,8 @@ pdm_cluster *pdm_cluster_new(const char *url, const char *password, double timeo
     memset(cl->owner, -1, sizeof cl->owner);
     size_t used = (size_t)snprintf(cl->desc, sizeof cl->desc, "cluster ");
     for (int i = 0; i < cl->n_seeds && used < sizeof cl->desc; i++)
-        used += (size_t)snprintf(cl->desc + used, sizeof cl->desc - used, "%s%s:%d",
-                                 i ? "," : "", cl->seeds[i].host, cl->seeds[i].port);
+        used += (size_t)snprintf(cl->desc + used, sizeof cl->desc - used, "%s%s:%d", i ? "," : "",
+                                 cl->seeds[i].host, cl->seeds[i].port);
     return cl;
 }
 
@@ -137,9 +137,15 @@ void pdm_cluster_destroy(pdm_cluster *cl)
     free(cl);
 }
 
-const char *pdm_cluster_describe(const pdm_cluster *cl) { return cl->desc; }
+const char *pdm_cluster_describe(const pdm_cluster *cl)
+{
+    return cl->desc;
+}
 
-int pdm_cluster_connected(const pdm_cluster *cl) { return cl->have_map; }
+int pdm_cluster_connected(const pdm_cluster *cl)
+{
+    return cl->have_map;
+}
 
 /* Connects and authenticates n if it is not connected. */
 int cl_node_connect(pdm_cluster *cl, cl_node *n, char *errstr, size_t errlen)
@@ -208,8 +214,8 @@ static int map_range(pdm_cluster *cl, const redisReply *e, const cl_node *from, 
         e->element[0]->type != REDIS_REPLY_INTEGER || e->element[1]->type != REDIS_REPLY_INTEGER)
         return -1;
     const redisReply *m = e->element[2];
-    if (m->type != REDIS_REPLY_ARRAY || m->elements < 2 || m->element[0]->type != REDIS_REPLY_STRING ||
-        m->element[1]->type != REDIS_REPLY_INTEGER)
+    if (m->type != REDIS_REPLY_ARRAY || m->elements < 2 ||
+        m->element[0]->type != REDIS_REPLY_STRING || m->element[1]->type != REDIS_REPLY_INTEGER)
         return -1;
     long long lo = e->element[0]->integer, hi = e->element[1]->integer;
     if (lo < 0 || hi >= PDM_REDIS_SLOTS || lo > hi)
@@ -252,8 +258,8 @@ static int map_from(pdm_cluster *cl, cl_node *n, char *errstr, size_t errlen)
         cl->nodes[i].replicas = 0;
     for (size_t i = 0; rc == 0 && i < reply->elements; i++)
         if (map_range(cl, reply->element[i], &from, map))
-            rc = pdm_err(errstr, errlen, "redis %s:%d: CLUSTER SLOTS: unexpected reply",
-                         from.host, from.port);
+            rc = pdm_err(errstr, errlen, "redis %s:%d: CLUSTER SLOTS: unexpected reply", from.host,
+                         from.port);
     if (rc == 0)
         memcpy(cl->owner, map, sizeof cl->owner);
     free(map);

@@ -18,8 +18,8 @@ typedef struct pdm_cluster pdm_cluster;
 /* url: redis+cluster://[[user]:password@]host:port[,host:port...][/0], the
  * seed nodes (any of them, the rest is learned). password (may be NULL)
  * overrides the URL's. Does not connect yet. */
-pdm_cluster *pdm_cluster_new(const char *url, const char *password, double timeout_s,
-                             char *errstr, size_t errlen);
+pdm_cluster *pdm_cluster_new(const char *url, const char *password, double timeout_s, char *errstr,
+                             size_t errlen);
 void pdm_cluster_destroy(pdm_cluster *cl);
 /* "cluster host:port,..." (the seeds, without credentials), for logs. */
 const char *pdm_cluster_describe(const pdm_cluster *cl);

@@ -13,21 +13,21 @@
 typedef struct {
     char host[256];
     int port;
-    redisContext *c;  /* NULL while disconnected */
-    int replicas;     /* as the slot map lists them (failed ones are not) */
-    int touched;      /* got writes since its last WAIT (a write pipeline) */
-    int wait_sent;    /* a WAIT's reply is to be read */
-    int unconfirmed;  /* its last WAIT saw no replica take the writes */
+    redisContext *c; /* NULL while disconnected */
+    int replicas;    /* as the slot map lists them (failed ones are not) */
+    int touched;     /* got writes since its last WAIT (a write pipeline) */
+    int wait_sent;   /* a WAIT's reply is to be read */
+    int unconfirmed; /* its last WAIT saw no replica take the writes */
 } cl_node;
 
 typedef struct {
     size_t off, len; /* the command in RESP, in the batch's arena */
     int slot;
-    int node;        /* where it was sent */
-    int ask_node;    /* -1, or the node an ASK named: send ASKING first */
-    int sent;        /* its reply is to be read */
-    int asked;       /* an ASKING reply comes before it */
-    int done;        /* its reply is in (and maybe taken already) */
+    int node;     /* where it was sent */
+    int ask_node; /* -1, or the node an ASK named: send ASKING first */
+    int sent;     /* its reply is to be read */
+    int asked;    /* an ASKING reply comes before it */
+    int done;     /* its reply is in (and maybe taken already) */
     redisReply *reply;
 } cl_cmd;
 

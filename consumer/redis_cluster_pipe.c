@@ -103,8 +103,7 @@ static int route(pdm_cluster *cl, cl_cmd *c, char *errstr, size_t errlen)
 {
     int node = c->ask_node >= 0 ? c->ask_node : cl->owner[c->slot];
     if (node < 0)
-        return pdm_err(errstr, errlen, "redis %s: slot %d is served by no node", cl->desc,
-                       c->slot);
+        return pdm_err(errstr, errlen, "redis %s: slot %d is served by no node", cl->desc, c->slot);
     cl_node *n = &cl->nodes[node];
     if (cl_node_connect(cl, n, errstr, errlen))
         return -1;
@@ -127,8 +126,7 @@ static int flush_all(pdm_cluster *cl, char *errstr, size_t errlen)
         int done = 0;
         while (n->c && !done)
             if (redisBufferWrite(n->c, &done) != REDIS_OK)
-                return pdm_err(errstr, errlen, "redis %s:%d: %s", n->host, n->port,
-                               n->c->errstr);
+                return pdm_err(errstr, errlen, "redis %s:%d: %s", n->host, n->port, n->c->errstr);
     }
     return 0;
 }
@@ -219,8 +217,8 @@ int pdm_cluster_send(pdm_cluster *cl, int writes, char *errstr, size_t errlen)
  * replies come in the order it got the commands). A redirect leaves the
  * command without a reply, to be sent again: *moved, *asked and *later say
  * that some were (*moved: read the map again, *later: wait first). */
-static int read_replies(pdm_cluster *cl, int *moved, int *asked, int *later, char *last, size_t last_len,
-                        char *errstr, size_t errlen)
+static int read_replies(pdm_cluster *cl, int *moved, int *asked, int *later, char *last,
+                        size_t last_len, char *errstr, size_t errlen)
 {
     for (size_t i = 0; i < cl->n_cmds; i++) {
         cl_cmd *c = &cl->cmds[i];
@@ -232,8 +230,7 @@ static int read_replies(pdm_cluster *cl, int *moved, int *asked, int *later, cha
             if (reply)
                 freeReplyObject(reply); /* ASKING's +OK */
             if (redisGetReply(n->c, (void **)&reply) != REDIS_OK)
-                return pdm_err(errstr, errlen, "redis %s:%d: %s", n->host, n->port,
-                               n->c->errstr);
+                return pdm_err(errstr, errlen, "redis %s:%d: %s", n->host, n->port, n->c->errstr);
         }
         c->sent = 0;
         pdm_redis_redirect r;

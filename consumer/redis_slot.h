@@ -29,9 +29,9 @@ typedef enum {
 
 typedef struct {
     pdm_redis_redirect_kind kind;
-    int slot;      /* MOVED, ASK */
-    char host[256];/* MOVED, ASK ("" when the reply names no host: the node
-                    * that answered, per Redis 7's cluster-preferred-endpoint-type) */
+    int slot;       /* MOVED, ASK */
+    char host[256]; /* MOVED, ASK ("" when the reply names no host: the node
+                     * that answered, per Redis 7's cluster-preferred-endpoint-type) */
     int port;
 } pdm_redis_redirect;
 

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # redis_cluster.sh: a real Redis Cluster on loopback for tests, sourced after
 # tests/harness.sh (whose pdm_tmpdir, pdm_free_port, pdm_track and pdm_stop it
 # uses): six redis-server --cluster-enabled yes on free ports, each in its own
@@ -26,7 +27,9 @@ pdm_cluster_cli() {
 }
 
 pdm_cluster_pid() {
-  local ports=($PDM_CLUSTER_PORTS) pids=($PDM_CLUSTER_PIDS) i
+  local ports pids i
+  read -ra ports <<<"$PDM_CLUSTER_PORTS"
+  read -ra pids <<<"$PDM_CLUSTER_PIDS"
   for i in "${!ports[@]}"; do
     [ "${ports[$i]}" = "$1" ] && { echo "${pids[$i]}"; return 0; }
   done

@@ -119,7 +119,7 @@ for line in sys.stdin:
 print(best[0], best[1])' "$machine_slots")
 to=""
 for p in "${masters[@]}"; do [ "$p" = "$from" ] || to=$p; done
-[ -n "$from" ] && [ -n "$to" ] || pdm_fail "no masters to reshard between"
+if [ -z "$from" ] || [ -z "$to" ]; then pdm_fail "no masters to reshard between"; fi
 
 before=$(sl_rows "$T/online.csv")
 redis-cli --cluster reshard "127.0.0.1:$from" --cluster-from "$(node_id "$from")" \

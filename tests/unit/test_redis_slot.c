@@ -17,7 +17,10 @@
 #include "redis_slot.h"
 #include "redis_state.h"
 
-static int slot_of(const char *key) { return pdm_redis_key_slot(key, strlen(key)); }
+static int slot_of(const char *key)
+{
+    return pdm_redis_key_slot(key, strlen(key));
+}
 
 static void test_crc16_vector(void **state)
 {
@@ -35,10 +38,18 @@ static void test_slots_match_redis(void **state)
         const char *key;
         int slot;
     } known[] = {
-        {"123456789", 12739},     {"{user1000}.following", 3443}, {"{user1000}.followers", 3443},
-        {"user1000", 3443},       {"foo{}{bar}", 8363},           {"foo{{bar}}zap", 4015},
-        {"foo{bar}{zap}", 5061},  {"pdm:{42}:tel", 8000},         {"pdm:{42}:meta", 8000},
-        {"a{", 14311},            {"{}", 15257},                  {"}{x}", 16287},
+        {"123456789", 12739},
+        {"{user1000}.following", 3443},
+        {"{user1000}.followers", 3443},
+        {"user1000", 3443},
+        {"foo{}{bar}", 8363},
+        {"foo{{bar}}zap", 4015},
+        {"foo{bar}{zap}", 5061},
+        {"pdm:{42}:tel", 8000},
+        {"pdm:{42}:meta", 8000},
+        {"a{", 14311},
+        {"{}", 15257},
+        {"}{x}", 16287},
         {"", 0},
     };
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
@@ -146,9 +157,8 @@ static void test_cluster_urls(void **state)
 {
     (void)state;
     char err[256] = "";
-    pdm_redis *r =
-        pdm_redis_new("redis+cluster://pdm:s3cret@10.0.0.1:7000,[::1]:7001,node-3", NULL, 1, err,
-                      sizeof err);
+    pdm_redis *r = pdm_redis_new("redis+cluster://pdm:s3cret@10.0.0.1:7000,[::1]:7001,node-3", NULL,
+                                 1, err, sizeof err);
     assert_non_null(r);
     /* the seeds, a default port, never the credentials */
     assert_string_equal(pdm_redis_describe(r), "cluster 10.0.0.1:7000,::1:7001,node-3:6379");
@@ -158,16 +168,16 @@ static void test_cluster_urls(void **state)
     assert_non_null(r);
     pdm_redis_destroy(r);
     static const char *const bad[] = {
-        "redis+cluster://",                      /* no seed */
-        "redis+cluster://u:s3cret@",             /* no seed */
-        "redis+cluster://h:0",                   /* port */
-        "redis+cluster://h:65536",               /* port */
-        "redis+cluster://h:7000x",               /* port */
-        "redis+cluster://a:1,,b:2",              /* an empty seed */
-        "redis+cluster://u:s3cret@h:7000/1",     /* a cluster has db 0 only */
-        "redis+cluster://[::1:7000",             /* unclosed [ */
+        "redis+cluster://",                  /* no seed */
+        "redis+cluster://u:s3cret@",         /* no seed */
+        "redis+cluster://h:0",               /* port */
+        "redis+cluster://h:65536",           /* port */
+        "redis+cluster://h:7000x",           /* port */
+        "redis+cluster://a:1,,b:2",          /* an empty seed */
+        "redis+cluster://u:s3cret@h:7000/1", /* a cluster has db 0 only */
+        "redis+cluster://[::1:7000",         /* unclosed [ */
         "redis+cluster://1:1,2:2,3:3,4:4,5:5,6:6,7:7,8:8,9:9,10:10,11:11,12:12,13:13,14:14,"
-        "15:15,16:16,17:17",                     /* more than 16 seeds */
+        "15:15,16:16,17:17", /* more than 16 seeds */
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         err[0] = '\0';
@@ -182,9 +192,9 @@ static void test_cluster_urls(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_crc16_vector),  cmocka_unit_test(test_slots_match_redis),
-        cmocka_unit_test(test_hash_tags),     cmocka_unit_test(test_redirects),
-        cmocka_unit_test(test_slot_tags),     cmocka_unit_test(test_cluster_urls),
+        cmocka_unit_test(test_crc16_vector), cmocka_unit_test(test_slots_match_redis),
+        cmocka_unit_test(test_hash_tags),    cmocka_unit_test(test_redirects),
+        cmocka_unit_test(test_slot_tags),    cmocka_unit_test(test_cluster_urls),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
