@@ -270,9 +270,13 @@ static int map_from(pdm_cluster *cl, cl_node *n, char *errstr, size_t errlen)
 /* The slot map from the first node that gives one: known nodes, then seeds. */
 int cl_map_refresh(pdm_cluster *cl, char *errstr, size_t errlen)
 {
-    for (int i = 0; i < cl->n_nodes; i++)
-        if (map_from(cl, &cl->nodes[i], errstr, errlen) == 0)
-            goto found;
+    /* Connected nodes first: a dead host that sends no reset would cost a
+     * connect timeout on every refresh (each epoch check makes one). */
+    for (int connected = 1; connected >= 0; connected--)
+        for (int i = 0; i < cl->n_nodes; i++)
+            if ((cl->nodes[i].c != NULL) == connected &&
+                map_from(cl, &cl->nodes[i], errstr, errlen) == 0)
+                goto found;
     for (int i = 0; i < cl->n_seeds; i++) {
         int rc = map_from(cl, &cl->seeds[i], errstr, errlen);
         node_drop(&cl->seeds[i]); /* a seed's connection serves only this */

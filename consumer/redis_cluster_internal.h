@@ -54,7 +54,8 @@ struct pdm_cluster {
 int cl_node_connect(pdm_cluster *cl, cl_node *n, char *errstr, size_t errlen);
 /* The index of the node host:port, added if new; -1 out of memory. */
 int cl_node_index(pdm_cluster *cl, const char *host, int port);
-/* The slot map from the first node that gives one: known nodes, then seeds. */
+/* The slot map from the first node that gives one: connected nodes, other
+ * known nodes, then seeds. */
 int cl_map_refresh(pdm_cluster *cl, char *errstr, size_t errlen);
 /* Frees the replies and empties the command queue. */
 void cl_pipeline_clear(pdm_cluster *cl);
