@@ -32,7 +32,8 @@ static int parse_url(pdm_redis *r, const char *url, char *errstr, size_t errlen)
     const char *p = url;
     char shown[512];
     if (strncmp(p, "redis://", 8) != 0)
-        return pdm_err(errstr, errlen, "redis URL must start with redis:// (or redis+cluster://): '%s'",
+        return pdm_err(errstr, errlen,
+                       "redis URL must start with redis:// (or redis+cluster://): '%s'",
                        redacted(url, shown, sizeof shown));
     p += 8;
     const char *slash = strchr(p, '/');
