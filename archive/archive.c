@@ -257,21 +257,37 @@ static arc_offset *find_offset(pdm_archive *a, const char *topic, int32_t partit
     return o;
 }
 
+/* A new file's entry, its header pending. */
+static arc_file *new_file(pdm_archive *a, pdm_dataset_file type, const char *name, int *oom)
+{
+    arc_file *f = arc_state_file(&a->st, name, 1, oom);
+    if (f && f->size == 0 && f->pending.len == 0 &&
+        pdm_buf_printf(&f->pending, "%s\n", pdm_dataset_file_header(type))) {
+        *oom = 1;
+        return NULL;
+    }
+    return f;
+}
+
+/* The file a row of type goes to. A day's four files are created together,
+ * so that every day directory is a data set pdm_dataset_load reads alone. */
 static arc_file *find_file(pdm_archive *a, pdm_dataset_file type, const char *name, int *oom)
 {
+    char sibling[ARC_NAME_MAX];
     size_t i = a->last_file[type];
     if (i < a->st.nfiles && !strcmp(a->st.files[i].name, name))
         return &a->st.files[i];
-    arc_file *f = arc_state_file(&a->st, name, 1, oom);
-    if (!f)
-        return NULL;
-    a->last_file[type] = (size_t)(f - a->st.files);
-    if (f->size == 0 && f->pending.len == 0) { /* new: the header goes first */
-        if (pdm_buf_printf(&f->pending, "%s\n", pdm_dataset_file_header(type))) {
-            *oom = 1;
-            return NULL;
+    if (type != PDM_FILE_MACHINES && !arc_state_file(&a->st, name, 0, NULL)) {
+        for (int t = 0; t < PDM_FILE_MACHINES; t++) {
+            snprintf(sibling, sizeof sibling, "%.10s/%s", name,
+                     pdm_dataset_file_name((pdm_dataset_file)t));
+            if (!new_file(a, (pdm_dataset_file)t, sibling, oom))
+                return NULL;
         }
     }
+    arc_file *f = new_file(a, type, name, oom);
+    if (f)
+        a->last_file[type] = (size_t)(f - a->st.files);
     return f;
 }
 
