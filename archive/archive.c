@@ -48,8 +48,8 @@ static int take_lock(pdm_archive *a, char *errstr, size_t errlen)
     if (a->lock_fd < 0)
         return pdm_err(errstr, errlen, "cannot open %s: %s", path, strerror(errno));
     if (flock(a->lock_fd, LOCK_EX | LOCK_NB))
-        return pdm_err(errstr, errlen, "%s is in use by another pdm-archive (%s is locked)",
-                       a->dir, path);
+        return pdm_err(errstr, errlen, "%s is in use by another pdm-archive (%s is locked)", a->dir,
+                       path);
     return 0;
 }
 
@@ -364,8 +364,8 @@ static int write_pending(pdm_archive *a, arc_file *f, char *errstr, size_t errle
         }
     }
     if (f->fd < 0) {
-        f->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | (created ? O_TRUNC : 0),
-                     0644);
+        f->fd =
+            open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | (created ? O_TRUNC : 0), 0644);
         if (f->fd < 0)
             return pdm_err(errstr, errlen, "cannot open %s: %s", path, strerror(errno));
     }
@@ -460,8 +460,7 @@ void pdm_archive_each_offset(const pdm_archive *a,
 {
     for (size_t i = 0; i < a->st.noffsets; i++)
         if (a->st.offsets[i].committed >= 0)
-            fn(ctx, a->st.offsets[i].topic, a->st.offsets[i].partition,
-               a->st.offsets[i].committed);
+            fn(ctx, a->st.offsets[i].topic, a->st.offsets[i].partition, a->st.offsets[i].committed);
 }
 
 const pdm_archive_stats *pdm_archive_get_stats(const pdm_archive *a)

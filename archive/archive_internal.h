@@ -31,10 +31,10 @@
 
 typedef struct {
     char name[ARC_NAME_MAX];
-    int64_t day;      /* its day's start, ms; INT64_MIN for the machines table */
-    int64_t size;     /* committed bytes; 0: not created yet */
-    pdm_buf pending;  /* rows added since the last commit */
-    int fd;           /* -1 when closed */
+    int64_t day;     /* its day's start, ms; INT64_MIN for the machines table */
+    int64_t size;    /* committed bytes; 0: not created yet */
+    pdm_buf pending; /* rows added since the last commit */
+    int fd;          /* -1 when closed */
 } arc_file;
 
 typedef struct {

@@ -48,22 +48,26 @@ static const pdm_option options[] = {
      "run: Kafka bootstrap servers.", 0},
     {"dir", 'd', "PDM_ARCHIVE_DIR", PDM_OPT_STRING, O(dir), NULL, "DIR",
      "The archive (required): DIR/YYYY-MM-DD/PdM_*.csv per day of event time, "
-     "DIR/PdM_machines.csv, DIR/archive.state.", 0},
+     "DIR/PdM_machines.csv, DIR/archive.state.",
+     0},
     {"group", 'g', "PDM_ARCHIVE_GROUP", PDM_OPT_STRING, O(group), "pdm-archive", "ID",
      "run: consumer group (its committed offsets show the archive's lag).", 0},
     {"topics", 't', "PDM_ARCHIVE_TOPICS", PDM_OPT_STRING, O(topics),
      "pdm.telemetry,pdm.errors,pdm.maintenance,pdm.failures,pdm.machines", "T,...",
      "run: topics to archive (any may carry any input event type; each message names its "
-     "schema).", 0},
+     "schema).",
+     0},
     {"keep-days", 0, "PDM_ARCHIVE_KEEP_DAYS", PDM_OPT_INT, O(keep_days), "0", "N",
      "run: keep the N newest days up to the stream's event time (capped by the wall clock); "
      "older days are removed after a commit and their late events skipped. 0: keep all. "
-     "The machines table is always kept.", 0},
+     "The machines table is always kept.",
+     0},
     {"batch-size", 0, "PDM_ARCHIVE_BATCH_SIZE", PDM_OPT_INT, O(batch_size), "10000", "N",
      "run: commit (write, fsync, state) at most every N messages.", 0},
     {"max-wait", 0, "PDM_ARCHIVE_MAX_WAIT", PDM_OPT_STRING, O(max_wait), "1s", "DURATION",
      "run: commit what has arrived at least this often (a live stream's rows are durable "
-     "within it).", 0},
+     "within it).",
+     0},
     {"exit-at-end", 'e', "PDM_ARCHIVE_EXIT_AT_END", PDM_OPT_BOOL, O(exit_at_end), "false", NULL,
      "run: commit and exit once every assigned partition is at its end (tests, backfills).", 0},
     {"from", 0, "PDM_ARCHIVE_FROM", PDM_OPT_STRING, O(from), NULL, "YYYY-MM-DD",
@@ -192,8 +196,8 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         rd_kafka_error_destroy(rd_kafka_incremental_assign(rk, parts));
     else
         rd_kafka_assign(rk, parts);
-    pdm_log(PDM_LOG_INFO, "assigned %d partitions (%d resumed at the archive's offsets)", parts->cnt,
-            resumed);
+    pdm_log(PDM_LOG_INFO, "assigned %d partitions (%d resumed at the archive's offsets)",
+            parts->cnt, resumed);
 }
 
 static rd_kafka_t *consumer_new(runner *r, char *errstr, size_t errlen)
@@ -258,20 +262,23 @@ static int take(runner *r, const rd_kafka_message_t *m)
     char errstr[PDM_ERRSTR_SIZE] = "";
     pdm_event ev;
     const char *topic = rd_kafka_topic_name(m->rkt);
-    int st = pdm_codec_decode(r->codec, m->payload, m->payload ? m->len : 0, &ev, errstr,
-                              sizeof errstr);
+    int st =
+        pdm_codec_decode(r->codec, m->payload, m->payload ? m->len : 0, &ev, errstr, sizeof errstr);
     const pdm_archive_stats *s = pdm_archive_get_stats(r->archive);
     uint64_t before[PDM_ARCHIVE_SKIP_COUNT];
     memcpy(before, s->skipped, sizeof before);
-    if (pdm_archive_add(r->archive, topic, m->partition, m->offset, st == PDM_DECODE_OK ? &ev : NULL,
-                        pdm_now_ms(), errstr, sizeof errstr) < 0) {
+    if (pdm_archive_add(r->archive, topic, m->partition, m->offset,
+                        st == PDM_DECODE_OK ? &ev : NULL, pdm_now_ms(), errstr,
+                        sizeof errstr) < 0) {
         pdm_log(PDM_LOG_ERROR, "%s", errstr);
         return -1;
     }
     for (int k = 1; k < PDM_ARCHIVE_SKIP_COUNT; k++)
         if (s->skipped[k] != before[k] && r->logged_skips[k]++ == 0)
-            pdm_log(PDM_LOG_WARN, "skipped %s [%d] offset %lld: %s%s%s (first of its kind; all are "
-                    "counted)", topic, (int)m->partition, (long long)m->offset,
+            pdm_log(PDM_LOG_WARN,
+                    "skipped %s [%d] offset %lld: %s%s%s (first of its kind; all are "
+                    "counted)",
+                    topic, (int)m->partition, (long long)m->offset,
                     pdm_archive_skip_name((pdm_archive_skip)k), st ? ": " : "", st ? errstr : "");
     return 0;
 }
@@ -287,12 +294,13 @@ static void log_progress(const runner *r, const char *what)
         pdm_time_format(s->stream_ms, stream);
     pdm_log(PDM_LOG_INFO,
             "%s: rows telemetry %llu, errors %llu, maintenance %llu, failures %llu, machines %llu; "
-            "skipped %llu; %llu commits; days expired %llu; stream time %s", what,
-            (unsigned long long)s->rows[PDM_EV_TELEMETRY], (unsigned long long)s->rows[PDM_EV_ERROR],
+            "skipped %llu; %llu commits; days expired %llu; stream time %s",
+            what, (unsigned long long)s->rows[PDM_EV_TELEMETRY],
+            (unsigned long long)s->rows[PDM_EV_ERROR],
             (unsigned long long)s->rows[PDM_EV_MAINTENANCE],
-            (unsigned long long)s->rows[PDM_EV_FAILURE], (unsigned long long)s->rows[PDM_EV_MACHINE],
-            (unsigned long long)skipped, (unsigned long long)s->commits,
-            (unsigned long long)s->expired_days, stream);
+            (unsigned long long)s->rows[PDM_EV_FAILURE],
+            (unsigned long long)s->rows[PDM_EV_MACHINE], (unsigned long long)skipped,
+            (unsigned long long)s->commits, (unsigned long long)s->expired_days, stream);
 }
 
 static int consume(runner *r, int64_t max_wait_ms)
@@ -366,10 +374,11 @@ static int run(const archive_cfg *cfg)
         goto fail;
     const pdm_archive_stats *s = pdm_archive_get_stats(r.archive);
     if (s->recovered_bytes || s->recovered_files || s->missing_files)
-        pdm_log(PDM_LOG_INFO, "recovered %s to its last commit: %llu bytes truncated, %llu files "
-                "removed (an interrupted batch), %llu listed files missing", cfg->dir,
-                (unsigned long long)s->recovered_bytes, (unsigned long long)s->recovered_files,
-                (unsigned long long)s->missing_files);
+        pdm_log(PDM_LOG_INFO,
+                "recovered %s to its last commit: %llu bytes truncated, %llu files "
+                "removed (an interrupted batch), %llu listed files missing",
+                cfg->dir, (unsigned long long)s->recovered_bytes,
+                (unsigned long long)s->recovered_files, (unsigned long long)s->missing_files);
     if (!(r.codec = pdm_codec_new(errstr, sizeof errstr)) ||
         !(r.rk = consumer_new(&r, errstr, sizeof errstr)))
         goto fail;
@@ -446,8 +455,10 @@ int main(int argc, char **argv)
     pdm_log_set_level(level);
     if (!cfg.dir || !*cfg.dir || cfg.keep_days < 0 || cfg.keep_days > 100000 ||
         cfg.batch_size < 1 || cfg.batch_size > MAX_BATCH) {
-        fprintf(stderr, "pdm-archive: --dir is required; --keep-days 0..100000, --batch-size "
-                        "1..%d\n", MAX_BATCH);
+        fprintf(stderr,
+                "pdm-archive: --dir is required; --keep-days 0..100000, --batch-size "
+                "1..%d\n",
+                MAX_BATCH);
         goto out;
     }
     if (is_export) {

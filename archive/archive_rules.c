@@ -45,7 +45,8 @@ int pdm_archive_day_parse(const char *name, int64_t *day_start_ms)
 
 int64_t arc_day_start(int64_t ts_ms)
 {
-    return ts_ms / PDM_MS_PER_DAY * PDM_MS_PER_DAY - (ts_ms % PDM_MS_PER_DAY < 0 ? PDM_MS_PER_DAY : 0);
+    return ts_ms / PDM_MS_PER_DAY * PDM_MS_PER_DAY -
+           (ts_ms % PDM_MS_PER_DAY < 0 ? PDM_MS_PER_DAY : 0);
 }
 
 /* The dataset file an event type's rows go to; PDM_FILE_COUNT for none. */

@@ -104,8 +104,8 @@ int arc_state_format(const arc_state *st, pdm_buf *out)
                                  st->offsets[i].partition, st->offsets[i].committed);
     for (size_t i = 0; i < st->nfiles; i++)
         if (st->files[i].size > 0)
-            rc |= pdm_buf_printf(out, "file %s %" PRId64 "\n", st->files[i].name,
-                                 st->files[i].size);
+            rc |=
+                pdm_buf_printf(out, "file %s %" PRId64 "\n", st->files[i].name, st->files[i].size);
     rc |= pdm_buf_printf(out, "end\n");
     return rc ? -1 : 0;
 }

@@ -39,7 +39,8 @@ static int copy_rows(const char *dir, const arc_file *f, FILE *out, char *errstr
     fd = open(path, O_RDONLY | O_CLOEXEC);
     data = malloc(size ? size : 1);
     if (fd < 0 || !data) {
-        pdm_err(errstr, errlen, "cannot read %s: %s", path, fd < 0 ? strerror(errno) : "out of memory");
+        pdm_err(errstr, errlen, "cannot read %s: %s", path,
+                fd < 0 ? strerror(errno) : "out of memory");
         goto out;
     }
     while (got < size) {
@@ -47,8 +48,8 @@ static int copy_rows(const char *dir, const arc_file *f, FILE *out, char *errstr
         if (r < 0 && errno == EINTR)
             continue;
         if (r <= 0) {
-            pdm_err(errstr, errlen, "%s ends before its %zu committed bytes (removed by retention?)",
-                    path, size);
+            pdm_err(errstr, errlen,
+                    "%s ends before its %zu committed bytes (removed by retention?)", path, size);
             goto out;
         }
         got += (size_t)r;
@@ -87,7 +88,8 @@ static int export_type(const char *dir, const arc_state *st, pdm_dataset_file ty
     FILE *out = fopen(tmp, "wb");
 
     if (!refs || !out) {
-        pdm_err(errstr, errlen, "cannot create %s: %s", tmp, out ? "out of memory" : strerror(errno));
+        pdm_err(errstr, errlen, "cannot create %s: %s", tmp,
+                out ? "out of memory" : strerror(errno));
         goto out;
     }
     for (size_t i = 0; i < st->nfiles; i++) {
@@ -176,7 +178,8 @@ int pdm_archive_export(const char *dir, const char *from, const char *to, const 
         goto out;
     for (int f = 0; f < PDM_FILE_COUNT; f++) {
         const char *name = pdm_dataset_file_name((pdm_dataset_file)f);
-        if ((size_t)snprintf(final[f], sizeof final[f], "%s/%s", out_dir, name) >= sizeof final[f] ||
+        if ((size_t)snprintf(final[f], sizeof final[f], "%s/%s", out_dir, name) >=
+                sizeof final[f] ||
             (size_t)snprintf(tmp[f], sizeof tmp[f], "%s.tmp.%ld", final[f], (long)getpid()) >=
                 sizeof tmp[f]) {
             pdm_err(errstr, errlen, "%s: path too long", out_dir);

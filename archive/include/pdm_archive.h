@@ -82,10 +82,10 @@ int pdm_archive_format_row(const pdm_event *ev, int64_t now_ms, char *buf, size_
 /* What opening an archive does with one of its files: the state lists it
  * (listed) with a committed size (recorded) and it has actual bytes. */
 typedef enum {
-    PDM_ARCHIVE_KEEP = 0,  /* listed, and as long as recorded */
-    PDM_ARCHIVE_TRUNCATE,  /* listed, longer: rows of a batch never committed */
-    PDM_ARCHIVE_REMOVE,    /* not listed: created by a batch never committed */
-    PDM_ARCHIVE_CORRUPT,   /* listed, shorter: changed outside the archive (an error) */
+    PDM_ARCHIVE_KEEP = 0, /* listed, and as long as recorded */
+    PDM_ARCHIVE_TRUNCATE, /* listed, longer: rows of a batch never committed */
+    PDM_ARCHIVE_REMOVE,   /* not listed: created by a batch never committed */
+    PDM_ARCHIVE_CORRUPT,  /* listed, shorter: changed outside the archive (an error) */
 } pdm_archive_recovery;
 pdm_archive_recovery pdm_archive_recovery_action(int listed, int64_t recorded, int64_t actual);
 
@@ -99,14 +99,14 @@ int64_t pdm_archive_retention_start(int64_t stream_ms, int64_t now_ms, int keep_
 typedef struct pdm_archive pdm_archive;
 
 typedef struct {
-    uint64_t rows[PDM_EV_COUNT];            /* appended, by event type */
+    uint64_t rows[PDM_EV_COUNT];              /* appended, by event type */
     uint64_t skipped[PDM_ARCHIVE_SKIP_COUNT]; /* by reason */
     uint64_t commits;
-    uint64_t recovered_bytes;  /* truncated at open: an uncommitted batch's rows */
-    uint64_t recovered_files;  /* removed at open */
-    uint64_t missing_files;    /* listed but gone at open (a day removed by hand): dropped */
-    uint64_t expired_days;     /* removed by retention */
-    int64_t stream_ms;         /* newest event time written; INT64_MIN none */
+    uint64_t recovered_bytes; /* truncated at open: an uncommitted batch's rows */
+    uint64_t recovered_files; /* removed at open */
+    uint64_t missing_files;   /* listed but gone at open (a day removed by hand): dropped */
+    uint64_t expired_days;    /* removed by retention */
+    int64_t stream_ms;        /* newest event time written; INT64_MIN none */
 } pdm_archive_stats;
 
 /* Opens (creating it if needed) the archive in dir, takes its lock and

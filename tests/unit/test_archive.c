@@ -86,7 +86,8 @@ static void test_day_and_file_names(void **state)
     assert_int_equal(pdm_archive_day_parse("2015-01-03 00:00:00", &start), -1);
     assert_int_equal(pdm_archive_day_parse("..", &start), -1);
 
-    assert_int_equal(pdm_archive_file_name(PDM_EV_TELEMETRY, T2015_01_03 + 5 * HOUR, name, sizeof name), 28);
+    assert_int_equal(
+        pdm_archive_file_name(PDM_EV_TELEMETRY, T2015_01_03 + 5 * HOUR, name, sizeof name), 28);
     assert_string_equal(name, "2015-01-03/PdM_telemetry.csv");
     pdm_archive_file_name(PDM_EV_ERROR, T2015_01_03, name, sizeof name);
     assert_string_equal(name, "2015-01-03/PdM_errors.csv");
@@ -145,7 +146,8 @@ static void test_rows_as_the_loader_reads_them(void **state)
     ev = machine(1, 4, 201);
     assert_int_equal(pdm_archive_format_row(&ev, NOW, row, sizeof row), -PDM_ARCHIVE_SKIP_INVALID);
     ev = tel(1, T2015_01_03 + 500, 1);
-    assert_int_equal(pdm_archive_format_row(&ev, NOW, row, sizeof row), -PDM_ARCHIVE_SKIP_SUBSECOND);
+    assert_int_equal(pdm_archive_format_row(&ev, NOW, row, sizeof row),
+                     -PDM_ARCHIVE_SKIP_SUBSECOND);
     ev = tel(1, PDM_ARCHIVE_MIN_TS - 1000, 1);
     assert_int_equal(pdm_archive_format_row(&ev, NOW, row, sizeof row), -PDM_ARCHIVE_SKIP_TIME);
     ev = tel(1, PDM_ARCHIVE_MIN_TS, 1);
@@ -157,7 +159,8 @@ static void test_rows_as_the_loader_reads_them(void **state)
     pdm_risk risk = {0};
     ev = (pdm_event){.type = PDM_EV_RISK, .machine_id = 1, .ts = T2015_01_03};
     ev.u.risk = &risk;
-    assert_int_equal(pdm_archive_format_row(&ev, NOW, row, sizeof row), -PDM_ARCHIVE_SKIP_OUTPUT_TYPE);
+    assert_int_equal(pdm_archive_format_row(&ev, NOW, row, sizeof row),
+                     -PDM_ARCHIVE_SKIP_OUTPUT_TYPE);
     assert_string_equal(pdm_archive_skip_name(PDM_ARCHIVE_SKIP_EXPIRED), "expired");
 }
 
@@ -210,10 +213,10 @@ static void test_state_text(void **state)
     assert_string_equal(a.data, b.data);
 
     static const char *const bad[] = {
-        "pdm-archive-state 1\nstream -\n",                                 /* cut short */
-        "pdm-archive-state 2\nend\n",                                      /* unknown version */
-        "pdm-archive-state 1\nfile ../../etc/passwd 10\nend\n",            /* not ours */
-        "pdm-archive-state 1\nfile PdM_machines.csv 0\nend\n",             /* no size */
+        "pdm-archive-state 1\nstream -\n",                      /* cut short */
+        "pdm-archive-state 2\nend\n",                           /* unknown version */
+        "pdm-archive-state 1\nfile ../../etc/passwd 10\nend\n", /* not ours */
+        "pdm-archive-state 1\nfile PdM_machines.csv 0\nend\n",  /* no size */
         "pdm-archive-state 1\nfile PdM_machines.csv 5\nfile PdM_machines.csv 6\nend\n",
         "pdm-archive-state 1\noffset pdm.telemetry 0 -1\nend\n",
         "pdm-archive-state 1\noffset pdm.telemetry 0 1 2\nend\n",
@@ -383,7 +386,8 @@ static void test_retention_removes_old_days(void **state)
     assert_non_null(a);
     add_ok(a, "pdm.machines", 0, 0, &m);
     for (int d = 0; d < 3; d++) {
-        pdm_event e = tel(1, T2015_01_03 + d * DAY, d), mt = named(PDM_EV_MAINTENANCE, 1, T2015_01_03 + d * DAY, 1);
+        pdm_event e = tel(1, T2015_01_03 + d * DAY, d),
+                  mt = named(PDM_EV_MAINTENANCE, 1, T2015_01_03 + d * DAY, 1);
         add_ok(a, "pdm.telemetry", 0, d, &e);
         add_ok(a, "pdm.maintenance", 0, d, &mt);
         assert_int_equal(pdm_archive_commit(a, NOW, err, sizeof err), 0);
@@ -452,7 +456,8 @@ static void test_export_loads_as_the_source(void **state)
 
     /* Two days: their telemetry, errors and failures; maintenance up to the
      * last day; every machine. */
-    assert_int_equal(pdm_archive_export(arc, "2015-01-05", "2015-01-06", part, &days, err, sizeof err), 0);
+    assert_int_equal(
+        pdm_archive_export(arc, "2015-01-05", "2015-01-06", part, &days, err, sizeof err), 0);
     assert_int_equal(days, 2);
     assert_int_equal(pdm_dataset_load(part, NULL, &range, err, sizeof err), 0);
     size_t nt, nm, nmach, src_maint = 0;
@@ -468,7 +473,8 @@ static void test_export_loads_as_the_source(void **state)
     assert_true(mt[0].ts < T2015_01_03);
     pdm_dataset_events_of_type(range, PDM_EV_MACHINE, &nmach);
     assert_int_equal(nmach, 6);
-    assert_int_equal(pdm_archive_export(arc, "2015-01-06", "2015-01-05", part, NULL, err, sizeof err), -1);
+    assert_int_equal(
+        pdm_archive_export(arc, "2015-01-06", "2015-01-05", part, NULL, err, sizeof err), -1);
     assert_int_equal(pdm_archive_export(src, NULL, NULL, part, NULL, err, sizeof err), -1);
     assert_non_null(strstr(err, "not an archive"));
     pdm_dataset_destroy(range);
@@ -487,7 +493,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_commit_and_reopen, scratch_setup, scratch_teardown),
         cmocka_unit_test_setup_teardown(test_interrupted_commit_recovers, scratch_setup,
                                         scratch_teardown),
-        cmocka_unit_test_setup_teardown(test_lost_state_is_refused, scratch_setup, scratch_teardown),
+        cmocka_unit_test_setup_teardown(test_lost_state_is_refused, scratch_setup,
+                                        scratch_teardown),
         cmocka_unit_test_setup_teardown(test_retention_removes_old_days, scratch_setup,
                                         scratch_teardown),
         cmocka_unit_test_setup_teardown(test_export_loads_as_the_source, scratch_setup,
