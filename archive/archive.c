@@ -346,21 +346,23 @@ static int write_all(int fd, const char *data, size_t len)
 }
 
 /* Appends and fsyncs a file's pending rows, creating it (and its day
- * directory, durably) when new. */
-static int write_pending(pdm_archive *a, arc_file *f, char *errstr, size_t errlen)
+ * directory) when new. Directory entries are made durable by the caller,
+ * once per directory per commit (sync_created_dirs): a backfill creates
+ * hundreds of files in one commit. */
+static int write_pending(pdm_archive *a, arc_file *f, int *top_changed, char *errstr, size_t errlen)
 {
-    char path[4096], daydir[4096];
+    char path[4096];
     int created = f->size == 0;
     if (path_of(a, f->name, path, sizeof path))
         return pdm_err(errstr, errlen, "%s: path too long", a->dir);
-    if (created && f->day != INT64_MIN) {
-        snprintf(daydir, sizeof daydir, "%s", path);
-        *strrchr(daydir, '/') = '\0';
-        if (mkdir(daydir, 0755) == 0) {
-            if (arc_fsync_dir(a->dir, errstr, errlen))
-                return -1;
-        } else if (errno != EEXIST) {
-            return pdm_err(errstr, errlen, "cannot create %s: %s", daydir, strerror(errno));
+    if (created) {
+        *top_changed = 1; /* a new day directory, or the machines table */
+        if (f->day != INT64_MIN) {
+            char *slash = strrchr(path, '/');
+            *slash = '\0';
+            if (mkdir(path, 0755) && errno != EEXIST)
+                return pdm_err(errstr, errlen, "cannot create %s: %s", path, strerror(errno));
+            *slash = '/';
         }
     }
     if (f->fd < 0) {
@@ -371,14 +373,28 @@ static int write_pending(pdm_archive *a, arc_file *f, char *errstr, size_t errle
     }
     if (write_all(f->fd, f->pending.data, f->pending.len) || fsync(f->fd))
         return pdm_err(errstr, errlen, "cannot write %s: %s", path, strerror(errno));
-    if (created) {
-        *strrchr(path, '/') = '\0';
-        if (arc_fsync_dir(path, errstr, errlen))
-            return -1;
-    }
     f->size += (int64_t)f->pending.len;
     f->pending.len = 0;
     return 0;
+}
+
+/* fsyncs each day directory a commit created files in (marked by created,
+ * parallel to the files), then the archive's directory if it changed. */
+static int sync_created_dirs(pdm_archive *a, const unsigned char *created, int top_changed,
+                             char *errstr, size_t errlen)
+{
+    char path[4096];
+    int64_t synced = INT64_MIN; /* a day's files are created together: adjacent */
+    for (size_t i = 0; i < a->st.nfiles; i++) {
+        arc_file *f = &a->st.files[i];
+        if (!created[i] || f->day == INT64_MIN || f->day == synced)
+            continue;
+        snprintf(path, sizeof path, "%s/%.10s", a->dir, f->name);
+        if (arc_fsync_dir(path, errstr, errlen))
+            return -1;
+        synced = f->day;
+    }
+    return top_changed ? arc_fsync_dir(a->dir, errstr, errlen) : 0;
 }
 
 /* Retention: drops the expired days from the state, commits that, then
@@ -431,18 +447,27 @@ out:
 
 int pdm_archive_commit(pdm_archive *a, int64_t now_ms, char *errstr, size_t errlen)
 {
+    int top_changed = 0;
+    unsigned char *created;
     if (!a->pending)
         return 0;
+    created = calloc(a->st.nfiles ? a->st.nfiles : 1, 1);
+    if (!created)
+        return pdm_err(errstr, errlen, "out of memory");
     for (size_t i = 0; i < a->st.nfiles; i++) {
         arc_file *f = &a->st.files[i];
         if (f->pending.len) {
-            if (write_pending(a, f, errstr, errlen))
-                return -1;
+            created[i] = f->size == 0;
+            if (write_pending(a, f, &top_changed, errstr, errlen))
+                goto fail;
         } else if (f->fd >= 0) { /* idle: keep open only the files in use */
             close(f->fd);
             f->fd = -1;
         }
     }
+    if (sync_created_dirs(a, created, top_changed, errstr, errlen))
+        goto fail;
+    free(created);
     for (size_t i = 0; i < a->st.noffsets; i++)
         a->st.offsets[i].committed = a->st.offsets[i].next;
     if (arc_state_write(a->dir, &a->st, errstr, errlen))
@@ -451,6 +476,9 @@ int pdm_archive_commit(pdm_archive *a, int64_t now_ms, char *errstr, size_t errl
     a->stats.commits++;
     a->stats.stream_ms = a->st.stream_ms;
     return expire(a, now_ms, errstr, errlen);
+fail:
+    free(created);
+    return -1;
 }
 
 void pdm_archive_each_offset(const pdm_archive *a,

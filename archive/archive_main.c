@@ -110,6 +110,7 @@ typedef struct {
     int nparts;
     int failed; /* a commit failed: stop */
     uint64_t logged_skips[PDM_ARCHIVE_SKIP_COUNT];
+    uint64_t logged_below; /* messages below a partition's next offset */
 } runner;
 
 /* ---- committing ------------------------------------------------------------------- */
@@ -131,6 +132,7 @@ static void add_offset(void *ctx, const char *topic, int32_t partition, int64_t 
 static int commit(runner *r)
 {
     char errstr[PDM_ERRSTR_SIZE];
+    double t0 = pdm_monotonic_s();
     if (!pdm_archive_pending(r->archive))
         return 0;
     if (pdm_archive_commit(r->archive, pdm_now_ms(), errstr, sizeof errstr)) {
@@ -146,6 +148,7 @@ static int commit(runner *r)
             pdm_log(PDM_LOG_WARN, "kafka commit: %s", rd_kafka_err2str(err));
     }
     rd_kafka_topic_partition_list_destroy(c.list);
+    pdm_log(PDM_LOG_DEBUG, "commit: %.1f ms (archive and Kafka)", (pdm_monotonic_s() - t0) * 1000);
     return 0;
 }
 
@@ -360,15 +363,13 @@ static int run(const archive_cfg *cfg)
     int64_t max_wait_ms;
     pdm_topic_list topics = {0};
     rd_kafka_topic_partition_list_t *sub = NULL;
-    runner r = {cfg, NULL, NULL, NULL, NULL, 0, 0, {0}};
+    runner r = {.cfg = cfg};
     int rc = 1;
 
+    /* Both checked by check_cfg. */
     if (pdm_duration_parse(cfg->max_wait, &max_wait_ms) ||
-        pdm_topic_list_add_csv(&topics, cfg->topics, errstr, sizeof errstr) || !topics.count) {
-        fprintf(stderr, "pdm-archive: bad --max-wait or --topics\n");
-        rc = EXIT_USAGE;
-        goto out;
-    }
+        pdm_topic_list_add_csv(&topics, cfg->topics, errstr, sizeof errstr))
+        goto fail;
     r.archive = pdm_archive_open(cfg->dir, (int)cfg->keep_days, errstr, sizeof errstr);
     if (!r.archive)
         goto fail;
@@ -426,6 +427,32 @@ static int export_days(const archive_cfg *cfg)
     return 0;
 }
 
+/* Prints what is wrong with the options, if anything. Returns 0 or -1. */
+static int check_cfg(const archive_cfg *cfg)
+{
+    const char *why = NULL;
+    int64_t ms;
+    char errstr[PDM_ERRSTR_SIZE];
+    pdm_topic_list topics = {0};
+
+    if (!cfg->dir || !*cfg->dir)
+        why = "--dir (or PDM_ARCHIVE_DIR) is required";
+    else if (cfg->keep_days < 0 || cfg->keep_days > 100000)
+        why = "--keep-days must be 0..100000";
+    else if (cfg->batch_size < 1 || cfg->batch_size > MAX_BATCH)
+        why = "--batch-size must be 1..100000";
+    else if (pdm_duration_parse(cfg->max_wait, &ms) || ms > 3600000)
+        why = "--max-wait is not a duration up to 1h (100ms, 1s, ...)";
+    else if (pdm_topic_list_add_csv(&topics, cfg->topics, errstr, sizeof errstr))
+        why = errstr;
+    else if (!topics.count)
+        why = "--topics names no topic";
+    if (why)
+        fprintf(stderr, "pdm-archive: %s\n", why);
+    pdm_topic_list_clear(&topics);
+    return why ? -1 : 0;
+}
+
 int main(int argc, char **argv)
 {
     char errstr[PDM_ERRSTR_SIZE];
@@ -453,14 +480,8 @@ int main(int argc, char **argv)
         goto out;
     }
     pdm_log_set_level(level);
-    if (!cfg.dir || !*cfg.dir || cfg.keep_days < 0 || cfg.keep_days > 100000 ||
-        cfg.batch_size < 1 || cfg.batch_size > MAX_BATCH) {
-        fprintf(stderr,
-                "pdm-archive: --dir is required; --keep-days 0..100000, --batch-size "
-                "1..%d\n",
-                MAX_BATCH);
+    if (check_cfg(&cfg))
         goto out;
-    }
     if (is_export) {
         rc = export_days(&cfg);
         goto out;
