@@ -163,6 +163,21 @@ static void forget_parts(runner *r)
     r->nparts = 0;
 }
 
+/* Drops the revoked partitions (all of them with the eager protocol, some
+ * with the cooperative one). */
+static void drop_parts(runner *r, const rd_kafka_topic_partition_list_t *revoked)
+{
+    int kept = 0;
+    for (int i = 0; i < r->nparts; i++) {
+        if (rd_kafka_topic_partition_list_find(revoked, r->parts[i].topic, r->parts[i].partition)) {
+            free(r->parts[i].topic);
+            continue;
+        }
+        r->parts[kept++] = r->parts[i];
+    }
+    r->nparts = kept;
+}
+
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                          rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
@@ -174,7 +189,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             rd_kafka_error_destroy(rd_kafka_incremental_unassign(rk, parts));
         else
             rd_kafka_assign(rk, NULL);
-        forget_parts(r); /* eager: all; cooperative: re-listed at the next assign */
+        drop_parts(r, parts);
         pdm_log(PDM_LOG_INFO, "revoked %d partitions", parts->cnt);
         return;
     }
