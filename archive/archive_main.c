@@ -353,7 +353,11 @@ static int consume(runner *r, int64_t max_wait_ms)
         }
         now = pdm_monotonic_s();
         int at_end = all_at_end(r);
-        if (taken >= r->cfg->batch_size || (now - batch_start) * 1000 >= max_wait_ms || at_end) {
+        /* A live stream is at its end after almost every fetch: only
+         * --exit-at-end commits there, the others wait for a full batch or
+         * --max-wait (each commit costs an fsync per file it touches). */
+        if (taken >= r->cfg->batch_size || (now - batch_start) * 1000 >= max_wait_ms ||
+            (at_end && r->cfg->exit_at_end)) {
             if (!r->failed && commit(r))
                 rc = -1;
             taken = 0;
