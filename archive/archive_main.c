@@ -304,20 +304,28 @@ static int take(runner *r, const rd_kafka_message_t *m)
 static void log_progress(const runner *r, const char *what)
 {
     const pdm_archive_stats *s = pdm_archive_get_stats(r->archive);
-    char stream[32] = "-";
+    char stream[32] = "-", reasons[256] = "";
     uint64_t skipped = 0;
-    for (int k = 1; k < PDM_ARCHIVE_SKIP_COUNT; k++)
+    size_t n = 0;
+    for (int k = 1; k < PDM_ARCHIVE_SKIP_COUNT; k++) {
         skipped += s->skipped[k];
+        if (s->skipped[k] && n < sizeof reasons)
+            n += (size_t)snprintf(reasons + n, sizeof reasons - n, "%s%s %llu", n ? ", " : " (",
+                                  pdm_archive_skip_name((pdm_archive_skip)k),
+                                  (unsigned long long)s->skipped[k]);
+    }
+    if (n && n < sizeof reasons - 1)
+        strcat(reasons, ")");
     if (s->stream_ms != INT64_MIN)
         pdm_time_format(s->stream_ms, stream);
     pdm_log(PDM_LOG_INFO,
             "%s: rows telemetry %llu, errors %llu, maintenance %llu, failures %llu, machines %llu; "
-            "skipped %llu; %llu commits; days expired %llu; stream time %s",
+            "skipped %llu%s; %llu commits; days expired %llu; stream time %s",
             what, (unsigned long long)s->rows[PDM_EV_TELEMETRY],
             (unsigned long long)s->rows[PDM_EV_ERROR],
             (unsigned long long)s->rows[PDM_EV_MAINTENANCE],
             (unsigned long long)s->rows[PDM_EV_FAILURE],
-            (unsigned long long)s->rows[PDM_EV_MACHINE], (unsigned long long)skipped,
+            (unsigned long long)s->rows[PDM_EV_MACHINE], (unsigned long long)skipped, reasons,
             (unsigned long long)s->commits, (unsigned long long)s->expired_days, stream);
 }
 

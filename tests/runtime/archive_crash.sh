@@ -30,7 +30,7 @@ echo "archive_crash: seed $seed (PDM_ARCHIVE_SEED=$seed reproduces the kill poin
 RANDOM=$seed
 
 sample_topics=sample.telemetry,sample.errors,sample.maintenance,sample.failures,sample.machines
-pdm_start_broker 4 --topic "$sample_topics"
+pdm_start_broker 4 --topic "$sample_topics,archive.junk"
 archive_args=(--brokers "$PDM_BROKERS" -X session.timeout.ms=3500 -X heartbeat.interval.ms=500
   -X fetch.wait.max.ms=10)
 
@@ -133,6 +133,58 @@ grep -h "recovered" "$T"/run*.log || echo "(no kill fell between a batch's write
 grep -q "skipped 0;" "$T/run3.log" || pdm_fail "events were skipped: $(grep stopped "$T/run3.log")"
 echo "archived in $((SECONDS - t_start)) s"
 check_archive "$T/data" "$T/arc" "$T/export" fleet
+
+# 1b. The same topics into a second archive that keeps 3 days, with a topic of
+# bad input beside them (not Avro; a reading at a fraction of a second; a NaN
+# reading): skipped, counted and named, the rest archived; the days older than
+# the 3 newest removed. A second writer on that directory is refused.
+printf 'not avro' >"$T/junk1.bin"
+echo '{"type":"telemetry","machine_id":7,"ts":"2015-01-10T06:00:00.500Z","volt":170,"rotate":450,"pressure":100,"vibration":40}' \
+  | "$B/pdm-avro" encode --out "$T/junk2.bin" || pdm_fail "pdm-avro encode"
+echo '{"type":"telemetry","machine_id":7,"ts":"2015-01-10T07:00:00.000Z","volt":null,"rotate":450,"pressure":100,"vibration":40}' \
+  | "$B/pdm-avro" encode --out "$T/junk3.bin" || pdm_fail "pdm-avro encode"
+kcat -P -b "$PDM_BROKERS" -t archive.junk -k 7 "$T/junk1.bin" "$T/junk2.bin" "$T/junk3.bin" \
+  || pdm_fail "kcat -P archive.junk"
+"$B/pdm-archive" "${archive_args[@]}" --dir "$T/keep3" --group keep3 --keep-days 3 --exit-at-end \
+  --topics pdm.telemetry,pdm.errors,pdm.maintenance,pdm.failures,pdm.machines,archive.junk \
+  >"$T/keep3.log" 2>&1 &
+pid=$!
+pdm_track_checked "$pid" "pdm-archive --keep-days 3"
+pdm_wait_until 10 test -f "$T/keep3/archive.state" || pdm_fail "no archive.state: $(cat "$T/keep3.log")"
+status=0
+"$B/pdm-archive" "${archive_args[@]}" --dir "$T/keep3" --group keep3b >"$T/second.log" 2>&1 || status=$?
+[ "$status" = 1 ] && grep -q "in use by another pdm-archive" "$T/second.log" \
+  || pdm_fail "a second writer on the same directory: exit $status: $(cat "$T/second.log")"
+sl_wait_exit "$pid" "$T/keep3.log"
+# Each bad message counted once by its reason, and its first one named. In
+# a backfill, a partition whose events run ahead moves the stream's time, so
+# the other partitions' events of days it expired are skipped as "expired"
+# (never one of the 3 days kept at the end: the window only moves forward).
+for why in undecodable subsecond invalid; do
+  grep -q "stopped: .*skipped [0-9]* (.*$why 1[,)]" "$T/keep3.log" \
+    || pdm_fail "not one $why message counted: $(grep stopped "$T/keep3.log")"
+  grep -q "WARN pdm-archive: skipped archive.junk .*: $why" "$T/keep3.log" \
+    || pdm_fail "no warning for the $why message: $(grep WARN "$T/keep3.log")"
+done
+grep -q "stopped: .*days expired [1-9]" "$T/keep3.log" \
+  || pdm_fail "no day expired: $(grep stopped "$T/keep3.log")"
+"$B/pdm-archive" export --dir "$T/keep3" --out "$T/keep3-export" 2>"$T/keep3-export.log" \
+  || pdm_fail "export of keep3 failed: $(cat "$T/keep3-export.log")"
+$SL_PY - "$T/data" "$T/keep3" "$T/keep3-export" <<'PY' || pdm_fail "--keep-days 3 kept the wrong days"
+import os, sys
+src, arc, exp = sys.argv[1:4]
+rows = {n: open(os.path.join(src, n)).read().splitlines()[1:] for n in os.listdir(src)}
+days = sorted({r[:10] for n, rs in rows.items() if n != "PdM_machines.csv" for r in rs})
+want = days[-3:]
+got = sorted(d for d in os.listdir(arc) if len(d) == 10 and d[4] == "-")
+tel = open(os.path.join(exp, "PdM_telemetry.csv")).read().splitlines()[1:]
+want_tel = sorted(r for r in rows["PdM_telemetry.csv"] if r[:10] in want)
+machines = open(os.path.join(exp, "PdM_machines.csv")).read().splitlines()[1:]
+print(f"keep3: days {got} (want {want}); {len(tel)} telemetry rows exported, "
+      f"{len(want_tel)} in the source on those days; {len(machines)} machines")
+sys.exit(0 if got == want and sorted(tel) == want_tel and
+         sorted(machines) == sorted(rows["PdM_machines.csv"]) else 1)
+PY
 
 # 2. The real sample, when present.
 sample="$PDM_SOURCE_DIR/../shared/data/pdm-sample"
