@@ -319,12 +319,34 @@ static void world_risk(scorer_batch *b, scorer_item *it, const pdm_incident *inc
     it->emit = 1;
 }
 
+/* The world event an applied non-telemetry item stands for: itself, except
+ * a maintenance record followed in the batch, at its own time, by a failure
+ * of the same component: that record is the failure's repair (the PdM data
+ * log a replacement with every failure, and maintenance comes first in
+ * stream order), so the incident it resolves was met by the failure. */
+static const pdm_event *world_event(const scorer_batch *b, const scorer_item *it, pdm_event *copy)
+{
+    if (it->ev.type != PDM_EV_MAINTENANCE)
+        return &it->ev;
+    for (int j = it->next_event; j >= 0 && b->items[j].ev.ts == it->ev.ts;
+         j = b->items[j].next_event) {
+        const pdm_event *next = &b->items[j].ev;
+        if (next->type == PDM_EV_FAILURE &&
+            next->u.failure.component == it->ev.u.maintenance.component) {
+            *copy = *next;
+            return copy;
+        }
+    }
+    return &it->ev;
+}
+
 /* One machine's applied events through its alert state, in stream order. */
 static int machine_incidents(scorer_batch *b, scorer_machine *m, const pdm_alert_policy *policy,
                              const char *model_version, char *errstr, size_t errlen)
 {
     pdm_alert_state st;
     pdm_incident inc;
+    pdm_event ev;
     alert_load(m, &st);
     m->incident_before = st.level;
     for (int j = m->first_event; j >= 0; j = b->items[j].next_event) {
@@ -341,7 +363,7 @@ static int machine_incidents(scorer_batch *b, scorer_machine *m, const pdm_alert
                 risk_incident(r, &inc);
                 it->emit = 1;
             }
-        } else if (pdm_alert_world(&st, &it->ev, &inc) == PDM_ALERT_RESOLVED) {
+        } else if (pdm_alert_world(&st, world_event(b, it, &ev), &inc) == PDM_ALERT_RESOLVED) {
             it->incident = PDM_ALERT_RESOLVED;
             world_risk(b, it, &inc, model_version);
         }

@@ -163,6 +163,9 @@ static int silence_stored(pdm_redis *redis, pdm_rs_batch *writes, int32_t id, in
         before = st.level;
     if (silence_text(m.alert, sizeof m.alert, id, ts, inc) != 1)
         goto out;
+    pdm_log(PDM_LOG_DEBUG, "machine %d went silent outside the batch: its alert state read from "
+                           "Redis and written back",
+            (int)id);
     /* Its last batch is committed: the base moves with it, as a batch's
      * does when it is not a replay. */
     memcpy(m.base_alert, m.alert, sizeof m.base_alert);
