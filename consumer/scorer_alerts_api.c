@@ -123,8 +123,10 @@ static int walk(pdm_redis *r, const scorer_alerts_query *q, chunk *c, cJSON *lis
     size_t found = 0, scanned = 0;
     *next = -1;
     while (found < q->limit && scanned < SCORER_ALERTS_MAX_SCAN) {
-        size_t n;
-        if (pdm_rs_incidents_range(r, after, hi, CHUNK, c->ids, c->ranks, &n, errstr, errlen) ||
+        /* Without a component filter nearly every entry matches (stale
+         * ones aside): read what the page needs; with it, a chunk. */
+        size_t want = q->component || q->limit - found > CHUNK ? CHUNK : q->limit - found, n;
+        if (pdm_rs_incidents_range(r, after, hi, want, c->ids, c->ranks, &n, errstr, errlen) ||
             pdm_rs_alert_texts(r, c->ids, n, c->texts, errstr, errlen))
             return -1;
         if (n == 0)
@@ -145,7 +147,7 @@ static int walk(pdm_redis *r, const scorer_alerts_query *q, chunk *c, cJSON *lis
             found++;
         }
         *next = after;
-        if (n < CHUNK && found < q->limit && scanned < SCORER_ALERTS_MAX_SCAN) {
+        if (n < want && found < q->limit && scanned < SCORER_ALERTS_MAX_SCAN) {
             *next = -1;
             return 0;
         }
