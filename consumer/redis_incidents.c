@@ -37,8 +37,8 @@ int pdm_rs_incidents_range(pdm_redis *r, int64_t after, int64_t hi, size_t cap, 
     snprintf(lo_s, sizeof lo_s, "(%lld", (long long)after);
     snprintf(hi_s, sizeof hi_s, "%lld", (long long)hi);
     snprintf(cap_s, sizeof cap_s, "%zu", cap);
-    const char *argv[] = {"ZRANGEBYSCORE", PDM_RS_INCIDENTS_KEY, lo_s, hi_s, "WITHSCORES",
-                          "LIMIT",         "0",                  cap_s};
+    const char *argv[] = {
+        "ZRANGEBYSCORE", PDM_RS_INCIDENTS_KEY, lo_s, hi_s, "WITHSCORES", "LIMIT", "0", cap_s};
     *n = 0;
     redisReply *reply = command(r, 8, argv, errstr, errlen);
     if (!reply)

@@ -166,10 +166,10 @@ int scorer_alerts_handle(void *ctx, const pdm_http_request *req, pdm_http_respon
     scorer_alerts_ctx *a = ctx;
     char msg[PDM_ERRSTR_SIZE];
     scorer_alerts_query q;
-    if (scorer_alerts_query_parse(
-            pdm_http_request_arg(req, "level"), pdm_http_request_arg(req, "component"),
-            pdm_http_request_arg(req, "limit"), pdm_http_request_arg(req, "cursor"), &q, msg,
-            sizeof msg))
+    if (scorer_alerts_query_parse(pdm_http_request_arg(req, "level"),
+                                  pdm_http_request_arg(req, "component"),
+                                  pdm_http_request_arg(req, "limit"),
+                                  pdm_http_request_arg(req, "cursor"), &q, msg, sizeof msg))
         return pdm_http_response_error(resp, 400, "%s", msg);
     cJSON *o = cJSON_CreateObject(), *list = cJSON_CreateArray();
     chunk *c = malloc(sizeof *c);

@@ -54,8 +54,9 @@ static int perf_item(pdm_perf *perf, const scorer_batch *b, const scorer_item *i
     int64_t ts = it->ev.ts;
     if (it->ev.type == PDM_EV_FAILURE && pdm_perf_failure(perf, id, ts))
         return -1;
-    const pdm_risk *r = it->row >= 0 ? &b->risks[it->row] : it->world >= 0 ? &b->world[it->world]
-                                                                            : NULL;
+    const pdm_risk *r = it->row >= 0     ? &b->risks[it->row]
+                        : it->world >= 0 ? &b->world[it->world]
+                                         : NULL;
     if (!r || r->opened_at == INT64_MIN)
         return 0;
     if (it->incident == PDM_ALERT_OPENED)
@@ -163,8 +164,9 @@ static int silence_stored(pdm_redis *redis, pdm_rs_batch *writes, int32_t id, in
         before = st.level;
     if (silence_text(m.alert, sizeof m.alert, id, ts, inc) != 1)
         goto out;
-    pdm_log(PDM_LOG_DEBUG, "machine %d went silent outside the batch: its alert state read from "
-                           "Redis and written back",
+    pdm_log(PDM_LOG_DEBUG,
+            "machine %d went silent outside the batch: its alert state read from "
+            "Redis and written back",
             (int)id);
     /* Its last batch is committed: the base moves with it, as a batch's
      * does when it is not a replay. */

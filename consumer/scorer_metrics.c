@@ -41,7 +41,7 @@ static const double batch_buckets[] = {1, 10, 50, 100, 250, 500, 1000, 2000, 500
 static const double latency_buckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
                                          0.25,  0.5,    1,     2.5,  5,     10};
 /* Lead times of hours to a week, in seconds (Prometheus's base unit). */
-static const double lead_buckets[] = {3600,  2 * 3600,  4 * 3600,  8 * 3600,  12 * 3600,
+static const double lead_buckets[] = {3600,      2 * 3600,  4 * 3600,  8 * 3600,  12 * 3600,
                                       24 * 3600, 48 * 3600, 72 * 3600, 168 * 3600};
 static const double rtt_buckets[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
                                      0.01,   0.025,   0.05,   0.1,   0.25,   1};

@@ -2,10 +2,15 @@
  * topic (--format text), one line per event, for people watching a stream
  * (the demo):
  *
- *   2015-01-03 05:00  machine    3  OPENED      WARN      risk 0.0213  comp2  incident 3-1420261200000  because ...
- *   2015-01-03 11:00  machine    3  ESCALATED   CRITICAL  risk 0.31    comp2  incident 3-1420261200000  because ...
- *   2015-01-04 08:00  machine    3  RESOLVED    failed after 27 h (lead time 27 h)  peak 0.31 comp2  incident 3-1420261200000
- *   2015-01-03 03:00  machine    3  WARN        risk 0.0149  (most likely comp2 0.012)  because ...   (no incident: --emit changes, alerts, all)
+ * An incident (the lines are wrapped here: each is one line):
+ *   2015-01-03 05:00  machine    3  OPENED      WARN      risk 0.0213  comp2
+ *       incident 3-1420261200000  because ...
+ *   2015-01-03 11:00  machine    3  ESCALATED   CRITICAL  risk 0.31  comp2  ...
+ *   2015-01-04 08:00  machine    3  RESOLVED    failed after 27 h (lead time
+ *       27 h)  peak 0.31 comp2  incident 3-1420261200000
+ * A RiskEvent without incident (--emit changes, alerts, all), a silence:
+ *   2015-01-03 03:00  machine    3  WARN        risk 0.0149  (most likely
+ *       comp2 0.012)  because ...
  *   2015-01-05 02:00  machine    9  SILENT      last seen 2015-01-04 19:00
  *
  * The RiskEvent names its incident, its status and resolution, not which

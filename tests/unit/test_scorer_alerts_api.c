@@ -46,11 +46,13 @@ static void test_query(void **state)
     assert_int_equal(parse(NULL, NULL, NULL, cursor, &q), 0);
     assert_true(q.after == pdm_rs_incident_rank(1, 42));
     const char *bad[][4] = {
-        {"OK", NULL, NULL, NULL},    {"", NULL, NULL, NULL},      {NULL, "comp0", NULL, NULL},
-        {NULL, "comp5", NULL, NULL}, {NULL, "comp12", NULL, NULL}, {NULL, "", NULL, NULL},
-        {NULL, NULL, "0", NULL},     {NULL, NULL, "1001", NULL},  {NULL, NULL, "5x", NULL},
-        {NULL, NULL, "", NULL},      {NULL, NULL, NULL, "abc"},   {NULL, NULL, NULL, "-1"},
-        {NULL, NULL, NULL, "0"},     {NULL, NULL, NULL, "99999999999999999999"},
+        {"OK", NULL, NULL, NULL},     {"", NULL, NULL, NULL},
+        {NULL, "comp0", NULL, NULL},  {NULL, "comp5", NULL, NULL},
+        {NULL, "comp12", NULL, NULL}, {NULL, "", NULL, NULL},
+        {NULL, NULL, "0", NULL},      {NULL, NULL, "1001", NULL},
+        {NULL, NULL, "5x", NULL},     {NULL, NULL, "", NULL},
+        {NULL, NULL, NULL, "abc"},    {NULL, NULL, NULL, "-1"},
+        {NULL, NULL, NULL, "0"},      {NULL, NULL, NULL, "99999999999999999999"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
         assert_int_equal(parse(bad[i][0], bad[i][1], bad[i][2], bad[i][3], &q), -1);
@@ -90,12 +92,13 @@ static void test_incident_json(void **state)
     char id[PDM_ALERT_ID_SIZE];
     pdm_alert_incident_id(7, T0 + H(2), id);
     char want[512];
-    snprintf(want, sizeof want,
-             "{\"incident_id\":\"%s\",\"machine_id\":7,\"status\":\"firing\",\"level\":\"CRITICAL\","
-             "\"component\":\"comp2\",\"opened_at\":\"2015-01-01T02:00:00.000Z\","
-             "\"last_notified_at\":\"2015-01-01T03:00:00.000Z\","
-             "\"last_score_at\":\"2015-01-01T03:00:00.000Z\",\"open_hours\":1,\"peak_risk\":0.7}",
-             id);
+    snprintf(
+        want, sizeof want,
+        "{\"incident_id\":\"%s\",\"machine_id\":7,\"status\":\"firing\",\"level\":\"CRITICAL\","
+        "\"component\":\"comp2\",\"opened_at\":\"2015-01-01T02:00:00.000Z\","
+        "\"last_notified_at\":\"2015-01-01T03:00:00.000Z\","
+        "\"last_score_at\":\"2015-01-01T03:00:00.000Z\",\"open_hours\":1,\"peak_risk\":0.7}",
+        id);
     assert_string_equal(s, want);
     cJSON_free(s);
     cJSON_Delete(o);

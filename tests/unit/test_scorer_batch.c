@@ -526,12 +526,18 @@ static void test_incidents_failure_and_silence(void **state)
 {
     fixture *f = *state;
     pdm_event e[12] = {
-        tel(1, T0 + H(1)),           tel(1, T0 + H(2)),           /* 0, 1: opened at h2 */
-        maintenance(1, T0 + H(3), 3), failure(1, T0 + H(3), 3),   /* 2, 3: another component */
-        maintenance(1, T0 + H(4), 2), failure(1, T0 + H(4), 2),   /* 4, 5: failed */
-        tel(1, T0 + H(5)),           tel(1, T0 + H(6)),           /* 6, 7: opened at h6 */
-        maintenance(1, T0 + H(7), 2), failure(1, T0 + H(8), 2),   /* 8: repaired; 9: later */
-        tel(1, T0 + H(9)),           tel(1, T0 + H(10)),          /* 10, 11: opened at h10 */
+        tel(1, T0 + H(1)),
+        tel(1, T0 + H(2)), /* 0, 1: opened at h2 */
+        maintenance(1, T0 + H(3), 3),
+        failure(1, T0 + H(3), 3), /* 2, 3: another component */
+        maintenance(1, T0 + H(4), 2),
+        failure(1, T0 + H(4), 2), /* 4, 5: failed */
+        tel(1, T0 + H(5)),
+        tel(1, T0 + H(6)), /* 6, 7: opened at h6 */
+        maintenance(1, T0 + H(7), 2),
+        failure(1, T0 + H(8), 2), /* 8: repaired; 9: later */
+        tel(1, T0 + H(9)),
+        tel(1, T0 + H(10)), /* 10, 11: opened at h10 */
     };
     for (int i = 0; i < 12; i++)
         add_event(f, e[i].type == PDM_EV_TELEMETRY ? f->tel : f->err, 0, i, &e[i]);
@@ -592,9 +598,8 @@ static void test_incidents_failure_and_silence(void **state)
     assert_int_equal(pdm_alert_state_decode(text, strlen(text), &st, err, sizeof err), 0);
     assert_int_equal(st.level, PDM_LEVEL_OK);
     /* Silent again: nothing more to resolve. */
-    assert_int_equal(scorer_incidents_silence(NULL, writes, b, changes + 2, 1, H(6), "v1", NULL,
-                                              &out),
-                     0);
+    assert_int_equal(
+        scorer_incidents_silence(NULL, writes, b, changes + 2, 1, H(6), "v1", NULL, &out), 0);
     assert_int_equal(out.n, 0);
     free(out.items);
     pdm_rs_batch_destroy(writes);

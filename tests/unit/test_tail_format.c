@@ -48,8 +48,7 @@ static void test_kinds(void **state)
     assert_null(kind(t, 1, T0, risk(1, INT64_MIN, PDM_LEVEL_WARN, 0.4)));
     assert_string_equal(kind(t, 1, T0, risk(1, T0, PDM_LEVEL_WARN, 0.4)), "OPENED");
     assert_string_equal(kind(t, 1, T0 + H(1), risk(1, T0, PDM_LEVEL_CRITICAL, 0.7)), "ESCALATED");
-    assert_string_equal(kind(t, 1, T0 + H(7), risk(1, T0, PDM_LEVEL_CRITICAL, 0.7)),
-                        "RENOTIFIED");
+    assert_string_equal(kind(t, 1, T0 + H(7), risk(1, T0, PDM_LEVEL_CRITICAL, 0.7)), "RENOTIFIED");
     /* A renotification from a row below critical (above critical_clear). */
     assert_string_equal(kind(t, 1, T0 + H(13), risk(1, T0, PDM_LEVEL_WARN, 0.5)), "RENOTIFIED");
     pdm_risk done = risk(1, T0, PDM_LEVEL_OK, 0);
@@ -58,11 +57,9 @@ static void test_kinds(void **state)
     assert_string_equal(kind(t, 1, T0 + H(27), done), "RESOLVED");
     /* Seen first mid-incident (pdm-tail started later): FIRING, then known. */
     assert_string_equal(kind(t, 2, T0 + H(5), risk(2, T0, PDM_LEVEL_CRITICAL, 0.8)), "FIRING");
-    assert_string_equal(kind(t, 2, T0 + H(11), risk(2, T0, PDM_LEVEL_CRITICAL, 0.8)),
-                        "RENOTIFIED");
+    assert_string_equal(kind(t, 2, T0 + H(11), risk(2, T0, PDM_LEVEL_CRITICAL, 0.8)), "RENOTIFIED");
     /* A new incident of a machine whose last one's resolution was missed. */
-    assert_string_equal(kind(t, 2, T0 + H(30), risk(2, T0 + H(30), PDM_LEVEL_WARN, 0.4)),
-                        "OPENED");
+    assert_string_equal(kind(t, 2, T0 + H(30), risk(2, T0 + H(30), PDM_LEVEL_WARN, 0.4)), "OPENED");
     assert_string_equal(kind(t, 2, T0 + H(31), risk(2, T0 + H(30), PDM_LEVEL_CRITICAL, 0.8)),
                         "ESCALATED");
     /* Many machines at once: the table grows, forgets and keeps the rest. */
@@ -122,8 +119,9 @@ static void test_lines(void **state)
     silence.u.silence.silent = 1;
     out.len = 0;
     assert_int_equal(tail_format_text(t, &silence, &out), 0);
-    assert_int_equal(strncmp(out.data, "2015-01-01 07:00  machine    9  SILENT      last seen "
-                                       "2015-01-01 00:00\n",
+    assert_int_equal(strncmp(out.data,
+                             "2015-01-01 07:00  machine    9  SILENT      last seen "
+                             "2015-01-01 00:00\n",
                              out.len),
                      0);
     pdm_event tel = {.type = PDM_EV_TELEMETRY, .machine_id = 1, .ts = T0};
