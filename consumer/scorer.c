@@ -138,6 +138,7 @@ void pdm_scorer_destroy(pdm_scorer *s)
     scorer_batch_destroy(s->batch);
     scorer_silence_destroy(s->silence);
     free(s->silence_changes);
+    free(s->silent_risks.items);
     pdm_perf_destroy(s->perf);
     scorer_model_destroy(s->model);
     scorer_metrics_destroy(&s->metrics);

@@ -16,6 +16,7 @@
 
 #include "pdm_http.h"
 #include "predict_request.h"
+#include "scorer_alerts_api.h"
 #include "scorer_api.h"
 #include "scorer_silence.h"
 #include "scorer_state.h"
@@ -28,6 +29,7 @@ struct scorer_api {
     pdm_http *http;
     pdm_redis *redis; /* the HTTP threads' own connection */
     pthread_mutex_t redis_lock;
+    scorer_alerts_ctx alerts; /* GET /v1/alerts (scorer_alerts_api.c) */
 };
 
 /* ---- scoring for requests ------------------------------------------------------ */
@@ -181,6 +183,7 @@ static void collect(void *ctx, pdm_registry *r)
     pdm_drift_result d;
     int have_drift = scorer_model_drift_result(a->d.model, &d);
     scorer_metrics_collect(a->d.metrics, ready, have_drift ? &d : NULL, a->d.perf);
+    scorer_alerts_collect(&a->alerts, a->d.metrics);
 }
 
 static int handle_metrics(void *ctx, const pdm_http_request *req, pdm_http_response *resp)
@@ -261,6 +264,7 @@ static int handle_machine(void *ctx, const pdm_http_request *req, pdm_http_respo
     cJSON_AddNumberToObject(o, "machine_id", id);
     cJSON_AddItemToObject(o, "latest_telemetry", time_json(st.newest));
     add_silence(o, a, st.newest);
+    cJSON_AddItemToObject(o, "incident", scorer_alerts_incident_json(id, st.alert));
     if (st.has_info) {
         cJSON_AddNumberToObject(o, "model", st.model);
         cJSON_AddNumberToObject(o, "age", st.age);
@@ -448,6 +452,9 @@ static int serve(scorer_api *a, char *errstr, size_t errlen)
         {"POST", "/v1/predict", 0, handle_predict},     {"GET", "/v1/model", 0, handle_model},
         {"POST", "/v1/admin/reload", 0, handle_reload}, {"GET", "/v1/drift", 0, handle_drift},
     };
+    a->alerts = (scorer_alerts_ctx){.redis = a->redis, .lock = &a->redis_lock};
+    if (pdm_http_route(a->http, "GET", "/v1/alerts", 0, scorer_alerts_handle, &a->alerts))
+        return pdm_err(errstr, errlen, "http: cannot route /v1/alerts");
     for (size_t i = 0; i < sizeof routes / sizeof *routes; i++)
         if (pdm_http_route(a->http, routes[i].method, routes[i].path, routes[i].prefix,
                            routes[i].fn, a))
