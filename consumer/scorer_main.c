@@ -14,6 +14,7 @@ typedef struct {
     char *redis_password;
     char *model;
     char *group;
+    char *instance_id;
     char *topics;
     char *machines_topic;
     char *risk_topic;
@@ -53,6 +54,7 @@ static const pdm_option options[] = {
     {"redis-password", 0, "PDM_REDIS_PASSWORD", PDM_OPT_STRING, O(redis_password), NULL, "PASSWORD", "Redis AUTH password (overrides the URL's).", PDM_OPT_SECRET},
     {"model", 'm', "PDM_MODEL", PDM_OPT_STRING, O(model), NULL, "DIR", "Model package, or a models directory whose `current` link names one (watched: a new link is loaded).", 0},
     {"group", 'g', "PDM_GROUP", PDM_OPT_STRING, O(group), "pdm-scorer", "ID", "Kafka consumer group id.", 0},
+    {"instance-id", 0, "PDM_INSTANCE_ID", PDM_OPT_STRING, O(instance_id), NULL, "ID|env:NAME", "Static group membership (group.instance.id, brokers >= 2.3): a member that restarts within session.timeout.ms gets its partitions back without a rebalance, but one that stops keeps them unserved until that timeout (static members do not leave the group). Unique per live process: a second process with the same id fences the first. env:NAME takes the id from that variable (e.g. env:POD_NAME in a StatefulSet). Unset: dynamic membership.", 0},
     {"topics", 't', "PDM_TOPICS", PDM_OPT_STRING, O(topics), "pdm.telemetry,pdm.errors,pdm.maintenance,pdm.failures", "LIST", "Input stream topics, comma-separated (messages name their own schema, so one topic may carry all types). Several topics must be co-partitioned (same partition count, keyed by machine): partition p of each is merged in event time (see --max-idle).", 0},
     {"machines-topic", 0, "PDM_MACHINES_TOPIC", PDM_OPT_STRING, O(machines_topic), "pdm.machines", "TOPIC", "The machines table (MachineInfo, best a compacted topic): every scorer reads all of it to its end before scoring, and keeps reading it. \"\" for none (machine info then comes in the stream topics).", 0},
     {"risk-topic", 0, "PDM_RISK_TOPIC", PDM_OPT_STRING, O(risk_topic), "pdm.risk", "TOPIC", "Output topic of RiskEvents.", 0},
@@ -162,6 +164,20 @@ static int to_config(const scorer_options *o, pdm_scorer_config *cfg, char *err,
     return 0;
 }
 
+/* --instance-id into id (its "env:NAME" form read), or "" without it.
+ * 0, or -1 with the usage error in err. */
+static int resolve_instance_id(const scorer_options *o, char *id, size_t idlen, char *err,
+                               size_t errlen)
+{
+    id[0] = '\0';
+    if (!o->instance_id)
+        return 0;
+    for (size_t i = 0; i < o->props.count; i++)
+        if (strcmp(o->props.keys[i], "group.instance.id") == 0)
+            return pdm_err(err, errlen, "give --instance-id or -X group.instance.id, not both");
+    return pdm_kafka_instance_id_resolve(o->instance_id, id, idlen, err, errlen);
+}
+
 /* Creates the scorer and runs it until a signal stops it. 0 on a clean stop. */
 static int serve(const pdm_scorer_config *cfg, const scorer_options *o)
 {
@@ -194,7 +210,7 @@ int main(int argc, char **argv)
     pdm_scorer_config cfg = {0};
     pdm_topic_list topics = {0};
     const char **topic_names = NULL;
-    char err[PDM_ERRSTR_SIZE];
+    char err[PDM_ERRSTR_SIZE], instance_id[256];
     int help = 0, npos = 0, rc = 2;
     pdm_log_level level;
 
@@ -219,8 +235,10 @@ int main(int argc, char **argv)
         pdm_err(err, sizeof err, "unexpected argument '%s'", argv[1]);
         goto usage;
     }
-    if (to_config(&o, &cfg, err, sizeof err))
+    if (to_config(&o, &cfg, err, sizeof err) ||
+        resolve_instance_id(&o, instance_id, sizeof instance_id, err, sizeof err))
         goto usage;
+    cfg.instance_id = instance_id[0] ? instance_id : NULL;
     if (pdm_topic_list_add_csv(&topics, o.topics, err, sizeof err)) {
         fprintf(stderr, "pdm-scorer: --topics: %s\n", err);
         goto out;

@@ -19,6 +19,7 @@
 typedef struct {
     const char *brokers;
     const char *group;
+    const char *instance_id;   /* group.instance.id (static membership); NULL: dynamic */
     const char *const *topics; /* input topics, NULL-terminated */
     int64_t max_idle_ms;       /* how long a task waits for an input partition (merge) */
     const char *machines_topic; /* the machines table, read whole; NULL or "": none */
