@@ -7,11 +7,12 @@
  * on into Kafka and Redis.
  */
 #include <string.h>
+#include <strings.h>
 
 #include <cjson/cJSON.h>
 #include <microhttpd.h>
 
-#include "pdm_http.h"
+#include "http_internal.h"
 
 const char *pdm_http_request_header(const pdm_http_request *req, const char *name)
 {
@@ -139,5 +140,31 @@ int pdm_http_parse_id(const char *segment, int32_t *out)
             return -1;
     }
     *out = (int32_t)v;
+    return 0;
+}
+
+int http_check_framing(size_t n, const char *const *names, const char *const *values, char *why,
+                       size_t whylen)
+{
+    const char *length = NULL;
+    int chunked = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (strcasecmp(names[i], "Transfer-Encoding") == 0) {
+            chunked = 1;
+            continue;
+        }
+        if (strcasecmp(names[i], "Content-Length") != 0)
+            continue;
+        const char *v = values[i];
+        if (!*v || strspn(v, "0123456789") != strlen(v))
+            return pdm_err(why, whylen, "Content-Length must be a decimal number");
+        if (length && strcmp(length, v) != 0)
+            return pdm_err(why, whylen, "conflicting Content-Length headers");
+        if (length)
+            return pdm_err(why, whylen, "Content-Length sent more than once");
+        length = v;
+    }
+    if (length && chunked)
+        return pdm_err(why, whylen, "Content-Length and Transfer-Encoding together");
     return 0;
 }

@@ -9,7 +9,7 @@ packages=(
   # build
   build-essential cmake pkg-config
   # libraries (headers + .so)
-  librdkafka-dev libavro-dev libxgboost-dev libhiredis-dev libmicrohttpd-dev libcjson-dev
+  librdkafka-dev libavro-dev libxgboost-dev libhiredis-dev libmicrohttpd-dev libgnutls28-dev libcjson-dev
   libcmocka-dev nettle-dev libyaml-dev
   # servers and tools the demo and tests run for real
   redis-server kcat python3 python3-avro

@@ -4,14 +4,44 @@
  * The caller registers routes (method + exact path or path prefix) with a
  * handler, then starts the server. The wrapper answers by itself, always
  * with a JSON body {"error": "..."}:
+ *   400 ambiguous framing: Content-Length not digits, two Content-Length
+ *       headers, or Content-Length with Transfer-Encoding (the connection
+ *       is closed after the answer: no request smuggling),
  *   401 no bearer token / 403 wrong token (on paths that need one; the
- *       comparison takes the same time whatever the token sent),
+ *       comparison takes the same time whatever the token sent), or a
+ *       read token on an admin path, or (TLS with client certificates) a
+ *       client certificate that did not verify,
  *   404 no route for the path, 405 a route for the path but not for the
  *       method (with an Allow header),
  *   413 a body over max_body (refused from Content-Length before reading
  *       it; a chunked body is never buffered past the limit),
  *   500 a handler that returns non-zero.
  * pdm_http_parse_json gives handlers the 400 answers for JSON bodies.
+ *
+ * Errors that libmicrohttpd (0.9.75, Debian 12) detects itself, before any
+ * of our code sees the request, are answered by it with its own HTML body
+ * and no Content-Type: a request line or head over its buffer (414, 431),
+ * an unknown HTTP version such as the HTTP/2 preface (505), a malformed
+ * header line, chunk or Content-Length (400, the last with its status line
+ * sent twice), a Content-Length over 2^64 (413). It has no hook to change
+ * them; the connection is closed after each.
+ *
+ * Tokens: `token` reaches every path under auth_prefix (and /metrics with
+ * auth_metrics); `admin_token`, when set, is the only one that reaches
+ * paths under admin_prefix and reaches everything the read token does.
+ * With only `token`, admin paths take it too; with only `admin_token`,
+ * only admin paths need a token.
+ *
+ * Slow clients: each request (TLS handshake, head and body) must arrive
+ * within request_timeout_ms of the connection's start or of the previous
+ * answer, whatever the client sends byte by byte; past it the connection
+ * is closed. timeout_s is the idle timeout (every byte restarts it).
+ *
+ * TLS: with tls_cert_file and tls_key_file (PEM) the server speaks HTTPS
+ * only; pdm_http_tls_reload swaps in the files' new contents for the next
+ * handshakes without closing a connection. With tls_client_ca_file every
+ * client must present a certificate signed by that CA (handshake refused
+ * otherwise).
  *
  * Handlers run on the server's threads (several at once with a thread
  * pool), so what they touch must be thread-safe. The server never logs by
@@ -71,6 +101,10 @@ typedef int (*pdm_http_handler)(void *ctx, const pdm_http_request *req, pdm_http
 typedef void (*pdm_http_access_log_fn)(void *ctx, const char *method, const char *path, int status,
                                        double seconds);
 
+/* Server events worth a log line (a TLS reload's outcome); level is
+ * PDM_LOG_INFO or PDM_LOG_ERROR. */
+typedef void (*pdm_http_notice_fn)(void *ctx, int level, const char *message);
+
 typedef struct {
     const char *bind;          /* "ADDR:PORT", "[V6ADDR]:PORT"; port 0: any free port */
     unsigned threads;          /* 0 or 1: one internal polling thread; more: a pool */
@@ -80,15 +114,23 @@ typedef struct {
     unsigned per_ip_limit;     /* connections per client address, 0 = no limit (default);
                                 * over it a connection is closed at once */
     unsigned timeout_s;        /* a connection idle this long is closed, default 10 */
+    unsigned request_timeout_ms; /* a request must arrive whole within this, default 10000 */
     size_t max_body;           /* default 1 MiB */
     const char *token;         /* bearer token (copied); NULL or "": no authentication */
     const char *auth_prefix;   /* paths needing the token, default "/v1/" */
+    const char *admin_token;   /* (copied) NULL or "": admin paths take `token` */
+    const char *admin_prefix;  /* paths needing the admin token, default "/v1/admin/" */
+    const char *tls_cert_file; /* PEM certificate chain, server first; NULL: plain HTTP */
+    const char *tls_key_file;  /* PEM private key of its first certificate */
+    const char *tls_client_ca_file; /* PEM CA(s) client certificates must chain to */
     int auth_metrics;          /* also on /metrics */
     pdm_http_access_log_fn access_log;
     void *access_log_ctx;
+    pdm_http_notice_fn notice;
+    void *notice_ctx;
 } pdm_http_config;
 
-/* Defaults: bind "127.0.0.1:8080", the values above. */
+/* Defaults: bind "127.0.0.1:8080", the values above, no TLS. */
 void pdm_http_config_init(pdm_http_config *c);
 
 typedef struct pdm_http pdm_http;
@@ -110,6 +152,19 @@ int pdm_http_start(pdm_http *s, char *errstr, size_t errlen);
 unsigned pdm_http_port(const pdm_http *s);
 /* Stops accepting, closes connections and joins the threads. Idempotent. */
 void pdm_http_stop(pdm_http *s);
+
+/* Loads the TLS certificate and key files again and serves the new pair
+ * from the next handshake on; on error (unreadable, not PEM, key not of
+ * the certificate) the running pair stays. 0 or -1 with errstr. */
+int pdm_http_tls_reload(pdm_http *s, char *errstr, size_t errlen);
+/* Async-signal-safe: the same, done within ~100 ms by the server's own
+ * thread, which reports the outcome through notice. No-op without TLS. */
+void pdm_http_request_tls_reload(pdm_http *s);
+/* SHA-256 fingerprint (hex) of the certificate being served. 0 or -1. */
+int pdm_http_tls_fingerprint(pdm_http *s, char *out, size_t outlen);
+/* Connections closed so far for not sending a request within
+ * request_timeout_ms. */
+unsigned long long pdm_http_slow_closed(const pdm_http *s);
 
 /* ---- helpers for handlers ------------------------------------------------- */
 

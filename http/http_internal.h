@@ -1,0 +1,76 @@
+/* http_internal.h: what the http module's files share (not public). */
+#ifndef PDM_HTTP_INTERNAL_H
+#define PDM_HTTP_INTERNAL_H
+
+#include <gnutls/abstract.h>
+#include <gnutls/gnutls.h>
+#include <microhttpd.h>
+
+#include "pdm_http.h"
+
+/* ---- response.c, listener.c ------------------------------------------------- */
+
+void http_response_init(pdm_http_response *resp);
+void http_response_clear(pdm_http_response *resp);
+/* Opens a listening socket on "ADDR:PORT" / "[ADDR]:PORT". fd or -1. */
+int http_open_listener(const char *bind_spec, unsigned *port_out, char *errstr, size_t errlen);
+
+/* ---- guard.c: the request deadline --------------------------------------- */
+
+typedef struct http_guard http_guard;
+
+http_guard *http_guard_new(unsigned request_timeout_ms);
+void http_guard_destroy(http_guard *g);
+/* Starts the thread that cuts overdue connections and calls tick (may be
+ * NULL) about every 100 ms. 0 or -1. */
+int http_guard_start(http_guard *g, void (*tick)(void *), void *tick_ctx);
+void http_guard_stop(http_guard *g);
+/* From MHD_OPTION_NOTIFY_CONNECTION: a connection starts / is closed. */
+void http_guard_opened(http_guard *g, struct MHD_Connection *conn, void **socket_context);
+void http_guard_closed(http_guard *g, void **socket_context);
+/* An answer is being made and sent (no deadline) / was sent (the next
+ * request's deadline starts). */
+void http_guard_answering(http_guard *g, struct MHD_Connection *conn);
+void http_guard_answered(http_guard *g, struct MHD_Connection *conn);
+unsigned long long http_guard_cut_total(http_guard *g);
+
+/* ---- tls.c: certificates ---------------------------------------------------- */
+
+typedef struct http_tls http_tls;
+
+/* Loads the pair (and the client CA, if given) after checking that this
+ * libmicrohttpd has TLS. NULL with errstr. */
+http_tls *http_tls_new(const char *cert_file, const char *key_file, const char *client_ca_file,
+                       char *errstr, size_t errlen);
+void http_tls_destroy(http_tls *t);
+/* The client CA's PEM text for MHD_OPTION_HTTPS_MEM_TRUST, or NULL. */
+const char *http_tls_client_ca_pem(const http_tls *t);
+/* Loads the files again; the new pair serves from the next handshake on.
+ * On error the running pair stays. 0 or -1 with errstr. */
+int http_tls_reload(http_tls *t, char *errstr, size_t errlen);
+/* Async-signal-safe: ask for a reload; taken (and cleared) by the guard. */
+void http_tls_request_reload(http_tls *t);
+int http_tls_take_reload_request(http_tls *t);
+/* SHA-256 fingerprint of the serving certificate, hex (65 bytes). */
+int http_tls_fingerprint(http_tls *t, char *out, size_t outlen);
+/* MHD_OPTION_HTTPS_CERT_CALLBACK. */
+int http_tls_retrieve_cert(gnutls_session_t session, const gnutls_datum_t *req_ca_dn, int nreqs,
+                           const gnutls_pk_algorithm_t *pk_algos, int pk_algos_length,
+                           gnutls_pcert_st **pcert, unsigned int *pcert_length,
+                           gnutls_privkey_t *pkey);
+/* At a connection's start: ties the session to t, requires a client
+ * certificate when a client CA is configured. */
+void http_tls_session_start(http_tls *t, struct MHD_Connection *conn);
+/* 1 if no client CA is configured or the client's certificate verified. */
+int http_tls_client_verified(http_tls *t, struct MHD_Connection *conn);
+
+/* ---- request.c: framing checks ------------------------------------------------ */
+
+/* The request's framing headers are unambiguous: Content-Length, if any,
+ * is digits only and every copy of it says the same, and a body is not
+ * framed by both Content-Length and Transfer-Encoding. 0, or -1 with the
+ * reason in why (a 400). Pure: names and values as the client sent them. */
+int http_check_framing(size_t n, const char *const *names, const char *const *values, char *why,
+                       size_t whylen);
+
+#endif
