@@ -45,6 +45,7 @@ struct http_guard {
     pthread_cond_t wake;
     double request_timeout_s;
     struct guard_conn *head;
+    size_t open; /* connections the daemon holds */
     unsigned long long cut_total;
     int stop;
     int running;
@@ -161,6 +162,7 @@ void http_guard_opened(http_guard *g, struct MHD_Connection *conn, void **socket
     if (g->head)
         g->head->prev = c;
     g->head = c;
+    g->open++;
     pthread_mutex_unlock(&g->lock);
 }
 
@@ -176,6 +178,7 @@ void http_guard_closed(http_guard *g, void **socket_context)
         g->head = c->next;
     if (c->next)
         c->next->prev = c->prev;
+    g->open--;
     pthread_mutex_unlock(&g->lock);
     free(c);
     *socket_context = NULL;
@@ -215,4 +218,19 @@ unsigned long long http_guard_cut_total(http_guard *g)
     unsigned long long n = g->cut_total;
     pthread_mutex_unlock(&g->lock);
     return n;
+}
+
+size_t http_guard_open_count(http_guard *g)
+{
+    pthread_mutex_lock(&g->lock);
+    size_t n = g->open;
+    pthread_mutex_unlock(&g->lock);
+    return n;
+}
+
+void http_guard_count_cut(http_guard *g)
+{
+    pthread_mutex_lock(&g->lock);
+    g->cut_total++;
+    pthread_mutex_unlock(&g->lock);
 }

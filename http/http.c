@@ -48,6 +48,7 @@ struct pdm_http {
     size_t n_routes, cap_routes;
     http_tls *tls;     /* NULL: plain HTTP */
     http_guard *guard; /* the request deadline */
+    http_gate *gate;   /* plain HTTP: accepts and checks first heads */
     struct MHD_Daemon *daemon;
     unsigned port;
 };
@@ -630,8 +631,21 @@ int pdm_http_start(pdm_http *s, char *errstr, size_t errlen)
     if (fd < 0)
         return -1;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ITC;
+    if (!s->tls) {
+        s->gate = http_gate_new(fd, s->cfg.connection_limit, s->cfg.per_ip_limit,
+                                s->cfg.request_timeout_ms, s->cfg.timeout_s, s->guard);
+        if (!s->gate) {
+            close(fd);
+            return pdm_err(errstr, errlen, "http: out of memory or descriptors");
+        }
+        flags |= MHD_USE_NO_LISTEN_SOCKET;
+    }
     struct MHD_OptionItem opts[] = {
-        {MHD_OPTION_LISTEN_SOCKET, fd, NULL},
+        /* A head the gate passes (16 KiB at most) must never meet the
+         * daemon's own 431, which comes near half this. */
+        {MHD_OPTION_CONNECTION_MEMORY_LIMIT, 64 * 1024, NULL},
+        {s->gate ? MHD_OPTION_CONNECTION_MEMORY_LIMIT : MHD_OPTION_LISTEN_SOCKET,
+         s->gate ? 64 * 1024 : fd, NULL},
         {MHD_OPTION_CONNECTION_LIMIT, (intptr_t)s->cfg.connection_limit, NULL},
         {MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)s->cfg.timeout_s, NULL},
         {MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)on_uri, s},
@@ -655,11 +669,15 @@ int pdm_http_start(pdm_http *s, char *errstr, size_t errlen)
                                      ca, MHD_OPTION_END);
     }
     if (!s->daemon) {
-        close(fd);
+        if (s->gate)
+            http_gate_destroy(s->gate); /* closes fd */
+        else
+            close(fd);
+        s->gate = NULL;
         return pdm_err(errstr, errlen, "http: libmicrohttpd failed to start on %s%s", s->bind,
                        s->tls ? " with TLS" : "");
     }
-    if (http_guard_start(s->guard, on_tick, s)) {
+    if (http_guard_start(s->guard, on_tick, s) || (s->gate && http_gate_start(s->gate, s->daemon))) {
         pdm_http_stop(s);
         return pdm_err(errstr, errlen, "http: cannot start the request guard thread");
     }
@@ -676,8 +694,10 @@ void pdm_http_stop(pdm_http *s)
 {
     if (!s || !s->daemon)
         return;
+    http_gate_destroy(s->gate); /* no more hand-overs; closes the listening socket */
+    s->gate = NULL;
     http_guard_stop(s->guard);
-    MHD_stop_daemon(s->daemon); /* closes the listening socket too */
+    MHD_stop_daemon(s->daemon); /* with TLS, closes the listening socket */
     s->daemon = NULL;
     s->port = 0;
 }

@@ -33,6 +33,22 @@ void http_guard_closed(http_guard *g, void **socket_context);
 void http_guard_answering(http_guard *g, struct MHD_Connection *conn);
 void http_guard_answered(http_guard *g, struct MHD_Connection *conn);
 unsigned long long http_guard_cut_total(http_guard *g);
+/* Connections the daemon holds now. */
+size_t http_guard_open_count(http_guard *g);
+/* Counts a connection cut elsewhere (by the gate) in cut_total. */
+void http_guard_count_cut(http_guard *g);
+
+/* ---- gate.c: first request heads of plain HTTP ------------------------------- */
+
+typedef struct http_gate http_gate;
+
+/* Takes listen_fd (non-blocking, listening) on success. NULL on failure. */
+http_gate *http_gate_new(int listen_fd, unsigned limit, unsigned per_ip_limit,
+                         unsigned request_timeout_ms, unsigned idle_timeout_s, http_guard *guard);
+/* Starts accepting and handing sound connections to daemon. 0 or -1. */
+int http_gate_start(http_gate *g, struct MHD_Daemon *daemon);
+/* Stops the thread, closes what waits and the listening socket. */
+void http_gate_destroy(http_gate *g);
 
 /* ---- tls.c: certificates ---------------------------------------------------- */
 
@@ -72,5 +88,18 @@ int http_tls_client_verified(http_tls *t, struct MHD_Connection *conn);
  * reason in why (a 400). Pure: names and values as the client sent them. */
 int http_check_framing(size_t n, const char *const *names, const char *const *values, char *why,
                        size_t whylen);
+
+typedef struct {
+    size_t max_uri;  /* longer: 414 */
+    size_t max_head; /* request line and headers; larger: 431 */
+} http_head_limits;
+
+/* Checks a request head as received so far (buf[0..len), not
+ * NUL-terminated): 0 incomplete (wait for more), 1 complete and sound, -1
+ * refused with *status (400, 413, 414, 431, 505) and why. Sound means: a
+ * request line METHOD TARGET HTTP/1.0|1.1, header lines NAME: VALUE
+ * without folding or control characters, and http_check_framing. Pure. */
+int http_check_head(const char *buf, size_t len, const http_head_limits *lim, int *status,
+                    char *why, size_t whylen);
 
 #endif

@@ -245,11 +245,14 @@ static void test_slow_body_and_exemptions(void **state)
 
 /* ==== framing ================================================================ */
 
+/* Lines that start like a status line ("HTTP/1.x NNN"). */
 static int status_lines(const char *raw)
 {
     int n = 0;
-    for (const char *p = raw; (p = strstr(p, "HTTP/1.")); p++)
-        n++;
+    for (const char *p = raw; p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+        int code;
+        n += sscanf(p, "HTTP/1.%*1[01] %3d", &code) == 1;
+    }
     return n;
 }
 
@@ -311,6 +314,90 @@ static void test_ambiguous_framing_refused(void **state)
     request(port, "POST", "/size", NULL, "{\"a\":1}", &r);
     assert_int_equal(r.status, 200);
     assert_string_equal(r.body, "{\"bytes\":7}");
+    pdm_http_destroy(s);
+}
+
+/* Reads one whole answer from a raw exchange and checks it is a single
+ * JSON error with the status wanted. */
+static void expect_json_error(unsigned port, const char *raw, size_t len, int want,
+                              const char *label)
+{
+    static char got[16384];
+    int fd = connect_to(port);
+    send_all(fd, raw, len);
+    read_all(fd, got, sizeof got);
+    close(fd);
+    reply r = {0};
+    const char *body = strstr(got, "\r\n\r\n");
+    if (!body)
+        fail_msg("%s: no answer (%zu bytes): %s", label, strlen(got), got);
+    snprintf(r.head, sizeof r.head, "%.*s", (int)(body - got + 4), got);
+    snprintf(r.body, sizeof r.body, "%s", body + 4);
+    sscanf(got, "HTTP/1.%*d %d", &r.status);
+    if (r.status != want)
+        fail_msg("%s: status %d, want %d: %s", label, r.status, want, got);
+    if (status_lines(got) != 1)
+        fail_msg("%s: %d status lines: %s", label, status_lines(got), got);
+    const char *ct = header_of(&r, "Content-Type");
+    if (!ct || strcmp(ct, "application/json") != 0)
+        fail_msg("%s: Content-Type %s", label, ct ? ct : "(none)");
+    const char *cl = header_of(&r, "Content-Length");
+    assert_non_null(cl);
+    assert_int_equal(strtoul(cl, NULL, 10), strlen(r.body));
+    print_message("%s: %d %s\n", label, want, error_message(&r));
+}
+
+/* What libmicrohttpd would answer itself in HTML (or with two status
+ * lines) is answered as JSON, before the daemon sees the request. */
+static void test_protocol_errors_are_json(void **state)
+{
+    pdm_http_config cfg;
+    pdm_http_config_init(&cfg);
+    unsigned port;
+    pdm_http *s = start(&cfg, &port);
+    size_t big = 100 * 1024;
+    char *raw = malloc(big + 256);
+    assert_non_null(raw);
+
+    int n = snprintf(raw, 64, "GET /");
+    memset(raw + n, 'a', big);
+    n += (int)big;
+    n += snprintf(raw + n, 64, " HTTP/1.1\r\nHost: h\r\n\r\n");
+    expect_json_error(port, raw, (size_t)n, 414, "100 KB URI");
+
+    n = snprintf(raw, 64, "GET /health HTTP/1.1\r\nHost: h\r\nX-Big: ");
+    memset(raw + n, 'b', big);
+    n += (int)big;
+    n += snprintf(raw + n, 64, "\r\n\r\n");
+    expect_json_error(port, raw, (size_t)n, 431, "100 KB header");
+
+    const char h2[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+    expect_json_error(port, h2, sizeof h2 - 1, 505, "HTTP/2 preface");
+    const struct {
+        const char *raw;
+        int status;
+        const char *label;
+    } cases[] = {
+        {"POST /size HTTP/1.1\r\nHost: h\r\nContent-Length: -1\r\n\r\n", 400, "length -1"},
+        {"POST /size HTTP/1.1\r\nHost: h\r\nContent-Length: 1x\r\n\r\n", 400, "length 1x"},
+        {"POST /size HTTP/1.1\r\nHost: h\r\nContent-Length: 99999999999999999999\r\n\r\n", 413,
+         "length 10^20"},
+        {"POST /size HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\nContent-Length: 5\r\n\r\n{}",
+         400, "two lengths"},
+        {"GET /health HTTP/1.1\r\nHost: h\r\nno colon here\r\n\r\n", 400, "no colon"},
+        {"GET /health HTTP/1.1\r\nHost: h\r\n folded\r\n\r\n", 400, "folded line"},
+        {"GET /health HTTP/3.0\r\nHost: h\r\n\r\n", 505, "HTTP/3.0"},
+        {"GARBAGE\r\n\r\n", 400, "no request line"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+        expect_json_error(port, cases[i].raw, strlen(cases[i].raw), cases[i].status,
+                          cases[i].label);
+    /* Sound requests still pass, HTTP/1.0 without Host included. */
+    reply r;
+    const char ok10[] = "GET /health HTTP/1.0\r\n\r\n";
+    request_raw(port, ok10, sizeof ok10 - 1, &r);
+    assert_int_equal(r.status, 200);
+    free(raw);
     pdm_http_destroy(s);
 }
 
@@ -393,6 +480,7 @@ int main(void)
         cmocka_unit_test(test_per_address_limit),
         cmocka_unit_test(test_slow_body_and_exemptions),
         cmocka_unit_test(test_ambiguous_framing_refused),
+        cmocka_unit_test(test_protocol_errors_are_json),
         cmocka_unit_test(test_scoped_tokens),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
