@@ -48,6 +48,7 @@ typedef struct waiting {
     int fd;
     struct sockaddr_storage addr;
     socklen_t addr_len;
+    double accepted_at;
     double deadline;      /* the whole head by then */
     double idle_deadline; /* the next byte by then */
     size_t seen;          /* bytes of head seen so far */
@@ -139,6 +140,7 @@ static void try_hand_over(http_gate *g, waiting *w)
     int fd = w->fd;
     struct sockaddr_storage addr = w->addr;
     socklen_t len = w->addr_len;
+    http_guard_accepted(g->guard, fd, w->accepted_at);
     forget(g, w, 0);
     /* The daemon owns the socket from here, and closes it on failure. */
     MHD_add_connection(g->daemon, fd, (const struct sockaddr *)&addr, len);
@@ -215,7 +217,8 @@ static void accept_new(http_gate *g)
         w->fd = fd;
         w->addr = addr;
         w->addr_len = len;
-        w->deadline = pdm_monotonic_s() + g->timeout_s;
+        w->accepted_at = pdm_monotonic_s();
+        w->deadline = w->accepted_at + g->timeout_s;
         w->idle_deadline = pdm_monotonic_s() + g->idle_s;
         struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP | EPOLLET, .data.ptr = w};
         if (epoll_ctl(g->epoll_fd, EPOLL_CTL_ADD, fd, &ev) != 0) {

@@ -30,6 +30,7 @@
 #include "http_internal.h"
 
 #define GUARD_TICK_MS 100
+#define GUARD_FDS 4096 /* sockets numbered below this can carry an accept time */
 
 struct guard_conn {
     struct guard_conn *prev, *next;
@@ -46,6 +47,7 @@ struct http_guard {
     double request_timeout_s;
     struct guard_conn *head;
     size_t open; /* connections the daemon holds */
+    double *accepted_at; /* by socket number: when the gate accepted it, 0 if unknown */
     unsigned long long cut_total;
     int stop;
     int running;
@@ -66,6 +68,10 @@ http_guard *http_guard_new(unsigned request_timeout_ms)
     pthread_cond_init(&g->wake, &ca);
     pthread_condattr_destroy(&ca);
     g->request_timeout_s = request_timeout_ms / 1000.0;
+    if (!(g->accepted_at = calloc(GUARD_FDS, sizeof *g->accepted_at))) {
+        http_guard_destroy(g);
+        return NULL;
+    }
     return g;
 }
 
@@ -82,6 +88,7 @@ void http_guard_destroy(http_guard *g)
     }
     pthread_cond_destroy(&g->wake);
     pthread_mutex_destroy(&g->lock);
+    free(g->accepted_at);
     free(g);
 }
 
@@ -157,7 +164,12 @@ void http_guard_opened(http_guard *g, struct MHD_Connection *conn, void **socket
     c->conn = conn;
     c->fd = info ? info->connect_fd : -1;
     pthread_mutex_lock(&g->lock);
-    c->deadline = pdm_monotonic_s() + g->request_timeout_s;
+    double start = pdm_monotonic_s();
+    if (c->fd >= 0 && c->fd < GUARD_FDS && g->accepted_at[c->fd] > 0) {
+        start = g->accepted_at[c->fd]; /* the gate held its head: one bound in all */
+        g->accepted_at[c->fd] = 0;
+    }
+    c->deadline = start + g->request_timeout_s;
     c->next = g->head;
     if (g->head)
         g->head->prev = c;
@@ -232,5 +244,14 @@ void http_guard_count_cut(http_guard *g)
 {
     pthread_mutex_lock(&g->lock);
     g->cut_total++;
+    pthread_mutex_unlock(&g->lock);
+}
+
+void http_guard_accepted(http_guard *g, int fd, double accepted_at)
+{
+    if (fd < 0 || fd >= GUARD_FDS)
+        return;
+    pthread_mutex_lock(&g->lock);
+    g->accepted_at[fd] = accepted_at;
     pthread_mutex_unlock(&g->lock);
 }

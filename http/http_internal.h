@@ -35,6 +35,9 @@ void http_guard_answered(http_guard *g, struct MHD_Connection *conn);
 unsigned long long http_guard_cut_total(http_guard *g);
 /* Connections the daemon holds now. */
 size_t http_guard_open_count(http_guard *g);
+/* The gate accepted socket fd at accepted_at (monotonic s) and hands it to
+ * the daemon now: its first request's deadline counts from then. */
+void http_guard_accepted(http_guard *g, int fd, double accepted_at);
 /* Counts a connection cut elsewhere (by the gate) in cut_total. */
 void http_guard_count_cut(http_guard *g);
 

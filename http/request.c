@@ -221,6 +221,8 @@ int http_check_head(const char *buf, size_t len, const http_head_limits *lim, in
     const char *sp2 = sp1 ? memchr(sp1 + 1, ' ', line_len - (size_t)(sp1 + 1 - p)) : NULL;
     if (!sp1 || !sp2 || sp1 == p || sp2 == sp1 + 1)
         return pdm_err(why, whylen, "the request line is not METHOD TARGET HTTP/1.x");
+    if (sp1 - p > 32)
+        return pdm_err(why, whylen, "the method is longer than 32 bytes");
     for (const char *q = p; q < sp1; q++)
         if (!is_tchar((unsigned char)*q))
             return pdm_err(why, whylen, "the method is not a token");
@@ -250,6 +252,10 @@ int http_check_head(const char *buf, size_t len, const http_head_limits *lim, in
             return 0;
         }
         const char *stop = eol > p && eol[-1] == '\r' ? eol - 1 : eol;
+        if ((size_t)(eol + 1 - buf) > lim->max_head) {
+            *status = 431;
+            return pdm_err(why, whylen, "request head larger than %zu bytes", lim->max_head);
+        }
         if (stop == p)
             break; /* the blank line: the head is complete */
         if (header_line_ok(p, stop, why, whylen))
