@@ -34,15 +34,10 @@ typedef struct {
     void *ctx;
 } route;
 
-typedef struct {
-    char *text;
-    size_t len;
-} secret;
-
 struct pdm_http {
     pdm_http_config cfg; /* strings below are our copies */
     char *bind;
-    secret token, admin_token;
+    http_tokens tokens; /* our copies of the tokens and prefixes */
     char *auth_prefix, *admin_prefix;
     route *routes;
     size_t n_routes, cap_routes;
@@ -89,26 +84,6 @@ void pdm_http_config_init(pdm_http_config *c)
     c->admin_prefix = "/v1/admin/";
 }
 
-static int secret_set(secret *sec, const char *text)
-{
-    if (!text || !*text)
-        return 0;
-    if (!(sec->text = strdup(text)))
-        return -1;
-    sec->len = strlen(text);
-    return 0;
-}
-
-static void secret_clear(secret *sec)
-{
-    if (sec->text) {
-        memset(sec->text, 0, sec->len); /* do not leave the secret in freed memory */
-        free(sec->text);
-    }
-    sec->text = NULL;
-    sec->len = 0;
-}
-
 static int check_config(const pdm_http_config *cfg, char *errstr, size_t errlen)
 {
     if (cfg->connection_limit == 0 || cfg->max_body == 0 || cfg->timeout_s == 0 ||
@@ -144,15 +119,17 @@ pdm_http *pdm_http_new(const pdm_http_config *cfg, char *errstr, size_t errlen)
     s->bind = strdup(cfg->bind ? cfg->bind : DEFAULT_BIND);
     s->auth_prefix = strdup(cfg->auth_prefix ? cfg->auth_prefix : "/v1/");
     s->admin_prefix = strdup(cfg->admin_prefix ? cfg->admin_prefix : "/v1/admin/");
-    if (!s->bind || !s->auth_prefix || !s->admin_prefix || secret_set(&s->token, cfg->token) ||
-        secret_set(&s->admin_token, cfg->admin_token) ||
+    if (!s->bind || !s->auth_prefix || !s->admin_prefix ||
+        http_secret_set(&s->tokens.read, cfg->token) ||
+        http_secret_set(&s->tokens.admin, cfg->admin_token) ||
         !(s->guard = http_guard_new(cfg->request_timeout_ms)))
         goto oom;
     s->cfg.bind = s->bind;
-    s->cfg.token = s->token.text;
-    s->cfg.admin_token = s->admin_token.text;
-    s->cfg.auth_prefix = s->auth_prefix;
-    s->cfg.admin_prefix = s->admin_prefix;
+    s->cfg.token = s->tokens.read.text;
+    s->cfg.admin_token = s->tokens.admin.text;
+    s->cfg.auth_prefix = s->tokens.auth_prefix = s->auth_prefix;
+    s->cfg.admin_prefix = s->tokens.admin_prefix = s->admin_prefix;
+    s->tokens.auth_metrics = cfg->auth_metrics;
     s->cfg.tls_cert_file = s->cfg.tls_key_file = s->cfg.tls_client_ca_file = NULL; /* in tls */
     if (cfg->tls_cert_file && *cfg->tls_cert_file &&
         !(s->tls = http_tls_new(cfg->tls_cert_file, cfg->tls_key_file, cfg->tls_client_ca_file,
@@ -178,8 +155,8 @@ void pdm_http_destroy(pdm_http *s)
         free(s->routes[i].path);
     }
     free(s->routes);
-    secret_clear(&s->token);
-    secret_clear(&s->admin_token);
+    http_secret_clear(&s->tokens.read);
+    http_secret_clear(&s->tokens.admin);
     http_tls_destroy(s->tls);
     http_guard_destroy(s->guard);
     free(s->bind);
@@ -282,61 +259,6 @@ static void set_early(request_state *st, int status, const char *fmt, ...)
 
 /* ---- decisions from the headers -------------------------------------------- */
 
-/* Compares in time that depends on the expected token's length only. */
-static int token_equal(const char *given, size_t glen, const char *token, size_t tlen)
-{
-    volatile unsigned char diff = glen != tlen;
-    for (size_t i = 0; i < tlen; i++) {
-        unsigned char g = i < glen ? (unsigned char)given[i] : 0;
-        diff |= g ^ (unsigned char)token[i];
-    }
-    return diff == 0;
-}
-
-/* The token a path needs: 0 none, 1 the read token (or the admin one),
- * 2 the admin token. */
-static int auth_scope(const pdm_http *s, const char *path)
-{
-    if (s->admin_token.text && strncmp(path, s->admin_prefix, strlen(s->admin_prefix)) == 0)
-        return 2;
-    if (!s->token.text)
-        return 0;
-    if (strncmp(path, s->auth_prefix, strlen(s->auth_prefix)) == 0)
-        return 1;
-    return s->cfg.auth_metrics && strcmp(path, "/metrics") == 0;
-}
-
-/* Sets the early answer (401 or 403) unless a token of the scope came.
- * Both tokens are always compared, so the time taken does not tell which
- * (if any) matched. */
-static void check_auth(const pdm_http *s, struct MHD_Connection *conn, int scope,
-                       request_state *st)
-{
-    const char *h =
-        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-    if (!h || strncasecmp(h, "Bearer ", 7) != 0) {
-        set_early(st, 401, "missing bearer token: send \"Authorization: Bearer <token>\"");
-        st->early_auth = 1;
-        return;
-    }
-    const char *given = h + 7;
-    while (*given == ' ')
-        given++;
-    size_t glen = strlen(given);
-    while (glen > 0 && given[glen - 1] == ' ')
-        glen--;
-    int is_read = s->token.text && token_equal(given, glen, s->token.text, s->token.len);
-    int is_admin =
-        s->admin_token.text && token_equal(given, glen, s->admin_token.text, s->admin_token.len);
-    if (is_admin || (scope == 1 && is_read))
-        return;
-    st->early_auth = is_read ? 3 : 2;
-    if (is_read)
-        set_early(st, 403, "this token does not reach %s: the admin token does", s->admin_prefix);
-    else
-        set_early(st, 403, "invalid bearer token");
-}
-
 static int method_matches(const char *route_method, const char *method)
 {
     return strcmp(route_method, method) == 0 ||
@@ -393,44 +315,12 @@ static const route *find_route(const pdm_http *s, const char *method, const char
     return NULL;
 }
 
-enum { MAX_FRAMING_HEADERS = 16 };
-
-typedef struct {
-    size_t n, extra;
-    const char *names[MAX_FRAMING_HEADERS], *values[MAX_FRAMING_HEADERS];
-} framing_headers;
-
-static enum MHD_Result collect_framing(void *cls, enum MHD_ValueKind kind, const char *key,
-                                       const char *value)
-{
-    framing_headers *f = cls;
-    if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) != 0 &&
-        strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) != 0)
-        return MHD_YES;
-    if (f->n == MAX_FRAMING_HEADERS) {
-        f->extra++;
-        return MHD_YES;
-    }
-    f->names[f->n] = key;
-    f->values[f->n] = value ? value : "";
-    f->n++;
-    return MHD_YES;
-}
-
-/* 0 if the framing headers are unambiguous, else -1 with the early 400
- * (libmicrohttpd frames the body by the first Content-Length alone). */
+/* 0 if the framing headers are unambiguous, else -1 with the early 400. */
 static int check_framing(struct MHD_Connection *conn, request_state *st)
 {
-    framing_headers f = {0};
-    char why[128];
-    MHD_get_connection_values(conn, MHD_HEADER_KIND, collect_framing, &f);
-    if (f.extra) {
-        set_early(st, 400, "too many Content-Length/Transfer-Encoding headers");
-        return -1;
-    }
-    if (http_check_framing(f.n, f.names, f.values, why, sizeof why) == 0)
+    if (http_check_connection_framing(conn, st->early_msg, sizeof st->early_msg) == 0)
         return 0;
-    set_early(st, 400, "%s", why);
+    st->early_status = 400;
     return -1;
 }
 
@@ -452,11 +342,13 @@ static void decide(pdm_http *s, struct MHD_Connection *conn, const char *url, co
         st->early_close = 1;
         return;
     }
-    int scope = auth_scope(s, url);
-    if (scope) {
-        check_auth(s, conn, scope, st);
-        if (st->early_status)
-            return;
+    const char *authorization =
+        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    int refused = http_auth_check(&s->tokens, url, authorization, &st->early_auth,
+                                  st->early_msg, sizeof st->early_msg);
+    if (refused) {
+        st->early_status = refused;
+        return;
     }
     st->route = find_route(s, method, url, st);
     if (!st->route)

@@ -8,6 +8,30 @@
 
 #include "pdm_http.h"
 
+/* ---- auth.c: scoped bearer tokens -------------------------------------------- */
+
+typedef struct {
+    char *text; /* NULL: none */
+    size_t len;
+} http_secret;
+
+/* Copies text (NULL or "": none). 0 or -1 (out of memory). */
+int http_secret_set(http_secret *sec, const char *text);
+/* Wipes and frees. */
+void http_secret_clear(http_secret *sec);
+
+typedef struct {
+    http_secret read, admin;
+    const char *auth_prefix, *admin_prefix;
+    int auth_metrics;
+} http_tokens;
+
+/* May a request for path with this Authorization header (NULL if none)
+ * go on? 0 yes, else 401 or 403 with why, and *www the WWW-Authenticate
+ * variant: 1 plain challenge, 2 invalid_token, 3 insufficient_scope. */
+int http_auth_check(const http_tokens *t, const char *path, const char *authorization, int *www,
+                    char *why, size_t whylen);
+
 /* ---- response.c, listener.c ------------------------------------------------- */
 
 void http_response_init(pdm_http_response *resp);
@@ -91,6 +115,9 @@ int http_tls_client_verified(http_tls *t, struct MHD_Connection *conn);
  * reason in why (a 400). Pure: names and values as the client sent them. */
 int http_check_framing(size_t n, const char *const *names, const char *const *values, char *why,
                        size_t whylen);
+/* http_check_framing on the headers libmicrohttpd parsed (every copy of
+ * each: it frames the body by the first Content-Length alone). */
+int http_check_connection_framing(struct MHD_Connection *conn, char *why, size_t whylen);
 
 typedef struct {
     size_t max_uri;  /* longer: 414 */

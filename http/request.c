@@ -292,3 +292,36 @@ int http_check_head(const char *buf, size_t len, const http_head_limits *lim, in
         }
     return 1;
 }
+
+enum { MAX_FRAMING_HEADERS = 16 };
+
+typedef struct {
+    size_t n, extra;
+    const char *names[MAX_FRAMING_HEADERS], *values[MAX_FRAMING_HEADERS];
+} framing_headers;
+
+static enum MHD_Result collect_framing(void *cls, enum MHD_ValueKind kind, const char *key,
+                                       const char *value)
+{
+    framing_headers *f = cls;
+    if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) != 0 &&
+        strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) != 0)
+        return MHD_YES;
+    if (f->n == MAX_FRAMING_HEADERS) {
+        f->extra++;
+        return MHD_YES;
+    }
+    f->names[f->n] = key;
+    f->values[f->n] = value ? value : "";
+    f->n++;
+    return MHD_YES;
+}
+
+int http_check_connection_framing(struct MHD_Connection *conn, char *why, size_t whylen)
+{
+    framing_headers f = {0};
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, collect_framing, &f);
+    if (f.extra)
+        return pdm_err(why, whylen, "too many Content-Length/Transfer-Encoding headers");
+    return http_check_framing(f.n, f.names, f.values, why, whylen);
+}
