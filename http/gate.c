@@ -186,17 +186,6 @@ static void examine(http_gate *g, waiting *w, int hup)
     }
 }
 
-static int same_address(const waiting *w, const struct sockaddr_storage *a)
-{
-    if (w->addr.ss_family != a->ss_family)
-        return 0;
-    if (a->ss_family == AF_INET)
-        return ((const struct sockaddr_in *)&w->addr)->sin_addr.s_addr ==
-               ((const struct sockaddr_in *)a)->sin_addr.s_addr;
-    return memcmp(&((const struct sockaddr_in6 *)&w->addr)->sin6_addr,
-                  &((const struct sockaddr_in6 *)a)->sin6_addr, sizeof(struct in6_addr)) == 0;
-}
-
 static void accept_new(http_gate *g)
 {
     while (g->n_waiting < g->limit) {
@@ -206,9 +195,11 @@ static void accept_new(http_gate *g)
                          SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0)
             return; /* EAGAIN, or an aborted connection */
-        size_t same = 0;
+        size_t same = 0; /* what the address holds, waiting here or served */
         for (waiting *w = g->head; w && g->per_ip_limit; w = w->next)
-            same += !w->closing && same_address(w, &addr);
+            same += !w->closing && http_same_address(&w->addr, &addr);
+        if (g->per_ip_limit)
+            same += http_guard_count_address(g->guard, &addr);
         waiting *w = g->per_ip_limit && same >= g->per_ip_limit ? NULL : calloc(1, sizeof *w);
         if (!w) {
             close(fd);

@@ -22,6 +22,8 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <netinet/in.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -36,6 +38,7 @@ struct guard_conn {
     struct guard_conn *prev, *next;
     struct MHD_Connection *conn;
     int fd;
+    struct sockaddr_storage addr; /* the client's, for per-address limits */
     double deadline; /* monotonic seconds */
     int answering;   /* exempt from the deadline */
     int cut;
@@ -163,6 +166,13 @@ void http_guard_opened(http_guard *g, struct MHD_Connection *conn, void **socket
         MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
     c->conn = conn;
     c->fd = info ? info->connect_fd : -1;
+    const union MHD_ConnectionInfo *peer =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (peer && peer->client_addr) {
+        size_t len = peer->client_addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                                              : sizeof(struct sockaddr_in);
+        memcpy(&c->addr, peer->client_addr, len);
+    }
     pthread_mutex_lock(&g->lock);
     double start = pdm_monotonic_s();
     if (c->fd >= 0 && c->fd < GUARD_FDS && g->accepted_at[c->fd] > 0) {
@@ -254,4 +264,27 @@ void http_guard_accepted(http_guard *g, int fd, double accepted_at)
     pthread_mutex_lock(&g->lock);
     g->accepted_at[fd] = accepted_at;
     pthread_mutex_unlock(&g->lock);
+}
+
+int http_same_address(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+    if (a->ss_family != b->ss_family)
+        return 0;
+    if (a->ss_family == AF_INET)
+        return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
+               ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+    if (a->ss_family == AF_INET6)
+        return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+                      &((const struct sockaddr_in6 *)b)->sin6_addr, sizeof(struct in6_addr)) == 0;
+    return 0;
+}
+
+size_t http_guard_count_address(http_guard *g, const struct sockaddr_storage *addr)
+{
+    size_t n = 0;
+    pthread_mutex_lock(&g->lock);
+    for (struct guard_conn *c = g->head; c; c = c->next)
+        n += http_same_address(&c->addr, addr);
+    pthread_mutex_unlock(&g->lock);
+    return n;
 }

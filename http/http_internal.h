@@ -2,6 +2,8 @@
 #ifndef PDM_HTTP_INTERNAL_H
 #define PDM_HTTP_INTERNAL_H
 
+#include <sys/socket.h>
+
 #include <gnutls/abstract.h>
 #include <gnutls/gnutls.h>
 #include <microhttpd.h>
@@ -62,6 +64,10 @@ size_t http_guard_open_count(http_guard *g);
 /* The gate accepted socket fd at accepted_at (monotonic s) and hands it to
  * the daemon now: its first request's deadline counts from then. */
 void http_guard_accepted(http_guard *g, int fd, double accepted_at);
+/* Connections the daemon holds from the client address addr. */
+size_t http_guard_count_address(http_guard *g, const struct sockaddr_storage *addr);
+/* 1 if a and b are the same IPv4 or IPv6 address (ports aside). */
+int http_same_address(const struct sockaddr_storage *a, const struct sockaddr_storage *b);
 /* Counts a connection cut elsewhere (by the gate) in cut_total. */
 void http_guard_count_cut(http_guard *g);
 

@@ -18,13 +18,16 @@
  *   500 a handler that returns non-zero.
  * pdm_http_parse_json gives handlers the 400 answers for JSON bodies.
  *
- * Errors that libmicrohttpd (0.9.75, Debian 12) detects itself, before any
- * of our code sees the request, are answered by it with its own HTML body
- * and no Content-Type: a request line or head over its buffer (414, 431),
- * an unknown HTTP version such as the HTTP/2 preface (505), a malformed
- * header line, chunk or Content-Length (400, the last with its status line
- * sent twice), a Content-Length over 2^64 (413). It has no hook to change
- * them; the connection is closed after each.
+ * Malformed requests, plain HTTP: each connection's first request head is
+ * checked before libmicrohttpd sees it and refused with JSON and one status
+ * line: 400 (request line, header line, Content-Length), 413 (a length of
+ * 20 digits or more), 414 (URI over 8 KiB), 431 (head over 16 KiB), 505
+ * (not HTTP/1.0 or 1.1, the HTTP/2 preface included). libmicrohttpd 0.9.75
+ * would answer those itself in HTML without a Content-Type (bad lengths
+ * with the status line twice) and has no hook to change that, so on later
+ * requests of a kept-alive connection, on a malformed chunked body and
+ * under TLS (encrypted bytes cannot be checked first) its own answers
+ * remain; the connection is closed after each all the same.
  *
  * Tokens: `token` reaches every path under auth_prefix (and /metrics with
  * auth_metrics); `admin_token`, when set, is the only one that reaches
@@ -111,8 +114,9 @@ typedef struct {
     unsigned connection_limit; /* default 64; a pool splits it evenly among its threads. At
                                 * the limit new connections wait in the listen backlog
                                 * until a slot frees (they are not refused). */
-    unsigned per_ip_limit;     /* connections per client address, 0 = no limit (default);
-                                * over it a connection is closed at once */
+    unsigned per_ip_limit;     /* connections per client address (served or with a head
+                                * still arriving), 0 = no limit (default); over it a
+                                * connection is closed at once */
     unsigned timeout_s;        /* a connection idle this long is closed, default 10 */
     unsigned request_timeout_ms; /* a request must arrive whole within this, default 10000 */
     size_t max_body;           /* default 1 MiB */

@@ -201,6 +201,24 @@ static void test_per_address_limit(void **state)
     }
     for (int i = 0; i < 12; i++)
         close(fds[i]);
+    usleep(200 * 1000);
+    /* Served (kept-alive) connections count too, not only waiting heads. */
+    const char *get = "GET /health HTTP/1.1\r\nHost: h\r\n\r\n";
+    for (int i = 0; i < 4; i++) {
+        reply r;
+        fds[i] = connect_from(port, "127.0.0.3");
+        send_all(fds[i], get, strlen(get));
+        read_reply_from(fds[i], &r, 2000, NULL, NULL);
+        assert_int_equal(r.status, 200);
+    }
+    int fifth = connect_from(port, "127.0.0.3");
+    send_all(fifth, "GET /hea", 8);
+    char c;
+    assert_true(readable(fifth, 1000));
+    assert_true(recv(fifth, &c, 1, 0) <= 0);
+    close(fifth);
+    for (int i = 0; i < 4; i++)
+        close(fds[i]);
     pdm_http_destroy(s);
 }
 
