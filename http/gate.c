@@ -119,7 +119,9 @@ static void refuse(http_gate *g, waiting *w, int status, const char *why)
     w->deadline = pdm_monotonic_s() + LINGER_S;
 }
 
-/* Reads and drops what a refused client sends; forgets it at its end. */
+/* Reads and drops what a refused client sends (up to 1 MiB a turn, so
+ * one client cannot hold the gate); forgets it at its end. Whatever is
+ * left is dropped with the connection at the linger deadline. */
 static void drain(http_gate *g, waiting *w)
 {
     for (int i = 0; i < 64; i++) {
@@ -128,9 +130,9 @@ static void drain(http_gate *g, waiting *w)
             continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
             return;
-        break;
+        forget(g, w, 1); /* the client is done (or gone) */
+        return;
     }
-    forget(g, w, 1);
 }
 
 static void try_hand_over(http_gate *g, waiting *w)
