@@ -145,7 +145,8 @@ static void try_hand_over(http_gate *g, waiting *w)
     http_guard_accepted(g->guard, fd, w->accepted_at);
     forget(g, w, 0);
     /* The daemon owns the socket from here, and closes it on failure. */
-    MHD_add_connection(g->daemon, fd, (const struct sockaddr *)&addr, len);
+    if (MHD_add_connection(g->daemon, fd, (const struct sockaddr *)&addr, len) != MHD_YES)
+        http_guard_handover_failed(g->guard, fd);
 }
 
 /* Looks at what w has sent so far; hup: the client has closed its side. */

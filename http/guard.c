@@ -49,7 +49,8 @@ struct http_guard {
     pthread_cond_t wake;
     double request_timeout_s;
     struct guard_conn *head;
-    size_t open; /* connections the daemon holds */
+    size_t open;     /* connections the daemon holds */
+    size_t handing;  /* handed to the daemon by the gate, not yet started there */
     double *accepted_at; /* by socket number: when the gate accepted it, 0 if unknown */
     unsigned long long cut_total;
     int stop;
@@ -178,6 +179,7 @@ void http_guard_opened(http_guard *g, struct MHD_Connection *conn, void **socket
     if (c->fd >= 0 && c->fd < GUARD_FDS && g->accepted_at[c->fd] > 0) {
         start = g->accepted_at[c->fd]; /* the gate held its head: one bound in all */
         g->accepted_at[c->fd] = 0;
+        g->handing--;
     }
     c->deadline = start + g->request_timeout_s;
     c->next = g->head;
@@ -245,7 +247,7 @@ unsigned long long http_guard_cut_total(http_guard *g)
 size_t http_guard_open_count(http_guard *g)
 {
     pthread_mutex_lock(&g->lock);
-    size_t n = g->open;
+    size_t n = g->open + g->handing;
     pthread_mutex_unlock(&g->lock);
     return n;
 }
@@ -262,7 +264,21 @@ void http_guard_accepted(http_guard *g, int fd, double accepted_at)
     if (fd < 0 || fd >= GUARD_FDS)
         return;
     pthread_mutex_lock(&g->lock);
+    if (g->accepted_at[fd] == 0)
+        g->handing++;
     g->accepted_at[fd] = accepted_at;
+    pthread_mutex_unlock(&g->lock);
+}
+
+void http_guard_handover_failed(http_guard *g, int fd)
+{
+    if (fd < 0 || fd >= GUARD_FDS)
+        return;
+    pthread_mutex_lock(&g->lock);
+    if (g->accepted_at[fd] > 0) {
+        g->accepted_at[fd] = 0;
+        g->handing--;
+    }
     pthread_mutex_unlock(&g->lock);
 }
 

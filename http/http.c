@@ -538,7 +538,13 @@ int pdm_http_start(pdm_http *s, char *errstr, size_t errlen)
         {MHD_OPTION_CONNECTION_MEMORY_LIMIT, 64 * 1024, NULL},
         {s->gate ? MHD_OPTION_CONNECTION_MEMORY_LIMIT : MHD_OPTION_LISTEN_SOCKET,
          s->gate ? 64 * 1024 : fd, NULL},
-        {MHD_OPTION_CONNECTION_LIMIT, (intptr_t)s->cfg.connection_limit, NULL},
+        /* With the gate, it keeps the limit (counting hand-overs the daemon
+         * has not started yet); the daemon gets room to spare, since a pool
+         * splits its limit among threads and would refuse a connection its
+         * chosen share cannot hold. */
+        {MHD_OPTION_CONNECTION_LIMIT,
+         (intptr_t)s->cfg.connection_limit * (s->gate && s->cfg.threads > 1 ? s->cfg.threads : 1),
+         NULL},
         {MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)s->cfg.timeout_s, NULL},
         {MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)on_uri, s},
         {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, s},

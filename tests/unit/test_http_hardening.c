@@ -261,6 +261,33 @@ static void test_slow_body_and_exemptions(void **state)
     pdm_http_destroy(s);
 }
 
+/* A burst of more sound requests than slots, on a thread pool: every one
+ * is answered (the gate holds the excess until a slot frees; none is handed
+ * to a full daemon, which would close it unanswered). */
+static void test_burst_over_the_limit(void **state)
+{
+    pdm_http_config cfg;
+    pdm_http_config_init(&cfg);
+    cfg.threads = 3;
+    cfg.connection_limit = 4;
+    unsigned port;
+    pdm_http *s = start(&cfg, &port);
+    enum { N = 48 };
+    pthread_t th[N];
+    probe pr[N];
+    for (int i = 0; i < N; i++) {
+        pr[i] = (probe){port, -1};
+        assert_int_equal(pthread_create(&th[i], NULL, health_probe, &pr[i]), 0);
+    }
+    int answered = 0;
+    for (int i = 0; i < N; i++) {
+        pthread_join(th[i], NULL);
+        answered += pr[i].latency >= 0;
+    }
+    assert_int_equal(answered, N);
+    pdm_http_destroy(s);
+}
+
 /* ==== framing ================================================================ */
 
 /* Lines that start like a status line ("HTTP/1.x NNN"). */
@@ -497,6 +524,7 @@ int main(void)
         cmocka_unit_test(test_slow_headers_are_cut),
         cmocka_unit_test(test_per_address_limit),
         cmocka_unit_test(test_slow_body_and_exemptions),
+        cmocka_unit_test(test_burst_over_the_limit),
         cmocka_unit_test(test_ambiguous_framing_refused),
         cmocka_unit_test(test_protocol_errors_are_json),
         cmocka_unit_test(test_scoped_tokens),
