@@ -119,6 +119,7 @@ void pdm_scorer_stop(pdm_scorer *s)
 void pdm_scorer_request_reload(pdm_scorer *s)
 {
     scorer_model_request_reload(s->model);
+    scorer_api_request_tls_reload(s->api);
 }
 unsigned pdm_scorer_http_port(const pdm_scorer *s)
 {

@@ -426,6 +426,12 @@ static void access_log(void *ctx, const char *method, const char *path, int stat
     pdm_log(PDM_LOG_DEBUG, "http %s %s %d %.1f ms", method, path, status, seconds * 1e3);
 }
 
+static void http_notice(void *ctx, int level, const char *message)
+{
+    (void)ctx;
+    pdm_log((pdm_log_level)level, "http: %s", message);
+}
+
 static int serve(scorer_api *a, char *errstr, size_t errlen)
 {
     const pdm_scorer_config *cfg = a->d.cfg;
@@ -439,6 +445,14 @@ static int serve(scorer_api *a, char *errstr, size_t errlen)
     hc.token = cfg->http_token;
     hc.auth_metrics = cfg->http_auth_metrics;
     hc.access_log = access_log;
+    hc.admin_token = cfg->http_admin_token;
+    if (cfg->http_request_timeout_ms)
+        hc.request_timeout_ms = cfg->http_request_timeout_ms;
+    hc.per_ip_limit = cfg->http_per_ip_limit;
+    hc.tls_cert_file = cfg->http_tls_cert;
+    hc.tls_key_file = cfg->http_tls_key;
+    hc.tls_client_ca_file = cfg->http_tls_client_ca;
+    hc.notice = http_notice;
     a->http = pdm_http_new(&hc, msg, sizeof msg);
     if (!a->http)
         return pdm_err(errstr, errlen, "http: %s", msg);
@@ -462,9 +476,13 @@ static int serve(scorer_api *a, char *errstr, size_t errlen)
     pdm_registry_set_collector(a->d.registry, collect, a);
     if (pdm_http_start(a->http, msg, sizeof msg))
         return pdm_err(errstr, errlen, "http %s: %s", cfg->http_bind, msg);
-    pdm_log(PDM_LOG_INFO, "http listening on port %u (%s)%s", pdm_http_port(a->http),
-            cfg->http_bind,
-            cfg->http_token && *cfg->http_token ? ", /v1/ needs the bearer token" : "");
+    pdm_log(PDM_LOG_INFO, "http listening on port %u (%s)%s%s%s%s", pdm_http_port(a->http),
+            cfg->http_bind, cfg->http_tls_cert && *cfg->http_tls_cert ? ", HTTPS" : "",
+            cfg->http_tls_client_ca && *cfg->http_tls_client_ca ? " with client certificates"
+                                                                : "",
+            cfg->http_token && *cfg->http_token ? ", /v1/ needs the bearer token" : "",
+            cfg->http_admin_token && *cfg->http_admin_token ? ", /v1/admin/ the admin token"
+                                                            : "");
     return 0;
 }
 
@@ -505,4 +523,10 @@ void scorer_api_stop(scorer_api *a)
 unsigned scorer_api_port(const scorer_api *a)
 {
     return a && a->http ? pdm_http_port(a->http) : 0;
+}
+
+void scorer_api_request_tls_reload(scorer_api *a)
+{
+    if (a && a->http)
+        pdm_http_request_tls_reload(a->http);
 }

@@ -35,7 +35,13 @@ typedef struct {
     char *max_idle;
     char *http;
     char *http_token;
+    char *http_admin_token;
     int http_auth_metrics;
+    char *http_request_timeout;
+    long long http_per_ip_limit;
+    char *http_tls_cert;
+    char *http_tls_key;
+    char *http_tls_client_ca;
     long long http_threads;
     long long http_max_body;
     long long drift_rows;
@@ -74,7 +80,13 @@ static const pdm_option options[] = {
     {"max-wait", 0, "PDM_MAX_WAIT", PDM_OPT_STRING, O(max_wait), "0ms", "DURATION", "How long a batch waits to fill once its first message is there. 0: a batch is what has arrived by the time the loop is ready for it, so batches grow with the load on their own (a backlog fills them at once) and a live stream is not held; more: fewer, larger batches on a slow stream, each event held up to this long.", 0},
     {"max-idle", 0, "PDM_MAX_IDLE", PDM_OPT_STRING, O(max_idle), "2s", "DURATION", "With several input topics (one per event type), partition p of each is merged in event time; when one of them has nothing buffered and more to come, its task waits up to this long before going on without it (events that arrive later may then be out of order or late). Caught-up partitions are never waited for, so a live stream is not held; the wait covers a slow fetch, not an outage.", 0},
     {"http", 0, "PDM_HTTP", PDM_OPT_STRING, O(http), "0.0.0.0:8000", "ADDR:PORT", "HTTP API and /metrics (port 0: any free port, logged; \"off\": none).", 0},
-    {"http-token", 0, "PDM_HTTP_TOKEN", PDM_OPT_STRING, O(http_token), NULL, "TOKEN", "Bearer token required on /v1/ (and /metrics with --http-auth-metrics); unset: no authentication.", PDM_OPT_SECRET},
+    {"http-token", 0, "PDM_HTTP_TOKEN", PDM_OPT_STRING, O(http_token), NULL, "TOKEN", "Read token required on /v1/ (and /metrics with --http-auth-metrics); it reaches /v1/admin/ too unless --http-admin-token is set; unset: no authentication (of what the admin token does not guard).", PDM_OPT_SECRET},
+    {"http-admin-token", 0, "PDM_HTTP_ADMIN_TOKEN", PDM_OPT_STRING, O(http_admin_token), NULL, "TOKEN", "Bearer token that alone reaches /v1/admin/ (and everything the --http-token reaches); the --http-token then no longer reaches /v1/admin/. Unset: /v1/admin/ takes the --http-token.", PDM_OPT_SECRET},
+    {"http-request-timeout", 0, "PDM_HTTP_REQUEST_TIMEOUT", PDM_OPT_STRING, O(http_request_timeout), "10s", "DURATION", "A request (TLS handshake, headers and body) must arrive whole within this long of its connection's start or of the previous answer, however the client paces its bytes; else the connection is closed. Idle connections are closed after 10 s too.", 0},
+    {"http-per-ip-limit", 0, "PDM_HTTP_PER_IP_LIMIT", PDM_OPT_INT, O(http_per_ip_limit), "0", "N", "Connections one client address may hold at once (more are closed at once); 0 = no limit. The server holds 64 in all.", 0},
+    {"http-tls-cert", 0, "PDM_HTTP_TLS_CERT", PDM_OPT_STRING, O(http_tls_cert), NULL, "FILE", "PEM certificate chain (server certificate first): serve HTTPS only. Reloaded with --http-tls-key on SIGHUP (a bad pair is refused and logged, the running one kept).", 0},
+    {"http-tls-key", 0, "PDM_HTTP_TLS_KEY", PDM_OPT_STRING, O(http_tls_key), NULL, "FILE", "PEM private key of the --http-tls-cert certificate (unencrypted; keep it mode 0600).", 0},
+    {"http-tls-client-ca", 0, "PDM_HTTP_TLS_CLIENT_CA", PDM_OPT_STRING, O(http_tls_client_ca), NULL, "FILE", "PEM CA certificate(s): every client must present a certificate signed by one (mutual TLS; read at start).", 0},
     {"http-auth-metrics", 0, "PDM_HTTP_AUTH_METRICS", PDM_OPT_BOOL, O(http_auth_metrics), "false", NULL, "Require the token on /metrics too.", 0},
     {"http-threads", 0, "PDM_HTTP_THREADS", PDM_OPT_INT, O(http_threads), "2", "N", "HTTP worker threads.", 0},
     {"http-max-body", 0, "PDM_HTTP_MAX_BODY", PDM_OPT_INT, O(http_max_body), "1048576", "BYTES", "Largest request body (bigger: 413).", 0},
@@ -131,6 +143,18 @@ static int to_config(const scorer_options *o, pdm_scorer_config *cfg, char *err,
     if (strcmp(o->predictor, "native") && strcmp(o->predictor, "xgboost"))
         return pdm_err(err, errlen, "--predictor must be native or xgboost, not '%s'",
                        o->predictor);
+    int64_t request_timeout_ms = 0;
+    if (pdm_duration_parse(o->http_request_timeout, &request_timeout_ms) ||
+        request_timeout_ms < 100 || request_timeout_ms > 3600000)
+        return pdm_err(err, errlen, "--http-request-timeout must be a duration of 100ms..1h");
+    if (o->http_per_ip_limit < 0 || o->http_per_ip_limit > 64)
+        return pdm_err(err, errlen, "--http-per-ip-limit must be 0..64");
+    if (!o->http_tls_cert != !o->http_tls_key)
+        return pdm_err(err, errlen, "--http-tls-cert and --http-tls-key go together");
+    if (o->http_tls_client_ca && !o->http_tls_cert)
+        return pdm_err(err, errlen, "--http-tls-client-ca needs --http-tls-cert and --http-tls-key");
+    if (o->http_token && o->http_admin_token && !strcmp(o->http_token, o->http_admin_token))
+        return pdm_err(err, errlen, "--http-admin-token must differ from --http-token");
     if (o->http_threads < 1 || o->http_threads > 64 || o->http_max_body < 1024 ||
         o->drift_rows < 1 || o->metrics_machines < 0 || o->state_cache_mb < 0 ||
         o->state_cache_mb > 1048576)
@@ -156,6 +180,12 @@ static int to_config(const scorer_options *o, pdm_scorer_config *cfg, char *err,
     cfg->http_bind = o->http;
     cfg->http_token = o->http_token;
     cfg->http_auth_metrics = o->http_auth_metrics;
+    cfg->http_admin_token = o->http_admin_token;
+    cfg->http_request_timeout_ms = (unsigned)request_timeout_ms;
+    cfg->http_per_ip_limit = (unsigned)o->http_per_ip_limit;
+    cfg->http_tls_cert = o->http_tls_cert;
+    cfg->http_tls_key = o->http_tls_key;
+    cfg->http_tls_client_ca = o->http_tls_client_ca;
     cfg->http_threads = (unsigned)o->http_threads;
     cfg->http_max_body = (size_t)o->http_max_body;
     cfg->drift_rows = (size_t)o->drift_rows;

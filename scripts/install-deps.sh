@@ -9,10 +9,12 @@ packages=(
   # build
   build-essential cmake pkg-config
   # libraries (headers + .so)
-  librdkafka-dev libavro-dev libxgboost-dev libhiredis-dev libmicrohttpd-dev libcjson-dev
+  librdkafka-dev libavro-dev libxgboost-dev libhiredis-dev libmicrohttpd-dev libgnutls28-dev libcjson-dev
   libcmocka-dev nettle-dev libyaml-dev
   # servers and tools the demo and tests run for real
   redis-server kcat python3 python3-avro
+  # HTTPS tests (tests/runtime/scorer_https.sh): certificates and a TLS client
+  openssl curl
   # the deployment kit's checks (tests/runtime/ops_*): promtool, `docker-compose config`,
   # systemd-analyze (package systemd: on a machine without it, installing it
   # neither makes it the init, which is systemd-sysv, nor starts a service:
