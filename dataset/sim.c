@@ -27,6 +27,7 @@ typedef enum { PHASE_PRELUDE = 0, PHASE_HOURS, PHASE_DONE } sim_phase;
 struct pdm_sim {
     pdm_sim_params p;
     sim_profile profile;
+    int64_t shift_h[PDM_SIM_MAX_SHIFTS]; /* the first hour each shift acts on */
     sim_machine *machines;
     pdm_event *prelude; /* machine info, then history, in replay order */
     size_t n_prelude;
@@ -188,7 +189,7 @@ int pdm_sim_params_check(const pdm_sim_params *p, char *errstr, size_t errlen)
     if (p->difficulty != PDM_SIM_REALISTIC && p->difficulty != PDM_SIM_HARD)
         return pdm_err(errstr, errlen, "difficulty must be realistic or hard, got %d",
                        (int)p->difficulty);
-    return 0;
+    return sim_regime_check(p, errstr, errlen);
 }
 
 pdm_sim *pdm_sim_new(const pdm_sim_params *p, char *errstr, size_t errlen)
@@ -206,11 +207,19 @@ pdm_sim *pdm_sim_new(const pdm_sim_params *p, char *errstr, size_t errlen)
         sim_profile_hard(&sim->profile);
     else
         sim_profile_realistic(&sim->profile);
+    for (int i = 0; i < p->n_shifts; i++) {
+        int64_t d = p->shifts[i].at_ms - p->start_ms;
+        sim->shift_h[i] = d <= 0 ? 0 : (d + PDM_MS_PER_HOUR - 1) / PDM_MS_PER_HOUR;
+    }
     size_t n_history = 0;
     for (int i = 0; i < p->machines; i++) {
         sim_machine *m = &sim->machines[i];
         if (hard ? sim_plan_hard(p, m, i) : sim_plan_realistic(p, m, i))
             goto oom;
+        sim_churn_interval(p, i + 1, &m->join_h, &m->leave_h);
+        if (m->join_h > 0 || m->leave_h < p->hours)
+            sim_churn_filter(m, p->start_ms, m->join_h, m->leave_h);
+        m->shift_mask = sim_shift_mask(p, i + 1);
         n_history += sim->machines[i].first_in_range;
     }
     sim->n_prelude = (size_t)p->machines + n_history;
@@ -282,6 +291,11 @@ void pdm_sim_machine_telemetry(pdm_sim *sim, int idx, int64_t h, pdm_event *out)
         double ramp = (double)(h - e->start_h + 1) / (double)(e->end_h - e->start_h);
         v[e->signal] += e->amp * pr->unit_sd[e->signal] * ramp;
     }
+    for (int i = 0; m->shift_mask && i < sim->p.n_shifts; i++) {
+        const pdm_sim_shift *sh = &sim->p.shifts[i];
+        if (m->shift_mask & (1u << i) && h >= sim->shift_h[i])
+            v[sh->signal] = v[sh->signal] * sh->scale + sh->offset;
+    }
     memset(out, 0, sizeof *out);
     out->type = PDM_EV_TELEMETRY;
     out->machine_id = m->info.machine_id;
@@ -315,8 +329,11 @@ int pdm_sim_next(pdm_sim *sim, pdm_event *out)
             }
         }
         if (sim->stage == 4) {
-            pdm_sim_machine_telemetry(sim, sim->machine++, sim->hour, out);
-            return 1;
+            int m = sim->machine++;
+            pdm_sim_machine_telemetry(sim, m, sim->hour, out);
+            if (pdm_sim_machine_active(sim, m, sim->hour))
+                return 1;
+            continue;
         }
         /* Stages 1..3: this machine's maintenance, errors or failures now. */
         sim_machine *m = &sim->machines[sim->machine];
@@ -329,6 +346,11 @@ int pdm_sim_next(pdm_sim *sim, pdm_event *out)
         sim->machine++;
     }
     return 0;
+}
+
+int pdm_sim_machine_active(const pdm_sim *sim, int m, int64_t h)
+{
+    return h >= sim->machines[m].join_h && h < sim->machines[m].leave_h;
 }
 
 int pdm_sim_machines(const pdm_sim *sim)

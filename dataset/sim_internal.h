@@ -148,6 +148,8 @@ typedef struct {
     sim_episode *eps; /* by start_h */
     size_t n_eps, cap_eps, ep_lo;
     sim_rng noise;
+    int64_t join_h, leave_h; /* in the fleet over hours [join_h, leave_h) */
+    unsigned shift_mask;     /* bit i: p->shifts[i] applies to it */
 } sim_machine;
 
 /* How telemetry is drawn: mean + noise_sd * N(0,1), plus drifts of amp *
@@ -174,5 +176,18 @@ int sim_plan_realistic(const pdm_sim_params *p, sim_machine *m, int idx);
 /* Their telemetry profiles. */
 void sim_profile_hard(sim_profile *out);
 void sim_profile_realistic(sim_profile *out);
+
+/* ---- regime changes (sim_regime.c) -------------------------------------- */
+
+/* Checks p's shifts and churn; 0, or -1 with errstr. */
+int sim_regime_check(const pdm_sim_params *p, char *errstr, size_t errlen);
+/* Bit i set when p->shifts[i] applies to machine id. */
+unsigned sim_shift_mask(const pdm_sim_params *p, int32_t id);
+/* Machine id's hours in the fleet, [*join_h, *leave_h), under p->churn. */
+void sim_churn_interval(const pdm_sim_params *p, int32_t id, int64_t *join_h, int64_t *leave_h);
+/* Drops the planned events of a machine outside its hours: everything from
+ * leave_h on, and all but maintenance before join_h (the parts it came
+ * with). */
+void sim_churn_filter(sim_machine *m, int64_t start_ms, int64_t join_h, int64_t leave_h);
 
 #endif

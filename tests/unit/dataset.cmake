@@ -8,3 +8,5 @@ pdm_unit_test(test_dataset_sim ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_dataset_sim
 # The realistic fleet's calibration against the public data's statistics
 # (issue 17): one simulated year of 100 machines.
 pdm_unit_test(test_dataset_calib ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_dataset_calib.c pdm_dataset)
+# Regime changes of the simulated fleet: --shift and --churn (issue 17).
+pdm_unit_test(test_dataset_regime ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_dataset_regime.c pdm_dataset)
