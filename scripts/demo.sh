@@ -65,24 +65,31 @@ trap cleanup EXIT
 scoring_since=""
 # http_get PATH: the scorer's answer on its HTTP port (python3: no curl needed).
 http_get() {
-  python3 -c 'import sys, urllib.request as u; sys.stdout.write(u.urlopen(sys.argv[1], timeout=2).read().decode())' \
+  /usr/bin/python3 -c 'import sys, urllib.request as u; sys.stdout.write(u.urlopen(sys.argv[1], timeout=2).read().decode())' \
     "http://127.0.0.1:$http_port$1" 2>/dev/null
 }
 summary() {
   [ -n "$scoring_since" ] && [ -d "$work/models" ] || return 0
   local args=(--data "$work/data" --risk "$work/risk.jsonl" --models "$work/models"
     --mlruns "$work/mlruns")
-  args+=(--elapsed "$(python3 -c 'import sys, time; print(time.time() - float(sys.argv[1]))' "$scoring_since")")
-  local stopped metrics until
-  stopped=$(grep -o 'stopped: [0-9]* messages, [0-9]* scored' "$work/scorer.log" 2>/dev/null | head -1 || true)
+  args+=(--elapsed "$(/usr/bin/python3 -c 'import sys, time; print(time.time() - float(sys.argv[1]))' "$scoring_since")")
+  local stopped="" metrics="" until
+  # Ctrl-C reaches the scorer too: it answers a little longer, or it has
+  # logged (or is about to log) its last line.
+  for _ in $(seq 30); do
+    stopped=$(grep -o 'stopped: [0-9]* messages, [0-9]* scored' "$work/scorer.log" 2>/dev/null | head -1 || true)
+    [ -n "$stopped" ] && break
+    metrics=$(http_get /metrics) && break
+    sleep 0.1
+  done
   if [ -n "$stopped" ]; then
     read -r _ messages _ scored _ <<<"$stopped"
     args+=(--messages "$messages" --scored "$scored")
-  elif metrics=$(http_get /metrics); then
+  elif [ -n "$metrics" ]; then
     args+=(--messages "$(awk '$1 == "pdm_messages_consumed_total" {print int($2)}' <<<"$metrics")"
       --scored "$(awk '$1 == "pdm_rows_scored_total" {print int($2)}' <<<"$metrics")")
     until=$(http_get /v1/drift \
-      | python3 -c 'import json, sys; t = json.load(sys.stdin)["performance"]["event_time"]; print(t or "")' \
+      | /usr/bin/python3 -c 'import json, sys; t = json.load(sys.stdin)["performance"]["event_time"]; print(t or "")' \
       2>/dev/null || true)
     [ -n "$until" ] && args+=(--until "$until")
   fi
@@ -143,12 +150,21 @@ show_http() {
   echo "http:   http://127.0.0.1:$http_port (/readyz, /v1/machines/1, /v1/drift, /metrics)"
 }
 producer_args=(replay --data "$work/data" --brokers "$brokers" --topic "$topic")
+# run_producer: the replay in the background, waited for: a foreground
+# producer would catch Ctrl-C, stop early and exit 0, and bash then drops the
+# signal (its trap, the summary, would not run); `wait` returns on it at once.
+run_producer() {
+  "$bin/pdm-producer" "${producer_args[@]}" &
+  local producer=$!
+  pids+=($producer)
+  wait "$producer"
+}
 
 if [ $once -eq 1 ]; then
   # The whole replay first, then the scorer consumes it to the end and exits.
   [ -n "$speed" ] && producer_args+=(--speed "$speed")
-  "$bin/pdm-producer" "${producer_args[@]}"
-  scoring_since=$(python3 -c 'import time; print(time.time())')
+  run_producer
+  scoring_since=$(/usr/bin/python3 -c 'import time; print(time.time())')
   "$bin/pdm-scorer" "${scorer_args[@]}" --exit-at-end 2>"$work/scorer.log" &
   scorer=$!
   pids+=($scorer)
@@ -160,14 +176,14 @@ if [ $once -eq 1 ]; then
   exit 0
 fi
 
-scoring_since=$(python3 -c 'import time; print(time.time())')
+scoring_since=$(/usr/bin/python3 -c 'import time; print(time.time())')
 "$bin/pdm-scorer" "${scorer_args[@]}" 2>"$work/scorer.log" &
 scorer=$!
 pids+=($scorer)
 echo "scorer: pid $scorer, log $work/scorer.log"
 show_http
 producer_args+=(--speed "${speed:-36000}")
-"$bin/pdm-producer" "${producer_args[@]}"
+run_producer
 # The summary once the scorer has scored every telemetry row (at most a minute).
 rows=$(($(wc -l <"$work/data/PdM_telemetry.csv") - 1))
 for _ in $(seq 600); do

@@ -9,7 +9,8 @@ the failures that really came.
 --risk is pdm-tail's JSON lines of the risk topic with `--emit changes`: a
 machine's level holds from one RiskEvent to its next, so its level at every
 telemetry hour of --data is known. Up to --until (the stream time reached;
-default: the data's end), with the model's horizon H:
+default: that of the --scored-th telemetry row in time order, the replay's
+order, or the data's end), with the model's horizon H:
   - an alert is raised when a machine goes from OK to WARN or CRITICAL; it
     lasts until the machine is OK again; it is followed by a failure when
     the machine fails at f with start < f <= end + H;
@@ -147,7 +148,15 @@ def main():
     for v in telemetry.values():
         v.sort()
     first = min(v[0] for v in telemetry.values())
-    until = hours(a.until) if a.until else max(v[-1] for v in telemetry.values())
+    until = max(v[-1] for v in telemetry.values())
+    if a.until:
+        until = hours(a.until)
+    elif a.scored is not None:
+        # a scorer that stopped before the end: the replay is in time order,
+        # so its stream time is that of the scored-th telemetry row
+        times = sorted(h for v in telemetry.values() for h in v)
+        if 0 < a.scored < len(times):
+            until = times[a.scored - 1]
     failures = {}
     with open(os.path.join(a.data, "PdM_failures.csv")) as f:
         for r in csv.DictReader(f):

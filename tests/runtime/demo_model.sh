@@ -88,4 +88,11 @@ $py "$PDM_SOURCE_DIR/scripts/demo_summary.py" --data "$S/data" --risk "$S/risk.j
 grep -qF "1 alerts raised on 1 machines, 1 followed by a failure within 24 h (precision 1.00); failures caught 1 of 1, missed 0; median lead time 20 h" \
   "$S/out2.txt" || pdm_fail "summary until 60 h: $(cat "$S/out2.txt")"
 grep -q "held out" "$S/out2.txt" && pdm_fail "a held-out line before the held-out period: $(cat "$S/out2.txt")"
+# A scorer that stopped after 120 rows (of the replay, in time order: two
+# machines an hour) had reached hour 59 (2015-01-03 11:00).
+$py "$PDM_SOURCE_DIR/scripts/demo_summary.py" --data "$S/data" --risk "$S/risk.jsonl" \
+  --models "$S/models" --scored 120 >"$S/out3.txt" || pdm_fail "demo_summary.py --scored failed"
+grep -qF "the stream from 2015-01-01 00:00 to 2015-01-03 11:00" "$S/out3.txt" \
+  && grep -qF "failures caught 1 of 1, missed 0" "$S/out3.txt" \
+  || pdm_fail "summary of 120 scored rows: $(cat "$S/out3.txt")"
 echo "demo_model: ok"
