@@ -25,4 +25,14 @@ struct pdm_redis {
  * on every I/O error: replies may be missing, so the pipeline is out of step. */
 void pdm_redis_drop(pdm_redis *r);
 
+/* A pipeline on one node or a cluster alike (redis_state.c): queue commands
+ * (pdm_redis_append, whose key is argv[1]; 0 or -1 out of memory), send
+ * them (pdm_redis_flush: a cluster sends to every node and reads the replies
+ * back, following redirects; one node sends with the first read), then read
+ * the replies in order (pdm_redis_next_reply; -1 with errstr on an I/O
+ * error, the connection dropped). Connect first (pdm_redis_connected). */
+int pdm_redis_append(pdm_redis *r, int argc, const char **argv, const size_t *lens);
+int pdm_redis_flush(pdm_redis *r, char *errstr, size_t errlen);
+int pdm_redis_next_reply(pdm_redis *r, redisReply **reply, char *errstr, size_t errlen);
+
 #endif

@@ -37,18 +37,24 @@ int pdm_rs_epoch_check(pdm_redis *r, char *errstr, size_t errlen)
 
 /* ---- one node or a cluster -------------------------------------------------- */
 
-/* Queues a command on the node's pipeline, or the cluster's (which sends it
- * to its slot's node). */
-static int append_cmd(pdm_redis *r, int argc, const char **argv, const size_t *lens)
+int pdm_redis_append(pdm_redis *r, int argc, const char **argv, const size_t *lens)
 {
     if (r->cluster)
         return pdm_cluster_add(r->cluster, argc, argv, lens);
     return redisAppendCommandArgv(r->c, argc, argv, lens);
 }
 
-/* The next reply, in the order the commands were queued. -1 with errstr:
- * an I/O error, the connection dropped. */
-static int next_reply(pdm_redis *r, redisReply **reply, char *errstr, size_t errlen)
+int pdm_redis_flush(pdm_redis *r, char *errstr, size_t errlen)
+{
+    if (!r->cluster)
+        return 0;
+    return pdm_cluster_send(r->cluster, 0, errstr, errlen) ||
+                   pdm_cluster_wait(r->cluster, errstr, errlen)
+               ? -1
+               : 0;
+}
+
+int pdm_redis_next_reply(pdm_redis *r, redisReply **reply, char *errstr, size_t errlen)
 {
     if (r->cluster) {
         *reply = pdm_cluster_next_reply(r->cluster);
@@ -285,7 +291,7 @@ static int load_append(pdm_redis *r, int32_t machine, int64_t from_ts, int versi
     key(k4, sizeof k4, machine, "meta");
     if (version_only) {
         const char *a[3] = {"HGET", k4, "ver"};
-        fail = append_cmd(r, 3, a, NULL);
+        fail = pdm_redis_append(r, 3, a, NULL);
     } else {
         key(k1, sizeof k1, machine, "tel");
         key(k2, sizeof k2, machine, "err");
@@ -295,8 +301,8 @@ static int load_append(pdm_redis *r, int32_t machine, int64_t from_ts, int versi
         const char *a2[4] = {"ZRANGEBYSCORE", k2, from, "+inf"};
         const char *a3[4] = {"ZRANGE", k3, "0", "-1"};
         const char *a4[2] = {"HGETALL", k4};
-        fail = append_cmd(r, 4, a1, NULL) || append_cmd(r, 4, a2, NULL) ||
-               append_cmd(r, 4, a3, NULL) || append_cmd(r, 2, a4, NULL);
+        fail = pdm_redis_append(r, 4, a1, NULL) || pdm_redis_append(r, 4, a2, NULL) ||
+               pdm_redis_append(r, 4, a3, NULL) || pdm_redis_append(r, 2, a4, NULL);
     }
     if (fail) {
         pdm_err(errstr, errlen, "redis %s: out of memory", r->desc);
@@ -335,7 +341,7 @@ static int load_replies(pdm_redis *r, int32_t machine, int version_only, pdm_rs_
     redisReply *rep[4] = {0};
     int n_rep = version_only ? 1 : 4;
     for (int j = 0; j < n_rep; j++) {
-        if (next_reply(r, &rep[j], errstr, errlen)) {
+        if (pdm_redis_next_reply(r, &rep[j], errstr, errlen)) {
             for (int k = 0; k < j; k++)
                 freeReplyObject(rep[k]);
             return -1;
@@ -364,8 +370,7 @@ int pdm_rs_load(pdm_redis *r, const int32_t *machines, const int64_t *from_ts,
         if (load_append(r, machines[i], from_ts[i], version_only && version_only[i], errstr,
                         errlen))
             return -1;
-    if (r->cluster && (pdm_cluster_send(r->cluster, 0, errstr, errlen) ||
-                       pdm_cluster_wait(r->cluster, errstr, errlen)))
+    if (pdm_redis_flush(r, errstr, errlen))
         return -1;
     int rc = 0;
     for (size_t i = 0; i < n; i++)
@@ -581,6 +586,28 @@ int pdm_rs_batch_meta(pdm_rs_batch *b, const pdm_rs_machine *m, size_t *version_
     return 0;
 }
 
+int64_t pdm_rs_incident_rank(int level, int32_t machine_id)
+{
+    return (level >= 2 ? 0 : INT64_C(1) << 31) + machine_id;
+}
+
+void pdm_rs_incident_ranks(int level, int64_t *lo, int64_t *hi)
+{
+    *lo = pdm_rs_incident_rank(level == 1 ? 1 : 2, 1);
+    *hi = pdm_rs_incident_rank(level == 2 ? 2 : 1, INT32_MAX);
+}
+
+int pdm_rs_batch_incident(pdm_rs_batch *b, int32_t machine_id, int level)
+{
+    char id[16], rank[32];
+    rs_cmd *c;
+    snprintf(id, sizeof id, "%d", (int)machine_id);
+    snprintf(rank, sizeof rank, "%lld", (long long)pdm_rs_incident_rank(level, machine_id));
+    if (level <= 0)
+        return !(c = cmd_new(b)) || args(b, c, 3, "ZREM", PDM_RS_INCIDENTS_KEY, id) ? -1 : 0;
+    return !(c = cmd_new(b)) || args(b, c, 4, "ZADD", PDM_RS_INCIDENTS_KEY, rank, id) ? -1 : 0;
+}
+
 unsigned pdm_rs_key_of(pdm_event_type t)
 {
     switch (t) {
@@ -642,7 +669,7 @@ int pdm_rs_batch_send(pdm_redis *r, pdm_rs_batch *b, char *errstr, size_t errlen
         const char *argv[MAX_ARGS];
         for (int a = 0; a < c->argc; a++)
             argv[a] = b->arena.data + b->arg_off[c->first + (size_t)a];
-        if (append_cmd(r, c->argc, argv, b->arg_len + c->first)) {
+        if (pdm_redis_append(r, c->argc, argv, b->arg_len + c->first)) {
             pdm_err(errstr, errlen, "redis %s: out of memory", r->desc);
             pdm_redis_drop(r);
             return -1;
@@ -673,7 +700,7 @@ int pdm_rs_batch_wait(pdm_redis *r, pdm_rs_batch *b, char *errstr, size_t errlen
     int rc = 0;
     for (size_t i = 0; i < b->n; i++) {
         redisReply *reply;
-        if (next_reply(r, &reply, errstr, errlen))
+        if (pdm_redis_next_reply(r, &reply, errstr, errlen))
             return -1;
         if (reply->type == REDIS_REPLY_ERROR && rc == 0)
             rc = pdm_err(errstr, errlen, "redis %s: %s", r->desc, reply->str);

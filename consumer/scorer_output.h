@@ -15,6 +15,7 @@
 #include "pdm_scorer.h"
 #include "pdm_schemas.h"
 #include "scorer_batch.h"
+#include "scorer_incidents.h"
 #include "scorer_kafka.h"
 #include "scorer_metrics.h"
 #include "scorer_silence.h"
@@ -40,5 +41,9 @@ void scorer_output_silence(scorer_output *o, const scorer_silence_change *change
  * emitted rows, in message order, and dumps its feature rows. Returns the
  * number of RiskEvents produced. */
 size_t scorer_output_batch(scorer_output *o, const scorer_batch *b);
+
+/* Step 7: the RiskEvents of incidents resolved by silence
+ * (scorer_incidents_silence). Returns the number produced. */
+size_t scorer_output_silent_risks(scorer_output *o, const scorer_silent_risks *s);
 
 #endif

@@ -68,11 +68,14 @@ port=$(sed -n 's/.*http listening on port \([0-9]*\).*/\1/p' "$T/http.log" | hea
 sl_wait_rows "$T/http.csv" "$telemetry" 60
 /usr/bin/python3 "$PDM_SOURCE_DIR/tests/runtime/scorer_http_check.py" "$port" "$token" "$T/data-http" \
   "$T/http.csv" "$VA" || pdm_fail "HTTP API checks on the cluster failed: $(tail -5 "$T/http.log")"
-status() {
-  /usr/bin/python3 - "http://127.0.0.1:$port$1" <<'PY'
+status() { # PATH [TOKEN]: prints "STATUS BODY"
+  /usr/bin/python3 - "http://127.0.0.1:$port$1" "${2:-}" <<'PY'
 import sys, urllib.request, urllib.error
+req = urllib.request.Request(sys.argv[1])
+if sys.argv[2]:
+    req.add_header("Authorization", "Bearer " + sys.argv[2])
 try:
-    with urllib.request.urlopen(sys.argv[1], timeout=30) as r:
+    with urllib.request.urlopen(req, timeout=30) as r:
         print(r.status, r.read().decode())
 except urllib.error.HTTPError as e:
     print(e.code, e.read().decode())
@@ -80,6 +83,11 @@ PY
 }
 out=$(status /readyz)
 case $out in "200 "*) ;; *) pdm_fail "/readyz on the cluster: $out" ;; esac
+# The open-incident index (one key, pdm:incidents) is read through the cluster too.
+out=$(status /v1/alerts "$token")
+case $out in "200 {"*) ;; *) pdm_fail "/v1/alerts on the cluster: ${out:0:200}" ;; esac
+status /metrics | grep -q '^pdm_incidents_open{level="warn"}' \
+  || pdm_fail "no pdm_incidents_open on the cluster: $(status /metrics | grep incidents_open)"
 # Every write round asked its masters' replicas to confirm (WAIT).
 for p in $(pdm_cluster_masters); do
   pdm_cluster_cli "$p" info commandstats | grep -q '^cmdstat_wait:calls=[1-9]' \

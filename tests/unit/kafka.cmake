@@ -1,0 +1,2 @@
+# kafka/: the static group member id (pdm_kafka_instance_id_resolve).
+pdm_unit_test(test_kafka ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_kafka.c pdm_kafka)
