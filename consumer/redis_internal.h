@@ -17,6 +17,13 @@ struct pdm_redis {
     double timeout_s;
     redisContext *c; /* NULL while disconnected */
     char desc[300];  /* "host:port/db", for messages */
+    /* The epoch fence (redis_state.c): the pdm:epoch value this client's
+     * state belongs to ("" until pdm_rs_epoch_check: loads and writes are
+     * then not fenced), and whether the connection WATCHes pdm:epoch since
+     * a load that found it so (cleared when the connection drops and when
+     * a write's EXEC is sent). */
+    char epoch[64];
+    int watching;
 };
 
 /* Closes the connection (r->c becomes NULL); the next call reconnects. Done

@@ -404,12 +404,7 @@ static void check_state_lost(pdm_scorer *s, double *last_check)
     if (pdm_monotonic_s() - *last_check <= EPOCH_CHECK_S || scorer_state_settle(&s->state))
         return;
     *last_check = pdm_monotonic_s();
-    if (scorer_state_lost(&s->state) == 1) {
-        pdm_metric_add(s->metrics.state_lost, 1);
-        pdm_log(PDM_LOG_ERROR,
-                "redis state was lost (pdm:epoch vanished: FLUSHALL or a new empty server); "
-                "features rebuild from the events that arrive from now on");
-    }
+    scorer_state_lost(&s->state); /* logs and counts a loss itself */
 }
 
 /* One turn of the loop: models, the idle finish, a batch. 0 to go on, 1 to
