@@ -14,8 +14,9 @@
 #     Redis error is counted or logged, the server's ACL LOG holds no
 #     denial, and each granted command was really used (INFO commandstats),
 #     so the grant is tested command by command, not only as a whole.
-#  3. The HTTP API's Redis reads work with it: /readyz is 200 and
-#     /v1/machines/1 answers the machine's state.
+#  3. The HTTP API's Redis reads work with it: /readyz is 200,
+#     /v1/machines/1 answers the machine's state and /v1/alerts the open
+#     incidents.
 # With the grant SECURITY.md documented before (no HINCRBY, HGET, GET,
 # WATCH, MULTI ...) the scorer retried its first write for ever: part 2
 # fails.
@@ -94,6 +95,7 @@ errors=$(http /metrics | awk '$1 == "pdm_redis_errors_total" {print $2}')
 # 3. The HTTP API.
 case $(http /readyz) in "200 "*) ;; *) pdm_fail "/readyz with the documented grant: $(http /readyz)" ;; esac
 case $(http /v1/machines/1) in "200 "*'"machine_id":1'*) ;; *) pdm_fail "/v1/machines/1: $(http /v1/machines/1 | head -c 300)" ;; esac
+case $(http /v1/alerts) in "200 "*) ;; *) pdm_fail "/v1/alerts: $(http /v1/alerts | head -c 300)" ;; esac
 pdm_stop_check "$scorer" pdm-scorer "$T/scorer.log"
 redis-cli -p "$PDM_REDIS_PORT" INFO commandstats >"$T/stats"
 unused=""
