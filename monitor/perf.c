@@ -204,7 +204,7 @@ static int evict_oldest(pdm_perf *p)
             if (m->alerts[a].claimed)
                 continue;
             p->pending--;
-            if (m->alerts[a].t < p->clock - p->opt.horizon_ms)
+            if (m->alerts[a].until < p->clock) /* its window is over: as advance() */
                 count(p, OUT_FP, m->alerts[a].t);
         }
         free(m->alerts);

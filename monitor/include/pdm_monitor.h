@@ -219,9 +219,10 @@ typedef struct {
     int window_days;     /* D: rolling window (default 30), >= 1 */
     size_t max_machines; /* machines kept at most (default 1,000,000; >= 8). A new
                           * machine beyond it evicts the eighth of them whose
-                          * event time is oldest: their pending alerts already
-                          * past H of the overall event time count as false
-                          * positives, the others are dropped uncounted */
+                          * event time is oldest: their pending alerts whose
+                          * window the overall event time has passed count as
+                          * false positives, the others (open incidents too)
+                          * are dropped uncounted */
 } pdm_perf_options;
 
 void pdm_perf_options_init(pdm_perf_options *o);
