@@ -70,8 +70,8 @@ int pdm_rs_epoch_check(pdm_redis *r, char *errstr, size_t errlen)
         rc = pdm_err(errstr, errlen, "redis %s: %s: %s", r->desc, EPOCH_KEY,
                      (rep[0]->type == REDIS_REPLY_ERROR ? rep[0] : rep[1])->str);
     else if (rep[1]->type != REDIS_REPLY_STRING || rep[1]->len >= sizeof r->epoch)
-        rc = pdm_err(errstr, errlen, "redis %s: %s: unexpected value (flushed meanwhile?)",
-                     r->desc, EPOCH_KEY);
+        rc = pdm_err(errstr, errlen, "redis %s: %s: unexpected value (flushed meanwhile?)", r->desc,
+                     EPOCH_KEY);
     else {
         rc = r->epoch[0] && !epoch_is(r, rep[1]);
         memcpy(r->epoch, rep[1]->str, rep[1]->len);

@@ -293,8 +293,7 @@ static void counter_to(pdm_metric_child *c, uint64_t value)
         pdm_metric_add(c, d);
 }
 
-void scorer_metrics_structure(scorer_metrics *m, scorer_structure s, size_t held,
-                              uint64_t evicted)
+void scorer_metrics_structure(scorer_metrics *m, scorer_structure s, size_t held, uint64_t evicted)
 {
     pdm_metric_set(m->machines_held[s], (double)held);
     counter_to(m->machines_evicted[s], evicted);

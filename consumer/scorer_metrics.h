@@ -72,8 +72,7 @@ void scorer_metrics_destroy(scorer_metrics *m);
 void scorer_metrics_machine(scorer_metrics *m, int32_t machine_id, const pdm_risk *r);
 /* A structure's machines now and its evictions so far (a monotonic count
  * kept by the structure). */
-void scorer_metrics_structure(scorer_metrics *m, scorer_structure s, size_t held,
-                              uint64_t evicted);
+void scorer_metrics_structure(scorer_metrics *m, scorer_structure s, size_t held, uint64_t evicted);
 /* pdm_model_info: 1 for version, 0 for old_version ("" or NULL: none). */
 void scorer_metrics_model(scorer_metrics *m, const char *version, const char *old_version);
 /* Consumer lag per partition from librdkafka's statistics JSON. */

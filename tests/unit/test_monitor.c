@@ -828,8 +828,7 @@ int main(void)
         cmocka_unit_test(test_perf_empty),           cmocka_unit_test(test_perf_horizon_boundaries),
         cmocka_unit_test(test_perf_alert_sequences), cmocka_unit_test(test_perf_incidents),
         cmocka_unit_test(test_perf_machines_apart),  cmocka_unit_test(test_perf_rolling_window),
-        cmocka_unit_test(test_perf_bounded_state),
-        cmocka_unit_test(test_perf_machines_bounded),
+        cmocka_unit_test(test_perf_bounded_state),   cmocka_unit_test(test_perf_machines_bounded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -618,7 +618,7 @@ static void test_table_bounded(void **state)
     for (int32_t id = 1; id <= 16; id++)
         assert_int_equal(scorer_table_set(t, id, 1, 1), 0);
     for (int32_t id = 1; id <= 8; id++)
-        scorer_table_find(t, id)->pending = 0; /* applied by a batch */
+        scorer_table_find(t, id)->pending = 0;         /* applied by a batch */
     assert_int_equal(scorer_table_set(t, 5, 1, 1), 0); /* the same row: nothing new */
     assert_int_equal(scorer_table_size(t), 16);
     assert_int_equal(scorer_table_evicted(t), 0);
