@@ -45,9 +45,11 @@ redisReply *pdm_cluster_next_reply(pdm_cluster *cl);
 
 /* PING on every master: 0 when all answer. */
 int pdm_cluster_ping(pdm_cluster *cl, char *errstr, size_t errlen);
-/* pdm_rs_epoch_check on a cluster: 1 when every master still holds its
- * epoch key, 0 when one did not (then every slot's key is written again),
- * -1 on error. The epoch is one key per slot, pdm:epoch:{t} with t a tag of
+/* pdm_rs_epoch_check on a cluster: 0 when every master still holds its
+ * epoch key (or on the first check), 1 when one did not since the last
+ * check (the state was lost; every slot's key is written again), -1 on
+ * error. No fence: loads and writes never answer PDM_RS_EPOCH_CHANGED here
+ * (a transaction cannot span slots). The epoch is one key per slot, pdm:epoch:{t} with t a tag of
  * that slot, so that every master holds the keys of its slots and they move
  * with them on a reshard; each check asks one key of each master. It also
  * reads the slot map again (new or returned replicas become known). */

@@ -48,6 +48,7 @@ struct pdm_cluster {
     int writes; /* the pipeline writes: confirmed on a replica (WAIT) */
     pdm_buf arena;
     char (*tags)[PDM_REDIS_TAG_SIZE]; /* per slot, made at the first epoch check */
+    int epoch_adopted;                /* an epoch check succeeded once */
 };
 
 /* Connects and authenticates n if it is not connected. */

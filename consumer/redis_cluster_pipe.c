@@ -369,11 +369,15 @@ int pdm_cluster_epoch_check(pdm_cluster *cl, char *errstr, size_t errlen)
     int kept = 1;
     for (size_t i = 0; i < cl->n_cmds; i++)
         kept &= cl->cmds[i].reply->type == REDIS_REPLY_NIL;
+    int adopted_before = cl->epoch_adopted;
+    cl->epoch_adopted = 1;
     if (kept)
-        return 1;
+        return 0;
     /* A master without its key lost its data (or is new and empty): every
      * slot gets its key again, so that each master holds its slots' keys. */
     if (add_epoch_sets(cl, NULL, PDM_REDIS_SLOTS, now))
         return pdm_err(errstr, errlen, "out of memory");
-    return run(cl, errstr, errlen) ? -1 : 0;
+    if (run(cl, errstr, errlen))
+        return -1;
+    return adopted_before;
 }
