@@ -127,14 +127,33 @@ _ready() { case $(status /readyz) in "200 "*) return 0 ;; *) return 1 ;; esac; }
 pdm_wait_until 30 _ready || pdm_fail "/readyz not 200 after the failover: $(status /readyz)"
 pdm_stop_check "$scorer" pdm-scorer "$T/http.log"
 
-# 4. AUTH on every node: an ACL user for the scorer on each live node, and
+# 4. AUTH on every node: the ACL user SECURITY.md documents (its least
+# grant and its cluster line) on each live node, and
 # the default user barred from every key, so that a node the scorer did not
 # authenticate on refuses its commands (NOPERM). The seed list still names
 # the killed master: the other seed serves.
 password=pw-$RANDOM$RANDOM
 pdm_cluster_flushall # (the same stream again: a fresh state)
+# The grant SECURITY.md documents: its least grant, then its cluster line.
+grant=$(awk '/<!-- redis-acl-grant:/ {f = 1; next} f && /^ACL SETUSER / {print; exit}' \
+  "$PDM_SOURCE_DIR/SECURITY.md")
+cluster_grant=$(awk '/<!-- redis-acl-grant-cluster/ {f = 1; next} f && /^ACL SETUSER / {print; exit}' \
+  "$PDM_SOURCE_DIR/SECURITY.md")
+if [ -z "$grant" ] || [ -z "$cluster_grant" ]; then pdm_fail "SECURITY.md lacks a redis-acl-grant line"; fi
+read -r -a g1 <<<"${grant/>PASSWORD/>$password}"
+read -r -a g2 <<<"$cluster_grant"
+granted=" "
+for w in "${g1[@]}" "${g2[@]}"; do case $w in +*) granted="$granted${w#+} " ;; esac; done
+# Every command of the cluster client's code is granted (CLUSTER as cluster|slots).
+for cmd in $(grep -oh '"[A-Z][A-Z]\{2,\}"' "$PDM_SOURCE_DIR"/consumer/redis_cluster*.c | tr -d '"' | sort -u); do
+  cmd=$(tr 'A-Z' 'a-z' <<<"$cmd")
+  case $cmd in auth) continue ;; cluster) cmd="cluster|slots" ;; esac
+  [ -n "$(pdm_cluster_cli "$(_pdm_cluster_live | sed -n 1p)" COMMAND INFO "${cmd%%|*}" | sed -n 1p)" ] || continue
+  case $granted in *" $cmd "*) ;; *) pdm_fail "the cluster client sends $cmd, which SECURITY.md's grants lack" ;; esac
+done
 for p in $(_pdm_cluster_live); do
-  pdm_cluster_cli "$p" acl setuser pdm on ">$password" '~pdm:*' '+@all' >/dev/null
+  pdm_cluster_cli "$p" "${g1[@]}" >/dev/null
+  pdm_cluster_cli "$p" "${g2[@]}" >/dev/null
   pdm_cluster_cli "$p" acl setuser default resetkeys >/dev/null
 done
 for p in $(pdm_cluster_masters); do
