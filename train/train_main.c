@@ -84,7 +84,7 @@ static const pdm_option options[] = {
     {"alert-renotify", 0, "PDM_TRAIN_ALERT_RENOTIFY", PDM_OPT_STRING,
      offsetof(train_config, alert_renotify), NULL, "DURATION",
      "Alert policy: repeat a CRITICAL incident after this "
-     "much event time; 0 = never. Default: the alerts module's (6h).",
+     "much event time; 0 = never. Default: the --horizon (as the hold).",
      0},
     {"alert-clear", 0, "PDM_TRAIN_ALERT_CLEAR", PDM_OPT_STRING, offsetof(train_config, alert_clear),
      NULL, "RATIO",
