@@ -310,6 +310,10 @@ static int handle_predict(void *ctx, const pdm_http_request *req, pdm_http_respo
     int rc = 0;
     if (pdm_http_parse_json(req, &root, resp))
         return 0; /* the 400 is written */
+    if (pdm_json_has_escaped_nul(req->body, req->body_len)) {
+        rc = pdm_http_response_error(resp, 400, PDM_PREDICT_NUL_MESSAGE);
+        goto out;
+    }
     if (pdm_predict_request_parse(root, &pr, msg, sizeof msg)) {
         rc = pdm_http_response_error(resp, 400, "%s", msg);
         goto out;

@@ -590,6 +590,14 @@ fail:
     return -1;
 }
 
+/* Paths and query arguments decoded without ever making a NUL. */
+static size_t on_unescape(void *cls, struct MHD_Connection *conn, char *text)
+{
+    (void)cls;
+    (void)conn;
+    return pdm_http_unescape(text);
+}
+
 int pdm_http_start(pdm_http *s, char *errstr, size_t errlen)
 {
     if (s->daemon)
@@ -604,6 +612,7 @@ int pdm_http_start(pdm_http *s, char *errstr, size_t errlen)
         {MHD_OPTION_CONNECTION_LIMIT, (intptr_t)s->cfg.connection_limit, NULL},
         {MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)s->cfg.timeout_s, NULL},
         {MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)on_uri, s},
+        {MHD_OPTION_UNESCAPE_CALLBACK, (intptr_t)on_unescape, NULL},
         {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, s},
         {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)quiet_logger, NULL},
         {MHD_OPTION_PER_IP_CONNECTION_LIMIT, (intptr_t)s->cfg.per_ip_limit, NULL},

@@ -12,3 +12,7 @@ target_include_directories(test_input_validate PRIVATE ${PROJECT_SOURCE_DIR}/con
 # The silent-machine tracker alone.
 pdm_unit_test(test_scorer_silence ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_scorer_silence.c pdm_scorer)
 target_include_directories(test_scorer_silence PRIVATE ${PROJECT_SOURCE_DIR}/consumer)
+# POST /v1/predict's body: non-finite numbers, escaped NULs, output events.
+pdm_unit_test(test_predict_request ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_predict_request.c
+              pdm_predict_request ${PDM_LIBM})
+target_include_directories(test_predict_request PRIVATE ${PROJECT_SOURCE_DIR}/consumer)
