@@ -3,6 +3,7 @@
  * Reads the trainer's dump format (machineID,datetime,<27 features>,label)
  * and prints machineID,datetime,risk,level: the offline side of the
  * online/offline parity check, and a batch scorer for backfills. */
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +49,16 @@ static int split(char *line, char **fields, int max)
     return n;
 }
 
+/* Every score printed so far reached standard output (a full disk or a
+ * closed pipe is an error, not a short file). 0, or -1 with errstr. */
+static int stdout_ok(char *errstr, size_t errlen)
+{
+    if (fflush(stdout) == 0 && !ferror(stdout))
+        return 0;
+    return pdm_err(errstr, errlen, "writing the scores to standard output failed: %s",
+                   strerror(errno ? errno : EIO));
+}
+
 static int flush_batch(pdm_model *m, double *rows, size_t n, int32_t *ids, char (*ts)[32],
                        char *errstr, size_t errlen)
 {
@@ -58,7 +69,7 @@ static int flush_batch(pdm_model *m, double *rows, size_t n, int32_t *ids, char 
     for (size_t i = 0; rc == 0 && i < n; i++)
         printf("%d,%s,%.17g,%s\n", (int)ids[i], ts[i], out[i].risk, pdm_level_name(out[i].level));
     free(out);
-    return rc;
+    return rc ? rc : stdout_ok(errstr, errlen);
 }
 
 int main(int argc, char **argv)
@@ -107,6 +118,8 @@ int main(int argc, char **argv)
         goto out;
     }
     printf("machineID,datetime,risk,level\n");
+    if (stdout_ok(err, sizeof err))
+        goto fail;
     long lineno = 0;
     char *fields[64];
     while (getline(&line, &cap, in) > 0) {
@@ -130,8 +143,17 @@ int main(int argc, char **argv)
             n = 0;
         }
     }
+    if (ferror(in)) {
+        pdm_err(err, sizeof err, "%s: read failed: %s", o.features, strerror(errno));
+        goto fail;
+    }
     if (n && flush_batch(m, rows, n, ids, ts, err, sizeof err))
         goto fail;
+    if (fclose(stdout) != 0) {
+        pdm_err(err, sizeof err, "writing the scores to standard output failed: %s",
+                strerror(errno));
+        goto fail;
+    }
     rc = 0;
     goto out;
 fail:
