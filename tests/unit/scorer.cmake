@@ -16,3 +16,6 @@ target_include_directories(test_scorer_silence PRIVATE ${PROJECT_SOURCE_DIR}/con
 pdm_unit_test(test_predict_request ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_predict_request.c
               pdm_predict_request ${PDM_LIBM})
 target_include_directories(test_predict_request PRIVATE ${PROJECT_SOURCE_DIR}/consumer)
+# The readiness rule that /readyz and pdm_ready share.
+pdm_unit_test(test_scorer_ready ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_scorer_ready.c pdm_scorer ${PDM_LIBM})
+target_include_directories(test_scorer_ready PRIVATE ${PROJECT_SOURCE_DIR}/consumer)
