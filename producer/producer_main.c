@@ -132,6 +132,8 @@ static int send_one(run_state *r, const pdm_event *ev)
     if (ev->ts >= r->pace_from)
         pdm_pacer_wait(&r->pacer, ev->ts);
     if (pdm_producer_send(r->producer, ev, err, sizeof err)) {
+        if (atomic_load(&stop_requested))
+            return 0; /* gave up waiting for room: the loop ends, the flush reports */
         pdm_log(PDM_LOG_ERROR, "%s", err);
         return -1;
     }
@@ -223,6 +225,7 @@ int main(int argc, char **argv)
     pc.topic = o.topic;
     pc.topic_prefix = o.topic_prefix;
     pc.format = PDM_WIRE_SINGLE_OBJECT;
+    pc.stop = &stop_requested;
     r.producer = pdm_producer_new(&pc, err, sizeof err);
     if (!r.producer) {
         pdm_log(PDM_LOG_ERROR, "%s", err);
