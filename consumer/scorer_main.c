@@ -82,7 +82,7 @@ static const pdm_option options[] = {
     {"state-ttl", 0, "PDM_STATE_TTL", PDM_OPT_STRING, O(state_ttl), "30d", "DURATION", "A machine's Redis keys expire this long (wall-clock time) after the scorer last wrote them, so a machine that stops reporting leaves Redis on its own; every write sets it again (e.g. 30d, 720h; at least 1s; 0 = keys never expire, but a TTL set earlier stays until its keys are written with a TTL again or PERSISTed).", 0},
     {"metrics-machines", 0, "PDM_METRICS_MACHINES", PDM_OPT_INT, O(metrics_machines), "1000", "N", "Export pdm_machine_risk/level for at most N machines (the first seen).", 0},
     {"log-level", 0, "PDM_LOG_LEVEL", PDM_OPT_STRING, O(log_level), "info", "LEVEL", "debug, info, warn or error.", 0},
-    {"property", 'X', "PDM_KAFKA_CONFIG", PDM_OPT_KV, O(props), NULL, "KEY=VALUE", "librdkafka property for consumer and producer (repeatable), e.g. -X security.protocol=SASL_SSL.", 0},
+    {"property", 'X', "PDM_KAFKA_CONFIG", PDM_OPT_KV, O(props), NULL, "KEY=VALUE", "librdkafka property (repeatable), e.g. -X security.protocol=SASL_SSL; each goes to the client librdkafka says it is for: consumer-only ones (fetch.wait.max.ms) to the consumer, producer-only ones (linger.ms) to the producer, the rest to both.", 0},
     PDM_OPTIONS_END,
 };
 

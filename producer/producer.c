@@ -71,7 +71,8 @@ pdm_producer *pdm_producer_new(const pdm_producer_config *cfg, char *errstr, siz
         if (cfg->schema_ids[t] > 0)
             pdm_codec_set_schema_id(p->codec, (pdm_event_type)t, cfg->schema_ids[t]);
     rd_kafka_conf_t *conf =
-        pdm_kafka_conf_new(cfg->brokers, "pdm-producer", cfg->kafka_props, msg, sizeof msg);
+        pdm_kafka_conf_new_for(PDM_KAFKA_PRODUCER, cfg->brokers, "pdm-producer", cfg->kafka_props,
+                               msg, sizeof msg);
     if (!conf) {
         pdm_err(errstr, errlen, "%s", msg);
         goto fail;

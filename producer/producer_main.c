@@ -50,7 +50,7 @@ static const pdm_option options[] = {
     {"seed", 0, "PDM_SEED", PDM_OPT_INT, O(seed), "1", "S", "simulate: random seed.", 0},
     {"skip-bad-rows", 0, "PDM_SKIP_BAD_ROWS", PDM_OPT_BOOL, O(skip_bad_rows), "false", NULL, "replay: count and skip malformed CSV rows instead of failing.", 0},
     {"progress", 0, "PDM_PROGRESS", PDM_OPT_BOOL, O(progress), NULL, NULL, "Force the progress line on (default: only on a terminal).", 0},
-    {"property", 'X', "PDM_KAFKA_CONFIG", PDM_OPT_KV, O(props), NULL, "KEY=VALUE", "librdkafka producer property (repeatable).", 0},
+    {"property", 'X', "PDM_KAFKA_CONFIG", PDM_OPT_KV, O(props), NULL, "KEY=VALUE", "librdkafka producer property (repeatable; consumer-only properties, as from a properties file shared with the scorer, are skipped).", 0},
     PDM_OPTIONS_END,
 };
 
