@@ -101,8 +101,8 @@ int main(int argc, char **argv)
         goto out;
     }
     rc = 1;
-    snprintf(path, sizeof path, "%s/current", o.model);
-    if (pdm_model_load(access(path, F_OK) == 0 ? path : o.model, &m, err, sizeof err)) {
+    int current = pdm_model_current(o.model, path, sizeof path, err, sizeof err);
+    if (current < 0 || pdm_model_load(current == 0 ? path : o.model, &m, err, sizeof err)) {
         fprintf(stderr, "pdm-predict: %s\n", err);
         goto out;
     }
