@@ -31,6 +31,7 @@ typedef struct {
     long long model_threads;
     char *predictor;
     char *dump_features;
+    char *schema_ids;
     int exit_at_end;
     char *max_wait;
     char *max_idle;
@@ -70,6 +71,7 @@ static const pdm_option options[] = {
     {"model-threads", 0, "PDM_MODEL_THREADS", PDM_OPT_INT, O(model_threads), "1", "N", "XGBoost threads for scoring (0 = all cores).", 0},
     {"predictor", 0, "PDM_PREDICTOR", PDM_OPT_STRING, O(predictor), "native", "NAME", "native: the project's tree evaluator, used once it scores a check sample exactly as XGBoost (else XGBoost serves, logged); xgboost: XGBoost's predictor. Reasons (SHAP), with either: the native TreeSHAP once it matches XGBoost's pred_contribs on the first alerts' rows and a check sample, else XGBoost's pred_contribs (GET /v1/model says which).", 0},
     {"dump-features", 0, "PDM_DUMP_FEATURES", PDM_OPT_STRING, O(dump_features), NULL, "FILE", "Write every scored row's features as CSV (the trainer's dump format), a batch at a time. A failed write (a full disk) cuts the file back to its last complete batch and stops the scorer with an error, that batch uncommitted.", 0},
+    {"schema-ids", 0, "PDM_SCHEMA_IDS", PDM_OPT_STRING, O(schema_ids), NULL, "TYPE=ID,...", "Confluent Schema Registry ids of the event types, TYPE=ID[,TYPE=ID...] (e.g. telemetry=7,error=8,maintenance=9,failure=10,machine=11): a message framed by the registry serializers (byte 0x00, then the 4-byte big-endian id) with one of these ids decodes as that type; any other id goes to the DLQ as unknown_schema. Single-object messages (0xC3 0x01) decode either way.", 0},
     {"exit-at-end", 0, "PDM_EXIT_AT_END", PDM_OPT_BOOL, O(exit_at_end), "false", NULL, "Exit 0 once every assigned partition is consumed to its end.", 0},
     {"max-wait", 0, "PDM_MAX_WAIT", PDM_OPT_STRING, O(max_wait), "0ms", "DURATION", "How long a batch waits to fill once its first message is there. 0: a batch is what has arrived by the time the loop is ready for it, so batches grow with the load on their own (a backlog fills them at once) and a live stream is not held; more: fewer, larger batches on a slow stream, each event held up to this long.", 0},
     {"max-idle", 0, "PDM_MAX_IDLE", PDM_OPT_STRING, O(max_idle), "2s", "DURATION", "With several input topics (one per event type), partition p of each is merged in event time; when one of them has nothing buffered and more to come, its task waits up to this long before going on without it (events that arrive later may then be out of order or late). Caught-up partitions are never waited for, so a live stream is not held; the wait covers a slow fetch, not an outage.", 0},
@@ -134,6 +136,9 @@ static int to_config(const scorer_options *o, pdm_scorer_config *cfg, char *err,
         return pdm_err(err, errlen, "--state-ttl must be 0 (never) or at least 1s");
     if (pdm_rule_thresholds_check(o->warn, o->critical, err, errlen))
         return -1;
+    int32_t ids[PDM_EV_COUNT];
+    if (pdm_schema_ids_parse(o->schema_ids, ids, err, errlen))
+        return -1;
     if (!*o->group)
         return pdm_err(err, errlen, "--group must name a consumer group (it is empty)");
     const struct {
@@ -175,6 +180,7 @@ static int to_config(const scorer_options *o, pdm_scorer_config *cfg, char *err,
     cfg->batch_size = (int)o->batch_size;
     cfg->exit_at_end = o->exit_at_end;
     cfg->dump_features = o->dump_features;
+    cfg->schema_ids = o->schema_ids;
     cfg->model_threads = (int)o->model_threads;
     cfg->http_bind = o->http;
     cfg->http_token = o->http_token;

@@ -97,6 +97,8 @@ int scorer_output_open(scorer_output *o, const pdm_scorer_config *cfg, scorer_ka
     o->codec = pdm_codec_new(msg, sizeof msg);
     if (!o->codec)
         return pdm_err(errstr, errlen, "codec: %s", msg);
+    if (pdm_codec_set_schema_ids(o->codec, cfg->schema_ids, errstr, errlen))
+        return -1;
     if (cfg->dump_features) {
         o->dump_fd = open(cfg->dump_features, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
         if (o->dump_fd < 0)
