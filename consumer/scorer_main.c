@@ -96,23 +96,10 @@ static void on_stop(int sig) { pdm_scorer_stop(running); }
 static void on_hup(int sig) { pdm_scorer_request_reload(running); }
 
 
-/* The scorer's configuration from the checked options (topics apart).
- * 0, or -1 with the usage error in err. */
-static int to_config(const scorer_options *o, pdm_scorer_config *cfg, char *err, size_t errlen)
+/* The duration options, each refused by its own name. */
+static int parse_durations(const scorer_options *o, pdm_scorer_config *cfg, char *err,
+                           size_t errlen)
 {
-    if (!o->model)
-        return pdm_err(err, errlen, "--model DIR is required (see --help)");
-    if (!strcmp(o->emit, "changes"))
-        cfg->emit = PDM_EMIT_CHANGES;
-    else if (!strcmp(o->emit, "alerts"))
-        cfg->emit = PDM_EMIT_ALERTS;
-    else if (!strcmp(o->emit, "all"))
-        cfg->emit = PDM_EMIT_ALL;
-    else if (!strcmp(o->emit, "incidents"))
-        cfg->emit = PDM_EMIT_INCIDENTS;
-    else
-        return pdm_err(err, errlen, "--emit must be changes, alerts, all or incidents, not '%s'",
-                       o->emit);
     const struct {
         const char *name, *text;
         int64_t *out;
@@ -130,17 +117,12 @@ static int to_config(const scorer_options *o, pdm_scorer_config *cfg, char *err,
         if (pdm_duration_parse(durations[i].text, durations[i].out))
             return pdm_err(err, errlen, "--%s takes a duration such as 100ms, 30m or 48h, not '%s'",
                            durations[i].name, durations[i].text);
-    if (cfg->silence_after_ms > 0 && cfg->silence_forget_ms < cfg->silence_after_ms)
-        return pdm_err(err, errlen, "--silence-forget must be at least --silence-after");
-    if (cfg->state_ttl_ms > 0 && cfg->state_ttl_ms < 1000)
-        return pdm_err(err, errlen, "--state-ttl must be 0 (never) or at least 1s");
-    if (pdm_rule_thresholds_check(o->warn, o->critical, err, errlen))
-        return -1;
-    int32_t ids[PDM_EV_COUNT];
-    if (pdm_schema_ids_parse(o->schema_ids, ids, err, errlen))
-        return -1;
-    if (!*o->group)
-        return pdm_err(err, errlen, "--group must name a consumer group (it is empty)");
+    return 0;
+}
+
+/* The integer options' ranges, each refused by its own name. */
+static int check_ranges(const scorer_options *o, char *err, size_t errlen)
+{
     const struct {
         const char *name;
         long long value, lo, hi;
@@ -162,6 +144,41 @@ static int to_config(const scorer_options *o, pdm_scorer_config *cfg, char *err,
         return pdm_err(err, errlen, "--%s must be %lld..%lld, not %lld", ranges[i].name,
                        ranges[i].lo, ranges[i].hi, ranges[i].value);
     }
+    return 0;
+}
+
+/* The scorer's configuration from the checked options (topics apart).
+ * 0, or -1 with the usage error in err. */
+static int to_config(const scorer_options *o, pdm_scorer_config *cfg, char *err, size_t errlen)
+{
+    if (!o->model)
+        return pdm_err(err, errlen, "--model DIR is required (see --help)");
+    if (!strcmp(o->emit, "changes"))
+        cfg->emit = PDM_EMIT_CHANGES;
+    else if (!strcmp(o->emit, "alerts"))
+        cfg->emit = PDM_EMIT_ALERTS;
+    else if (!strcmp(o->emit, "all"))
+        cfg->emit = PDM_EMIT_ALL;
+    else if (!strcmp(o->emit, "incidents"))
+        cfg->emit = PDM_EMIT_INCIDENTS;
+    else
+        return pdm_err(err, errlen, "--emit must be changes, alerts, all or incidents, not '%s'",
+                       o->emit);
+    if (parse_durations(o, cfg, err, errlen))
+        return -1;
+    if (cfg->silence_after_ms > 0 && cfg->silence_forget_ms < cfg->silence_after_ms)
+        return pdm_err(err, errlen, "--silence-forget must be at least --silence-after");
+    if (cfg->state_ttl_ms > 0 && cfg->state_ttl_ms < 1000)
+        return pdm_err(err, errlen, "--state-ttl must be 0 (never) or at least 1s");
+    if (pdm_rule_thresholds_check(o->warn, o->critical, err, errlen))
+        return -1;
+    int32_t ids[PDM_EV_COUNT];
+    if (pdm_schema_ids_parse(o->schema_ids, ids, err, errlen))
+        return -1;
+    if (!*o->group)
+        return pdm_err(err, errlen, "--group must name a consumer group (it is empty)");
+    if (check_ranges(o, err, errlen))
+        return -1;
     if (strcmp(o->predictor, "native") && strcmp(o->predictor, "xgboost"))
         return pdm_err(err, errlen, "--predictor must be native or xgboost, not '%s'",
                        o->predictor);
