@@ -13,6 +13,8 @@ packages=(
   libcmocka-dev nettle-dev libyaml-dev
   # servers and tools the demo and tests run for real
   redis-server kcat python3 python3-avro
+  # HTTP probes in the runtime tests (scorer_readiness)
+  curl
   # the deployment kit's checks (tests/runtime/ops_*): promtool, `docker-compose config`,
   # systemd-analyze (package systemd: on a machine without it, installing it
   # neither makes it the init, which is systemd-sysv, nor starts a service:
