@@ -131,7 +131,7 @@ if [[ ,$what, == *,memory,* ]]; then
   pdm_start_broker 64 --topic pdm.events,pdm.risk,pdm.dlq -X socket.nagle.disable=true
   "$O/pdm-producer" simulate --machines 100000 --hours 6 --brokers "$PDM_BROKERS" \
     --topic pdm.events 2>/dev/null
-  pair memory peak --model "$T/small"
+  pair memory peak --model "$T/small" --emit changes
   pdm_stop "$PDM_BROKER_PID" || true
 fi
 if [[ ,$what, == *,idle,* ]]; then

@@ -554,6 +554,28 @@ int pdm_rs_batch_meta(pdm_rs_batch *b, const pdm_rs_machine *m, size_t *version_
     return 0;
 }
 
+int64_t pdm_rs_incident_rank(int level, int32_t machine_id)
+{
+    return (level >= 2 ? 0 : INT64_C(1) << 31) + machine_id;
+}
+
+void pdm_rs_incident_ranks(int level, int64_t *lo, int64_t *hi)
+{
+    *lo = pdm_rs_incident_rank(level == 1 ? 1 : 2, 1);
+    *hi = pdm_rs_incident_rank(level == 2 ? 2 : 1, INT32_MAX);
+}
+
+int pdm_rs_batch_incident(pdm_rs_batch *b, int32_t machine_id, int level)
+{
+    char id[16], rank[32];
+    rs_cmd *c;
+    snprintf(id, sizeof id, "%d", (int)machine_id);
+    snprintf(rank, sizeof rank, "%lld", (long long)pdm_rs_incident_rank(level, machine_id));
+    if (level <= 0)
+        return !(c = cmd_new(b)) || args(b, c, 3, "ZREM", PDM_RS_INCIDENTS_KEY, id) ? -1 : 0;
+    return !(c = cmd_new(b)) || args(b, c, 4, "ZADD", PDM_RS_INCIDENTS_KEY, rank, id) ? -1 : 0;
+}
+
 unsigned pdm_rs_key_of(pdm_event_type t)
 {
     switch (t) {

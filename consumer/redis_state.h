@@ -13,6 +13,13 @@
  *                         machine is valid while ver is what its own write
  *                         made it (state_cache.h)
  *   pdm:epoch       STRING written once; its loss reveals a FLUSHALL
+ *   pdm:incidents   ZSET  the machines with an open incident (--emit
+ *                         incidents), member = machine id, score =
+ *                         pdm_rs_incident_rank (CRITICAL first, then by
+ *                         id): the fleet's open incidents for GET
+ *                         /v1/alerts and pdm_incidents_open, whichever
+ *                         scorer owns the machine; written in the batch's
+ *                         pipeline when a machine's incident level changes
  * With a TTL, every batch that writes a machine ends its commands for that
  * machine with PEXPIREAT (pdm_rs_batch_expire), and all keys of a machine
  * always share one absolute deadline: a machine that stops reporting leaves
@@ -181,6 +188,34 @@ int pdm_rs_batch_send(pdm_redis *r, pdm_rs_batch *b, char *errstr, size_t errlen
 int pdm_rs_batch_wait(pdm_redis *r, pdm_rs_batch *b, char *errstr, size_t errlen);
 /* A ver counter's value after the executed batch (slot from _meta). */
 int64_t pdm_rs_batch_version(const pdm_rs_batch *b, size_t slot);
+
+/* ---- the open-incident index (pdm:incidents) ---------------------------------- */
+
+#define PDM_RS_INCIDENTS_KEY "pdm:incidents"
+
+/* The index's score of a machine's open incident at level (1 WARN, 2
+ * CRITICAL): CRITICAL ones rank first, each level by machine id, so that a
+ * level is one score range and (rank) is a stable keyset cursor. Exact in
+ * a double (< 2^33). */
+int64_t pdm_rs_incident_rank(int level, int32_t machine_id);
+/* The score range [*lo, *hi] of a level (1 or 2), or of both (0). */
+void pdm_rs_incident_ranks(int level, int64_t *lo, int64_t *hi);
+/* Records in the batch that the machine's open incident is at level (1 or
+ * 2: ZADD), or that it has none (0: ZREM). Idempotent. */
+int pdm_rs_batch_incident(pdm_rs_batch *b, int32_t machine_id, int level);
+
+/* One round trip: up to cap index entries with after < rank <= hi, by rank
+ * (ZRANGEBYSCORE ... WITHSCORES LIMIT). Fills ids and ranks; *n their
+ * count. 0, or -1 with errstr. */
+int pdm_rs_incidents_range(pdm_redis *r, int64_t after, int64_t hi, size_t cap, int32_t *ids,
+                           int64_t *ranks, size_t *n, char *errstr, size_t errlen);
+/* One round trip: the open incidents at each level (ZCOUNT). */
+int pdm_rs_incidents_count(pdm_redis *r, uint64_t *warn, uint64_t *critical, char *errstr,
+                           size_t errlen);
+/* One round trip: each machine's alert state text (meta field alert; ""
+ * when the machine or the field is gone). 0, or -1 with errstr. */
+int pdm_rs_alert_texts(pdm_redis *r, const int32_t *ids, size_t n, char (*texts)[PDM_RS_ALERT_TEXT],
+                       char *errstr, size_t errlen);
 
 /* Writes pdm:epoch if absent; returns 1 if it existed, 0 if just created,
  * -1 on error. A running scorer that finds it gone has lost its state. */

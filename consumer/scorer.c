@@ -119,6 +119,7 @@ void pdm_scorer_stop(pdm_scorer *s)
 void pdm_scorer_request_reload(pdm_scorer *s)
 {
     scorer_model_request_reload(s->model);
+    scorer_api_request_tls_reload(s->api);
 }
 unsigned pdm_scorer_http_port(const pdm_scorer *s)
 {
@@ -138,6 +139,7 @@ void pdm_scorer_destroy(pdm_scorer *s)
     scorer_batch_destroy(s->batch);
     scorer_silence_destroy(s->silence);
     free(s->silence_changes);
+    free(s->silent_risks.items);
     pdm_perf_destroy(s->perf);
     scorer_model_destroy(s->model);
     scorer_metrics_destroy(&s->metrics);

@@ -30,6 +30,7 @@
 #include "pdm_scorer.h"
 #include "scorer_api.h"
 #include "scorer_batch.h"
+#include "scorer_incidents.h"
 #include "scorer_kafka.h"
 #include "scorer_metrics.h"
 #include "scorer_model.h"
@@ -70,6 +71,7 @@ struct pdm_scorer {
     scorer_silence_change *silence_changes; /* the batch's, produced with its output */
     size_t n_silence_changes, cap_silence_changes;
     uint64_t silence_revocations; /* kafka.assignment.revocations last looked at */
+    scorer_silent_risks silent_risks; /* --emit incidents: resolved by the batch's silences */
     _Atomic int64_t stream_time;  /* the tracker's, for the HTTP API; INT64_MIN none */
 };
 

@@ -20,6 +20,7 @@
 
 #include "pdm_http.h"
 #include "predict_request.h"
+#include "scorer_alerts_api.h"
 #include "scorer_api.h"
 #include "scorer_ready.h"
 #include "scorer_silence.h"
@@ -37,6 +38,7 @@ struct scorer_api {
     pdm_redis *redis; /* the HTTP threads' own connection */
     pthread_mutex_t redis_lock;
     scorer_redis_probe *probe; /* readiness's view of Redis */
+    scorer_alerts_ctx alerts; /* GET /v1/alerts (scorer_alerts_api.c) */
 };
 
 /* ---- scoring for requests ------------------------------------------------------ */
@@ -196,6 +198,7 @@ static void collect(void *ctx, pdm_registry *r)
     pdm_drift_result d;
     int have_drift = scorer_model_drift_result(a->d.model, &d);
     scorer_metrics_collect(a->d.metrics, ready, have_drift ? &d : NULL, a->d.perf);
+    scorer_alerts_collect(&a->alerts, a->d.metrics);
 }
 
 static int handle_metrics(void *ctx, const pdm_http_request *req, pdm_http_response *resp)
@@ -290,6 +293,7 @@ static int handle_machine(void *ctx, const pdm_http_request *req, pdm_http_respo
     cJSON_AddNumberToObject(o, "machine_id", id);
     cJSON_AddItemToObject(o, "latest_telemetry", time_json(st.newest));
     add_silence(o, a, st.newest);
+    cJSON_AddItemToObject(o, "incident", scorer_alerts_incident_json(id, st.alert));
     if (st.has_info) {
         cJSON_AddNumberToObject(o, "model", st.model);
         cJSON_AddNumberToObject(o, "age", st.age);
@@ -455,6 +459,12 @@ static void access_log(void *ctx, const char *method, const char *path, int stat
     pdm_log(PDM_LOG_DEBUG, "http %s %s %d %.1f ms", method, path, status, seconds * 1e3);
 }
 
+static void http_notice(void *ctx, int level, const char *message)
+{
+    (void)ctx;
+    pdm_log((pdm_log_level)level, "http: %s", message);
+}
+
 static int serve(scorer_api *a, char *errstr, size_t errlen)
 {
     const pdm_scorer_config *cfg = a->d.cfg;
@@ -468,6 +478,14 @@ static int serve(scorer_api *a, char *errstr, size_t errlen)
     hc.token = cfg->http_token;
     hc.auth_metrics = cfg->http_auth_metrics;
     hc.access_log = access_log;
+    hc.admin_token = cfg->http_admin_token;
+    if (cfg->http_request_timeout_ms)
+        hc.request_timeout_ms = cfg->http_request_timeout_ms;
+    hc.per_ip_limit = cfg->http_per_ip_limit;
+    hc.tls_cert_file = cfg->http_tls_cert;
+    hc.tls_key_file = cfg->http_tls_key;
+    hc.tls_client_ca_file = cfg->http_tls_client_ca;
+    hc.notice = http_notice;
     a->http = pdm_http_new(&hc, msg, sizeof msg);
     if (!a->http)
         return pdm_err(errstr, errlen, "http: %s", msg);
@@ -481,6 +499,9 @@ static int serve(scorer_api *a, char *errstr, size_t errlen)
         {"POST", "/v1/predict", 0, handle_predict},     {"GET", "/v1/model", 0, handle_model},
         {"POST", "/v1/admin/reload", 0, handle_reload}, {"GET", "/v1/drift", 0, handle_drift},
     };
+    a->alerts = (scorer_alerts_ctx){.redis = a->redis, .lock = &a->redis_lock};
+    if (pdm_http_route(a->http, "GET", "/v1/alerts", 0, scorer_alerts_handle, &a->alerts))
+        return pdm_err(errstr, errlen, "http: cannot route /v1/alerts");
     for (size_t i = 0; i < sizeof routes / sizeof *routes; i++)
         if (pdm_http_route(a->http, routes[i].method, routes[i].path, routes[i].prefix,
                            routes[i].fn, a))
@@ -488,9 +509,13 @@ static int serve(scorer_api *a, char *errstr, size_t errlen)
     pdm_registry_set_collector(a->d.registry, collect, a);
     if (pdm_http_start(a->http, msg, sizeof msg))
         return pdm_err(errstr, errlen, "http %s: %s", cfg->http_bind, msg);
-    pdm_log(PDM_LOG_INFO, "http listening on port %u (%s)%s", pdm_http_port(a->http),
-            cfg->http_bind,
-            cfg->http_token && *cfg->http_token ? ", /v1/ needs the bearer token" : "");
+    pdm_log(PDM_LOG_INFO, "http listening on port %u (%s)%s%s%s%s", pdm_http_port(a->http),
+            cfg->http_bind, cfg->http_tls_cert && *cfg->http_tls_cert ? ", HTTPS" : "",
+            cfg->http_tls_client_ca && *cfg->http_tls_client_ca ? " with client certificates"
+                                                                : "",
+            cfg->http_token && *cfg->http_token ? ", /v1/ needs the bearer token" : "",
+            cfg->http_admin_token && *cfg->http_admin_token ? ", /v1/admin/ the admin token"
+                                                            : "");
     return 0;
 }
 
@@ -535,4 +560,10 @@ void scorer_api_stop(scorer_api *a)
 unsigned scorer_api_port(const scorer_api *a)
 {
     return a && a->http ? pdm_http_port(a->http) : 0;
+}
+
+void scorer_api_request_tls_reload(scorer_api *a)
+{
+    if (a && a->http)
+        pdm_http_request_tls_reload(a->http);
 }

@@ -35,5 +35,7 @@ int scorer_api_start(const scorer_api_deps *deps, scorer_api **out, char *errstr
 /* Stops the server (no handler runs afterwards); accepts NULL. */
 void scorer_api_stop(scorer_api *a);
 unsigned scorer_api_port(const scorer_api *a);
+/* Async-signal-safe (SIGHUP): reload the HTTPS certificate and key files. */
+void scorer_api_request_tls_reload(scorer_api *a);
 
 #endif

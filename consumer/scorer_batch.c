@@ -143,6 +143,7 @@ int scorer_batch_decode(scorer_batch *b, pdm_codec *codec, int64_t now_ms)
         it->row = -1;
         it->emit = 0;
         it->world = -1;
+        it->incident = 0;
         it->bad_reason = NULL;
         int st = pdm_codec_decode(codec, msg->payload, msg->len, &it->ev, it->bad_detail,
                                   sizeof it->bad_detail);
@@ -171,6 +172,15 @@ int scorer_batch_decode(scorer_batch *b, pdm_codec *codec, int64_t now_ms)
     return 0;
 }
 
+int scorer_batch_find(const scorer_batch *b, int32_t id)
+{
+    size_t mask = b->hash_cap - 1;
+    for (size_t h = ((uint32_t)id * 2654435761u) & mask; b->hash[h]; h = (h + 1) & mask)
+        if (b->machines[b->hash[h] - 1].id == id)
+            return b->hash[h] - 1;
+    return -1;
+}
+
 /* Appends item i to its machine's applied events and to the state it will
  * write; the stored bookkeeping follows (machine info, newest telemetry). */
 static int apply_one(scorer_batch *b, size_t i, pdm_rs_batch *writes, pdm_perf *perf)
@@ -188,7 +198,7 @@ static int apply_one(scorer_batch *b, size_t i, pdm_rs_batch *writes, pdm_perf *
         m->first_event = (int)i;
     m->last_event = (int)i;
     b->events[it->ev.type]++;
-    if (it->ev.type == PDM_EV_FAILURE)
+    if (it->ev.type == PDM_EV_FAILURE && perf)
         pdm_perf_failure(perf, it->ev.machine_id, it->ev.ts);
     if (it->ev.type == PDM_EV_MACHINE) {
         st->has_info = 1;
@@ -309,13 +319,36 @@ static void world_risk(scorer_batch *b, scorer_item *it, const pdm_incident *inc
     it->emit = 1;
 }
 
+/* The world event an applied non-telemetry item stands for: itself, except
+ * a maintenance record followed in the batch, at its own time, by a failure
+ * of the same component: that record is the failure's repair (the PdM data
+ * log a replacement with every failure, and maintenance comes first in
+ * stream order), so the incident it resolves was met by the failure. */
+static const pdm_event *world_event(const scorer_batch *b, const scorer_item *it, pdm_event *copy)
+{
+    if (it->ev.type != PDM_EV_MAINTENANCE)
+        return &it->ev;
+    for (int j = it->next_event; j >= 0 && b->items[j].ev.ts == it->ev.ts;
+         j = b->items[j].next_event) {
+        const pdm_event *next = &b->items[j].ev;
+        if (next->type == PDM_EV_FAILURE &&
+            next->u.failure.component == it->ev.u.maintenance.component) {
+            *copy = *next;
+            return copy;
+        }
+    }
+    return &it->ev;
+}
+
 /* One machine's applied events through its alert state, in stream order. */
 static int machine_incidents(scorer_batch *b, scorer_machine *m, const pdm_alert_policy *policy,
                              const char *model_version, char *errstr, size_t errlen)
 {
     pdm_alert_state st;
     pdm_incident inc;
+    pdm_event ev;
     alert_load(m, &st);
+    m->incident_before = st.level;
     for (int j = m->first_event; j >= 0; j = b->items[j].next_event) {
         scorer_item *it = &b->items[j];
         it->emit = 0;
@@ -325,14 +358,17 @@ static int machine_incidents(scorer_batch *b, scorer_machine *m, const pdm_alert
             if (pdm_alert_step(&st, policy, m->id, &row, &inc, errstr, errlen))
                 return -1;
             pdm_risk_no_incident(r);
+            it->incident = inc.emit;
             if (inc.emit != PDM_ALERT_NONE) {
                 risk_incident(r, &inc);
                 it->emit = 1;
             }
-        } else if (pdm_alert_world(&st, &it->ev, &inc) == PDM_ALERT_RESOLVED) {
+        } else if (pdm_alert_world(&st, world_event(b, it, &ev), &inc) == PDM_ALERT_RESOLVED) {
+            it->incident = PDM_ALERT_RESOLVED;
             world_risk(b, it, &inc, model_version);
         }
     }
+    m->incident_after = st.level;
     if (pdm_alert_state_encode(&st, m->stored.alert, sizeof m->stored.alert) < 0)
         return pdm_err(errstr, errlen, "machine %d: alert state too long", (int)m->id);
     return 0;

@@ -41,6 +41,7 @@ typedef struct {
                      * by this maintenance or failure (index into world[]),
                      * -1 if none */
     int next_event; /* the machine's next applied item in the batch, -1 if none */
+    int incident;   /* --emit incidents: the decision on it (pdm_alert_emit) */
 } scorer_item;
 
 /* A machine touched by the batch. */
@@ -58,6 +59,9 @@ typedef struct {
     int64_t from;                /* stored telemetry and errors are those with ts > from */
     int first_event, last_event; /* its applied items in stream order (next_event) */
     int last_row;                /* its latest scored row in the batch, -1 if none */
+    /* --emit incidents: the open incident's level (0 none) before and after
+     * the batch; the open-incident index is written when they differ */
+    int incident_before, incident_after;
     pdm_rs_machine stored;
     pdm_machine_state *state;
 } scorer_machine;
@@ -92,6 +96,9 @@ void scorer_batch_destroy(scorer_batch *b);
 /* Forgets the machines and rows of the last batch (not its messages). */
 void scorer_batch_reset(scorer_batch *b);
 
+/* The index of machine id in machines[], or -1 if the batch has none. */
+int scorer_batch_find(const scorer_batch *b, int32_t id);
+
 /* Step 1: decodes and validates items[0..n) (their msg and spike set),
  * gathers their machines. Bad messages get a dead letter reason (a valid
  * event that is a clock spike: invalid_timestamp). -1 out of memory. */
@@ -103,7 +110,7 @@ int scorer_batch_decode(scorer_batch *b, pdm_codec *codec, int64_t now_ms);
  * machine whose row in the machines table (may be NULL) differs from its
  * stored info gets the row first, as the trainer applies machine info
  * before everything.
- * Failures go to perf. -1 out of memory. */
+ * Failures go to perf (may be NULL). -1 out of memory. */
 int scorer_batch_apply(scorer_batch *b, scorer_table *table, int64_t lateness_ms,
                        pdm_rs_batch *writes, pdm_perf *perf);
 

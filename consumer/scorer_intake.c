@@ -203,6 +203,14 @@ static size_t sort_consumed(scorer_kafka *k, const pdm_codec *codec, rd_kafka_me
             part = note_consumed(k, m);
         if (m->err && m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
             pdm_log(PDM_LOG_WARN, "consume: %s", rd_kafka_message_errstr(m));
+        /* A fatal error leaves the consumer unusable for good (a static
+         * member fenced by a newer process with its group.instance.id):
+         * stop rather than run on without partitions. */
+        if (m->err == RD_KAFKA_RESP_ERR__FATAL && !k->fatal[0]) {
+            char why[512];
+            rd_kafka_fatal_error(k->consumer, why, sizeof why);
+            snprintf(k->fatal, sizeof k->fatal, "kafka consumer: %s", why);
+        }
         if (m->err || !part)
             rd_kafka_message_destroy(m);
         else if (k->merge)

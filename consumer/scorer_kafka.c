@@ -218,6 +218,22 @@ static void log_client_settings(const scorer_kafka *k)
             conf_value(k->producer, "socket.nagle.disable", v[4], sizeof v[4]));
 }
 
+/* Static or dynamic group membership, as the consumer holds it (from
+ * --instance-id or -X group.instance.id): one line at start, because the two
+ * fail over differently. */
+static void log_membership(rd_kafka_t *consumer)
+{
+    char id[256], session[32];
+    conf_value(consumer, "session.timeout.ms", session, sizeof session);
+    if (strcmp(conf_value(consumer, "group.instance.id", id, sizeof id), "?") && *id)
+        pdm_log(PDM_LOG_INFO,
+                "static group membership: group.instance.id=%s session.timeout.ms=%s (a "
+                "restart within the session timeout keeps the partitions; a member that stops "
+                "holds them until it expires)", id, session);
+    else
+        pdm_log(PDM_LOG_INFO, "dynamic group membership: session.timeout.ms=%s", session);
+}
+
 static void free_message(void *msg)
 {
     rd_kafka_message_destroy(msg);
@@ -264,6 +280,12 @@ static int open_consumer(scorer_kafka *k, char *errstr, size_t errlen)
             return pdm_err(errstr, errlen, "kafka %s: %s", cons[i][0], msg);
         }
     }
+    if (cfg->instance_id &&
+        rd_kafka_conf_set(conf, "group.instance.id", cfg->instance_id, msg, sizeof msg) !=
+            RD_KAFKA_CONF_OK) {
+        rd_kafka_conf_destroy(conf);
+        return pdm_err(errstr, errlen, "kafka group.instance.id: %s", msg);
+    }
     /* Consumer lag per partition comes from librdkafka's statistics. */
     set_default(k, conf, "statistics.interval.ms", "5000");
     /* librdkafka's prefetch (queued.min.messages, default 100,000, counted
@@ -296,6 +318,7 @@ static int open_consumer(scorer_kafka *k, char *errstr, size_t errlen)
         rd_kafka_conf_destroy(conf);
         return pdm_err(errstr, errlen, "kafka consumer: %s", msg);
     }
+    log_membership(k->consumer);
     rd_kafka_poll_set_consumer(k->consumer);
     k->queue = rd_kafka_queue_get_consumer(k->consumer);
     k->commit_q = rd_kafka_queue_new(k->consumer);

@@ -198,11 +198,13 @@ static void observe_scores(pdm_scorer *s, scorer_batch *b)
             newest = it->ev.ts;
         b->row_machine[r] = it->ev.machine_id;
         b->row_ts[r] = it->ev.ts;
-        b->row_alert[r] = b->risks[r].level != PDM_LEVEL_OK;
+        b->row_alert[r] = s->cfg.emit != PDM_EMIT_INCIDENTS && b->risks[r].level != PDM_LEVEL_OK;
         b->row_risk[r] = b->risks[r].risk;
         b->machines[it->machine].last_row = (int)r;
     }
-    pdm_perf_observe_batch(s->perf, b->row_machine, b->row_ts, b->row_alert, b->n_rows);
+    /* With incidents, scorer_incidents_perf has counted them instead. */
+    if (s->cfg.emit != PDM_EMIT_INCIDENTS)
+        pdm_perf_observe_batch(s->perf, b->row_machine, b->row_ts, b->row_alert, b->n_rows);
     if (newest != INT64_MIN)
         pdm_metric_set(s->metrics.event_lag, (double)(pdm_now_ms() - newest) / 1000.0);
     pdm_drift *drift = scorer_model_drift(s->model);
@@ -220,14 +222,18 @@ static void observe_scores(pdm_scorer *s, scorer_batch *b)
 static int compute(pdm_scorer *s, scorer_batch *b)
 {
     char err[PDM_ERRSTR_SIZE];
-    if (scorer_batch_apply(b, s->table, s->cfg.lateness_ms, s->state.writes, s->perf))
+    int incidents = s->cfg.emit == PDM_EMIT_INCIDENTS;
+    /* With incidents, failures go to the live performance in stream order
+     * with the incidents' decisions (scorer_incidents_perf), after scoring. */
+    if (scorer_batch_apply(b, s->table, s->cfg.lateness_ms, s->state.writes,
+                           incidents ? NULL : s->perf))
         return pdm_err(NULL, 0, "out of memory");
     for (int t = 0; t < PDM_EV_COUNT; t++)
         if (b->events[t])
             pdm_metric_add(s->metrics.events[t], (double)b->events[t]);
     /* With incidents, a batch without rows still decides: a maintenance or
      * a failure may resolve an incident. */
-    if (b->n_rows == 0 && s->cfg.emit != PDM_EMIT_INCIDENTS)
+    if (b->n_rows == 0 && !incidents)
         return 0;
     double warn, critical;
     scorer_model_thresholds(s->model, &warn, &critical);
@@ -235,6 +241,8 @@ static int compute(pdm_scorer *s, scorer_batch *b)
                            s->cfg.renotify_ms, scorer_model_alert_policy(s->model), err,
                            sizeof err))
         return pdm_err(NULL, 0, "%s", err);
+    if (incidents && scorer_incidents_perf(s->perf, b))
+        return pdm_err(NULL, 0, "out of memory");
     if (b->n_rows)
         observe_scores(s, b);
     return 0;
@@ -289,9 +297,10 @@ static void log_silence(const pdm_scorer *s)
  * has not been noted. Machines of partitions given up since the last batch
  * are another scorer's now: they are forgotten without events. The changes
  * go out with the batch's output (step 7). -1 out of memory. */
-static int track_silence(pdm_scorer *s, const scorer_batch *b)
+static int track_silence(pdm_scorer *s, scorer_batch *b)
 {
     s->n_silence_changes = 0;
+    s->silent_risks.n = 0;
     if (!s->silence)
         return 0;
     if (s->kafka.assignment.revocations != s->silence_revocations) {
@@ -323,6 +332,13 @@ static int track_silence(pdm_scorer *s, const scorer_batch *b)
             if (silence_note(s, &out[i]))
                 return -1;
     } while (n == 64);
+    /* With incidents, silence resolves them (written with the batch). */
+    if (s->cfg.emit == PDM_EMIT_INCIDENTS &&
+        scorer_incidents_silence(s->state.redis, s->state.writes, b, s->silence_changes,
+                                 s->n_silence_changes, s->cfg.silence_after_ms,
+                                 pdm_model_version(scorer_model_get(s->model)), &s->metrics,
+                                 &s->silent_risks))
+        return -1;
     pdm_metric_set(s->metrics.machines_silent, (double)scorer_silence_silent(s->silence));
     atomic_store(&s->stream_time, scorer_silence_stream_time(s->silence));
     log_silence(s);
@@ -348,6 +364,7 @@ static int send_output(pdm_scorer *s, scorer_batch *b)
     scorer_kafka_delivery_reset(&s->kafka);
     p->n_emitted = scorer_output_batch(&s->output, b);
     scorer_output_silence(&s->output, s->silence_changes, s->n_silence_changes);
+    p->n_emitted += scorer_output_silent_risks(&s->output, &s->silent_risks);
     rd_kafka_poll(s->kafka.producer, 0);
     return 0;
 }

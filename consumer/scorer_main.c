@@ -16,6 +16,7 @@ typedef struct {
     char *redis_password;
     char *model;
     char *group;
+    char *instance_id;
     char *topics;
     char *machines_topic;
     char *risk_topic;
@@ -37,7 +38,13 @@ typedef struct {
     char *max_idle;
     char *http;
     char *http_token;
+    char *http_admin_token;
     int http_auth_metrics;
+    char *http_request_timeout;
+    long long http_per_ip_limit;
+    char *http_tls_cert;
+    char *http_tls_key;
+    char *http_tls_client_ca;
     long long http_threads;
     long long http_max_body;
     long long drift_rows;
@@ -56,11 +63,12 @@ static const pdm_option options[] = {
     {"redis-password", 0, "PDM_REDIS_PASSWORD", PDM_OPT_STRING, O(redis_password), NULL, "PASSWORD", "Redis AUTH password (overrides the URL's).", PDM_OPT_SECRET},
     {"model", 'm', "PDM_MODEL", PDM_OPT_STRING, O(model), NULL, "DIR", "Model package, or a models directory whose `current` link names one (watched: a new link is loaded).", 0},
     {"group", 'g', "PDM_GROUP", PDM_OPT_STRING, O(group), "pdm-scorer", "ID", "Kafka consumer group id.", 0},
+    {"instance-id", 0, "PDM_INSTANCE_ID", PDM_OPT_STRING, O(instance_id), NULL, "ID|env:NAME", "Static group membership (group.instance.id, brokers >= 2.3): a member that restarts within session.timeout.ms gets its partitions back without a rebalance, but one that stops keeps them unserved until that timeout (static members do not leave the group). Unique per live process: a second process with the same id fences the first. env:NAME takes the id from that variable (e.g. env:POD_NAME in a StatefulSet). Unset: dynamic membership.", 0},
     {"topics", 't', "PDM_TOPICS", PDM_OPT_STRING, O(topics), "pdm.telemetry,pdm.errors,pdm.maintenance,pdm.failures", "LIST", "Input stream topics, comma-separated (messages name their own schema, so one topic may carry all types). Several topics must be co-partitioned (same partition count, keyed by machine): partition p of each is merged in event time (see --max-idle).", 0},
     {"machines-topic", 0, "PDM_MACHINES_TOPIC", PDM_OPT_STRING, O(machines_topic), "pdm.machines", "TOPIC", "The machines table (MachineInfo, best a compacted topic): every scorer reads all of it to its end before scoring, and keeps reading it. \"\" for none (machine info then comes in the stream topics).", 0},
     {"risk-topic", 0, "PDM_RISK_TOPIC", PDM_OPT_STRING, O(risk_topic), "pdm.risk", "TOPIC", "Output topic of RiskEvents.", 0},
     {"dlq-topic", 0, "PDM_DLQ_TOPIC", PDM_OPT_STRING, O(dlq_topic), "pdm.dlq", "TOPIC", "Dead-letter topic for bad messages (headers name the reason and the source).", 0},
-    {"emit", 'e', "PDM_EMIT", PDM_OPT_STRING, O(emit), "changes", "MODE", "changes: when a machine's level changes (and every --renotify while CRITICAL); alerts: every WARN/CRITICAL score; all: every score; incidents: an incident's opening, escalation, renotification and resolution (the alert state machine, by the model package's alert policy with --warn/--critical applied; opt-in).", 0},
+    {"emit", 'e', "PDM_EMIT", PDM_OPT_STRING, O(emit), "incidents", "MODE", "incidents: an incident's opening, escalation, renotification and resolution (the alert state machine, by the model package's alert policy with --warn/--critical applied; silence resolves an incident); changes: when a machine's level changes (and every --renotify while CRITICAL); alerts: every WARN/CRITICAL score; all: every score.", 0},
     {"renotify", 0, "PDM_RENOTIFY", PDM_OPT_STRING, O(renotify), "6h", "DURATION", "With --emit changes, repeat CRITICAL after this much event time (0 = never); e.g. 30m, 6h.", 0},
     {"lateness", 0, "PDM_LATENESS", PDM_OPT_STRING, O(lateness), "48h", "DURATION", "Allowed lateness behind the machine's newest telemetry; later events go to the DLQ.", 0},
     {"silence-after", 0, "PDM_SILENCE_AFTER", PDM_OPT_STRING, O(silence_after), "6h", "DURATION", "A machine whose newest telemetry is more than this much event time behind the stream's (the newest telemetry applied) is silent: one MachineSilence event on the risk topic when it goes silent and one when it reports again, counted in pdm_machines_silent. 6h: six missed hourly readings, far beyond the jitter of a live stream yet well inside the 24 h feature window, so a dead sensor or gateway is noticed the same shift; 0: not tracked.", 0},
@@ -76,7 +84,13 @@ static const pdm_option options[] = {
     {"max-wait", 0, "PDM_MAX_WAIT", PDM_OPT_STRING, O(max_wait), "0ms", "DURATION", "How long a batch waits to fill once its first message is there. 0: a batch is what has arrived by the time the loop is ready for it, so batches grow with the load on their own (a backlog fills them at once) and a live stream is not held; more: fewer, larger batches on a slow stream, each event held up to this long.", 0},
     {"max-idle", 0, "PDM_MAX_IDLE", PDM_OPT_STRING, O(max_idle), "2s", "DURATION", "With several input topics (one per event type), partition p of each is merged in event time; when one of them has nothing buffered and more to come, its task waits up to this long before going on without it (events that arrive later may then be out of order or late). Caught-up partitions are never waited for, so a live stream is not held; the wait covers a slow fetch, not an outage.", 0},
     {"http", 0, "PDM_HTTP", PDM_OPT_STRING, O(http), "0.0.0.0:8000", "ADDR:PORT", "HTTP API and /metrics (port 0: any free port, logged; \"off\": none).", 0},
-    {"http-token", 0, "PDM_HTTP_TOKEN", PDM_OPT_STRING, O(http_token), NULL, "TOKEN", "Bearer token required on /v1/ (and /metrics with --http-auth-metrics); unset: no authentication.", PDM_OPT_SECRET},
+    {"http-token", 0, "PDM_HTTP_TOKEN", PDM_OPT_STRING, O(http_token), NULL, "TOKEN", "Read token required on /v1/ (and /metrics with --http-auth-metrics); it reaches /v1/admin/ too unless --http-admin-token is set; unset: no authentication (of what the admin token does not guard).", PDM_OPT_SECRET},
+    {"http-admin-token", 0, "PDM_HTTP_ADMIN_TOKEN", PDM_OPT_STRING, O(http_admin_token), NULL, "TOKEN", "Bearer token that alone reaches /v1/admin/ (and everything the --http-token reaches); the --http-token then no longer reaches /v1/admin/. Unset: /v1/admin/ takes the --http-token.", PDM_OPT_SECRET},
+    {"http-request-timeout", 0, "PDM_HTTP_REQUEST_TIMEOUT", PDM_OPT_STRING, O(http_request_timeout), "10s", "DURATION", "A request (TLS handshake, headers and body) must arrive whole within this long of its connection's start or of the previous answer, however the client paces its bytes; else the connection is closed. Idle connections are closed after 10 s too.", 0},
+    {"http-per-ip-limit", 0, "PDM_HTTP_PER_IP_LIMIT", PDM_OPT_INT, O(http_per_ip_limit), "0", "N", "Connections one client address may hold at once (more are closed at once); 0 = no limit. The server holds 64 in all.", 0},
+    {"http-tls-cert", 0, "PDM_HTTP_TLS_CERT", PDM_OPT_STRING, O(http_tls_cert), NULL, "FILE", "PEM certificate chain (server certificate first): serve HTTPS only. Reloaded with --http-tls-key on SIGHUP (a bad pair is refused and logged, the running one kept).", 0},
+    {"http-tls-key", 0, "PDM_HTTP_TLS_KEY", PDM_OPT_STRING, O(http_tls_key), NULL, "FILE", "PEM private key of the --http-tls-cert certificate (unencrypted; keep it mode 0600).", 0},
+    {"http-tls-client-ca", 0, "PDM_HTTP_TLS_CLIENT_CA", PDM_OPT_STRING, O(http_tls_client_ca), NULL, "FILE", "PEM CA certificate(s): every client must present a certificate signed by one (mutual TLS; read at start).", 0},
     {"http-auth-metrics", 0, "PDM_HTTP_AUTH_METRICS", PDM_OPT_BOOL, O(http_auth_metrics), "false", NULL, "Require the token on /metrics too.", 0},
     {"http-threads", 0, "PDM_HTTP_THREADS", PDM_OPT_INT, O(http_threads), "2", "N", "HTTP worker threads.", 0},
     {"http-max-body", 0, "PDM_HTTP_MAX_BODY", PDM_OPT_INT, O(http_max_body), "1048576", "BYTES", "Largest request body (bigger: 413).", 0},
@@ -182,6 +196,18 @@ static int to_config(const scorer_options *o, pdm_scorer_config *cfg, char *err,
     if (strcmp(o->predictor, "native") && strcmp(o->predictor, "xgboost"))
         return pdm_err(err, errlen, "--predictor must be native or xgboost, not '%s'",
                        o->predictor);
+    int64_t request_timeout_ms = 0;
+    if (pdm_duration_parse(o->http_request_timeout, &request_timeout_ms) ||
+        request_timeout_ms < 100 || request_timeout_ms > 3600000)
+        return pdm_err(err, errlen, "--http-request-timeout must be a duration of 100ms..1h");
+    if (o->http_per_ip_limit < 0 || o->http_per_ip_limit > 64)
+        return pdm_err(err, errlen, "--http-per-ip-limit must be 0..64");
+    if (!o->http_tls_cert != !o->http_tls_key)
+        return pdm_err(err, errlen, "--http-tls-cert and --http-tls-key go together");
+    if (o->http_tls_client_ca && !o->http_tls_cert)
+        return pdm_err(err, errlen, "--http-tls-client-ca needs --http-tls-cert and --http-tls-key");
+    if (o->http_token && o->http_admin_token && !strcmp(o->http_token, o->http_admin_token))
+        return pdm_err(err, errlen, "--http-admin-token must differ from --http-token");
     cfg->native_predictor = strcmp(o->predictor, "native") == 0;
     cfg->brokers = o->brokers;
     cfg->machines_topic = o->machines_topic;
@@ -202,12 +228,32 @@ static int to_config(const scorer_options *o, pdm_scorer_config *cfg, char *err,
     cfg->http_bind = o->http;
     cfg->http_token = o->http_token;
     cfg->http_auth_metrics = o->http_auth_metrics;
+    cfg->http_admin_token = o->http_admin_token;
+    cfg->http_request_timeout_ms = (unsigned)request_timeout_ms;
+    cfg->http_per_ip_limit = (unsigned)o->http_per_ip_limit;
+    cfg->http_tls_cert = o->http_tls_cert;
+    cfg->http_tls_key = o->http_tls_key;
+    cfg->http_tls_client_ca = o->http_tls_client_ca;
     cfg->http_threads = (unsigned)o->http_threads;
     cfg->http_max_body = (size_t)o->http_max_body;
     cfg->drift_rows = (size_t)o->drift_rows;
     cfg->metrics_machines = (size_t)o->metrics_machines;
     cfg->state_cache_bytes = (size_t)o->state_cache_mb << 20;
     return 0;
+}
+
+/* --instance-id into id (its "env:NAME" form read), or "" without it.
+ * 0, or -1 with the usage error in err. */
+static int resolve_instance_id(const scorer_options *o, char *id, size_t idlen, char *err,
+                               size_t errlen)
+{
+    id[0] = '\0';
+    if (!o->instance_id)
+        return 0;
+    for (size_t i = 0; i < o->props.count; i++)
+        if (strcmp(o->props.keys[i], "group.instance.id") == 0)
+            return pdm_err(err, errlen, "give --instance-id or -X group.instance.id, not both");
+    return pdm_kafka_instance_id_resolve(o->instance_id, id, idlen, err, errlen);
 }
 
 /* Creates the scorer and runs it until a signal stops it. 0 on a clean stop. */
@@ -242,7 +288,7 @@ int main(int argc, char **argv)
     pdm_scorer_config cfg = {0};
     pdm_topic_list topics = {0};
     const char **topic_names = NULL;
-    char err[PDM_ERRSTR_SIZE];
+    char err[PDM_ERRSTR_SIZE], instance_id[256];
     int help = 0, npos = 0, rc = 2;
     pdm_log_level level;
 
@@ -267,8 +313,10 @@ int main(int argc, char **argv)
         pdm_err(err, sizeof err, "unexpected argument '%s'", argv[1]);
         goto usage;
     }
-    if (to_config(&o, &cfg, err, sizeof err))
+    if (to_config(&o, &cfg, err, sizeof err) ||
+        resolve_instance_id(&o, instance_id, sizeof instance_id, err, sizeof err))
         goto usage;
+    cfg.instance_id = instance_id[0] ? instance_id : NULL;
     if (pdm_topic_list_add_csv(&topics, o.topics, err, sizeof err)) {
         fprintf(stderr, "pdm-scorer: --topics: %s\n", err);
         goto out;

@@ -16,6 +16,8 @@
 
 static const char *const level_labels[] = {"ok", "warn", "critical"};
 static const char *const silence_labels[] = {"back", "silent"}; /* by MachineSilence.silent */
+const char *const scorer_outcome_labels[SCORER_N_OUTCOMES] = {
+    "opened", "escalated", "renotified", "cleared", "repaired", "failed", "silent"};
 
 /* The families, in the order /metrics shows them. A family without labels
  * has its one child at `child`; labelled ones keep the family at `family`
@@ -38,6 +40,9 @@ typedef struct {
 static const double batch_buckets[] = {1, 10, 50, 100, 250, 500, 1000, 2000, 5000, 10000};
 static const double latency_buckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
                                          0.25,  0.5,    1,     2.5,  5,     10};
+/* Lead times of hours to a week, in seconds (Prometheus's base unit). */
+static const double lead_buckets[] = {3600,      2 * 3600,  4 * 3600,  8 * 3600,  12 * 3600,
+                                      24 * 3600, 48 * 3600, 72 * 3600, 168 * 3600};
 static const double rtt_buckets[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
                                      0.01,   0.025,   0.05,   0.1,   0.25,   1};
 
@@ -57,6 +62,17 @@ static const family_spec families[] = {
      "MachineSilence events produced: silent (a machine's newest telemetry fell more than "
      "--silence-after behind the stream's event time) or back (it reports again).",
      "event", AT(silence_by_event), NONE, NULL, 0},
+    {COUNTER, "pdm_incidents_total",
+     "Incident RiskEvents produced (--emit incidents), by outcome: opened, escalated, renotified "
+     "(the notifications), or resolved as cleared, repaired, failed or silent.",
+     "outcome", AT(incidents_by_outcome), NONE, NULL, 0},
+    {GAUGE, "pdm_incidents_open",
+     "Open incidents of the whole fleet by level (warn, critical), read from Redis's index at "
+     "scrape time: every scorer reports the same value (aggregate with max, not sum).",
+     "level", AT(incidents_by_level), NONE, NULL, 0},
+    {HISTOGRAM, "pdm_incident_lead_time_seconds",
+     "Event time from an incident's opening to the failure that resolved it (resolution failed).",
+     NULL, NONE, AT(lead_time), BUCKETS(lead_buckets)},
     {COUNTER, "pdm_offset_commits_total", "Batches whose offsets were committed.", NULL, NONE,
      AT(commits), NULL, 0},
     {COUNTER, "pdm_delivery_failures_total",
@@ -170,6 +186,10 @@ int scorer_metrics_init(scorer_metrics *m, pdm_registry *r, size_t machines_cap,
         m->cache_lookups[k] = pdm_metric_with(m->cache_by_result, &results[k]);
     for (int k = 0; k < 2; k++)
         m->silence_events[k] = pdm_metric_with(m->silence_by_event, &silence_labels[k]);
+    for (int k = 0; k < SCORER_N_OUTCOMES; k++)
+        m->incidents[k] = pdm_metric_with(m->incidents_by_outcome, &scorer_outcome_labels[k]);
+    for (int k = 0; k < 2; k++)
+        m->incidents_open[k] = pdm_metric_with(m->incidents_by_level, &level_labels[k + 1]);
     pdm_metric_set(m->risk_psi, NAN); /* unknown until a drift window is evaluated */
     return 0;
 }

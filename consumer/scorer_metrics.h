@@ -12,13 +12,33 @@
 #include "pdm_monitor.h"
 #include "pdm_schemas.h"
 
+/* pdm_incidents_total's outcomes: what an incident's RiskEvent says. */
+enum {
+    SCORER_OUTCOME_OPENED,
+    SCORER_OUTCOME_ESCALATED,
+    SCORER_OUTCOME_RENOTIFIED,
+    SCORER_OUTCOME_CLEARED,
+    SCORER_OUTCOME_REPAIRED,
+    SCORER_OUTCOME_FAILED,
+    SCORER_OUTCOME_SILENT,
+    SCORER_N_OUTCOMES
+};
+extern const char *const scorer_outcome_labels[SCORER_N_OUTCOMES];
+
 typedef struct {
     pdm_metric *bad, *psi, *missing, *machine_risk, *machine_level, *lag, *model_info;
     pdm_metric *events_by_type, *risk_by_level, *cache_by_result, *silence_by_event;
+    pdm_metric *incidents_by_outcome, *incidents_by_level;
     pdm_metric_child *messages, *events[PDM_EV_COUNT];
     pdm_metric_child *dlq, *rows, *redis_errors, *reloads, *state_lost, *commits, *delivery_errors;
     pdm_metric_child *risk_events[3];
     pdm_metric_child *silence_events[2]; /* came back, went silent */
+    /* --emit incidents: notifications and resolutions produced, by
+     * SCORER_OUTCOME_*; open incidents (fleet-wide, from Redis) by level
+     * (warn, critical); lead times of incidents resolved by a failure */
+    pdm_metric_child *incidents[SCORER_N_OUTCOMES];
+    pdm_metric_child *incidents_open[2];
+    pdm_metric_child *lead_time;
     pdm_metric_child *machines_silent;
     pdm_metric_child *batch_size, *latency, *redis_rtt;
     pdm_metric_child *cache_lookups[3]; /* hit, stale, miss */

@@ -11,6 +11,7 @@
 
 #include "pdm_alerts.h"
 #include "pdm_features.h"
+#include "scorer_incidents.h"
 
 /* Room left in a dead letter for its headers and the record's framing. */
 #define DLQ_OVERHEAD 4096
@@ -155,18 +156,22 @@ static void dead_letter(scorer_output *o, const scorer_item *it)
     scorer_kafka_produce(o->kafka, o->cfg->dlq_topic, msg->key, msg->key_len, msg->payload, len, h);
 }
 
-static int emit_risk(scorer_output *o, const scorer_item *it, const pdm_risk *risk)
+/* A RiskEvent of machine_id at ts: a row's (scored != 0), or a resolution
+ * that is not a score (by the world or silence), whose ts may be a row's
+ * too: its event_id names its resolution. */
+static int emit_risk(scorer_output *o, int32_t machine_id, int64_t ts, int scored,
+                     const pdm_risk *risk)
 {
     char buf[PDM_MAX_ENCODED], err[PDM_ERRSTR_SIZE], key[16];
     pdm_risk r = *risk;
-    if (it->row >= 0)
-        snprintf(r.event_id, sizeof r.event_id, "%d-%lld-%s", (int)it->ev.machine_id,
-                 (long long)it->ev.ts, r.model_version);
-    else /* a resolution by the world: its ts may be a row's too */
-        snprintf(r.event_id, sizeof r.event_id, "%d-%lld-%s-%s", (int)it->ev.machine_id,
-                 (long long)it->ev.ts, r.model_version, pdm_alert_resolution_name(r.resolution));
+    if (scored)
+        snprintf(r.event_id, sizeof r.event_id, "%d-%lld-%s", (int)machine_id, (long long)ts,
+                 r.model_version);
+    else
+        snprintf(r.event_id, sizeof r.event_id, "%d-%lld-%s-%s", (int)machine_id, (long long)ts,
+                 r.model_version, pdm_alert_resolution_name(r.resolution));
     r.scored_at = pdm_now_ms();
-    pdm_event out = {.type = PDM_EV_RISK, .machine_id = it->ev.machine_id, .ts = it->ev.ts};
+    pdm_event out = {.type = PDM_EV_RISK, .machine_id = machine_id, .ts = ts};
     out.u.risk = &r;
     int len =
         pdm_codec_encode(o->codec, &out, PDM_WIRE_SINGLE_OBJECT, buf, sizeof buf, err, sizeof err);
@@ -175,12 +180,25 @@ static int emit_risk(scorer_output *o, const scorer_item *it, const pdm_risk *ri
         atomic_fetch_add(&o->kafka->delivery_failures, 1);
         return -1;
     }
-    int klen = snprintf(key, sizeof key, "%d", (int)it->ev.machine_id);
+    int klen = snprintf(key, sizeof key, "%d", (int)machine_id);
     if (scorer_kafka_produce(o->kafka, o->cfg->risk_topic, key, (size_t)klen, buf, (size_t)len,
                              NULL))
         return -1;
     pdm_metric_add(o->metrics->risk_events[r.level], 1);
     return 0;
+}
+
+size_t scorer_output_silent_risks(scorer_output *o, const scorer_silent_risks *s)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < s->n; i++) {
+        const scorer_silent_risk *x = &s->items[i];
+        if (emit_risk(o, x->machine_id, x->ts, 0, &x->risk) == 0) {
+            scorer_incidents_count(o->metrics, PDM_ALERT_RESOLVED, &x->risk, x->ts);
+            n++;
+        }
+    }
+    return n;
 }
 
 void scorer_output_silence(scorer_output *o, const scorer_silence_change *changes, size_t n)
@@ -212,11 +230,10 @@ size_t scorer_output_batch(scorer_output *o, const scorer_batch *b)
         const scorer_item *it = &b->items[i];
         if (it->bad_reason) {
             dead_letter(o, it);
-        } else if (it->row >= 0 && it->emit) {
-            emit_risk(o, it, &b->risks[it->row]);
-            n_emitted++;
-        } else if (it->world >= 0 && it->emit) {
-            emit_risk(o, it, &b->world[it->world]);
+        } else if (it->emit && (it->row >= 0 || it->world >= 0)) {
+            const pdm_risk *r = it->row >= 0 ? &b->risks[it->row] : &b->world[it->world];
+            if (emit_risk(o, it->ev.machine_id, it->ev.ts, it->row >= 0, r) == 0 && it->incident)
+                scorer_incidents_count(o->metrics, it->incident, r, it->ev.ts);
             n_emitted++;
         }
     }

@@ -19,6 +19,7 @@
 #include "pdm_scorer.h"
 #include "pdm_schemas.h"
 #include "scorer_batch.h"
+#include "scorer_incidents.h"
 #include "scorer_kafka.h"
 #include "scorer_metrics.h"
 #include "scorer_silence.h"
@@ -52,5 +53,9 @@ int scorer_output_dump(scorer_output *o, const scorer_batch *b, char *errstr, si
  * emitted rows, in message order. Returns the number of RiskEvents
  * produced. */
 size_t scorer_output_batch(scorer_output *o, const scorer_batch *b);
+
+/* Step 7: the RiskEvents of incidents resolved by silence
+ * (scorer_incidents_silence). Returns the number produced. */
+size_t scorer_output_silent_risks(scorer_output *o, const scorer_silent_risks *s);
 
 #endif

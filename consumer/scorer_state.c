@@ -211,6 +211,9 @@ static int write_machine(scorer_state *st, const scorer_batch *b, scorer_machine
     }
     if (pdm_rs_batch_meta(st->writes, stored, &slot))
         goto out;
+    if (m->incident_before != m->incident_after &&
+        pdm_rs_batch_incident(st->writes, m->id, m->incident_after))
+        goto out;
     int64_t expire_at = 0;
     if (st->ttl_ms > 0) {
         unsigned written = 0, keys;

@@ -27,6 +27,7 @@
 #include "pdm_common.h"
 #include "pdm_kafka.h"
 #include "pdm_schemas.h"
+#include "tail_format.h"
 
 enum { EXIT_USAGE = 2, EXIT_TIMEOUT = 3 };
 
@@ -39,6 +40,7 @@ typedef struct {
     double timeout_s;
     char *log_level;
     char *schema_ids;
+    char *format;
     pdm_kvlist props;
 } tail_cfg;
 
@@ -59,6 +61,12 @@ static const pdm_option options[] = {
      "Exit after N messages (0: no limit).", 0},
     {"timeout", 0, "PDM_TAIL_TIMEOUT", PDM_OPT_DOUBLE, offsetof(tail_cfg, timeout_s), "0", "S",
      "Stop after S seconds (0: never); exit status 3 if --count was not reached by then.", 0},
+    {"format", 'f', "PDM_TAIL_FORMAT", PDM_OPT_STRING, offsetof(tail_cfg, format), "json",
+     "json|text",
+     "json: one JSON line per message; text: RiskEvents and MachineSilence events as one "
+     "readable line each (incidents as OPENED, ESCALATED, RENOTIFIED, RESOLVED with their "
+     "duration, resolution and lead time), other messages as JSON.",
+     0},
     {"log-level", 0, "PDM_LOG_LEVEL", PDM_OPT_STRING, offsetof(tail_cfg, log_level), "info",
      "LEVEL", "debug, info, warn or error.", 0},
     {"schema-ids", 0, "PDM_SCHEMA_IDS", PDM_OPT_STRING, offsetof(tail_cfg, schema_ids), NULL,
@@ -72,7 +80,7 @@ static const char usage[] =
     "Usage: pdm-tail [options] [TOPIC...]\n"
     "Prints every message of the topics as one JSON line: topic, partition, offset, Kafka\n"
     "timestamp (ms) and its type (create or log_append), key and the decoded event, or the\n"
-    "reason it does not decode.";
+    "reason it does not decode; --format text prints the risk topic for people.";
 
 static volatile sig_atomic_t stop_requested;
 
@@ -244,6 +252,10 @@ static int parse_args(tail_cfg *cfg, pdm_topic_list *topics, int argc, char **ar
         fprintf(stderr, "pdm-tail: --brokers (or PDM_BROKERS) is required\n");
         return EXIT_USAGE;
     }
+    if (strcmp(cfg->format, "json") != 0 && strcmp(cfg->format, "text") != 0) {
+        fprintf(stderr, "pdm-tail: --format must be json or text, not '%s'\n", cfg->format);
+        return EXIT_USAGE;
+    }
     if (cfg->count < 0 || cfg->timeout_s < 0) {
         fprintf(stderr, "pdm-tail: --count and --timeout must not be negative\n");
         return EXIT_USAGE;
@@ -322,8 +334,22 @@ out:
 /* Prints every message read until --count messages, the end with
  * --exit-at-end, --timeout or a stop signal. Returns the exit status: 0, or
  * EXIT_TIMEOUT when --timeout passed before --count messages. */
+/* --format text: the message's text line into out when it has one (a
+ * RiskEvent or MachineSilence event); returns 1 when it was written. */
+static int format_text(pdm_codec *codec, tail_incidents *seen, const rd_kafka_message_t *m,
+                       pdm_buf *out)
+{
+    char errstr[PDM_ERRSTR_SIZE];
+    pdm_event ev;
+    out->len = 0;
+    if (!seen || !m->payload ||
+        pdm_codec_decode(codec, m->payload, m->len, &ev, errstr, sizeof errstr) != PDM_DECODE_OK)
+        return 0;
+    return tail_format_text(seen, &ev, out) == 0;
+}
+
 static int consume(const tail_cfg *cfg, rd_kafka_t *rk, rd_kafka_topic_partition_list_t *assigned,
-                   pdm_codec *codec)
+                   pdm_codec *codec, tail_incidents *seen)
 {
     int rc = 0, n_parts = assigned->cnt, n_at_end = 0;
     long long n_read = 0, n_bad = 0;
@@ -361,7 +387,7 @@ static int consume(const tail_cfg *cfg, rd_kafka_t *rk, rd_kafka_topic_partition
         }
         if (!m->err) {
             n_read++;
-            if (!format_message(codec, m, &line))
+            if (!format_text(codec, seen, m, &line) && !format_message(codec, m, &line))
                 n_bad++;
             fwrite(line.data, 1, line.len, stdout);
         }
@@ -379,6 +405,7 @@ int main(int argc, char **argv)
     tail_cfg cfg = {0};
     pdm_topic_list topics = {0};
     pdm_codec *codec = NULL;
+    tail_incidents *seen = NULL;
     rd_kafka_t *rk = NULL;
     rd_kafka_topic_partition_list_t *assigned = NULL;
 
@@ -398,7 +425,11 @@ int main(int argc, char **argv)
         goto fail_log;
     pdm_log(PDM_LOG_DEBUG, "reading %zu topic(s), %d partition(s), from the %s", topics.count,
             assigned->cnt, cfg.from_beginning ? "beginning" : "end");
-    rc = consume(&cfg, rk, assigned, codec);
+    if (strcmp(cfg.format, "text") == 0 && !(seen = tail_incidents_new())) {
+        snprintf(errstr, sizeof errstr, "out of memory");
+        goto fail_log;
+    }
+    rc = consume(&cfg, rk, assigned, codec, seen);
     goto out;
 fail_log:
     pdm_log(PDM_LOG_ERROR, "%s", errstr);
@@ -411,6 +442,7 @@ out:
         rd_kafka_destroy(rk);
     }
     pdm_codec_destroy(codec);
+    tail_incidents_destroy(seen);
     pdm_topic_list_clear(&topics);
     pdm_options_free(options, &cfg);
     return rc;

@@ -10,26 +10,21 @@
  * body and closes the connection), and at the last call otherwise, which
  * keeps the connection alive.
  *
- * We open the listening socket ourselves (any IPv4/IPv6 address, port 0
- * allowed, the bound port read back with getsockname) and hand it to the
- * daemon, which owns and closes it from then on.
+ * The listening socket is ours (listener.c), handed to the daemon; the
+ * request deadline is guard.c's, HTTPS tls.c's, answers response.c's.
  */
-#include <arpa/inet.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <netdb.h>
-#include <netinet/in.h>
 #include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
 #include <microhttpd.h>
 
-#include "pdm_http.h"
+#include "http_internal.h"
 
 typedef struct {
     char *method;
@@ -42,11 +37,13 @@ typedef struct {
 struct pdm_http {
     pdm_http_config cfg; /* strings below are our copies */
     char *bind;
-    char *token;
-    size_t token_len;
-    char *auth_prefix;
+    http_tokens tokens; /* our copies of the tokens and prefixes */
+    char *auth_prefix, *admin_prefix;
     route *routes;
     size_t n_routes, cap_routes;
+    http_tls *tls;     /* NULL: plain HTTP */
+    http_guard *guard; /* the request deadline */
+    http_gate *gate;   /* plain HTTP: accepts and checks first heads */
     struct MHD_Daemon *daemon;
     unsigned port;
 };
@@ -62,7 +59,8 @@ typedef struct {
     const char *rest;
     int early_status; /* an answer decided from the headers, 0 if none */
     char early_msg[160];
-    int early_auth;  /* add WWW-Authenticate: 1 for 401, 2 for 403 */
+    int early_auth;  /* add WWW-Authenticate: 1 for 401, 2 for 403, 3 wrong scope */
+    int early_close; /* close the connection after the answer */
     char allow[128]; /* for 405 */
     int has_body;    /* the client announced one */
     pdm_buf body;
@@ -80,37 +78,66 @@ void pdm_http_config_init(pdm_http_config *c)
     c->bind = DEFAULT_BIND;
     c->connection_limit = 64;
     c->timeout_s = 10;
+    c->request_timeout_ms = 10000;
     c->max_body = 1024 * 1024;
     c->auth_prefix = "/v1/";
+    c->admin_prefix = "/v1/admin/";
+}
+
+static int check_config(const pdm_http_config *cfg, char *errstr, size_t errlen)
+{
+    if (cfg->connection_limit == 0 || cfg->max_body == 0 || cfg->timeout_s == 0 ||
+        cfg->request_timeout_ms == 0)
+        return pdm_err(errstr, errlen, "http: connection limit, body limit, idle and request "
+                                       "timeouts must be positive");
+    if (cfg->token && cfg->admin_token && *cfg->token && strcmp(cfg->token, cfg->admin_token) == 0)
+        return pdm_err(errstr, errlen, "http: the admin token must differ from the read token");
+    int has_cert = cfg->tls_cert_file && *cfg->tls_cert_file;
+    int has_key = cfg->tls_key_file && *cfg->tls_key_file;
+    if (has_cert != has_key)
+        return pdm_err(errstr, errlen, "http: TLS needs both a certificate and a key file");
+    if (!has_cert && cfg->tls_client_ca_file && *cfg->tls_client_ca_file)
+        return pdm_err(errstr, errlen, "http: client certificates need TLS (a certificate and "
+                                       "a key file)");
+    return 0;
 }
 
 pdm_http *pdm_http_new(const pdm_http_config *cfg, char *errstr, size_t errlen)
 {
     pdm_http_config def;
+    char msg[PDM_ERRSTR_SIZE];
     if (!cfg) {
         pdm_http_config_init(&def);
         cfg = &def;
     }
-    if (cfg->connection_limit == 0 || cfg->max_body == 0 || cfg->timeout_s == 0) {
-        pdm_err(errstr, errlen, "http: connection limit, body limit and timeout must be positive");
+    if (check_config(cfg, errstr, errlen))
         return NULL;
-    }
     pdm_http *s = calloc(1, sizeof *s);
     if (!s)
         goto oom;
     s->cfg = *cfg;
     s->bind = strdup(cfg->bind ? cfg->bind : DEFAULT_BIND);
     s->auth_prefix = strdup(cfg->auth_prefix ? cfg->auth_prefix : "/v1/");
-    if (!s->bind || !s->auth_prefix)
+    s->admin_prefix = strdup(cfg->admin_prefix ? cfg->admin_prefix : "/v1/admin/");
+    if (!s->bind || !s->auth_prefix || !s->admin_prefix ||
+        http_secret_set(&s->tokens.read, cfg->token) ||
+        http_secret_set(&s->tokens.admin, cfg->admin_token) ||
+        !(s->guard = http_guard_new(cfg->request_timeout_ms)))
         goto oom;
-    if (cfg->token && *cfg->token) {
-        if (!(s->token = strdup(cfg->token)))
-            goto oom;
-        s->token_len = strlen(s->token);
-    }
     s->cfg.bind = s->bind;
-    s->cfg.token = s->token;
-    s->cfg.auth_prefix = s->auth_prefix;
+    s->cfg.token = s->tokens.read.text;
+    s->cfg.admin_token = s->tokens.admin.text;
+    s->cfg.auth_prefix = s->tokens.auth_prefix = s->auth_prefix;
+    s->cfg.admin_prefix = s->tokens.admin_prefix = s->admin_prefix;
+    s->tokens.auth_metrics = cfg->auth_metrics;
+    s->cfg.tls_cert_file = s->cfg.tls_key_file = s->cfg.tls_client_ca_file = NULL; /* in tls */
+    if (cfg->tls_cert_file && *cfg->tls_cert_file &&
+        !(s->tls = http_tls_new(cfg->tls_cert_file, cfg->tls_key_file, cfg->tls_client_ca_file,
+                                msg, sizeof msg))) {
+        pdm_err(errstr, errlen, "http: %s", msg);
+        pdm_http_destroy(s);
+        return NULL;
+    }
     return s;
 oom:
     pdm_http_destroy(s);
@@ -128,12 +155,13 @@ void pdm_http_destroy(pdm_http *s)
         free(s->routes[i].path);
     }
     free(s->routes);
-    if (s->token) {
-        memset(s->token, 0, s->token_len); /* do not leave the secret in freed memory */
-        free(s->token);
-    }
+    http_secret_clear(&s->tokens.read);
+    http_secret_clear(&s->tokens.admin);
+    http_tls_destroy(s->tls);
+    http_guard_destroy(s->guard);
     free(s->bind);
     free(s->auth_prefix);
+    free(s->admin_prefix);
     free(s);
 }
 
@@ -165,79 +193,6 @@ int pdm_http_route(pdm_http *s, const char *method, const char *path, int prefix
     return 0;
 }
 
-/* ---- responses ------------------------------------------------------------ */
-
-static void response_init(pdm_http_response *resp)
-{
-    memset(resp, 0, sizeof *resp);
-    resp->status = 200;
-    snprintf(resp->content_type, sizeof resp->content_type, "application/json");
-}
-
-static void response_clear(pdm_http_response *resp)
-{
-    for (size_t i = 0; i < resp->n_headers; i++) {
-        free(resp->header_name[i]);
-        free(resp->header_value[i]);
-    }
-    pdm_buf_free(&resp->body);
-    response_init(resp);
-}
-
-int pdm_http_response_header(pdm_http_response *resp, const char *name, const char *value)
-{
-    if (resp->n_headers >= PDM_HTTP_MAX_HEADERS || !name || !value || strpbrk(name, "\r\n:") ||
-        strpbrk(value, "\r\n"))
-        return -1;
-    char *n = strdup(name), *v = strdup(value);
-    if (!n || !v) {
-        free(n);
-        free(v);
-        return -1;
-    }
-    resp->header_name[resp->n_headers] = n;
-    resp->header_value[resp->n_headers] = v;
-    resp->n_headers++;
-    return 0;
-}
-
-int pdm_http_response_text(pdm_http_response *resp, int status, const char *content_type,
-                           const char *text, size_t len)
-{
-    resp->status = status;
-    if (content_type)
-        snprintf(resp->content_type, sizeof resp->content_type, "%s", content_type);
-    resp->body.len = 0;
-    if (pdm_buf_reserve(&resp->body, len))
-        return -1;
-    return pdm_buf_append(&resp->body, text, len);
-}
-
-int pdm_http_response_json(pdm_http_response *resp, int status, const cJSON *item)
-{
-    char *text = cJSON_PrintUnformatted(item);
-    if (!text)
-        return -1;
-    int rc = pdm_http_response_text(resp, status, "application/json", text, strlen(text));
-    cJSON_free(text);
-    return rc;
-}
-
-int pdm_http_response_error(pdm_http_response *resp, int status, const char *fmt, ...)
-{
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    cJSON *o = cJSON_CreateObject();
-    int rc = -1;
-    if (o && cJSON_AddStringToObject(o, "error", msg))
-        rc = pdm_http_response_json(resp, status, o);
-    cJSON_Delete(o);
-    return rc;
-}
-
 /* Queues resp on conn. Returns MHD_YES or MHD_NO. */
 static enum MHD_Result send_response(struct MHD_Connection *conn, request_state *st,
                                      const pdm_http_response *resp)
@@ -263,7 +218,7 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, request_state 
 static enum MHD_Result send_early(struct MHD_Connection *conn, request_state *st)
 {
     pdm_http_response resp;
-    response_init(&resp);
+    http_response_init(&resp);
     enum MHD_Result ret = MHD_NO;
     if (pdm_http_response_error(&resp, st->early_status, "%s", st->early_msg))
         goto out;
@@ -274,12 +229,19 @@ static enum MHD_Result send_early(struct MHD_Connection *conn, request_state *st
         pdm_http_response_header(&resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
                                  "Bearer realm=\"pdm\", error=\"invalid_token\""))
         goto out;
+    if (st->early_auth == 3 &&
+        pdm_http_response_header(&resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+                                 "Bearer realm=\"pdm\", error=\"insufficient_scope\""))
+        goto out;
     if (st->early_status == 405 &&
         pdm_http_response_header(&resp, MHD_HTTP_HEADER_ALLOW, st->allow))
         goto out;
+    if (st->early_close &&
+        pdm_http_response_header(&resp, MHD_HTTP_HEADER_CONNECTION, "close"))
+        goto out;
     ret = send_response(conn, st, &resp);
 out:
-    response_clear(&resp);
+    http_response_clear(&resp);
     return ret;
 }
 
@@ -296,48 +258,6 @@ static void set_early(request_state *st, int status, const char *fmt, ...)
 }
 
 /* ---- decisions from the headers -------------------------------------------- */
-
-/* Compares in time that depends on the expected token's length only. */
-static int token_equal(const char *given, size_t glen, const char *token, size_t tlen)
-{
-    volatile unsigned char diff = glen != tlen;
-    for (size_t i = 0; i < tlen; i++) {
-        unsigned char g = i < glen ? (unsigned char)given[i] : 0;
-        diff |= g ^ (unsigned char)token[i];
-    }
-    return diff == 0;
-}
-
-static int needs_auth(const pdm_http *s, const char *path)
-{
-    if (!s->token)
-        return 0;
-    if (strncmp(path, s->auth_prefix, strlen(s->auth_prefix)) == 0)
-        return 1;
-    return s->cfg.auth_metrics && strcmp(path, "/metrics") == 0;
-}
-
-/* Sets the early answer (401 or 403) unless the right token came. */
-static void check_auth(const pdm_http *s, struct MHD_Connection *conn, request_state *st)
-{
-    const char *h =
-        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-    if (!h || strncasecmp(h, "Bearer ", 7) != 0) {
-        set_early(st, 401, "missing bearer token: send \"Authorization: Bearer <token>\"");
-        st->early_auth = 1;
-        return;
-    }
-    const char *given = h + 7;
-    while (*given == ' ')
-        given++;
-    size_t glen = strlen(given);
-    while (glen > 0 && given[glen - 1] == ' ')
-        glen--;
-    if (!token_equal(given, glen, s->token, s->token_len)) {
-        set_early(st, 403, "invalid bearer token");
-        st->early_auth = 2;
-    }
-}
 
 static int method_matches(const char *route_method, const char *method)
 {
@@ -395,6 +315,15 @@ static const route *find_route(const pdm_http *s, const char *method, const char
     return NULL;
 }
 
+/* 0 if the framing headers are unambiguous, else -1 with the early 400. */
+static int check_framing(struct MHD_Connection *conn, request_state *st)
+{
+    if (http_check_connection_framing(conn, st->early_msg, sizeof st->early_msg) == 0)
+        return 0;
+    st->early_status = 400;
+    return -1;
+}
+
 static void decide(pdm_http *s, struct MHD_Connection *conn, const char *url, const char *method,
                    request_state *st)
 {
@@ -404,10 +333,22 @@ static void decide(pdm_http *s, struct MHD_Connection *conn, const char *url, co
         MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
     unsigned long long declared = cl ? strtoull(cl, NULL, 10) : 0;
     st->has_body = declared > 0 || te != NULL;
-    if (needs_auth(s, url)) {
-        check_auth(s, conn, st);
-        if (st->early_status)
-            return;
+    if (s->tls && !http_tls_client_verified(s->tls, conn)) {
+        set_early(st, 403, "client certificate missing or not signed by the configured CA");
+        st->early_close = 1;
+        return;
+    }
+    if (check_framing(conn, st)) {
+        st->early_close = 1;
+        return;
+    }
+    const char *authorization =
+        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    int refused = http_auth_check(&s->tokens, url, authorization, &st->early_auth,
+                                  st->early_msg, sizeof st->early_msg);
+    if (refused) {
+        st->early_status = refused;
+        return;
     }
     st->route = find_route(s, method, url, st);
     if (!st->route)
@@ -439,6 +380,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (s->cfg.access_log && st->started)
         s->cfg.access_log(s->cfg.access_log_ctx, st->method ? st->method : "-",
                           st->path ? st->path : "-", st->status, pdm_monotonic_s() - st->t0);
+    http_guard_answered(s->guard, conn); /* the next request's deadline starts */
     free(st->uri);
     free(st->path);
     free(st->method);
@@ -464,18 +406,42 @@ static enum MHD_Result run_handler(pdm_http *s, struct MHD_Connection *conn, con
         .conn = conn,
     };
     pdm_http_response resp;
-    response_init(&resp);
+    http_response_init(&resp);
     int rc = st->route->handler(st->route->ctx, &req, &resp);
     if (rc != 0 || resp.status < 100 || resp.status > 599) {
-        response_clear(&resp);
+        http_response_clear(&resp);
         if (pdm_http_response_error(&resp, 500, "internal error while handling the request")) {
-            response_clear(&resp);
+            http_response_clear(&resp);
             return MHD_NO;
         }
     }
     enum MHD_Result ret = send_response(conn, st, &resp);
-    response_clear(&resp);
+    http_response_clear(&resp);
     return ret;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    pdm_http *s = cls;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        if (s->tls)
+            http_tls_session_start(s->tls, conn);
+        http_guard_opened(s->guard, conn, socket_context);
+    } else {
+        http_guard_closed(s->guard, socket_context);
+    }
+}
+
+/* Queues the early answer or runs the handler; from here on the
+ * connection is answering, not reading, and the deadline waits. */
+static enum MHD_Result answer(pdm_http *s, struct MHD_Connection *conn, const char *url,
+                              const char *method, request_state *st)
+{
+    http_guard_answering(s->guard, conn);
+    if (st->early_status)
+        return send_early(conn, st);
+    return run_handler(s, conn, url, method, st);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -493,7 +459,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         st->path = strdup(url);
         decide(s, conn, url, method, st);
         if (st->early_status && st->has_body)
-            return send_early(conn, st); /* the body is refused unread */
+            return answer(s, conn, url, method, st); /* the body is refused unread */
         return MHD_YES;
     }
     if (*upload_data_size > 0) {
@@ -518,13 +484,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             return MHD_NO;
         return MHD_YES;
     }
-    if (st->early_status)
-        return send_early(conn, st);
-    if (st->too_large) {
+    if (st->too_large && !st->early_status)
         set_early(st, 413, "request body is over the limit of %zu bytes", s->cfg.max_body);
-        return send_early(conn, st);
-    }
-    return run_handler(s, conn, url, method, st);
+    return answer(s, conn, url, method, st);
 }
 
 static void quiet_logger(void *cls, const char *fmt, va_list ap)
@@ -534,60 +496,22 @@ static void quiet_logger(void *cls, const char *fmt, va_list ap)
 
 /* ---- lifecycle ------------------------------------------------------------ */
 
-/* Splits "ADDR:PORT" / "[ADDR]:PORT" ("*" or "" = any IPv4 address) and
- * opens a listening socket. Returns the fd or -1 with errstr. */
-static int open_listener(const char *bind_spec, unsigned *port_out, char *errstr, size_t errlen)
+/* The guard thread's periodic work: a TLS reload asked for by a signal. */
+static void on_tick(void *cls)
 {
-    char host[256];
-    const char *colon = strrchr(bind_spec, ':');
-    if (!colon || !colon[1] || strspn(colon + 1, "0123456789") != strlen(colon + 1) ||
-        strlen(colon + 1) > 5 || atoi(colon + 1) > 65535)
-        return pdm_err(errstr, errlen, "http: bind address \"%s\" is not ADDR:PORT", bind_spec);
-    size_t hlen = (size_t)(colon - bind_spec);
-    const char *h = bind_spec;
-    if (hlen >= 2 && h[0] == '[' && h[hlen - 1] == ']') {
-        h++;
-        hlen -= 2;
-    }
-    if (hlen >= sizeof host)
-        return pdm_err(errstr, errlen, "http: bind address \"%s\" is too long", bind_spec);
-    memcpy(host, h, hlen);
-    host[hlen] = '\0';
-    if (hlen == 0 || strcmp(host, "*") == 0)
-        snprintf(host, sizeof host, "0.0.0.0");
-
-    struct addrinfo hints = {0}, *ai = NULL;
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE;
-    int gai = getaddrinfo(host, colon + 1, &hints, &ai);
-    if (gai != 0)
-        return pdm_err(errstr, errlen, "http: bind address \"%s\": %s", bind_spec,
-                       gai_strerror(gai));
-    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        pdm_err(errstr, errlen, "http: socket: %s", strerror(errno));
-        goto fail;
-    }
-    int one = 1;
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof ss;
-    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
-        bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 128) != 0 ||
-        fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) != 0 ||
-        getsockname(fd, (struct sockaddr *)&ss, &sl) != 0) {
-        pdm_err(errstr, errlen, "http: cannot listen on %s: %s", bind_spec, strerror(errno));
-        goto fail;
-    }
-    *port_out = ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
-                                         : ntohs(((struct sockaddr_in *)&ss)->sin_port);
-    freeaddrinfo(ai);
-    return fd;
-fail:
-    if (fd >= 0)
-        close(fd);
-    freeaddrinfo(ai);
-    return -1;
+    pdm_http *s = cls;
+    char err[PDM_ERRSTR_SIZE], msg[PDM_ERRSTR_SIZE + 64], fp[65];
+    if (!s->tls || !http_tls_take_reload_request(s->tls))
+        return;
+    int rc = http_tls_reload(s->tls, err, sizeof err);
+    if (rc == 0 && http_tls_fingerprint(s->tls, fp, sizeof fp) == 0)
+        snprintf(msg, sizeof msg, "TLS certificate reloaded, now serving SHA-256 %s", fp);
+    else if (rc == 0)
+        snprintf(msg, sizeof msg, "TLS certificate reloaded");
+    else
+        snprintf(msg, sizeof msg, "TLS reload failed, the running certificate stays: %s", err);
+    if (s->cfg.notice)
+        s->cfg.notice(s->cfg.notice_ctx, rc == 0 ? PDM_LOG_INFO : PDM_LOG_ERROR, msg);
 }
 
 /* Paths and query arguments decoded without ever making a NUL. */
@@ -603,28 +527,66 @@ int pdm_http_start(pdm_http *s, char *errstr, size_t errlen)
     if (s->daemon)
         return pdm_err(errstr, errlen, "http: already started");
     unsigned port = 0;
-    int fd = open_listener(s->bind, &port, errstr, errlen);
+    int fd = http_open_listener(s->bind, &port, errstr, errlen);
     if (fd < 0)
         return -1;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ITC;
+    if (!s->tls) {
+        s->gate = http_gate_new(fd, s->cfg.connection_limit, s->cfg.per_ip_limit,
+                                s->cfg.request_timeout_ms, s->cfg.timeout_s, s->guard);
+        if (!s->gate) {
+            close(fd);
+            return pdm_err(errstr, errlen, "http: out of memory or descriptors");
+        }
+        flags |= MHD_USE_NO_LISTEN_SOCKET;
+    }
     struct MHD_OptionItem opts[] = {
-        {MHD_OPTION_LISTEN_SOCKET, fd, NULL},
-        {MHD_OPTION_CONNECTION_LIMIT, (intptr_t)s->cfg.connection_limit, NULL},
+        /* A head the gate passes (16 KiB at most) must never meet the
+         * daemon's own 431, which comes near half this. */
+        {MHD_OPTION_CONNECTION_MEMORY_LIMIT, 64 * 1024, NULL},
+        {s->gate ? MHD_OPTION_CONNECTION_MEMORY_LIMIT : MHD_OPTION_LISTEN_SOCKET,
+         s->gate ? 64 * 1024 : fd, NULL},
+        /* With the gate, it keeps the limit (counting hand-overs the daemon
+         * has not started yet); the daemon gets room to spare, since a pool
+         * splits its limit among threads and would refuse a connection its
+         * chosen share cannot hold. */
+        {MHD_OPTION_CONNECTION_LIMIT,
+         (intptr_t)s->cfg.connection_limit * (s->gate && s->cfg.threads > 1 ? s->cfg.threads : 1),
+         NULL},
         {MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)s->cfg.timeout_s, NULL},
         {MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)on_uri, s},
         {MHD_OPTION_UNESCAPE_CALLBACK, (intptr_t)on_unescape, NULL},
         {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, s},
+        {MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, s},
         {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)quiet_logger, NULL},
         {MHD_OPTION_PER_IP_CONNECTION_LIMIT, (intptr_t)s->cfg.per_ip_limit, NULL},
         {s->cfg.threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END,
          (intptr_t)s->cfg.threads, NULL},
         {MHD_OPTION_END, 0, NULL},
     };
-    s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_ARRAY, opts,
-                                 MHD_OPTION_END);
+    if (!s->tls) {
+        s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_ARRAY, opts,
+                                     MHD_OPTION_END);
+    } else {
+        const char *ca = http_tls_client_ca_pem(s->tls);
+        s->daemon = MHD_start_daemon(flags | MHD_USE_TLS, 0, NULL, NULL, on_request, s,
+                                     MHD_OPTION_ARRAY, opts, MHD_OPTION_HTTPS_CERT_CALLBACK,
+                                     http_tls_retrieve_cert, ca ? MHD_OPTION_HTTPS_MEM_TRUST
+                                                                : MHD_OPTION_END,
+                                     ca, MHD_OPTION_END);
+    }
     if (!s->daemon) {
-        close(fd);
-        return pdm_err(errstr, errlen, "http: libmicrohttpd failed to start on %s", s->bind);
+        if (s->gate)
+            http_gate_destroy(s->gate); /* closes fd */
+        else
+            close(fd);
+        s->gate = NULL;
+        return pdm_err(errstr, errlen, "http: libmicrohttpd failed to start on %s%s", s->bind,
+                       s->tls ? " with TLS" : "");
+    }
+    if (http_guard_start(s->guard, on_tick, s) || (s->gate && http_gate_start(s->gate, s->daemon))) {
+        pdm_http_stop(s);
+        return pdm_err(errstr, errlen, "http: cannot start the request guard thread");
     }
     s->port = port;
     return 0;
@@ -639,7 +601,33 @@ void pdm_http_stop(pdm_http *s)
 {
     if (!s || !s->daemon)
         return;
-    MHD_stop_daemon(s->daemon); /* closes the listening socket too */
+    http_gate_destroy(s->gate); /* no more hand-overs; closes the listening socket */
+    s->gate = NULL;
+    http_guard_stop(s->guard);
+    MHD_stop_daemon(s->daemon); /* with TLS, closes the listening socket */
     s->daemon = NULL;
     s->port = 0;
+}
+
+int pdm_http_tls_reload(pdm_http *s, char *errstr, size_t errlen)
+{
+    if (!s->tls)
+        return pdm_err(errstr, errlen, "http: TLS is not configured");
+    return http_tls_reload(s->tls, errstr, errlen);
+}
+
+void pdm_http_request_tls_reload(pdm_http *s)
+{
+    if (s && s->tls)
+        http_tls_request_reload(s->tls);
+}
+
+int pdm_http_tls_fingerprint(pdm_http *s, char *out, size_t outlen)
+{
+    return s->tls ? http_tls_fingerprint(s->tls, out, outlen) : -1;
+}
+
+unsigned long long pdm_http_slow_closed(const pdm_http *s)
+{
+    return http_guard_cut_total(s->guard);
 }

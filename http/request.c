@@ -7,11 +7,12 @@
  * on into Kafka and Redis.
  */
 #include <string.h>
+#include <strings.h>
 
 #include <cjson/cJSON.h>
 #include <microhttpd.h>
 
-#include "pdm_http.h"
+#include "http_internal.h"
 
 const char *pdm_http_request_header(const pdm_http_request *req, const char *name)
 {
@@ -168,4 +169,187 @@ int pdm_http_parse_id(const char *segment, int32_t *out)
     }
     *out = (int32_t)v;
     return 0;
+}
+
+int http_check_framing(size_t n, const char *const *names, const char *const *values, char *why,
+                       size_t whylen)
+{
+    const char *length = NULL;
+    int chunked = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (strcasecmp(names[i], "Transfer-Encoding") == 0) {
+            chunked = 1;
+            continue;
+        }
+        if (strcasecmp(names[i], "Content-Length") != 0)
+            continue;
+        const char *v = values[i];
+        if (!*v || strspn(v, "0123456789") != strlen(v))
+            return pdm_err(why, whylen, "Content-Length must be a decimal number");
+        if (length && strcmp(length, v) != 0)
+            return pdm_err(why, whylen, "conflicting Content-Length headers");
+        if (length)
+            return pdm_err(why, whylen, "Content-Length sent more than once");
+        length = v;
+    }
+    if (length && chunked)
+        return pdm_err(why, whylen, "Content-Length and Transfer-Encoding together");
+    return 0;
+}
+
+static int is_tchar(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           (c && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+/* The end of the line starting at p (its '\n'), or NULL if none before end. */
+static const char *line_end(const char *p, const char *end)
+{
+    const char *nl = memchr(p, '\n', (size_t)(end - p));
+    return nl;
+}
+
+/* Checks one header line [p, eol) (without the line break). 0 or -1. */
+static int header_line_ok(const char *p, const char *eol, char *why, size_t whylen)
+{
+    const char *colon = memchr(p, ':', (size_t)(eol - p));
+    if (p[0] == ' ' || p[0] == '\t')
+        return pdm_err(why, whylen, "folded header lines are not accepted");
+    if (!colon || colon == p)
+        return pdm_err(why, whylen, "a header line is not NAME: VALUE");
+    for (const char *q = p; q < colon; q++)
+        if (!is_tchar((unsigned char)*q))
+            return pdm_err(why, whylen, "a header name holds a character names cannot hold");
+    for (const char *q = colon + 1; q < eol; q++) {
+        unsigned char c = (unsigned char)*q;
+        if ((c < 0x20 && c != '\t') || c == 0x7f)
+            return pdm_err(why, whylen, "a header value holds a control character");
+    }
+    return 0;
+}
+
+int http_check_head(const char *buf, size_t len, const http_head_limits *lim, int *status,
+                    char *why, size_t whylen)
+{
+    const char *end = buf + len, *p = buf;
+    *status = 400;
+    while (p < end && (*p == '\r' || *p == '\n')) /* blank lines before a request are allowed */
+        p++;
+    const char *eol = line_end(p, end);
+    if (!eol) {
+        if ((size_t)(end - p) > lim->max_uri + 64) {
+            *status = 414;
+            return pdm_err(why, whylen, "request line longer than %zu bytes", lim->max_uri + 64);
+        }
+        return 0;
+    }
+    size_t line_len = (size_t)(eol - p) - (eol > p && eol[-1] == '\r');
+    const char *sp1 = memchr(p, ' ', line_len);
+    const char *sp2 = sp1 ? memchr(sp1 + 1, ' ', line_len - (size_t)(sp1 + 1 - p)) : NULL;
+    if (!sp1 || !sp2 || sp1 == p || sp2 == sp1 + 1)
+        return pdm_err(why, whylen, "the request line is not METHOD TARGET HTTP/1.x");
+    if (sp1 - p > 32)
+        return pdm_err(why, whylen, "the method is longer than 32 bytes");
+    for (const char *q = p; q < sp1; q++)
+        if (!is_tchar((unsigned char)*q))
+            return pdm_err(why, whylen, "the method is not a token");
+    if ((size_t)(sp2 - sp1 - 1) > lim->max_uri) {
+        *status = 414;
+        return pdm_err(why, whylen, "URI longer than %zu bytes", lim->max_uri);
+    }
+    for (const char *q = sp1 + 1; q < sp2; q++)
+        if ((unsigned char)*q <= 0x20 || *q == 0x7f)
+            return pdm_err(why, whylen, "the URI holds a space or a control character");
+    size_t vlen = line_len - (size_t)(sp2 + 1 - p);
+    if (vlen != 8 || (memcmp(sp2 + 1, "HTTP/1.1", 8) != 0 && memcmp(sp2 + 1, "HTTP/1.0", 8) != 0)) {
+        *status = 505;
+        return pdm_err(why, whylen, "only HTTP/1.0 and HTTP/1.1 are served");
+    }
+    /* Header lines up to the blank line. */
+    const char *names[16], *values[16];
+    char name_buf[16][24], value_buf[16][24];
+    size_t n_framing = 0;
+    for (p = eol + 1;; p = eol + 1) {
+        eol = line_end(p, end);
+        if (!eol) {
+            if (len > lim->max_head) {
+                *status = 431;
+                return pdm_err(why, whylen, "request head larger than %zu bytes", lim->max_head);
+            }
+            return 0;
+        }
+        const char *stop = eol > p && eol[-1] == '\r' ? eol - 1 : eol;
+        if ((size_t)(eol + 1 - buf) > lim->max_head) {
+            *status = 431;
+            return pdm_err(why, whylen, "request head larger than %zu bytes", lim->max_head);
+        }
+        if (stop == p)
+            break; /* the blank line: the head is complete */
+        if (header_line_ok(p, stop, why, whylen))
+            return -1;
+        const char *colon = memchr(p, ':', (size_t)(stop - p));
+        size_t nlen = (size_t)(colon - p);
+        int framing = (nlen == 14 && strncasecmp(p, "Content-Length", 14) == 0) ||
+                      (nlen == 17 && strncasecmp(p, "Transfer-Encoding", 17) == 0);
+        if (!framing)
+            continue;
+        if (n_framing == 16)
+            return pdm_err(why, whylen, "too many Content-Length/Transfer-Encoding headers");
+        const char *v = colon + 1, *vend = stop;
+        while (v < vend && (*v == ' ' || *v == '\t'))
+            v++;
+        while (vend > v && (vend[-1] == ' ' || vend[-1] == '\t'))
+            vend--;
+        snprintf(name_buf[n_framing], sizeof name_buf[n_framing], "%.*s", (int)nlen, p);
+        /* A value longer than 20 bytes is no valid length: keep a marker. */
+        if (vend - v > 20)
+            snprintf(value_buf[n_framing], sizeof value_buf[n_framing], "x");
+        else
+            snprintf(value_buf[n_framing], sizeof value_buf[n_framing], "%.*s", (int)(vend - v), v);
+        names[n_framing] = name_buf[n_framing];
+        values[n_framing] = value_buf[n_framing];
+        n_framing++;
+    }
+    if (http_check_framing(n_framing, names, values, why, whylen))
+        return -1;
+    for (size_t i = 0; i < n_framing; i++)
+        if (strcasecmp(names[i], "Content-Length") == 0 && strlen(values[i]) > 19) {
+            *status = 413;
+            return pdm_err(why, whylen, "Content-Length is too large");
+        }
+    return 1;
+}
+
+enum { MAX_FRAMING_HEADERS = 16 };
+
+typedef struct {
+    size_t n, extra;
+    const char *names[MAX_FRAMING_HEADERS], *values[MAX_FRAMING_HEADERS];
+} framing_headers;
+
+static enum MHD_Result collect_framing(void *cls, enum MHD_ValueKind kind, const char *key,
+                                       const char *value)
+{
+    framing_headers *f = cls;
+    if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) != 0 &&
+        strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) != 0)
+        return MHD_YES;
+    if (f->n == MAX_FRAMING_HEADERS) {
+        f->extra++;
+        return MHD_YES;
+    }
+    f->names[f->n] = key;
+    f->values[f->n] = value ? value : "";
+    f->n++;
+    return MHD_YES;
+}
+
+int http_check_connection_framing(struct MHD_Connection *conn, char *why, size_t whylen)
+{
+    framing_headers f = {0};
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, collect_framing, &f);
+    if (f.extra)
+        return pdm_err(why, whylen, "too many Content-Length/Transfer-Encoding headers");
+    return http_check_framing(f.n, f.names, f.values, why, whylen);
 }

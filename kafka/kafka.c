@@ -190,6 +190,26 @@ static int topic_name_valid(const char *s, size_t len)
     return 1;
 }
 
+int pdm_kafka_instance_id_resolve(const char *spec, char *out, size_t outlen, char *errstr,
+                                  size_t errlen)
+{
+    const char *id = spec;
+    if (strncmp(spec, "env:", 4) == 0) {
+        id = getenv(spec + 4);
+        if (!id || !*id)
+            return pdm_err(errstr, errlen, "instance id: environment variable %s is %s",
+                           spec + 4, id ? "empty" : "not set");
+    }
+    size_t len = strlen(id);
+    if (!topic_name_valid(id, len))
+        return pdm_err(errstr, errlen, "instance id '%.64s' is not 1..249 of [A-Za-z0-9._-] "
+                                       "(nor \".\" or \"..\")", id);
+    if (len >= outlen)
+        return pdm_err(errstr, errlen, "instance id longer than %zu characters", outlen - 1);
+    memcpy(out, id, len + 1);
+    return 0;
+}
+
 static int topic_list_add(pdm_topic_list *list, const char *name, size_t len, char *errstr,
                           size_t errlen)
 {

@@ -21,15 +21,17 @@
 #define MS_PER_DAY (24 * PDM_MS_PER_HOUR)
 
 typedef struct {
-    int64_t t;
-    int claimed; /* a failure made it a true positive */
+    int64_t t;     /* the alert's time, or the incident's opening */
+    int64_t until; /* failures f with t < f <= until match it: t + H for
+                    * an alert; INT64_MAX while an incident is open */
+    int claimed;   /* a failure made it a true positive */
 } alert_entry;
 
 typedef struct {
     int32_t id;
     int64_t clock;        /* newest event time of the machine */
     int64_t last_failure; /* INT64_MIN if none */
-    alert_entry *alerts;  /* t ascending, all with t + H >= clock */
+    alert_entry *alerts;  /* t ascending, all with until >= clock */
     size_t n_alerts, cap_alerts;
 } machine;
 
@@ -203,18 +205,20 @@ static void advance(pdm_perf *p, machine *m, int64_t ts)
         m->clock = ts;
     if (ts > p->clock)
         p->clock = ts;
-    size_t k = 0;
-    while (k < m->n_alerts && m->alerts[k].t < m->clock - p->opt.horizon_ms) {
+    /* Those whose window the clock has passed leave, the others keep
+     * their order (an open incident may stand before expired alerts). */
+    size_t kept = 0;
+    for (size_t k = 0; k < m->n_alerts; k++) {
+        if (m->alerts[k].until >= m->clock) {
+            m->alerts[kept++] = m->alerts[k];
+            continue;
+        }
         if (!m->alerts[k].claimed) {
             count(p, OUT_FP, m->alerts[k].t);
             p->pending--;
         }
-        k++;
     }
-    if (k) {
-        memmove(m->alerts, m->alerts + k, (m->n_alerts - k) * sizeof *m->alerts);
-        m->n_alerts -= k;
-    }
+    m->n_alerts = kept;
 }
 
 int pdm_perf_observe(pdm_perf *p, int32_t machine_id, int64_t ts)
@@ -222,11 +226,12 @@ int pdm_perf_observe(pdm_perf *p, int32_t machine_id, int64_t ts)
     return pdm_perf_observe_batch(p, &machine_id, &ts, NULL, 1);
 }
 
-/* An alert of machine m at t; p->lock held. */
-static int alert_locked(pdm_perf *p, machine *m, int64_t t)
+/* An alert of machine m at t matching failures up to until (an incident:
+ * INT64_MAX); p->lock held. */
+static int alert_locked(pdm_perf *p, machine *m, int64_t t, int64_t until)
 {
     advance(p, m, t);
-    if (t < m->clock - p->opt.horizon_ms) {
+    if (until < m->clock) {
         /* Late beyond the horizon: its window is over, and under in-order
          * delivery no failure claimed it. */
         p->alerts++;
@@ -248,7 +253,7 @@ static int alert_locked(pdm_perf *p, machine *m, int64_t t)
         m->cap_alerts = cap;
     }
     memmove(m->alerts + at + 1, m->alerts + at, (m->n_alerts - at) * sizeof *m->alerts);
-    m->alerts[at] = (alert_entry){.t = t};
+    m->alerts[at] = (alert_entry){.t = t, .until = until};
     m->n_alerts++;
     p->alerts++;
     p->pending++;
@@ -265,7 +270,7 @@ int pdm_perf_observe_batch(pdm_perf *p, const int32_t *machine_id, const int64_t
         if (!m)
             rc = -1;
         else if (alert && alert[i])
-            rc = alert_locked(p, m, ts[i]);
+            rc = alert_locked(p, m, ts[i], ts[i] + p->opt.horizon_ms);
         else
             advance(p, m, ts[i]);
     }
@@ -277,7 +282,42 @@ int pdm_perf_alert(pdm_perf *p, int32_t machine_id, int64_t t)
 {
     pthread_mutex_lock(&p->lock);
     machine *m = machine_get(p, machine_id);
-    int rc = m ? alert_locked(p, m, t) : -1;
+    int rc = m ? alert_locked(p, m, t, t + p->opt.horizon_ms) : -1;
+    pthread_mutex_unlock(&p->lock);
+    return rc;
+}
+
+int pdm_perf_incident(pdm_perf *p, int32_t machine_id, int64_t o)
+{
+    pthread_mutex_lock(&p->lock);
+    machine *m = machine_get(p, machine_id);
+    int rc = m ? alert_locked(p, m, o, INT64_MAX) : -1;
+    pthread_mutex_unlock(&p->lock);
+    return rc;
+}
+
+int pdm_perf_incident_end(pdm_perf *p, int32_t machine_id, int64_t o, int64_t e, int world)
+{
+    int64_t until = world || e > INT64_MAX - p->opt.horizon_ms ? e : e + p->opt.horizon_ms;
+    int rc = -1;
+    pthread_mutex_lock(&p->lock);
+    machine *m = machine_get(p, machine_id);
+    if (!m)
+        goto out;
+    size_t k = 0;
+    while (k < m->n_alerts && m->alerts[k].t != o)
+        k++;
+    if (k == m->n_alerts) {
+        rc = alert_locked(p, m, o, INT64_MAX);
+        for (k = 0; k < m->n_alerts && m->alerts[k].t != o; k++)
+            ;
+        if (rc || k == m->n_alerts)
+            goto out; /* out of memory, or already over (counted) */
+    }
+    m->alerts[k].until = until;
+    advance(p, m, e);
+    rc = 0;
+out:
     pthread_mutex_unlock(&p->lock);
     return rc;
 }
@@ -298,7 +338,7 @@ int pdm_perf_failure(pdm_perf *p, int32_t machine_id, int64_t f)
     int caught = 0;
     for (size_t k = 0; k < m->n_alerts; k++) {
         alert_entry *a = &m->alerts[k];
-        if (!(a->t < f && f - p->opt.horizon_ms <= a->t))
+        if (!(a->t < f && f <= a->until))
             continue;
         caught = 1;
         if (!a->claimed) {

@@ -3,7 +3,9 @@
 # answers GET PATH (default /healthz) with status 200, 1 otherwise. It is the
 # image's HEALTHCHECK, written with bash's /dev/tcp so the runtime image needs
 # no curl. The port comes from PDM_HTTP (ADDR:PORT, as pdm-scorer reads it);
-# a wildcard address is checked on loopback.
+# a wildcard address is checked on loopback. With HTTPS (PDM_HTTP_TLS_CERT
+# set) bash cannot speak TLS: the check is then only that the port accepts a
+# connection.
 set -u
 path=${1:-/healthz}
 http=${PDM_HTTP:-0.0.0.0:8000}
@@ -21,6 +23,10 @@ esac
 if ! { exec 3<>"/dev/tcp/$host/$port"; } 2>/dev/null; then
   echo "pdm-healthcheck: cannot connect to $host:$port" >&2
   exit 1
+fi
+if [ -n "${PDM_HTTP_TLS_CERT:-}" ]; then
+  exec 3<&-
+  exit 0
 fi
 printf 'GET %s HTTP/1.0\r\nHost: %s\r\nConnection: close\r\n\r\n' "$path" "$host" >&3
 status=

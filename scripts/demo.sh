@@ -2,7 +2,7 @@
 # The main job end to end on the embedded default (no Kafka cluster, no Docker):
 # installs what is missing, builds, starts a local stack (redis-server and the
 # embedded Kafka-protocol broker on loopback), simulates a fleet, trains a
-# model, streams the events through the scorer, prints risk events as they
+# model, streams the events through the scorer, prints incidents as they
 # happen and the URL of the HTTP endpoint, and keeps the stack running until
 # Ctrl-C (or exits after the replay with --once).
 #
@@ -90,10 +90,10 @@ step "score the stream"
 # All event types on one topic: one machine's events then stay in one
 # partition in stream order (see README, "Topics and ordering").
 topic=pdm.events
-"$bin/pdm-tail" --brokers "$brokers" --topic pdm.risk --from-beginning=false >"$work/risk.jsonl" \
+# The risk topic as people read it: incidents opened, escalated, renotified
+# and resolved (with how long they stood and the lead time before a failure).
+"$bin/pdm-tail" --brokers "$brokers" --topic pdm.risk --from-beginning=false --format text \
   2>"$work/tail.log" &
-pids+=($!)
-/usr/bin/python3 "$root/scripts/format_risk.py" "$work/risk.jsonl" &
 pids+=($!)
 # The HTTP API on loopback, port 8000 unless it is taken (or --http-port).
 if ! python3 -c 'import socket,sys; s=socket.socket(); s.bind(("127.0.0.1",int(sys.argv[1])))' \
@@ -101,11 +101,11 @@ if ! python3 -c 'import socket,sys; s=socket.socket(); s.bind(("127.0.0.1",int(s
   http_port=$(free_port)
 fi
 scorer_args=(--brokers "$brokers" --redis "redis://127.0.0.1:$redis_port" --model "$work/models"
-  --topics "$topic" --emit changes --http "127.0.0.1:$http_port")
+  --topics "$topic" --http "127.0.0.1:$http_port")
 # show_http: once the scorer listens, where to look.
 show_http() {
   for _ in $(seq 100); do grep -q "http listening" "$work/scorer.log" 2>/dev/null && break; sleep 0.1; done
-  echo "http:   http://127.0.0.1:$http_port (/readyz, /v1/machines/1, /v1/drift, /metrics)"
+  echo "http:   http://127.0.0.1:$http_port (/readyz, /v1/alerts, /v1/machines/1, /v1/drift, /metrics)"
 }
 producer_args=(replay --data "$work/data" --brokers "$brokers" --topic "$topic")
 

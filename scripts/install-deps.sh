@@ -9,12 +9,13 @@ packages=(
   # build
   build-essential cmake pkg-config
   # libraries (headers + .so)
-  librdkafka-dev libavro-dev libxgboost-dev libhiredis-dev libmicrohttpd-dev libcjson-dev
+  librdkafka-dev libavro-dev libxgboost-dev libhiredis-dev libmicrohttpd-dev libgnutls28-dev libcjson-dev
   libcmocka-dev nettle-dev libyaml-dev
   # servers and tools the demo and tests run for real
   redis-server kcat python3 python3-avro
-  # HTTP probes in the runtime tests (scorer_readiness)
-  curl
+  # HTTPS tests (tests/runtime/scorer_https.sh): certificates and a TLS client;
+  # curl also for the HTTP probes of scorer_readiness
+  openssl curl
   # the deployment kit's checks (tests/runtime/ops_*): promtool, `docker-compose config`,
   # systemd-analyze (package systemd: on a machine without it, installing it
   # neither makes it the init, which is systemd-sysv, nor starts a service:
@@ -24,6 +25,28 @@ packages=(
   # libFuzzer's runtime (libclang_rt.fuzzer is in libclang-rt-14-dev), valgrind
   clang libclang-rt-14-dev valgrind
 )
+# The Kubernetes kit's offline check (tests/runtime/ops_k8s.sh): kubectl's
+# kustomize and node/npm for the schema validator (tests/k8s). Only where the
+# commands are missing: a machine that has them from another package (an
+# upstream kubectl, nodesource's nodejs with its own npm) keeps those, since
+# Debian's packages would conflict with them.
+command -v kubectl >/dev/null || packages+=(kubernetes-client)
+command -v npm >/dev/null || packages+=(nodejs npm)
+
+# tests/k8s's npm packages (pinned by its package-lock.json) into
+# tests/k8s/node_modules, again only when the lockfile changed since the last
+# install (npm ci starts from an empty node_modules every time).
+install_npm_packages() {
+  local dir
+  dir=$(cd "$(dirname "$0")/../tests/k8s" && pwd)
+  if cmp -s "$dir/package-lock.json" "$dir/node_modules/.pdm-installed-lock" 2>/dev/null; then
+    echo "install-deps: npm packages of tests/k8s present"
+    return 0
+  fi
+  echo "install-deps: npm ci in tests/k8s"
+  (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+  cp "$dir/package-lock.json" "$dir/node_modules/.pdm-installed-lock"
+}
 
 missing=()
 for p in "${packages[@]}"; do
@@ -34,6 +57,7 @@ done
 
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#packages[@]} packages present"
+  install_npm_packages
   exit 0
 fi
 
@@ -63,4 +87,5 @@ $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
 if [[ " ${missing[*]} " == *" prometheus "* ]] && [ -d /run/systemd/system ]; then
   $sudo systemctl disable --now prometheus >/dev/null 2>&1 || true
 fi
+install_npm_packages
 echo "install-deps: done"

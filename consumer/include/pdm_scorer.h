@@ -19,6 +19,7 @@
 typedef struct {
     const char *brokers;
     const char *group;
+    const char *instance_id;   /* group.instance.id (static membership); NULL: dynamic */
     const char *const *topics; /* input topics, NULL-terminated */
     int64_t max_idle_ms;       /* how long a task waits for an input partition (merge) */
     const char *machines_topic; /* the machines table, read whole; NULL or "": none */
@@ -47,6 +48,12 @@ typedef struct {
     int http_auth_metrics;         /* the token also guards /metrics */
     unsigned http_threads;
     size_t http_max_body;
+    const char *http_admin_token;  /* the only token reaching /v1/admin/ (NULL: http_token) */
+    unsigned http_request_timeout_ms; /* a request must arrive whole within this (0: 10 s) */
+    unsigned http_per_ip_limit;    /* connections per client address (0: no limit) */
+    const char *http_tls_cert;     /* PEM files: HTTPS when set (reloaded on SIGHUP) */
+    const char *http_tls_key;
+    const char *http_tls_client_ca; /* require client certificates signed by this CA */
     size_t drift_rows;             /* evaluate drift every N scored rows ... */
     int64_t drift_window_ms;       /* ... or after this long */
     size_t metrics_machines;       /* per-machine risk gauges for at most this many */
@@ -64,7 +71,8 @@ int pdm_scorer_run(pdm_scorer *s, char *errstr, size_t errlen);
 void pdm_scorer_stop(pdm_scorer *s);
 /* The HTTP server's bound port (0 without one). */
 unsigned pdm_scorer_http_port(const pdm_scorer *s);
-/* Async-signal-safe: ask the loop to reload the model at the next batch. */
+/* Async-signal-safe: ask the loop to reload the model at the next batch,
+ * and the HTTP server its TLS certificate and key files. */
 void pdm_scorer_request_reload(pdm_scorer *s);
 void pdm_scorer_destroy(pdm_scorer *s);
 

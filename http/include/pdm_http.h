@@ -4,14 +4,47 @@
  * The caller registers routes (method + exact path or path prefix) with a
  * handler, then starts the server. The wrapper answers by itself, always
  * with a JSON body {"error": "..."}:
+ *   400 ambiguous framing: Content-Length not digits, two Content-Length
+ *       headers, or Content-Length with Transfer-Encoding (the connection
+ *       is closed after the answer: no request smuggling),
  *   401 no bearer token / 403 wrong token (on paths that need one; the
- *       comparison takes the same time whatever the token sent),
+ *       comparison takes the same time whatever the token sent), or a
+ *       read token on an admin path, or (TLS with client certificates) a
+ *       client certificate that did not verify,
  *   404 no route for the path, 405 a route for the path but not for the
  *       method (with an Allow header),
  *   413 a body over max_body (refused from Content-Length before reading
  *       it; a chunked body is never buffered past the limit),
  *   500 a handler that returns non-zero.
  * pdm_http_parse_json gives handlers the 400 answers for JSON bodies.
+ *
+ * Malformed requests, plain HTTP: each connection's first request head is
+ * checked before libmicrohttpd sees it and refused with JSON and one status
+ * line: 400 (request line, header line, Content-Length), 413 (a length of
+ * 20 digits or more), 414 (URI over 8 KiB), 431 (head over 16 KiB), 505
+ * (not HTTP/1.0 or 1.1, the HTTP/2 preface included). libmicrohttpd 0.9.75
+ * would answer those itself in HTML without a Content-Type (bad lengths
+ * with the status line twice) and has no hook to change that, so on later
+ * requests of a kept-alive connection, on a malformed chunked body and
+ * under TLS (encrypted bytes cannot be checked first) its own answers
+ * remain; the connection is closed after each all the same.
+ *
+ * Tokens: `token` reaches every path under auth_prefix (and /metrics with
+ * auth_metrics); `admin_token`, when set, is the only one that reaches
+ * paths under admin_prefix and reaches everything the read token does.
+ * With only `token`, admin paths take it too; with only `admin_token`,
+ * only admin paths need a token.
+ *
+ * Slow clients: each request (TLS handshake, head and body) must arrive
+ * within request_timeout_ms of the connection's start or of the previous
+ * answer, whatever the client sends byte by byte; past it the connection
+ * is closed. timeout_s is the idle timeout (every byte restarts it).
+ *
+ * TLS: with tls_cert_file and tls_key_file (PEM) the server speaks HTTPS
+ * only; pdm_http_tls_reload swaps in the files' new contents for the next
+ * handshakes without closing a connection. With tls_client_ca_file every
+ * client must present a certificate signed by that CA (handshake refused
+ * otherwise).
  *
  * Handlers run on the server's threads (several at once with a thread
  * pool), so what they touch must be thread-safe. The server never logs by
@@ -71,24 +104,37 @@ typedef int (*pdm_http_handler)(void *ctx, const pdm_http_request *req, pdm_http
 typedef void (*pdm_http_access_log_fn)(void *ctx, const char *method, const char *path, int status,
                                        double seconds);
 
+/* Server events worth a log line (a TLS reload's outcome); level is
+ * PDM_LOG_INFO or PDM_LOG_ERROR. */
+typedef void (*pdm_http_notice_fn)(void *ctx, int level, const char *message);
+
 typedef struct {
     const char *bind;          /* "ADDR:PORT", "[V6ADDR]:PORT"; port 0: any free port */
     unsigned threads;          /* 0 or 1: one internal polling thread; more: a pool */
     unsigned connection_limit; /* default 64; a pool splits it evenly among its threads. At
                                 * the limit new connections wait in the listen backlog
                                 * until a slot frees (they are not refused). */
-    unsigned per_ip_limit;     /* connections per client address, 0 = no limit (default);
-                                * over it a connection is closed at once */
+    unsigned per_ip_limit;     /* connections per client address (served or with a head
+                                * still arriving), 0 = no limit (default); over it a
+                                * connection is closed at once */
     unsigned timeout_s;        /* a connection idle this long is closed, default 10 */
+    unsigned request_timeout_ms; /* a request must arrive whole within this, default 10000 */
     size_t max_body;           /* default 1 MiB */
     const char *token;         /* bearer token (copied); NULL or "": no authentication */
     const char *auth_prefix;   /* paths needing the token, default "/v1/" */
+    const char *admin_token;   /* (copied) NULL or "": admin paths take `token` */
+    const char *admin_prefix;  /* paths needing the admin token, default "/v1/admin/" */
+    const char *tls_cert_file; /* PEM certificate chain, server first; NULL: plain HTTP */
+    const char *tls_key_file;  /* PEM private key of its first certificate */
+    const char *tls_client_ca_file; /* PEM CA(s) client certificates must chain to */
     int auth_metrics;          /* also on /metrics */
     pdm_http_access_log_fn access_log;
     void *access_log_ctx;
+    pdm_http_notice_fn notice;
+    void *notice_ctx;
 } pdm_http_config;
 
-/* Defaults: bind "127.0.0.1:8080", the values above. */
+/* Defaults: bind "127.0.0.1:8080", the values above, no TLS. */
 void pdm_http_config_init(pdm_http_config *c);
 
 typedef struct pdm_http pdm_http;
@@ -110,6 +156,19 @@ int pdm_http_start(pdm_http *s, char *errstr, size_t errlen);
 unsigned pdm_http_port(const pdm_http *s);
 /* Stops accepting, closes connections and joins the threads. Idempotent. */
 void pdm_http_stop(pdm_http *s);
+
+/* Loads the TLS certificate and key files again and serves the new pair
+ * from the next handshake on; on error (unreadable, not PEM, key not of
+ * the certificate) the running pair stays. 0 or -1 with errstr. */
+int pdm_http_tls_reload(pdm_http *s, char *errstr, size_t errlen);
+/* Async-signal-safe: the same, done within ~100 ms by the server's own
+ * thread, which reports the outcome through notice. No-op without TLS. */
+void pdm_http_request_tls_reload(pdm_http *s);
+/* SHA-256 fingerprint (hex) of the certificate being served. 0 or -1. */
+int pdm_http_tls_fingerprint(pdm_http *s, char *out, size_t outlen);
+/* Connections closed so far for not sending a request within
+ * request_timeout_ms. */
+unsigned long long pdm_http_slow_closed(const pdm_http *s);
 
 /* ---- helpers for handlers ------------------------------------------------- */
 

@@ -77,6 +77,16 @@ rd_kafka_conf_t *pdm_kafka_conf_new(const char *bootstrap, const char *client_id
 int pdm_kafka_conf_apply(rd_kafka_conf_t *conf, const pdm_kvlist *props, char *errstr,
                          size_t errlen);
 
+/* Static group membership (KIP-345): the group.instance.id a program was
+ * asked for. spec is an id, or "env:NAME" for the value of the environment
+ * variable NAME (a pod's name, a host name: only when asked for, since two
+ * live members with the same id fence each other). The id must be what a
+ * broker accepts: 1..249 of [A-Za-z0-9._-], not "." or "..". Writes it into
+ * out and returns 0, or -1 with errstr (an unset or empty variable, a bad id,
+ * one longer than out). */
+int pdm_kafka_instance_id_resolve(const char *spec, char *out, size_t outlen, char *errstr,
+                                  size_t errlen);
+
 /* ---- creating topics (kafka_topics.c) ------------------------------------- */
 
 #define PDM_TOPIC_SPECS_MAX 16

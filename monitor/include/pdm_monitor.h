@@ -55,6 +55,13 @@
  * recall use the last window_days days up to the newest event time seen.
  * State per machine is its alerts of the last H, so memory is bounded by
  * machines x alerts per horizon.
+ * Incidents (the scorer's --emit incidents) are alerts that stand for
+ * every time they are open, by the rule of pdm_alert_replay: an incident
+ * opened at o matches a failure at f with o < f <= w, where w is unbounded
+ * while it is open and, once it ends at e, e when the world ended it
+ * (repaired or failed) or e + H otherwise; it is a true positive if a
+ * failure matches it, a false positive once m's event time passes w
+ * without one; a failure is caught when an incident matches it.
  */
 #ifndef PDM_MONITOR_H
 #define PDM_MONITOR_H
@@ -245,6 +252,12 @@ int pdm_perf_observe_batch(pdm_perf *p, const int32_t *machine_id, const int64_t
                            const unsigned char *alert, size_t n);
 /* A WARN or CRITICAL score of m at t (a repeated (m, t) counts once). */
 int pdm_perf_alert(pdm_perf *p, int32_t machine_id, int64_t t);
+/* An incident of m opened at o (a repeated (m, o) counts once). */
+int pdm_perf_incident(pdm_perf *p, int32_t machine_id, int64_t o);
+/* The incident of m opened at o ended at e; world != 0 when a repair or a
+ * failure ended it. An incident not seen opening (opened before this
+ * process) is added first. */
+int pdm_perf_incident_end(pdm_perf *p, int32_t machine_id, int64_t o, int64_t e, int world);
 /* A failure of m at f. */
 int pdm_perf_failure(pdm_perf *p, int32_t machine_id, int64_t f);
 void pdm_perf_get(pdm_perf *p, pdm_perf_stats *out);

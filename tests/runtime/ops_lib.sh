@@ -43,15 +43,17 @@ COUNTERS = {
     "pdm_alerts_true_positive_total": set(), "pdm_alerts_false_positive_total": set(),
     "pdm_failures_caught_total": set(), "pdm_failures_missed_total": set(),
     "pdm_machine_silence_events_total": {"event"},
+    "pdm_incidents_total": {"outcome"},
 }
-HISTOGRAMS = ["pdm_scoring_batch_size", "pdm_processing_latency_seconds", "pdm_redis_roundtrip_seconds"]
+HISTOGRAMS = ["pdm_scoring_batch_size", "pdm_processing_latency_seconds", "pdm_redis_roundtrip_seconds",
+              "pdm_incident_lead_time_seconds"]
 GAUGES = {
     "pdm_ready": set(), "pdm_event_time_lag_seconds": set(), "pdm_state_cache_machines": set(),
     "pdm_consumer_lag_messages": {"topic", "partition"}, "pdm_model_info": {"version"},
     "pdm_feature_psi": {"feature"}, "pdm_risk_psi": set(), "pdm_feature_missing_ratio": {"feature"},
     "pdm_alert_precision": set(), "pdm_alert_recall": set(),
     "pdm_machine_risk": {"machine_id"}, "pdm_machine_level": {"machine_id"},
-    "pdm_machines_silent": set(),
+    "pdm_machines_silent": set(), "pdm_incidents_open": {"level"},
 }
 PROCESS = ["process_resident_memory_bytes", "process_virtual_memory_bytes", "process_cpu_seconds_total", "process_open_fds", "process_max_fds",
            "process_start_time_seconds"]

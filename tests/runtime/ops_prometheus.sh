@@ -93,7 +93,7 @@ for g in rules["groups"]:
             errs.append(f"{name}: runbook anchor #{m.group(1)} is not the alert's own section")
 
 required = ["PdmScorerDown", "PdmScorerNotReady", "PdmConsumerLagGrowing", "PdmDeadLettersHigh",
-            "PdmFeatureDrift", "PdmAlertPrecisionLow", "PdmMachineCritical", "PdmStateLost",
+            "PdmFeatureDrift", "PdmAlertPrecisionLow", "PdmMachineCritical", "PdmCriticalIncidents", "PdmStateLost",
             "PdmRedisErrors"]
 for a in required:
     if a not in alerts:

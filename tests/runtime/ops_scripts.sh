@@ -65,6 +65,12 @@ closed=$(pdm_free_port)
 hc 1 "0.0.0.0:$closed"
 grep -q "cannot connect" "$T/hc.err" || pdm_fail "closed port: $(cat "$T/hc.err")"
 hc 1 "0.0.0.0:http"
+# With HTTPS (bash cannot speak TLS) only the connect is checked: a server
+# answering 503 on /readyz passes, a closed port does not.
+export PDM_HTTP_TLS_CERT=/run/secrets/cert
+hc 0 "0.0.0.0:$port" /readyz
+hc 1 "0.0.0.0:$closed"
+unset PDM_HTTP_TLS_CERT
 
 # ---- pdm-bootstrap-model ---------------------------------------------------
 M=$T/models

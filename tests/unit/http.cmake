@@ -1,3 +1,6 @@
 # The http module: a real server on 127.0.0.1 with an ephemeral port and a
 # raw-socket client (routing, auth, limits, JSON checks, timeouts, memory).
 pdm_unit_test(test_http ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_http.c pdm_http pdm::cjson Threads::Threads)
+# The http module against hostile clients: request deadline on dribbled heads
+# and bodies, per-address limit, ambiguous framing, scoped tokens.
+pdm_unit_test(test_http_hardening ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_http_hardening.c pdm_http pdm::cjson Threads::Threads)

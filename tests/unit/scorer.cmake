@@ -12,6 +12,13 @@ target_include_directories(test_input_validate PRIVATE ${PROJECT_SOURCE_DIR}/con
 # The silent-machine tracker alone.
 pdm_unit_test(test_scorer_silence ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_scorer_silence.c pdm_scorer)
 target_include_directories(test_scorer_silence PRIVATE ${PROJECT_SOURCE_DIR}/consumer)
+# pdm-tail's text lines (tail_format.c), and the pure parts of GET
+# /v1/alerts (its query, an incident's JSON).
+pdm_unit_test(test_tail_format ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_tail_format.c pdm_tail_format)
+target_include_directories(test_tail_format PRIVATE ${PROJECT_SOURCE_DIR}/consumer)
+pdm_unit_test(test_scorer_alerts_api ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_scorer_alerts_api.c
+              pdm_scorer)
+target_include_directories(test_scorer_alerts_api PRIVATE ${PROJECT_SOURCE_DIR}/consumer)
 # POST /v1/predict's body: non-finite numbers, escaped NULs, output events.
 pdm_unit_test(test_predict_request ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_predict_request.c
               pdm_predict_request ${PDM_LIBM})

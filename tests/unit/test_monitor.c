@@ -555,6 +555,48 @@ static void test_perf_horizon_boundaries(void **state)
     pdm_perf_destroy(p);
 }
 
+/* Incidents stand for every time they are open: a failure long after the
+ * opening is caught while open; once ended, by the world up to its end,
+ * otherwise up to its end + H; an open one is never retired. */
+static void test_perf_incidents(void **state)
+{
+    (void)state;
+    pdm_perf *p = perf_new(30);
+    pdm_perf_stats s;
+    int64_t t0 = 100 * DAY;
+    /* m1: open for 3 days, then fails: a row alert would have expired. */
+    assert_int_equal(pdm_perf_incident(p, 1, t0), 0);
+    assert_int_equal(pdm_perf_incident(p, 1, t0), 0); /* a repeat counts once */
+    assert_int_equal(pdm_perf_observe(p, 1, t0 + 72 * H), 0);
+    pdm_perf_get(p, &s);
+    assert_int_equal(s.pending, 1);
+    assert_int_equal(pdm_perf_failure(p, 1, t0 + 72 * H), 0);
+    assert_int_equal(pdm_perf_incident_end(p, 1, t0, t0 + 72 * H, 1), 0);
+    pdm_perf_get(p, &s);
+    ASSERT_COUNTS(s.all, 1, 0, 1, 0);
+    /* m2: cleared at e; a failure at e + H still matches it, claimed. */
+    pdm_perf_incident(p, 2, t0);
+    pdm_perf_incident_end(p, 2, t0, t0 + 10 * H, 0);
+    pdm_perf_failure(p, 2, t0 + 34 * H);
+    /* m3: repaired at e (the world): a failure after e is not its. */
+    pdm_perf_incident(p, 3, t0);
+    pdm_perf_incident_end(p, 3, t0, t0 + 10 * H, 1);
+    pdm_perf_failure(p, 3, t0 + 10 * H + 1);
+    pdm_perf_get(p, &s);
+    ASSERT_COUNTS(s.all, 2, 1, 2, 1);
+    /* m4: cleared, and no failure until its e + H passes: false. An end of
+     * an incident not seen opening (before a restart) adds it. */
+    pdm_perf_incident_end(p, 4, t0, t0 + 10 * H, 0);
+    pdm_perf_get(p, &s);
+    assert_int_equal(s.pending, 1);
+    pdm_perf_observe(p, 4, t0 + 34 * H + 1);
+    pdm_perf_get(p, &s);
+    ASSERT_COUNTS(s.all, 2, 2, 2, 1);
+    assert_int_equal(s.pending, 0);
+    assert_int_equal(s.alerts, 4);
+    pdm_perf_destroy(p);
+}
+
 static void test_perf_alert_sequences(void **state)
 {
     pdm_perf *p = perf_new(30);
@@ -724,8 +766,9 @@ int main(void)
         cmocka_unit_test(test_registry_collector),   cmocka_unit_test(test_promtool_accepts),
         cmocka_unit_test(test_drift_formula),        cmocka_unit_test(test_drift_windows_by_time),
         cmocka_unit_test(test_perf_empty),           cmocka_unit_test(test_perf_horizon_boundaries),
-        cmocka_unit_test(test_perf_alert_sequences), cmocka_unit_test(test_perf_machines_apart),
-        cmocka_unit_test(test_perf_rolling_window),  cmocka_unit_test(test_perf_bounded_state),
+        cmocka_unit_test(test_perf_alert_sequences), cmocka_unit_test(test_perf_incidents),
+        cmocka_unit_test(test_perf_machines_apart),  cmocka_unit_test(test_perf_rolling_window),
+        cmocka_unit_test(test_perf_bounded_state),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,6 +16,7 @@
 #include "pdm_alerts.h"
 #include "scorer_assignment.h"
 #include "scorer_batch.h"
+#include "scorer_incidents.h"
 #include "scorer_state.h"
 
 #define H(h) ((int64_t)(h)*PDM_MS_PER_HOUR)
@@ -510,6 +511,101 @@ static void test_incidents_across_batches(void **state)
     scorer_batch_destroy(b);
 }
 
+static pdm_event failure(int32_t machine, int64_t ts, int component)
+{
+    pdm_event e = {.type = PDM_EV_FAILURE, .machine_id = machine, .ts = ts};
+    e.u.failure.component = component;
+    return e;
+}
+
+/* A maintenance record followed at its time by a failure of the same
+ * component resolves the incident as failed (the failure's repair); of
+ * another component, or alone, it does not. Then silence resolves the
+ * incident still open at the end, in the batch. */
+static void test_incidents_failure_and_silence(void **state)
+{
+    fixture *f = *state;
+    pdm_event e[12] = {
+        tel(1, T0 + H(1)),
+        tel(1, T0 + H(2)), /* 0, 1: opened at h2 */
+        maintenance(1, T0 + H(3), 3),
+        failure(1, T0 + H(3), 3), /* 2, 3: another component */
+        maintenance(1, T0 + H(4), 2),
+        failure(1, T0 + H(4), 2), /* 4, 5: failed */
+        tel(1, T0 + H(5)),
+        tel(1, T0 + H(6)), /* 6, 7: opened at h6 */
+        maintenance(1, T0 + H(7), 2),
+        failure(1, T0 + H(8), 2), /* 8: repaired; 9: later */
+        tel(1, T0 + H(9)),
+        tel(1, T0 + H(10)), /* 10, 11: opened at h10 */
+    };
+    for (int i = 0; i < 12; i++)
+        add_event(f, e[i].type == PDM_EV_TELEMETRY ? f->tel : f->err, 0, i, &e[i]);
+    scorer_batch *b = decoded(f);
+    const double risks[] = {0.4, 0.4, 0.4, 0.4, 0.4, 0.4};
+    apply_scored(b, risks);
+    pdm_alert_policy p;
+    policy(&p);
+    char err[256];
+    assert_int_equal(scorer_batch_incidents(b, &p, "v1", err, sizeof err), 0);
+
+    assert_int_equal(b->items[1].incident, PDM_ALERT_OPENED);
+    for (int i = 2; i <= 3; i++)
+        assert_false(b->items[i].emit);
+    assert_true(b->items[4].emit);
+    const pdm_risk *failed = &b->world[b->items[4].world];
+    assert_int_equal(b->items[4].incident, PDM_ALERT_RESOLVED);
+    assert_int_equal(failed->resolution, PDM_RESOLUTION_FAILED);
+    assert_true(failed->opened_at == T0 + H(2));
+    assert_false(b->items[5].emit); /* the failure itself: already resolved */
+    assert_int_equal(b->items[7].incident, PDM_ALERT_OPENED);
+    assert_int_equal(b->world[b->items[8].world].resolution, PDM_RESOLUTION_REPAIRED);
+    assert_false(b->items[9].emit);
+    assert_int_equal(b->items[11].incident, PDM_ALERT_OPENED);
+    assert_int_equal(scorer_incident_outcome(PDM_ALERT_RESOLVED, PDM_RESOLUTION_FAILED),
+                     SCORER_OUTCOME_FAILED);
+    assert_int_equal(scorer_incident_outcome(PDM_ALERT_ESCALATED, PDM_RESOLUTION_NONE),
+                     SCORER_OUTCOME_ESCALATED);
+    assert_int_equal(scorer_incident_outcome(PDM_ALERT_NONE, PDM_RESOLUTION_NONE), -1);
+    /* The index learns of the incident open at the end. */
+    assert_int_equal(b->machines[0].incident_before, PDM_LEVEL_OK);
+    assert_int_equal(b->machines[0].incident_after, PDM_LEVEL_WARN);
+
+    /* Silence: "came back" and a silence before the last score change
+     * nothing; going silent after its last reading resolves the incident
+     * at last reading + 6 h, with the batch's state (no Redis). */
+    scorer_silence_change changes[] = {
+        {.machine_id = 1, .stream_time = T0 + H(20), .last_seen = T0 + H(10), .silent = 0},
+        {.machine_id = 1, .stream_time = T0 + H(20), .last_seen = T0 + H(3), .silent = 1},
+        {.machine_id = 1, .stream_time = T0 + H(20), .last_seen = T0 + H(10), .silent = 1},
+    };
+    scorer_silent_risks out = {0};
+    pdm_rs_batch *writes = pdm_rs_batch_new();
+    assert_int_equal(scorer_incidents_silence(NULL, writes, b, changes, 3, H(6), "v1", NULL, &out),
+                     0);
+    assert_int_equal(out.n, 1);
+    char id[PDM_ALERT_ID_SIZE];
+    pdm_alert_incident_id(1, T0 + H(10), id);
+    assert_string_equal(out.items[0].risk.incident_id, id);
+    assert_true(out.items[0].ts == T0 + H(16));
+    assert_int_equal(out.items[0].risk.resolution, PDM_RESOLUTION_SILENT);
+    assert_int_equal(out.items[0].risk.status, PDM_INCIDENT_RESOLVED);
+    assert_int_equal(out.items[0].risk.level, PDM_LEVEL_OK);
+    assert_int_equal(pdm_rs_batch_commands(writes), 0); /* written with the batch's machine */
+    assert_int_equal(b->machines[0].incident_after, PDM_LEVEL_OK);
+    pdm_alert_state st;
+    const char *text = b->machines[0].stored.alert;
+    assert_int_equal(pdm_alert_state_decode(text, strlen(text), &st, err, sizeof err), 0);
+    assert_int_equal(st.level, PDM_LEVEL_OK);
+    /* Silent again: nothing more to resolve. */
+    assert_int_equal(
+        scorer_incidents_silence(NULL, writes, b, changes + 2, 1, H(6), "v1", NULL, &out), 0);
+    assert_int_equal(out.n, 0);
+    free(out.items);
+    pdm_rs_batch_destroy(writes);
+    scorer_batch_destroy(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -518,6 +614,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_machines_table, setup, teardown),
         cmocka_unit_test_setup_teardown(test_incidents, setup, teardown),
         cmocka_unit_test_setup_teardown(test_incidents_across_batches, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_incidents_failure_and_silence, setup, teardown),
         cmocka_unit_test(test_assignment),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,1 @@
+pdm_runtime_test(archive_crash archive_crash.sh 240)

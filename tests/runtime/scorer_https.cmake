@@ -1,0 +1,1 @@
+pdm_runtime_test(scorer_https scorer_https.sh 180)

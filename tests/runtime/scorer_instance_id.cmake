@@ -1,0 +1,1 @@
+pdm_runtime_test(scorer_instance_id scorer_instance_id.sh 120)
