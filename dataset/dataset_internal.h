@@ -41,7 +41,10 @@ const pdm_event *pdm_sim_machine_info(const struct pdm_sim *sim, int m);
  * included), ordered by ts, then type rank, then name. */
 const pdm_event *pdm_sim_machine_events(const struct pdm_sim *sim, int m, size_t *n);
 /* Machine m's telemetry at hour h; each machine's hours must be asked for in
- * order 0, 1, 2, ... (its noise is one sequential stream). */
+ * order 0, 1, 2, ... (its noise is one sequential stream), also the hours
+ * it is not in the fleet (drawn and dropped). */
 void pdm_sim_machine_telemetry(struct pdm_sim *sim, int m, int64_t h, pdm_event *out);
+/* Whether machine m is in the fleet at hour h (pdm-sim --churn). */
+int pdm_sim_machine_active(const struct pdm_sim *sim, int m, int64_t h);
 
 #endif

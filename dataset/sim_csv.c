@@ -83,6 +83,8 @@ static void write_telemetry(pdm_sim *sim, out_file *o, const char (*stamps)[20])
         for (int64_t h = 0; h < hours; h++) {
             pdm_event ev;
             pdm_sim_machine_telemetry(sim, m, h, &ev);
+            if (!pdm_sim_machine_active(sim, m, h))
+                continue;
             char *p = out_reserve(o), *start = p;
             memcpy(p, stamps[h], 19);
             p += 19;

@@ -14,6 +14,9 @@ typedef struct {
     char *start;
     long long seed;
     char *out;
+    char *difficulty;
+    char *shift;
+    double churn;
     char *log_level;
 } sim_cfg;
 
@@ -30,6 +33,25 @@ static const pdm_option options[] = {
     {"out", 'o', "PDM_SIM_OUT", PDM_OPT_STRING, offsetof(sim_cfg, out), NULL, "DIR",
      "Directory to write PdM_telemetry.csv, PdM_errors.csv, PdM_maint.csv, "
      "PdM_failures.csv and PdM_machines.csv into (created if needed). Required.",
+     0},
+    {"difficulty", 0, "PDM_SIM_DIFFICULTY", PDM_OPT_STRING, offsetof(sim_cfg, difficulty),
+     "realistic", "LEVEL",
+     "realistic: calibrated against the public data (every failure shifts its component's "
+     "signal over the 48 h before it, most raise a related error 24 h before; a model reaches "
+     "a macro F1 above 0.8); hard: weak, noisy precursors and drifts that lead to nothing, the "
+     "fleet of earlier versions, same output for the same seed (macro F1 about 0.3).",
+     0},
+    {"shift", 0, "PDM_SIM_SHIFT", PDM_OPT_STRING, offsetof(sim_cfg, shift), NULL,
+     "AT:SIGNAL:AMOUNT[@MACHINES],...",
+     "Regime changes (a sensor recalibration, a new firmware): from UTC time AT on, SIGNAL "
+     "(volt, rotate, pressure, vibration) reads AMOUNT more (+N, -N in its units) or times "
+     "AMOUNT (xF), on MACHINES (A-B, N or P% of the fleet; default all). Up to 8, separated "
+     "by commas, e.g. \"2015-04-01:vibration:x1.2@50%,2015-05-01 12:00:00:volt:+8\".",
+     0},
+    {"churn", 0, "PDM_SIM_CHURN", PDM_OPT_DOUBLE, offsetof(sim_cfg, churn), "0", "SHARE",
+     "Machines that join and leave: each machine with probability SHARE joins at a random hour "
+     "of the first half (before that only its maintenance exists) and, independently, leaves "
+     "at a random hour of the second half (nothing of it after). 0: the whole fleet all along.",
      0},
     {"log-level", 0, "PDM_LOG_LEVEL", PDM_OPT_STRING, offsetof(sim_cfg, log_level), "info", "LEVEL",
      "debug, info, warn or error.", 0},
@@ -85,6 +107,18 @@ int main(int argc, char **argv)
     params.machines = (int)cfg.machines;
     params.hours = cfg.hours;
     params.seed = (uint64_t)cfg.seed;
+    if (pdm_sim_difficulty_parse(cfg.difficulty, &params.difficulty)) {
+        fprintf(stderr, "pdm-sim: --difficulty must be realistic or hard, got '%s'\n",
+                cfg.difficulty);
+        rc = 2;
+        goto out;
+    }
+    params.churn = cfg.churn;
+    if (pdm_sim_shifts_parse(cfg.shift, &params, errstr, sizeof errstr)) {
+        fprintf(stderr, "pdm-sim: %s\n", errstr);
+        rc = 2;
+        goto out;
+    }
     if (pdm_time_parse(cfg.start, strlen(cfg.start), &params.start_ms)) {
         fprintf(stderr, "pdm-sim: --start is not a UTC date or time: '%s'\n", cfg.start);
         rc = 2;
@@ -100,8 +134,9 @@ int main(int argc, char **argv)
         pdm_log(PDM_LOG_ERROR, "%s", errstr);
         goto out;
     }
-    pdm_log(PDM_LOG_INFO, "wrote %d machines x %lld hours (seed %lld) to %s in %.2f s",
-            params.machines, (long long)params.hours, cfg.seed, cfg.out, pdm_monotonic_s() - t0);
+    pdm_log(PDM_LOG_INFO, "wrote %d machines x %lld hours (seed %lld, %s) to %s in %.2f s",
+            params.machines, (long long)params.hours, cfg.seed,
+            pdm_sim_difficulty_name(params.difficulty), cfg.out, pdm_monotonic_s() - t0);
     rc = 0;
 out:
     pdm_options_free(options, &cfg);

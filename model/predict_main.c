@@ -1,8 +1,11 @@
 /* pdm-predict: score a feature dump offline with a model package.
  *   pdm-predict --model DIR --features FILE.csv
  * Reads the trainer's dump format (machineID,datetime,<27 features>,label)
- * and prints machineID,datetime,risk,level: the offline side of the
- * online/offline parity check, and a batch scorer for backfills. */
+ * and prints machineID,datetime,risk,comp1,comp2,comp3,comp4,level: the
+ * risk, each component's probability of failing first within the horizon
+ * (a RiskEvent's `components`, the same doubles) and the level. The offline
+ * side of the online/offline parity check, and a batch scorer for
+ * backfills. */
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -66,8 +69,11 @@ static int flush_batch(pdm_model *m, double *rows, size_t n, int32_t *ids, char 
     if (!out)
         return pdm_err(errstr, errlen, "out of memory");
     int rc = pdm_model_score(m, rows, n, out, errstr, errlen);
-    for (size_t i = 0; rc == 0 && i < n; i++)
-        printf("%d,%s,%.17g,%s\n", (int)ids[i], ts[i], out[i].risk, pdm_level_name(out[i].level));
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        const double *c = out[i].component_prob;
+        printf("%d,%s,%.17g,%.17g,%.17g,%.17g,%.17g,%s\n", (int)ids[i], ts[i], out[i].risk, c[0],
+               c[1], c[2], c[3], pdm_level_name(out[i].level));
+    }
     free(out);
     return rc ? rc : stdout_ok(errstr, errlen);
 }
@@ -117,7 +123,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "pdm-predict: %s: cannot read\n", o.features);
         goto out;
     }
-    printf("machineID,datetime,risk,level\n");
+    printf("machineID,datetime,risk,comp1,comp2,comp3,comp4,level\n");
     if (stdout_ok(err, sizeof err))
         goto fail;
     long lineno = 0;

@@ -25,6 +25,9 @@ typedef struct {
     long long hours;
     char *start;
     long long seed;
+    char *difficulty;
+    char *shift;
+    double churn;
     int skip_bad_rows;
     int progress;
     int create_topics;
@@ -50,6 +53,9 @@ static const pdm_option options[] = {
     {"hours", 0, "PDM_HOURS", PDM_OPT_INT, O(hours), "0", "H", "simulate: hours to simulate (0: until stopped).", 0},
     {"start", 0, "PDM_START", PDM_OPT_STRING, O(start), "2015-01-01 06:00:00", "DATETIME", "simulate: first telemetry hour (UTC).", 0},
     {"seed", 0, "PDM_SEED", PDM_OPT_INT, O(seed), "1", "S", "simulate: random seed.", 0},
+    {"difficulty", 0, "PDM_SIM_DIFFICULTY", PDM_OPT_STRING, O(difficulty), "realistic", "LEVEL", "simulate: realistic (calibrated against the public data) or hard (the noisy fleet of earlier versions), as pdm-sim --difficulty.", 0},
+    {"shift", 0, "PDM_SIM_SHIFT", PDM_OPT_STRING, O(shift), NULL, "AT:SIGNAL:AMOUNT[@MACHINES],...", "simulate: regime changes from a point in time, as pdm-sim --shift (e.g. 2015-04-01:vibration:x1.2@50%).", 0},
+    {"churn", 0, "PDM_SIM_CHURN", PDM_OPT_DOUBLE, O(churn), "0", "SHARE", "simulate: machines that join and leave the fleet, as pdm-sim --churn.", 0},
     {"skip-bad-rows", 0, "PDM_SKIP_BAD_ROWS", PDM_OPT_BOOL, O(skip_bad_rows), "false", NULL, "replay: count and skip malformed CSV rows instead of failing.", 0},
     {"progress", 0, "PDM_PROGRESS", PDM_OPT_BOOL, O(progress), NULL, NULL, "Force the progress line on (default: only on a terminal).", 0},
     {"property", 'X', "PDM_KAFKA_CONFIG", PDM_OPT_KV, O(props), NULL, "KEY=VALUE", "librdkafka producer property (repeatable; consumer-only properties, as from a properties file shared with the scorer, are skipped).", 0},
@@ -58,7 +64,7 @@ static const pdm_option options[] = {
 
 static const char *usage =
     "usage: pdm-producer replay --data DIR --brokers B [--speed X | --rate N] [--topic T]\n"
-    "       pdm-producer simulate --brokers B --machines N [--hours H] [--speed X | --rate N]";
+    "       pdm-producer simulate --brokers B --machines N [--hours H] [--difficulty realistic|hard] [--speed X | --rate N]";
 
 static atomic_int stop_requested;
 static void on_stop(int sig) { atomic_store(&stop_requested, 1); }
@@ -223,6 +229,18 @@ int main(int argc, char **argv)
         sp.machines = (int)o.machines;
         sp.hours = o.hours > 0 ? o.hours : PDM_SIM_MAX_HOURS;
         sp.seed = (uint64_t)o.seed;
+        if (pdm_sim_difficulty_parse(o.difficulty, &sp.difficulty)) {
+            fprintf(stderr, "pdm-producer: --difficulty must be realistic or hard, got '%s'\n",
+                    o.difficulty);
+            rc = 2;
+            goto out;
+        }
+        sp.churn = o.churn;
+        if (pdm_sim_shifts_parse(o.shift, &sp, err, sizeof err)) {
+            fprintf(stderr, "pdm-producer: %s\n", err);
+            rc = 2;
+            goto out;
+        }
         if (pdm_time_parse(o.start, strlen(o.start), &sp.start_ms)) {
             fprintf(stderr, "pdm-producer: --start: '%s' is not a timestamp\n", o.start);
             rc = 2;

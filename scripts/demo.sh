@@ -4,17 +4,26 @@
 # embedded Kafka-protocol broker on loopback), simulates a fleet, trains a
 # model, streams the events through the scorer, prints incidents as they
 # happen and the URL of the HTTP endpoint, and keeps the stack running until
-# Ctrl-C (or exits after the replay with --once).
+# Ctrl-C (or exits after the replay with --once). At the end, and on Ctrl-C,
+# it prints a summary: events scored and their rate, alerts raised, failures
+# caught and missed within the model's horizon, the median lead time, the
+# alerts' precision (over the whole stream and over the held-out period the
+# model never saw), where the HTML report and the MLflow run are.
 #
 #   scripts/demo.sh [--once] [--machines N] [--hours H] [--speed X]
+#                   [--difficulty realistic|hard] [--seed S]
 #
 # Everything it starts lives under .pdm/demo/ and is stopped by pid on exit.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
+# shellcheck source=scripts/demo_fleet.sh
+source "$root/scripts/demo_fleet.sh"
 once=0
-machines=${PDM_DEMO_MACHINES:-20}
-hours=${PDM_DEMO_HOURS:-4380}
+machines=${PDM_DEMO_MACHINES:-$DEMO_MACHINES}
+hours=${PDM_DEMO_HOURS:-$DEMO_HOURS}
+difficulty=${PDM_DEMO_DIFFICULTY:-$DEMO_DIFFICULTY}
+seed=${PDM_DEMO_SEED:-$DEMO_SEED}
 speed=${PDM_DEMO_SPEED:-}
 http_port=${PDM_DEMO_HTTP_PORT:-8000}
 while [ $# -gt 0 ]; do
@@ -23,8 +32,10 @@ while [ $# -gt 0 ]; do
     --machines) machines=$2; shift ;;
     --hours) hours=$2; shift ;;
     --speed) speed=$2; shift ;;
+    --difficulty) difficulty=$2; shift ;;
+    --seed) seed=$2; shift ;;
     --http-port) http_port=$2; shift ;;
-    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "demo: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -47,7 +58,44 @@ cleanup() {
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
 }
 trap cleanup EXIT
-trap 'echo; echo "demo: stopping"; exit 0' INT TERM
+
+# summary: the closing summary (scripts/demo_summary.py) of what has been
+# scored so far: from the running scorer's /metrics and stream time, or from
+# the log line of a scorer that has stopped.
+scoring_since=""
+# http_get PATH: the scorer's answer on its HTTP port (python3: no curl needed).
+http_get() {
+  /usr/bin/python3 -c 'import sys, urllib.request as u; sys.stdout.write(u.urlopen(sys.argv[1], timeout=2).read().decode())' \
+    "http://127.0.0.1:$http_port$1" 2>/dev/null
+}
+summary() {
+  [ -n "$scoring_since" ] && [ -d "$work/models" ] || return 0
+  local args=(--data "$work/data" --risk "$work/risk.jsonl" --models "$work/models"
+    --mlruns "$work/mlruns")
+  args+=(--elapsed "$(/usr/bin/python3 -c 'import sys, time; print(time.time() - float(sys.argv[1]))' "$scoring_since")")
+  local stopped="" metrics="" until
+  # Ctrl-C reaches the scorer too: it answers a little longer, or it has
+  # logged (or is about to log) its last line.
+  for _ in $(seq 30); do
+    stopped=$(grep -o 'stopped: [0-9]* messages, [0-9]* scored' "$work/scorer.log" 2>/dev/null | head -1 || true)
+    [ -n "$stopped" ] && break
+    metrics=$(http_get /metrics) && break
+    sleep 0.1
+  done
+  if [ -n "$stopped" ]; then
+    read -r _ messages _ scored _ <<<"$stopped"
+    args+=(--messages "$messages" --scored "$scored")
+  elif [ -n "$metrics" ]; then
+    args+=(--messages "$(awk '$1 == "pdm_messages_consumed_total" {print int($2)}' <<<"$metrics")"
+      --scored "$(awk '$1 == "pdm_rows_scored_total" {print int($2)}' <<<"$metrics")")
+    until=$(http_get /v1/drift \
+      | /usr/bin/python3 -c 'import json, sys; t = json.load(sys.stdin)["performance"]["event_time"]; print(t or "")' \
+      2>/dev/null || true)
+    [ -n "$until" ] && args+=(--until "$until")
+  fi
+  /usr/bin/python3 "$root/scripts/demo_summary.py" "${args[@]}" || true
+}
+trap 'echo; echo "demo: stopping"; summary; exit 0' INT TERM
 
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
@@ -69,14 +117,8 @@ echo "kafka:  $brokers (embedded Kafka-protocol broker)"
 
 step() { echo "== $*"; }
 
-if [ -x "$bin/pdm-sim" ]; then
-  step "simulate a fleet: $machines machines x $hours hours"
-  "$bin/pdm-sim" --machines "$machines" --hours "$hours" --start 2015-01-01 --seed 42 --out "$work/data"
-fi
-if [ -x "$bin/pdm-train" ] && [ -d "$work/data" ]; then
-  step "train a model"
-  "$bin/pdm-train" --data "$work/data" --out "$work/models/candidate" --mlruns "$work/mlruns" \
-    --promote "$work/models"
+if [ -x "$bin/pdm-sim" ] && [ -x "$bin/pdm-train" ]; then
+  demo_fleet_model "$bin" "$work" "$machines" "$hours" "$difficulty" "$seed"
 fi
 if [ ! -x "$bin/pdm-scorer" ] || [ ! -x "$bin/pdm-producer" ]; then
   echo "demo: the streaming scorer is not built yet; the stack is up."
@@ -108,11 +150,21 @@ show_http() {
   echo "http:   http://127.0.0.1:$http_port (/readyz, /v1/alerts, /v1/machines/1, /v1/drift, /metrics)"
 }
 producer_args=(replay --data "$work/data" --brokers "$brokers" --topic "$topic")
+# run_producer: the replay in the background, waited for: a foreground
+# producer would catch Ctrl-C, stop early and exit 0, and bash then drops the
+# signal (its trap, the summary, would not run); `wait` returns on it at once.
+run_producer() {
+  "$bin/pdm-producer" "${producer_args[@]}" &
+  local producer=$!
+  pids+=($producer)
+  wait "$producer"
+}
 
 if [ $once -eq 1 ]; then
   # The whole replay first, then the scorer consumes it to the end and exits.
   [ -n "$speed" ] && producer_args+=(--speed "$speed")
-  "$bin/pdm-producer" "${producer_args[@]}"
+  run_producer
+  scoring_since=$(/usr/bin/python3 -c 'import time; print(time.time())')
   "$bin/pdm-scorer" "${scorer_args[@]}" --exit-at-end 2>"$work/scorer.log" &
   scorer=$!
   pids+=($scorer)
@@ -120,15 +172,27 @@ if [ $once -eq 1 ]; then
   wait "$scorer"
   sleep 1.5 # let the last risk events reach pdm-tail and the screen
   echo "demo: $(grep -o 'stopped: .*' "$work/scorer.log" | head -1); logs in $work"
+  summary
   exit 0
 fi
 
+scoring_since=$(/usr/bin/python3 -c 'import time; print(time.time())')
 "$bin/pdm-scorer" "${scorer_args[@]}" 2>"$work/scorer.log" &
 scorer=$!
 pids+=($scorer)
 echo "scorer: pid $scorer, log $work/scorer.log"
 show_http
 producer_args+=(--speed "${speed:-36000}")
-"$bin/pdm-producer" "${producer_args[@]}"
-echo "demo: replay sent; the stack keeps running (Ctrl-C to stop); logs in $work"
+run_producer
+# The summary once the scorer has scored every telemetry row (at most a minute).
+rows=$(($(wc -l <"$work/data/PdM_telemetry.csv") - 1))
+for _ in $(seq 600); do
+  done_rows=$(http_get /metrics \
+    | awk '$1 == "pdm_rows_scored_total" {print int($2)}' || true)
+  [ "${done_rows:-0}" -ge "$rows" ] && break
+  sleep 0.1
+done
+sleep 1.5 # let the last risk events reach pdm-tail and the screen
+summary
+echo "demo: replay sent and scored; the stack keeps running (Ctrl-C to stop, summary again); logs in $work"
 wait "$scorer"

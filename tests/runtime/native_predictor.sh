@@ -49,6 +49,27 @@ rows=$(($(wc -l <"$T/features.csv") - 1))
 cmp -s "$T/native.csv" "$T/xgb.csv" || pdm_fail "native and xgboost scores differ: \
 $(diff "$T/native.csv" "$T/xgb.csv" | head -5)"
 
+# Per-component probabilities next to the risk: comp1..comp4 are the
+# probabilities of each component failing first, so they add up to the risk
+# (1 - P(none)); the level follows the package's thresholds.
+/usr/bin/python3 - "$T/native.csv" "$T/native/model.json" <<'PY' || pdm_fail "pdm-predict's component columns are wrong"
+import csv, json, sys
+th = json.load(open(sys.argv[2]))["thresholds"]
+rows = list(csv.DictReader(open(sys.argv[1])))
+assert list(rows[0].keys()) == ["machineID", "datetime", "risk", "comp1", "comp2", "comp3", "comp4",
+                                "level"], list(rows[0].keys())
+top = set()
+for r in rows:
+    risk, comps = float(r["risk"]), [float(r[f"comp{k}"]) for k in range(1, 5)]
+    assert all(0 <= c <= 1 for c in comps), r
+    assert abs(sum(comps) - risk) < 1e-6, r  # sums of float32 probabilities
+    want = "CRITICAL" if risk >= th["critical"] else "WARN" if risk >= th["warn"] else "OK"
+    assert r["level"] == want, (r, th)
+    if risk >= th["warn"]:
+        top.add(max(range(4), key=lambda k: comps[k]))
+assert len(top) >= 2, f"the alerting rows name only components {top}"
+PY
+
 set +e
 "$B/pdm-predict" --model "$T/native" --features "$T/features.csv" --predictor fast \
   >/dev/null 2>"$T/bad.err"

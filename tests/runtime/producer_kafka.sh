@@ -20,7 +20,10 @@ pdm_start_broker 3 --topic pdm.sim
   || pdm_fail "pdm-sim failed: $(cat "$T/sim.log")"
 "$B/pdm-producer" replay --data "$T/data" --brokers "$PDM_BROKERS" 2>"$T/replay.log" \
   || pdm_fail "replay failed: $(cat "$T/replay.log")"
+# simulate with a regime change (pdm-sim's --shift): machine 2's volt reads
+# 500 more from 2015-01-02 06:00 on, the last 16 of its 40 hours.
 "$B/pdm-producer" simulate --brokers "$PDM_BROKERS" --machines 3 --hours 40 --topic pdm.sim \
+  --shift "2015-01-02 06:00:00:volt:+500@2" \
   2>"$T/simulate.log" || pdm_fail "simulate failed: $(cat "$T/simulate.log")"
 
 # The per-type topics exist (pdm-broker creates them): no warning.
@@ -74,6 +77,13 @@ for topic in ("pdm.telemetry", "pdm.errors", "pdm.maintenance", "pdm.machines", 
         bad.append(("no messages in", topic))
 if len(kcat) != len(msgs):
     bad.append(("kcat read", len(kcat), "pdm-tail read", len(msgs)))
+shifted = [m["event"] for m in msgs if m["topic"] == "pdm.sim" and "event" in m
+           and m["event"].get("type") == "telemetry"]
+high = sorted((e["machine_id"], e["ts"]) for e in shifted if e["volt"] > 500)
+if high != sorted((2, e["ts"]) for e in shifted if e["machine_id"] == 2 and e["ts"] >= "2015-01-02T06"):
+    bad.append(("simulate --shift: volt above 500 at", high[:5], len(high)))
+if len(high) != 16:
+    bad.append(("simulate --shift: shifted readings", len(high), "not 16"))
 for b in bad[:10]:
     print("wrong:", b)
 print(f"{len(msgs)} messages, {len(bad)} wrong; per topic {dict(per_topic)}")

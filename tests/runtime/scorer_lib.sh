@@ -9,9 +9,12 @@
 
 SL_PY=/usr/bin/python3
 
-# sl_sim DIR MACHINES HOURS SEED: simulated PdM CSVs in DIR.
+# sl_sim DIR MACHINES HOURS SEED: simulated PdM CSVs in DIR. The hard fleet
+# (pdm-sim --difficulty hard, byte for byte the data these tests were written
+# against): its noisy precursors give a small model many WARN/CRITICAL
+# changes, incidents and resolutions to exercise.
 sl_sim() {
-  "$PDM_BIN/pdm-sim" --out "$1" --machines "$2" --hours "$3" --seed "$4" 2>"$1.log" \
+  "$PDM_BIN/pdm-sim" --out "$1" --machines "$2" --hours "$3" --seed "$4" --difficulty hard 2>"$1.log" \
     || pdm_fail "pdm-sim failed: $(cat "$1.log")"
 }
 

@@ -67,8 +67,13 @@ online = {}
 for line in open(sys.argv[1]):
     e = json.loads(line).get("event")
     if e and e.get("type") == "risk":
-        online[(e["machine_id"], e["ts"][:19].replace("T", " "))] = e["risk"]
-offline = {(int(r["machineID"]), r["datetime"]): float(r["risk"]) for r in csv.DictReader(open(sys.argv[2]))}
+        comps = {c["component"]: c["probability"] for c in e["components"]}
+        online[(e["machine_id"], e["ts"][:19].replace("T", " "))] = \
+            (e["risk"],) + tuple(comps[f"comp{k}"] for k in range(1, 5))
+# pdm-predict's risk and per-component probabilities, the scorer's exactly
+offline = {(int(r["machineID"]), r["datetime"]):
+           (float(r["risk"]),) + tuple(float(r[f"comp{k}"]) for k in range(1, 5))
+           for r in csv.DictReader(open(sys.argv[2]))}
 missing = [k for k in offline if k not in online]
 bad = [(k, offline[k], online[k]) for k in offline if k in online and offline[k] != online[k]]
 print(f"risk: {len(online)} online, {len(offline)} offline, {len(missing)} unscored, {len(bad)} differ")
