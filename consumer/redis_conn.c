@@ -112,6 +112,7 @@ void pdm_redis_drop(pdm_redis *r)
     if (r->c)
         redisFree(r->c);
     r->c = NULL;
+    r->watching = 0;
 }
 
 void pdm_redis_destroy(pdm_redis *r)

@@ -17,10 +17,31 @@ struct pdm_redis {
     double timeout_s;
     redisContext *c; /* NULL while disconnected */
     char desc[300];  /* "host:port/db", for messages */
+    /* The epoch fence (redis_state.c): the pdm:epoch value this client's
+     * state belongs to ("" until pdm_rs_epoch_check: loads and writes are
+     * then not fenced), and whether the connection WATCHes pdm:epoch since
+     * a load that found it so (cleared when the connection drops and when
+     * a write's EXEC is sent). */
+    char epoch[64];
+    int watching;
 };
 
 /* Closes the connection (r->c becomes NULL); the next call reconnects. Done
  * on every I/O error: replies may be missing, so the pipeline is out of step. */
 void pdm_redis_drop(pdm_redis *r);
+
+/* ---- the epoch fence (redis_epoch.c) ---- */
+/* Reads n replies: all, or none (an I/O error: the connection dropped, -1
+ * with errstr). */
+int rs_read_replies(pdm_redis *r, redisReply **rep, int n, char *errstr, size_t errlen);
+/* Appends UNWATCH, WATCH pdm:epoch, GET pdm:epoch; non-zero out of memory. */
+int rs_append_watch(pdm_redis *r);
+/* Reads their replies: 0 (r->watching: the epoch is the adopted one),
+ * PDM_RS_EPOCH_CHANGED, or -1 with errstr. */
+int rs_watch_replies(pdm_redis *r, char *errstr, size_t errlen);
+/* Before a fenced write: 0 when the connection watches the epoch since it
+ * was confirmed (else one round trip of the three commands first),
+ * PDM_RS_EPOCH_CHANGED, or -1 with errstr. */
+int rs_ensure_watch(pdm_redis *r, char *errstr, size_t errlen);
 
 #endif

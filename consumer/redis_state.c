@@ -4,7 +4,8 @@
  * a batch is one round trip to load and one to write, whatever its size.
  * On any I/O error the connection is dropped; the caller retries the whole
  * batch after reconnecting, which is safe because every write is idempotent.
- * The connection itself (URL, connect, AUTH) is redis_conn.c's. */
+ * The connection itself (URL, connect, AUTH) is redis_conn.c's, the fence
+ * against a FLUSHALL (pdm:epoch) redis_epoch.c's. */
 #include "redis_internal.h"
 
 #include <stdio.h>
@@ -12,26 +13,6 @@
 #include <string.h>
 
 #include "pdm_common.h"
-
-int pdm_rs_epoch_check(pdm_redis *r, char *errstr, size_t errlen)
-{
-    if (!r->c && pdm_redis_connect(r, errstr, errlen))
-        return -1;
-    char now[32];
-    snprintf(now, sizeof now, "%lld", (long long)pdm_now_ms());
-    const char *argv[4] = {"SET", "pdm:epoch", now, "NX"};
-    redisReply *reply = redisCommandArgv(r->c, 4, argv, NULL);
-    if (!reply) {
-        pdm_err(errstr, errlen, "redis %s: %s", r->desc, r->c->errstr);
-        pdm_redis_drop(r);
-        return -1;
-    }
-    int rc = reply->type == REDIS_REPLY_NIL ? 1 : reply->type == REDIS_REPLY_STATUS ? 0 : -1;
-    if (rc < 0)
-        pdm_err(errstr, errlen, "redis %s: SET pdm:epoch: unexpected reply", r->desc);
-    freeReplyObject(reply);
-    return rc;
-}
 
 /* ---- member encoding ------------------------------------------------------ */
 
@@ -336,16 +317,24 @@ int pdm_rs_load(pdm_redis *r, const int32_t *machines, const int64_t *from_ts,
 {
     if (!r->c && pdm_redis_connect(r, errstr, errlen))
         return -1;
+    int fenced = r->epoch[0] != '\0';
+    if (fenced && rs_append_watch(r)) {
+        pdm_redis_drop(r);
+        return pdm_err(errstr, errlen, "redis %s: out of memory", r->desc);
+    }
     for (size_t i = 0; i < n; i++)
         if (load_append(r, machines[i], from_ts[i], version_only && version_only[i], errstr,
                         errlen))
             return -1;
-    int rc = 0;
+    int epoch = fenced ? rs_watch_replies(r, errstr, errlen) : 0;
+    if (epoch < 0 && !r->c)
+        return -1;
+    int rc = epoch < 0 ? -1 : 0; /* the first error's message stays */
     for (size_t i = 0; i < n; i++)
         if (load_replies(r, machines[i], version_only && version_only[i], &out[i], &rc, errstr,
                          errlen))
             return -1;
-    return rc;
+    return epoch ? epoch : rc;
 }
 
 /* ---- write batches -------------------------------------------------------- */
@@ -365,6 +354,7 @@ typedef struct {
 } rs_cmd;
 
 struct pdm_rs_batch {
+    int transaction; /* sent in MULTI ... EXEC (the epoch fence) */
     rs_cmd *cmds;
     size_t n, cap;
     size_t *arg_off, *arg_len; /* every command's arguments: arena offset, length */
@@ -628,20 +618,39 @@ int64_t pdm_rs_batch_version(const pdm_rs_batch *b, size_t slot)
     return slot < b->n && b->cmds[slot].keep_reply ? b->cmds[slot].reply : 0;
 }
 
+static int append_cmd(pdm_redis *r, const pdm_rs_batch *b, const rs_cmd *c)
+{
+    const char *argv[MAX_ARGS];
+    for (int a = 0; a < c->argc; a++)
+        argv[a] = b->arena.data + b->arg_off[c->first + (size_t)a];
+    return redisAppendCommandArgv(r->c, c->argc, argv, b->arg_len + c->first);
+}
+
 int pdm_rs_batch_send(pdm_redis *r, pdm_rs_batch *b, char *errstr, size_t errlen)
 {
     if (!r->c && pdm_redis_connect(r, errstr, errlen))
         return -1;
-    for (size_t i = 0; i < b->n; i++) {
-        rs_cmd *c = &b->cmds[i];
-        const char *argv[MAX_ARGS];
-        for (int a = 0; a < c->argc; a++)
-            argv[a] = b->arena.data + b->arg_off[c->first + (size_t)a];
-        if (redisAppendCommandArgv(r->c, c->argc, argv, b->arg_len + c->first)) {
-            pdm_err(errstr, errlen, "redis %s: out of memory", r->desc);
-            pdm_redis_drop(r);
-            return -1;
-        }
+    b->transaction = r->epoch[0] != '\0';
+    if (b->transaction) {
+        int rc = rs_ensure_watch(r, errstr, errlen);
+        if (rc)
+            return rc;
+    }
+    const char *words[2] = {"MULTI", "EXEC"};
+    static const size_t lens[2] = {5, 4};
+    int fail = 0;
+    if (b->transaction)
+        fail = redisAppendCommandArgv(r->c, 1, &words[0], &lens[0]);
+    for (size_t i = 0; i < b->n && !fail; i++)
+        fail = append_cmd(r, b, &b->cmds[i]);
+    if (b->transaction && !fail) {
+        fail = redisAppendCommandArgv(r->c, 1, &words[1], &lens[1]);
+        r->watching = 0; /* EXEC ends the watch */
+    }
+    if (fail) {
+        pdm_err(errstr, errlen, "redis %s: out of memory", r->desc);
+        pdm_redis_drop(r);
+        return -1;
     }
     /* Flush the whole output buffer now (blocking socket): Redis starts on
      * the commands while the caller goes on. Redis never blocks on replies
@@ -657,22 +666,58 @@ int pdm_rs_batch_send(pdm_redis *r, pdm_rs_batch *b, char *errstr, size_t errlen
     return 0;
 }
 
+/* One command's reply: the first error into rc (with errstr), an integer
+ * kept where the command asks for it. */
+static void take_reply(pdm_redis *r, rs_cmd *c, const redisReply *reply, int *rc, char *errstr,
+                       size_t errlen)
+{
+    if (reply->type == REDIS_REPLY_ERROR && *rc == 0)
+        *rc = pdm_err(errstr, errlen, "redis %s: %s", r->desc, reply->str);
+    else if (c->keep_reply && reply->type == REDIS_REPLY_INTEGER)
+        c->reply = reply->integer;
+}
+
+/* The replies of MULTI, each QUEUED and EXEC: EXEC's array holds the
+ * commands' replies; a nil one says the watch saw the epoch change (nothing
+ * ran). A command refused while queued (unknown, not permitted) aborts the
+ * whole transaction: its error is the one reported. */
+static int wait_transaction(pdm_redis *r, pdm_rs_batch *b, char *errstr, size_t errlen)
+{
+    int rc = 0;
+    for (size_t i = 0; i < b->n + 2; i++) {
+        redisReply *reply;
+        if (rs_read_replies(r, &reply, 1, errstr, errlen))
+            return -1;
+        if (i < b->n + 1) {
+            if (reply->type == REDIS_REPLY_ERROR && rc == 0)
+                rc = pdm_err(errstr, errlen, "redis %s: %s%s", r->desc, reply->str,
+                             i ? "" : " (MULTI)");
+        } else if (reply->type == REDIS_REPLY_NIL) {
+            rc = rc ? rc : PDM_RS_EPOCH_CHANGED;
+        } else if (reply->type == REDIS_REPLY_ARRAY && reply->elements == b->n) {
+            for (size_t k = 0; k < b->n; k++)
+                take_reply(r, &b->cmds[k], reply->element[k], &rc, errstr, errlen);
+        } else if (rc == 0) {
+            rc = pdm_err(errstr, errlen, "redis %s: EXEC: %s", r->desc,
+                         reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
+        }
+        freeReplyObject(reply);
+    }
+    return rc;
+}
+
 int pdm_rs_batch_wait(pdm_redis *r, pdm_rs_batch *b, char *errstr, size_t errlen)
 {
     if (!r->c)
         return pdm_err(errstr, errlen, "redis %s: not connected", r->desc);
+    if (b->transaction)
+        return wait_transaction(r, b, errstr, errlen);
     int rc = 0;
     for (size_t i = 0; i < b->n; i++) {
         redisReply *reply;
-        if (redisGetReply(r->c, (void **)&reply) != REDIS_OK) {
-            pdm_err(errstr, errlen, "redis %s: %s", r->desc, r->c->errstr);
-            pdm_redis_drop(r);
+        if (rs_read_replies(r, &reply, 1, errstr, errlen))
             return -1;
-        }
-        if (reply->type == REDIS_REPLY_ERROR && rc == 0)
-            rc = pdm_err(errstr, errlen, "redis %s: %s", r->desc, reply->str);
-        else if (b->cmds[i].keep_reply && reply->type == REDIS_REPLY_INTEGER)
-            b->cmds[i].reply = reply->integer;
+        take_reply(r, &b->cmds[i], reply, &rc, errstr, errlen);
         freeReplyObject(reply);
     }
     return rc;
@@ -680,7 +725,6 @@ int pdm_rs_batch_wait(pdm_redis *r, pdm_rs_batch *b, char *errstr, size_t errlen
 
 int pdm_rs_batch_exec(pdm_redis *r, pdm_rs_batch *b, char *errstr, size_t errlen)
 {
-    if (pdm_rs_batch_send(r, b, errstr, errlen))
-        return -1;
-    return pdm_rs_batch_wait(r, b, errstr, errlen);
+    int rc = pdm_rs_batch_send(r, b, errstr, errlen);
+    return rc ? rc : pdm_rs_batch_wait(r, b, errstr, errlen);
 }

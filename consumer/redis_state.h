@@ -12,7 +12,8 @@
  *                         (HINCRBY): the scorer's in-process copy of a
  *                         machine is valid while ver is what its own write
  *                         made it (state_cache.h)
- *   pdm:epoch       STRING written once; its loss reveals a FLUSHALL
+ *   pdm:epoch       STRING written once; its loss reveals a FLUSHALL, and
+ *                   loads and writes are fenced by it (pdm_rs_epoch_check)
  *   pdm:incidents   ZSET  the machines with an open incident (--emit
  *                         incidents), member = machine id, score =
  *                         pdm_rs_incident_rank (CRITICAL first, then by
@@ -178,7 +179,8 @@ int64_t pdm_rs_expiry(int64_t known_at, int64_t now_ms, int64_t ttl_ms, unsigned
  * keys (bits), after the machine's writes in the batch. A key that does not
  * exist is left alone. */
 int pdm_rs_batch_expire(pdm_rs_batch *b, int32_t machine_id, int64_t at_ms, unsigned keys);
-/* Sends every command and checks every reply. */
+/* Sends every command and checks every reply (0, -1, or
+ * PDM_RS_EPOCH_CHANGED: see pdm_rs_epoch_check). */
 int pdm_rs_batch_exec(pdm_redis *r, pdm_rs_batch *b, char *errstr, size_t errlen);
 /* The same in two halves, so that the caller works while Redis executes:
  * _send writes the commands to the socket; _wait reads and checks the
@@ -217,8 +219,19 @@ int pdm_rs_incidents_count(pdm_redis *r, uint64_t *warn, uint64_t *critical, cha
 int pdm_rs_alert_texts(pdm_redis *r, const int32_t *ids, size_t n, char (*texts)[PDM_RS_ALERT_TEXT],
                        char *errstr, size_t errlen);
 
-/* Writes pdm:epoch if absent; returns 1 if it existed, 0 if just created,
- * -1 on error. A running scorer that finds it gone has lost its state. */
+/* The epoch fence against a FLUSHALL (redis_state.c). pdm:epoch holds a
+ * value written once; pdm_rs_epoch_check writes one if it is absent and
+ * adopts the value it finds: 0 if it is the one adopted before (or the
+ * first), 1 if it changed since (the state was lost: FLUSHALL, a new empty
+ * server), -1 on error. Once a client has adopted an epoch, pdm_rs_load
+ * also WATCHes pdm:epoch and answers PDM_RS_EPOCH_CHANGED (every out[]
+ * filled, to be discarded) when its value is not the adopted one; a write
+ * batch then goes as one MULTI ... EXEC under that watch, and _exec or
+ * _wait answer PDM_RS_EPOCH_CHANGED, nothing written, when the epoch
+ * changed after the load (or, on a connection opened since, before the
+ * write). Check the epoch again, then load again. A client that never
+ * adopted one (the HTTP API's reads) is not fenced. */
+#define PDM_RS_EPOCH_CHANGED 1
 int pdm_rs_epoch_check(pdm_redis *r, char *errstr, size_t errlen);
 
 #endif

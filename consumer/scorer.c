@@ -11,11 +11,6 @@
 
 #include "scorer.h"
 
-/* Machines the silence tracker follows at most (about 60 bytes each): far
- * beyond one scorer's share of a fleet, a bound against a flood of bogus
- * ids. */
-#define SILENCE_MAX_MACHINES (1u << 20)
-
 static void model_changed(void *ctx, const char *version, const char *old_version)
 {
     pdm_scorer *s = ctx;
@@ -29,13 +24,14 @@ static void kafka_stats(void *ctx, const char *json, size_t len)
 }
 
 /* The live-performance tracker, over the model's horizon. */
-static pdm_perf *perf_new(scorer_model *model, char *errstr, size_t errlen)
+static pdm_perf *perf_new(scorer_model *model, size_t max_machines, char *errstr, size_t errlen)
 {
     pdm_perf_options po;
     pdm_perf_options_init(&po);
     double horizon = pdm_model_horizon_hours(scorer_model_get(model));
     if (isfinite(horizon) && horizon > 0)
         po.horizon_ms = (int64_t)(horizon * PDM_MS_PER_HOUR);
+    po.max_machines = max_machines;
     return pdm_perf_new(&po, errstr, errlen);
 }
 
@@ -51,6 +47,8 @@ static int take_config(pdm_scorer *s, const pdm_scorer_config *cfg, char *errstr
                        n_topics);
     if (s->cfg.batch_size <= 0)
         s->cfg.batch_size = 2000;
+    if (s->cfg.max_machines == 0)
+        s->cfg.max_machines = PDM_SCORER_MAX_MACHINES;
     pdm_drift_options_init(&s->drift_opts);
     if (cfg->drift_rows)
         s->drift_opts.window_rows = cfg->drift_rows;
@@ -78,12 +76,12 @@ pdm_scorer *pdm_scorer_new(const pdm_scorer_config *cfg, char *errstr, size_t er
     if (scorer_metrics_init(&s->metrics, s->registry, s->cfg.metrics_machines, errstr, errlen))
         goto fail;
     s->model = scorer_model_new(&s->cfg, &s->drift_opts, model_changed, s, errstr, errlen);
-    if (!s->model || !(s->perf = perf_new(s->model, errstr, errlen)))
+    if (!s->model || !(s->perf = perf_new(s->model, s->cfg.max_machines, errstr, errlen)))
         goto fail;
     atomic_store(&s->stream_time, INT64_MIN);
     if (s->cfg.silence_after_ms > 0) {
         scorer_silence_config sc = {s->cfg.silence_after_ms, s->cfg.silence_forget_ms,
-                                    SILENCE_MAX_MACHINES};
+                                    s->cfg.max_machines};
         if (sc.forget_after_ms < sc.silence_after_ms)
             sc.forget_after_ms = sc.silence_after_ms;
         if (!(s->silence = scorer_silence_new(&sc))) {

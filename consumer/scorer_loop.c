@@ -369,6 +369,24 @@ static int send_output(pdm_scorer *s, scorer_batch *b)
     return 0;
 }
 
+/* The bounded per-machine structures' sizes and evictions, to /metrics. */
+static void note_structures(pdm_scorer *s)
+{
+    scorer_metrics *m = &s->metrics;
+    pdm_perf_stats p;
+    pdm_perf_get(s->perf, &p);
+    scorer_metrics_structure(m, SCORER_PERF, p.machines, p.evicted);
+    if (s->state.cache)
+        scorer_metrics_structure(m, SCORER_STATE_CACHE, pdm_state_cache_machines(s->state.cache),
+                                 pdm_state_cache_evicted(s->state.cache));
+    if (s->silence)
+        scorer_metrics_structure(m, SCORER_SILENCE, scorer_silence_tracked(s->silence),
+                                 scorer_silence_evicted(s->silence));
+    if (s->table)
+        scorer_metrics_structure(m, SCORER_TABLE, scorer_table_size(s->table),
+                                 scorer_table_evicted(s->table));
+}
+
 /* The seven steps of the file's header comment. 0, or -1 (stop requested,
  * out of memory, the model failed). */
 static int process_batch(pdm_scorer *s, scorer_batch *b)
@@ -397,6 +415,7 @@ static int process_batch(pdm_scorer *s, scorer_batch *b)
     }
     if (scorer_state_write(&s->state, b))
         return -1;
+    note_structures(s);
     return send_output(s, b);
 }
 
@@ -409,12 +428,7 @@ static void check_state_lost(pdm_scorer *s, double *last_check)
     if (pdm_monotonic_s() - *last_check <= EPOCH_CHECK_S || scorer_state_settle(&s->state))
         return;
     *last_check = pdm_monotonic_s();
-    if (scorer_state_lost(&s->state) == 1) {
-        pdm_metric_add(s->metrics.state_lost, 1);
-        pdm_log(PDM_LOG_ERROR,
-                "redis state was lost (pdm:epoch vanished: FLUSHALL or a new empty server); "
-                "features rebuild from the events that arrive from now on");
-    }
+    scorer_state_lost(&s->state); /* logs and counts a loss itself */
 }
 
 /* One turn of the loop: models, the idle finish, a batch. 0 to go on, 1 to

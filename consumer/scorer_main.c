@@ -51,6 +51,7 @@ typedef struct {
     char *drift_window;
     long long metrics_machines;
     long long state_cache_mb;
+    long long max_machines;
     char *state_ttl;
     char *log_level;
     pdm_kvlist props;
@@ -98,6 +99,7 @@ static const pdm_option options[] = {
     {"drift-window", 0, "PDM_DRIFT_WINDOW", PDM_OPT_STRING, O(drift_window), "5m", "DURATION", "... or after this long (with at least 100 rows).", 0},
     {"state-cache", 0, "PDM_STATE_CACHE", PDM_OPT_INT, O(state_cache_mb), "4", "MIB", "Keep up to MIB MiB of the machines' state as last written to Redis (about 1.5 KB a machine with a 24 h window; size it to the machines of the scorer's partitions), so that a batch reads only a version counter per machine instead of its whole window (checked against Redis every batch; 0: load everything every batch).", 0},
     {"state-ttl", 0, "PDM_STATE_TTL", PDM_OPT_STRING, O(state_ttl), "30d", "DURATION", "A machine's Redis keys expire this long (wall-clock time) after the scorer last wrote them, so a machine that stops reporting leaves Redis on its own; every write sets it again (e.g. 30d, 720h; at least 1s; 0 = keys never expire, but a TTL set earlier stays until its keys are written with a TTL again or PERSISTed).", 0},
+    {"max-machines", 0, "PDM_MAX_MACHINES", PDM_OPT_INT, O(max_machines), "1000000", "N", "Machines the scorer keeps in memory at most in each per-machine structure (the silence tracker, the live-performance tracker, the machines table); ids come from untrusted producers and any positive int32 is valid. Beyond it the least recently seen are evicted (counted in pdm_machines_evicted_total{structure}); about 200 bytes a machine over the three. The state cache is bounded by --state-cache, the per-machine series by --metrics-machines.", 0},
     {"metrics-machines", 0, "PDM_METRICS_MACHINES", PDM_OPT_INT, O(metrics_machines), "1000", "N", "Export pdm_machine_risk/level for at most N machines (the first seen).", 0},
     {"log-level", 0, "PDM_LOG_LEVEL", PDM_OPT_STRING, O(log_level), "info", "LEVEL", "debug, info, warn or error.", 0},
     {"property", 'X', "PDM_KAFKA_CONFIG", PDM_OPT_KV, O(props), NULL, "KEY=VALUE", "librdkafka property (repeatable), e.g. -X security.protocol=SASL_SSL; each goes to the client librdkafka says it is for: consumer-only ones (fetch.wait.max.ms) to the consumer, producer-only ones (linger.ms) to the producer, the rest to both.", 0},
@@ -148,6 +150,7 @@ static int check_ranges(const scorer_options *o, char *err, size_t errlen)
         {"metrics-machines", o->metrics_machines, 0, LLONG_MAX},
         {"state-cache", o->state_cache_mb, 0, 1048576},
         {"model-threads", o->model_threads, 0, 1024},
+        {"max-machines", o->max_machines, 8, 100000000},
     };
     for (size_t i = 0; i < sizeof ranges / sizeof *ranges; i++) {
         if (ranges[i].value >= ranges[i].lo && ranges[i].value <= ranges[i].hi)
@@ -238,6 +241,7 @@ static int to_config(const scorer_options *o, pdm_scorer_config *cfg, char *err,
     cfg->http_max_body = (size_t)o->http_max_body;
     cfg->drift_rows = (size_t)o->drift_rows;
     cfg->metrics_machines = (size_t)o->metrics_machines;
+    cfg->max_machines = (size_t)o->max_machines;
     cfg->state_cache_bytes = (size_t)o->state_cache_mb << 20;
     return 0;
 }

@@ -18,6 +18,7 @@ static const char *const level_labels[] = {"ok", "warn", "critical"};
 static const char *const silence_labels[] = {"back", "silent"}; /* by MachineSilence.silent */
 const char *const scorer_outcome_labels[SCORER_N_OUTCOMES] = {
     "opened", "escalated", "renotified", "cleared", "repaired", "failed", "silent"};
+static const char *const structure_labels[] = {"state_cache", "silence", "perf", "table"};
 
 /* The families, in the order /metrics shows them. A family without labels
  * has its one child at `child`; labelled ones keep the family at `family`
@@ -109,6 +110,14 @@ static const family_spec families[] = {
      "result", AT(cache_by_result), NONE, NULL, 0},
     {GAUGE, "pdm_state_cache_machines", "Machines in the in-process state cache.", NULL, NONE,
      AT(cache_machines), NULL, 0},
+    {GAUGE, "pdm_machines_held",
+     "Machines held in memory by a per-machine structure: state_cache (bounded by --state-cache), "
+     "silence, perf (live performance) and table (the machines table), bounded by --max-machines.",
+     "structure", AT(held_by_structure), NONE, NULL, 0},
+    {COUNTER, "pdm_machines_evicted_total",
+     "Machines evicted from a per-machine structure at its bound (the least recently seen; see "
+     "--max-machines and --state-cache).",
+     "structure", AT(evicted_by_structure), NONE, NULL, 0},
     {GAUGE, "pdm_ready", "1 when ready, as GET /readyz answers 200: Redis answers PING, the loop's Redis steps succeed, a model is loaded and the group is joined.", NULL,
      NONE, AT(ready), NULL, 0},
     {GAUGE, "pdm_machines_silent",
@@ -190,6 +199,10 @@ int scorer_metrics_init(scorer_metrics *m, pdm_registry *r, size_t machines_cap,
         m->incidents[k] = pdm_metric_with(m->incidents_by_outcome, &scorer_outcome_labels[k]);
     for (int k = 0; k < 2; k++)
         m->incidents_open[k] = pdm_metric_with(m->incidents_by_level, &level_labels[k + 1]);
+    for (int k = 0; k < SCORER_STRUCTURES; k++) {
+        m->machines_held[k] = pdm_metric_with(m->held_by_structure, &structure_labels[k]);
+        m->machines_evicted[k] = pdm_metric_with(m->evicted_by_structure, &structure_labels[k]);
+    }
     pdm_metric_set(m->risk_psi, NAN); /* unknown until a drift window is evaluated */
     return 0;
 }
@@ -278,6 +291,12 @@ static void counter_to(pdm_metric_child *c, uint64_t value)
     double d = (double)value - pdm_metric_value(c);
     if (d > 0)
         pdm_metric_add(c, d);
+}
+
+void scorer_metrics_structure(scorer_metrics *m, scorer_structure s, size_t held, uint64_t evicted)
+{
+    pdm_metric_set(m->machines_held[s], (double)held);
+    counter_to(m->machines_evicted[s], evicted);
 }
 
 void scorer_metrics_collect(scorer_metrics *m, int ready, const pdm_drift_result *d, pdm_perf *perf)

@@ -25,6 +25,16 @@ enum {
 };
 extern const char *const scorer_outcome_labels[SCORER_N_OUTCOMES];
 
+/* The bounded per-machine structures in memory (--max-machines; the state
+ * cache by bytes), as pdm_machines_{held,evicted_total}{structure} label. */
+typedef enum {
+    SCORER_STATE_CACHE,
+    SCORER_SILENCE,
+    SCORER_PERF,
+    SCORER_TABLE,
+    SCORER_STRUCTURES
+} scorer_structure;
+
 typedef struct {
     pdm_metric *bad, *psi, *missing, *machine_risk, *machine_level, *lag, *model_info;
     pdm_metric *events_by_type, *risk_by_level, *cache_by_result, *silence_by_event;
@@ -43,6 +53,8 @@ typedef struct {
     pdm_metric_child *batch_size, *latency, *redis_rtt;
     pdm_metric_child *cache_lookups[3]; /* hit, stale, miss */
     pdm_metric_child *cache_machines;
+    pdm_metric *evicted_by_structure, *held_by_structure;
+    pdm_metric_child *machines_evicted[SCORER_STRUCTURES], *machines_held[SCORER_STRUCTURES];
     pdm_metric_child *ready, *event_lag, *risk_psi, *precision, *recall;
     pdm_metric_child *tp, *fp, *caught, *missed;
     size_t machines_cap;                  /* per-machine series for at most this many */
@@ -58,6 +70,9 @@ void scorer_metrics_destroy(scorer_metrics *m);
 
 /* The per-machine risk and level gauges (loop thread). */
 void scorer_metrics_machine(scorer_metrics *m, int32_t machine_id, const pdm_risk *r);
+/* A structure's machines now and its evictions so far (a monotonic count
+ * kept by the structure). */
+void scorer_metrics_structure(scorer_metrics *m, scorer_structure s, size_t held, uint64_t evicted);
 /* pdm_model_info: 1 for version, 0 for old_version ("" or NULL: none). */
 void scorer_metrics_model(scorer_metrics *m, const char *version, const char *old_version);
 /* Consumer lag per partition from librdkafka's statistics JSON. */

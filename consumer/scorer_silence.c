@@ -40,7 +40,7 @@ struct scorer_silence {
     unsigned table_shift; /* 32 - log2(table_cap) */
     heap heaps[2];
     size_t tracked, silent;
-    uint64_t forgotten;
+    uint64_t forgotten, evicted;
 };
 
 int scorer_silence_rule(int64_t newest, int64_t stream, int64_t after_ms)
@@ -228,6 +228,21 @@ static void slot_forget(scorer_silence *t, uint32_t s)
     t->free_slots[t->n_free++] = s;
 }
 
+/* At max_machines: makes room for a new machine whose reading is at ts by
+ * forgetting (without an event) the machine whose newest telemetry is the
+ * oldest: the one silent longest, else the reporting one heard from longest
+ * ago. A new machine older than that one is not tracked instead. Either
+ * way one machine is evicted. 0 when there is room now, -1 if not. */
+static int evict_for(scorer_silence *t, int64_t ts)
+{
+    heap *h = t->heaps[SILENT].n ? &t->heaps[SILENT] : &t->heaps[REPORTING];
+    t->evicted++;
+    if (!h->n || t->slots[h->at[0]].newest > ts)
+        return -1;
+    slot_forget(t, h->at[0]);
+    return 0;
+}
+
 /* ---- the tracker -------------------------------------------------------------- */
 
 scorer_silence *scorer_silence_new(const scorer_silence_config *cfg)
@@ -260,7 +275,7 @@ int scorer_silence_observe(scorer_silence *t, int32_t machine, int32_t partition
 {
     size_t h = t->table_cap ? table_find(t, machine) : 0;
     if (!t->table_cap || !t->table[h]) {
-        if (t->tracked >= t->cfg.max_machines)
+        if (t->tracked >= t->cfg.max_machines && evict_for(t, ts))
             return -1;
         return slot_add(t, machine, partition, ts);
     }
@@ -343,4 +358,8 @@ size_t scorer_silence_tracked(const scorer_silence *t)
 uint64_t scorer_silence_forgotten(const scorer_silence *t)
 {
     return t->forgotten;
+}
+uint64_t scorer_silence_evicted(const scorer_silence *t)
+{
+    return t->evicted;
 }

@@ -26,8 +26,13 @@
  * O((k + 1) log n) for k changes: the machines that are still reporting
  * and the silent ones are kept in two min-heaps on their newest telemetry,
  * so a sweep looks only at those past a threshold. Memory is bounded by
- * max_machines (beyond it new machines are not tracked) and, in practice,
- * by the machines seen within forget_after of event time.
+ * max_machines and, in practice, by the machines seen within forget_after
+ * of event time. At max_machines a new machine evicts (forgets, without an
+ * event) the one whose newest telemetry is the oldest: the one silent
+ * longest, else the reporting one heard from longest ago; a new machine
+ * older than that is not tracked instead (counted as evicted too). A
+ * flood of bogus ids therefore pushes out other bogus ids or long-silent
+ * machines before any machine that reports.
  *
  * Plain data, no I/O: the unit tests drive it alone. Loop thread only.
  */
@@ -67,7 +72,7 @@ void scorer_silence_destroy(scorer_silence *t); /* accepts NULL */
  * not moved: see scorer_silence_advance). Returns 1 when it ends the
  * machine's silence (*back filled: last_seen is its newest before this
  * reading), 0 when nothing changed, -1 when the machine is not tracked
- * (full, or out of memory). */
+ * (older than every tracked one at max_machines, or out of memory). */
 int scorer_silence_observe(scorer_silence *t, int32_t machine, int32_t partition, int64_t ts,
                            scorer_silence_change *back);
 
@@ -87,5 +92,6 @@ int64_t scorer_silence_stream_time(const scorer_silence *t); /* INT64_MIN before
 size_t scorer_silence_silent(const scorer_silence *t);       /* silent machines tracked */
 size_t scorer_silence_tracked(const scorer_silence *t);      /* machines tracked */
 uint64_t scorer_silence_forgotten(const scorer_silence *t);  /* forgotten so far */
+uint64_t scorer_silence_evicted(const scorer_silence *t);    /* evicted at max_machines */
 
 #endif

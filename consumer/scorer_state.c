@@ -89,14 +89,42 @@ void scorer_state_start(scorer_state *st)
     atomic_store(&st->up, epoch >= 0);
 }
 
+/* The epoch changed: what this scorer knew of Redis is gone. */
+static void note_lost(scorer_state *st)
+{
+    pdm_state_cache_clear(st->cache); /* its versions no longer match anyway */
+    pdm_metric_add(st->metrics->state_lost, 1);
+    pdm_log(PDM_LOG_ERROR, "redis state was lost (pdm:epoch vanished: FLUSHALL or a new empty "
+                           "server); features rebuild from the events that arrive from now on");
+}
+
 int scorer_state_lost(scorer_state *st)
 {
     char err[PDM_ERRSTR_SIZE];
     int e = pdm_rs_epoch_check(st->redis, err, sizeof err);
-    if (e != 0)
-        return e < 0 ? -1 : 0;
-    pdm_state_cache_clear(st->cache); /* its versions no longer match anyway */
-    return 1;
+    if (e == 1)
+        note_lost(st);
+    return e;
+}
+
+static int epoch_step(scorer_state *st, void *ctx, int attempt, char *errstr, size_t errlen)
+{
+    (void)attempt;
+    int e = pdm_rs_epoch_check(st->redis, errstr, errlen);
+    *(int *)ctx = e;
+    return e < 0 ? -1 : 0;
+}
+
+/* A load or a write found the epoch changed: adopt the new one (retried
+ * like any step). -1 on a stop request. */
+static int renew_epoch(scorer_state *st)
+{
+    int changed = 0;
+    if (retry(st, epoch_step, &changed))
+        return -1;
+    if (changed)
+        note_lost(st);
+    return 0;
 }
 
 /* ---- writes ----------------------------------------------------------------- */
@@ -105,23 +133,36 @@ int scorer_state_lost(scorer_state *st)
  * (again) otherwise. */
 static int settle_step(scorer_state *st, void *ctx, int attempt, char *errstr, size_t errlen)
 {
+    int *fenced = ctx;
     double t0 = pdm_monotonic_s();
-    if (attempt > 0 || !st->writes_sent)
-        return pdm_rs_batch_exec(st->redis, st->writes, errstr, errlen);
-    if (pdm_rs_batch_wait(st->redis, st->writes, errstr, errlen))
-        return -1;
-    /* what was left to wait of the round trip */
-    pdm_metric_observe(st->metrics->redis_rtt, pdm_monotonic_s() - t0);
-    return 0;
+    int rc;
+    if (attempt > 0 || !st->writes_sent) {
+        rc = pdm_rs_batch_exec(st->redis, st->writes, errstr, errlen);
+    } else {
+        rc = pdm_rs_batch_wait(st->redis, st->writes, errstr, errlen);
+        if (rc >= 0) /* what was left to wait of the round trip */
+            pdm_metric_observe(st->metrics->redis_rtt, pdm_monotonic_s() - t0);
+    }
+    *fenced = rc == PDM_RS_EPOCH_CHANGED;
+    return rc < 0 ? -1 : 0;
 }
 
 int scorer_state_settle(scorer_state *st)
 {
     if (!st->writes_in_flight)
         return 0;
-    if (retry(st, settle_step, NULL))
+    int fenced = 0;
+    if (retry(st, settle_step, &fenced))
         return -1;
     st->writes_in_flight = 0;
+    if (fenced) {
+        /* Redis was flushed after the batch's state was loaded: its writes
+         * were not made (they would resurrect what the flush removed). */
+        for (size_t i = 0; i < st->n_updates; i++)
+            pdm_rs_machine_clear(&st->updates[i].st);
+        st->n_updates = 0;
+        return renew_epoch(st);
+    }
     for (size_t i = 0; i < st->n_updates; i++) {
         scorer_cache_update *u = &st->updates[i];
         int64_t v = pdm_rs_batch_version(st->writes, u->version_slot);
@@ -255,16 +296,20 @@ typedef struct {
     const unsigned char *version_only;
     size_t n;
     pdm_rs_machine *out;
+    int epoch_changed; /* the load found pdm:epoch changed: out is to be discarded */
 } load_request;
 
 static int load_step(scorer_state *st, void *ctx, int attempt, char *errstr, size_t errlen)
 {
+    (void)attempt;
     load_request *q = ctx;
     double t0 = pdm_monotonic_s();
-    if (pdm_rs_load(st->redis, q->ids, q->from, q->version_only, q->n, q->out, errstr, errlen)) {
+    int rc = pdm_rs_load(st->redis, q->ids, q->from, q->version_only, q->n, q->out, errstr, errlen);
+    q->epoch_changed = rc == PDM_RS_EPOCH_CHANGED;
+    if (rc) {
         for (size_t i = 0; i < q->n; i++)
             pdm_rs_machine_clear(&q->out[i]);
-        return -1;
+        return rc < 0 ? -1 : 0;
     }
     pdm_metric_observe(st->metrics->redis_rtt, pdm_monotonic_s() - t0);
     return 0;
@@ -272,7 +317,9 @@ static int load_step(scorer_state *st, void *ctx, int attempt, char *errstr, siz
 
 /* The stored state of the batch's machines: from the state cache where
  * Redis confirms the machine's ver counter, else loaded in full. One round
- * trip, two when a cached machine turns out stale. */
+ * trip, two when a cached machine turns out stale. 0, -1 (stop requested,
+ * out of memory), or 1: pdm:epoch changed (Redis was flushed), some
+ * machines' stored state may be filled and is to be discarded. */
 static int load_stored(scorer_state *st, scorer_batch *b)
 {
     enum { HIT, STALE, MISS };
@@ -292,9 +339,13 @@ static int load_stored(scorer_state *st, scorer_batch *b)
         m->from = from[i];
         version_only[i] = st->cache && pdm_state_cache_peek(st->cache, ids[i], from[i], &cached[i]);
     }
-    load_request q = {ids, from, version_only, n, out};
+    load_request q = {ids, from, version_only, n, out, 0};
     if (retry(st, load_step, &q))
         goto out;
+    if (q.epoch_changed) {
+        rc = 1;
+        goto out;
+    }
     for (size_t i = 0; i < n; i++) {
         scorer_machine *m = &b->machines[i];
         if (!version_only[i]) {
@@ -320,9 +371,14 @@ static int load_stored(scorer_state *st, scorer_batch *b)
         pdm_rs_machine_clear(&out[i]);
     }
     if (n_stale) {
-        load_request again = {ids, from, NULL, n_stale, out};
+        load_request again = {ids, from, NULL, n_stale, out, 0};
         if (retry(st, load_step, &again))
             goto out;
+        if (again.epoch_changed) {
+            memset(counts, 0, sizeof counts); /* counted when loaded again */
+            rc = 1;
+            goto out;
+        }
         for (size_t k = 0; k < n_stale; k++) {
             b->machines[cached[k]].stored = out[k];
             memset(&out[k], 0, sizeof out[k]);
@@ -372,7 +428,16 @@ int scorer_state_load(scorer_state *st, scorer_batch *b)
     if (scorer_state_settle(st))
         return -1;
     pdm_rs_batch_reset(st->writes);
-    if (b->n_machines && load_stored(st, b))
+    int rc = 0;
+    /* A batch is computed only from state loaded under the epoch its
+     * writes are fenced by (redis_state.h). */
+    while (b->n_machines && (rc = load_stored(st, b)) == 1) {
+        for (size_t i = 0; i < b->n_machines; i++)
+            pdm_rs_machine_clear(&b->machines[i].stored);
+        if (renew_epoch(st))
+            return -1;
+    }
+    if (b->n_machines && rc)
         return -1;
     for (size_t i = 0; i < b->n_machines; i++) {
         scorer_machine *m = &b->machines[i];

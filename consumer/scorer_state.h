@@ -56,8 +56,11 @@ void scorer_state_close(scorer_state *st);
 /* Waits for pdm:epoch (written if absent) before the first batch: retried
  * until Redis answers or a stop is requested. */
 void scorer_state_start(scorer_state *st);
-/* Checks that pdm:epoch is still there (FLUSHALL, a new empty server): 1 if
- * the state was lost (the cache is cleared), 0 if not, -1 Redis error. */
+/* Checks that pdm:epoch is still the one the state belongs to (FLUSHALL, a
+ * new empty server): 1 if the state was lost (the cache is cleared, the
+ * loss logged and counted), 0 if not, -1 Redis error. Loads and writes
+ * check it too, atomically (redis_state.h): a batch loaded before a flush
+ * never writes after it, and is loaded again when its load saw one. */
 int scorer_state_lost(scorer_state *st);
 
 /* Step 2: the stored state of the batch's machines (after the last batch's

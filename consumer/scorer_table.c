@@ -20,6 +20,8 @@
 struct scorer_table {
     scorer_table_row *rows; /* machine_id 0: empty slot */
     size_t cap, n;
+    size_t max_rows;  /* 0: unbounded */
+    uint64_t evicted; /* rows evicted at max_rows */
     rd_kafka_t *rk;
     rd_kafka_topic_t *rkt;
     rd_kafka_queue_t *queue;
@@ -71,9 +73,39 @@ static int grow(scorer_table *t)
     return 0;
 }
 
+/* At max_rows: evicts an eighth of the rows (at least one), those a batch
+ * has applied first (Redis holds their info), then pending ones; the
+ * slots are rebuilt. -1 out of memory (nothing evicted). */
+static int evict_rows(scorer_table *t)
+{
+    size_t goal = t->max_rows / 8 ? t->max_rows / 8 : 1, gone = 0;
+    scorer_table_row *old = t->rows;
+    t->rows = calloc(t->cap, sizeof *t->rows);
+    if (!t->rows) {
+        t->rows = old;
+        return -1;
+    }
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t i = 0; i < t->cap && gone < goal; i++)
+            if (old[i].machine_id && old[i].pending == pass) {
+                old[i].machine_id = 0;
+                gone++;
+            }
+    for (size_t i = 0; i < t->cap; i++)
+        if (old[i].machine_id)
+            t->rows[slot_of(t, old[i].machine_id)] = old[i];
+    free(old);
+    t->n -= gone;
+    t->evicted += gone;
+    return 0;
+}
+
 int scorer_table_set(scorer_table *t, int32_t machine_id, int model, int age)
 {
     if (machine_id <= 0)
+        return -1;
+    if (t->max_rows && t->n >= t->max_rows && !t->rows[slot_of(t, machine_id)].machine_id &&
+        evict_rows(t))
         return -1;
     if (2 * (t->n + 1) > t->cap && grow(t))
         return -1;
@@ -99,6 +131,16 @@ size_t scorer_table_size(const scorer_table *t)
     return t ? t->n : 0;
 }
 
+void scorer_table_set_max(scorer_table *t, size_t max_rows)
+{
+    t->max_rows = max_rows;
+}
+
+uint64_t scorer_table_evicted(const scorer_table *t)
+{
+    return t ? t->evicted : 0;
+}
+
 /* ---- the consumer ----------------------------------------------------------- */
 
 int scorer_table_open(scorer_table **out, const pdm_scorer_config *cfg, char *errstr,
@@ -111,6 +153,7 @@ int scorer_table_open(scorer_table **out, const pdm_scorer_config *cfg, char *er
     scorer_table *t = scorer_table_new_rows();
     if (!t)
         return pdm_err(errstr, errlen, "out of memory");
+    scorer_table_set_max(t, cfg->max_machines ? cfg->max_machines : PDM_SCORER_MAX_MACHINES);
     snprintf(t->topic, sizeof t->topic, "%s", cfg->machines_topic);
     rd_kafka_conf_t *conf =
         pdm_kafka_conf_new_for(PDM_KAFKA_CONSUMER, cfg->brokers, "pdm-scorer-table",

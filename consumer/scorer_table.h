@@ -56,7 +56,16 @@ size_t scorer_table_size(const scorer_table *t);
 
 /* An empty table without a consumer. NULL out of memory. */
 scorer_table *scorer_table_new_rows(void);
-/* Sets a machine's row (the later message wins). 0, or -1 out of memory. */
+/* Sets a machine's row (the later message wins). 0, or -1 out of memory.
+ * At the bound (scorer_table_set_max) a new machine's row first evicts an
+ * eighth of the rows: rows a batch has applied first (their info is in
+ * Redis; a machine whose keys are lost later gets its info again when its
+ * row changes or at the next start, which reads the whole topic), then
+ * rows not applied yet (a flood of bogus ids on the table's topic). */
 int scorer_table_set(scorer_table *t, int32_t machine_id, int model, int age);
+/* The bound on rows (0: none, the default of scorer_table_new_rows). */
+void scorer_table_set_max(scorer_table *t, size_t max_rows);
+/* Rows evicted at the bound so far; 0 for NULL. */
+uint64_t scorer_table_evicted(const scorer_table *t);
 
 #endif

@@ -19,6 +19,7 @@ struct pdm_state_cache {
     entry **buckets;
     size_t n_buckets; /* a power of two */
     size_t n, bytes, max_bytes;
+    uint64_t evicted; /* entries dropped for room (least recently used) */
     entry *newest, *oldest;
 };
 
@@ -276,9 +277,16 @@ int pdm_state_cache_put(pdm_state_cache *c, pdm_rs_machine *st, int64_t cover, i
     lru_push(c, e);
     c->n++;
     c->bytes += bytes;
-    while (c->bytes > c->max_bytes && c->oldest)
+    while (c->bytes > c->max_bytes && c->oldest) {
         remove_entry(c, c->oldest);
+        c->evicted++;
+    }
     return 0;
+}
+
+uint64_t pdm_state_cache_evicted(const pdm_state_cache *c)
+{
+    return c ? c->evicted : 0;
 }
 
 /* ---- the state after a batch ------------------------------------------------------- */

@@ -59,6 +59,8 @@ int pdm_state_cache_may_keep(int loaded_exists, int64_t loaded_version, int64_t 
 void pdm_state_cache_drop(pdm_state_cache *c, int32_t id);
 void pdm_state_cache_clear(pdm_state_cache *c);
 size_t pdm_state_cache_machines(const pdm_state_cache *c);
+/* Entries evicted for room so far (least recently used first); 0 for NULL. */
+uint64_t pdm_state_cache_evicted(const pdm_state_cache *c);
 size_t pdm_state_cache_bytes(const pdm_state_cache *c);
 
 /* The state Redis holds for a machine after a batch's writes, computed

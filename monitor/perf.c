@@ -8,6 +8,10 @@
  * Machines are found through an open-addressing table of indices.
  * Rolling counts live in one bucket per day of event time, a ring of
  * window_days buckets, reused as the newest event time moves on.
+ * Machines are bounded by max_machines: ids come from untrusted producers
+ * and any positive int32 is valid. At the bound a new machine evicts, in
+ * one O(n log n) pass, the eighth of the machines seen longest ago (their
+ * clocks oldest), so the pass is amortised over n/8 new machines.
  */
 #include <math.h>
 #include <pthread.h>
@@ -19,6 +23,8 @@
 #include "pdm_monitor.h"
 
 #define MS_PER_DAY (24 * PDM_MS_PER_HOUR)
+
+enum { OUT_TP, OUT_FP, OUT_CAUGHT, OUT_MISSED }; /* what count() counts */
 
 typedef struct {
     int64_t t;     /* the alert's time, or the incident's opening */
@@ -48,7 +54,7 @@ struct pdm_perf {
     int32_t *slots; /* index into machines, -1 empty; size a power of two */
     size_t n_slots;
     int64_t clock; /* newest event time overall */
-    uint64_t tp, fp, caught, missed, pending, alerts, failures;
+    uint64_t tp, fp, caught, missed, pending, alerts, failures, evicted;
     day_bucket *days; /* window_days buckets */
 };
 
@@ -56,6 +62,7 @@ void pdm_perf_options_init(pdm_perf_options *o)
 {
     o->horizon_ms = 24 * PDM_MS_PER_HOUR;
     o->window_days = 30;
+    o->max_machines = 1000000;
 }
 
 pdm_perf *pdm_perf_new(const pdm_perf_options *opts, char *errstr, size_t errlen)
@@ -65,8 +72,12 @@ pdm_perf *pdm_perf_new(const pdm_perf_options *opts, char *errstr, size_t errlen
         o = *opts;
     else
         pdm_perf_options_init(&o);
-    if (o.horizon_ms <= 0 || o.window_days < 1 || o.window_days > 3660) {
-        pdm_err(errstr, errlen, "perf: the horizon must be positive and the window 1..3660 days");
+    if (o.horizon_ms <= 0 || o.window_days < 1 || o.window_days > 3660 || o.max_machines < 8 ||
+        o.max_machines > INT32_MAX / 4) {
+        pdm_err(errstr, errlen,
+                "perf: the horizon must be positive, the window 1..3660 days and the machines "
+                "8..%d",
+                INT32_MAX / 4);
         return NULL;
     }
     pdm_perf *p = calloc(1, sizeof *p);
@@ -142,6 +153,68 @@ static int grow_slots(pdm_perf *p)
     return 0;
 }
 
+static int cmp_clock(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Rebuilds the slots from the machines array (after an eviction). */
+static void rebuild_slots(pdm_perf *p)
+{
+    for (size_t i = 0; i < p->n_slots; i++)
+        p->slots[i] = -1;
+    for (size_t i = 0; i < p->n_machines; i++) {
+        size_t k = slot_of(p->machines[i].id, p->n_slots);
+        while (p->slots[k] >= 0)
+            k = (k + 1) & (p->n_slots - 1);
+        p->slots[k] = (int32_t)i;
+    }
+}
+
+static void count(pdm_perf *p, int o, int64_t t);
+
+/* Evicts the eighth of the machines whose clocks are oldest (ties: the
+ * first in the array). -1 out of memory (nothing evicted). */
+static int evict_oldest(pdm_perf *p)
+{
+    size_t n = p->n_machines, k = n / 8 ? n / 8 : 1;
+    int64_t *clocks = malloc(n * sizeof *clocks);
+    if (!clocks)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        clocks[i] = p->machines[i].clock;
+    qsort(clocks, n, sizeof *clocks, cmp_clock);
+    int64_t cut = clocks[k - 1];
+    size_t below = 0;
+    for (size_t i = 0; i < n; i++)
+        below += p->machines[i].clock < cut;
+    free(clocks);
+    size_t at_cut = k - below, kept = 0; /* evicted with clock == cut */
+    for (size_t i = 0; i < n; i++) {
+        machine *m = &p->machines[i];
+        int go = m->clock < cut || (m->clock == cut && at_cut > 0);
+        if (!go) {
+            p->machines[kept++] = *m;
+            continue;
+        }
+        if (m->clock == cut)
+            at_cut--;
+        for (size_t a = 0; a < m->n_alerts; a++) {
+            if (m->alerts[a].claimed)
+                continue;
+            p->pending--;
+            if (m->alerts[a].until < p->clock) /* its window is over: as advance() */
+                count(p, OUT_FP, m->alerts[a].t);
+        }
+        free(m->alerts);
+        p->evicted++;
+    }
+    p->n_machines = kept;
+    rebuild_slots(p);
+    return 0;
+}
+
 /* The machine's entry, created if new; NULL on out of memory. */
 static machine *machine_get(pdm_perf *p, int32_t id)
 {
@@ -152,8 +225,13 @@ static machine *machine_get(pdm_perf *p, int32_t id)
             return m;
         k = (k + 1) & (p->n_slots - 1);
     }
-    if (p->n_machines >= INT32_MAX)
-        return NULL;
+    if (p->n_machines >= p->opt.max_machines) {
+        if (evict_oldest(p))
+            return NULL;
+        k = slot_of(id, p->n_slots);
+        while (p->slots[k] >= 0)
+            k = (k + 1) & (p->n_slots - 1);
+    }
     if (2 * (p->n_machines + 1) > p->n_slots) {
         if (grow_slots(p))
             return NULL;
@@ -182,9 +260,7 @@ static int64_t day_of(int64_t t)
     return t >= 0 ? t / MS_PER_DAY : -((-t + MS_PER_DAY - 1) / MS_PER_DAY);
 }
 
-typedef enum { OUT_TP, OUT_FP, OUT_CAUGHT, OUT_MISSED } outcome;
-
-static void count(pdm_perf *p, outcome o, int64_t t)
+static void count(pdm_perf *p, int o, int64_t t)
 {
     uint64_t *all[] = {&p->tp, &p->fp, &p->caught, &p->missed};
     (*all[o])++;
@@ -383,6 +459,7 @@ void pdm_perf_get(pdm_perf *p, pdm_perf_stats *out)
     out->alerts = p->alerts;
     out->failures = p->failures;
     out->machines = p->n_machines;
+    out->evicted = p->evicted;
     out->horizon_ms = p->opt.horizon_ms;
     out->window_days = p->opt.window_days;
     out->event_time_ms = p->clock;
@@ -420,6 +497,7 @@ cJSON *pdm_perf_to_json(const pdm_perf_stats *s)
                                  (double)s->horizon_ms / (double)PDM_MS_PER_HOUR) ||
         !cJSON_AddNumberToObject(root, "window_days", s->window_days) ||
         !cJSON_AddNumberToObject(root, "machines", (double)s->machines) ||
+        !cJSON_AddNumberToObject(root, "machines_evicted", (double)s->evicted) ||
         !cJSON_AddNumberToObject(root, "alerts", (double)s->alerts) ||
         !cJSON_AddNumberToObject(root, "failures", (double)s->failures) ||
         !cJSON_AddNumberToObject(root, "pending", (double)s->pending))

@@ -137,6 +137,10 @@ topic=pdm.events
 "$bin/pdm-tail" --brokers "$brokers" --topic pdm.risk --from-beginning=false --format text \
   2>"$work/tail.log" &
 pids+=($!)
+# The same topic as JSON lines for the closing summary.
+"$bin/pdm-tail" --brokers "$brokers" --topic pdm.risk --from-beginning=false >"$work/risk.jsonl" \
+  2>"$work/tail-json.log" &
+pids+=($!)
 # The HTTP API on loopback, port 8000 unless it is taken (or --http-port).
 if ! python3 -c 'import socket,sys; s=socket.socket(); s.bind(("127.0.0.1",int(sys.argv[1])))' \
   "$http_port" 2>/dev/null; then

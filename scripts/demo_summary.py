@@ -6,14 +6,17 @@ the failures that really came.
   demo_summary.py --data DIR --risk FILE --models DIR [--mlruns DIR]
                   [--scored N] [--messages N] [--elapsed S] [--until TIME]
 
---risk is pdm-tail's JSON lines of the risk topic with `--emit changes`: a
-machine's level holds from one RiskEvent to its next, so its level at every
-telemetry hour of --data is known. Up to --until (the stream time reached;
-default: that of the --scored-th telemetry row in time order, the replay's
-order, or the data's end), with the model's horizon H:
-  - an alert is raised when a machine goes from OK to WARN or CRITICAL; it
-    lasts until the machine is OK again; it is followed by a failure when
-    the machine fails at f with start < f <= end + H;
+--risk is pdm-tail's JSON lines of the risk topic. With `--emit incidents`
+(the scorer's default) an alert is an incident: it is raised at its opening
+and lasts until the RiskEvent that resolves it; its notifications are its
+firing events (opened, escalated, renotified). With `--emit changes` a
+machine's level holds from one RiskEvent to its next: an alert is raised
+when a machine goes from OK to WARN or CRITICAL and lasts until it is OK
+again; each WARN/CRITICAL event is a notification. Up to --until (the stream
+time reached; default: that of the --scored-th telemetry row in time order,
+the replay's order, or the data's end), with the model's horizon H:
+  - an alert is followed by a failure when the machine fails at f with
+    start < f <= end + H;
   - a failure at f is caught when the machine was WARN or CRITICAL at some
     telemetry hour t with f - H <= t < f (the trainer's label rule), its lead
     time f - t of the earliest such hour; else it is missed.
@@ -42,21 +45,45 @@ def stamp(h):
     return dt.datetime.fromtimestamp(h * 3600, dt.timezone.utc).strftime("%Y-%m-%d %H:%M")
 
 
-def load_changes(path):
-    """{machine: [(hour, level), ...]} in time order, from pdm-tail's lines."""
-    changes = {}
-    if not os.path.exists(path):
-        return changes
-    for line in open(path):
-        try:
-            e = json.loads(line).get("event") or {}
-        except ValueError:
-            continue
-        if e.get("type") == "risk":
-            changes.setdefault(e["machine_id"], []).append((hours(e["ts"]), e["level"]))
+def load_risk(path):
+    """(changes, incidents) from pdm-tail's lines of the risk topic:
+    {machine: [(hour, level), ...]} for RiskEvents without an incident and
+    {machine: [(opened hour, resolved hour or None, [firing hours]), ...]}
+    for incidents, both in time order."""
+    changes, by_id = {}, {}
+    if os.path.exists(path):
+        for line in open(path):
+            try:
+                e = json.loads(line).get("event") or {}
+            except ValueError:
+                continue
+            if e.get("type") != "risk":
+                continue
+            m = e["machine_id"]
+            if not e.get("incident_id"):
+                changes.setdefault(m, []).append((hours(e["ts"]), e["level"]))
+                continue
+            inc = by_id.setdefault((m, e["incident_id"]), [hours(e["opened_at"]), None, set()])
+            if e.get("status") == "resolved":
+                inc[1] = hours(e["ts"])
+            else:
+                inc[2].add(hours(e["ts"]))  # a replayed duplicate counts once
     for v in changes.values():
         v.sort(key=lambda x: x[0])
-    return changes
+    incidents = {}
+    for (m, _), (o, r, firing) in by_id.items():
+        incidents.setdefault(m, []).append((o, r, sorted(firing)))
+    for v in incidents.values():
+        v.sort(key=lambda x: x[0])
+    return changes, incidents
+
+
+def incident_episodes(incidents, until):
+    """{machine: [(start, end), ...]}: each incident from its opening to its
+    resolution (end exclusive); one still open at until lasts to until + 1."""
+    return {m: [(o, min(r, until + 1) if r is not None else until + 1)
+                for o, r, _ in incs if o <= until]
+            for m, incs in incidents.items()}
 
 
 def alert_episodes(changes, until):
@@ -115,10 +142,10 @@ def evaluate(episodes, failures, telemetry, horizon, since, until):
     return raised, followed, len(machines), caught, missed, leads
 
 
-def describe(raised, followed, machines, caught, missed, leads, horizon):
+def describe(raised, followed, machines, caught, missed, leads, horizon, noun="alerts"):
     precision = f"{followed / raised:.2f}" if raised else "n/a"
     lead = f"{statistics.median(leads):.0f} h" if leads else "n/a"
-    return (f"{raised} alerts raised on {machines} machines, {followed} followed by a failure "
+    return (f"{raised} {noun} raised on {machines} machines, {followed} followed by a failure "
             f"within {horizon} h (precision {precision}); failures caught {caught} of "
             f"{caught + missed}, missed {missed}; median lead time {lead}")
 
@@ -163,9 +190,16 @@ def main():
             failures.setdefault(int(r["machineID"]), set()).add(hours(r["datetime"]))
     failures = {m: sorted(v) for m, v in failures.items()}
 
-    changes = load_changes(a.risk)
-    episodes = alert_episodes(changes, until)
-    notifications = sum(1 for ch in changes.values() for h, lv in ch if lv != "OK" and h <= until)
+    changes, incidents = load_risk(a.risk)
+    if incidents:
+        episodes = incident_episodes(incidents, until)
+        notifications = sum(1 for incs in incidents.values() for _, _, fh in incs
+                            for h in fh if h <= until)
+        kind, noun = "incident notifications (opened, escalated, renotified)", "incidents"
+    else:
+        episodes = alert_episodes(changes, until)
+        notifications = sum(1 for ch in changes.values() for h, lv in ch if lv != "OK" and h <= until)
+        kind, noun = "WARN/CRITICAL notifications", "alerts"
 
     print(f"== summary: the stream from {stamp(first)} to {stamp(until)}")
     if a.scored is not None:
@@ -174,10 +208,10 @@ def main():
         took = f" in {a.elapsed:.1f} s" if a.elapsed else ""
         print(f"scored:    {a.scored:,} telemetry events{msgs}{took}{rate}")
     all_period = evaluate(episodes, failures, telemetry, horizon, first, until)
-    print(f"all:       {describe(*all_period, horizon)}; {notifications} WARN/CRITICAL notifications")
+    print(f"all:       {describe(*all_period, horizon, noun)}; {notifications} {kind}")
     if held_out <= until:
         print(f"held out:  from {stamp(held_out)} (never seen in training): "
-              f"{describe(*evaluate(episodes, failures, telemetry, horizon, held_out, until), horizon)}")
+              f"{describe(*evaluate(episodes, failures, telemetry, horizon, held_out, until), horizon, noun)}")
     print(f"model:     {meta['version']}: macro F1 {metrics['macro_f1']:.3f}, PR AUC "
           f"{metrics['pr_auc']:.3f} on its held-out period; report {os.path.join(pkg, 'report.html')}")
     if a.mlruns:

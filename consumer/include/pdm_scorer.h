@@ -59,7 +59,12 @@ typedef struct {
     size_t metrics_machines;       /* per-machine risk gauges for at most this many */
     size_t state_cache_bytes;      /* in-process copy of the machines' state; 0: none */
     int64_t state_ttl_ms;          /* a machine's Redis keys expire this long after its last write; 0: never */
+    size_t max_machines;           /* per-machine structures in memory hold at most this many
+                                    * (silence and performance trackers, machines table);
+                                    * 0: PDM_SCORER_MAX_MACHINES */
 } pdm_scorer_config;
+
+#define PDM_SCORER_MAX_MACHINES 1000000
 
 typedef struct pdm_scorer pdm_scorer;
 

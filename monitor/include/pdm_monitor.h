@@ -215,8 +215,14 @@ struct cJSON *pdm_drift_to_json(const pdm_drift_result *r);
 /* ==== live model performance ============================================ */
 
 typedef struct {
-    int64_t horizon_ms; /* H: the model's horizon (default 24 h) */
-    int window_days;    /* D: rolling window (default 30), >= 1 */
+    int64_t horizon_ms;  /* H: the model's horizon (default 24 h) */
+    int window_days;     /* D: rolling window (default 30), >= 1 */
+    size_t max_machines; /* machines kept at most (default 1,000,000; >= 8). A new
+                          * machine beyond it evicts the eighth of them whose
+                          * event time is oldest: their pending alerts whose
+                          * window the overall event time has passed count as
+                          * false positives, the others (open incidents too)
+                          * are dropped uncounted */
 } pdm_perf_options;
 
 void pdm_perf_options_init(pdm_perf_options *o);
@@ -232,6 +238,7 @@ typedef struct {
     uint64_t pending;          /* alerts not resolved yet */
     uint64_t alerts, failures; /* observed (duplicates dropped) */
     size_t machines;
+    uint64_t evicted; /* machines evicted at max_machines so far */
     int64_t horizon_ms;
     int window_days;
     int64_t event_time_ms; /* newest event time seen, INT64_MIN if none */

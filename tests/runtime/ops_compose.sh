@@ -91,7 +91,7 @@ if brokers != "kafka:9092" or adv.get("PLAINTEXT") != brokers or listeners.get("
     errs.append(f"scorer PDM_BROKERS={brokers} is not kafka's advertised PLAINTEXT listener {adv}")
 
 redis_cmd = " ".join(map(str, svc["redis"].get("command", [])))
-for opt in ["--appendonly yes", "--appendfsync everysec"]:
+for opt in ["--appendonly yes", "--appendfsync everysec", "--maxmemory-policy volatile-ttl"]:
     if opt not in redis_cmd:
         errs.append(f"redis command lacks {opt}: {redis_cmd}")
 if not any(str(v).split(":")[1:2] == ["/data"] for v in svc["redis"].get("volumes", [])):

@@ -43,7 +43,7 @@ COUNTERS = {
     "pdm_alerts_true_positive_total": set(), "pdm_alerts_false_positive_total": set(),
     "pdm_failures_caught_total": set(), "pdm_failures_missed_total": set(),
     "pdm_machine_silence_events_total": {"event"},
-    "pdm_incidents_total": {"outcome"},
+    "pdm_incidents_total": {"outcome"}, "pdm_machines_evicted_total": {"structure"},
 }
 HISTOGRAMS = ["pdm_scoring_batch_size", "pdm_processing_latency_seconds", "pdm_redis_roundtrip_seconds",
               "pdm_incident_lead_time_seconds"]
@@ -54,6 +54,7 @@ GAUGES = {
     "pdm_alert_precision": set(), "pdm_alert_recall": set(),
     "pdm_machine_risk": {"machine_id"}, "pdm_machine_level": {"machine_id"},
     "pdm_machines_silent": set(), "pdm_incidents_open": {"level"},
+    "pdm_machines_held": {"structure"},
 }
 PROCESS = ["process_resident_memory_bytes", "process_virtual_memory_bytes", "process_cpu_seconds_total", "process_open_fds", "process_max_fds",
            "process_start_time_seconds"]

@@ -756,6 +756,66 @@ static void test_perf_bounded_state(void **state)
     assert_null(pdm_perf_new(&o, err, sizeof err));
     o = (pdm_perf_options){.horizon_ms = H, .window_days = 0};
     assert_null(pdm_perf_new(&o, err, sizeof err));
+    pdm_perf_options_init(&o);
+    assert_int_equal(o.max_machines, 1000000);
+    o.max_machines = 7;
+    assert_null(pdm_perf_new(&o, err, sizeof err));
+}
+
+/* 100,000 distinct machine ids, one reading each, against a bound of 1,000:
+ * the tracker never holds more than the bound, counts every eviction, and
+ * evicts the machines seen longest ago (event time): a machine that keeps
+ * reporting keeps its alerts. An evicted machine's alert already past the
+ * horizon counts as a false positive; a younger one is dropped uncounted. */
+static void test_perf_machines_bounded(void **state)
+{
+    char err[PDM_ERRSTR_SIZE];
+    pdm_perf_options o;
+    pdm_perf_options_init(&o);
+    o.max_machines = 1000;
+    pdm_perf *p = pdm_perf_new(&o, err, sizeof err);
+    assert_non_null(p);
+    pdm_perf_stats s;
+    int64_t t0 = 100 * DAY;
+    assert_int_equal(pdm_perf_alert(p, 1, t0 - 2 * DAY), 0); /* the oldest: evicted first */
+    size_t most = 0;
+    for (int32_t id = 100; id < 100100; id++) {
+        int64_t t = t0 + (int64_t)(id - 100) * 60000; /* a minute apart */
+        assert_int_equal(pdm_perf_observe(p, id, t), 0);
+        /* machine 7 reports every 50 minutes; its alert at 50,000 is
+         * claimed by its failure 10 h (600 new machines, 4 evictions) later */
+        if (id % 50 == 0)
+            assert_int_equal(pdm_perf_observe(p, 7, t), 0);
+        if (id == 50000)
+            assert_int_equal(pdm_perf_alert(p, 7, t), 0);
+        if (id == 50600)
+            assert_int_equal(pdm_perf_failure(p, 7, t), 0);
+        pdm_perf_get(p, &s);
+        if (s.machines > most)
+            most = s.machines;
+    }
+    pdm_perf_get(p, &s);
+    assert_true(most <= 1000);
+    assert_true(s.machines > 800);
+    assert_int_equal(s.evicted + s.machines, 100000 + 2);
+    /* 1's alert, long past its horizon when evicted: a false positive;
+     * 7's: a true positive, so 7 was never evicted */
+    ASSERT_COUNTS(s.all, 1, 1, 1, 0);
+    assert_int_equal(s.pending, 0);
+    pdm_perf_destroy(p);
+
+    /* an evicted machine's alert within the horizon is dropped, not counted */
+    o.max_machines = 8;
+    p = pdm_perf_new(&o, err, sizeof err);
+    assert_int_equal(pdm_perf_alert(p, 1, t0), 0);
+    for (int32_t id = 2; id <= 9; id++)
+        assert_int_equal(pdm_perf_observe(p, id, t0 + H), 0);
+    pdm_perf_get(p, &s);
+    assert_int_equal(s.machines, 8);
+    assert_int_equal(s.evicted, 1);
+    assert_int_equal(s.pending, 0);
+    ASSERT_COUNTS(s.all, 0, 0, 0, 0);
+    pdm_perf_destroy(p);
 }
 
 int main(void)
@@ -768,7 +828,7 @@ int main(void)
         cmocka_unit_test(test_perf_empty),           cmocka_unit_test(test_perf_horizon_boundaries),
         cmocka_unit_test(test_perf_alert_sequences), cmocka_unit_test(test_perf_incidents),
         cmocka_unit_test(test_perf_machines_apart),  cmocka_unit_test(test_perf_rolling_window),
-        cmocka_unit_test(test_perf_bounded_state),
+        cmocka_unit_test(test_perf_bounded_state),   cmocka_unit_test(test_perf_machines_bounded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -235,10 +235,114 @@ static void test_epoch_detects_flush(void **state)
     char err[PDM_ERRSTR_SIZE];
     pdm_redis *r = test_redis_connect();
     flushall(r);
-    assert_int_equal(pdm_rs_epoch_check(r, err, sizeof err), 0); /* created */
-    assert_int_equal(pdm_rs_epoch_check(r, err, sizeof err), 1); /* still there */
+    assert_int_equal(pdm_rs_epoch_check(r, err, sizeof err), 0); /* created, adopted */
+    assert_int_equal(pdm_rs_epoch_check(r, err, sizeof err), 0); /* still the same */
     flushall(r);
-    assert_int_equal(pdm_rs_epoch_check(r, err, sizeof err), 0); /* lost, recreated */
+    assert_int_equal(pdm_rs_epoch_check(r, err, sizeof err), 1); /* lost, recreated */
+    assert_int_equal(pdm_rs_epoch_check(r, err, sizeof err), 0);
+    /* another client's epoch (written after a flush by another scorer) */
+    pdm_redis *other = test_redis_connect();
+    flushall(r);
+    assert_int_equal(pdm_rs_epoch_check(other, err, sizeof err), 0);
+    assert_int_equal(pdm_rs_epoch_check(r, err, sizeof err), 1);
+    assert_int_equal(pdm_rs_epoch_check(other, err, sizeof err), 0); /* r adopted it */
+    pdm_redis_destroy(other);
+    pdm_redis_destroy(r);
+}
+
+/* A batch whose state was loaded before a FLUSHALL writes nothing after
+ * it (the epoch fence); the next load sees the change, and after the epoch
+ * is checked again loads and writes work. */
+static void test_epoch_fences_writes(void **state)
+{
+    char err[PDM_ERRSTR_SIZE];
+    pdm_redis *r = test_redis_connect();
+    flushall(r);
+    assert_int_equal(pdm_rs_epoch_check(r, err, sizeof err), 0);
+    pdm_event a = tel(5, T0, 1.0), b2 = tel(5, T0 + H, 2.0);
+    write_events(r, &a, 1); /* fenced mode: MULTI ... EXEC */
+    pdm_rs_machine m;
+    load_one(r, 5, 0, &m);
+    assert_int_equal(m.n_tel, 1);
+    m.newest = T0 + H;
+
+    pdm_rs_batch *b = pdm_rs_batch_new();
+    assert_int_equal(pdm_rs_batch_event(b, &b2, 1), 0);
+    assert_int_equal(pdm_rs_batch_meta(b, &m, NULL), 0);
+    flushall(r); /* between the load and the write */
+    assert_int_equal(pdm_rs_batch_exec(r, b, err, sizeof err), PDM_RS_EPOCH_CHANGED);
+    pdm_rs_machine_clear(&m);
+    redisContext *c = redisConnect("127.0.0.1", test_server.port);
+    redisReply *rep = redisCommand(c, "DBSIZE");
+    assert_int_equal(rep->integer, 0); /* nothing written, not even one command */
+    freeReplyObject(rep);
+
+    /* the next load says so, until the epoch is adopted again */
+    int32_t id = 5;
+    int64_t from = 0;
+    memset(&m, 0, sizeof m);
+    assert_int_equal(pdm_rs_load(r, &id, &from, NULL, 1, &m, err, sizeof err),
+                     PDM_RS_EPOCH_CHANGED);
+    pdm_rs_machine_clear(&m);
+    assert_int_equal(pdm_rs_epoch_check(r, err, sizeof err), 1);
+    load_one(r, 5, 0, &m);
+    assert_false(m.exists);
+    pdm_rs_machine_clear(&m);
+    assert_int_equal(pdm_rs_batch_exec(r, b, err, sizeof err), 0);
+    load_one(r, 5, 0, &m);
+    assert_int_equal(m.n_tel, 1);
+    assert_true(m.newest == T0 + H);
+    pdm_rs_machine_clear(&m);
+
+    /* a write on a new connection (a retry after an I/O error) checks the
+     * epoch first: a flush before it is seen too */
+    load_one(r, 5, 0, &m);
+    pdm_rs_machine_clear(&m);
+    rep = redisCommand(c, "CLIENT KILL TYPE normal SKIPME yes");
+    freeReplyObject(rep);
+    flushall(r);
+    assert_int_not_equal(pdm_rs_batch_exec(r, b, err, sizeof err), 0); /* the dead connection */
+    assert_int_equal(pdm_rs_batch_exec(r, b, err, sizeof err), PDM_RS_EPOCH_CHANGED);
+    rep = redisCommand(c, "DBSIZE");
+    assert_int_equal(rep->integer, 0);
+    freeReplyObject(rep);
+    redisFree(c);
+    pdm_rs_batch_destroy(b);
+    pdm_redis_destroy(r);
+}
+
+/* A write refused while queued (an ACL without ZADD) fails the batch with
+ * the server's message, and nothing of it runs. */
+static void test_transaction_error_reported(void **state)
+{
+    char err[PDM_ERRSTR_SIZE];
+    pdm_redis *r = test_redis_connect();
+    flushall(r);
+    assert_int_equal(pdm_rs_epoch_check(r, err, sizeof err), 0);
+    redisContext *c = redisConnect("127.0.0.1", test_server.port);
+    redisReply *rep = redisCommand(c, "ACL SETUSER nozadd on nopass ~* &* +@all -zadd");
+    freeReplyObject(rep);
+    char url[64];
+    snprintf(url, sizeof url, "redis://nozadd:x@127.0.0.1:%d", test_server.port);
+    pdm_redis *limited = pdm_redis_new(url, NULL, 1, err, sizeof err);
+    assert_non_null(limited);
+    assert_int_equal(pdm_rs_epoch_check(limited, err, sizeof err), 0);
+    pdm_rs_batch *b = pdm_rs_batch_new();
+    pdm_event e = tel(9, T0, 1.0);
+    pdm_event info = {.type = PDM_EV_MACHINE, .machine_id = 9, .ts = T0};
+    info.u.machine.model = 1;
+    assert_int_equal(pdm_rs_batch_event(b, &info, 0), 0);
+    assert_int_equal(pdm_rs_batch_event(b, &e, 1), 0);
+    assert_int_equal(pdm_rs_batch_exec(limited, b, err, sizeof err), -1);
+    assert_non_null(strstr(err, "NOPERM"));
+    rep = redisCommand(c, "EXISTS pdm:{9}:meta");
+    assert_int_equal(rep->integer, 0); /* the HSET before it did not run either */
+    freeReplyObject(rep);
+    rep = redisCommand(c, "ACL DELUSER nozadd");
+    freeReplyObject(rep);
+    redisFree(c);
+    pdm_rs_batch_destroy(b);
+    pdm_redis_destroy(limited);
     pdm_redis_destroy(r);
 }
 
@@ -454,6 +558,8 @@ int main(void)
         cmocka_unit_test(test_trim_and_meta),
         cmocka_unit_test(test_ttl_on_every_key),
         cmocka_unit_test(test_epoch_detects_flush),
+        cmocka_unit_test(test_epoch_fences_writes),
+        cmocka_unit_test(test_transaction_error_reported),
         cmocka_unit_test(test_urls_and_errors),
         cmocka_unit_test(test_server_restart_reconnects),
     };

@@ -606,6 +606,43 @@ static void test_incidents_failure_and_silence(void **state)
     scorer_batch_destroy(b);
 }
 
+/* The machines table at its bound (--max-machines): 100,000 distinct ids
+ * never make it hold more than the bound, every eviction is counted, and
+ * rows a batch has applied go before rows not applied yet. */
+static void test_table_bounded(void **state)
+{
+    (void)state;
+    scorer_table *t = scorer_table_new_rows();
+    assert_non_null(t);
+    scorer_table_set_max(t, 16);
+    for (int32_t id = 1; id <= 16; id++)
+        assert_int_equal(scorer_table_set(t, id, 1, 1), 0);
+    for (int32_t id = 1; id <= 8; id++)
+        scorer_table_find(t, id)->pending = 0;         /* applied by a batch */
+    assert_int_equal(scorer_table_set(t, 5, 1, 1), 0); /* the same row: nothing new */
+    assert_int_equal(scorer_table_size(t), 16);
+    assert_int_equal(scorer_table_evicted(t), 0);
+    assert_int_equal(scorer_table_set(t, 17, 2, 3), 0); /* evicts 16 / 8 = 2 applied rows */
+    assert_int_equal(scorer_table_size(t), 15);
+    assert_int_equal(scorer_table_evicted(t), 2);
+    size_t applied = 0;
+    for (int32_t id = 1; id <= 8; id++)
+        applied += scorer_table_find(t, id) != NULL;
+    assert_int_equal(applied, 6);
+    for (int32_t id = 9; id <= 17; id++)
+        assert_non_null(scorer_table_find(t, id)); /* every pending row kept */
+    size_t most = 0;
+    for (int32_t id = 1000; id < 101000; id++) {
+        assert_int_equal(scorer_table_set(t, id, 1, 1), 0);
+        if (scorer_table_size(t) > most)
+            most = scorer_table_size(t);
+    }
+    assert_int_equal(most, 16);
+    assert_int_equal(scorer_table_evicted(t) + scorer_table_size(t), 17 + 100000);
+    assert_non_null(scorer_table_find(t, 100999)); /* the newest row is there */
+    scorer_table_close(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -616,6 +653,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_incidents_across_batches, setup, teardown),
         cmocka_unit_test_setup_teardown(test_incidents_failure_and_silence, setup, teardown),
         cmocka_unit_test(test_assignment),
+        cmocka_unit_test(test_table_bounded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -215,17 +215,65 @@ static void test_retain_and_bound(void **state)
     scorer_silence_change out[64], back;
     for (int32_t id = 1; id <= 4; id++)
         assert_int_equal(note(t, id, id, T0, &back), 0);
-    assert_int_equal(note(t, 5, 5, T0 + 7 * H, &back), -1);
+    assert_int_equal(note(t, 5, 5, T0 - H, &back), -1); /* full, and older than all */
+    assert_int_equal(scorer_silence_evicted(t), 1);
+    assert_int_equal(note(t, 6, 6, T0 + 7 * H, &back), 0); /* full: machine 1 evicted */
+    assert_int_equal(scorer_silence_evicted(t), 2);
+    assert_int_equal(scorer_silence_tracked(t), 4);
     assert_int_equal(scorer_silence_stream_time(t), T0 + 7 * H);
-    assert_int_equal(sweep(t, out), 4);
-    assert_int_equal(scorer_silence_silent(t), 4);
+    assert_int_equal(sweep(t, out), 3);
+    assert_int_equal(out[0].machine_id, 2);
+    assert_int_equal(scorer_silence_silent(t), 3);
+    assert_int_equal(note(t, 4, 4, T0 + 8 * H, &back), 1); /* back: 2 and 3 stay silent */
     scorer_silence_retain(t, keep_even, NULL);
-    assert_int_equal(scorer_silence_tracked(t), 2);
-    assert_int_equal(scorer_silence_silent(t), 2);
-    assert_int_equal(note(t, 2, 2, T0 + 7 * H, &back), 1);
-    assert_int_equal(note(t, 1, 1, T0 + 7 * H, &back), 0); /* new again */
-    assert_int_equal(scorer_silence_tracked(t), 3);
+    assert_int_equal(scorer_silence_tracked(t), 3); /* 2, 4 and 6 */
+    assert_int_equal(scorer_silence_silent(t), 1);
+    assert_int_equal(note(t, 2, 2, T0 + 8 * H, &back), 1);
+    assert_int_equal(note(t, 1, 1, T0 + 8 * H, &back), 0); /* new again, room left */
+    assert_int_equal(scorer_silence_tracked(t), 4);
+    assert_int_equal(scorer_silence_evicted(t), 2);
     assert_int_equal(sweep(t, out), 0);
+    scorer_silence_destroy(t);
+}
+
+/* 100,000 distinct machine ids (a flood of bogus ones), one reading each,
+ * against a bound of 1,000, while machine 7 keeps reporting and machine 9
+ * went silent before the flood: the tracker never holds more than the
+ * bound, counts every eviction, evicts the silent machine first, and never
+ * the one that reports. */
+static void test_flood_bounded(void **state)
+{
+    (void)state;
+    scorer_silence *t = tracker(1000);
+    scorer_silence_change out[64];
+    assert_int_equal(observe(t, 9, T0), 0);
+    assert_int_equal(observe(t, 7, T0 + 10 * H), 0);
+    assert_int_equal(sweep(t, out), 1); /* 9 silent */
+    size_t most = 0;
+    for (int32_t i = 0; i < 100000; i++) {
+        int64_t ts = T0 + 10 * H + i * 1000;
+        assert_int_equal(observe(t, 1000000 + i, ts), 0);
+        if (i % 100 == 0)
+            assert_int_equal(observe(t, 7, ts), 0);
+        if (scorer_silence_tracked(t) > most)
+            most = scorer_silence_tracked(t);
+        assert_int_equal(sweep(t, out), 0); /* nothing went silent: no event */
+    }
+    assert_int_equal(most, 1000);
+    assert_int_equal(scorer_silence_evicted(t), 100000 + 2 - 1000);
+    assert_int_equal(scorer_silence_silent(t), 0); /* 9 was evicted */
+    /* 7 is still tracked: when the stream moves on without it, it goes silent */
+    assert_int_equal(observe(t, 1000000, T0 + 10 * H + 100000 * 1000 + 7 * H), 0);
+    size_t n, went = 0;
+    int seen7 = 0;
+    do {
+        n = sweep(t, out);
+        for (size_t k = 0; k < n; k++)
+            seen7 |= out[k].machine_id == 7;
+        went += n;
+    } while (n == 64);
+    assert_true(seen7);
+    assert_int_equal(went, 999);
     scorer_silence_destroy(t);
 }
 
@@ -357,6 +405,7 @@ int main(void)
         cmocka_unit_test(test_stream_time_not_moved_by_silent_machine),
         cmocka_unit_test(test_batch_judged_against_time_before_it),
         cmocka_unit_test(test_retain_and_bound),
+        cmocka_unit_test(test_flood_bounded),
         cmocka_unit_test(test_many_machines),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -275,6 +275,8 @@ static void test_evicts_least_recent_by_bytes(void **state)
     }
     assert_int_equal(pdm_state_cache_machines(c), 10);
     assert_true(pdm_state_cache_bytes(c) <= 10 * one);
+    assert_int_equal(pdm_state_cache_evicted(c), 3);
+    assert_int_equal(pdm_state_cache_evicted(NULL), 0);
     int64_t v;
     assert_int_equal(pdm_state_cache_peek(c, 1, INT64_MIN, &v), 1);
     for (int32_t id = 2; id <= 4; id++)
@@ -285,6 +287,7 @@ static void test_evicts_least_recent_by_bytes(void **state)
     pdm_rs_machine m = sample_machine(7, T0 + 24 * H, 24);
     assert_int_equal(pdm_state_cache_put(c, &m, INT64_MIN, 70), 0);
     assert_int_equal(pdm_state_cache_machines(c), 10);
+    assert_int_equal(pdm_state_cache_evicted(c), 3); /* a replacement is no eviction */
     assert_int_equal(pdm_state_cache_peek(c, 7, INT64_MIN, &v), 1);
     assert_int_equal(v, 70);
     /* an entry larger than the whole budget is not kept */

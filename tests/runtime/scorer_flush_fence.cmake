@@ -1,0 +1,1 @@
+pdm_runtime_test(scorer_flush_fence scorer_flush_fence.sh 180)

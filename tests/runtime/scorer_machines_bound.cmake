@@ -1,0 +1,1 @@
+pdm_runtime_test(scorer_machines_bound scorer_machines_bound.sh 480)

@@ -1,0 +1,1 @@
+pdm_runtime_test(security_redis_acl security_redis_acl.sh 180)
