@@ -1,0 +1,205 @@
+#!/usr/bin/env bash
+# retrain: pdm-retrain on a real archive, with a real scorer for the drift
+# trigger.
+#
+# A simulated fleet (60 days) is replayed into the broker and archived by
+# pdm-archive; a weak model (3 rounds, depth 2) trained on 25 early days is
+# current. Then:
+# 1. --dry-run with a due schedule prints the plan and changes nothing (the
+#    models directory, the state file and the MLflow store stay as they were);
+# 2. --once with the schedule due trains on the archive's last 45 days,
+#    compares on the last 10 and promotes: `current` moves to the candidate,
+#    the state names the model it replaced, and the MLflow store holds the
+#    decision run (trigger schedule, decision promoted, both models' PR AUC)
+#    and the candidate's training run (pdm.promoted true);
+# 3. --once again: the schedule is not due (the run just made): nothing done;
+# 4. drift from a running pdm-scorer's GET /v1/drift: pdm-retrain counts the
+#    same features above the PSI level as the scorer's answer says, records a
+#    window once however often it polls, is not due with one window of the
+#    two required, and after shifted telemetry (volt x1.25, vibration x1.5)
+#    has closed new windows it fires the drift trigger, trains, and (with a
+#    margin no candidate meets) keeps the current model, recorded as such;
+# 5. rollback returns `current` to the model the promotion replaced, and the
+#    running scorer reloads it (its /v1/drift names that version).
+set -euo pipefail
+source "$PDM_SOURCE_DIR/tests/harness.sh"
+source "$PDM_SOURCE_DIR/tests/runtime/scorer_lib.sh"
+pdm_tmpdir >/dev/null
+T=$PDM_TMP
+B=$PDM_BIN
+M=$T/models
+R=(--models "$M" --archive "$T/arc" --mlruns "$T/mlruns" --work "$T" --nthread 1)
+
+link() { readlink "$M/current"; }
+# replay DIR: every CSV row into the product's per-type topics.
+replay() {
+  "$B/pdm-producer" replay --data "$1" --brokers "$PDM_BROKERS" 2>>"$T/producer.log" \
+    || pdm_fail "replay of $1 failed: $(tail -5 "$T/producer.log")"
+}
+# decisions MLRUNS: "trigger decision" of each pdm-retrain run, oldest first.
+decisions() {
+  $SL_PY - "$1" <<'PY'
+import glob, os, sys
+runs = []
+for meta in glob.glob(os.path.join(sys.argv[1], "*", "meta.yaml")):
+    if "name: pdm-retrain\n" not in open(meta).read():
+        continue
+    for run in glob.glob(os.path.join(os.path.dirname(meta), "*", "meta.yaml")):
+        d = os.path.dirname(run)
+        start = [l for l in open(run) if l.startswith("start_time:")][0].split()[1]
+        tag = lambda k: open(os.path.join(d, "tags", k)).read() if os.path.exists(os.path.join(d, "tags", k)) else "-"
+        runs.append((int(start), tag("pdm.retrain.trigger"), tag("pdm.retrain.decision"), d))
+for r in sorted(runs):
+    print(r[1], r[2], r[3])
+PY
+}
+
+# ---- the archive and the current model ---------------------------------------
+pdm_start_broker 4
+sl_sim "$T/data" 30 1440 3
+replay "$T/data"
+"$B/pdm-archive" --brokers "$PDM_BROKERS" --dir "$T/arc" --exit-at-end -X fetch.wait.max.ms=10 \
+  >"$T/archive.log" 2>&1 || pdm_fail "pdm-archive failed: $(tail -5 "$T/archive.log")"
+"$B/pdm-archive" export --dir "$T/arc" --from 2015-01-01 --to 2015-01-25 --out "$T/early" \
+  2>"$T/export.log" || pdm_fail "export failed: $(cat "$T/export.log")"
+sl_train "$T/early" "$T/train0.log" --rounds 3 --max-depth 2 --promote "$M"
+V0=$(link)
+# trained two days ago, as far as the schedule can tell
+touch -d '2 days ago' "$M/$V0/model.json"
+
+# ---- 1. dry run -----------------------------------------------------------------
+snapshot() { (cd "$M" && find . -printf '%p %s %T@ %l\n' | sort); }
+snapshot >"$T/before.txt"
+"$B/pdm-retrain" "${R[@]}" --every 1d --days 45 --holdout-days 10 --dry-run >"$T/dry.log" 2>&1 \
+  || pdm_fail "dry run failed: $(cat "$T/dry.log")"
+grep -q '^trigger: schedule$' "$T/dry.log" || pdm_fail "dry run: no schedule trigger: $(cat "$T/dry.log")"
+grep -q '^dry run: would export 2015-01-17\.\.2015-03-02 .*(held out: 2015-02-21).*Nothing was changed' \
+  "$T/dry.log" || pdm_fail "dry run: not the plan expected: $(cat "$T/dry.log")"
+snapshot >"$T/after.txt"
+cmp -s "$T/before.txt" "$T/after.txt" || pdm_fail "dry run changed the models directory: $(diff "$T/before.txt" "$T/after.txt")"
+[ ! -e "$T/mlruns" ] || pdm_fail "dry run wrote an MLflow store"
+ls "$T"/pdm-retrain-* >/dev/null 2>&1 && pdm_fail "dry run left an export behind"
+echo "1. dry run: the plan printed, nothing changed"
+
+# ---- 2. schedule: train, compare, promote -------------------------------------------
+"$B/pdm-retrain" "${R[@]}" --every 1d --days 45 --holdout-days 10 --rounds 40 \
+  --min-gain 0.05 --max-precision-loss 0.5 --once >"$T/once.log" 2>&1 \
+  || pdm_fail "--once failed: $(tail -20 "$T/once.log")"
+grep -q '^decision: promoted: ' "$T/once.log" || pdm_fail "not promoted: $(grep -v '^ ' "$T/once.log" | tail -5)"
+V1=$(link)
+[ "$V1" != "$V0" ] && [ -f "$M/$V1/model.json" ] || pdm_fail "current did not move to a new package ($V0 -> $V1)"
+grep -q "^decision: promoted: candidate $V1, current $V0 -> $V1: PR AUC " "$T/once.log" \
+  || pdm_fail "the decision line does not name $V0 -> $V1: $(grep '^decision' "$T/once.log")"
+grep -q "\"previous_version\":[[:space:]]*\"$V0\"" "$M/.retrain-state.json" \
+  || pdm_fail "the state does not name $V0 as replaced: $(cat "$M/.retrain-state.json")"
+ls "$T"/pdm-retrain-* >/dev/null 2>&1 && pdm_fail "the export was not removed"
+decisions "$T/mlruns" >"$T/runs.txt"
+[ "$(wc -l <"$T/runs.txt")" = 1 ] && grep -q '^schedule promoted ' "$T/runs.txt" \
+  || pdm_fail "MLflow: not one 'schedule promoted' run: $(cat "$T/runs.txt")"
+run=$(awk '{print $3}' "$T/runs.txt")
+for m in candidate_pr_auc current_pr_auc; do
+  [ -s "$run/metrics/$m" ] || pdm_fail "MLflow: the decision run lacks $m"
+done
+cand=$(awk '{print $2}' "$run/metrics/candidate_pr_auc")
+cur=$(awk '{print $2}' "$run/metrics/current_pr_auc")
+$SL_PY -c "import sys; sys.exit(0 if float('$cand') >= float('$cur') + 0.05 else 1)" \
+  || pdm_fail "promoted with PR AUC $cand vs $cur"
+[ "$(cat "$run/tags/pdm.model_version")" = "$V1" ] || pdm_fail "MLflow: the decision run names another model"
+trained=0
+for f in "$T"/mlruns/*/*/tags/pdm.promoted; do
+  d=$(dirname "$(dirname "$f")")
+  [ "$(cat "$f")" = true ] && [ "$(cat "$d/tags/pdm.model_version")" = "$V1" ] && trained=1
+done
+[ "$trained" = 1 ] || pdm_fail "MLflow: no training run of $V1 tagged pdm.promoted=true"
+echo "2. schedule: $V0 -> $V1 promoted (PR AUC $cand vs $cur on the held-out days), recorded"
+
+# ---- 3. not due again ------------------------------------------------------------------
+"$B/pdm-retrain" "${R[@]}" --every 1d --once >"$T/again.log" 2>&1 \
+  || pdm_fail "second --once failed: $(cat "$T/again.log")"
+grep -q '^trigger: none: nothing to do$' "$T/again.log" && grep -q 'the last run at .*: not due$' "$T/again.log" \
+  || pdm_fail "second run: not 'nothing to do': $(cat "$T/again.log")"
+[ "$(link)" = "$V1" ] || pdm_fail "second run moved current"
+[ "$(decisions "$T/mlruns" | wc -l)" = 1 ] || pdm_fail "a run with nothing due was recorded"
+echo "3. schedule not due right after a run: nothing done"
+
+# ---- 4. drift from the scorer ----------------------------------------------------------------
+pdm_start_redis
+telemetry=$(($(wc -l <"$T/data/PdM_telemetry.csv") - 1))
+sl_scorer "$T/scorer.log" --redis "$PDM_REDIS_URL" --model "$M" --group retrain-test \
+  --http 127.0.0.1:0 --drift-rows 500 --dump-features "$T/dump.csv"
+scorer=$SL_PID
+sl_wait_log "$T/scorer.log" "http listening on port" 1 20
+port=$(sed -n 's/.*http listening on port \([0-9]*\).*/\1/p' "$T/scorer.log" | head -1)
+sl_wait_rows "$T/dump.csv" "$telemetry" 90
+# drift_view: "MODEL_VERSION WINDOWS FEATURES_ABOVE_0.25" from the scorer itself.
+drift_view() {
+  $SL_PY - "http://127.0.0.1:$port/v1/drift" <<'PY'
+import json, sys, urllib.request
+d = json.load(urllib.request.urlopen(sys.argv[1], timeout=10))
+dr = d["drift"] or {"windows": 0, "features": []}
+print(d.get("model_version", "-"), dr["windows"], sum(1 for f in dr["features"] if f["psi"] is not None and f["psi"] > 0.25))
+PY
+}
+# the stream is consumed: the last window stays as it is (no rows pending)
+pdm_wait_until 20 test "$(drift_view | awk '{print $2}')" -ge 1 || pdm_fail "the scorer closed no drift window"
+read -r sv w1 above1 < <(drift_view)
+[ "$sv" = "$V1" ] || pdm_fail "the scorer runs $sv, not $V1"
+[ "$above1" -ge 1 ] || pdm_fail "no feature above PSI 0.25 in window $w1: cannot test the trigger"
+D=(--scorer "http://127.0.0.1:$port" --drift-psi 0.25 --drift-features 1 --drift-windows 2 --days 45
+  --holdout-days 10 --rounds 20 --min-gain 0.99)
+for i in 1 2; do
+  "$B/pdm-retrain" "${R[@]}" "${D[@]}" --once >"$T/drift$i.log" 2>&1 \
+    || pdm_fail "drift run $i failed: $(cat "$T/drift$i.log")"
+  grep -q "^drift: 1 window(s) seen of model $V1, the last 1 in a row .*(need 2): not due (window $w1: $above1 feature(s) above 0.250" \
+    "$T/drift$i.log" || pdm_fail "drift run $i: not the scorer's window $w1 with $above1 features: $(cat "$T/drift$i.log")"
+  grep -q '^trigger: none' "$T/drift$i.log" || pdm_fail "drift run $i fired with one window"
+done
+$SL_PY - "$T/data" "$T/shifted" <<'PY'
+import os, shutil, sys
+src, dst = sys.argv[1:3]
+os.makedirs(dst)
+for name in os.listdir(src):
+    lines = open(os.path.join(src, name)).read().splitlines()
+    if name != "PdM_telemetry.csv":
+        keep = [lines[0]] + [l for l in lines[1:] if name == "PdM_machines.csv"]
+        open(os.path.join(dst, name), "w").write("\n".join(keep) + "\n")
+        continue
+    out = [lines[0]]
+    for l in lines[1:]:
+        f = l.split(",")
+        if f[0] < "2015-02-20":  # the last days again, later and shifted
+            continue
+        f[0] = str(int(f[0][:4]) + 1) + f[0][4:]
+        f[2] = "%.6f" % (float(f[2]) * 1.25)
+        f[5] = "%.6f" % (float(f[5]) * 1.5)
+        out.append(",".join(f))
+    open(os.path.join(dst, name), "w").write("\n".join(out) + "\n")
+PY
+replay "$T/shifted"
+pdm_wait_until 60 test "$(drift_view | awk '{print $2}')" -gt "$w1" || pdm_fail "no drift window after the shift"
+read -r _ w2 above2 < <(drift_view)
+[ "$above2" -ge 1 ] || pdm_fail "no feature above PSI 0.25 after the shift (window $w2)"
+"$B/pdm-retrain" "${R[@]}" "${D[@]}" --once >"$T/drift3.log" 2>&1 \
+  || pdm_fail "drift run 3 failed: $(tail -20 "$T/drift3.log")"
+grep -q '^trigger: drift$' "$T/drift3.log" && grep -q 'the last 2 in a row .*: due' "$T/drift3.log" \
+  || pdm_fail "drift run 3 did not fire: $(grep -v '^ ' "$T/drift3.log" | head -8)"
+grep -q "^decision: kept: .*current $V1 -> $V1: .*need +0.9900: not enough" "$T/drift3.log" \
+  || pdm_fail "drift run 3: not kept by the margin: $(grep '^decision' "$T/drift3.log")"
+[ "$(link)" = "$V1" ] || pdm_fail "a kept candidate moved current"
+decisions "$T/mlruns" | tail -1 | grep -q '^drift kept ' || pdm_fail "MLflow: no 'drift kept' run: $(decisions "$T/mlruns")"
+echo "4. drift: windows $w1 ($above1 features above 0.25) and $w2 ($above2) read from the scorer; fired, trained, kept, recorded"
+
+# ---- 5. rollback ---------------------------------------------------------------------------------
+"$B/pdm-retrain" rollback --models "$M" --mlruns "$T/mlruns" >"$T/rollback.log" 2>&1 \
+  || pdm_fail "rollback failed: $(cat "$T/rollback.log")"
+grep -qx "rollback: current $V1 -> $V0" "$T/rollback.log" || pdm_fail "rollback: $(cat "$T/rollback.log")"
+[ "$(link)" = "$V0" ] || pdm_fail "rollback did not restore $V0 (current: $(link))"
+decisions "$T/mlruns" | tail -1 | grep -q ' rolled_back ' || pdm_fail "MLflow: the rollback is not recorded"
+pdm_wait_until 30 test "$(drift_view | awk '{print $1}')" = "$V0" \
+  || pdm_fail "the scorer did not reload $V0: $(tail -5 "$T/scorer.log")"
+"$B/pdm-retrain" rollback --models "$M" nosuch >"$T/bad.log" 2>&1 && pdm_fail "rollback to a missing version succeeded"
+grep -q 'not a model package' "$T/bad.log" || pdm_fail "rollback to a missing version: $(cat "$T/bad.log")"
+[ "$(link)" = "$V0" ] || pdm_fail "a failed rollback moved current"
+pdm_stop_check "$scorer" pdm-scorer "$T/scorer.log"
+echo "5. rollback: $V1 -> $V0, the scorer reloaded it"
+echo "retrain: ok"
