@@ -309,13 +309,14 @@ static void print_plan(const retrain_config *cfg, const run_report *r, FILE *out
 {
     fprintf(out,
             "dry run: would export %s..%s of %s, train a candidate (held out: %s), compare it "
-            "with the current model %s on the held-out rows, promote it in %s if: %s%s; and "
-            "record the run in %s. Nothing was changed.\n",
+            "with the current model %s on the held-out rows, promote it in %s if its PR AUC "
+            "is at least the current's + %g and its WARN precision at least the current's - "
+            "%g%s, and record the run in %s. Nothing was changed.\n",
             r->from, r->to, cfg->archive, r->split[0] ? r->split : "the trainer's default split",
-            r->current_version[0] ? r->current_version : "(none)", cfg->models,
-            PDM_RETRAIN_PROMOTION_RULE,
-            cfg->shadow_hours > 0 ? ", after a shadow period (pending: held)" : "",
-            cfg->mlruns ? cfg->mlruns : "(no --mlruns)");
+            r->current_version[0] ? r->current_version : "(none)", cfg->models, cfg->min_gain,
+            cfg->max_precision_loss,
+            cfg->shadow_hours > 0 ? ", after a shadow period (pending: it would be held)" : "",
+            cfg->mlruns ? cfg->mlruns : "no MLflow store (no --mlruns)");
 }
 
 /* Acts on a fired trigger: plan (dry run) or train, then the state. */
