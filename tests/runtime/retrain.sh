@@ -120,7 +120,20 @@ grep -q '^trigger: none: nothing to do$' "$T/again.log" && grep -q 'the last run
   || pdm_fail "second run: not 'nothing to do': $(cat "$T/again.log")"
 [ "$(link)" = "$V1" ] || pdm_fail "second run moved current"
 [ "$(decisions "$T/mlruns" | wc -l)" = 1 ] || pdm_fail "a run with nothing due was recorded"
-echo "3. schedule not due right after a run: nothing done"
+# the loop mode evaluates every --interval until SIGTERM, then exits 0
+"$B/pdm-retrain" "${R[@]}" --every 1d --interval 1s >"$T/loop.log" 2>&1 &
+loop=$!
+pdm_track_checked "$loop" "pdm-retrain loop"
+sl_wait_log "$T/loop.log" '^trigger: none: nothing to do$' 2 20
+pdm_stop_check "$loop" "pdm-retrain loop" "$T/loop.log"
+# a damaged state file: a clear error, nothing done
+cp "$M/.retrain-state.json" "$T/state.good"
+echo '{"drift": 3' >"$M/.retrain-state.json"
+"$B/pdm-retrain" "${R[@]}" --every 1s --once >"$T/damaged.log" 2>&1 && pdm_fail "a damaged state was accepted"
+grep -q 'not a pdm-retrain state' "$T/damaged.log" || pdm_fail "damaged state: $(cat "$T/damaged.log")"
+cp "$T/state.good" "$M/.retrain-state.json"
+[ "$(link)" = "$V1" ] && [ "$(decisions "$T/mlruns" | wc -l)" = 1 ] || pdm_fail "a failed run changed something"
+echo "3. schedule not due right after a run: nothing done (--once and the loop); a damaged state refused"
 
 # ---- 4. drift from the scorer ----------------------------------------------------------------
 pdm_start_redis
@@ -154,6 +167,29 @@ for i in 1 2; do
     "$T/drift$i.log" || pdm_fail "drift run $i: not the scorer's window $w1 with $above1 features: $(cat "$T/drift$i.log")"
   grep -q '^trigger: none' "$T/drift$i.log" || pdm_fail "drift run $i fired with one window"
 done
+# recall: the scorer's rolling live recall, read as the scorer reports it
+read -r live_recall resolved < <($SL_PY - "http://127.0.0.1:$port/v1/drift" <<'PY'
+import json, sys, urllib.request
+r = json.load(urllib.request.urlopen(sys.argv[1], timeout=10))["performance"]["rolling"]
+print("%.4f" % r["recall"] if r["recall"] is not None else "nan", r["caught"] + r["missed"])
+PY
+)
+[ "$resolved" -ge 1 ] || pdm_fail "the scorer resolved no failure"
+"$B/pdm-retrain" "${R[@]}" --scorer "http://127.0.0.1:$port" --min-recall 0.99 --min-failures 1 \
+  --dry-run >"$T/recall.log" 2>&1 || pdm_fail "recall dry run failed: $(cat "$T/recall.log")"
+grep -q "^recall: live $live_recall over $resolved failure(s) vs level 0.9900: due" "$T/recall.log" \
+  && grep -q '^trigger: recall$' "$T/recall.log" \
+  || pdm_fail "recall: not the scorer's $live_recall over $resolved: $(cat "$T/recall.log")"
+"$B/pdm-retrain" "${R[@]}" --scorer "http://127.0.0.1:$port" --min-recall 0.99 \
+  --min-failures $((resolved + 1)) --dry-run >"$T/recall2.log" 2>&1 || pdm_fail "recall dry run 2 failed"
+grep -q "^recall: $resolved failure(s) resolved .*need $((resolved + 1)) to judge" "$T/recall2.log" \
+  && grep -q '^trigger: none' "$T/recall2.log" || pdm_fail "recall judged on too few failures: $(cat "$T/recall2.log")"
+echo "4a. recall: live $live_recall over $resolved failures read from the scorer; due below 0.99"
+# a scorer that does not answer: the drift trigger is not due, the run goes on
+"$B/pdm-retrain" "${R[@]}" --scorer "http://127.0.0.1:$(pdm_free_port)" --drift-features 1 --once \
+  >"$T/noscorer.log" 2>&1 || pdm_fail "a run without a scorer failed: $(cat "$T/noscorer.log")"
+grep -q '^drift: scorer not read: GET http://127.0.0.1:[0-9]*/v1/drift: cannot connect' "$T/noscorer.log" \
+  || pdm_fail "no scorer: $(cat "$T/noscorer.log")"
 $SL_PY - "$T/data" "$T/shifted" <<'PY'
 import os, shutil, sys
 src, dst = sys.argv[1:3]
@@ -188,6 +224,16 @@ grep -q "^decision: kept: .*current $V1 -> $V1: .*need +0.9900: not enough" "$T/
 [ "$(link)" = "$V1" ] || pdm_fail "a kept candidate moved current"
 decisions "$T/mlruns" | tail -1 | grep -q '^drift kept ' || pdm_fail "MLflow: no 'drift kept' run: $(decisions "$T/mlruns")"
 echo "4. drift: windows $w1 ($above1 features above 0.25) and $w2 ($above2) read from the scorer; fired, trained, kept, recorded"
+
+# a shadow period required: the scorer has no shadow model (GET /v1/models
+# is not served yet), so even a candidate every margin lets through is held
+"$B/pdm-retrain" "${R[@]}" --scorer "http://127.0.0.1:$port" --force --days 45 --holdout-days 10 \
+  --rounds 20 --min-gain -1 --max-precision-loss 1 --shadow-hours 24 --once >"$T/shadow.log" 2>&1 \
+  || pdm_fail "shadow run failed: $(tail -20 "$T/shadow.log")"
+grep -q "^decision: kept: .*current $V1 -> $V1: .*: promote; but shadow: 24.0 h required but the scorer reports no shadow model" \
+  "$T/shadow.log" || pdm_fail "shadow: not held: $(grep '^decision' "$T/shadow.log")"
+[ "$(link)" = "$V1" ] || pdm_fail "a held candidate moved current"
+echo "4b. shadow period required: the candidate held (no shadow scoring in the scorer)"
 
 # ---- 5. rollback ---------------------------------------------------------------------------------
 "$B/pdm-retrain" rollback --models "$M" --mlruns "$T/mlruns" >"$T/rollback.log" 2>&1 \
