@@ -16,9 +16,13 @@
 # 4. drift from a running pdm-scorer's GET /v1/drift: pdm-retrain counts the
 #    same features above the PSI level as the scorer's answer says, records a
 #    window once however often it polls, is not due with one window of the
-#    two required, and after shifted telemetry (volt x1.25, vibration x1.5)
-#    has closed new windows it fires the drift trigger, trains, and (with a
-#    margin no candidate meets) keeps the current model, recorded as such;
+#    two required, and after shifted telemetry (the last 11 days again, 11
+#    days later, volt x1.25, vibration x1.5) has closed new windows it fires
+#    the drift trigger, trains, and (with a margin no candidate meets) keeps
+#    the current model, recorded as such; the live recall as the scorer
+#    reports it fires the recall trigger (dry run), an unreachable scorer
+#    leaves the triggers not due, and a required shadow period holds a
+#    candidate every margin lets through (the scorer has no shadow model);
 # 5. rollback returns `current` to the model the promotion replaced, and the
 #    running scorer reloads it (its /v1/drift names that version).
 set -euo pipefail
@@ -191,7 +195,7 @@ echo "4a. recall: live $live_recall over $resolved failures read from the scorer
 grep -q '^drift: scorer not read: GET http://127.0.0.1:[0-9]*/v1/drift: cannot connect' "$T/noscorer.log" \
   || pdm_fail "no scorer: $(cat "$T/noscorer.log")"
 $SL_PY - "$T/data" "$T/shifted" <<'PY'
-import os, shutil, sys
+import datetime, os, sys
 src, dst = sys.argv[1:3]
 os.makedirs(dst)
 for name in os.listdir(src):
@@ -203,9 +207,10 @@ for name in os.listdir(src):
     out = [lines[0]]
     for l in lines[1:]:
         f = l.split(",")
-        if f[0] < "2015-02-20":  # the last days again, later and shifted
+        if f[0] < "2015-02-20":  # the last 11 days again, 11 days later, shifted
             continue
-        f[0] = str(int(f[0][:4]) + 1) + f[0][4:]
+        t = datetime.datetime.strptime(f[0], "%Y-%m-%d %H:%M:%S") + datetime.timedelta(days=11)
+        f[0] = t.strftime("%Y-%m-%d %H:%M:%S")
         f[2] = "%.6f" % (float(f[2]) * 1.25)
         f[5] = "%.6f" % (float(f[5]) * 1.5)
         out.append(",".join(f))
@@ -222,6 +227,7 @@ grep -q '^trigger: drift$' "$T/drift3.log" && grep -q 'the last 2 in a row .*: d
 grep -q "^decision: kept: .*current $V1 -> $V1: .*need +0.9900: not enough" "$T/drift3.log" \
   || pdm_fail "drift run 3: not kept by the margin: $(grep '^decision' "$T/drift3.log")"
 [ "$(link)" = "$V1" ] || pdm_fail "a kept candidate moved current"
+grep '^drift:' "$T/drift3.log"
 decisions "$T/mlruns" | tail -1 | grep -q '^drift kept ' || pdm_fail "MLflow: no 'drift kept' run: $(decisions "$T/mlruns")"
 echo "4. drift: windows $w1 ($above1 features above 0.25) and $w2 ($above2) read from the scorer; fired, trained, kept, recorded"
 
