@@ -100,8 +100,8 @@ static int parse_response(pdm_buf *b, int *status, char *errstr, size_t errlen)
         unsigned long long cl;
         if (strncasecmp(h, "Content-Length:", 15) == 0 && sscanf(h + 15, " %llu", &cl) == 1) {
             if (cl > body_len)
-                return pdm_err(errstr, errlen, "the body ends early (%zu of %llu bytes)",
-                               body_len, cl);
+                return pdm_err(errstr, errlen, "the body ends early (%zu of %llu bytes)", body_len,
+                               cl);
             body_len = (size_t)cl;
         }
     }
@@ -121,8 +121,8 @@ int retrain_http_get(const char *base_url, const char *path, const char *token, 
     body->len = 0;
     if (split_url(base_url, host, sizeof host, port, sizeof port, errstr, errlen))
         goto out;
-    if (pdm_buf_printf(&req, "GET %s HTTP/1.1\r\nHost: %s:%s\r\nConnection: close\r\n", path,
-                       host, port) ||
+    if (pdm_buf_printf(&req, "GET %s HTTP/1.1\r\nHost: %s:%s\r\nConnection: close\r\n", path, host,
+                       port) ||
         (token && token[0] && pdm_buf_printf(&req, "Authorization: Bearer %s\r\n", token)) ||
         pdm_buf_printf(&req, "\r\n")) {
         pdm_err(errstr, errlen, "out of memory");

@@ -31,7 +31,7 @@
 /* What one evaluation saw and did, for the report and the MLflow run. */
 typedef struct {
     pdm_retrain_trigger trigger;
-    char reasons[4][600]; /* schedule, drift, recall, shadow */
+    char reasons[4][600];      /* schedule, drift, recall, shadow */
     char current_version[256]; /* the directory name `current` points to */
     char model_version[256];   /* the candidate, or the version rolled back to */
     char from[PDM_ARCHIVE_DAY_SIZE], to[PDM_ARCHIVE_DAY_SIZE], split[PDM_ARCHIVE_DAY_SIZE];
@@ -154,8 +154,7 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
 }
 
 /* Decides the trigger; fills r->reasons. Updates state->drift. */
-static void decide(const retrain_config *cfg, retrain_state *state, int64_t model_ms,
-                   run_report *r)
+static void decide(const retrain_config *cfg, retrain_state *state, int64_t model_ms, run_report *r)
 {
     int drift_due = 0, recall_due = 0;
     char err[PDM_ERRSTR_SIZE];
@@ -170,9 +169,9 @@ static void decide(const retrain_config *cfg, retrain_state *state, int64_t mode
             snprintf(r->reasons[2], sizeof r->reasons[2], "recall: scorer not read");
         } else {
             pdm_retrain_drift_record(&state->drift, &v);
-            drift_due = pdm_retrain_drift_due(&state->drift, (int)cfg->drift_features,
-                                              (int)cfg->drift_windows, r->reasons[1],
-                                              sizeof r->reasons[1]);
+            drift_due =
+                pdm_retrain_drift_due(&state->drift, (int)cfg->drift_features,
+                                      (int)cfg->drift_windows, r->reasons[1], sizeof r->reasons[1]);
             if (v.drift_ready && cfg->drift_features > 0) {
                 size_t n = strlen(r->reasons[1]);
                 snprintf(r->reasons[1] + n, sizeof r->reasons[1] - n,
@@ -259,8 +258,8 @@ static int record(const retrain_config *cfg, const char *run_kind, const run_rep
         {"rule", PDM_RETRAIN_PROMOTION_RULE},
     };
     for (size_t i = 0; i < sizeof params / sizeof *params; i++)
-        if (params[i][1][0] && pdm_tracking_log_param(run, params[i][0], params[i][1], err,
-                                                      sizeof err))
+        if (params[i][1][0] &&
+            pdm_tracking_log_param(run, params[i][0], params[i][1], err, sizeof err))
             goto fail;
     const struct {
         const char *key;
@@ -347,8 +346,7 @@ static int act(const retrain_config *cfg, retrain_state *state, run_report *r, F
     snprintf(state->last_decision, sizeof state->last_decision, "%s", r->decision);
     if (!failed && r->result.promoted && r->current_version[0] &&
         strcmp(r->current_version, r->result.version) != 0)
-        snprintf(state->previous_version, sizeof state->previous_version, "%s",
-                 r->current_version);
+        snprintf(state->previous_version, sizeof state->previous_version, "%s", r->current_version);
     if (failed)
         fprintf(out, "decision: failed: %s\n", err);
     else
@@ -376,8 +374,8 @@ int retrain_run_once(const retrain_config *cfg, FILE *out, char *errstr, size_t 
     if (!r)
         return pdm_err(errstr, errlen, "out of memory");
     if (retrain_state_load(cfg->state, &state, errstr, errlen) ||
-        current_model(cfg->models, r->current_version, sizeof r->current_version, &model_ms,
-                      errstr, errlen) < 0)
+        current_model(cfg->models, r->current_version, sizeof r->current_version, &model_ms, errstr,
+                      errlen) < 0)
         goto out;
     decide(cfg, &state, model_ms, r);
     for (int i = 0; i < 3; i++)
@@ -412,8 +410,8 @@ int retrain_rollback(const retrain_config *cfg, const char *version, FILE *out, 
     if (!r)
         return pdm_err(errstr, errlen, "out of memory");
     if (retrain_state_load(cfg->state, &state, errstr, errlen) ||
-        current_model(cfg->models, r->current_version, sizeof r->current_version, &model_ms,
-                      errstr, errlen) < 0)
+        current_model(cfg->models, r->current_version, sizeof r->current_version, &model_ms, errstr,
+                      errlen) < 0)
         goto out;
     if (!version || !version[0])
         version = state.previous_version;
@@ -440,8 +438,7 @@ int retrain_rollback(const retrain_config *cfg, const char *version, FILE *out, 
     snprintf(r->model_version, sizeof r->model_version, "%s", version);
     snprintf(r->error, sizeof r->error, "rollback requested");
     if (strcmp(r->current_version, version) != 0)
-        snprintf(state.previous_version, sizeof state.previous_version, "%s",
-                 r->current_version);
+        snprintf(state.previous_version, sizeof state.previous_version, "%s", r->current_version);
     snprintf(state.last_decision, sizeof state.last_decision, "rolled_back");
     if (retrain_state_save(cfg->state, &state, errstr, errlen))
         goto out;

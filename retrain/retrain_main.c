@@ -24,20 +24,24 @@ static const pdm_option options[] = {
      "The pdm-archive directory to train on (required except for rollback).", 0},
     {"state", 0, "PDM_RETRAIN_STATE", PDM_OPT_STRING, O(state), NULL, "FILE",
      "pdm-retrain's state (last run, drift windows seen, the model a promotion replaced). "
-     "Default: MODELS_DIR/.retrain-state.json.", 0},
+     "Default: MODELS_DIR/.retrain-state.json.",
+     0},
     {"work", 0, "PDM_RETRAIN_WORK", PDM_OPT_STRING, O(work), "/tmp", "DIR",
      "Where the exported training data is written (and removed after the run).", 0},
     {"days", 0, "PDM_RETRAIN_DAYS", PDM_OPT_INT, O(days), "90", "N",
      "Train on the archive's last N days (up to its newest day).", 0},
     {"holdout-days", 0, "PDM_RETRAIN_HOLDOUT_DAYS", PDM_OPT_INT, O(holdout_days), "0", "D",
      "The last D of them are the held-out days both models are compared on (0: the trainer's "
-     "default split, the last quarter of the time range).", 0},
+     "default split, the last quarter of the time range).",
+     0},
     {"every", 0, "PDM_RETRAIN_EVERY", PDM_OPT_STRING, O(every), "0", "DURATION",
      "Schedule: retrain when this long has passed since the current model was trained and "
-     "since the last run (e.g. 7d; 0: off).", 0},
+     "since the last run (e.g. 7d; 0: off).",
+     0},
     {"scorer", 0, "PDM_RETRAIN_SCORER", PDM_OPT_STRING, O(scorer), NULL, "URL",
      "The scorer's HTTP API (http://HOST:PORT); its GET /v1/drift feeds the drift and recall "
-     "triggers.", 0},
+     "triggers.",
+     0},
     {"scorer-token", 0, "PDM_RETRAIN_SCORER_TOKEN", PDM_OPT_STRING, O(scorer_token), NULL, "TOKEN",
      "Bearer token of the scorer's /v1/ API.", PDM_OPT_SECRET},
     {"drift-psi", 0, "PDM_RETRAIN_DRIFT_PSI", PDM_OPT_DOUBLE, O(drift_psi), "0.25", "LEVEL",
@@ -52,16 +56,19 @@ static const pdm_option options[] = {
      "... once at least N failures were resolved (caught or missed) in its window.", 0},
     {"min-gain", 0, "PDM_RETRAIN_MIN_GAIN", PDM_OPT_DOUBLE, O(min_gain), "0.01", "G",
      "Promotion: the candidate's PR AUC must beat the current model's by G on the held-out "
-     "rows ...", 0},
+     "rows ...",
+     0},
     {"max-precision-loss", 0, "PDM_RETRAIN_MAX_PRECISION_LOSS", PDM_OPT_DOUBLE,
      O(max_precision_loss), "0.02", "P",
      "... and its precision at WARN may be at most P below the current model's.", 0},
     {"shadow-hours", 0, "PDM_RETRAIN_SHADOW_HOURS", PDM_OPT_DOUBLE, O(shadow_hours), "0", "H",
      "Require H hours as the scorer's shadow model before promotion (0: off). Shadow scoring "
-     "is not in the scorer yet, so H > 0 holds every candidate.", 0},
+     "is not in the scorer yet, so H > 0 holds every candidate.",
+     0},
     {"mlruns", 0, "PDM_RETRAIN_MLRUNS", PDM_OPT_STRING, O(mlruns), NULL, "DIR",
      "Record every run (trigger, decision, both models' metrics) and the candidate's training "
-     "run in this MLflow file store.", 0},
+     "run in this MLflow file store.",
+     0},
     {"experiment", 0, "PDM_RETRAIN_EXPERIMENT", PDM_OPT_STRING, O(experiment), "pdm-retrain",
      "NAME", "MLflow experiment of the decisions.", 0},
     {"train-experiment", 0, "PDM_RETRAIN_TRAIN_EXPERIMENT", PDM_OPT_STRING, O(train_experiment),
@@ -70,7 +77,8 @@ static const pdm_option options[] = {
      "Evaluate and act once, then exit (for a systemd timer or cron).", 0},
     {"interval", 0, "PDM_RETRAIN_INTERVAL", PDM_OPT_STRING, O(interval), "5m", "DURATION",
      "Without --once: evaluate this often (shorter than the scorer's --drift-window, so no "
-     "drift window is missed).", 0},
+     "drift window is missed).",
+     0},
     {"dry-run", 'n', "PDM_RETRAIN_DRY_RUN", PDM_OPT_BOOL, O(dry_run), "false", NULL,
      "Print what would be done and change nothing (no training, state, link or MLflow run).", 0},
     {"force", 0, "PDM_RETRAIN_FORCE", PDM_OPT_BOOL, O(force), "false", NULL,
@@ -172,8 +180,7 @@ static int run_loop(const retrain_config *cfg)
     sa.sa_handler = on_signal;
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
-    pdm_log(PDM_LOG_INFO, "evaluating every %.0f s until SIGTERM",
-            (double)cfg->interval_ms / 1000);
+    pdm_log(PDM_LOG_INFO, "evaluating every %.0f s until SIGTERM", (double)cfg->interval_ms / 1000);
     while (!stop) {
         if (retrain_run_once(cfg, stdout, errstr, sizeof errstr))
             pdm_log(PDM_LOG_ERROR, "%s", errstr);

@@ -1304,8 +1304,8 @@ static int write_outputs(run_state *r, char *errstr, size_t errlen)
         metrics_doc, "thresholds_source",
         cJSON_Duplicate(cJSON_GetObjectItem(pdm_model_metadata(r->model), "thresholds_source"), 1));
     if (r->promo.requested) {
-        promo_doc = promotion_json(&r->promo, version, &r->metrics, cfg->promote,
-                                   cfg->promotion_rule_text);
+        promo_doc =
+            promotion_json(&r->promo, version, &r->metrics, cfg->promote, cfg->promotion_rule_text);
         if (!promo_doc)
             goto oom;
         cJSON_AddItemToObject(metrics_doc, "promotion", cJSON_Duplicate(promo_doc, 1));

@@ -40,14 +40,14 @@ int pdm_retrain_schedule_due(int64_t now_ms, int64_t model_ms, int64_t last_run_
 /* What pdm-retrain read from the scorer's GET /v1/drift. */
 typedef struct {
     char model_version[PDM_MODEL_VERSION_LEN + 1]; /* "" if the scorer has none */
-    int drift_ready;                              /* a drift window was evaluated */
-    uint64_t windows;                             /* windows evaluated so far */
-    int features_above;                           /* features with PSI > the level */
-    char worst_feature[64];                       /* the feature of the highest PSI */
-    double max_psi;                               /* NaN if none */
-    double recall;                                /* rolling live recall, NaN if undefined */
-    double precision;                             /* rolling live precision, NaN if undefined */
-    uint64_t failures_resolved;                   /* rolling caught + missed */
+    int drift_ready;                               /* a drift window was evaluated */
+    uint64_t windows;                              /* windows evaluated so far */
+    int features_above;                            /* features with PSI > the level */
+    char worst_feature[64];                        /* the feature of the highest PSI */
+    double max_psi;                                /* NaN if none */
+    double recall;                                 /* rolling live recall, NaN if undefined */
+    double precision;                              /* rolling live precision, NaN if undefined */
+    uint64_t failures_resolved;                    /* rolling caught + missed */
 } pdm_retrain_scorer_view;
 
 /* Parses a /v1/drift body (see consumer/scorer_api.c) counting the features
@@ -100,7 +100,7 @@ typedef struct {
 void pdm_retrain_promotion_options_init(pdm_retrain_promotion_options *o); /* 0.01, 0.02 */
 
 #define PDM_RETRAIN_PROMOTION_RULE                                                                 \
-    "promote if, on the same held-out rows, the candidate's PR AUC (any failure) is at least "    \
+    "promote if, on the same held-out rows, the candidate's PR AUC (any failure) is at least "     \
     "the current model's plus min_pr_auc_gain and its precision at its WARN threshold is at "      \
     "least the current model's minus max_precision_loss"
 
@@ -120,8 +120,8 @@ int pdm_retrain_promotion_decide(const pdm_eval *candidate, const pdm_eval *curr
 typedef struct {
     int available; /* the endpoint answered */
     char version[PDM_MODEL_VERSION_LEN + 1];
-    double hours;                        /* event time the shadow model scored */
-    double precision, recall;            /* the shadow model's live figures */
+    double hours;             /* event time the shadow model scored */
+    double precision, recall; /* the shadow model's live figures */
     double current_precision, current_recall;
 } pdm_retrain_shadow;
 
