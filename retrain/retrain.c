@@ -318,24 +318,46 @@ static void print_plan(const retrain_config *cfg, const run_report *r, FILE *out
             cfg->mlruns ? cfg->mlruns : "no MLflow store (no --mlruns)");
 }
 
-/* Acts on a fired trigger: plan (dry run) or train, then the state. */
+/* The archive's day range into r; -1 with errstr when there is none. */
+static int choose_days(const retrain_config *cfg, run_report *r, char *errstr, size_t errlen)
+{
+    int found = newest_day(cfg->archive, r->to, errstr, errlen);
+    if (found == 1)
+        return pdm_err(errstr, errlen, "--archive %s holds no day yet", cfg->archive);
+    if (found < 0 || pdm_retrain_days(r->to, (int)cfg->days, (int)cfg->holdout_days, r->from,
+                                      r->split, errstr, errlen))
+        return -1;
+    return 0;
+}
+
+static void print_decision(const run_report *r, FILE *out)
+{
+    const char *cur = r->current_version[0] ? r->current_version : "(none)";
+    if (r->trained)
+        fprintf(out, "decision: %s: candidate %s, current %s -> %s: %s\n", r->decision,
+                r->result.version, cur, r->result.promoted ? r->result.version : cur,
+                r->result.reason);
+    else
+        fprintf(out, "decision: failed: %s\n", r->error);
+    if (r->reasons[3][0])
+        fprintf(out, "%s\n", r->reasons[3]);
+}
+
+/* Acts on a fired trigger: the plan (dry run), or training and the
+ * decision, recorded (a failure too) and counted as a run in the state. */
 static int act(const retrain_config *cfg, retrain_state *state, run_report *r, FILE *out,
                char *errstr, size_t errlen)
 {
     char err[PDM_ERRSTR_SIZE];
-    int found = newest_day(cfg->archive, r->to, errstr, errlen);
-    if (found < 0)
-        return -1;
-    if (found == 1)
-        return pdm_err(errstr, errlen, "--archive %s holds no day yet", cfg->archive);
-    if (pdm_retrain_days(r->to, (int)cfg->days, (int)cfg->holdout_days, r->from, r->split, errstr,
-                         errlen))
-        return -1;
+    int failed = choose_days(cfg, r, err, sizeof err);
     if (cfg->dry_run) {
+        if (failed)
+            return pdm_err(errstr, errlen, "%s", err);
         print_plan(cfg, r, out);
         return 0;
     }
-    int failed = train_candidate(cfg, r, out, err, sizeof err);
+    if (!failed)
+        failed = train_candidate(cfg, r, out, err, sizeof err);
     if (failed)
         snprintf(r->error, sizeof r->error, "%s", err);
     r->decision = failed ? "failed" : r->result.promoted ? "promoted" : "kept";
@@ -347,20 +369,11 @@ static int act(const retrain_config *cfg, retrain_state *state, run_report *r, F
     if (!failed && r->result.promoted && r->current_version[0] &&
         strcmp(r->current_version, r->result.version) != 0)
         snprintf(state->previous_version, sizeof state->previous_version, "%s", r->current_version);
-    if (failed)
-        fprintf(out, "decision: failed: %s\n", err);
-    else
-        fprintf(out, "decision: %s: candidate %s, current %s -> %s: %s\n", r->decision,
-                r->result.version, r->current_version[0] ? r->current_version : "(none)",
-                r->result.promoted ? r->result.version
-                                   : (r->current_version[0] ? r->current_version : "(none)"),
-                r->result.reason);
-    if (r->reasons[3][0])
-        fprintf(out, "%s\n", r->reasons[3]);
+    print_decision(r, out);
     if (record(cfg, "retrain", r, err, sizeof err))
         pdm_log(PDM_LOG_WARN, "%s", err);
     if (failed)
-        return pdm_err(errstr, errlen, "training failed: %s", r->error);
+        return pdm_err(errstr, errlen, "no candidate: %s", r->error);
     return 0;
 }
 

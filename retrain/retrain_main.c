@@ -80,7 +80,9 @@ static const pdm_option options[] = {
      "drift window is missed).",
      0},
     {"dry-run", 'n', "PDM_RETRAIN_DRY_RUN", PDM_OPT_BOOL, O(dry_run), "false", NULL,
-     "Print what would be done and change nothing (no training, state, link or MLflow run).", 0},
+     "Evaluate once and print what would be done; change nothing (no training, state, link or "
+     "MLflow run).",
+     0},
     {"force", 0, "PDM_RETRAIN_FORCE", PDM_OPT_BOOL, O(force), "false", NULL,
      "Retrain whatever the triggers say.", 0},
     {"rounds", 0, "PDM_RETRAIN_ROUNDS", PDM_OPT_INT, T(rounds), "100", "N",

@@ -12,7 +12,9 @@
 #    the state names the model it replaced, and the MLflow store holds the
 #    decision run (trigger schedule, decision promoted, both models' PR AUC)
 #    and the candidate's training run (pdm.promoted true);
-# 3. --once again: the schedule is not due (the run just made): nothing done;
+# 3. --once again: the schedule is not due (the run just made): nothing done,
+#    in the loop mode too; a damaged state file is refused; a run that cannot
+#    train (an empty archive) exits 1 and is recorded as failed;
 # 4. drift from a running pdm-scorer's GET /v1/drift: pdm-retrain counts the
 #    same features above the PSI level as the scorer's answer says, records a
 #    window once however often it polls, is not due with one window of the
@@ -137,7 +139,15 @@ echo '{"drift": 3' >"$M/.retrain-state.json"
 grep -q 'not a pdm-retrain state' "$T/damaged.log" || pdm_fail "damaged state: $(cat "$T/damaged.log")"
 cp "$T/state.good" "$M/.retrain-state.json"
 [ "$(link)" = "$V1" ] && [ "$(decisions "$T/mlruns" | wc -l)" = 1 ] || pdm_fail "a failed run changed something"
-echo "3. schedule not due right after a run: nothing done (--once and the loop); a damaged state refused"
+# a run that cannot train (an empty archive): exit 1, recorded as failed, nothing moved
+mkdir "$T/empty"
+"$B/pdm-retrain" "${R[@]}" --archive "$T/empty" --force --once >"$T/failed.log" 2>&1 \
+  && pdm_fail "a run on an empty archive succeeded"
+grep -q "^decision: failed: --archive $T/empty holds no day yet" "$T/failed.log" \
+  || pdm_fail "empty archive: $(cat "$T/failed.log")"
+decisions "$T/mlruns" | tail -1 | grep -q '^forced failed ' || pdm_fail "MLflow: the failed run is not recorded"
+[ "$(link)" = "$V1" ] || pdm_fail "a failed run moved current"
+echo "3. schedule not due right after a run: nothing done (--once and the loop); a damaged state refused; a failed run recorded"
 
 # ---- 4. drift from the scorer ----------------------------------------------------------------
 pdm_start_redis
