@@ -382,11 +382,13 @@ int retrain_run_once(const retrain_config *cfg, FILE *out, char *errstr, size_t 
     retrain_state state;
     run_report *r = calloc(1, sizeof *r);
     int64_t model_ms;
-    int rc = -1;
+    int rc = -1, lock = -1;
 
     if (!r)
         return pdm_err(errstr, errlen, "out of memory");
-    if (retrain_state_load(cfg->state, &state, errstr, errlen) ||
+    /* A dry run writes nothing, so it takes no lock (the lock file is a write). */
+    if ((!cfg->dry_run && (lock = retrain_state_lock(cfg->state, errstr, errlen)) < 0) ||
+        retrain_state_load(cfg->state, &state, errstr, errlen) ||
         current_model(cfg->models, r->current_version, sizeof r->current_version, &model_ms, errstr,
                       errlen) < 0)
         goto out;
@@ -406,6 +408,7 @@ int retrain_run_once(const retrain_config *cfg, FILE *out, char *errstr, size_t 
             rc = pdm_err(errstr, errlen, "%s", err);
     }
 out:
+    retrain_state_unlock(lock);
     fflush(out);
     free(r);
     return rc;
@@ -418,11 +421,12 @@ int retrain_rollback(const retrain_config *cfg, const char *version, FILE *out, 
     run_report *r = calloc(1, sizeof *r);
     char dir[4200], err[PDM_ERRSTR_SIZE];
     int64_t model_ms;
-    int rc = -1;
+    int rc = -1, lock = -1;
 
     if (!r)
         return pdm_err(errstr, errlen, "out of memory");
-    if (retrain_state_load(cfg->state, &state, errstr, errlen) ||
+    if ((lock = retrain_state_lock(cfg->state, errstr, errlen)) < 0 ||
+        retrain_state_load(cfg->state, &state, errstr, errlen) ||
         current_model(cfg->models, r->current_version, sizeof r->current_version, &model_ms, errstr,
                       errlen) < 0)
         goto out;
@@ -459,6 +463,7 @@ int retrain_rollback(const retrain_config *cfg, const char *version, FILE *out, 
         pdm_log(PDM_LOG_WARN, "%s", err);
     rc = 0;
 out:
+    retrain_state_unlock(lock);
     fflush(out);
     free(r);
     return rc;

@@ -31,6 +31,11 @@ void retrain_state_init(retrain_state *s);
 /* A missing file is an empty state (0); a damaged one an error (-1). */
 int retrain_state_load(const char *path, retrain_state *s, char *errstr, size_t errlen);
 int retrain_state_save(const char *path, const retrain_state *s, char *errstr, size_t errlen);
+/* One pdm-retrain acts on a models directory at a time: an flock on
+ * STATE.lock, held for one evaluation or rollback. Returns the lock's fd, or
+ * -1 with errstr (held by another process). */
+int retrain_state_lock(const char *path, char *errstr, size_t errlen);
+void retrain_state_unlock(int fd);
 
 /* pdm-retrain's options (retrain_main.c's table fills it). */
 typedef struct {

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -144,4 +145,27 @@ out:
         unlink(tmp);
     free(text);
     return rc;
+}
+
+int retrain_state_lock(const char *path, char *errstr, size_t errlen)
+{
+    char lock[4200];
+    if ((size_t)snprintf(lock, sizeof lock, "%s.lock", path) >= sizeof lock)
+        return pdm_err(errstr, errlen, "state: path too long: %s", path);
+    int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return pdm_err(errstr, errlen, "%s: %s", lock, strerror(errno));
+    if (flock(fd, LOCK_EX | LOCK_NB)) {
+        int e = errno;
+        close(fd);
+        return pdm_err(errstr, errlen, "%s: %s", lock,
+                       e == EWOULDBLOCK ? "another pdm-retrain is running" : strerror(e));
+    }
+    return fd;
+}
+
+void retrain_state_unlock(int fd)
+{
+    if (fd >= 0)
+        close(fd);
 }

@@ -139,6 +139,19 @@ echo '{"drift": 3' >"$M/.retrain-state.json"
 grep -q 'not a pdm-retrain state' "$T/damaged.log" || pdm_fail "damaged state: $(cat "$T/damaged.log")"
 cp "$T/state.good" "$M/.retrain-state.json"
 [ "$(link)" = "$V1" ] && [ "$(decisions "$T/mlruns" | wc -l)" = 1 ] || pdm_fail "a failed run changed something"
+# one pdm-retrain at a time on a models directory
+$SL_PY -c 'import fcntl, sys, time
+f = open(sys.argv[1], "a")
+fcntl.flock(f, fcntl.LOCK_EX)
+open(sys.argv[2], "w").close()
+time.sleep(60)' "$M/.retrain-state.json.lock" "$T/locked" &
+holder=$!
+pdm_track "$holder"
+pdm_wait_until 10 test -e "$T/locked" || pdm_fail "the lock holder did not start"
+"$B/pdm-retrain" "${R[@]}" --force --once >"$T/locked.log" 2>&1 && pdm_fail "a second pdm-retrain ran"
+grep -q 'another pdm-retrain is running' "$T/locked.log" || pdm_fail "locked: $(cat "$T/locked.log")"
+kill "$holder"
+pdm_stop "$holder" 2>/dev/null || true
 # a run that cannot train (an empty archive): exit 1, recorded as failed, nothing moved
 mkdir "$T/empty"
 "$B/pdm-retrain" "${R[@]}" --archive "$T/empty" --force --once >"$T/failed.log" 2>&1 \
@@ -227,7 +240,7 @@ for name in os.listdir(src):
     open(os.path.join(dst, name), "w").write("\n".join(out) + "\n")
 PY
 replay "$T/shifted"
-pdm_wait_until 60 test "$(drift_view | awk '{print $2}')" -gt "$w1" || pdm_fail "no drift window after the shift"
+pdm_wait_until 90 test "$(drift_view | awk '{print $2}')" -gt "$w1" || pdm_fail "no drift window after the shift (window $w1; $(drift_view)): $(tail -5 "$T/scorer.log")"
 read -r _ w2 above2 < <(drift_view)
 [ "$above2" -ge 1 ] || pdm_fail "no feature above PSI 0.25 after the shift (window $w2)"
 "$B/pdm-retrain" "${R[@]}" "${D[@]}" --once >"$T/drift3.log" 2>&1 \
