@@ -180,8 +180,11 @@ dr = d["drift"] or {"windows": 0, "features": []}
 print(d.get("model_version", "-"), dr["windows"], sum(1 for f in dr["features"] if f["psi"] is not None and f["psi"] > 0.25))
 PY
 }
+# (pdm_wait_until runs a command again and again: these read the scorer each time)
+windows_above() { [ "$(drift_view | awk '{print $2}')" -gt "$1" ]; }
+serves() { [ "$(drift_view | awk '{print $1}')" = "$1" ]; }
 # the stream is consumed: the last window stays as it is (no rows pending)
-pdm_wait_until 20 test "$(drift_view | awk '{print $2}')" -ge 1 || pdm_fail "the scorer closed no drift window"
+pdm_wait_until 20 windows_above 0 || pdm_fail "the scorer closed no drift window"
 read -r sv w1 above1 < <(drift_view)
 [ "$sv" = "$V1" ] || pdm_fail "the scorer runs $sv, not $V1"
 [ "$above1" -ge 1 ] || pdm_fail "no feature above PSI 0.25 in window $w1: cannot test the trigger"
@@ -240,7 +243,7 @@ for name in os.listdir(src):
     open(os.path.join(dst, name), "w").write("\n".join(out) + "\n")
 PY
 replay "$T/shifted"
-pdm_wait_until 90 test "$(drift_view | awk '{print $2}')" -gt "$w1" || pdm_fail "no drift window after the shift (window $w1; $(drift_view)): $(tail -5 "$T/scorer.log")"
+pdm_wait_until 90 windows_above "$w1" || pdm_fail "no drift window after the shift (window $w1; $(drift_view)): $(tail -5 "$T/scorer.log")"
 read -r _ w2 above2 < <(drift_view)
 [ "$above2" -ge 1 ] || pdm_fail "no feature above PSI 0.25 after the shift (window $w2)"
 "$B/pdm-retrain" "${R[@]}" "${D[@]}" --once >"$T/drift3.log" 2>&1 \
@@ -270,7 +273,7 @@ echo "4b. shadow period required: the candidate held (no shadow scoring in the s
 grep -qx "rollback: current $V1 -> $V0" "$T/rollback.log" || pdm_fail "rollback: $(cat "$T/rollback.log")"
 [ "$(link)" = "$V0" ] || pdm_fail "rollback did not restore $V0 (current: $(link))"
 decisions "$T/mlruns" | tail -1 | grep -q ' rolled_back ' || pdm_fail "MLflow: the rollback is not recorded"
-pdm_wait_until 30 test "$(drift_view | awk '{print $1}')" = "$V0" \
+pdm_wait_until 30 serves "$V0" \
   || pdm_fail "the scorer did not reload $V0: $(tail -5 "$T/scorer.log")"
 "$B/pdm-retrain" rollback --models "$M" nosuch >"$T/bad.log" 2>&1 && pdm_fail "rollback to a missing version succeeded"
 grep -q 'not a model package' "$T/bad.log" || pdm_fail "rollback to a missing version: $(cat "$T/bad.log")"
