@@ -288,6 +288,7 @@ static int record(const retrain_config *cfg, const char *run_kind, const run_rep
         {"pdm.retrain.shadow", r->reasons[3]},
         {"pdm.retrain.previous_version", r->current_version},
         {"pdm.model_version", r->model_version},
+        {"pdm.retrain.training_run_id", t->run_id},
     };
     for (size_t i = 0; i < sizeof tags / sizeof *tags; i++)
         if (tags[i][1][0] && pdm_tracking_set_tag(run, tags[i][0], tags[i][1], err, sizeof err))

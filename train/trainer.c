@@ -596,10 +596,12 @@ out:
 }
 
 /* Records the run in the MLflow file store: parameters, test metrics,
- * timings so far, and the package as artifacts under "model". */
+ * timings so far, and the package as artifacts under "model". Its id goes
+ * to run_id (33 bytes). */
 static int record_run(const train_config *cfg, pdm_model *model, const pdm_eval *m,
                       const alert_eval *al, const timings *tm, const char *cutoff,
-                      const char *package_dir, int promoted, char *errstr, size_t errlen)
+                      const char *package_dir, int promoted, char *run_id, char *errstr,
+                      size_t errlen)
 {
     pdm_tracking_run *run = NULL;
     char v[12][48], err[PDM_ERRSTR_SIZE];
@@ -690,6 +692,7 @@ static int record_run(const train_config *cfg, pdm_model *model, const pdm_eval 
         pdm_tracking_log_artifacts(run, package_dir, "model", err, sizeof err) ||
         pdm_tracking_run_end(run, PDM_RUN_FINISHED, err, sizeof err))
         goto fail;
+    snprintf(run_id, 33, "%s", pdm_tracking_run_id(run));
     rc = 0;
     goto out;
 fail:
@@ -740,6 +743,7 @@ typedef struct {
     int64_t cutoff, calib_cutoff;
     char when[32], calib_when[32];
     char version_dir[4200];
+    char run_id[33]; /* the MLflow run, "" without --mlruns */
     pdm_model_file files[4];
     size_t nfiles;
 } run_state;
@@ -1327,9 +1331,9 @@ static int write_outputs(run_state *r, char *errstr, size_t errlen)
         if (r->promo.promote && pdm_model_make_current(cfg->promote, version, errstr, errlen))
             goto out;
     }
-    if (cfg->mlruns &&
-        record_run(cfg, r->model, &r->metrics, &r->alerting, &r->tm, r->when,
-                   cfg->out ? cfg->out : r->version_dir, r->promo.promote, errstr, errlen))
+    if (cfg->mlruns && record_run(cfg, r->model, &r->metrics, &r->alerting, &r->tm, r->when,
+                                  cfg->out ? cfg->out : r->version_dir, r->promo.promote, r->run_id,
+                                  errstr, errlen))
         goto out;
     rc = 0;
     goto out;
@@ -1442,6 +1446,7 @@ static void fill_result(const run_state *r, train_result *res)
     res->current = r->promo.current;
     snprintf(res->split, sizeof res->split, "%s", r->when);
     snprintf(res->reason, sizeof res->reason, "%s", r->promo.reason);
+    snprintf(res->run_id, sizeof res->run_id, "%s", r->run_id);
 }
 
 int trainer_run(const train_config *cfg, FILE *out, char *errstr, size_t errlen)

@@ -61,6 +61,7 @@ typedef struct {
     pdm_eval candidate, current; /* on the same test rows; current valid if comparable */
     char split[32];              /* the test period starts here */
     char reason[512];
+    char run_id[33]; /* the MLflow training run, "" without --mlruns */
 } train_result;
 
 /* Runs the whole training; the report (metrics table, promotion, timings)

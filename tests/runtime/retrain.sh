@@ -111,12 +111,12 @@ cur=$(awk '{print $2}' "$run/metrics/current_pr_auc")
 $SL_PY -c "import sys; sys.exit(0 if float('$cand') >= float('$cur') + 0.05 else 1)" \
   || pdm_fail "promoted with PR AUC $cand vs $cur"
 [ "$(cat "$run/tags/pdm.model_version")" = "$V1" ] || pdm_fail "MLflow: the decision run names another model"
-trained=0
-for f in "$T"/mlruns/*/*/tags/pdm.promoted; do
-  d=$(dirname "$(dirname "$f")")
-  [ "$(cat "$f")" = true ] && [ "$(cat "$d/tags/pdm.model_version")" = "$V1" ] && trained=1
-done
-[ "$trained" = 1 ] || pdm_fail "MLflow: no training run of $V1 tagged pdm.promoted=true"
+# the decision run names the candidate's training run (pdm-train's record)
+tr=$(cat "$run/tags/pdm.retrain.training_run_id")
+td=$(ls -d "$T"/mlruns/*/"$tr")
+[ "$(cat "$td/tags/pdm.model_version")" = "$V1" ] && [ "$(cat "$td/tags/pdm.promoted")" = true ] \
+  && [ -f "$td/artifacts/model/model.json" ] \
+  || pdm_fail "MLflow: the training run $tr is not $V1's, promoted, with its package"
 echo "2. schedule: $V0 -> $V1 promoted (PR AUC $cand vs $cur on the held-out days), recorded"
 
 # ---- 3. not due again ------------------------------------------------------------------
