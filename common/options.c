@@ -243,6 +243,9 @@ int pdm_options_parse(const pdm_option *table, void *cfg, int argc, char **argv,
             char fenv[256];
             snprintf(fenv, sizeof fenv, "%s_FILE", o->env);
             const char *path = getenv(fenv);
+            if (v && *v && path && *path)
+                return pdm_err(errstr, errlen, "%s and %s are both set: give the secret one way",
+                               o->env, fenv);
             if (path && *path && set_secret_from_file(o, cfg, path, errstr, errlen))
                 return -1;
         } else if (o->type == PDM_OPT_KV) {
@@ -254,6 +257,9 @@ int pdm_options_parse(const pdm_option *table, void *cfg, int argc, char **argv,
                 return pdm_err(errstr, errlen, "%s: %s", fenv, msg);
         }
     }
+    /* The secret options given on the command line, by value (bit 0) or by
+     * file (bit 1): both is an error, not a silent choice. */
+    unsigned char given[PDM_OPTIONS_MAX] = {0};
     for (int i = 1; i < argc; i++) {
         char *arg = argv[i];
         const char *value = NULL;
@@ -298,6 +304,13 @@ int pdm_options_parse(const pdm_option *table, void *cfg, int argc, char **argv,
             if (i + 1 >= argc)
                 return pdm_err(errstr, errlen, "option --%s needs a value", o->name);
             value = argv[++i];
+        }
+        if ((o->flags & PDM_OPT_SECRET) && o - table < PDM_OPTIONS_MAX) {
+            given[o - table] |= (unsigned char)(is_file ? 2 : 1);
+            if (given[o - table] == 3)
+                return pdm_err(errstr, errlen,
+                               "--%s and --%s-file are both given: give the secret one way",
+                               o->name, o->name);
         }
         if (is_file) {
             if (set_secret_from_file(o, cfg, value, errstr, errlen))

@@ -98,8 +98,8 @@ static int parse_features(const cJSON *obj, double *row, char *errstr, size_t er
                            f->string);
         if (cJSON_IsNull(f))
             continue;
-        if (!cJSON_IsNumber(f))
-            return pdm_err(errstr, errlen, "feature \"%s\" must be a number or null",
+        if (!cJSON_IsNumber(f) || !isfinite(f->valuedouble))
+            return pdm_err(errstr, errlen, "feature \"%s\" must be a finite number or null",
                            f->string);
         row[k] = f->valuedouble;
     }
@@ -262,12 +262,36 @@ int pdm_predict_request_parse_text(const char *text, size_t len, pdm_predict_req
                                    char *errstr, size_t errlen)
 {
     memset(req, 0, sizeof *req);
+    if (pdm_json_has_escaped_nul(text, len))
+        return pdm_err(errstr, errlen, PDM_PREDICT_NUL_MESSAGE);
     cJSON *root = cJSON_ParseWithLength(text, len);
     if (!root)
         return pdm_err(errstr, errlen, "malformed JSON");
     int rc = pdm_predict_request_parse(root, req, errstr, errlen);
     cJSON_Delete(root);
     return rc;
+}
+
+int pdm_json_has_escaped_nul(const char *text, size_t len)
+{
+    int in_string = 0;
+    if (memchr(text, '\0', len))
+        return 1;
+    for (size_t i = 0; i < len; i++) {
+        char c = text[i];
+        if (!in_string) {
+            in_string = c == '"';
+            continue;
+        }
+        if (c == '"') {
+            in_string = 0;
+        } else if (c == '\\' && i + 1 < len) {
+            i++; /* the escaped character */
+            if (text[i] == 'u' && i + 4 < len && !memcmp(text + i + 1, "0000", 4))
+                return 1;
+        }
+    }
+    return 0;
 }
 
 void pdm_predict_request_free(pdm_predict_request *req)

@@ -11,8 +11,11 @@
  *       newest telemetry's time;
  *   {"instances": [<either form above>, ...]}
  *       many rows in one model call.
- * Unknown keys, unknown features, values of the wrong type, events of another
- * machine and empty histories are errors with a message for a 400.
+ * Unknown keys, unknown features, values of the wrong type, numbers that are
+ * not finite (-1e400 parses as -inf), events of another machine and empty
+ * histories are errors with a message for a 400; so is a text holding an
+ * escaped NUL (\u0000): cJSON keeps strings as C strings, so a key
+ * "volt_mean_24h\u0000junk" would otherwise read as "volt_mean_24h".
  * Kept apart from the HTTP handlers so that it can be fuzzed.
  */
 #ifndef PDM_PREDICT_REQUEST_H
@@ -45,10 +48,18 @@ typedef struct {
  * -1 with a message for the client in errstr. */
 int pdm_predict_request_parse(const struct cJSON *root, pdm_predict_request *req, char *errstr,
                               size_t errlen);
-/* The same from text (for the fuzzer and tests): also fails on bad JSON. */
+/* The same from text (for the fuzzer and tests): also fails on bad JSON and
+ * on pdm_json_has_escaped_nul. */
 int pdm_predict_request_parse_text(const char *text, size_t len, pdm_predict_request *req,
                                    char *errstr, size_t errlen);
 void pdm_predict_request_free(pdm_predict_request *req);
+
+/* Does JSON text hold a NUL: a raw NUL byte, or a string (key or value)
+ * with an escaped one, \u0000? cJSON ends strings at NUL and would read such
+ * a string cut short, so callers refuse the text before parsing. Scans the
+ * raw text: "\\u0000" (an escaped backslash, then "u0000") is not a NUL. */
+#define PDM_PREDICT_NUL_MESSAGE "keys and strings must not contain NUL (\\u0000)"
+int pdm_json_has_escaped_nul(const char *text, size_t len);
 
 /* The semantic checks of an input event that the codec does not make, shared
  * by the stream (a failure is a dead letter with this reason) and the HTTP

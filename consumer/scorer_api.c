@@ -2,7 +2,10 @@
  * API and metrics"). Handlers run on libmicrohttpd's threads. They score
  * through the model holder (its lock taken for reading, per call) and read
  * Redis through the API's own connection, so an HTTP request never waits
- * for a batch nor a batch for a request.
+ * for a batch nor a batch for a request. Readiness (/readyz, pdm_ready)
+ * never touches Redis: it reads the probe's last result (scorer_ready.h),
+ * and a machine read answers 503 at once while the probe says Redis does
+ * not answer, so a hung Redis holds no HTTP thread for long.
  */
 #include <limits.h>
 #include <math.h>
@@ -10,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cJSON.h>
@@ -18,17 +22,22 @@
 #include "predict_request.h"
 #include "scorer_alerts_api.h"
 #include "scorer_api.h"
+#include "scorer_ready.h"
 #include "scorer_silence.h"
 #include "scorer_state.h"
 
 /* How long POST /v1/admin/reload waits for the loop to install the model. */
 #define RELOAD_WAIT_S 5.0
+/* How long a machine read waits for the API's Redis connection (another
+ * request's read holds it, for at most its connect and read timeouts). */
+#define REDIS_LOCK_WAIT_S 1.0
 
 struct scorer_api {
     scorer_api_deps d;
     pdm_http *http;
     pdm_redis *redis; /* the HTTP threads' own connection */
     pthread_mutex_t redis_lock;
+    scorer_redis_probe *probe; /* readiness's view of Redis */
     scorer_alerts_ctx alerts; /* GET /v1/alerts (scorer_alerts_api.c) */
 };
 
@@ -124,29 +133,30 @@ static int handle_healthz(void *ctx, const pdm_http_request *req, pdm_http_respo
     return respond_json(resp, 200, o);
 }
 
-/* PINGs Redis on the HTTP threads' connection (reconnecting if needed). */
-static int redis_answers(scorer_api *a, char *errstr, size_t errlen)
+/* The readiness rule (scorer_ready.h) on the scorer's state now; the
+ * probe's error (or why its answer is too old) in redis_err. */
+static scorer_ready_verdict readiness(scorer_api *a, char *version, size_t vlen, char *redis_err,
+                                      size_t errlen)
 {
-    pthread_mutex_lock(&a->redis_lock);
-    int rc = 0;
-    if (!pdm_redis_connected(a->redis))
-        rc = pdm_redis_connect(a->redis, errstr, errlen);
-    if (rc == 0)
-        rc = pdm_redis_ping(a->redis, errstr, errlen);
-    pthread_mutex_unlock(&a->redis_lock);
-    return rc;
+    scorer_ready_inputs in;
+    redis_err[0] = '\0';
+    in.model_loaded = scorer_model_version(a->d.model, version, vlen) == 0 && *version;
+    in.group_joined = atomic_load(a->d.joined);
+    in.loop_redis_ok = atomic_load(a->d.redis_up);
+    in.redis_answered = scorer_redis_probe_result(a->probe, &in.redis_age_s, redis_err, errlen);
+    scorer_ready_verdict v = scorer_ready_rule(&in);
+    if (in.redis_answered && !v.redis)
+        pdm_err(redis_err, errlen, "redis has not answered a PING for %.1f s", in.redis_age_s);
+    return v;
 }
 
 static int handle_readyz(void *ctx, const pdm_http_request *req, pdm_http_response *resp)
 {
     scorer_api *a = ctx;
     (void)req;
-    char msg[PDM_ERRSTR_SIZE] = "";
-    int redis = redis_answers(a, msg, sizeof msg) == 0;
-    char version[PDM_MODEL_VERSION_LEN + 1];
-    scorer_model_version(a->d.model, version, sizeof version);
-    int joined = atomic_load(a->d.joined);
-    int ready = redis && *version && joined;
+    char msg[PDM_ERRSTR_SIZE];
+    char version[PDM_MODEL_VERSION_LEN + 1] = "";
+    scorer_ready_verdict v = readiness(a, version, sizeof version, msg, sizeof msg);
     cJSON *o = cJSON_CreateObject(), *checks = cJSON_CreateObject(), *missing = cJSON_CreateArray();
     if (!o || !checks || !missing) {
         cJSON_Delete(o);
@@ -154,32 +164,37 @@ static int handle_readyz(void *ctx, const pdm_http_request *req, pdm_http_respon
         cJSON_Delete(missing);
         return -1;
     }
-    cJSON_AddBoolToObject(o, "ready", ready);
-    cJSON_AddBoolToObject(checks, "redis", redis);
-    cJSON_AddBoolToObject(checks, "model", *version != 0);
-    cJSON_AddBoolToObject(checks, "consumer_group", joined);
+    cJSON_AddBoolToObject(o, "ready", v.ready);
+    cJSON_AddBoolToObject(checks, "redis", v.redis);
+    cJSON_AddBoolToObject(checks, "model", v.model);
+    cJSON_AddBoolToObject(checks, "consumer_group", v.consumer_group);
+    cJSON_AddBoolToObject(checks, "scoring_loop", v.loop);
     cJSON_AddItemToObject(o, "checks", checks);
-    if (!redis)
+    if (!v.redis)
         cJSON_AddItemToArray(missing, cJSON_CreateString("redis"));
-    if (!*version)
+    if (!v.model)
         cJSON_AddItemToArray(missing, cJSON_CreateString("model"));
-    if (!joined)
+    if (!v.consumer_group)
         cJSON_AddItemToArray(missing, cJSON_CreateString("consumer_group"));
+    if (!v.loop)
+        cJSON_AddItemToArray(missing, cJSON_CreateString("scoring_loop"));
     cJSON_AddItemToObject(o, "missing", missing);
-    if (!redis)
+    if (!v.redis)
         cJSON_AddStringToObject(o, "redis_error", msg);
-    if (*version)
+    if (!v.loop)
+        cJSON_AddStringToObject(o, "scoring_loop_error",
+                                "the loop's Redis steps fail and are being retried (see the log)");
+    if (v.model)
         cJSON_AddStringToObject(o, "model_version", version);
-    return respond_json(resp, ready ? 200 : 503, o);
+    return respond_json(resp, v.ready ? 200 : 503, o);
 }
 
 /* Render time: gauges computed from the loop's state. */
 static void collect(void *ctx, pdm_registry *r)
 {
     scorer_api *a = ctx;
-    char version[PDM_MODEL_VERSION_LEN + 1];
-    int ready = scorer_model_version(a->d.model, version, sizeof version) == 0 &&
-                atomic_load(a->d.joined) && atomic_load(a->d.redis_up);
+    char version[PDM_MODEL_VERSION_LEN + 1] = "", msg[PDM_ERRSTR_SIZE];
+    int ready = readiness(a, version, sizeof version, msg, sizeof msg).ready;
     pdm_drift_result d;
     int have_drift = scorer_model_drift_result(a->d.model, &d);
     scorer_metrics_collect(a->d.metrics, ready, have_drift ? &d : NULL, a->d.perf);
@@ -222,6 +237,15 @@ static void add_silence(cJSON *o, const scorer_api *a, int64_t newest)
     cJSON_AddItemToObject(o, "stream_time", time_json(stream));
 }
 
+/* The API's Redis connection, waited for at most REDIS_LOCK_WAIT_S. */
+static int lock_redis(scorer_api *a)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += (time_t)REDIS_LOCK_WAIT_S;
+    return pthread_mutex_timedlock(&a->redis_lock, &until) != 0;
+}
+
 static int handle_machine(void *ctx, const pdm_http_request *req, pdm_http_response *resp)
 {
     scorer_api *a = ctx;
@@ -237,7 +261,12 @@ static int handle_machine(void *ctx, const pdm_http_request *req, pdm_http_respo
     /* Two reads: the bookkeeping first (nothing but meta and maintenance,
      * from = far future), then the windows behind the newest telemetry. */
     int64_t from = INT64_MAX / 2;
-    pthread_mutex_lock(&a->redis_lock);
+    char version[PDM_MODEL_VERSION_LEN + 1];
+    if (!readiness(a, version, sizeof version, msg, sizeof msg).redis)
+        return pdm_http_response_error(resp, 503, "redis unavailable: %s", msg);
+    if (lock_redis(a)) /* another read waits on a Redis that stopped answering */
+        return pdm_http_response_error(resp, 503, "redis unavailable: no answer within %.0f s",
+                                       REDIS_LOCK_WAIT_S);
     int err = !pdm_redis_connected(a->redis) && pdm_redis_connect(a->redis, msg, sizeof msg);
     if (!err)
         err = pdm_rs_load(a->redis, &id, &from, NULL, 1, &st, msg, sizeof msg);
@@ -314,6 +343,10 @@ static int handle_predict(void *ctx, const pdm_http_request *req, pdm_http_respo
     int rc = 0;
     if (pdm_http_parse_json(req, &root, resp))
         return 0; /* the 400 is written */
+    if (pdm_json_has_escaped_nul(req->body, req->body_len)) {
+        rc = pdm_http_response_error(resp, 400, PDM_PREDICT_NUL_MESSAGE);
+        goto out;
+    }
     if (pdm_predict_request_parse(root, &pr, msg, sizeof msg)) {
         rc = pdm_http_response_error(resp, 400, "%s", msg);
         goto out;
@@ -498,7 +531,10 @@ int scorer_api_start(const scorer_api_deps *deps, scorer_api **out, char *errstr
     a->d = *deps;
     pthread_mutex_init(&a->redis_lock, NULL);
     a->redis = pdm_redis_new(deps->cfg->redis_url, deps->cfg->redis_password, 1.0, errstr, errlen);
-    if (!a->redis || serve(a, errstr, errlen)) {
+    if (a->redis)
+        a->probe = scorer_redis_probe_start(deps->cfg->redis_url, deps->cfg->redis_password,
+                                            errstr, errlen);
+    if (!a->redis || !a->probe || serve(a, errstr, errlen)) {
         scorer_api_stop(a);
         return -1;
     }
@@ -515,6 +551,7 @@ void scorer_api_stop(scorer_api *a)
         pdm_http_destroy(a->http);
     }
     pdm_registry_set_collector(a->d.registry, NULL, NULL);
+    scorer_redis_probe_stop(a->probe);
     pdm_redis_destroy(a->redis);
     pthread_mutex_destroy(&a->redis_lock);
     free(a);

@@ -265,7 +265,8 @@ static int open_consumer(scorer_kafka *k, char *errstr, size_t errlen)
     char msg[PDM_ERRSTR_SIZE];
     const pdm_scorer_config *cfg = k->cfg;
     rd_kafka_conf_t *conf =
-        pdm_kafka_conf_new(cfg->brokers, "pdm-scorer", cfg->kafka_props, msg, sizeof msg);
+        pdm_kafka_conf_new_for(PDM_KAFKA_CONSUMER, cfg->brokers, "pdm-scorer", cfg->kafka_props,
+                               msg, sizeof msg);
     if (!conf)
         return pdm_err(errstr, errlen, "%s", msg);
     const char *cons[][2] = {{"group.id", cfg->group},
@@ -341,7 +342,8 @@ static int open_producer(scorer_kafka *k, char *errstr, size_t errlen)
 {
     char msg[PDM_ERRSTR_SIZE];
     rd_kafka_conf_t *conf =
-        pdm_kafka_conf_new(k->cfg->brokers, "pdm-scorer", k->cfg->kafka_props, msg, sizeof msg);
+        pdm_kafka_conf_new_for(PDM_KAFKA_PRODUCER, k->cfg->brokers, "pdm-scorer",
+                               k->cfg->kafka_props, msg, sizeof msg);
     if (!conf)
         return pdm_err(errstr, errlen, "%s", msg);
     if (rd_kafka_conf_set(conf, "enable.idempotence", "true", msg, sizeof msg) !=

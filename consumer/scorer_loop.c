@@ -408,6 +408,11 @@ static int process_batch(pdm_scorer *s, scorer_batch *b)
     /* 6 and 7 */
     if (track_silence(s, b))
         return pdm_err(NULL, 0, "out of memory");
+    char err[PDM_ERRSTR_SIZE];
+    if (scorer_output_dump(&s->output, b, err, sizeof err)) {
+        pdm_log(PDM_LOG_ERROR, "%s", err); /* nothing of the batch is written nor committed */
+        return -1;
+    }
     if (scorer_state_write(&s->state, b))
         return -1;
     note_structures(s);

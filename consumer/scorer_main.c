@@ -1,4 +1,5 @@
 /* pdm-scorer: the streaming scorer daemon (see pdm_scorer.h). */
+#include <limits.h>
 #include <math.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -6,6 +7,7 @@
 
 #include "pdm_common.h"
 #include "pdm_kafka.h"
+#include "pdm_rules.h"
 #include "pdm_scorer.h"
 
 typedef struct {
@@ -30,6 +32,7 @@ typedef struct {
     long long model_threads;
     char *predictor;
     char *dump_features;
+    char *schema_ids;
     int exit_at_end;
     char *max_wait;
     char *max_idle;
@@ -71,12 +74,13 @@ static const pdm_option options[] = {
     {"lateness", 0, "PDM_LATENESS", PDM_OPT_STRING, O(lateness), "48h", "DURATION", "Allowed lateness behind the machine's newest telemetry; later events go to the DLQ.", 0},
     {"silence-after", 0, "PDM_SILENCE_AFTER", PDM_OPT_STRING, O(silence_after), "6h", "DURATION", "A machine whose newest telemetry is more than this much event time behind the stream's (the newest telemetry applied) is silent: one MachineSilence event on the risk topic when it goes silent and one when it reports again, counted in pdm_machines_silent. 6h: six missed hourly readings, far beyond the jitter of a live stream yet well inside the 24 h feature window, so a dead sensor or gateway is noticed the same shift; 0: not tracked.", 0},
     {"silence-forget", 0, "PDM_SILENCE_FORGET", PDM_OPT_STRING, O(silence_forget), "7d", "DURATION", "A silent machine whose newest telemetry is this much event time behind the stream's is forgotten (no event): it leaves pdm_machines_silent, so a decommissioned machine does not hold an alert open forever (a later reading makes it a new machine, without a back event).", 0},
-    {"warn", 0, "PDM_WARN", PDM_OPT_DOUBLE, O(warn), "nan", "RISK", "Override the model's WARN threshold.", 0},
-    {"critical", 0, "PDM_CRITICAL", PDM_OPT_DOUBLE, O(critical), "nan", "RISK", "Override the model's CRITICAL threshold.", 0},
+    {"warn", 0, "PDM_WARN", PDM_OPT_DOUBLE, O(warn), "nan", "RISK", "Override the model's WARN threshold (0..1, at most --critical).", 0},
+    {"critical", 0, "PDM_CRITICAL", PDM_OPT_DOUBLE, O(critical), "nan", "RISK", "Override the model's CRITICAL threshold (0..1).", 0},
     {"batch-size", 0, "PDM_BATCH_SIZE", PDM_OPT_INT, O(batch_size), "2000", "N", "Messages per batch (one Redis round trip each way, one model call).", 0},
     {"model-threads", 0, "PDM_MODEL_THREADS", PDM_OPT_INT, O(model_threads), "1", "N", "XGBoost threads for scoring (0 = all cores).", 0},
-    {"predictor", 0, "PDM_PREDICTOR", PDM_OPT_STRING, O(predictor), "native", "NAME", "native: the project's tree evaluator, used once it scores a check sample exactly as XGBoost (else XGBoost serves, logged); xgboost: XGBoost's predictor. Reasons (SHAP) always come from XGBoost.", 0},
-    {"dump-features", 0, "PDM_DUMP_FEATURES", PDM_OPT_STRING, O(dump_features), NULL, "FILE", "Write every scored row's features as CSV (the trainer's dump format).", 0},
+    {"predictor", 0, "PDM_PREDICTOR", PDM_OPT_STRING, O(predictor), "native", "NAME", "native: the project's tree evaluator, used once it scores a check sample exactly as XGBoost (else XGBoost serves, logged); xgboost: XGBoost's predictor. Reasons (SHAP), with either: the native TreeSHAP once it matches XGBoost's pred_contribs on the first alerts' rows and a check sample, else XGBoost's pred_contribs (GET /v1/model says which).", 0},
+    {"dump-features", 0, "PDM_DUMP_FEATURES", PDM_OPT_STRING, O(dump_features), NULL, "FILE", "Write every scored row's features as CSV (the trainer's dump format), a batch at a time. A failed write (a full disk) cuts the file back to its last complete batch and stops the scorer with an error, that batch uncommitted.", 0},
+    {"schema-ids", 0, "PDM_SCHEMA_IDS", PDM_OPT_STRING, O(schema_ids), NULL, "TYPE=ID,...", "Confluent Schema Registry ids of the event types, TYPE=ID[,TYPE=ID...] (e.g. telemetry=7,error=8,maintenance=9,failure=10,machine=11): a message framed by the registry serializers (byte 0x00, then the 4-byte big-endian id) with one of these ids decodes as that type; any other id goes to the DLQ as unknown_schema. Single-object messages (0xC3 0x01) decode either way.", 0},
     {"exit-at-end", 0, "PDM_EXIT_AT_END", PDM_OPT_BOOL, O(exit_at_end), "false", NULL, "Exit 0 once every assigned partition is consumed to its end.", 0},
     {"max-wait", 0, "PDM_MAX_WAIT", PDM_OPT_STRING, O(max_wait), "0ms", "DURATION", "How long a batch waits to fill once its first message is there. 0: a batch is what has arrived by the time the loop is ready for it, so batches grow with the load on their own (a backlog fills them at once) and a live stream is not held; more: fewer, larger batches on a slow stream, each event held up to this long.", 0},
     {"max-idle", 0, "PDM_MAX_IDLE", PDM_OPT_STRING, O(max_idle), "2s", "DURATION", "With several input topics (one per event type), partition p of each is merged in event time; when one of them has nothing buffered and more to come, its task waits up to this long before going on without it (events that arrive later may then be out of order or late). Caught-up partitions are never waited for, so a live stream is not held; the wait covers a slow fetch, not an outage.", 0},
@@ -98,7 +102,7 @@ static const pdm_option options[] = {
     {"max-machines", 0, "PDM_MAX_MACHINES", PDM_OPT_INT, O(max_machines), "1000000", "N", "Machines the scorer keeps in memory at most in each per-machine structure (the silence tracker, the live-performance tracker, the machines table); ids come from untrusted producers and any positive int32 is valid. Beyond it the least recently seen are evicted (counted in pdm_machines_evicted_total{structure}); about 200 bytes a machine over the three. The state cache is bounded by --state-cache, the per-machine series by --metrics-machines.", 0},
     {"metrics-machines", 0, "PDM_METRICS_MACHINES", PDM_OPT_INT, O(metrics_machines), "1000", "N", "Export pdm_machine_risk/level for at most N machines (the first seen).", 0},
     {"log-level", 0, "PDM_LOG_LEVEL", PDM_OPT_STRING, O(log_level), "info", "LEVEL", "debug, info, warn or error.", 0},
-    {"property", 'X', "PDM_KAFKA_CONFIG", PDM_OPT_KV, O(props), NULL, "KEY=VALUE", "librdkafka property for consumer and producer (repeatable), e.g. -X security.protocol=SASL_SSL.", 0},
+    {"property", 'X', "PDM_KAFKA_CONFIG", PDM_OPT_KV, O(props), NULL, "KEY=VALUE", "librdkafka property (repeatable), e.g. -X security.protocol=SASL_SSL; each goes to the client librdkafka says it is for: consumer-only ones (fetch.wait.max.ms) to the consumer, producer-only ones (linger.ms) to the producer, the rest to both.", 0},
     PDM_OPTIONS_END,
 };
 
@@ -107,6 +111,58 @@ static pdm_scorer *running;
 static void on_stop(int sig) { pdm_scorer_stop(running); }
 static void on_hup(int sig) { pdm_scorer_request_reload(running); }
 
+
+/* The duration options, each refused by its own name. */
+static int parse_durations(const scorer_options *o, pdm_scorer_config *cfg, char *err,
+                           size_t errlen)
+{
+    const struct {
+        const char *name, *text;
+        int64_t *out;
+    } durations[] = {
+        {"renotify", o->renotify, &cfg->renotify_ms},
+        {"lateness", o->lateness, &cfg->lateness_ms},
+        {"silence-after", o->silence_after, &cfg->silence_after_ms},
+        {"silence-forget", o->silence_forget, &cfg->silence_forget_ms},
+        {"max-wait", o->max_wait, &cfg->max_wait_ms},
+        {"max-idle", o->max_idle, &cfg->max_idle_ms},
+        {"drift-window", o->drift_window, &cfg->drift_window_ms},
+        {"state-ttl", o->state_ttl, &cfg->state_ttl_ms},
+    };
+    for (size_t i = 0; i < sizeof durations / sizeof *durations; i++)
+        if (pdm_duration_parse(durations[i].text, durations[i].out))
+            return pdm_err(err, errlen, "--%s takes a duration such as 100ms, 30m or 48h, not '%s'",
+                           durations[i].name, durations[i].text);
+    return 0;
+}
+
+/* The integer options' ranges, each refused by its own name. */
+static int check_ranges(const scorer_options *o, char *err, size_t errlen)
+{
+    const struct {
+        const char *name;
+        long long value, lo, hi;
+    } ranges[] = {
+        {"batch-size", o->batch_size, 1, 100000},
+        {"http-threads", o->http_threads, 1, 64},
+        {"http-max-body", o->http_max_body, 1024, LLONG_MAX},
+        {"drift-rows", o->drift_rows, 1, LLONG_MAX},
+        {"metrics-machines", o->metrics_machines, 0, LLONG_MAX},
+        {"state-cache", o->state_cache_mb, 0, 1048576},
+        {"model-threads", o->model_threads, 0, 1024},
+        {"max-machines", o->max_machines, 8, 100000000},
+    };
+    for (size_t i = 0; i < sizeof ranges / sizeof *ranges; i++) {
+        if (ranges[i].value >= ranges[i].lo && ranges[i].value <= ranges[i].hi)
+            continue;
+        if (ranges[i].hi == LLONG_MAX)
+            return pdm_err(err, errlen, "--%s must be at least %lld, not %lld", ranges[i].name,
+                           ranges[i].lo, ranges[i].value);
+        return pdm_err(err, errlen, "--%s must be %lld..%lld, not %lld", ranges[i].name,
+                       ranges[i].lo, ranges[i].hi, ranges[i].value);
+    }
+    return 0;
+}
 
 /* The scorer's configuration from the checked options (topics apart).
  * 0, or -1 with the usage error in err. */
@@ -125,23 +181,21 @@ static int to_config(const scorer_options *o, pdm_scorer_config *cfg, char *err,
     else
         return pdm_err(err, errlen, "--emit must be changes, alerts, all or incidents, not '%s'",
                        o->emit);
-    if (pdm_duration_parse(o->renotify, &cfg->renotify_ms) ||
-        pdm_duration_parse(o->lateness, &cfg->lateness_ms) ||
-        pdm_duration_parse(o->silence_after, &cfg->silence_after_ms) ||
-        pdm_duration_parse(o->silence_forget, &cfg->silence_forget_ms) ||
-        pdm_duration_parse(o->max_wait, &cfg->max_wait_ms) ||
-        pdm_duration_parse(o->max_idle, &cfg->max_idle_ms) ||
-        pdm_duration_parse(o->drift_window, &cfg->drift_window_ms) ||
-        pdm_duration_parse(o->state_ttl, &cfg->state_ttl_ms))
-        return pdm_err(err, errlen, "--renotify/--lateness/--silence-after/--silence-forget/"
-                                    "--max-wait/--max-idle/--drift-window/--state-ttl take a "
-                                    "duration such as 100ms, 30m or 48h");
+    if (parse_durations(o, cfg, err, errlen))
+        return -1;
     if (cfg->silence_after_ms > 0 && cfg->silence_forget_ms < cfg->silence_after_ms)
         return pdm_err(err, errlen, "--silence-forget must be at least --silence-after");
     if (cfg->state_ttl_ms > 0 && cfg->state_ttl_ms < 1000)
         return pdm_err(err, errlen, "--state-ttl must be 0 (never) or at least 1s");
-    if (o->batch_size < 1 || o->batch_size > 100000)
-        return pdm_err(err, errlen, "--batch-size must be 1..100000");
+    if (pdm_rule_thresholds_check(o->warn, o->critical, err, errlen))
+        return -1;
+    int32_t ids[PDM_EV_COUNT];
+    if (pdm_schema_ids_parse(o->schema_ids, ids, err, errlen))
+        return -1;
+    if (!*o->group)
+        return pdm_err(err, errlen, "--group must name a consumer group (it is empty)");
+    if (check_ranges(o, err, errlen))
+        return -1;
     if (strcmp(o->predictor, "native") && strcmp(o->predictor, "xgboost"))
         return pdm_err(err, errlen, "--predictor must be native or xgboost, not '%s'",
                        o->predictor);
@@ -157,13 +211,6 @@ static int to_config(const scorer_options *o, pdm_scorer_config *cfg, char *err,
         return pdm_err(err, errlen, "--http-tls-client-ca needs --http-tls-cert and --http-tls-key");
     if (o->http_token && o->http_admin_token && !strcmp(o->http_token, o->http_admin_token))
         return pdm_err(err, errlen, "--http-admin-token must differ from --http-token");
-    if (o->http_threads < 1 || o->http_threads > 64 || o->http_max_body < 1024 ||
-        o->drift_rows < 1 || o->metrics_machines < 0 || o->state_cache_mb < 0 ||
-        o->state_cache_mb > 1048576 || o->max_machines < 8 || o->max_machines > 100000000)
-        return pdm_err(err, errlen, "--http-threads must be 1..64, --http-max-body at least "
-                                    "1024, --drift-rows at least 1, --metrics-machines not "
-                                    "negative, --state-cache 0..1048576 MiB, --max-machines "
-                                    "8..100000000");
     cfg->native_predictor = strcmp(o->predictor, "native") == 0;
     cfg->brokers = o->brokers;
     cfg->machines_topic = o->machines_topic;
@@ -179,6 +226,7 @@ static int to_config(const scorer_options *o, pdm_scorer_config *cfg, char *err,
     cfg->batch_size = (int)o->batch_size;
     cfg->exit_at_end = o->exit_at_end;
     cfg->dump_features = o->dump_features;
+    cfg->schema_ids = o->schema_ids;
     cfg->model_threads = (int)o->model_threads;
     cfg->http_bind = o->http;
     cfg->http_token = o->http_token;

@@ -118,7 +118,7 @@ static const family_spec families[] = {
      "Machines evicted from a per-machine structure at its bound (the least recently seen; see "
      "--max-machines and --state-cache).",
      "structure", AT(evicted_by_structure), NONE, NULL, 0},
-    {GAUGE, "pdm_ready", "1 when Redis answers, a model is loaded and the group is joined.", NULL,
+    {GAUGE, "pdm_ready", "1 when ready, as GET /readyz answers 200: Redis answers PING, the loop's Redis steps succeed, a model is loaded and the group is joined.", NULL,
      NONE, AT(ready), NULL, 0},
     {GAUGE, "pdm_machines_silent",
      "Machines of this scorer's partitions whose newest telemetry is more than --silence-after "

@@ -48,8 +48,10 @@ struct scorer_model {
 static int resolve_model_dir(const char *dir, char out[PATH_MAX], char *errstr, size_t errlen)
 {
     char current[PATH_MAX];
-    snprintf(current, sizeof current, "%s/current", dir);
-    const char *target = access(current, F_OK) == 0 ? current : dir;
+    int rc = pdm_model_current(dir, current, sizeof current, errstr, errlen);
+    if (rc < 0)
+        return -1;
+    const char *target = rc == 0 ? current : dir;
     if (!realpath(target, out))
         return pdm_err(errstr, errlen, "model %s: %s", target, strerror(errno));
     return 0;
@@ -94,6 +96,12 @@ int scorer_model_prepare(const pdm_scorer_config *cfg, pdm_model **out, char *pa
         *warn = cfg->warn;
     if (!isnan(cfg->critical))
         *critical = cfg->critical;
+    if (*warn > *critical) { /* one given, above or below the model's other */
+        pdm_err(errstr, errlen, "model %s: WARN threshold %g is above CRITICAL %g (--warn, "
+                "--critical and the model's thresholds together)", resolved, *warn, *critical);
+        pdm_model_destroy(m);
+        return -1;
+    }
     *out = m;
     return 0;
 }

@@ -3,8 +3,11 @@
 #include "scorer_output.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "pdm_alerts.h"
 #include "pdm_features.h"
@@ -12,6 +15,76 @@
 
 /* Room left in a dead letter for its headers and the record's framing. */
 #define DLQ_OVERHEAD 4096
+
+/* Writes all of data to the dump file, or cuts the file back to where it
+ * stood (the end of the last complete batch): a full disk never leaves
+ * half a row. 0, or -1 with errstr. */
+static int dump_write(scorer_output *o, const char *data, size_t len, char *errstr, size_t errlen)
+{
+    size_t done = 0;
+    while (done < len) {
+        ssize_t w = write(o->dump_fd, data + done, len - done);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            int e = w < 0 ? errno : ENOSPC;
+            int cut = ftruncate(o->dump_fd, o->dump_size) == 0 &&
+                      lseek(o->dump_fd, o->dump_size, SEEK_SET) == o->dump_size;
+            return pdm_err(errstr, errlen,
+                           "--dump-features %s: write failed: %s (%s %lld bytes, %llu complete "
+                           "rows)",
+                           o->cfg->dump_features, strerror(e),
+                           cut ? "the file is cut back to its last complete batch:"
+                               : "could not cut the file back to its last complete batch at",
+                           (long long)o->dump_size, (unsigned long long)o->dump_rows);
+        }
+        done += (size_t)w;
+    }
+    o->dump_size += (off_t)len;
+    return 0;
+}
+
+/* Formats what print_rows prints into memory, then writes it in one go. */
+typedef int (*dump_printer)(FILE *out, const scorer_batch *b, size_t *rows);
+
+static int dump_print(scorer_output *o, dump_printer print_rows, const scorer_batch *b,
+                      char *errstr, size_t errlen)
+{
+    char *text = NULL;
+    size_t len = 0, rows = 0;
+    FILE *mem = open_memstream(&text, &len);
+    if (!mem)
+        return pdm_err(errstr, errlen, "--dump-features: out of memory");
+    int bad = print_rows(mem, b, &rows);
+    bad |= fclose(mem) != 0;
+    int rc = bad ? pdm_err(errstr, errlen, "--dump-features: out of memory")
+                 : dump_write(o, text, len, errstr, errlen);
+    if (rc == 0)
+        o->dump_rows += rows;
+    free(text);
+    return rc;
+}
+
+static int print_header(FILE *out, const scorer_batch *b, size_t *rows)
+{
+    (void)b;
+    (void)rows;
+    return pdm_features_dump_header(out) < 0;
+}
+
+static int print_batch_rows(FILE *out, const scorer_batch *b, size_t *rows)
+{
+    int bad = 0;
+    for (size_t i = 0; i < b->n; i++) {
+        const scorer_item *it = &b->items[i];
+        if (it->row < 0)
+            continue;
+        bad |= pdm_features_dump_row(out, it->ev.machine_id, it->ev.ts,
+                                     b->rows + (size_t)it->row * PDM_N_FEATURES, -1) < 0;
+        (*rows)++;
+    }
+    return bad;
+}
 
 int scorer_output_open(scorer_output *o, const pdm_scorer_config *cfg, scorer_kafka *kafka,
                        scorer_metrics *metrics, char *errstr, size_t errlen)
@@ -21,14 +94,19 @@ int scorer_output_open(scorer_output *o, const pdm_scorer_config *cfg, scorer_ka
     o->cfg = cfg;
     o->kafka = kafka;
     o->metrics = metrics;
+    o->dump_fd = -1;
     o->codec = pdm_codec_new(msg, sizeof msg);
     if (!o->codec)
         return pdm_err(errstr, errlen, "codec: %s", msg);
+    if (pdm_codec_set_schema_ids(o->codec, cfg->schema_ids, errstr, errlen))
+        return -1;
     if (cfg->dump_features) {
-        o->dump = fopen(cfg->dump_features, "w");
-        if (!o->dump)
-            return pdm_err(errstr, errlen, "%s: %s", cfg->dump_features, strerror(errno));
-        pdm_features_dump_header(o->dump);
+        o->dump_fd = open(cfg->dump_features, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+        if (o->dump_fd < 0)
+            return pdm_err(errstr, errlen, "--dump-features %s: %s", cfg->dump_features,
+                           strerror(errno));
+        /* The header now: a file that cannot be written fails at start. */
+        return dump_print(o, print_header, NULL, errstr, errlen);
     }
     return 0;
 }
@@ -36,9 +114,17 @@ int scorer_output_open(scorer_output *o, const pdm_scorer_config *cfg, scorer_ka
 void scorer_output_close(scorer_output *o)
 {
     pdm_codec_destroy(o->codec);
-    if (o->dump)
-        fclose(o->dump);
+    if (o->dump_fd >= 0 && close(o->dump_fd) != 0)
+        pdm_log(PDM_LOG_ERROR, "--dump-features %s: %s", o->cfg->dump_features, strerror(errno));
     memset(o, 0, sizeof *o);
+    o->dump_fd = -1;
+}
+
+int scorer_output_dump(scorer_output *o, const scorer_batch *b, char *errstr, size_t errlen)
+{
+    if (o->dump_fd < 0)
+        return 0;
+    return dump_print(o, print_batch_rows, b, errstr, errlen);
 }
 
 /* A dead letter carries the original key and payload, except that a payload
@@ -150,11 +236,6 @@ size_t scorer_output_batch(scorer_output *o, const scorer_batch *b)
                 scorer_incidents_count(o->metrics, it->incident, r, it->ev.ts);
             n_emitted++;
         }
-        if (o->dump && it->row >= 0)
-            pdm_features_dump_row(o->dump, it->ev.machine_id, it->ev.ts,
-                                  b->rows + (size_t)it->row * PDM_N_FEATURES, -1);
     }
-    if (o->dump)
-        fflush(o->dump);
     return n_emitted;
 }

@@ -5,12 +5,16 @@
  * producer's message.max.bytes), the MachineSilence events of the silence
  * tracker's changes (risk topic, keyed by machine), and its feature rows to the
  * --dump-features file. Delivery is awaited by the loop (scorer_kafka.h).
+ * The dump is written a batch at a time with write(2); a failed write (a
+ * full disk) cuts the file back to its last complete batch and is an error
+ * that stops the scorer before the batch has any other effect.
  */
 #ifndef PDM_SCORER_OUTPUT_H
 #define PDM_SCORER_OUTPUT_H
 
 #include <stddef.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "pdm_scorer.h"
 #include "pdm_schemas.h"
@@ -25,10 +29,13 @@ typedef struct {
     scorer_kafka *kafka;
     scorer_metrics *metrics;
     pdm_codec *codec;
-    FILE *dump; /* NULL without --dump-features */
+    int dump_fd;      /* -1 without --dump-features */
+    off_t dump_size;  /* bytes written: the end of the last complete batch */
+    size_t dump_rows; /* rows written */
 } scorer_output;
 
-/* Opens the codec and the dump file (with its header). */
+/* Opens the codec and the dump file, writing its header (an unwritable
+ * file, such as /dev/full, fails here). */
 int scorer_output_open(scorer_output *o, const pdm_scorer_config *cfg, scorer_kafka *kafka,
                        scorer_metrics *metrics, char *errstr, size_t errlen);
 void scorer_output_close(scorer_output *o);
@@ -37,9 +44,14 @@ void scorer_output_close(scorer_output *o);
  * like RiskEvents, to the risk topic. */
 void scorer_output_silence(scorer_output *o, const scorer_silence_change *changes, size_t n);
 
+/* Step 6, before the batch's writes: appends its feature rows to the dump
+ * file. 0 (also without --dump-features), or -1 with errstr when the write
+ * failed (the file then ends at the previous batch). */
+int scorer_output_dump(scorer_output *o, const scorer_batch *b, char *errstr, size_t errlen);
+
 /* Step 7: produces the batch's dead letters and the RiskEvents of its
- * emitted rows, in message order, and dumps its feature rows. Returns the
- * number of RiskEvents produced. */
+ * emitted rows, in message order. Returns the number of RiskEvents
+ * produced. */
 size_t scorer_output_batch(scorer_output *o, const scorer_batch *b);
 
 /* Step 7: the RiskEvents of incidents resolved by silence

@@ -156,7 +156,8 @@ int scorer_table_open(scorer_table **out, const pdm_scorer_config *cfg, char *er
     scorer_table_set_max(t, cfg->max_machines ? cfg->max_machines : PDM_SCORER_MAX_MACHINES);
     snprintf(t->topic, sizeof t->topic, "%s", cfg->machines_topic);
     rd_kafka_conf_t *conf =
-        pdm_kafka_conf_new(cfg->brokers, "pdm-scorer-table", cfg->kafka_props, msg, sizeof msg);
+        pdm_kafka_conf_new_for(PDM_KAFKA_CONSUMER, cfg->brokers, "pdm-scorer-table",
+                               cfg->kafka_props, msg, sizeof msg);
     if (!conf || rd_kafka_conf_set(conf, "enable.partition.eof", "true", msg, sizeof msg) ||
         !(t->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, msg, sizeof msg))) {
         if (conf && !t->rk)

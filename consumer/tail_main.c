@@ -39,6 +39,7 @@ typedef struct {
     long long count;
     double timeout_s;
     char *log_level;
+    char *schema_ids;
     char *format;
     pdm_kvlist props;
 } tail_cfg;
@@ -68,6 +69,8 @@ static const pdm_option options[] = {
      0},
     {"log-level", 0, "PDM_LOG_LEVEL", PDM_OPT_STRING, offsetof(tail_cfg, log_level), "info",
      "LEVEL", "debug, info, warn or error.", 0},
+    {"schema-ids", 0, "PDM_SCHEMA_IDS", PDM_OPT_STRING, offsetof(tail_cfg, schema_ids), NULL,
+     "TYPE=ID,...", "Confluent Schema Registry ids of the event types, TYPE=ID[,TYPE=ID...] (e.g. telemetry=7,error=8,maintenance=9,failure=10,machine=11): a message framed by the registry serializers (byte 0x00, then the 4-byte big-endian id) with one of these ids decodes as that type; any other id is shown as unknown_schema. Single-object messages (0xC3 0x01) decode either way.", 0},
     {"property", 'X', "PDM_KAFKA_CONFIG", PDM_OPT_KV, offsetof(tail_cfg, props), NULL, "KEY=VALUE",
      "librdkafka consumer property; repeatable.", 0},
     PDM_OPTIONS_END,
@@ -412,7 +415,7 @@ int main(int argc, char **argv)
         goto out;
     catch_stop_signals();
     codec = pdm_codec_new(errstr, sizeof errstr);
-    if (!codec)
+    if (!codec || pdm_codec_set_schema_ids(codec, cfg.schema_ids, errstr, sizeof errstr))
         goto fail_log;
     rk = consumer_new(&cfg, errstr, sizeof errstr);
     if (!rk)

@@ -2,6 +2,8 @@
  * (see pdm_rules.h). */
 #include "pdm_rules.h"
 
+#include <math.h>
+
 #include "pdm_features.h"
 
 int pdm_rule_is_late(pdm_event_type type, int64_t ts, int64_t newest, int64_t lateness_ms)
@@ -42,6 +44,22 @@ pdm_level pdm_rule_level(double risk, double warn, double critical)
     if (risk >= warn)
         return PDM_LEVEL_WARN;
     return PDM_LEVEL_OK;
+}
+
+int pdm_rule_thresholds_check(double warn, double critical, char *errstr, size_t errlen)
+{
+    const struct {
+        const char *name;
+        double v;
+    } t[] = {{"warn", warn}, {"critical", critical}};
+    for (int i = 0; i < 2; i++)
+        if (!isnan(t[i].v) && !(t[i].v >= 0.0 && t[i].v <= 1.0))
+            return pdm_err(errstr, errlen, "--%s must be a risk from 0 to 1, not %g", t[i].name,
+                           t[i].v);
+    if (!isnan(warn) && !isnan(critical) && warn > critical)
+        return pdm_err(errstr, errlen, "--warn %g is above --critical %g (WARN must come first)",
+                       warn, critical);
+    return 0;
 }
 
 int pdm_rule_emit(pdm_emit_mode mode, int64_t renotify_ms, pdm_emit_state *st, pdm_level level,

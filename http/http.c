@@ -514,6 +514,14 @@ static void on_tick(void *cls)
         s->cfg.notice(s->cfg.notice_ctx, rc == 0 ? PDM_LOG_INFO : PDM_LOG_ERROR, msg);
 }
 
+/* Paths and query arguments decoded without ever making a NUL. */
+static size_t on_unescape(void *cls, struct MHD_Connection *conn, char *text)
+{
+    (void)cls;
+    (void)conn;
+    return pdm_http_unescape(text);
+}
+
 int pdm_http_start(pdm_http *s, char *errstr, size_t errlen)
 {
     if (s->daemon)
@@ -547,6 +555,7 @@ int pdm_http_start(pdm_http *s, char *errstr, size_t errlen)
          NULL},
         {MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)s->cfg.timeout_s, NULL},
         {MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)on_uri, s},
+        {MHD_OPTION_UNESCAPE_CALLBACK, (intptr_t)on_unescape, NULL},
         {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, s},
         {MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, s},
         {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)quiet_logger, NULL},

@@ -6,6 +6,7 @@
 #include "pdm_kafka.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -76,17 +77,78 @@ static int conf_set(rd_kafka_conf_t *conf, const char *name, const char *value, 
     return pdm_err(errstr, errlen, "Kafka property %s: %s", name, msg);
 }
 
+/* The C/P column of the row for name in librdkafka's property table
+ * (markdown: "name | C/P | range | ..."), or '*'. */
+static char scope_in_table(const char *table, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *line = table; line && *line;) {
+        const char *end = strchr(line, '\n');
+        if (strncmp(line, name, n) == 0 && (line[n] == ' ' || line[n] == '|')) {
+            const char *bar = memchr(line, '|', end ? (size_t)(end - line) : strlen(line));
+            while (bar && (*++bar == ' '))
+                ;
+            if (bar && (*bar == 'C' || *bar == 'P' || *bar == '*'))
+                return *bar;
+        }
+        line = end ? end + 1 : NULL;
+    }
+    return '*';
+}
+
+/* librdkafka's property table as text (malloc'ed), or NULL. */
+static char *property_table(void)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f)
+        return NULL;
+    rd_kafka_conf_properties_show(f);
+    if (fclose(f) != 0) {
+        free(text);
+        return NULL;
+    }
+    return text;
+}
+
+char pdm_kafka_property_scope(const char *name)
+{
+    char *table = property_table();
+    char scope = table ? scope_in_table(table, name) : '*';
+    free(table);
+    return scope;
+}
+
+static int conf_apply(rd_kafka_conf_t *conf, pdm_kafka_client client, const pdm_kvlist *props,
+                      char *errstr, size_t errlen)
+{
+    char *table = client != PDM_KAFKA_ANY_CLIENT && props && props->count ? property_table() : NULL;
+    int rc = 0;
+    for (size_t i = 0; props && i < props->count && rc == 0; i++) {
+        char scope = table ? scope_in_table(table, props->keys[i]) : '*';
+        if ((client == PDM_KAFKA_CONSUMER && scope == 'P') ||
+            (client == PDM_KAFKA_PRODUCER && scope == 'C')) {
+            pdm_log(PDM_LOG_DEBUG, "-X %s is a %s property: not given to the %s", props->keys[i],
+                    scope == 'P' ? "producer" : "consumer",
+                    client == PDM_KAFKA_CONSUMER ? "consumer" : "producer");
+            continue;
+        }
+        rc = conf_set(conf, props->keys[i], props->values[i], errstr, errlen);
+    }
+    free(table);
+    return rc;
+}
+
 int pdm_kafka_conf_apply(rd_kafka_conf_t *conf, const pdm_kvlist *props, char *errstr,
                          size_t errlen)
 {
-    for (size_t i = 0; props && i < props->count; i++)
-        if (conf_set(conf, props->keys[i], props->values[i], errstr, errlen))
-            return -1;
-    return 0;
+    return conf_apply(conf, PDM_KAFKA_ANY_CLIENT, props, errstr, errlen);
 }
 
-rd_kafka_conf_t *pdm_kafka_conf_new(const char *bootstrap, const char *client_id,
-                                    const pdm_kvlist *props, char *errstr, size_t errlen)
+rd_kafka_conf_t *pdm_kafka_conf_new_for(pdm_kafka_client client, const char *bootstrap,
+                                        const char *client_id, const pdm_kvlist *props,
+                                        char *errstr, size_t errlen)
 {
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     if (!conf) {
@@ -97,12 +159,19 @@ rd_kafka_conf_t *pdm_kafka_conf_new(const char *bootstrap, const char *client_id
         goto fail;
     if (client_id && conf_set(conf, "client.id", client_id, errstr, errlen))
         goto fail;
-    if (pdm_kafka_conf_apply(conf, props, errstr, errlen))
+    if (conf_apply(conf, client, props, errstr, errlen))
         goto fail;
     return conf;
 fail:
     rd_kafka_conf_destroy(conf);
     return NULL;
+}
+
+rd_kafka_conf_t *pdm_kafka_conf_new(const char *bootstrap, const char *client_id,
+                                    const pdm_kvlist *props, char *errstr, size_t errlen)
+{
+    return pdm_kafka_conf_new_for(PDM_KAFKA_ANY_CLIENT, bootstrap, client_id, props, errstr,
+                                  errlen);
 }
 
 /* ---- topic lists ---------------------------------------------------------- */

@@ -6,6 +6,7 @@
  * (a RiskEvent's `components`, the same doubles) and the level. The offline
  * side of the online/offline parity check, and a batch scorer for
  * backfills. */
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +52,16 @@ static int split(char *line, char **fields, int max)
     return n;
 }
 
+/* Every score printed so far reached standard output (a full disk or a
+ * closed pipe is an error, not a short file). 0, or -1 with errstr. */
+static int stdout_ok(char *errstr, size_t errlen)
+{
+    if (fflush(stdout) == 0 && !ferror(stdout))
+        return 0;
+    return pdm_err(errstr, errlen, "writing the scores to standard output failed: %s",
+                   strerror(errno ? errno : EIO));
+}
+
 static int flush_batch(pdm_model *m, double *rows, size_t n, int32_t *ids, char (*ts)[32],
                        char *errstr, size_t errlen)
 {
@@ -64,7 +75,7 @@ static int flush_batch(pdm_model *m, double *rows, size_t n, int32_t *ids, char 
                c[1], c[2], c[3], pdm_level_name(out[i].level));
     }
     free(out);
-    return rc;
+    return rc ? rc : stdout_ok(errstr, errlen);
 }
 
 int main(int argc, char **argv)
@@ -96,8 +107,8 @@ int main(int argc, char **argv)
         goto out;
     }
     rc = 1;
-    snprintf(path, sizeof path, "%s/current", o.model);
-    if (pdm_model_load(access(path, F_OK) == 0 ? path : o.model, &m, err, sizeof err)) {
+    int current = pdm_model_current(o.model, path, sizeof path, err, sizeof err);
+    if (current < 0 || pdm_model_load(current == 0 ? path : o.model, &m, err, sizeof err)) {
         fprintf(stderr, "pdm-predict: %s\n", err);
         goto out;
     }
@@ -113,6 +124,8 @@ int main(int argc, char **argv)
         goto out;
     }
     printf("machineID,datetime,risk,comp1,comp2,comp3,comp4,level\n");
+    if (stdout_ok(err, sizeof err))
+        goto fail;
     long lineno = 0;
     char *fields[64];
     while (getline(&line, &cap, in) > 0) {
@@ -136,8 +149,17 @@ int main(int argc, char **argv)
             n = 0;
         }
     }
+    if (ferror(in)) {
+        pdm_err(err, sizeof err, "%s: read failed: %s", o.features, strerror(errno));
+        goto fail;
+    }
     if (n && flush_batch(m, rows, n, ids, ts, err, sizeof err))
         goto fail;
+    if (fclose(stdout) != 0) {
+        pdm_err(err, sizeof err, "writing the scores to standard output failed: %s",
+                strerror(errno));
+        goto fail;
+    }
     rc = 0;
     goto out;
 fail:

@@ -58,7 +58,12 @@ int pdm_model_current(const char *models_dir, char *path, size_t path_len, char 
                                    : snprintf(path, path_len, "%s/%s", models_dir, target);
     if (written < 0 || (size_t)written >= path_len)
         return pdm_err(errstr, errlen, "path too long: %s -> %s", link, target);
-    if (stat(path, &st) || !S_ISDIR(st.st_mode))
+    if (stat(path, &st))
+        return pdm_err(errstr, errlen,
+                       "%s points to %s, which %s (a dangling link: point it at a package, e.g. "
+                       "with pdm-model-rollback)",
+                       link, target, errno == ENOENT ? "does not exist" : strerror(errno));
+    if (!S_ISDIR(st.st_mode))
         return pdm_err(errstr, errlen, "%s points to %s, which is not a directory", link, target);
     return 0;
 }

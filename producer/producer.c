@@ -7,6 +7,7 @@
  * retention and offsetsForTimes), the same clock the scorer uses. */
 #include "pdm_producer.h"
 
+#include <math.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,7 +71,8 @@ pdm_producer *pdm_producer_new(const pdm_producer_config *cfg, char *errstr, siz
         if (cfg->schema_ids[t] > 0)
             pdm_codec_set_schema_id(p->codec, (pdm_event_type)t, cfg->schema_ids[t]);
     rd_kafka_conf_t *conf =
-        pdm_kafka_conf_new(cfg->brokers, "pdm-producer", cfg->kafka_props, msg, sizeof msg);
+        pdm_kafka_conf_new_for(PDM_KAFKA_PRODUCER, cfg->brokers, "pdm-producer", cfg->kafka_props,
+                               msg, sizeof msg);
     if (!conf) {
         pdm_err(errstr, errlen, "%s", msg);
         goto fail;
@@ -141,6 +143,11 @@ int pdm_producer_create_topics(pdm_producer *p, int partitions, int replication_
     return rc;
 }
 
+static int stopping(const pdm_producer *p)
+{
+    return p->cfg.stop && atomic_load(p->cfg.stop);
+}
+
 int pdm_producer_send(pdm_producer *p, const pdm_event *ev, char *errstr, size_t errlen)
 {
     char buf[PDM_MAX_ENCODED], key[16];
@@ -156,6 +163,8 @@ int pdm_producer_send(pdm_producer *p, const pdm_event *ev, char *errstr, size_t
             RD_KAFKA_V_VALUE(buf, (size_t)len), RD_KAFKA_V_TIMESTAMP(ev->ts),
             RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
         if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+            if (stopping(p))
+                return pdm_err(errstr, errlen, "stopped while the producer's queue was full");
             rd_kafka_poll(p->rk, 10);
             continue;
         }
@@ -174,14 +183,32 @@ void pdm_producer_poll(pdm_producer *p)
 
 int pdm_producer_flush(pdm_producer *p, int timeout_ms, char *errstr, size_t errlen)
 {
-    rd_kafka_resp_err_t err = rd_kafka_flush(p->rk, timeout_ms);
+    double now = pdm_monotonic_s(), stop_at = -1;
+    double deadline = timeout_ms < 0 ? HUGE_VAL : now + timeout_ms / 1000.0;
+    rd_kafka_resp_err_t err;
+    /* In slices, so that a stop request cuts the wait short. */
+    while ((err = rd_kafka_flush(p->rk, 100)) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        now = pdm_monotonic_s();
+        if (stop_at < 0 && stopping(p))
+            stop_at = now + PDM_PRODUCER_STOP_GRACE_MS / 1000.0;
+        if (now >= deadline || (stop_at >= 0 && now >= stop_at))
+            break;
+    }
+    int left = rd_kafka_outq_len(p->rk);
+    if (err && stop_at >= 0) {
+        /* Dropped: their delivery reports count them as failed. */
+        rd_kafka_purge(p->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+        rd_kafka_flush(p->rk, 100);
+        return pdm_err(errstr, errlen, "stopped: %d of %llu messages not delivered", left,
+                       (unsigned long long)p->sent);
+    }
     unsigned long long failed = atomic_load(&p->failed);
     if (failed)
         return pdm_err(errstr, errlen, "%llu of %llu messages not delivered (first: %s)", failed,
                        (unsigned long long)p->sent, p->first_error);
     if (err)
-        return pdm_err(errstr, errlen, "%d messages still undelivered after %d ms",
-                       rd_kafka_outq_len(p->rk), timeout_ms);
+        return pdm_err(errstr, errlen, "%d messages still undelivered after %d ms", left,
+                       timeout_ms);
     return 0;
 }
 

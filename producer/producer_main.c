@@ -20,6 +20,7 @@ typedef struct {
     char *topic;
     char *topic_prefix;
     char *format;
+    char *schema_ids;
     long long machines;
     long long hours;
     char *start;
@@ -46,7 +47,8 @@ static const pdm_option options[] = {
     {"create-topics", 0, "PDM_CREATE_TOPICS", PDM_OPT_BOOL, O(create_topics), "true", NULL, "Create missing topics with the Admin API before producing, pdm.machines compacted (cleanup.policy=compact); where that is not possible (no admin API, as on pdm-broker; no permission) it says so and the broker's auto-creation applies.", 0},
     {"partitions", 0, "PDM_PARTITIONS", PDM_OPT_INT, O(partitions), "0", "N", "Partitions of the topics it creates (0: the broker's num.partitions).", 0},
     {"replication-factor", 0, "PDM_REPLICATION_FACTOR", PDM_OPT_INT, O(replication_factor), "0", "N", "Replication factor of the topics it creates (0: the broker's default).", 0},
-    {"format", 0, "PDM_WIRE_FORMAT", PDM_OPT_STRING, O(format), "single", "FORMAT", "single (Avro single-object encoding).", 0},
+    {"format", 0, "PDM_WIRE_FORMAT", PDM_OPT_STRING, O(format), "single", "FORMAT", "single (Avro single-object encoding) or confluent (Schema Registry framing: 0x00, the 4-byte id of --schema-ids, then the Avro body).", 0},
+    {"schema-ids", 0, "PDM_SCHEMA_IDS", PDM_OPT_STRING, O(schema_ids), NULL, "TYPE=ID,...", "With --format confluent: the registry id of every type sent, TYPE=ID[,TYPE=ID...] (e.g. telemetry=7,error=8,maintenance=9,failure=10,machine=11).", 0},
     {"machines", 'n', "PDM_MACHINES", PDM_OPT_INT, O(machines), "100", "N", "simulate: fleet size.", 0},
     {"hours", 0, "PDM_HOURS", PDM_OPT_INT, O(hours), "0", "H", "simulate: hours to simulate (0: until stopped).", 0},
     {"start", 0, "PDM_START", PDM_OPT_STRING, O(start), "2015-01-01 06:00:00", "DATETIME", "simulate: first telemetry hour (UTC).", 0},
@@ -56,7 +58,7 @@ static const pdm_option options[] = {
     {"churn", 0, "PDM_SIM_CHURN", PDM_OPT_DOUBLE, O(churn), "0", "SHARE", "simulate: machines that join and leave the fleet, as pdm-sim --churn.", 0},
     {"skip-bad-rows", 0, "PDM_SKIP_BAD_ROWS", PDM_OPT_BOOL, O(skip_bad_rows), "false", NULL, "replay: count and skip malformed CSV rows instead of failing.", 0},
     {"progress", 0, "PDM_PROGRESS", PDM_OPT_BOOL, O(progress), NULL, NULL, "Force the progress line on (default: only on a terminal).", 0},
-    {"property", 'X', "PDM_KAFKA_CONFIG", PDM_OPT_KV, O(props), NULL, "KEY=VALUE", "librdkafka producer property (repeatable).", 0},
+    {"property", 'X', "PDM_KAFKA_CONFIG", PDM_OPT_KV, O(props), NULL, "KEY=VALUE", "librdkafka producer property (repeatable; consumer-only properties, as from a properties file shared with the scorer, are skipped).", 0},
     PDM_OPTIONS_END,
 };
 
@@ -138,6 +140,8 @@ static int send_one(run_state *r, const pdm_event *ev)
     if (ev->ts >= r->pace_from)
         pdm_pacer_wait(&r->pacer, ev->ts);
     if (pdm_producer_send(r->producer, ev, err, sizeof err)) {
+        if (atomic_load(&stop_requested))
+            return 0; /* gave up waiting for room: the loop ends, the flush reports */
         pdm_log(PDM_LOG_ERROR, "%s", err);
         return -1;
     }
@@ -182,9 +186,23 @@ int main(int argc, char **argv)
         fprintf(stderr, "pdm-producer: give at most one of --speed and --rate, both >= 0\n");
         goto out;
     }
-    if (strcmp(o.format, "single") != 0) {
-        fprintf(stderr, "pdm-producer: --format: only 'single' is supported by the producer\n");
+    int confluent = strcmp(o.format, "confluent") == 0;
+    if (!confluent && strcmp(o.format, "single") != 0) {
+        fprintf(stderr, "pdm-producer: --format must be single or confluent, not '%s'\n",
+                o.format);
         goto out;
+    }
+    if (pdm_schema_ids_parse(o.schema_ids, pc.schema_ids, err, sizeof err)) {
+        fprintf(stderr, "pdm-producer: %s\n", err);
+        goto out;
+    }
+    for (int t = 0; confluent && t < PDM_EV_COUNT; t++) {
+        if (t != PDM_EV_RISK && t != PDM_EV_SILENCE && pc.schema_ids[t] <= 0) {
+            fprintf(stderr, "pdm-producer: --format confluent needs --schema-ids for every input "
+                            "type (%s has none)\n",
+                    pdm_event_type_name((pdm_event_type)t));
+            goto out;
+        }
     }
     if (replay && !o.data) {
         fprintf(stderr, "pdm-producer: replay needs --data DIR\n");
@@ -240,7 +258,8 @@ int main(int argc, char **argv)
     pc.kafka_props = &o.props;
     pc.topic = o.topic;
     pc.topic_prefix = o.topic_prefix;
-    pc.format = PDM_WIRE_SINGLE_OBJECT;
+    pc.format = confluent ? PDM_WIRE_CONFLUENT : PDM_WIRE_SINGLE_OBJECT;
+    pc.stop = &stop_requested;
     r.producer = pdm_producer_new(&pc, err, sizeof err);
     if (!r.producer) {
         pdm_log(PDM_LOG_ERROR, "%s", err);

@@ -406,6 +406,59 @@ int pdm_codec_set_schema_id(pdm_codec *c, pdm_event_type t, int32_t id)
     return 0;
 }
 
+int pdm_schema_ids_parse(const char *list, int32_t ids[PDM_EV_COUNT], char *errstr,
+                         size_t errlen)
+{
+    memset(ids, 0, PDM_EV_COUNT * sizeof *ids);
+    for (const char *p = list ? list : ""; *p;) {
+        size_t n = strcspn(p, ",");
+        char entry[64], *eq, *end;
+        while (n && (*p == ' ' || *p == '\t'))
+            p++, n--;
+        if (n == 0 || n >= sizeof entry)
+            return pdm_err(errstr, errlen, "--schema-ids: expected TYPE=ID[,TYPE=ID...], got '%s'",
+                           list);
+        memcpy(entry, p, n);
+        entry[n] = '\0';
+        p += n + (p[n] == ',');
+        while (n && (entry[n - 1] == ' ' || entry[n - 1] == '\t'))
+            entry[--n] = '\0';
+        pdm_event_type t;
+        if (!(eq = strchr(entry, '=')))
+            return pdm_err(errstr, errlen, "--schema-ids: '%s' is not TYPE=ID", entry);
+        *eq = '\0';
+        if (pdm_event_type_parse(entry, &t))
+            return pdm_err(errstr, errlen,
+                           "--schema-ids: unknown type '%s' (telemetry, error, maintenance, "
+                           "failure, machine, risk, silence)",
+                           entry);
+        long long id = strtoll(eq + 1, &end, 10);
+        if (end == eq + 1 || *end || id <= 0 || id > INT32_MAX)
+            return pdm_err(errstr, errlen, "--schema-ids: %s=%s: the id must be 1..%d", entry,
+                           eq + 1, INT32_MAX);
+        if (ids[t])
+            return pdm_err(errstr, errlen, "--schema-ids: %s is given twice", entry);
+        for (int u = 0; u < PDM_EV_COUNT; u++)
+            if (ids[u] == id)
+                return pdm_err(errstr, errlen, "--schema-ids: id %lld is given to %s and to %s",
+                               id, pdm_event_type_name((pdm_event_type)u), entry);
+        ids[t] = (int32_t)id;
+    }
+    return 0;
+}
+
+int pdm_codec_set_schema_ids(pdm_codec *c, const char *list, char *errstr, size_t errlen)
+{
+    int32_t ids[PDM_EV_COUNT];
+    if (pdm_schema_ids_parse(list, ids, errstr, errlen))
+        return -1;
+    for (int t = 0; t < PDM_EV_COUNT; t++)
+        if (ids[t] && pdm_codec_set_schema_id(c, (pdm_event_type)t, ids[t]))
+            return pdm_err(errstr, errlen, "--schema-ids: id %d cannot be set for %s", (int)ids[t],
+                           pdm_event_type_name((pdm_event_type)t));
+    return 0;
+}
+
 /* ---- field helpers ------------------------------------------------------------ */
 
 static int set_named(avro_value_t *rec, size_t idx, const char *prefix, int n)

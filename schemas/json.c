@@ -339,7 +339,9 @@ int pdm_event_from_json_with_risk(const char *json, pdm_event *out, pdm_risk *ri
         goto out;
     }
     if (out->type == PDM_EV_RISK && !risk) {
-        pdm_err(errstr, errlen, "risk events need pdm_event_from_json_with_risk");
+        /* The caller reads input events only: say so in its terms (never a
+         * function name: this message may reach an HTTP client). */
+        pdm_err(errstr, errlen, "a risk event is output, not input");
         goto out;
     }
     if (need_int(o, "machine_id", &out->machine_id, errstr, errlen) ||

@@ -13,7 +13,8 @@ packages=(
   libcmocka-dev nettle-dev libyaml-dev
   # servers and tools the demo and tests run for real
   redis-server kcat python3 python3-avro
-  # HTTPS tests (tests/runtime/scorer_https.sh): certificates and a TLS client
+  # HTTPS tests (tests/runtime/scorer_https.sh): certificates and a TLS client;
+  # curl also for the HTTP probes of scorer_readiness
   openssl curl
   # the deployment kit's checks (tests/runtime/ops_*): promtool, `docker-compose config`,
   # systemd-analyze (package systemd: on a machine without it, installing it

@@ -3,9 +3,13 @@
  * models directory. Exit status: 0 on success (also when a candidate is not
  * promoted), 1 on a failure, 2 on a usage error. The thin main of train/:
  * the option table is here, the flow in trainer.c. */
+#include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "pdm_common.h"
 #include "pdm_model.h"
@@ -84,7 +88,7 @@ static const pdm_option options[] = {
     {"alert-renotify", 0, "PDM_TRAIN_ALERT_RENOTIFY", PDM_OPT_STRING,
      offsetof(train_config, alert_renotify), NULL, "DURATION",
      "Alert policy: repeat a CRITICAL incident after this "
-     "much event time; 0 = never. Default: the alerts module's (6h).",
+     "much event time; 0 = never. Default: the --horizon (as the hold).",
      0},
     {"alert-clear", 0, "PDM_TRAIN_ALERT_CLEAR", PDM_OPT_STRING, offsetof(train_config, alert_clear),
      NULL, "RATIO",
@@ -102,6 +106,55 @@ static const char usage[] =
     "Trains the machine-failure model (XGBoost, 5 classes: none, comp1..comp4 failing within\n"
     "the horizon) on the v1 features of every telemetry row, with a time-based split, and\n"
     "writes a model package with its metrics, thresholds and drift references.";
+
+/* Can a package be written at path? Its parent directory is made (as the
+ * save would) and a temporary directory created in it and removed; an
+ * existing path must be a directory (the save replaces it). */
+static int check_out(const char *path, char *errstr, size_t errlen)
+{
+    char parent[4096], probe[4096 + 32];
+    struct stat st;
+    size_t len = strlen(path);
+    while (len > 1 && path[len - 1] == '/')
+        len--;
+    if (len == 0 || len >= sizeof parent - 32)
+        return pdm_err(errstr, errlen, "--out '%s': not a usable directory name", path);
+    memcpy(parent, path, len);
+    parent[len] = '\0';
+    char *slash = strrchr(parent, '/');
+    const char *base = slash ? slash + 1 : parent;
+    if (!strcmp(base, ".") || !strcmp(base, ".."))
+        return pdm_err(errstr, errlen, "--out '%s': name the package directory itself", path);
+    if (stat(parent, &st) == 0 && !S_ISDIR(st.st_mode))
+        return pdm_err(errstr, errlen, "--out %s exists and is not a directory", path);
+    if (!slash)
+        snprintf(parent, sizeof parent, ".");
+    else if (slash == parent)
+        parent[1] = '\0';
+    else
+        *slash = '\0';
+    char msg[PDM_ERRSTR_SIZE];
+    if (pdm_mkdirs(parent, msg, sizeof msg))
+        return pdm_err(errstr, errlen, "--out %s: %s", path, msg);
+    snprintf(probe, sizeof probe, "%s/.pdm-train-probe-XXXXXX", parent);
+    if (!mkdtemp(probe))
+        return pdm_err(errstr, errlen, "--out %s: cannot write in %s: %s", path, parent,
+                       strerror(errno));
+    rmdir(probe);
+    return 0;
+}
+
+/* The checks that need no data, made before the data are loaded. */
+static int check_config(const train_config *cfg, char *errstr, size_t errlen)
+{
+    if (cfg->rounds < 1 || cfg->rounds > 100000)
+        return pdm_err(errstr, errlen, "--rounds must be 1..100000, not %lld", cfg->rounds);
+    if (cfg->max_depth < 1 || cfg->max_depth > 64)
+        return pdm_err(errstr, errlen, "--max-depth must be 1..64, not %lld", cfg->max_depth);
+    if (!(cfg->horizon > 0))
+        return pdm_err(errstr, errlen, "--horizon must be > 0 hours, not %g", cfg->horizon);
+    return cfg->out ? check_out(cfg->out, errstr, errlen) : 0;
+}
 
 int main(int argc, char **argv)
 {
@@ -141,6 +194,11 @@ int main(int argc, char **argv)
     if (!cfg.data || (!cfg.out && !cfg.promote)) {
         fprintf(stderr, "pdm-train: --data and one of --out or --promote are required "
                         "(see --help)\n");
+        rc = 2;
+        goto out;
+    }
+    if (check_config(&cfg, errstr, sizeof errstr)) {
+        fprintf(stderr, "pdm-train: %s\n", errstr);
         rc = 2;
         goto out;
     }

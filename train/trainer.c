@@ -369,7 +369,12 @@ static int compare_with_current(const train_config *cfg, const pdm_model *candid
     if (pdm_model_predict(cur, test->rows, test->n, probs, errstr, errlen) ||
         pdm_eval_compute(test->labels, probs, test->n, warn, critical, &p->current, errstr, errlen))
         goto out;
-    p->promote = pdm_model_promotion_decide(cand_metrics, &p->current, p->reason, sizeof p->reason);
+    if (cfg->promotion_rule)
+        p->promote = cfg->promotion_rule(cfg->promotion_ctx, cand_metrics, &p->current, p->reason,
+                                         sizeof p->reason);
+    else
+        p->promote =
+            pdm_model_promotion_decide(cand_metrics, &p->current, p->reason, sizeof p->reason);
     rc = 0;
 out:
     free(probs);
@@ -378,7 +383,7 @@ out:
 }
 
 static cJSON *promotion_json(const promotion *p, const char *candidate_version,
-                             const pdm_eval *cand, const char *models_dir)
+                             const pdm_eval *cand, const char *models_dir, const char *rule)
 {
     char now[32];
     cJSON *j = cJSON_CreateObject();
@@ -391,8 +396,9 @@ static cJSON *promotion_json(const promotion *p, const char *candidate_version,
     else
         cJSON_AddNullToObject(j, "current");
     cJSON_AddStringToObject(j, "rule",
-                            "promote if not worse than the current model on macro F1 and on "
-                            "PR AUC over the same test rows");
+                            rule ? rule
+                                 : "promote if not worse than the current model on macro F1 and "
+                                   "on PR AUC over the same test rows");
     cJSON *c = cJSON_AddObjectToObject(j, "candidate_metrics");
     cJSON_AddItemToObject(c, "macro_f1", json_num(cand->macro_f1));
     cJSON_AddItemToObject(c, "pr_auc", json_num(cand->pr_auc));
@@ -590,10 +596,12 @@ out:
 }
 
 /* Records the run in the MLflow file store: parameters, test metrics,
- * timings so far, and the package as artifacts under "model". */
+ * timings so far, and the package as artifacts under "model". Its id goes
+ * to run_id (33 bytes). */
 static int record_run(const train_config *cfg, pdm_model *model, const pdm_eval *m,
                       const alert_eval *al, const timings *tm, const char *cutoff,
-                      const char *package_dir, int promoted, char *errstr, size_t errlen)
+                      const char *package_dir, int promoted, char *run_id, char *errstr,
+                      size_t errlen)
 {
     pdm_tracking_run *run = NULL;
     char v[12][48], err[PDM_ERRSTR_SIZE];
@@ -684,6 +692,7 @@ static int record_run(const train_config *cfg, pdm_model *model, const pdm_eval 
         pdm_tracking_log_artifacts(run, package_dir, "model", err, sizeof err) ||
         pdm_tracking_run_end(run, PDM_RUN_FINISHED, err, sizeof err))
         goto fail;
+    snprintf(run_id, 33, "%s", pdm_tracking_run_id(run));
     rc = 0;
     goto out;
 fail:
@@ -734,6 +743,7 @@ typedef struct {
     int64_t cutoff, calib_cutoff;
     char when[32], calib_when[32];
     char version_dir[4200];
+    char run_id[33]; /* the MLflow run, "" without --mlruns */
     pdm_model_file files[4];
     size_t nfiles;
 } run_state;
@@ -909,6 +919,12 @@ static int alert_policy_from_options(const train_config *cfg, const pdm_threshol
     /* The hold follows the horizon: an incident says "a failure within
      * the horizon", so a failure it predicted finds it still open. */
     p->min_hold_ms = (int64_t)(cfg->horizon * PDM_MS_PER_HOUR);
+    /* So does the renotification: an incident says "a failure within the
+     * horizon", and the crew acting on it learns nothing new from a repeat
+     * inside that horizon (on the demo's fleet a 6 h repeat was 3 of every
+     * 4 notifications); a CRITICAL incident that outlives a whole horizon
+     * has outlived its claim, and that is worth repeating. */
+    p->renotify_ms = p->min_hold_ms;
     if (cfg->alert_confirm &&
         pdm_alert_confirm_parse(cfg->alert_confirm, &p->confirm_m, &p->confirm_n, err, sizeof err))
         return pdm_err(errstr, errlen, "--alert-confirm: %s", err);
@@ -1298,7 +1314,8 @@ static int write_outputs(run_state *r, char *errstr, size_t errlen)
         metrics_doc, "thresholds_source",
         cJSON_Duplicate(cJSON_GetObjectItem(pdm_model_metadata(r->model), "thresholds_source"), 1));
     if (r->promo.requested) {
-        promo_doc = promotion_json(&r->promo, version, &r->metrics, cfg->promote);
+        promo_doc =
+            promotion_json(&r->promo, version, &r->metrics, cfg->promote, cfg->promotion_rule_text);
         if (!promo_doc)
             goto oom;
         cJSON_AddItemToObject(metrics_doc, "promotion", cJSON_Duplicate(promo_doc, 1));
@@ -1320,9 +1337,9 @@ static int write_outputs(run_state *r, char *errstr, size_t errlen)
         if (r->promo.promote && pdm_model_make_current(cfg->promote, version, errstr, errlen))
             goto out;
     }
-    if (cfg->mlruns &&
-        record_run(cfg, r->model, &r->metrics, &r->alerting, &r->tm, r->when,
-                   cfg->out ? cfg->out : r->version_dir, r->promo.promote, errstr, errlen))
+    if (cfg->mlruns && record_run(cfg, r->model, &r->metrics, &r->alerting, &r->tm, r->when,
+                                  cfg->out ? cfg->out : r->version_dir, r->promo.promote, r->run_id,
+                                  errstr, errlen))
         goto out;
     rc = 0;
     goto out;
@@ -1420,7 +1437,31 @@ static int print_summary(const run_state *r, FILE *out, double total)
     return 0;
 }
 
+static void fill_result(const run_state *r, train_result *res)
+{
+    memset(res, 0, sizeof *res);
+    snprintf(res->version, sizeof res->version, "%s", pdm_model_version(r->model));
+    snprintf(res->package_dir, sizeof res->package_dir, "%s",
+             r->cfg->out ? r->cfg->out : r->version_dir);
+    res->promote_requested = r->promo.requested;
+    res->has_current = r->promo.has_current;
+    res->comparable = r->promo.comparable;
+    res->promoted = r->promo.promote;
+    snprintf(res->current_version, sizeof res->current_version, "%s", r->promo.current_version);
+    res->candidate = r->metrics;
+    res->current = r->promo.current;
+    snprintf(res->split, sizeof res->split, "%s", r->when);
+    snprintf(res->reason, sizeof res->reason, "%s", r->promo.reason);
+    snprintf(res->run_id, sizeof res->run_id, "%s", r->run_id);
+}
+
 int trainer_run(const train_config *cfg, FILE *out, char *errstr, size_t errlen)
+{
+    return trainer_run_result(cfg, NULL, out, errstr, errlen);
+}
+
+int trainer_run_result(const train_config *cfg, train_result *result, FILE *out, char *errstr,
+                       size_t errlen)
 {
     run_state r = {0};
     double t0, t_all = pdm_monotonic_s();
@@ -1451,6 +1492,8 @@ int trainer_run(const train_config *cfg, FILE *out, char *errstr, size_t errlen)
         pdm_err(errstr, errlen, "out of memory");
         goto out;
     }
+    if (result)
+        fill_result(&r, result);
     rc = 0;
 out:
     run_free(&r);

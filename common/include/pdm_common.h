@@ -98,6 +98,9 @@ typedef struct {
     unsigned flags;
 } pdm_option;
 
+/* Options in one table at most (the checks that need per-option state). */
+#define PDM_OPTIONS_MAX 256
+
 #define PDM_OPTIONS_END { NULL, 0, NULL, PDM_OPT_BOOL, 0, NULL, NULL, NULL, 0 }
 
 /* Fills cfg from defaults, then the environment, then argv (later wins).

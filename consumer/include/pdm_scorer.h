@@ -38,6 +38,7 @@ typedef struct {
     int batch_size;
     int exit_at_end;
     const char *dump_features;     /* CSV path or NULL */
+    const char *schema_ids;        /* --schema-ids: Confluent registry ids, or NULL */
     int model_threads;
     int native_predictor;          /* score with the native evaluator once proven */
     int64_t max_wait_ms;           /* how long a batch waits to fill */

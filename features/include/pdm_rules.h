@@ -70,6 +70,11 @@ int pdm_rule_trim_due(int64_t base, int64_t newest);
 /* CRITICAL at or above critical, else WARN at or above warn, else OK. */
 pdm_level pdm_rule_level(double risk, double warn, double critical);
 
+/* The --warn and --critical thresholds (NaN: not given): each given one is
+ * a number in [0, 1], and warn <= critical when both are. 0, or -1 with a
+ * message naming the option at fault. */
+int pdm_rule_thresholds_check(double warn, double critical, char *errstr, size_t errlen);
+
 /* PDM_EMIT_INCIDENTS is decided by the alert state machine (alerts/,
  * pdm_alerts.h), not by pdm_rule_emit: the scorer's batch step runs it. */
 typedef enum {

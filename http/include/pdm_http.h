@@ -183,6 +183,13 @@ int pdm_http_parse_json(const pdm_http_request *req, struct cJSON **out, pdm_htt
  * code points above U+10FFFF), else 0. */
 int pdm_http_utf8_valid(const char *s, size_t len);
 
+/* Percent-decodes s in place, as the server does for paths and query
+ * arguments, except "%00": a NUL would end the C string and cut what the
+ * handler sees ("/v1/machines/1%00" would read as machine 1), so "%00" stays
+ * as those three characters and the handler refuses it as it would any odd
+ * text. Malformed escapes stay as written. Returns the new length. */
+size_t pdm_http_unescape(char *s);
+
 /* A path segment as a non-negative int32: digits only (no sign, not empty),
  * at most INT32_MAX. Returns 0 or -1. */
 int pdm_http_parse_id(const char *segment, int32_t *out);

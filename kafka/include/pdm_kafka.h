@@ -45,6 +45,26 @@ const char *pdm_kafka_default_topic(pdm_event_type t);
  * "password", "secret", "sasl" or "key", in any case), else 0. */
 int pdm_kafka_property_is_secret(const char *name);
 
+/* The client a librdkafka property is for, by librdkafka's own table
+ * (rd_kafka_conf_properties_show, global and topic properties): 'C'
+ * consumer, 'P' producer, '*' both, or for a name it does not list (its
+ * rd_kafka_conf_set then says what is wrong). */
+char pdm_kafka_property_scope(const char *name);
+
+typedef enum {
+    PDM_KAFKA_ANY_CLIENT, /* every property */
+    PDM_KAFKA_CONSUMER,   /* producer-only properties skipped */
+    PDM_KAFKA_PRODUCER,   /* consumer-only properties skipped */
+} pdm_kafka_client;
+
+/* As pdm_kafka_conf_new, for one kind of client: one -X list serves a
+ * program's consumer and producer, and each gets only the properties that
+ * are for it (a consumer property given to a producer makes librdkafka log
+ * a CONFWARN on every start). A skipped property is logged at debug level. */
+rd_kafka_conf_t *pdm_kafka_conf_new_for(pdm_kafka_client client, const char *bootstrap,
+                                        const char *client_id, const pdm_kvlist *props,
+                                        char *errstr, size_t errlen);
+
 /* A new configuration with bootstrap.servers (if bootstrap != NULL),
  * client.id (if client_id != NULL), then every property of props in order
  * (so -X can override the first two). Returns NULL with errstr naming the

@@ -327,7 +327,8 @@ int pdm_thresholds_choose(const double *risk, const unsigned char *positive, siz
 int pdm_model_promotion_decide(const pdm_eval *candidate, const pdm_eval *current, char *reason,
                                size_t reason_len);
 /* The directory MODELS_DIR/current points to, into path. Returns 0 if there
- * is one, 1 if there is no current link, -1 with errstr on error. */
+ * is one, 1 if there is no current link, -1 with errstr on error (a link
+ * whose target is gone is reported as such, not as a missing package). */
 int pdm_model_current(const char *models_dir, char *path, size_t path_len, char *errstr,
                       size_t errlen);
 /* Points MODELS_DIR/current at MODELS_DIR/<version_dir> atomically (a new

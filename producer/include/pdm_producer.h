@@ -11,6 +11,7 @@
 #ifndef PDM_PRODUCER_H
 #define PDM_PRODUCER_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "pdm_common.h"
@@ -24,7 +25,13 @@ typedef struct {
     const char *topic_prefix;      /* with topic == NULL: "pdm" gives pdm.telemetry, ... */
     pdm_wire_format format;
     int32_t schema_ids[PDM_EV_COUNT]; /* for PDM_WIRE_CONFLUENT */
+    /* Set (by a signal handler) to stop: a send waiting for room in a full
+     * queue gives up, and a flush waits at most PDM_PRODUCER_STOP_GRACE_MS
+     * more, then drops what is left (counted as not delivered). NULL: never. */
+    const atomic_int *stop;
 } pdm_producer_config;
+
+#define PDM_PRODUCER_STOP_GRACE_MS 1000
 
 typedef struct pdm_producer pdm_producer;
 
@@ -39,12 +46,14 @@ pdm_producer *pdm_producer_new(const pdm_producer_config *cfg, char *errstr, siz
 int pdm_producer_create_topics(pdm_producer *p, int partitions, int replication_factor,
                                int timeout_ms, pdm_topic_spec *specs, pdm_topic_status *status,
                                size_t *n, char *errstr, size_t errlen);
-/* Encodes and enqueues one event (waits while librdkafka's queue is full). */
+/* Encodes and enqueues one event (waits while librdkafka's queue is full,
+ * unless cfg->stop is set: then -1 "stopped"). */
 int pdm_producer_send(pdm_producer *p, const pdm_event *ev, char *errstr, size_t errlen);
 /* Serves delivery reports without blocking. */
 void pdm_producer_poll(pdm_producer *p);
 /* Waits until every message is delivered or failed (timeout_ms, -1 = no
- * limit). Returns 0 when all were delivered, -1 with errstr otherwise. */
+ * limit; cut short by cfg->stop, see there). Returns 0 when all were
+ * delivered, -1 with errstr otherwise. */
 int pdm_producer_flush(pdm_producer *p, int timeout_ms, char *errstr, size_t errlen);
 void pdm_producer_counts(const pdm_producer *p, uint64_t *sent, uint64_t *delivered,
                          uint64_t *failed);

@@ -187,6 +187,17 @@ uint64_t pdm_codec_fingerprint_version(const pdm_codec *codec, pdm_event_type t,
 /* Sets the Confluent Schema Registry id of a type (needed to encode or decode
  * it with PDM_WIRE_CONFLUENT). Returns 0 or -1. */
 int pdm_codec_set_schema_id(pdm_codec *codec, pdm_event_type t, int32_t id);
+/* Parses a --schema-ids list, "telemetry=7,error=8,...": event type names
+ * (pdm_event_type_parse), each at most once, with positive ids, no id for
+ * two types. ids[t] is the id of type t, 0 for a type the list does not
+ * name. An empty list (or NULL) names none. Returns 0, or -1 with errstr
+ * naming the entry at fault. */
+int pdm_schema_ids_parse(const char *list, int32_t ids[PDM_EV_COUNT], char *errstr,
+                         size_t errlen);
+/* Sets the ids of such a list on the codec: a message framed with one of
+ * them (0x00, 4-byte big-endian id) then decodes as that type, and any other
+ * id stays unknown (PDM_DECODE_UNKNOWN_SCHEMA). Returns 0 or -1 with errstr. */
+int pdm_codec_set_schema_ids(pdm_codec *codec, const char *list, char *errstr, size_t errlen);
 
 /* Encodes ev into buf (cap bytes; PDM_MAX_ENCODED is always enough).
  * Returns the encoded length, or -1 with errstr. */

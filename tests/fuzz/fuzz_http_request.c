@@ -10,7 +10,11 @@
  *   back is accepted too;
  * - utf8_valid agrees with a reference decoder written here from RFC 3629;
  * - parse_id accepts exactly 1..10 ASCII digits of value <= INT32_MAX and
- *   returns that value.
+ *   returns that value;
+ * - the same text, percent-decoded as the server decodes paths
+ *   (pdm_http_unescape), never gains a NUL: its returned length is its
+ *   strlen, it is no longer than the text, a text without '%' is unchanged,
+ *   and every "%00" of the text survives.
  */
 #include "fuzz.h"
 
@@ -129,6 +133,19 @@ static void check_id(const uint8_t *data, size_t size)
     if (got)
         FUZZ_CHECK(id == (int32_t)strtoll(text, NULL, 10), "parse_id(\"%s\") = %d", text,
                    (int)id);
+    char *decoded = strdup(text);
+    if (decoded) {
+        size_t n = pdm_http_unescape(decoded), nuls = 0, kept = 0;
+        FUZZ_CHECK(n == strlen(decoded) && n <= len, "unescape(\"%s\"): length %zu", text, n);
+        if (!strchr(text, '%'))
+            FUZZ_CHECK(strcmp(decoded, text) == 0, "unescape changed \"%s\"", text);
+        for (const char *p = text; (p = strstr(p, "%00")); p += 3)
+            nuls++;
+        for (const char *p = decoded; (p = strstr(p, "%00")); p++)
+            kept++;
+        FUZZ_CHECK(kept >= nuls, "unescape(\"%s\") dropped a %%00", text);
+        free(decoded);
+    }
     free(text);
 }
 

@@ -177,12 +177,21 @@ bad = [
     (json.dumps({"instances": [{"features": {}}] * 1001}).encode(), "too many instances"),
     (b"[" * 100 + b"]" * 100, "deep nesting"),
     (b'{"features": {"volt_mean_3h": 1}, "x": "\xff\xfe"}', "invalid UTF-8"),
+    (b'{"features": {"volt_mean_24h": -1e400}}', "a number past the double range"),
+    (b'{"features": {"volt_mean_24h\\u0000junk": 999}}', "a key hiding an escaped NUL"),
+    (json.dumps({"machine_id": 2, "events": [{"type": "risk", "machine_id": 2, "ts": "2015-01-01 06:00:00",
+                                              "risk": 0.5}]}).encode(), "an output event in the history"),
 ]
 for body, what in bad:
     s, b, _ = call("POST", "/v1/predict", body)
     expect(s, 400, "predict with " + what, b)
     if not b.get("error"):
         fail(f"predict with {what}: no error message")
+    if "pdm_" in b["error"]:
+        fail(f"predict with {what}: the message names a function: {b['error']}")
+s, b, _ = call("GET", "/v1/machines/1%00")
+if s not in (400, 404):
+    fail(f"GET /v1/machines/1%00: status {s}, want 400 or 404 (not machine 1): {b}")
 s, b, hdrs = call("GET", "/v1/predict")
 expect(s, 405, "GET /v1/predict", b)
 if "POST" not in (hdrs.get("Allow") or ""):

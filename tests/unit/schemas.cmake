@@ -2,3 +2,5 @@ pdm_unit_test(test_schemas ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_schemas.c pdm_s
 # Runs the built pdm-avro program.
 pdm_unit_test(test_schemas_tool ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_schemas_tool.c pdm_schemas)
 add_dependencies(test_schemas_tool pdm-avro)
+# --schema-ids: Confluent Schema Registry ids per type.
+pdm_unit_test(test_schema_ids ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_schema_ids.c pdm_schemas)

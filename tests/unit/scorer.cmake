@@ -19,3 +19,10 @@ target_include_directories(test_tail_format PRIVATE ${PROJECT_SOURCE_DIR}/consum
 pdm_unit_test(test_scorer_alerts_api ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_scorer_alerts_api.c
               pdm_scorer)
 target_include_directories(test_scorer_alerts_api PRIVATE ${PROJECT_SOURCE_DIR}/consumer)
+# POST /v1/predict's body: non-finite numbers, escaped NULs, output events.
+pdm_unit_test(test_predict_request ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_predict_request.c
+              pdm_predict_request ${PDM_LIBM})
+target_include_directories(test_predict_request PRIVATE ${PROJECT_SOURCE_DIR}/consumer)
+# The readiness rule that /readyz and pdm_ready share.
+pdm_unit_test(test_scorer_ready ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_scorer_ready.c pdm_scorer ${PDM_LIBM})
+target_include_directories(test_scorer_ready PRIVATE ${PROJECT_SOURCE_DIR}/consumer)

@@ -137,6 +137,32 @@ static void test_options_secret_file_and_help(void **state)
     assert_int_equal(pdm_options_parse(test_options, &cfg, 3, argv, NULL, NULL, err, sizeof err), 0);
     assert_string_equal(cfg.token, "s3cr3t");
     pdm_options_free(test_options, &cfg);
+
+    /* The value and the file together is an error naming both, in either
+     * order, not a silent choice of one. */
+    char *both[][5] = {{"prog", "--token", "other", "--token-file", path},
+                       {"prog", "--token-file", path, "--token=other", NULL}};
+    int both_argc[] = {5, 4};
+    for (int i = 0; i < 2; i++) {
+        memset(&cfg, 0, sizeof cfg);
+        err[0] = '\0';
+        assert_int_equal(
+            pdm_options_parse(test_options, &cfg, both_argc[i], both[i], NULL, NULL, err, sizeof err),
+            -1);
+        assert_non_null(strstr(err, "--token and --token-file"));
+        assert_null(strstr(err, "other"));
+        pdm_options_free(test_options, &cfg);
+    }
+    setenv("PDM_TEST_TOKEN", "other", 1);
+    setenv("PDM_TEST_TOKEN_FILE", path, 1);
+    char *plain[] = {"prog", NULL};
+    memset(&cfg, 0, sizeof cfg);
+    assert_int_equal(pdm_options_parse(test_options, &cfg, 1, plain, NULL, NULL, err, sizeof err),
+                     -1);
+    assert_non_null(strstr(err, "PDM_TEST_TOKEN and PDM_TEST_TOKEN_FILE"));
+    pdm_options_free(test_options, &cfg);
+    unsetenv("PDM_TEST_TOKEN");
+    unsetenv("PDM_TEST_TOKEN_FILE");
     unlink(path);
 
     char *text = NULL;

@@ -533,6 +533,38 @@ static void test_utf8_and_ids(void **state)
     assert_int_equal(pdm_http_parse_id(NULL, &id), -1);
 }
 
+/* "%00" never becomes a NUL that would cut the path short: over the real
+ * server, /v1/machines/1%00 is not machine 1; other escapes still decode. */
+static void test_percent_nul_is_not_decoded(void **state)
+{
+    struct {
+        const char *in, *out;
+    } cases[] = {
+        {"1%00", "1%00"}, {"%31%32", "12"}, {"a%2Fb", "a/b"}, {"%4a%4A", "JJ"},
+        {"%", "%"},       {"%4", "%4"},     {"%zz1", "%zz1"}, {"x%00y%41", "x%00yA"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char buf[32];
+        snprintf(buf, sizeof buf, "%s", cases[i].in);
+        size_t n = pdm_http_unescape(buf);
+        assert_string_equal(buf, cases[i].out);
+        assert_int_equal(n, strlen(cases[i].out));
+    }
+    fixture f;
+    pdm_http_config cfg;
+    pdm_http_config_init(&cfg);
+    start_server(&f, &cfg);
+    reply r;
+    request(f.port, "GET", "/v1/machines/1%00", NULL, NULL, &r);
+    assert_int_equal(r.status, 400);
+    request(f.port, "GET", "/v1/machines/1%00junk", NULL, NULL, &r);
+    assert_int_equal(r.status, 400);
+    request(f.port, "GET", "/v1/machines/%31%32", NULL, NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, "{\"machine_id\":12}");
+    stop_server(&f);
+}
+
 static void test_slow_client_cut_off(void **state)
 {
     fixture f;
@@ -784,6 +816,7 @@ int main(void)
         cmocka_unit_test(test_body_limit),
         cmocka_unit_test(test_json_errors),
         cmocka_unit_test(test_utf8_and_ids),
+        cmocka_unit_test(test_percent_nul_is_not_decoded),
         cmocka_unit_test(test_slow_client_cut_off),
         cmocka_unit_test(test_connection_limit),
         cmocka_unit_test(test_memory_bounded_with_pool),

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <math.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -218,6 +219,34 @@ static void test_spike(void **state)
     assert_true(pdm_rule_is_spike(t + 1, t, t, 0));
 }
 
+/* --warn/--critical: each in [0, 1], warn <= critical; NaN is "not given";
+ * the message names the one option at fault. */
+static void test_thresholds_check(void **state)
+{
+    (void)state;
+    char err[256];
+    assert_int_equal(pdm_rule_thresholds_check(NAN, NAN, err, sizeof err), 0);
+    assert_int_equal(pdm_rule_thresholds_check(0.3, 0.6, err, sizeof err), 0);
+    assert_int_equal(pdm_rule_thresholds_check(0.5, 0.5, err, sizeof err), 0);
+    assert_int_equal(pdm_rule_thresholds_check(0.0, 1.0, err, sizeof err), 0);
+    assert_int_equal(pdm_rule_thresholds_check(0.9, NAN, err, sizeof err), 0);
+    struct {
+        double warn, critical;
+        const char *names, *not_names;
+    } bad[] = {
+        {2, -1, "--warn", "--critical"},     {NAN, -1, "--critical", "--warn"},
+        {0.5, 1.5, "--critical", "--warn "}, {0.7, 0.3, "--warn 0.7 is above --critical", NULL},
+        {INFINITY, NAN, "--warn", "--critical"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        err[0] = '\0';
+        if (pdm_rule_thresholds_check(bad[i].warn, bad[i].critical, err, sizeof err) == 0)
+            fail_msg("warn %g critical %g accepted", bad[i].warn, bad[i].critical);
+        if (!strstr(err, bad[i].names) || (bad[i].not_names && strstr(err, bad[i].not_names)))
+            fail_msg("warn %g critical %g: \"%s\"", bad[i].warn, bad[i].critical, err);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -230,6 +259,7 @@ int main(void)
         cmocka_unit_test(test_emit_all_and_alerts),
         cmocka_unit_test(test_emit_changes),
         cmocka_unit_test(test_store_follows_rule),
+        cmocka_unit_test(test_thresholds_check),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,471 @@
+/* retrain.c: one pdm-retrain evaluation and its actions.
+ *
+ * Observe (state file, current model, the scorer's /v1/drift), decide with
+ * the pure rules of rules.c, then act: export the archive's last days,
+ * train a candidate with the trainer's library (trainer.h, the code
+ * pdm-train runs) on them with `--promote MODELS_DIR`, so the candidate and
+ * the current model are scored on the same held-out rows and the atomic
+ * `current` link is swapped by the trainer's promotion code, with this
+ * program's rule (pdm_retrain_promotion_decide) as the decision. Every run
+ * that trains (or fails to) and every rollback is an MLflow run of its
+ * own; the trainer records the candidate's run (params, metrics, package)
+ * beside it. */
+#define _XOPEN_SOURCE 700
+#include <dirent.h>
+#include <errno.h>
+#include <ftw.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "pdm_archive.h"
+#include "pdm_tracking.h"
+#include "retrain_internal.h"
+
+#define HTTP_TIMEOUT_MS 10000
+
+/* What one evaluation saw and did, for the report and the MLflow run. */
+typedef struct {
+    pdm_retrain_trigger trigger;
+    char reasons[4][600];      /* schedule, drift, recall, shadow */
+    char current_version[256]; /* the directory name `current` points to */
+    char model_version[256];   /* the candidate, or the version rolled back to */
+    char from[PDM_ARCHIVE_DAY_SIZE], to[PDM_ARCHIVE_DAY_SIZE], split[PDM_ARCHIVE_DAY_SIZE];
+    int days;
+    const char *decision; /* "promoted", "kept", "failed" */
+    train_result result;
+    int trained;
+    char error[PDM_ERRSTR_SIZE];
+} run_report;
+
+/* The promotion rule handed to the trainer: the margin rule, then the
+ * shadow gate (a candidate trained just now has never been shadowed, so a
+ * required shadow period always holds it). */
+typedef struct {
+    const retrain_config *cfg;
+    pdm_retrain_promotion_options opt;
+    pdm_retrain_shadow shadow;
+    char *shadow_reason;
+    size_t shadow_reason_len;
+} rule_ctx;
+
+static int promotion_rule(void *ctx, const pdm_eval *candidate, const pdm_eval *current,
+                          char *reason, size_t reason_len)
+{
+    rule_ctx *rc = ctx;
+    char why[400];
+    int ok = pdm_retrain_promotion_decide(candidate, current, &rc->opt, why, sizeof why);
+    int shadow_ok = pdm_retrain_shadow_ok(rc->cfg->shadow_hours, &rc->shadow, "(new candidate)",
+                                          rc->shadow_reason, rc->shadow_reason_len);
+    if (ok && !shadow_ok)
+        snprintf(reason, reason_len, "%s; but %s", why, rc->shadow_reason);
+    else
+        snprintf(reason, reason_len, "%s", why);
+    return ok && shadow_ok;
+}
+
+/* The current model's version (its directory's name) and training time
+ * (its model.json's modification time). 1 when there is none. */
+static int current_model(const char *models, char *version, size_t vlen, int64_t *trained_ms,
+                         char *errstr, size_t errlen)
+{
+    char dir[4096], file[4200];
+    struct stat st;
+    int found = pdm_model_current(models, dir, sizeof dir, errstr, errlen);
+    version[0] = '\0';
+    *trained_ms = INT64_MIN;
+    if (found != 0)
+        return found;
+    const char *slash = strrchr(dir, '/');
+    const char *name = slash ? slash + 1 : dir;
+    if (strlen(name) >= vlen)
+        return pdm_err(errstr, errlen, "%s: the version directory's name is too long", dir);
+    memcpy(version, name, strlen(name) + 1);
+    snprintf(file, sizeof file, "%s/model.json", dir);
+    if (stat(file, &st))
+        return pdm_err(errstr, errlen, "%s: %s", file, strerror(errno));
+    *trained_ms = (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
+    return 0;
+}
+
+/* The newest "YYYY-MM-DD" directory of the archive. 1 when it has none. */
+static int newest_day(const char *archive, char *day, char *errstr, size_t errlen)
+{
+    DIR *d = opendir(archive);
+    struct dirent *e;
+    int64_t best = INT64_MIN, start;
+    if (!d)
+        return pdm_err(errstr, errlen, "--archive %s: %s", archive, strerror(errno));
+    while ((e = readdir(d)))
+        if (pdm_archive_day_parse(e->d_name, &start) == 0 && start > best)
+            best = start;
+    closedir(d);
+    if (best == INT64_MIN)
+        return 1;
+    pdm_archive_day_name(best, day);
+    return 0;
+}
+
+static int read_scorer(const retrain_config *cfg, pdm_retrain_scorer_view *v, char *errstr,
+                       size_t errlen)
+{
+    pdm_buf body = {0};
+    int status = 0, rc = -1;
+    if (retrain_http_get(cfg->scorer, "/v1/drift", cfg->scorer_token, HTTP_TIMEOUT_MS, &status,
+                         &body, errstr, errlen))
+        goto out;
+    if (status != 200) {
+        pdm_err(errstr, errlen, "GET %s/v1/drift: HTTP %d", cfg->scorer, status);
+        goto out;
+    }
+    rc = pdm_retrain_parse_drift(body.data, cfg->drift_psi, v, errstr, errlen);
+out:
+    pdm_buf_free(&body);
+    return rc;
+}
+
+/* The shadow model's live figures from GET /v1/models (not served yet:
+ * issue 19 item 2). Any failure reads as "not available". */
+static void read_shadow(const retrain_config *cfg, pdm_retrain_shadow *s)
+{
+    pdm_buf body = {0};
+    int status = 0;
+    char err[PDM_ERRSTR_SIZE];
+    memset(s, 0, sizeof *s);
+    if (!cfg->scorer || !(cfg->shadow_hours > 0) ||
+        retrain_http_get(cfg->scorer, "/v1/models", cfg->scorer_token, HTTP_TIMEOUT_MS, &status,
+                         &body, err, sizeof err) ||
+        status != 200)
+        goto out;
+    /* The expected shape is documented in README ("The retraining loop"). */
+    s->available = 1;
+out:
+    pdm_buf_free(&body);
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+/* Decides the trigger; fills r->reasons. Updates state->drift. */
+static void decide(const retrain_config *cfg, retrain_state *state, int64_t model_ms, run_report *r)
+{
+    int drift_due = 0, recall_due = 0;
+    char err[PDM_ERRSTR_SIZE];
+    int sched_due = pdm_retrain_schedule_due(pdm_now_ms(), model_ms, state->last_run_ms,
+                                             cfg->every_ms, r->reasons[0], sizeof r->reasons[0]);
+    snprintf(r->reasons[1], sizeof r->reasons[1], "drift: off");
+    snprintf(r->reasons[2], sizeof r->reasons[2], "recall: off");
+    if (cfg->scorer) {
+        pdm_retrain_scorer_view v;
+        if (read_scorer(cfg, &v, err, sizeof err)) {
+            snprintf(r->reasons[1], sizeof r->reasons[1], "drift: scorer not read: %s", err);
+            snprintf(r->reasons[2], sizeof r->reasons[2], "recall: scorer not read");
+        } else {
+            pdm_retrain_drift_record(&state->drift, &v);
+            drift_due =
+                pdm_retrain_drift_due(&state->drift, (int)cfg->drift_features,
+                                      (int)cfg->drift_windows, r->reasons[1], sizeof r->reasons[1]);
+            if (v.drift_ready && cfg->drift_features > 0) {
+                size_t n = strlen(r->reasons[1]);
+                snprintf(r->reasons[1] + n, sizeof r->reasons[1] - n,
+                         " (window %llu: %d feature(s) above %.3f, highest %s %.3f)",
+                         (unsigned long long)v.windows, v.features_above, cfg->drift_psi,
+                         v.worst_feature, v.max_psi);
+            }
+            recall_due = pdm_retrain_recall_due(&v, cfg->min_recall, (uint64_t)cfg->min_failures,
+                                                r->reasons[2], sizeof r->reasons[2]);
+        }
+    }
+    r->trigger = pdm_retrain_first_due(cfg->force, recall_due, drift_due, sched_due);
+}
+
+/* Exports the days, trains with --promote, fills r->result. */
+static int train_candidate(const retrain_config *cfg, run_report *r, FILE *out, char *errstr,
+                           size_t errlen)
+{
+    char tmpl[4200], split[32];
+    char *export_dir = NULL;
+    int rc = -1;
+    rule_ctx ctx = {.cfg = cfg};
+
+    snprintf(tmpl, sizeof tmpl, "%s/pdm-retrain-XXXXXX", cfg->work ? cfg->work : "/tmp");
+    export_dir = mkdtemp(tmpl);
+    if (!export_dir) {
+        pdm_err(errstr, errlen, "--work: cannot create %s: %s", tmpl, strerror(errno));
+        goto out;
+    }
+    if (pdm_archive_export(cfg->archive, r->from, r->to, export_dir, &r->days, errstr, errlen))
+        goto out;
+    fprintf(out, "exported %d day(s) %s..%s of %s\n", r->days, r->from, r->to, cfg->archive);
+    pdm_retrain_promotion_options_init(&ctx.opt);
+    ctx.opt.min_pr_auc_gain = cfg->min_gain;
+    ctx.opt.max_precision_loss = cfg->max_precision_loss;
+    read_shadow(cfg, &ctx.shadow);
+    ctx.shadow_reason = r->reasons[3];
+    ctx.shadow_reason_len = sizeof r->reasons[3];
+
+    train_config tc = cfg->train;
+    tc.data = export_dir;
+    tc.out = NULL;
+    tc.promote = cfg->models;
+    tc.mlruns = cfg->mlruns;
+    tc.experiment = cfg->train_experiment;
+    snprintf(split, sizeof split, "%s", r->split);
+    tc.split = split[0] ? split : NULL;
+    tc.promotion_rule = promotion_rule;
+    tc.promotion_ctx = &ctx;
+    tc.promotion_rule_text = PDM_RETRAIN_PROMOTION_RULE;
+    if (trainer_run_result(&tc, &r->result, out, errstr, errlen))
+        goto out;
+    r->trained = 1;
+    rc = 0;
+out:
+    if (export_dir)
+        nftw(export_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    return rc;
+}
+
+/* The MLflow run of one decision. Failures to record are reported, not
+ * fatal to the decision already taken. */
+static int record(const retrain_config *cfg, const char *run_kind, const run_report *r,
+                  char *errstr, size_t errlen)
+{
+    pdm_tracking_run *run = NULL;
+    char err[PDM_ERRSTR_SIZE], num[32];
+    int rc = -1;
+    const train_result *t = &r->result;
+
+    if (!cfg->mlruns)
+        return 0;
+    if (pdm_tracking_run_start(cfg->mlruns, cfg->experiment, NULL, &run, err, sizeof err))
+        goto fail;
+    snprintf(num, sizeof num, "%d", r->days);
+    const char *params[][2] = {
+        {"kind", run_kind},
+        {"trigger", pdm_retrain_trigger_name(r->trigger)},
+        {"archive", cfg->archive ? cfg->archive : ""},
+        {"from", r->from},
+        {"to", r->to},
+        {"days", num},
+        {"split", t->split},
+        {"rule", PDM_RETRAIN_PROMOTION_RULE},
+    };
+    for (size_t i = 0; i < sizeof params / sizeof *params; i++)
+        if (params[i][1][0] &&
+            pdm_tracking_log_param(run, params[i][0], params[i][1], err, sizeof err))
+            goto fail;
+    const struct {
+        const char *key;
+        double v;
+        int ok;
+    } metrics[] = {
+        {"candidate_pr_auc", t->candidate.pr_auc, r->trained},
+        {"candidate_warn_precision", t->candidate.warn_precision, r->trained},
+        {"candidate_warn_recall", t->candidate.warn_recall, r->trained},
+        {"current_pr_auc", t->current.pr_auc, t->comparable},
+        {"current_warn_precision", t->current.warn_precision, t->comparable},
+        {"current_warn_recall", t->current.warn_recall, t->comparable},
+        {"promoted", t->promoted ? 1 : 0, r->trained},
+    };
+    for (size_t i = 0; i < sizeof metrics / sizeof *metrics; i++)
+        if (metrics[i].ok && isfinite(metrics[i].v) &&
+            pdm_tracking_log_metric(run, metrics[i].key, metrics[i].v, 0, err, sizeof err))
+            goto fail;
+    const char *tags[][2] = {
+        {"pdm.retrain.decision", r->decision},
+        {"pdm.retrain.trigger", pdm_retrain_trigger_name(r->trigger)},
+        {"pdm.retrain.reason", r->trained ? t->reason : r->error},
+        {"pdm.retrain.schedule", r->reasons[0]},
+        {"pdm.retrain.drift", r->reasons[1]},
+        {"pdm.retrain.recall", r->reasons[2]},
+        {"pdm.retrain.shadow", r->reasons[3]},
+        {"pdm.retrain.previous_version", r->current_version},
+        {"pdm.model_version", r->model_version},
+        {"pdm.retrain.training_run_id", t->run_id},
+    };
+    for (size_t i = 0; i < sizeof tags / sizeof *tags; i++)
+        if (tags[i][1][0] && pdm_tracking_set_tag(run, tags[i][0], tags[i][1], err, sizeof err))
+            goto fail;
+    if (pdm_tracking_run_end(run, strcmp(r->decision, "failed") ? PDM_RUN_FINISHED : PDM_RUN_FAILED,
+                             err, sizeof err))
+        goto fail;
+    rc = 0;
+    goto out;
+fail:
+    pdm_err(errstr, errlen, "--mlruns: %s", err);
+out:
+    pdm_tracking_run_destroy(run);
+    return rc;
+}
+
+static void print_plan(const retrain_config *cfg, const run_report *r, FILE *out)
+{
+    fprintf(out,
+            "dry run: would export %s..%s of %s, train a candidate (held out: %s), compare it "
+            "with the current model %s on the held-out rows, promote it in %s if its PR AUC "
+            "is at least the current's + %g and its WARN precision at least the current's - "
+            "%g%s, and record the run in %s. Nothing was changed.\n",
+            r->from, r->to, cfg->archive, r->split[0] ? r->split : "the trainer's default split",
+            r->current_version[0] ? r->current_version : "(none)", cfg->models, cfg->min_gain,
+            cfg->max_precision_loss,
+            cfg->shadow_hours > 0 ? ", after a shadow period (pending: it would be held)" : "",
+            cfg->mlruns ? cfg->mlruns : "no MLflow store (no --mlruns)");
+}
+
+/* The archive's day range into r; -1 with errstr when there is none. */
+static int choose_days(const retrain_config *cfg, run_report *r, char *errstr, size_t errlen)
+{
+    int found = newest_day(cfg->archive, r->to, errstr, errlen);
+    if (found == 1)
+        return pdm_err(errstr, errlen, "--archive %s holds no day yet", cfg->archive);
+    if (found < 0 || pdm_retrain_days(r->to, (int)cfg->days, (int)cfg->holdout_days, r->from,
+                                      r->split, errstr, errlen))
+        return -1;
+    return 0;
+}
+
+static void print_decision(const run_report *r, FILE *out)
+{
+    const char *cur = r->current_version[0] ? r->current_version : "(none)";
+    if (r->trained)
+        fprintf(out, "decision: %s: candidate %s, current %s -> %s: %s\n", r->decision,
+                r->result.version, cur, r->result.promoted ? r->result.version : cur,
+                r->result.reason);
+    else
+        fprintf(out, "decision: failed: %s\n", r->error);
+    if (r->reasons[3][0])
+        fprintf(out, "%s\n", r->reasons[3]);
+}
+
+/* Acts on a fired trigger: the plan (dry run), or training and the
+ * decision, recorded (a failure too) and counted as a run in the state. */
+static int act(const retrain_config *cfg, retrain_state *state, run_report *r, FILE *out,
+               char *errstr, size_t errlen)
+{
+    char err[PDM_ERRSTR_SIZE];
+    int failed = choose_days(cfg, r, err, sizeof err);
+    if (cfg->dry_run) {
+        if (failed)
+            return pdm_err(errstr, errlen, "%s", err);
+        print_plan(cfg, r, out);
+        return 0;
+    }
+    if (!failed)
+        failed = train_candidate(cfg, r, out, err, sizeof err);
+    if (failed)
+        snprintf(r->error, sizeof r->error, "%s", err);
+    r->decision = failed ? "failed" : r->result.promoted ? "promoted" : "kept";
+    snprintf(r->model_version, sizeof r->model_version, "%s", r->result.version);
+    state->last_run_ms = pdm_now_ms();
+    snprintf(state->last_trigger, sizeof state->last_trigger, "%s",
+             pdm_retrain_trigger_name(r->trigger));
+    snprintf(state->last_decision, sizeof state->last_decision, "%s", r->decision);
+    if (!failed && r->result.promoted && r->current_version[0] &&
+        strcmp(r->current_version, r->result.version) != 0)
+        snprintf(state->previous_version, sizeof state->previous_version, "%s", r->current_version);
+    print_decision(r, out);
+    if (record(cfg, "retrain", r, err, sizeof err))
+        pdm_log(PDM_LOG_WARN, "%s", err);
+    if (failed)
+        return pdm_err(errstr, errlen, "no candidate: %s", r->error);
+    return 0;
+}
+
+int retrain_run_once(const retrain_config *cfg, FILE *out, char *errstr, size_t errlen)
+{
+    retrain_state state;
+    run_report *r = calloc(1, sizeof *r);
+    int64_t model_ms;
+    int rc = -1, lock = -1;
+
+    if (!r)
+        return pdm_err(errstr, errlen, "out of memory");
+    /* A dry run writes nothing, so it takes no lock (the lock file is a write). */
+    if ((!cfg->dry_run && (lock = retrain_state_lock(cfg->state, errstr, errlen)) < 0) ||
+        retrain_state_load(cfg->state, &state, errstr, errlen) ||
+        current_model(cfg->models, r->current_version, sizeof r->current_version, &model_ms, errstr,
+                      errlen) < 0)
+        goto out;
+    decide(cfg, &state, model_ms, r);
+    for (int i = 0; i < 3; i++)
+        fprintf(out, "%s\n", r->reasons[i]);
+    if (r->trigger == PDM_RETRAIN_NONE) {
+        fprintf(out, "trigger: none: nothing to do\n");
+        rc = cfg->dry_run ? 0 : retrain_state_save(cfg->state, &state, errstr, errlen);
+        goto out;
+    }
+    fprintf(out, "trigger: %s\n", pdm_retrain_trigger_name(r->trigger));
+    rc = act(cfg, &state, r, out, errstr, errlen);
+    if (!cfg->dry_run) {
+        char err[PDM_ERRSTR_SIZE];
+        if (retrain_state_save(cfg->state, &state, err, sizeof err) && rc == 0)
+            rc = pdm_err(errstr, errlen, "%s", err);
+    }
+out:
+    retrain_state_unlock(lock);
+    fflush(out);
+    free(r);
+    return rc;
+}
+
+int retrain_rollback(const retrain_config *cfg, const char *version, FILE *out, char *errstr,
+                     size_t errlen)
+{
+    retrain_state state;
+    run_report *r = calloc(1, sizeof *r);
+    char dir[4200], err[PDM_ERRSTR_SIZE];
+    int64_t model_ms;
+    int rc = -1, lock = -1;
+
+    if (!r)
+        return pdm_err(errstr, errlen, "out of memory");
+    if ((lock = retrain_state_lock(cfg->state, errstr, errlen)) < 0 ||
+        retrain_state_load(cfg->state, &state, errstr, errlen) ||
+        current_model(cfg->models, r->current_version, sizeof r->current_version, &model_ms, errstr,
+                      errlen) < 0)
+        goto out;
+    if (!version || !version[0])
+        version = state.previous_version;
+    if (!version[0]) {
+        pdm_err(errstr, errlen,
+                "no earlier model recorded in %s: name the version (pdm-model-rollback %s lists "
+                "them)",
+                cfg->state, cfg->models);
+        goto out;
+    }
+    snprintf(dir, sizeof dir, "%s/%s", cfg->models, version);
+    pdm_model *m = NULL;
+    if (pdm_model_load(dir, &m, err, sizeof err)) {
+        pdm_err(errstr, errlen, "rollback: %s is not a model package: %s", dir, err);
+        goto out;
+    }
+    pdm_model_destroy(m);
+    if (pdm_model_make_current(cfg->models, version, errstr, errlen))
+        goto out;
+    fprintf(out, "rollback: current %s -> %s\n",
+            r->current_version[0] ? r->current_version : "(none)", version);
+    r->trigger = PDM_RETRAIN_FORCED;
+    r->decision = "rolled_back";
+    snprintf(r->model_version, sizeof r->model_version, "%s", version);
+    snprintf(r->error, sizeof r->error, "rollback requested");
+    if (strcmp(r->current_version, version) != 0)
+        snprintf(state.previous_version, sizeof state.previous_version, "%s", r->current_version);
+    snprintf(state.last_decision, sizeof state.last_decision, "rolled_back");
+    if (retrain_state_save(cfg->state, &state, errstr, errlen))
+        goto out;
+    if (record(cfg, "rollback", r, err, sizeof err))
+        pdm_log(PDM_LOG_WARN, "%s", err);
+    rc = 0;
+out:
+    retrain_state_unlock(lock);
+    fflush(out);
+    free(r);
+    return rc;
+}

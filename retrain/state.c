@@ -1,0 +1,171 @@
+/* state.c: pdm-retrain's state file, a small JSON document written under a
+ * temporary name, fsynced and renamed over the old one, so a crash leaves
+ * the old or the new state, never half of one. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "retrain_internal.h"
+
+void retrain_state_init(retrain_state *s)
+{
+    memset(s, 0, sizeof *s);
+    s->last_run_ms = INT64_MIN;
+}
+
+static void copy_string(const cJSON *o, const char *key, char *dst, size_t len)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (cJSON_IsString(v))
+        snprintf(dst, len, "%s", v->valuestring);
+}
+
+static int load_drift(const cJSON *d, pdm_retrain_drift_history *h)
+{
+    const cJSON *w;
+    if (!d)
+        return 0;
+    copy_string(d, "model_version", h->model_version, sizeof h->model_version);
+    const cJSON *windows = cJSON_GetObjectItemCaseSensitive(d, "windows");
+    if (!cJSON_IsArray(windows))
+        return -1;
+    cJSON_ArrayForEach(w, windows)
+    {
+        const cJSON *num = cJSON_GetArrayItem(w, 0), *above = cJSON_GetArrayItem(w, 1);
+        if (!cJSON_IsNumber(num) || !cJSON_IsNumber(above) || num->valuedouble < 0 ||
+            h->n == PDM_RETRAIN_DRIFT_HISTORY)
+            return -1;
+        h->window[h->n] = (uint64_t)num->valuedouble;
+        h->above[h->n] = above->valueint;
+        h->n++;
+    }
+    return 0;
+}
+
+int retrain_state_load(const char *path, retrain_state *s, char *errstr, size_t errlen)
+{
+    pdm_buf text = {0};
+    cJSON *root = NULL;
+    char err[PDM_ERRSTR_SIZE];
+    int rc = -1;
+
+    retrain_state_init(s);
+    if (access(path, F_OK) != 0 && errno == ENOENT)
+        return 0;
+    if (pdm_read_file(path, &text, err, sizeof err)) {
+        pdm_err(errstr, errlen, "state %s: %s", path, err);
+        goto out;
+    }
+    root = cJSON_Parse(text.data);
+    const cJSON *last = cJSON_GetObjectItemCaseSensitive(root, "last_run_ms");
+    if (!cJSON_IsObject(root) || (last && !cJSON_IsNumber(last)) ||
+        load_drift(cJSON_GetObjectItemCaseSensitive(root, "drift"), &s->drift)) {
+        pdm_err(errstr, errlen, "state %s: not a pdm-retrain state (remove it to start afresh)",
+                path);
+        goto out;
+    }
+    if (last)
+        s->last_run_ms = (int64_t)last->valuedouble;
+    copy_string(root, "last_trigger", s->last_trigger, sizeof s->last_trigger);
+    copy_string(root, "last_decision", s->last_decision, sizeof s->last_decision);
+    copy_string(root, "previous_version", s->previous_version, sizeof s->previous_version);
+    rc = 0;
+out:
+    cJSON_Delete(root);
+    pdm_buf_free(&text);
+    return rc;
+}
+
+static char *state_json(const retrain_state *s)
+{
+    char when[32];
+    cJSON *root = cJSON_CreateObject();
+    if (!root)
+        return NULL;
+    if (s->last_run_ms != INT64_MIN) {
+        cJSON_AddNumberToObject(root, "last_run_ms", (double)s->last_run_ms);
+        cJSON_AddStringToObject(root, "last_run", pdm_time_format(s->last_run_ms, when));
+    }
+    cJSON_AddStringToObject(root, "last_trigger", s->last_trigger);
+    cJSON_AddStringToObject(root, "last_decision", s->last_decision);
+    cJSON_AddStringToObject(root, "previous_version", s->previous_version);
+    cJSON *d = cJSON_AddObjectToObject(root, "drift");
+    cJSON *w = d ? cJSON_AddArrayToObject(d, "windows") : NULL;
+    if (w) {
+        cJSON_AddStringToObject(d, "model_version", s->drift.model_version);
+        for (size_t i = 0; i < s->drift.n; i++) {
+            cJSON *pair = cJSON_CreateArray();
+            cJSON_AddItemToArray(pair, cJSON_CreateNumber((double)s->drift.window[i]));
+            cJSON_AddItemToArray(pair, cJSON_CreateNumber(s->drift.above[i]));
+            cJSON_AddItemToArray(w, pair);
+        }
+    }
+    char *text = cJSON_Print(root);
+    cJSON_Delete(root);
+    return text;
+}
+
+int retrain_state_save(const char *path, const retrain_state *s, char *errstr, size_t errlen)
+{
+    char tmp[4200];
+    int fd = -1, rc = -1;
+    char *text = state_json(s);
+
+    if (!text) {
+        pdm_err(errstr, errlen, "out of memory");
+        goto out;
+    }
+    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp-%ld", path, (long)getpid()) >= sizeof tmp) {
+        pdm_err(errstr, errlen, "state: path too long: %s", path);
+        goto out;
+    }
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    size_t n = strlen(text);
+    if (fd < 0 || write(fd, text, n) != (ssize_t)n || write(fd, "\n", 1) != 1 || fsync(fd)) {
+        pdm_err(errstr, errlen, "state %s: %s", tmp, strerror(errno));
+        goto out;
+    }
+    close(fd);
+    fd = -1;
+    if (rename(tmp, path)) {
+        pdm_err(errstr, errlen, "state %s: %s", path, strerror(errno));
+        goto out;
+    }
+    rc = 0;
+out:
+    if (fd >= 0)
+        close(fd);
+    if (rc)
+        unlink(tmp);
+    free(text);
+    return rc;
+}
+
+int retrain_state_lock(const char *path, char *errstr, size_t errlen)
+{
+    char lock[4200];
+    if ((size_t)snprintf(lock, sizeof lock, "%s.lock", path) >= sizeof lock)
+        return pdm_err(errstr, errlen, "state: path too long: %s", path);
+    int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return pdm_err(errstr, errlen, "%s: %s", lock, strerror(errno));
+    if (flock(fd, LOCK_EX | LOCK_NB)) {
+        int e = errno;
+        close(fd);
+        return pdm_err(errstr, errlen, "%s: %s", lock,
+                       e == EWOULDBLOCK ? "another pdm-retrain is running" : strerror(e));
+    }
+    return fd;
+}
+
+void retrain_state_unlock(int fd)
+{
+    if (fd >= 0)
+        close(fd);
+}

@@ -1,0 +1,1 @@
+pdm_runtime_test(confluent_framing confluent_framing.sh 180)

@@ -1,0 +1,1 @@
+pdm_runtime_test(scorer_readiness scorer_readiness.sh 180)

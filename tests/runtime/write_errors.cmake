@@ -1,0 +1,1 @@
+pdm_runtime_test(write_errors write_errors.sh 180)
