@@ -177,11 +177,13 @@ int scorer_alerts_handle(void *ctx, const pdm_http_request *req, pdm_http_respon
     if (!o || !list || !c)
         goto out;
     int64_t next;
-    pthread_mutex_lock(a->lock);
-    int err = !pdm_redis_connected(a->redis) && pdm_redis_connect(a->redis, msg, sizeof msg);
-    if (!err)
-        err = walk(a->redis, &q, c, list, &next, msg, sizeof msg);
-    pthread_mutex_unlock(a->lock);
+    int err = a->acquire(a->owner, msg, sizeof msg);
+    if (!err) {
+        err = !pdm_redis_connected(a->redis) && pdm_redis_connect(a->redis, msg, sizeof msg);
+        if (!err)
+            err = walk(a->redis, &q, c, list, &next, msg, sizeof msg);
+        pthread_mutex_unlock(a->lock);
+    }
     if (err) {
         rc = pdm_http_response_error(resp, 503, "redis unavailable: %s", msg);
         goto out;
@@ -208,7 +210,8 @@ void scorer_alerts_collect(scorer_alerts_ctx *a, scorer_metrics *m)
 {
     char msg[PDM_ERRSTR_SIZE];
     uint64_t warn, critical;
-    pthread_mutex_lock(a->lock);
+    if (a->acquire(a->owner, msg, sizeof msg))
+        return;
     int err = !pdm_redis_connected(a->redis) && pdm_redis_connect(a->redis, msg, sizeof msg);
     if (!err)
         err = pdm_rs_incidents_count(a->redis, &warn, &critical, msg, sizeof msg);

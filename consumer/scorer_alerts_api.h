@@ -58,11 +58,16 @@ int scorer_alerts_query_parse(const char *level, const char *component, const ch
  * null when it has none (or the text does not decode). NULL out of memory. */
 cJSON *scorer_alerts_incident_json(int32_t machine_id, const char *alert_text);
 
-/* What the handlers share with the rest of the API: its Redis connection
- * and the lock that serialises it. */
+/* What the handlers share with the rest of the API: its Redis connection,
+ * the lock that serialises it, and acquire, which takes that lock only when
+ * Redis is usable (the readiness probe says it answers, the lock comes
+ * within a bound) so a Redis that hangs never holds an HTTP thread or a
+ * scrape for long: 0 with the lock held, or -1 with errstr. */
 typedef struct {
     pdm_redis *redis;
     pthread_mutex_t *lock;
+    int (*acquire)(void *owner, char *errstr, size_t errlen);
+    void *owner;
 } scorer_alerts_ctx;
 
 /* GET /v1/alerts (ctx: a scorer_alerts_ctx). */

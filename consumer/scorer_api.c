@@ -237,13 +237,22 @@ static void add_silence(cJSON *o, const scorer_api *a, int64_t newest)
     cJSON_AddItemToObject(o, "stream_time", time_json(stream));
 }
 
-/* The API's Redis connection, waited for at most REDIS_LOCK_WAIT_S. */
-static int lock_redis(scorer_api *a)
+/* The API's Redis connection for a read (scorer_alerts_ctx.acquire): 503
+ * material at once while the probe says Redis does not answer, and the lock
+ * waited for at most REDIS_LOCK_WAIT_S (another read may be waiting on a
+ * Redis that stopped answering since the probe's last PING). */
+static int acquire_redis(void *owner, char *errstr, size_t errlen)
 {
+    scorer_api *a = owner;
+    char version[PDM_MODEL_VERSION_LEN + 1];
+    if (!readiness(a, version, sizeof version, errstr, errlen).redis)
+        return -1;
     struct timespec until;
     clock_gettime(CLOCK_REALTIME, &until);
     until.tv_sec += (time_t)REDIS_LOCK_WAIT_S;
-    return pthread_mutex_timedlock(&a->redis_lock, &until) != 0;
+    if (pthread_mutex_timedlock(&a->redis_lock, &until) != 0)
+        return pdm_err(errstr, errlen, "no answer within %.0f s", REDIS_LOCK_WAIT_S);
+    return 0;
 }
 
 static int handle_machine(void *ctx, const pdm_http_request *req, pdm_http_response *resp)
@@ -261,12 +270,8 @@ static int handle_machine(void *ctx, const pdm_http_request *req, pdm_http_respo
     /* Two reads: the bookkeeping first (nothing but meta and maintenance,
      * from = far future), then the windows behind the newest telemetry. */
     int64_t from = INT64_MAX / 2;
-    char version[PDM_MODEL_VERSION_LEN + 1];
-    if (!readiness(a, version, sizeof version, msg, sizeof msg).redis)
+    if (acquire_redis(a, msg, sizeof msg))
         return pdm_http_response_error(resp, 503, "redis unavailable: %s", msg);
-    if (lock_redis(a)) /* another read waits on a Redis that stopped answering */
-        return pdm_http_response_error(resp, 503, "redis unavailable: no answer within %.0f s",
-                                       REDIS_LOCK_WAIT_S);
     int err = !pdm_redis_connected(a->redis) && pdm_redis_connect(a->redis, msg, sizeof msg);
     if (!err)
         err = pdm_rs_load(a->redis, &id, &from, NULL, 1, &st, msg, sizeof msg);
@@ -499,7 +504,8 @@ static int serve(scorer_api *a, char *errstr, size_t errlen)
         {"POST", "/v1/predict", 0, handle_predict},     {"GET", "/v1/model", 0, handle_model},
         {"POST", "/v1/admin/reload", 0, handle_reload}, {"GET", "/v1/drift", 0, handle_drift},
     };
-    a->alerts = (scorer_alerts_ctx){.redis = a->redis, .lock = &a->redis_lock};
+    a->alerts = (scorer_alerts_ctx){
+        .redis = a->redis, .lock = &a->redis_lock, .acquire = acquire_redis, .owner = a};
     if (pdm_http_route(a->http, "GET", "/v1/alerts", 0, scorer_alerts_handle, &a->alerts))
         return pdm_err(errstr, errlen, "http: cannot route /v1/alerts");
     for (size_t i = 0; i < sizeof routes / sizeof *routes; i++)

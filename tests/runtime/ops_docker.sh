@@ -106,7 +106,7 @@ programs=$("$OPS_PY" -c 'import json,sys; print(" ".join(json.load(open(sys.argv
 # has its runtime package (apt-cache is called once per question: a call
 # costs 0.4 s).
 devs="librdkafka-dev libavro-dev libxgboost-dev libhiredis-dev libmicrohttpd-dev libcjson-dev"
-devs+=" nettle-dev libyaml-dev"
+devs+=" nettle-dev libyaml-dev libgnutls28-dev"
 # shellcheck disable=SC2086
 apt-cache depends $devs >"$T/dev-depends.txt" 2>/dev/null || pdm_fail "apt-cache depends $devs failed"
 # shellcheck disable=SC2086
