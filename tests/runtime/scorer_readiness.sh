@@ -108,6 +108,23 @@ m=$(get "$p" /v1/machines/1)
 read -r ms mt <<<"$m"
 [ "$ms" = 503 ] && within 3 "$ms" "$mt" || pdm_fail "/v1/machines/1 with Redis stopped: $m (want 503 within 3 s)"
 echo "Redis stopped: pdm_ready 0, /v1/machines/1 $m"
+# The fleet's open incidents and the scrape read the same Redis connection:
+# 6 of each at once must not queue behind it (each waiting on a Redis that
+# does not answer took its 1 s timeout in turn: the last after about 6 s).
+curls=()
+for i in 1 2 3 4 5 6; do
+  curl -s -m 10 -o /dev/null -w '%{http_code} %{time_total}\n' "http://127.0.0.1:$p/v1/alerts" >"$T/alerts.$i" &
+  curls+=($!)
+  curl -s -m 10 -o /dev/null -w '%{http_code} %{time_total}\n' "http://127.0.0.1:$p/metrics" >"$T/metrics.$i" &
+  curls+=($!)
+done
+wait "${curls[@]}"
+for i in 1 2 3 4 5 6; do
+  read -r as at <"$T/alerts.$i"
+  [ "$as" = 503 ] && within 2 "$as" "$at" || pdm_fail "/v1/alerts with Redis stopped: $as $at (want 503 within 2 s)"
+  read -r as at <"$T/metrics.$i"
+  [ "$as" = 200 ] && within 2 "$as" "$at" || pdm_fail "/metrics with Redis stopped: $as $at (want 200 within 2 s)"
+done
 kill -CONT "$redis_pid"
 pdm_wait_until 15 _both_ready "$p" || pdm_fail "not ready again after SIGCONT: $(get "$p" /readyz)"
 pdm_stop_check "$idle" "pdm-scorer (idle)" "$T/idle.log"
