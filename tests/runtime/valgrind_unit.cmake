@@ -3,3 +3,4 @@
 # slow: see tests/fuzz/README.md for the measured time.
 pdm_runtime_test(valgrind_unit valgrind_unit.sh 1800)
 set_tests_properties(valgrind_unit PROPERTIES SKIP_RETURN_CODE 77)
+set_tests_properties(valgrind_unit PROPERTIES PROCESSORS 2)
