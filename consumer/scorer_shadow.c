@@ -278,35 +278,49 @@ static int explain(scorer_shadow *sh, const scorer_batch *b, char *errstr, size_
     return 0;
 }
 
-/* Both trackers: the batch's failures first (as the main tracker gets them
- * while the batch is applied), then every row with its model's alert. */
+/* Rows [from, to) to both trackers, each with its model's alert flag. */
+static void observe_rows(scorer_shadow *sh, const scorer_batch *b, size_t from, size_t to)
+{
+    if (to <= from)
+        return;
+    pdm_perf_observe_batch(sh->perf_shadow, b->row_machine + from, b->row_ts + from,
+                           sh->alert_shadow + from, to - from);
+    pdm_perf_observe_batch(sh->perf_current, b->row_machine + from, b->row_ts + from,
+                           sh->alert_current + from, to - from);
+}
+
+/* Both trackers, in stream order: the rows before each failure, then the
+ * failure (so a failure claims the batch's earlier alerts), and every
+ * WARN/CRITICAL score of each model is an alert. */
 static void observe(scorer_shadow *sh, const scorer_batch *b)
 {
-    int64_t newest = INT64_MIN;
+    int64_t oldest = INT64_MAX, newest = INT64_MIN;
     for (size_t r = 0; r < b->n_rows; r++) {
         sh->alert_shadow[r] = sh->risks[r].level != PDM_LEVEL_OK;
         sh->alert_current[r] = b->risks[r].level != PDM_LEVEL_OK;
         if (b->row_ts[r] > newest)
             newest = b->row_ts[r];
+        if (b->row_ts[r] < oldest)
+            oldest = b->row_ts[r];
     }
     pthread_mutex_lock(&sh->lock);
+    size_t next_row = 0;
     for (size_t i = 0; i < b->n; i++) {
         const scorer_item *it = &b->items[i];
-        if (it->ev.type == PDM_EV_FAILURE && it->machine >= 0 && !it->bad_reason) {
-            pdm_perf_failure(sh->perf_shadow, it->ev.machine_id, it->ev.ts);
-            pdm_perf_failure(sh->perf_current, it->ev.machine_id, it->ev.ts);
-        }
+        if (it->ev.type != PDM_EV_FAILURE || it->machine < 0 || it->bad_reason)
+            continue;
+        size_t upto = next_row;
+        while (upto < b->n_rows && (size_t)b->row_item[upto] < i)
+            upto++;
+        observe_rows(sh, b, next_row, upto);
+        next_row = upto;
+        pdm_perf_failure(sh->perf_shadow, it->ev.machine_id, it->ev.ts);
+        pdm_perf_failure(sh->perf_current, it->ev.machine_id, it->ev.ts);
     }
-    pdm_perf_observe_batch(sh->perf_shadow, b->row_machine, b->row_ts, sh->alert_shadow,
-                           b->n_rows);
-    pdm_perf_observe_batch(sh->perf_current, b->row_machine, b->row_ts, sh->alert_current,
-                           b->n_rows);
+    observe_rows(sh, b, next_row, b->n_rows);
     if (newest != INT64_MIN) {
-        if (sh->first_event_ms == INT64_MIN)
-            sh->first_event_ms = newest;
-        for (size_t r = 0; r < b->n_rows; r++)
-            if (b->row_ts[r] < sh->first_event_ms)
-                sh->first_event_ms = b->row_ts[r];
+        if (sh->first_event_ms == INT64_MIN || oldest < sh->first_event_ms)
+            sh->first_event_ms = oldest;
         if (newest > sh->last_event_ms)
             sh->last_event_ms = newest;
     }

@@ -268,7 +268,7 @@ grep -q "^decision: on_trial: .*current $V1 -> $V1: .*: promote; but shadow: 24.
 cand=$(sed -n 's/^decision: on_trial: candidate \([^,]*\),.*/\1/p' "$T/shadow.log")
 [ -n "$cand" ] && [ "$(readlink "$M/shadow")" = "$cand" ] \
   || pdm_fail "the held candidate is not on trial as $M/shadow: $(readlink "$M/shadow")"
-grep -q "\"shadow_candidate\": *\"$cand\"" "$M/.retrain-state.json" || pdm_fail "the state forgot the trial"
+grep -q "\"shadow_candidate\":[[:space:]]*\"$cand\"" "$M/.retrain-state.json" || pdm_fail "the state forgot the trial"
 # while it is on trial, no other candidate is trained (this scorer shadows nothing: hold)
 "$B/pdm-retrain" "${R[@]}" --scorer "http://127.0.0.1:$port" --force --shadow-hours 24 --once \
   >"$T/shadow2.log" 2>&1 || pdm_fail "shadow run 2 failed: $(tail -20 "$T/shadow2.log")"
