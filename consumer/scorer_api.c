@@ -409,7 +409,7 @@ static int handle_models(void *ctx, const pdm_http_request *req, pdm_http_respon
     if (scorer_model_version(a->d.model, version, sizeof version))
         return pdm_http_response_error(resp, 503, "no model loaded");
     if (a->d.shadow)
-        return respond_json(resp, 200, scorer_shadow_describe(a->d.shadow, a->d.model));
+        return respond_json(resp, 200, scorer_shadow_describe(a->d.shadow));
     cJSON *o = cJSON_CreateObject(), *cur = cJSON_CreateObject();
     if (!o || !cur) {
         cJSON_Delete(o);

@@ -25,6 +25,7 @@ struct scorer_shadow {
     pthread_mutex_t lock; /* trackers, version, since: read by HTTP handlers */
     pdm_perf *perf_shadow, *perf_current;
     char version[PDM_MODEL_VERSION_LEN + 1];
+    char current_version[PDM_MODEL_VERSION_LEN + 1]; /* the main model's at the trial's start */
     int64_t since_wall_ms, first_event_ms, last_event_ms;
     uint64_t rows, events[3];
     /* per-machine state, open addressing, grown at 1/2 load */
@@ -136,6 +137,8 @@ static int restart_trial(scorer_shadow *sh, scorer_model *main)
     sh->perf_shadow = ps;
     sh->perf_current = pc;
     snprintf(sh->version, sizeof sh->version, "%s", pdm_model_version(m));
+    snprintf(sh->current_version, sizeof sh->current_version, "%s",
+             pdm_model_version(scorer_model_get(main)));
     sh->since_wall_ms = pdm_now_ms();
     sh->first_event_ms = sh->last_event_ms = INT64_MIN;
     sh->rows = 0;
@@ -147,12 +150,16 @@ static int restart_trial(scorer_shadow *sh, scorer_model *main)
     return 0;
 }
 
+/* A trial compares two versions: a new one on either side (the shadow
+ * reloaded, or the main model replaced, e.g. by the promotion of the
+ * shadow) starts it afresh. Called after the main model's refresh. */
 int scorer_shadow_refresh(scorer_shadow *sh)
 {
     int n = scorer_model_refresh(sh->model);
-    char v[PDM_MODEL_VERSION_LEN + 1];
-    scorer_model_version(sh->model, v, sizeof v);
-    if (n && strcmp(v, sh->version) != 0 && restart_trial(sh, sh->main))
+    const char *v = pdm_model_version(scorer_model_get(sh->model));
+    const char *cur = pdm_model_version(scorer_model_get(sh->main));
+    if ((strcmp(v, sh->version) != 0 || strcmp(cur, sh->current_version) != 0) &&
+        restart_trial(sh, sh->main))
         pdm_log(PDM_LOG_ERROR, "shadow model %s: out of memory; its figures are not reset", v);
     return n;
 }
@@ -339,7 +346,8 @@ int scorer_shadow_score(scorer_shadow *sh, const scorer_batch *b, char *errstr, 
     scorer_model_thresholds(sh->model, &warn, &critical);
     for (size_t r = 0; r < b->n_rows; r++)
         sh->risks[r].level = pdm_rule_level(sh->risks[r].risk, warn, critical);
-    if (decide(sh, b, errstr, errlen) || explain(sh, b, errstr, errlen))
+    if (decide(sh, b, errstr, errlen) ||
+        (sh->cfg->shadow_reasons && explain(sh, b, errstr, errlen)))
         return -1;
     observe(sh, b);
     return 0;
@@ -387,18 +395,16 @@ static cJSON *number_or_null(double v)
     return isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull();
 }
 
-cJSON *scorer_shadow_describe(scorer_shadow *sh, scorer_model *main)
+cJSON *scorer_shadow_describe(scorer_shadow *sh)
 {
-    char version[PDM_MODEL_VERSION_LEN + 1];
     cJSON *o = cJSON_CreateObject(), *cur = cJSON_CreateObject(), *sha = cJSON_CreateObject();
     pdm_perf_stats ps, pc;
     if (!o || !cur || !sha) {
         cJSON_Delete(o), cJSON_Delete(cur), cJSON_Delete(sha);
         return NULL;
     }
-    scorer_model_version(main, version, sizeof version);
-    cJSON_AddStringToObject(cur, "version", version);
     pthread_mutex_lock(&sh->lock);
+    cJSON_AddStringToObject(cur, "version", sh->current_version);
     pdm_perf_get(sh->perf_shadow, &ps);
     pdm_perf_get(sh->perf_current, &pc);
     cJSON_AddStringToObject(sha, "version", sh->version);
@@ -446,8 +452,8 @@ void scorer_shadow_collect(scorer_shadow *sh)
     char cur[PDM_MODEL_VERSION_LEN + 1], shv[PDM_MODEL_VERSION_LEN + 1];
     pdm_perf_stats ps, pc;
     uint64_t events[3];
-    scorer_model_version(sh->main, cur, sizeof cur);
     pthread_mutex_lock(&sh->lock);
+    snprintf(cur, sizeof cur, "%s", sh->current_version);
     pdm_perf_get(sh->perf_shadow, &ps);
     pdm_perf_get(sh->perf_current, &pc);
     snprintf(shv, sizeof shv, "%s", sh->version);

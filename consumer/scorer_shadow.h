@@ -66,7 +66,7 @@ size_t scorer_shadow_produce(scorer_shadow *sh, scorer_output *o, const scorer_b
 
 void scorer_shadow_request_reload(scorer_shadow *sh); /* async-signal-safe */
 /* The GET /v1/models body: {"current": {...}, "shadow": {...}|null}. */
-cJSON *scorer_shadow_describe(scorer_shadow *sh, scorer_model *main);
+cJSON *scorer_shadow_describe(scorer_shadow *sh);
 /* Sets the per-version gauges (at scrape time). */
 void scorer_shadow_collect(scorer_shadow *sh);
 

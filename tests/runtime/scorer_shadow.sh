@@ -9,7 +9,8 @@
 #     nothing of the main output) and nothing of model B;
 #   - risk.shadow carries exactly risk.bonly's RiskEvents (its own emission
 #     state decides as B would as the main model on a fresh Redis), each
-#     with model_version B;
+#     with model_version B; with --shadow-reasons (incidents) their
+#     top_reasons too, without it (changes) none;
 #   - GET /v1/models names A current and B shadow, with event hours and rows
 #     as replayed, alerts equal to the rows each model scores WARN or above
 #     (pdm-predict on the trial's feature dump), the fleet's failures, and
@@ -56,6 +57,8 @@ PY
 db=0
 for mode in incidents changes; do
   common=(--topics pdm.events --emit "$mode" --silence-after 0)
+  reasons=()
+  [ "$mode" = incidents ] && reasons=(--shadow-reasons)
   sl_scorer "$T/$mode.base.log" --redis "$PDM_REDIS_URL/$db" --model "$T/A" --group "$mode-base" \
     --risk-topic "$mode.base" --exit-at-end --http 127.0.0.1:0 "${common[@]}"
   pid_base=$SL_PID
@@ -64,7 +67,8 @@ for mode in incidents changes; do
   pid_bonly=$SL_PID
   sl_scorer "$T/$mode.trial.log" --redis "$PDM_REDIS_URL/$((db + 2))" --model "$T/A" \
     --shadow-model "$T/models" --shadow-topic "$mode.shadow" --group "$mode-trial" \
-    --risk-topic "$mode.main" --http 127.0.0.1:0 --dump-features "$T/$mode.dump.csv" "${common[@]}"
+    --risk-topic "$mode.main" --http 127.0.0.1:0 --dump-features "$T/$mode.dump.csv" "${common[@]}" \
+    "${reasons[@]}"
   pid_trial=$SL_PID
   db=$((db + 3))
 
@@ -95,9 +99,10 @@ for mode in incidents changes; do
   "$PDM_BIN/pdm-predict" --model "$T/models/B1" --features "$T/$mode.dump.csv" >"$T/$mode.predB.csv" \
     || pdm_fail "pdm-predict B failed"
 
-  $PY - "$T" "$mode" "$VA" "$VB" "$telemetry" <<'PY' || pdm_fail "$mode: shadow scoring is wrong"
+  $PY - "$T" "$mode" "$VA" "$VB" "$telemetry" "${#reasons[@]}" <<'PY' || pdm_fail "$mode: shadow scoring is wrong"
 import csv, json, re, sys
 t, mode, va, vb, telemetry = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])
+with_reasons = sys.argv[6] == "1"
 
 def events(name):
     out = []
@@ -117,6 +122,11 @@ assert sorted(main, key=key) == sorted(base, key=key), \
     f"main topic differs from the run without shadow ({len(main)} vs {len(base)} events)"
 assert all(e["model_version"] == va for e in main), "a non-current event on the main topic"
 assert all(e["model_version"] == vb for e in shadow), "a shadow event without the shadow's version"
+if not with_reasons:
+    assert not any(e["top_reasons"] for e in shadow), "shadow reasons without --shadow-reasons"
+    assert any(e["top_reasons"] for e in bonly), "the B run has no reasons: nothing compared"
+    for e in bonly:
+        e["top_reasons"] = []
 assert sorted(shadow, key=key) == sorted(bonly, key=key), \
     f"shadow topic differs from B as the main model ({len(shadow)} vs {len(bonly)} events): " \
     f"{[e for e in shadow if e not in bonly][:2]} / {[e for e in bonly if e not in shadow][:2]}"
