@@ -5,6 +5,7 @@
 #   bench/ab.sh --old DIR --new DIR [--pairs N] [--what catchup,memory,idle]
 #               [--new-arg ARG]...   (pdm-scorer arguments for the new build only)
 #               [--new-shadow]       (the new side scores with --shadow-model too)
+#               [--emit MODE]        (the catch-up's --emit, default all)
 #
 # --new-shadow trains a second model with pdm-train's defaults but
 # --max-depth 5 (another version, as heavy as the default one) and gives the
@@ -16,7 +17,7 @@
 # loopback (tests/harness.sh, stopped on exit), one simulated fleet and the
 # old build's models, then per pair the old scorer, then the new:
 #   catchup  the backlog of 100 machines x 8,760 h (64 partitions), --emit
-#            all, default and small models: telemetry events/s from
+#            all (or --emit MODE), default and small models: telemetry events/s from
 #            "assigned" to "at its end", CPU seconds (user + sys) and peak
 #            RSS of the process (a fresh Redis and a new group per run);
 #   memory   100,000 machines x 6 h (pdm-producer simulate), --emit changes,
@@ -26,7 +27,7 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-old="" new="" pairs=5 what=catchup,memory,idle new_args=() new_shadow=0
+old="" new="" pairs=5 what=catchup,memory,idle new_args=() new_shadow=0 emit=all
 while [ $# -gt 0 ]; do
   case $1 in
   --old) old=$2; shift 2 ;;
@@ -35,7 +36,8 @@ while [ $# -gt 0 ]; do
   --what) what=$2; shift 2 ;;
   --new-arg) new_args+=("$2"); shift 2 ;;
   --new-shadow) new_shadow=1; shift ;;
-  -h | --help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  --emit) emit=$2; shift 2 ;;
+  -h | --help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
   *) echo "ab.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -133,8 +135,8 @@ if [[ ,$what, == *,catchup,* ]]; then
   echo "== catch-up (events/s, CPU s, peak RSS MiB)"
   pdm_start_broker 64 --topic pdm.events,pdm.risk,pdm.risk.shadow,pdm.dlq -X socket.nagle.disable=true
   "$O/pdm-producer" replay --data "$T/data" --brokers "$PDM_BROKERS" --topic pdm.events 2>/dev/null
-  pair catchup-default scorer --model "$T/default" --emit all
-  pair catchup-small scorer --model "$T/small" --emit all
+  pair catchup-default scorer --model "$T/default" --emit "$emit"
+  pair catchup-small scorer --model "$T/small" --emit "$emit"
   pdm_stop "$PDM_BROKER_PID" || true
 fi
 if [[ ,$what, == *,memory,* ]]; then
