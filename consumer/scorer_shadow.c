@@ -531,9 +531,10 @@ int scorer_shadow_new(const pdm_scorer_config *cfg, scorer_model *main, pdm_regi
         pdm_err(errstr, errlen, "--shadow-model: %s", msg);
         goto fail;
     }
-    if (register_metrics(sh, registry, errstr, errlen) || restart_trial(sh, main)) {
-        if (!errstr || !errstr[0])
-            pdm_err(errstr, errlen, "out of memory");
+    if (register_metrics(sh, registry, errstr, errlen))
+        goto fail;
+    if (restart_trial(sh, main)) {
+        pdm_err(errstr, errlen, "out of memory");
         goto fail;
     }
     pdm_log(PDM_LOG_INFO, "shadow model %s: its RiskEvents go to %s only", sh->version,
