@@ -4,13 +4,20 @@
 #
 #   bench/ab.sh --old DIR --new DIR [--pairs N] [--what catchup,memory,idle]
 #               [--new-arg ARG]...   (pdm-scorer arguments for the new build only)
+#               [--new-shadow]       (the new side scores with --shadow-model too)
+#               [--emit MODE]        (the catch-up's --emit, default all)
 #
+# --new-shadow trains a second model with pdm-train's defaults but
+# --max-depth 5 (another version, as heavy as the default one) and gives the
+# new side --shadow-model on it: with --old and --new the same build, the
+# pairs measure what shadow scoring costs (issue 19: at most 25% of the
+# catch-up rate with the default model).
 # DIR is a build directory (its bin/ is used; configure it with
 # -DCMAKE_BUILD_TYPE=Release). One redis-server and one pdm-broker on
 # loopback (tests/harness.sh, stopped on exit), one simulated fleet and the
 # old build's models, then per pair the old scorer, then the new:
 #   catchup  the backlog of 100 machines x 8,760 h (64 partitions), --emit
-#            all, default and small models: telemetry events/s from
+#            all (or --emit MODE), default and small models: telemetry events/s from
 #            "assigned" to "at its end", CPU seconds (user + sys) and peak
 #            RSS of the process (a fresh Redis and a new group per run);
 #   memory   100,000 machines x 6 h (pdm-producer simulate), --emit changes,
@@ -20,7 +27,7 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-old="" new="" pairs=5 what=catchup,memory,idle new_args=()
+old="" new="" pairs=5 what=catchup,memory,idle new_args=() new_shadow=0 emit=all
 while [ $# -gt 0 ]; do
   case $1 in
   --old) old=$2; shift 2 ;;
@@ -28,7 +35,9 @@ while [ $# -gt 0 ]; do
   --pairs) pairs=$2; shift 2 ;;
   --what) what=$2; shift 2 ;;
   --new-arg) new_args+=("$2"); shift 2 ;;
-  -h | --help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  --new-shadow) new_shadow=1; shift ;;
+  --emit) emit=$2; shift 2 ;;
+  -h | --help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
   *) echo "ab.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -45,6 +54,10 @@ echo "date: $(date -u '+%Y-%m-%d %H:%M:%S UTC'); nproc $(nproc); old $old; new $
 "$O/pdm-sim" --out "$T/data" --log-level warn
 "$O/pdm-train" --data "$T/data" --out "$T/small" --rounds 20 --log-level warn >/dev/null 2>&1
 "$O/pdm-train" --data "$T/data" --out "$T/default" --log-level warn >/dev/null 2>&1
+if [ "$new_shadow" = 1 ]; then
+  "$O/pdm-train" --data "$T/data" --out "$T/shadow" --max-depth 5 --log-level warn >/dev/null 2>&1
+  new_args+=(--shadow-model "$T/shadow" --shadow-topic pdm.risk.shadow)
+fi
 pdm_start_redis
 
 # scorer BIN GROUP ARGS...: runs pdm-scorer to the end of its topic under
@@ -120,10 +133,10 @@ pair() {
 
 if [[ ,$what, == *,catchup,* ]]; then
   echo "== catch-up (events/s, CPU s, peak RSS MiB)"
-  pdm_start_broker 64 --topic pdm.events,pdm.risk,pdm.dlq -X socket.nagle.disable=true
+  pdm_start_broker 64 --topic pdm.events,pdm.risk,pdm.risk.shadow,pdm.dlq -X socket.nagle.disable=true
   "$O/pdm-producer" replay --data "$T/data" --brokers "$PDM_BROKERS" --topic pdm.events 2>/dev/null
-  pair catchup-default scorer --model "$T/default" --emit all
-  pair catchup-small scorer --model "$T/small" --emit all
+  pair catchup-default scorer --model "$T/default" --emit "$emit"
+  pair catchup-small scorer --model "$T/small" --emit "$emit"
   pdm_stop "$PDM_BROKER_PID" || true
 fi
 if [[ ,$what, == *,memory,* ]]; then

@@ -78,6 +78,8 @@ pdm_scorer *pdm_scorer_new(const pdm_scorer_config *cfg, char *errstr, size_t er
     s->model = scorer_model_new(&s->cfg, &s->drift_opts, model_changed, s, errstr, errlen);
     if (!s->model || !(s->perf = perf_new(s->model, s->cfg.max_machines, errstr, errlen)))
         goto fail;
+    if (scorer_shadow_new(&s->cfg, s->model, s->registry, &s->shadow, errstr, errlen))
+        goto fail;
     atomic_store(&s->stream_time, INT64_MIN);
     if (s->cfg.silence_after_ms > 0) {
         scorer_silence_config sc = {s->cfg.silence_after_ms, s->cfg.silence_forget_ms,
@@ -95,8 +97,8 @@ pdm_scorer *pdm_scorer_new(const pdm_scorer_config *cfg, char *errstr, size_t er
         goto fail;
     }
     scorer_kafka_hooks hooks = {scorer_loop_before_revoke, kafka_stats, s};
-    scorer_api_deps api = {&s->cfg, s->model,         s->registry,  &s->metrics,
-                           s->perf, &s->kafka.joined, &s->state.up, &s->stream_time};
+    scorer_api_deps api = {&s->cfg,          s->model,     s->registry,     &s->metrics, s->perf,
+                           &s->kafka.joined, &s->state.up, &s->stream_time, s->shadow};
     if (scorer_state_open(&s->state, &s->cfg, s->batch->cap, &s->stop, &s->metrics, errstr,
                           errlen) ||
         scorer_output_open(&s->output, &s->cfg, &s->kafka, &s->metrics, errstr, errlen) ||
@@ -117,6 +119,7 @@ void pdm_scorer_stop(pdm_scorer *s)
 void pdm_scorer_request_reload(pdm_scorer *s)
 {
     scorer_model_request_reload(s->model);
+    scorer_shadow_request_reload(s->shadow);
     scorer_api_request_tls_reload(s->api);
 }
 unsigned pdm_scorer_http_port(const pdm_scorer *s)
@@ -139,6 +142,7 @@ void pdm_scorer_destroy(pdm_scorer *s)
     free(s->silence_changes);
     free(s->silent_risks.items);
     pdm_perf_destroy(s->perf);
+    scorer_shadow_destroy(s->shadow);
     scorer_model_destroy(s->model);
     scorer_metrics_destroy(&s->metrics);
     pdm_registry_destroy(s->registry);

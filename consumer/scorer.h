@@ -35,6 +35,7 @@
 #include "scorer_metrics.h"
 #include "scorer_model.h"
 #include "scorer_output.h"
+#include "scorer_shadow.h"
 #include "scorer_silence.h"
 #include "scorer_state.h"
 #include "scorer_table.h"
@@ -58,6 +59,8 @@ struct pdm_scorer {
     scorer_metrics metrics;
     pdm_drift_options drift_opts;
     scorer_model *model;
+    scorer_shadow *shadow; /* NULL without --shadow-model */
+    int shadow_scored;     /* the shadow decided on the current batch */
     pdm_perf *perf; /* live alert precision and recall */
     scorer_kafka kafka;
     scorer_table *table; /* the machines table; NULL without --machines-topic */

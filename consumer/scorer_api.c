@@ -198,6 +198,7 @@ static void collect(void *ctx, pdm_registry *r)
     pdm_drift_result d;
     int have_drift = scorer_model_drift_result(a->d.model, &d);
     scorer_metrics_collect(a->d.metrics, ready, have_drift ? &d : NULL, a->d.perf);
+    scorer_shadow_collect(a->d.shadow);
     scorer_alerts_collect(&a->alerts, a->d.metrics);
 }
 
@@ -403,6 +404,32 @@ static int handle_model(void *ctx, const pdm_http_request *req, pdm_http_respons
     return respond_json(resp, 200, scorer_model_describe(a->d.model));
 }
 
+/* Both models side by side (scorer_shadow.h); without --shadow-model the
+ * current one with the scorer's own live performance and "shadow": null. */
+static int handle_models(void *ctx, const pdm_http_request *req, pdm_http_response *resp)
+{
+    scorer_api *a = ctx;
+    (void)req;
+    char version[PDM_MODEL_VERSION_LEN + 1];
+    if (scorer_model_version(a->d.model, version, sizeof version))
+        return pdm_http_response_error(resp, 503, "no model loaded");
+    if (a->d.shadow)
+        return respond_json(resp, 200, scorer_shadow_describe(a->d.shadow));
+    cJSON *o = cJSON_CreateObject(), *cur = cJSON_CreateObject();
+    if (!o || !cur) {
+        cJSON_Delete(o);
+        cJSON_Delete(cur);
+        return -1;
+    }
+    pdm_perf_stats p;
+    pdm_perf_get(a->d.perf, &p);
+    cJSON_AddStringToObject(cur, "version", version);
+    cJSON_AddItemToObject(cur, "performance", pdm_perf_to_json(&p));
+    cJSON_AddItemToObject(o, "current", cur);
+    cJSON_AddNullToObject(o, "shadow");
+    return respond_json(resp, 200, o);
+}
+
 /* Loads the package --model names on this thread (the loop keeps scoring),
  * hands it to the loop and waits a little for it to be installed. */
 static int handle_reload(void *ctx, const pdm_http_request *req, pdm_http_response *resp)
@@ -419,6 +446,8 @@ static int handle_reload(void *ctx, const pdm_http_request *req, pdm_http_respon
     }
     char version[PDM_MODEL_VERSION_LEN + 1];
     snprintf(version, sizeof version, "%s", pdm_model_version(m));
+    /* The shadow model reloads too, at the loop's next refresh. */
+    scorer_shadow_request_reload(a->d.shadow);
     int ticket = scorer_model_offer(a->d.model, m, path, warn, critical);
     double deadline = pdm_monotonic_s() + RELOAD_WAIT_S;
     while (!scorer_model_installed(a->d.model, ticket) && pdm_monotonic_s() < deadline)
@@ -503,6 +532,7 @@ static int serve(scorer_api *a, char *errstr, size_t errlen)
         {"GET", "/metrics", 0, handle_metrics},         {"GET", "/v1/machines/", 1, handle_machine},
         {"POST", "/v1/predict", 0, handle_predict},     {"GET", "/v1/model", 0, handle_model},
         {"POST", "/v1/admin/reload", 0, handle_reload}, {"GET", "/v1/drift", 0, handle_drift},
+        {"GET", "/v1/models", 0, handle_models},
     };
     a->alerts = (scorer_alerts_ctx){
         .redis = a->redis, .lock = &a->redis_lock, .acquire = acquire_redis, .owner = a};

@@ -15,6 +15,7 @@
 #include "pdm_scorer.h"
 #include "scorer_metrics.h"
 #include "scorer_model.h"
+#include "scorer_shadow.h"
 
 typedef struct {
     const pdm_scorer_config *cfg; /* HTTP settings, Redis URL, --model for reloads */
@@ -25,6 +26,7 @@ typedef struct {
     const atomic_int *joined;   /* the consumer has joined its group */
     const atomic_int *redis_up; /* the loop's last Redis step succeeded */
     const _Atomic int64_t *stream_time; /* the stream's event time (silence), INT64_MIN none */
+    scorer_shadow *shadow;              /* NULL without --shadow-model */
 } scorer_api_deps;
 
 typedef struct scorer_api scorer_api;

@@ -223,6 +223,7 @@ static int compute(pdm_scorer *s, scorer_batch *b)
 {
     char err[PDM_ERRSTR_SIZE];
     int incidents = s->cfg.emit == PDM_EMIT_INCIDENTS;
+    s->shadow_scored = 0;
     /* With incidents, failures go to the live performance in stream order
      * with the incidents' decisions (scorer_incidents_perf), after scoring. */
     if (scorer_batch_apply(b, s->table, s->cfg.lateness_ms, s->state.writes,
@@ -245,6 +246,14 @@ static int compute(pdm_scorer *s, scorer_batch *b)
         return pdm_err(NULL, 0, "out of memory");
     if (b->n_rows)
         observe_scores(s, b);
+    /* The shadow model after the main one: a failure of it is logged and
+     * costs only its own events. */
+    if (s->shadow) {
+        if (scorer_shadow_score(s->shadow, b, err, sizeof err))
+            pdm_log(PDM_LOG_ERROR, "%s", err);
+        else
+            s->shadow_scored = 1;
+    }
     return 0;
 }
 
@@ -365,6 +374,8 @@ static int send_output(pdm_scorer *s, scorer_batch *b)
     p->n_emitted = scorer_output_batch(&s->output, b);
     scorer_output_silence(&s->output, s->silence_changes, s->n_silence_changes);
     p->n_emitted += scorer_output_silent_risks(&s->output, &s->silent_risks);
+    if (s->shadow_scored)
+        scorer_shadow_produce(s->shadow, &s->output, b);
     rd_kafka_poll(s->kafka.producer, 0);
     return 0;
 }
@@ -439,6 +450,8 @@ static int loop_once(pdm_scorer *s, rd_kafka_message_t **msgs, unsigned char *sp
     scorer_batch *b = s->batch;
     scorer_table_poll(s->table, s->output.codec);
     int reloads = scorer_model_refresh(s->model);
+    if (s->shadow)
+        reloads += scorer_shadow_refresh(s->shadow);
     if (reloads)
         pdm_metric_add(s->metrics.reloads, reloads);
     scorer_kafka_wake_fetcher(&s->kafka);

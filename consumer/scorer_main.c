@@ -20,6 +20,9 @@ typedef struct {
     char *topics;
     char *machines_topic;
     char *risk_topic;
+    char *shadow_model;
+    char *shadow_topic;
+    int shadow_reasons;
     char *dlq_topic;
     char *emit;
     char *renotify;
@@ -63,6 +66,9 @@ static const pdm_option options[] = {
     {"redis", 'r', "PDM_REDIS_URL", PDM_OPT_STRING, O(redis), "redis://127.0.0.1:6379", "URL", "Redis holding the per-machine state: redis://[[user]:password@]host[:port][/db], or a Redis Cluster: redis+cluster://[[user]:password@]host:port[,host:port...] (seed nodes).", 0},
     {"redis-password", 0, "PDM_REDIS_PASSWORD", PDM_OPT_STRING, O(redis_password), NULL, "PASSWORD", "Redis AUTH password (overrides the URL's).", PDM_OPT_SECRET},
     {"model", 'm', "PDM_MODEL", PDM_OPT_STRING, O(model), NULL, "DIR", "Model package, or a models directory whose `current` link names one (watched: a new link is loaded).", 0},
+    {"shadow-model", 0, "PDM_SHADOW_MODEL", PDM_OPT_STRING, O(shadow_model), NULL, "DIR", "A second model (a package, or a models directory with a `current` link, watched and reloaded like --model) that scores every row too: its RiskEvents go only to --shadow-topic, with its own emission state in memory; GET /v1/models and the pdm_trial_* metrics compare both models' live performance. Unset: no shadow, no cost.", 0},
+    {"shadow-topic", 0, "PDM_SHADOW_TOPIC", PDM_OPT_STRING, O(shadow_topic), "pdm.risk.shadow", "TOPIC", "Output topic of the shadow model's RiskEvents (must differ from --risk-topic).", 0},
+    {"shadow-reasons", 0, "PDM_SHADOW_REASONS", PDM_OPT_BOOL, O(shadow_reasons), "false", NULL, "Give the shadow model's alerts their top_reasons too (TreeSHAP, the costliest step of scoring: off by default, so a trial costs little; the comparison does not need them).", 0},
     {"group", 'g', "PDM_GROUP", PDM_OPT_STRING, O(group), "pdm-scorer", "ID", "Kafka consumer group id.", 0},
     {"instance-id", 0, "PDM_INSTANCE_ID", PDM_OPT_STRING, O(instance_id), NULL, "ID|env:NAME", "Static group membership (group.instance.id, brokers >= 2.3): a member that restarts within session.timeout.ms gets its partitions back without a rebalance, but one that stops keeps them unserved until that timeout (static members do not leave the group). Unique per live process: a second process with the same id fences the first. env:NAME takes the id from that variable (e.g. env:POD_NAME in a StatefulSet). Unset: dynamic membership.", 0},
     {"topics", 't', "PDM_TOPICS", PDM_OPT_STRING, O(topics), "pdm.telemetry,pdm.errors,pdm.maintenance,pdm.failures", "LIST", "Input stream topics, comma-separated (messages name their own schema, so one topic may carry all types). Several topics must be co-partitioned (same partition count, keyed by machine): partition p of each is merged in event time (see --max-idle).", 0},
@@ -221,6 +227,12 @@ static int to_config(const scorer_options *o, pdm_scorer_config *cfg, char *err,
     cfg->redis_url = o->redis;
     cfg->redis_password = o->redis_password;
     cfg->model_dir = o->model;
+    cfg->shadow_model_dir = o->shadow_model && o->shadow_model[0] ? o->shadow_model : NULL;
+    cfg->shadow_topic = o->shadow_topic;
+    cfg->shadow_reasons = o->shadow_reasons;
+    if (cfg->shadow_model_dir && (!o->shadow_topic || !o->shadow_topic[0] ||
+                                  !strcmp(o->shadow_topic, o->risk_topic)))
+        return pdm_err(err, errlen, "--shadow-topic must be set and differ from --risk-topic");
     cfg->warn = o->warn;
     cfg->critical = o->critical;
     cfg->batch_size = (int)o->batch_size;

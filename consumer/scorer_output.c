@@ -159,8 +159,8 @@ static void dead_letter(scorer_output *o, const scorer_item *it)
 /* A RiskEvent of machine_id at ts: a row's (scored != 0), or a resolution
  * that is not a score (by the world or silence), whose ts may be a row's
  * too: its event_id names its resolution. */
-static int emit_risk(scorer_output *o, int32_t machine_id, int64_t ts, int scored,
-                     const pdm_risk *risk)
+int scorer_output_risk(scorer_output *o, const char *topic, int32_t machine_id, int64_t ts,
+                       int scored, const pdm_risk *risk, int counted)
 {
     char buf[PDM_MAX_ENCODED], err[PDM_ERRSTR_SIZE], key[16];
     pdm_risk r = *risk;
@@ -181,11 +181,17 @@ static int emit_risk(scorer_output *o, int32_t machine_id, int64_t ts, int score
         return -1;
     }
     int klen = snprintf(key, sizeof key, "%d", (int)machine_id);
-    if (scorer_kafka_produce(o->kafka, o->cfg->risk_topic, key, (size_t)klen, buf, (size_t)len,
-                             NULL))
+    if (scorer_kafka_produce(o->kafka, topic, key, (size_t)klen, buf, (size_t)len, NULL))
         return -1;
-    pdm_metric_add(o->metrics->risk_events[r.level], 1);
+    if (counted)
+        pdm_metric_add(o->metrics->risk_events[r.level], 1);
     return 0;
+}
+
+static int emit_risk(scorer_output *o, int32_t machine_id, int64_t ts, int scored,
+                     const pdm_risk *risk)
+{
+    return scorer_output_risk(o, o->cfg->risk_topic, machine_id, ts, scored, risk, 1);
 }
 
 size_t scorer_output_silent_risks(scorer_output *o, const scorer_silent_risks *s)

@@ -54,6 +54,13 @@ int scorer_output_dump(scorer_output *o, const scorer_batch *b, char *errstr, si
  * produced. */
 size_t scorer_output_batch(scorer_output *o, const scorer_batch *b);
 
+/* One RiskEvent of machine_id at ts to topic: a row's (scored != 0), or a
+ * resolution that is not a score (its event_id names the resolution);
+ * counted != 0: in pdm_risk_events_total (the main model's). 0, or -1
+ * (encoding or producing failed: counted as a delivery failure). */
+int scorer_output_risk(scorer_output *o, const char *topic, int32_t machine_id, int64_t ts,
+                       int scored, const pdm_risk *risk, int counted);
+
 /* Step 7: the RiskEvents of incidents resolved by silence
  * (scorer_incidents_silence). Returns the number produced. */
 size_t scorer_output_silent_risks(scorer_output *o, const scorer_silent_risks *s);

@@ -71,14 +71,20 @@ int pdm_model_current(const char *models_dir, char *path, size_t path_len, char 
 int pdm_model_make_current(const char *models_dir, const char *version_dir, char *errstr,
                            size_t errlen)
 {
+    return pdm_model_make_link(models_dir, CURRENT_LINK, version_dir, errstr, errlen);
+}
+
+int pdm_model_make_link(const char *models_dir, const char *name, const char *version_dir,
+                        char *errstr, size_t errlen)
+{
     char link[4096], tmp[4096], dir[4096];
     struct stat st;
 
     if (!version_dir[0] || strchr(version_dir, '/') || version_dir[0] == '.')
         return pdm_err(errstr, errlen, "'%s' is not a directory name inside %s", version_dir,
                        models_dir);
-    if ((size_t)snprintf(link, sizeof link, "%s/%s", models_dir, CURRENT_LINK) >= sizeof link ||
-        (size_t)snprintf(tmp, sizeof tmp, "%s/.%s.tmp-%ld", models_dir, CURRENT_LINK,
+    if ((size_t)snprintf(link, sizeof link, "%s/%s", models_dir, name) >= sizeof link ||
+        (size_t)snprintf(tmp, sizeof tmp, "%s/.%s.tmp-%ld", models_dir, name,
                          (long)getpid()) >= sizeof tmp ||
         (size_t)snprintf(dir, sizeof dir, "%s/%s", models_dir, version_dir) >= sizeof dir)
         return pdm_err(errstr, errlen, "path too long: %s", models_dir);

@@ -39,18 +39,21 @@ typedef struct {
     const char *decision; /* "promoted", "kept", "failed" */
     train_result result;
     int trained;
+    int held_for_shadow; /* the margins let it through, the shadow gate held it */
     char error[PDM_ERRSTR_SIZE];
 } run_report;
 
 /* The promotion rule handed to the trainer: the margin rule, then the
  * shadow gate (a candidate trained just now has never been shadowed, so a
- * required shadow period always holds it). */
+ * required shadow period always holds it: it then goes on trial as
+ * MODELS/shadow, see shadow_trial). */
 typedef struct {
     const retrain_config *cfg;
     pdm_retrain_promotion_options opt;
     pdm_retrain_shadow shadow;
     char *shadow_reason;
     size_t shadow_reason_len;
+    int margin_ok; /* the margin rule let the candidate through */
 } rule_ctx;
 
 static int promotion_rule(void *ctx, const pdm_eval *candidate, const pdm_eval *current,
@@ -59,6 +62,7 @@ static int promotion_rule(void *ctx, const pdm_eval *candidate, const pdm_eval *
     rule_ctx *rc = ctx;
     char why[400];
     int ok = pdm_retrain_promotion_decide(candidate, current, &rc->opt, why, sizeof why);
+    rc->margin_ok = ok;
     int shadow_ok = pdm_retrain_shadow_ok(rc->cfg->shadow_hours, &rc->shadow, "(new candidate)",
                                           rc->shadow_reason, rc->shadow_reason_len);
     if (ok && !shadow_ok)
@@ -128,21 +132,29 @@ out:
     return rc;
 }
 
-/* The shadow model's live figures from GET /v1/models (not served yet:
- * issue 19 item 2). Any failure reads as "not available". */
+/* The shadow model's live figures from GET /v1/models. Any failure reads
+ * as "not available" (logged). */
 static void read_shadow(const retrain_config *cfg, pdm_retrain_shadow *s)
 {
     pdm_buf body = {0};
     int status = 0;
     char err[PDM_ERRSTR_SIZE];
     memset(s, 0, sizeof *s);
-    if (!cfg->scorer || !(cfg->shadow_hours > 0) ||
-        retrain_http_get(cfg->scorer, "/v1/models", cfg->scorer_token, HTTP_TIMEOUT_MS, &status,
-                         &body, err, sizeof err) ||
-        status != 200)
+    if (!cfg->scorer || !(cfg->shadow_hours > 0))
         goto out;
-    /* The expected shape is documented in README ("The retraining loop"). */
-    s->available = 1;
+    if (retrain_http_get(cfg->scorer, "/v1/models", cfg->scorer_token, HTTP_TIMEOUT_MS, &status,
+                         &body, err, sizeof err)) {
+        pdm_log(PDM_LOG_WARN, "GET %s/v1/models: %s", cfg->scorer, err);
+        goto out;
+    }
+    if (status != 200) {
+        pdm_log(PDM_LOG_WARN, "GET %s/v1/models: HTTP %d", cfg->scorer, status);
+        goto out;
+    }
+    if (pdm_retrain_parse_models(body.data, s, err, sizeof err)) {
+        pdm_log(PDM_LOG_WARN, "%s", err);
+        memset(s, 0, sizeof *s);
+    }
 out:
     pdm_buf_free(&body);
 }
@@ -225,6 +237,7 @@ static int train_candidate(const retrain_config *cfg, run_report *r, FILE *out, 
     if (trainer_run_result(&tc, &r->result, out, errstr, errlen))
         goto out;
     r->trained = 1;
+    r->held_for_shadow = !r->result.promoted && ctx.margin_ok && cfg->shadow_hours > 0;
     rc = 0;
 out:
     if (export_dir)
@@ -315,7 +328,9 @@ static void print_plan(const retrain_config *cfg, const run_report *r, FILE *out
             r->from, r->to, cfg->archive, r->split[0] ? r->split : "the trainer's default split",
             r->current_version[0] ? r->current_version : "(none)", cfg->models, cfg->min_gain,
             cfg->max_precision_loss,
-            cfg->shadow_hours > 0 ? ", after a shadow period (pending: it would be held)" : "",
+            cfg->shadow_hours > 0 ? ", after a shadow period (it would go on trial as "
+                                    "MODELS/shadow first)"
+                                  : "",
             cfg->mlruns ? cfg->mlruns : "no MLflow store (no --mlruns)");
 }
 
@@ -344,6 +359,62 @@ static void print_decision(const run_report *r, FILE *out)
         fprintf(out, "%s\n", r->reasons[3]);
 }
 
+/* A candidate the margins let through but a required shadow period held:
+ * MODELS/shadow points at it (the scorer's --shadow-model MODELS/shadow
+ * picks it up by itself) and the state remembers it for shadow_trial. */
+static void start_trial(const retrain_config *cfg, retrain_state *state, run_report *r, FILE *out)
+{
+    char err[PDM_ERRSTR_SIZE];
+    if (pdm_model_make_link(cfg->models, "shadow", r->result.version, err, sizeof err)) {
+        pdm_log(PDM_LOG_ERROR, "shadow link: %s", err);
+        return;
+    }
+    snprintf(state->shadow_candidate, sizeof state->shadow_candidate, "%s", r->result.version);
+    r->decision = "on_trial";
+    fprintf(out, "shadow: %s/shadow -> %s: on trial for %.1f h of the scorer's event time\n",
+            cfg->models, r->result.version, cfg->shadow_hours);
+}
+
+/* A candidate on trial (state->shadow_candidate): the scorer's figures
+ * decide: promoted (current moves to it), rejected (worse over the
+ * period) or still on trial. Returns 1 when it decided (the run is done:
+ * no new candidate while one is on trial), 0 when the trial goes on. */
+static int shadow_trial(const retrain_config *cfg, retrain_state *state, run_report *r, FILE *out)
+{
+    pdm_retrain_shadow sh;
+    char err[PDM_ERRSTR_SIZE];
+    const char *cand = state->shadow_candidate;
+    read_shadow(cfg, &sh);
+    pdm_retrain_shadow_verdict v =
+        pdm_retrain_shadow_decide(cfg->shadow_hours, &sh, cand, r->reasons[3], sizeof r->reasons[3]);
+    fprintf(out, "trial of %s: %s\n", cand, r->reasons[3]);
+    if (v == PDM_RETRAIN_SHADOW_HOLD || cfg->dry_run)
+        return 0;
+    r->trigger = PDM_RETRAIN_FORCED;
+    snprintf(r->model_version, sizeof r->model_version, "%s", cand);
+    if (v == PDM_RETRAIN_SHADOW_PROMOTE) {
+        if (pdm_model_make_current(cfg->models, cand, err, sizeof err)) {
+            pdm_log(PDM_LOG_ERROR, "promoting %s after its trial: %s", cand, err);
+            return 0;
+        }
+        if (r->current_version[0] && strcmp(r->current_version, cand) != 0)
+            snprintf(state->previous_version, sizeof state->previous_version, "%s",
+                     r->current_version);
+        r->decision = "promoted";
+    } else {
+        r->decision = "rejected";
+    }
+    fprintf(out, "decision: %s after its shadow period: candidate %s, current %s -> %s\n",
+            r->decision, cand, r->current_version[0] ? r->current_version : "(none)",
+            v == PDM_RETRAIN_SHADOW_PROMOTE ? cand : r->current_version);
+    snprintf(r->error, sizeof r->error, "%.*s", (int)sizeof r->error - 1, r->reasons[3]);
+    snprintf(state->last_decision, sizeof state->last_decision, "%s", r->decision);
+    state->shadow_candidate[0] = '\0';
+    if (record(cfg, "shadow", r, err, sizeof err))
+        pdm_log(PDM_LOG_WARN, "%s", err);
+    return 1;
+}
+
 /* Acts on a fired trigger: the plan (dry run), or training and the
  * decision, recorded (a failure too) and counted as a run in the state. */
 static int act(const retrain_config *cfg, retrain_state *state, run_report *r, FILE *out,
@@ -366,10 +437,12 @@ static int act(const retrain_config *cfg, retrain_state *state, run_report *r, F
     state->last_run_ms = pdm_now_ms();
     snprintf(state->last_trigger, sizeof state->last_trigger, "%s",
              pdm_retrain_trigger_name(r->trigger));
-    snprintf(state->last_decision, sizeof state->last_decision, "%s", r->decision);
     if (!failed && r->result.promoted && r->current_version[0] &&
         strcmp(r->current_version, r->result.version) != 0)
         snprintf(state->previous_version, sizeof state->previous_version, "%s", r->current_version);
+    if (!failed && r->held_for_shadow)
+        start_trial(cfg, state, r, out);
+    snprintf(state->last_decision, sizeof state->last_decision, "%s", r->decision);
     print_decision(r, out);
     if (record(cfg, "retrain", r, err, sizeof err))
         pdm_log(PDM_LOG_WARN, "%s", err);
@@ -393,6 +466,14 @@ int retrain_run_once(const retrain_config *cfg, FILE *out, char *errstr, size_t 
         current_model(cfg->models, r->current_version, sizeof r->current_version, &model_ms, errstr,
                       errlen) < 0)
         goto out;
+    /* A candidate on trial is decided first; while it runs, no other is
+     * trained (the scorer shadows one model at a time). */
+    if (cfg->shadow_hours > 0 && state.shadow_candidate[0]) {
+        if (shadow_trial(cfg, &state, r, out) == 0)
+            fprintf(out, "trigger: none: a candidate is on trial\n");
+        rc = cfg->dry_run ? 0 : retrain_state_save(cfg->state, &state, errstr, errlen);
+        goto out;
+    }
     decide(cfg, &state, model_ms, r);
     for (int i = 0; i < 3; i++)
         fprintf(out, "%s\n", r->reasons[i]);

@@ -24,6 +24,7 @@ typedef struct {
     char last_trigger[16];
     char last_decision[16];
     char previous_version[256]; /* a version directory's name; "" none */
+    char shadow_candidate[256]; /* the candidate on trial (MODELS/shadow); "" none */
     pdm_retrain_drift_history drift;
 } retrain_state;
 

@@ -62,8 +62,11 @@ static const pdm_option options[] = {
      O(max_precision_loss), "0.02", "P",
      "... and its precision at WARN may be at most P below the current model's.", 0},
     {"shadow-hours", 0, "PDM_RETRAIN_SHADOW_HOURS", PDM_OPT_DOUBLE, O(shadow_hours), "0", "H",
-     "Require H hours as the scorer's shadow model before promotion (0: off). Shadow scoring "
-     "is not in the scorer yet, so H > 0 holds every candidate.",
+     "Require H hours of event time as the scorer's shadow model before promotion (0: off): a "
+     "candidate the margins let through goes on trial as MODELS_DIR/shadow (run the scorer "
+     "with --shadow-model MODELS_DIR/shadow); later runs read --scorer's GET /v1/models and "
+     "promote it once H hours passed with live recall and precision not below the current "
+     "model's, or reject it. No other candidate is trained while one is on trial.",
      0},
     {"mlruns", 0, "PDM_RETRAIN_MLRUNS", PDM_OPT_STRING, O(mlruns), NULL, "DIR",
      "Record every run (trigger, decision, both models' metrics) and the candidate's training "

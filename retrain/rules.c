@@ -243,36 +243,89 @@ static int below(double shadow, double current)
     return !isnan(current) && (isnan(shadow) || shadow < current);
 }
 
-int pdm_retrain_shadow_ok(double required_hours, const pdm_retrain_shadow *s,
-                          const char *candidate_version, char *reason, size_t reason_len)
+pdm_retrain_shadow_verdict pdm_retrain_shadow_decide(double required_hours,
+                                                     const pdm_retrain_shadow *s,
+                                                     const char *candidate_version, char *reason,
+                                                     size_t reason_len)
 {
     if (!(required_hours > 0)) {
         snprintf(reason, reason_len, "shadow: not required");
-        return 1;
+        return PDM_RETRAIN_SHADOW_PROMOTE;
     }
     if (!s->available) {
         snprintf(reason, reason_len,
                  "shadow: %.1f h required but the scorer reports no shadow model (GET /v1/models; "
-                 "shadow scoring is pending): hold",
+                 "run it with --shadow-model MODELS_DIR/shadow): hold",
                  required_hours);
-        return 0;
+        return PDM_RETRAIN_SHADOW_HOLD;
     }
     if (strcmp(s->version, candidate_version) != 0) {
         snprintf(reason, reason_len, "shadow: the scorer shadows %s, not the candidate %s: hold",
                  s->version[0] ? s->version : "(none)", candidate_version);
-        return 0;
+        return PDM_RETRAIN_SHADOW_HOLD;
     }
     if (!(s->hours >= required_hours)) {
-        snprintf(reason, reason_len, "shadow: %.1f h of %.1f h required: hold", s->hours,
-                 required_hours);
-        return 0;
+        snprintf(reason, reason_len, "shadow: %.1f h of %.1f h required: hold",
+                 isnan(s->hours) ? 0.0 : s->hours, required_hours);
+        return PDM_RETRAIN_SHADOW_HOLD;
     }
     int worse = below(s->recall, s->current_recall) || below(s->precision, s->current_precision);
     snprintf(reason, reason_len,
              "shadow: %.1f h, recall %.4f vs current %.4f, precision %.4f vs current %.4f: %s",
              s->hours, s->recall, s->current_recall, s->precision, s->current_precision,
-             worse ? "worse, hold" : "ok");
-    return !worse;
+             worse ? "worse, rejected" : "ok");
+    return worse ? PDM_RETRAIN_SHADOW_REJECT : PDM_RETRAIN_SHADOW_PROMOTE;
+}
+
+int pdm_retrain_shadow_ok(double required_hours, const pdm_retrain_shadow *s,
+                          const char *candidate_version, char *reason, size_t reason_len)
+{
+    return pdm_retrain_shadow_decide(required_hours, s, candidate_version, reason, reason_len) ==
+           PDM_RETRAIN_SHADOW_PROMOTE;
+}
+
+/* The "all" figures of a /v1/models model's performance. */
+static void model_figures(const cJSON *model, double *precision, double *recall)
+{
+    const cJSON *perf = cJSON_GetObjectItemCaseSensitive(model, "performance");
+    const cJSON *all = cJSON_GetObjectItemCaseSensitive(perf, "all");
+    *precision = json_number(all, "precision");
+    *recall = json_number(all, "recall");
+}
+
+int pdm_retrain_parse_models(const char *json, pdm_retrain_shadow *out, char *errstr,
+                             size_t errlen)
+{
+    int rc = -1;
+    memset(out, 0, sizeof *out);
+    out->hours = out->precision = out->recall = NAN;
+    out->current_precision = out->current_recall = NAN;
+    cJSON *root = cJSON_Parse(json);
+    if (!cJSON_IsObject(root)) {
+        pdm_err(errstr, errlen, "/v1/models: not a JSON object");
+        goto out;
+    }
+    const cJSON *shadow = cJSON_GetObjectItemCaseSensitive(root, "shadow");
+    if (!shadow || cJSON_IsNull(shadow)) {
+        rc = 0;
+        goto out;
+    }
+    const cJSON *version = cJSON_GetObjectItemCaseSensitive(shadow, "version");
+    const cJSON *current = cJSON_GetObjectItemCaseSensitive(root, "current");
+    if (!cJSON_IsObject(shadow) || !cJSON_IsString(version) || !cJSON_IsObject(current)) {
+        pdm_err(errstr, errlen, "/v1/models: shadow is not an object with a version beside "
+                                "a current object");
+        goto out;
+    }
+    out->available = 1;
+    snprintf(out->version, sizeof out->version, "%s", version->valuestring);
+    out->hours = json_number(shadow, "hours");
+    model_figures(shadow, &out->precision, &out->recall);
+    model_figures(current, &out->current_precision, &out->current_recall);
+    rc = 0;
+out:
+    cJSON_Delete(root);
+    return rc;
 }
 
 int pdm_retrain_days(const char *newest, int days, int holdout_days, char *from_day,

@@ -75,6 +75,7 @@ int retrain_state_load(const char *path, retrain_state *s, char *errstr, size_t 
     copy_string(root, "last_trigger", s->last_trigger, sizeof s->last_trigger);
     copy_string(root, "last_decision", s->last_decision, sizeof s->last_decision);
     copy_string(root, "previous_version", s->previous_version, sizeof s->previous_version);
+    copy_string(root, "shadow_candidate", s->shadow_candidate, sizeof s->shadow_candidate);
     rc = 0;
 out:
     cJSON_Delete(root);
@@ -95,6 +96,7 @@ static char *state_json(const retrain_state *s)
     cJSON_AddStringToObject(root, "last_trigger", s->last_trigger);
     cJSON_AddStringToObject(root, "last_decision", s->last_decision);
     cJSON_AddStringToObject(root, "previous_version", s->previous_version);
+    cJSON_AddStringToObject(root, "shadow_candidate", s->shadow_candidate);
     cJSON *d = cJSON_AddObjectToObject(root, "drift");
     cJSON *w = d ? cJSON_AddArrayToObject(d, "windows") : NULL;
     if (w) {

@@ -29,6 +29,9 @@ typedef struct {
     const char *redis_url;
     const char *redis_password;    /* may be NULL */
     const char *model_dir;         /* a package, or a directory with a `current` link */
+    const char *shadow_model_dir;  /* --shadow-model, like model_dir; NULL or "": no shadow */
+    const char *shadow_topic;      /* the shadow model's RiskEvents go here only */
+    int shadow_reasons;            /* TreeSHAP top_reasons on the shadow's alerts too */
     pdm_emit_mode emit;
     int64_t renotify_ms;           /* re-emit CRITICAL after this much event time */
     int64_t lateness_ms;           /* allowed lateness behind the machine's newest telemetry */

@@ -335,6 +335,11 @@ int pdm_model_current(const char *models_dir, char *path, size_t path_len, char 
  * relative link under a temporary name, then rename over "current"). */
 int pdm_model_make_current(const char *models_dir, const char *version_dir, char *errstr,
                            size_t errlen);
+/* The same for any link name inside MODELS_DIR (pdm-retrain's "shadow":
+ * the candidate on trial, which pdm-scorer --shadow-model MODELS_DIR/shadow
+ * follows). */
+int pdm_model_make_link(const char *models_dir, const char *name, const char *version_dir,
+                        char *errstr, size_t errlen);
 
 /* ---- version (exposed for tests) ------------------------------------------ */
 

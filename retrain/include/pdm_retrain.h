@@ -113,23 +113,42 @@ int pdm_retrain_promotion_decide(const pdm_eval *candidate, const pdm_eval *curr
                                  const pdm_retrain_promotion_options *o, char *reason,
                                  size_t reason_len);
 
-/* ---- shadow period (issue 19 item 2: pending) ------------------------------ */
+/* ---- shadow period ------------------------------------------------------------ */
 
-/* What the scorer would report on a shadow model (GET /v1/models, not yet
- * served: see README). */
+/* What the scorer reports on its shadow model (GET /v1/models: see
+ * README, "HTTP API"): both models' live figures over the same rows since
+ * the shadow version was installed. */
 typedef struct {
-    int available; /* the endpoint answered */
+    int available; /* the scorer has a shadow model */
     char version[PDM_MODEL_VERSION_LEN + 1];
     double hours;             /* event time the shadow model scored */
     double precision, recall; /* the shadow model's live figures */
     double current_precision, current_recall;
 } pdm_retrain_shadow;
 
-/* 1 when no shadow period is required (required_hours <= 0), or the
+/* Parses a GET /v1/models body: "shadow": null (or absent) leaves
+ * out->available 0; an object fills the rest (null figures are NaN).
+ * Returns 0, or -1 with errstr (not JSON, or the wrong shape). */
+int pdm_retrain_parse_models(const char *json, pdm_retrain_shadow *out, char *errstr,
+                             size_t errlen);
+
+typedef enum {
+    PDM_RETRAIN_SHADOW_REJECT = -1, /* scored the period and worse: drop the candidate */
+    PDM_RETRAIN_SHADOW_HOLD = 0,    /* not (long enough) in shadow yet */
+    PDM_RETRAIN_SHADOW_PROMOTE = 1, /* not required, or the period passed and not worse */
+} pdm_retrain_shadow_verdict;
+
+/* PROMOTE when no shadow period is required (required_hours <= 0), or the
  * candidate has been the shadow model for required_hours and its live
- * recall and precision are not below the current model's (NaN: not
- * blocking); else 0 with the reason (no endpoint, another version in
- * shadow, too short, worse). */
+ * recall and precision are not below the current model's (a NaN current
+ * figure does not block; a NaN shadow figure against a defined current one
+ * does); REJECT when the period passed and it is worse; else HOLD (no
+ * shadow, another version in shadow, too short). The reason says which. */
+pdm_retrain_shadow_verdict pdm_retrain_shadow_decide(double required_hours,
+                                                     const pdm_retrain_shadow *s,
+                                                     const char *candidate_version, char *reason,
+                                                     size_t reason_len);
+/* 1 when pdm_retrain_shadow_decide says PROMOTE, else 0. */
 int pdm_retrain_shadow_ok(double required_hours, const pdm_retrain_shadow *s,
                           const char *candidate_version, char *reason, size_t reason_len);
 

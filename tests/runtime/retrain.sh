@@ -257,15 +257,25 @@ grep '^drift:' "$T/drift3.log"
 decisions "$T/mlruns" | tail -1 | grep -q '^drift kept ' || pdm_fail "MLflow: no 'drift kept' run: $(decisions "$T/mlruns")"
 echo "4. drift: windows $w1 ($above1 features above 0.25) and $w2 ($above2) read from the scorer; fired, trained, kept, recorded"
 
-# a shadow period required: the scorer has no shadow model (GET /v1/models
-# is not served yet), so even a candidate every margin lets through is held
+# a shadow period required: this scorer has no shadow model, so even a
+# candidate every margin lets through is held and goes on trial
 "$B/pdm-retrain" "${R[@]}" --scorer "http://127.0.0.1:$port" --force --days 45 --holdout-days 10 \
   --rounds 20 --min-gain -1 --max-precision-loss 1 --shadow-hours 24 --once >"$T/shadow.log" 2>&1 \
   || pdm_fail "shadow run failed: $(tail -20 "$T/shadow.log")"
-grep -q "^decision: kept: .*current $V1 -> $V1: .*: promote; but shadow: 24.0 h required but the scorer reports no shadow model" \
+grep -q "^decision: on_trial: .*current $V1 -> $V1: .*: promote; but shadow: 24.0 h required but the scorer reports no shadow model" \
   "$T/shadow.log" || pdm_fail "shadow: not held: $(grep '^decision' "$T/shadow.log")"
 [ "$(link)" = "$V1" ] || pdm_fail "a held candidate moved current"
-echo "4b. shadow period required: the candidate held (no shadow scoring in the scorer)"
+cand=$(sed -n 's/^decision: on_trial: candidate \([^,]*\),.*/\1/p' "$T/shadow.log")
+[ -n "$cand" ] && [ "$(readlink "$M/shadow")" = "$cand" ] \
+  || pdm_fail "the held candidate is not on trial as $M/shadow: $(readlink "$M/shadow")"
+grep -q "\"shadow_candidate\":[[:space:]]*\"$cand\"" "$M/.retrain-state.json" || pdm_fail "the state forgot the trial"
+# while it is on trial, no other candidate is trained (this scorer shadows nothing: hold)
+"$B/pdm-retrain" "${R[@]}" --scorer "http://127.0.0.1:$port" --force --shadow-hours 24 --once \
+  >"$T/shadow2.log" 2>&1 || pdm_fail "shadow run 2 failed: $(tail -20 "$T/shadow2.log")"
+grep -q "^trial of $cand: shadow: 24.0 h required but the scorer reports no shadow model" "$T/shadow2.log" \
+  && grep -q "^trigger: none: a candidate is on trial" "$T/shadow2.log" && ! grep -q "^exported" "$T/shadow2.log" \
+  || pdm_fail "a trial in progress did not hold: $(cat "$T/shadow2.log")"
+echo "4b. shadow period required: the candidate held and on trial as MODELS/shadow (tests/runtime/retrain_shadow.sh runs the trial)"
 
 # ---- 5. rollback ---------------------------------------------------------------------------------
 "$B/pdm-retrain" rollback --models "$M" --mlruns "$T/mlruns" >"$T/rollback.log" 2>&1 \

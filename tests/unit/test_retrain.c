@@ -271,6 +271,64 @@ static void test_shadow(void **state)
     assert_int_equal(pdm_retrain_shadow_ok(24, &s, "c1", why, sizeof why), 1);
 }
 
+static void test_shadow_verdict(void **state)
+{
+    (void)state;
+    pdm_retrain_shadow s;
+    memset(&s, 0, sizeof s);
+    assert_int_equal(pdm_retrain_shadow_decide(24, &s, "c1", why, sizeof why),
+                     PDM_RETRAIN_SHADOW_HOLD);
+    s.available = 1;
+    snprintf(s.version, sizeof s.version, "c1");
+    s.hours = NAN; /* no row scored yet */
+    assert_int_equal(pdm_retrain_shadow_decide(24, &s, "c1", why, sizeof why),
+                     PDM_RETRAIN_SHADOW_HOLD);
+    assert_non_null(strstr(why, "0.0 h of 24.0 h"));
+    s.hours = 30;
+    s.recall = 0.5, s.current_recall = 0.6, s.precision = 0.9, s.current_precision = 0.5;
+    assert_int_equal(pdm_retrain_shadow_decide(24, &s, "c1", why, sizeof why),
+                     PDM_RETRAIN_SHADOW_REJECT);
+    assert_non_null(strstr(why, "worse, rejected"));
+    s.recall = 0.7;
+    assert_int_equal(pdm_retrain_shadow_decide(24, &s, "c1", why, sizeof why),
+                     PDM_RETRAIN_SHADOW_PROMOTE);
+    snprintf(s.version, sizeof s.version, "c0"); /* another model on trial: never decided */
+    assert_int_equal(pdm_retrain_shadow_decide(24, &s, "c1", why, sizeof why),
+                     PDM_RETRAIN_SHADOW_HOLD);
+}
+
+/* GET /v1/models as pdm-scorer answers it (tests/runtime/scorer_shadow.sh
+ * checks the scorer's side of this shape). */
+static void test_parse_models(void **state)
+{
+    (void)state;
+    pdm_retrain_shadow s;
+    char err[256];
+    const char *with =
+        "{\"current\":{\"version\":\"a1\",\"performance\":{\"all\":{\"precision\":0.25,"
+        "\"recall\":0.5},\"rolling\":{\"precision\":0.9}}},"
+        "\"shadow\":{\"version\":\"b2\",\"hours\":36.5,\"rows\":100,"
+        "\"performance\":{\"all\":{\"precision\":null,\"recall\":0.75}}}}";
+    assert_int_equal(pdm_retrain_parse_models(with, &s, err, sizeof err), 0);
+    assert_int_equal(s.available, 1);
+    assert_string_equal(s.version, "b2");
+    assert_true(s.hours == 36.5);
+    assert_true(isnan(s.precision)); /* null: undefined */
+    assert_true(s.recall == 0.75);
+    assert_true(s.current_precision == 0.25); /* "all", not "rolling" */
+    assert_true(s.current_recall == 0.5);
+    assert_int_equal(
+        pdm_retrain_parse_models("{\"current\":{\"version\":\"a1\"},\"shadow\":null}", &s,
+                                 err, sizeof err),
+        0);
+    assert_int_equal(s.available, 0);
+    assert_int_equal(pdm_retrain_parse_models("not json", &s, err, sizeof err), -1);
+    assert_int_equal(pdm_retrain_parse_models("{\"shadow\":{\"hours\":3}}", &s, err, sizeof err),
+                     -1);
+    assert_non_null(strstr(err, "/v1/models"));
+    assert_int_equal(s.available, 0);
+}
+
 static void test_days(void **state)
 {
     (void)state;
@@ -297,6 +355,7 @@ int main(void)
         cmocka_unit_test(test_drift_history), cmocka_unit_test(test_drift_due),
         cmocka_unit_test(test_recall_due),    cmocka_unit_test(test_first_due),
         cmocka_unit_test(test_promotion),     cmocka_unit_test(test_shadow),
+        cmocka_unit_test(test_shadow_verdict), cmocka_unit_test(test_parse_models),
         cmocka_unit_test(test_days),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
