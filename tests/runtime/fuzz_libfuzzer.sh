@@ -12,7 +12,7 @@
 # PDM_FUZZ_MIN_EXECS inputs per second: a harness that hangs, sleeps or
 # exits early must not pass as "clean".
 #
-# Knobs: PDM_FUZZ_SECONDS (per target, default 15), PDM_FUZZ_JOBS (targets
+# Knobs: PDM_FUZZ_SECONDS (per target, default 10), PDM_FUZZ_JOBS (targets
 # fuzzed at once, default 2), PDM_FUZZ_TARGETS (space-separated subset),
 # PDM_FUZZ_MALLOC_MB (default 64), PDM_FUZZ_RSS_MB (default 1024),
 # PDM_FUZZ_MIN_EXECS (per second of fuzzing, default 100), PDM_CLANG
@@ -25,7 +25,7 @@ pdm_tmpdir >/dev/null
 SRC=$PDM_SOURCE_DIR
 FUZZ=$SRC/tests/fuzz
 WORK=$PDM_BUILD_DIR/fuzz
-SECONDS_PER_TARGET=${PDM_FUZZ_SECONDS:-15}
+SECONDS_PER_TARGET=${PDM_FUZZ_SECONDS:-10}
 JOBS=${PDM_FUZZ_JOBS:-2}
 CLANG=${PDM_CLANG:-clang}
 MALLOC_MB=${PDM_FUZZ_MALLOC_MB:-64}

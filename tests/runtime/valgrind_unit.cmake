@@ -4,3 +4,4 @@
 pdm_runtime_test(valgrind_unit valgrind_unit.sh 1800)
 set_tests_properties(valgrind_unit PROPERTIES SKIP_RETURN_CODE 77)
 set_tests_properties(valgrind_unit PROPERTIES PROCESSORS 2)
+set_tests_properties(valgrind_unit PROPERTIES COST 1000) # long: start it first
