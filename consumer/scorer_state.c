@@ -45,10 +45,13 @@ void scorer_state_close(scorer_state *st)
 
 /* ---- retrying --------------------------------------------------------------- */
 
-static void backoff_sleep(int attempt)
+/* Waits 50 ms .. 6.4 s, in 50 ms slices so that a stop request is heard at
+ * once: a signal need not land on this thread, so usleep is not cut short. */
+static void backoff_sleep(const scorer_state *st, int attempt)
 {
-    int ms = 50 << (attempt < 7 ? attempt : 7); /* 50 ms .. 6.4 s */
-    usleep((useconds_t)ms * 1000);
+    int slices = 1 << (attempt < 7 ? attempt : 7);
+    for (int i = 0; i < slices && !atomic_load(st->stop); i++)
+        usleep(50 * 1000);
 }
 
 /* One Redis step: 0, or -1 with errstr. attempt counts from 0. */
@@ -70,7 +73,7 @@ static int retry(scorer_state *st, redis_step step, void *ctx)
             pdm_log(PDM_LOG_ERROR, "redis unavailable, retrying: %s", err);
         if (atomic_load(st->stop))
             return -1;
-        backoff_sleep(attempt);
+        backoff_sleep(st, attempt);
     }
 }
 
@@ -83,7 +86,7 @@ void scorer_state_start(scorer_state *st)
         if (epoch < 0) {
             if (attempt == 0)
                 pdm_log(PDM_LOG_ERROR, "redis unavailable, retrying: %s", err);
-            backoff_sleep(attempt);
+            backoff_sleep(st, attempt);
         }
     }
     atomic_store(&st->up, epoch >= 0);
