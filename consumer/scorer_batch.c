@@ -416,8 +416,10 @@ int scorer_batch_score(scorer_batch *b, pdm_model *model, double warn, double cr
                        char *errstr, size_t errlen)
 {
     char msg[PDM_ERRSTR_SIZE];
+    scorer_stages_enter(b->stages, SCORER_STAGE_SCORE);
     if (b->n_rows && pdm_model_score_ex(model, b->rows, b->n_rows, b->risks, 0, msg, sizeof msg))
         return pdm_err(errstr, errlen, "scoring failed: %s", msg);
+    scorer_stages_enter(b->stages, SCORER_STAGE_DECIDE);
     /* Threshold overrides apply to the level. */
     for (size_t r = 0; r < b->n_rows; r++)
         b->risks[r].level = pdm_rule_level(b->risks[r].risk, warn, critical);
@@ -429,6 +431,7 @@ int scorer_batch_score(scorer_batch *b, pdm_model *model, double warn, double cr
         rule_emission(b, emit, renotify_ms);
     }
     size_t n_explain = 0;
+    scorer_stages_enter(b->stages, SCORER_STAGE_EXPLAIN);
     for (size_t r = 0; r < b->n_rows; r++) {
         if (!explained(b, r, emit))
             continue;
