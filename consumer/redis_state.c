@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "pdm_common.h"
+#include "redis_resp.h"
 
 /* ---- one node or a cluster -------------------------------------------------- */
 
@@ -20,7 +21,11 @@ int pdm_redis_append(pdm_redis *r, int argc, const char **argv, const size_t *le
 {
     if (r->cluster)
         return pdm_cluster_add(r->cluster, argc, argv, lens);
-    return redisAppendCommandArgv(r->c, argc, argv, lens);
+    /* Formatted here (redis_resp.h); a command too long for the buffer, by
+     * hiredis. */
+    char buf[1024];
+    size_t n = pdm_resp_format(argc, argv, lens, buf, sizeof buf);
+    return n ? redisAppendFormattedCommand(r->c, buf, n) : redisAppendCommandArgv(r->c, argc, argv, lens);
 }
 
 int pdm_redis_flush(pdm_redis *r, char *errstr, size_t errlen)
@@ -84,9 +89,22 @@ static double get_double(const unsigned char *p)
     return d;
 }
 
+/* "pdm:{<machine>}:<kind>" (NUL-terminated; cut short like snprintf); its
+ * length. Not snprintf: two or three per event. */
 static int key(char *buf, size_t cap, int32_t machine, const char *kind)
 {
-    return snprintf(buf, cap, "pdm:{%d}:%s", (int)machine, kind);
+    char tmp[96];
+    size_t n = 5, k = strnlen(kind, 64);
+    memcpy(tmp, "pdm:{", 5);
+    n += pdm_fmt_i64(tmp + n, machine);
+    tmp[n++] = '}';
+    tmp[n++] = ':';
+    memcpy(tmp + n, kind, k);
+    n += k;
+    size_t out = n < cap ? n : cap - 1;
+    memcpy(buf, tmp, out);
+    buf[out] = '\0';
+    return (int)n;
 }
 
 /* ---- load ----------------------------------------------------------------- */
@@ -473,7 +491,7 @@ int pdm_rs_batch_event(pdm_rs_batch *b, const pdm_event *ev, int newest)
 {
     char k[64], score[32];
     unsigned char member[TEL_MEMBER];
-    snprintf(score, sizeof score, "%lld", (long long)ev->ts);
+    score[pdm_fmt_i64(score, ev->ts)] = '\0';
     put_be64(member, ev->ts);
     rs_cmd *c;
     switch (ev->type) {

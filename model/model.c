@@ -407,6 +407,7 @@ int pdm_model_score_ex(pdm_model *m, const double *rows, size_t n, pdm_risk *out
     }
     if (pdm_model_predict(m, rows, n, probs, errstr, errlen))
         goto out;
+    size_t version_len = strnlen(m->version, sizeof out->model_version - 1);
     for (size_t i = 0; i < n; i++) {
         pdm_risk *r = &out[i];
         const double *p = probs + i * K;
@@ -414,7 +415,8 @@ int pdm_model_score_ex(pdm_model *m, const double *rows, size_t n, pdm_risk *out
         for (int k = 1; k < K; k++)
             r->component_prob[k - 1] = p[k];
         r->level = pdm_model_level(m, r->risk);
-        snprintf(r->model_version, sizeof r->model_version, "%s", m->version);
+        memcpy(r->model_version, m->version, version_len); /* not snprintf: per row */
+        r->model_version[version_len] = '\0';
         r->n_reasons = 0;
         pdm_risk_no_incident(r); /* the alert state machine, not the model, opens incidents */
         if (r->level != PDM_LEVEL_OK)

@@ -27,6 +27,7 @@
 #include <avro.h>
 #include <cjson/cJSON.h>
 
+#include "encode_direct.h"
 #include "pdm_common.h"
 #include "pdm_schemas.h"
 #include "schemas_embedded.h"
@@ -273,6 +274,7 @@ typedef struct {
     uint64_t fingerprint;
     unsigned char fp_le[8];
     int32_t schema_id;
+    int direct; /* encoded by encode_direct.c */
 } codec_type;
 
 struct pdm_codec {
@@ -336,6 +338,18 @@ static int codec_type_init(codec_type *ct, pdm_event_type t, int version, const 
     return 0;
 }
 
+int pdm_codec_direct(const pdm_codec *c, pdm_event_type t)
+{
+    return (unsigned)t < PDM_EV_COUNT && c->types[t].direct;
+}
+
+void pdm_codec_use_direct(pdm_codec *c, int on)
+{
+    for (int t = 0; t < PDM_EV_COUNT; t++)
+        c->types[t].direct =
+            on && c->types[t].fingerprint == pdm_direct_fingerprint((pdm_event_type)t);
+}
+
 pdm_codec *pdm_codec_new(char *errstr, size_t errlen)
 {
     static const char empty[1];
@@ -370,6 +384,7 @@ pdm_codec *pdm_codec_new(char *errstr, size_t errlen)
                 goto fail;
         }
     }
+    pdm_codec_use_direct(c, 1);
     c->reader = avro_reader_memory(empty, 0);
     c->writer = avro_writer_memory(empty, 0);
     if (!c->reader || !c->writer) {
@@ -673,6 +688,13 @@ int pdm_codec_encode(pdm_codec *c, const pdm_event *ev, pdm_wire_format fmt, voi
         out[1] = 0x01;
         memcpy(out + 2, ct->fp_le, 8);
         header = 10;
+    }
+    if (ct->direct) {
+        int n = pdm_direct_encode(ev, out + header, cap - header);
+        if (n < 0)
+            return pdm_err(errstr, errlen, "encode %s: a string is too long or the buffer too small",
+                           pdm_event_schema_name(ev->type));
+        return (int)header + n;
     }
     if (fill_value(&ct->value, ev))
         return pdm_err(errstr, errlen, "encode %s: %s", pdm_event_schema_name(ev->type),

@@ -41,6 +41,10 @@ char *pdm_time_format_iso(int64_t ms, char *buf);
 int pdm_duration_parse(const char *text, int64_t *ms);
 /* Wall clock, ms since the epoch. */
 int64_t pdm_now_ms(void);
+
+/* v in decimal at buf (no NUL); returns the digits written, at most 20.
+ * The per-event paths' snprintf("%lld") without the format parsing. */
+size_t pdm_fmt_i64(char *buf, int64_t v);
 /* Monotonic clock in seconds, for durations. */
 double pdm_monotonic_s(void);
 

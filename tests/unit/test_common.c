@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -382,6 +383,32 @@ static void test_duration_parse(void **state)
     }
 }
 
+/* pdm_fmt_i64 writes what snprintf("%lld") writes, at the edges and between. */
+static void test_fmt_i64(void **state)
+{
+    (void)state;
+    const int64_t edges[] = {0, 1, -1, 9, 10, -10, 99, 100, 1420070400000LL, INT64_MAX,
+                             INT64_MIN, INT64_MIN + 1, INT32_MAX, INT32_MIN};
+    char got[24], want[24];
+    for (size_t i = 0; i < sizeof edges / sizeof *edges; i++) {
+        size_t n = pdm_fmt_i64(got, edges[i]);
+        int w = snprintf(want, sizeof want, "%lld", (long long)edges[i]);
+        assert_int_equal(n, (size_t)w);
+        assert_memory_equal(got, want, n);
+    }
+    uint64_t x = 88172645463325252ULL;
+    for (int i = 0; i < 100000; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        int64_t v = (int64_t)(x >> (x % 64));
+        if (x & 1)
+            v = -v;
+        size_t n = pdm_fmt_i64(got, v);
+        int w = snprintf(want, sizeof want, "%lld", (long long)v);
+        assert_int_equal(n, (size_t)w);
+        assert_memory_equal(got, want, n);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -395,6 +422,7 @@ int main(void)
         cmocka_unit_test(test_options_kv_file),
         cmocka_unit_test(test_options_kv_file_errors),
         cmocka_unit_test(test_options_kv_env),
+        cmocka_unit_test(test_fmt_i64),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
