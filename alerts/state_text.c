@@ -1,7 +1,7 @@
 /* state_text.c: the alert state's text form, for a field of the machine's
  * Redis hash (pdm_alert_state_encode / _decode). Text rather than bytes so
- * that redis-cli shows it; versioned ("a1") so that a later format can read
- * or refuse this one; parsed strictly, because a state that decodes wrongly
+ * that redis-cli shows it; versioned ("a2"; "a1", without the notified
+ * level, is still read) so that a later format can read or refuse this one; parsed strictly, because a state that decodes wrongly
  * would open or close incidents nobody asked for. */
 #include <errno.h>
 #include <inttypes.h>

@@ -81,7 +81,7 @@ sl_wait_exit "$SL_PID" "$T/final.log"
 sl_tail risk.clean "$T/clean.jsonl"
 sl_tail risk.crash "$T/crash.jsonl"
 
-$SL_PY - "$T/clean.jsonl" "$T/crash.jsonl" <<'PY' || pdm_fail "incidents are wrong"
+$SL_PY - "$T/clean.jsonl" "$T/crash.jsonl" "$T/model/model.json" <<'PY' || pdm_fail "incidents are wrong"
 import json, sys
 from collections import defaultdict
 from datetime import datetime, timezone
@@ -103,6 +103,7 @@ def events(path):
     return out
 
 clean, crash = events(sys.argv[1]), events(sys.argv[2])
+renotify_ms = json.load(open(sys.argv[3]))["alert_policy"]["renotify_ms"]
 
 # Every RiskEvent concerns an incident whose id is stable for its life.
 by_id = defaultdict(list)
@@ -134,6 +135,15 @@ for iid, evs in by_id.items():
             if e["resolution"] != "cleared": # by the world: not a score
                 check(e["level"] == "OK" and e["risk"] == 0, f"{iid}: a world resolution with a score")
             reasons[e["resolution"]] += 1
+    # One escalation at most: once an incident was notified CRITICAL (opened
+    # at it, or escalated), every later notification is a renotification, at
+    # least the renotify interval after the one before (a return to CRITICAL
+    # after a quiet drop is not paged again within it).
+    firing = [e for e in evs if e["status"] == "firing"]
+    told = next((i for i, e in enumerate(firing) if e["level"] == "CRITICAL"), len(firing))
+    for prev, e in zip(firing[told:], firing[told + 1:]):
+        check(renotify_ms > 0 and ms(e["ts"]) - ms(prev["ts"]) >= renotify_ms,
+              f"{iid}: notified at {prev['ts']} and again at {e['ts']}, within the renotify interval")
     opened += 1
     resolved += st[-1] == "resolved"
 check(len({e["event_id"] for e in clean}) == len(clean), "event_ids repeat (a resolution's and a row's?)")
