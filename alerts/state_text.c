@@ -1,8 +1,9 @@
 /* state_text.c: the alert state's text form, for a field of the machine's
  * Redis hash (pdm_alert_state_encode / _decode). Text rather than bytes so
  * that redis-cli shows it; versioned ("a2"; "a1", without the notified
- * level, is still read) so that a later format can read or refuse this one; parsed strictly, because a state that decodes wrongly
- * would open or close incidents nobody asked for. */
+ * level, is still read) so that a later format can read or refuse this
+ * one; parsed strictly, because a state that decodes wrongly would open or
+ * close incidents nobody asked for. */
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
@@ -13,7 +14,7 @@
 #include "pdm_alerts.h"
 
 #define TEXT_VERSION "a2"
-#define TEXT_FIELDS 9     /* after the version */
+#define TEXT_FIELDS 9    /* after the version */
 #define TEXT_FIELDS_V1 8 /* "a1": without notified_level */
 
 /* "-" for INT64_MIN (none), else the decimal value. */

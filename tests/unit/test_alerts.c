@@ -648,11 +648,10 @@ static void test_text_round_trip(void **state)
     cases[0].above_clear = 0x7;
     cases[0].last_ts = T0;
     /* Open, every field at an extreme. */
-    cases[1] = (pdm_alert_state){UINT32_MAX, UINT32_MAX, INT64_MAX, PDM_LEVEL_CRITICAL,
-                                 4,          INT64_MIN + 1, INT64_MAX, 1.0,
-                                 PDM_LEVEL_CRITICAL};
+    cases[1] = (pdm_alert_state){UINT32_MAX,    UINT32_MAX, INT64_MAX, PDM_LEVEL_CRITICAL, 4,
+                                 INT64_MIN + 1, INT64_MAX,  1.0,       PDM_LEVEL_CRITICAL};
     cases[2] =
-        (pdm_alert_state){0x80000000u, 1,     -H(5),     PDM_LEVEL_WARN, 0,
+        (pdm_alert_state){0x80000000u, 1,     -H(5),     PDM_LEVEL_WARN,    0,
                           -H(10),      -H(7), 0.1 + 0.2, PDM_LEVEL_CRITICAL}; /* before 1970, a
                                                  peak with 17 digits, dropped from CRITICAL */
     cases[3] = (pdm_alert_state){0, 0, T0 + 1, PDM_LEVEL_WARN, 1, T0, T0, 4.9e-324, PDM_LEVEL_WARN};
@@ -676,11 +675,11 @@ static void test_text_refuses_garbage(void **state)
         "a3 0 0 - 0 0 - - 0 0", /* another version */
         "a2 0 0 - 0 0 - - 0",   /* a2 without its notified level */
         "a2 0 0 - 0 0 - - 0 0 0",
-        "a2 0 0 - 0 0 - - 0 3",       /* notified level out of range */
-        "a2 0 0 - 0 0 - - 0 -",       /* notified level has no "none" */
-        "a2 0 0 5 0 0 - - 0 1",       /* notified level without incident */
-        "a2 0 0 5 2 2 4 5 0.5 1",     /* CRITICAL but told only WARN */
-        "a2 0 0 5 1 2 4 5 0.5 0",     /* open but told nothing */
+        "a2 0 0 - 0 0 - - 0 3",   /* notified level out of range */
+        "a2 0 0 - 0 0 - - 0 -",   /* notified level has no "none" */
+        "a2 0 0 5 0 0 - - 0 1",   /* notified level without incident */
+        "a2 0 0 5 2 2 4 5 0.5 1", /* CRITICAL but told only WARN */
+        "a2 0 0 5 1 2 4 5 0.5 0", /* open but told nothing */
         "A1 0 0 - 0 0 - - 0",
         "a1 0 0 - 0 0 - -",     /* a field missing */
         "a1 0 0 - 0 0 - - 0 0", /* one too many */
@@ -749,11 +748,9 @@ static void test_text_refuses_garbage(void **state)
     assert_int_equal(st.notified_level, PDM_LEVEL_CRITICAL);
     /* Every cut of a valid text before its last field is refused. */
     char text[PDM_ALERT_TEXT_MAX];
-    int n = pdm_alert_state_encode(
-        &(pdm_alert_state){7, 7, T0 + 9, PDM_LEVEL_CRITICAL, 3, T0, T0 + 2, 0.75,
-                           PDM_LEVEL_CRITICAL},
-        text,
-        sizeof text);
+    int n = pdm_alert_state_encode(&(pdm_alert_state){7, 7, T0 + 9, PDM_LEVEL_CRITICAL, 3, T0,
+                                                      T0 + 2, 0.75, PDM_LEVEL_CRITICAL},
+                                   text, sizeof text);
     const char *last_space = strrchr(text, ' ');
     for (int len = 0; len <= (int)(last_space - text); len++)
         assert_int_equal(pdm_alert_state_decode(text, (size_t)len, &st, err, sizeof err), -1);
