@@ -204,14 +204,12 @@ static int decide_incident(scorer_shadow *sh, const scorer_batch *b, size_t i, s
         }
     } else if (it->ev.type == PDM_EV_MAINTENANCE || it->ev.type == PDM_EV_FAILURE) {
         /* A maintenance followed at its own time by a failure of the same
-         * component is that failure's repair (as scorer_batch.c's
-         * world_event): the incident was met by the failure. */
+         * component is that failure's repair (pdm_alert_repair_of, as
+         * scorer_batch.c's world_event): the incident was met by the failure. */
         const pdm_event *ev = &it->ev;
-        for (int j = it->next_event; ev->type == PDM_EV_MAINTENANCE && j >= 0 &&
-                                     b->items[j].ev.ts == it->ev.ts;
+        for (int j = it->next_event; ev == &it->ev && j >= 0 && b->items[j].ev.ts == it->ev.ts;
              j = b->items[j].next_event)
-            if (b->items[j].ev.type == PDM_EV_FAILURE &&
-                b->items[j].ev.u.failure.component == it->ev.u.maintenance.component)
+            if (pdm_alert_repair_of(&it->ev, &b->items[j].ev))
                 ev = &b->items[j].ev;
         if (pdm_alert_world(&m->alert, ev, &inc) != PDM_ALERT_RESOLVED)
             return 0;

@@ -1379,9 +1379,22 @@ static void print_alerting(const run_state *r, FILE *out)
             : r->clear.by_data ? "chosen"
                                : "default: too few failures");
     print_outcome(out, "incidents", &e->policy, "incidents");
-    fprintf(out, "            %.2f incidents per machine-week, %zu false incidents\n",
+    fprintf(out,
+            "            %zu opened, %zu escalated, %zu renotified; %.2f incidents per "
+            "machine-week, %zu false incidents\n",
+            e->policy_stats.incidents, e->policy_stats.escalated, e->policy_stats.renotified,
             ratio_of((double)e->policy.incidents, e->machine_weeks), e->policy.false_incidents);
     print_outcome(out, "changes", &e->changes, "episodes");
+    /* Issue 15's measure: notifications per caught failure, changes over
+     * incidents, and the difference in the share of failures caught. */
+    double per_policy = ratio_of((double)e->policy.notifications, (double)e->policy.caught);
+    double per_changes = ratio_of((double)e->changes.notifications, (double)e->changes.caught);
+    fprintf(out,
+            "  incidents: %.2fx fewer notifications per caught failure than changes, caught "
+            "%+.1f points\n",
+            ratio_of(per_changes, per_policy),
+            100 * (ratio_of((double)e->policy.caught, (double)e->policy.failures) -
+                   ratio_of((double)e->changes.caught, (double)e->changes.failures)));
 }
 
 static int print_summary(const run_state *r, FILE *out, double total)
