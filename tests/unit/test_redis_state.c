@@ -65,6 +65,55 @@ static void write_events(pdm_redis *r, const pdm_event *evs, size_t n)
     pdm_rs_batch_destroy(b);
 }
 
+/* A machine's readings in a row share ZADDs (up to 32 pairs each); a
+ * replacement in between, another machine or a mark starts a new command;
+ * what Redis holds is what one command per reading gives. */
+static void test_readings_share_zadds(void **state)
+{
+    (void)state;
+    pdm_redis *r = test_redis_connect();
+    flushall(r);
+    char err[PDM_ERRSTR_SIZE];
+    pdm_rs_batch *b = pdm_rs_batch_new();
+    for (int i = 0; i < 40; i++) { /* 40 newest readings: two ZADDs (32 + 8) */
+        pdm_event e = tel(9, T0 + i * H, 100.0 + i);
+        assert_int_equal(pdm_rs_batch_event(b, &e, 1), 0);
+    }
+    assert_int_equal(pdm_rs_batch_commands(b), 2);
+    pdm_event other = tel(10, T0, 5.0); /* another machine: its own */
+    assert_int_equal(pdm_rs_batch_event(b, &other, 1), 0);
+    assert_int_equal(pdm_rs_batch_commands(b), 3);
+    pdm_event again = tel(9, T0 + 40 * H, 140.0); /* machine 9 again: not the last command */
+    assert_int_equal(pdm_rs_batch_event(b, &again, 1), 0);
+    assert_int_equal(pdm_rs_batch_commands(b), 4);
+    pdm_event next = tel(9, T0 + 41 * H, 141.0); /* ... but now it is */
+    assert_int_equal(pdm_rs_batch_event(b, &next, 1), 0);
+    assert_int_equal(pdm_rs_batch_commands(b), 4);
+    pdm_event replace = tel(9, T0 + 3 * H, -1.0); /* not newest: ZREMRANGEBYSCORE + ZADD */
+    assert_int_equal(pdm_rs_batch_event(b, &replace, 0), 0);
+    assert_int_equal(pdm_rs_batch_commands(b), 6);
+    pdm_event err_mark = mark(PDM_EV_ERROR, 9, T0 + 42 * H, 2); /* another key */
+    assert_int_equal(pdm_rs_batch_event(b, &err_mark, 1), 0);
+    pdm_event after = tel(9, T0 + 42 * H, 142.0);
+    assert_int_equal(pdm_rs_batch_event(b, &after, 1), 0);
+    assert_int_equal(pdm_rs_batch_commands(b), 8);
+    assert_int_equal(pdm_rs_batch_exec(r, b, err, sizeof err), 0);
+    pdm_rs_batch_destroy(b);
+
+    pdm_rs_machine m;
+    load_one(r, 9, T0 - H, &m);
+    assert_int_equal(m.n_tel, 43);
+    for (int i = 0; i < 43; i++) {
+        assert_int_equal(m.tel[i].ts, T0 + i * H);
+        assert_true(m.tel[i].v[0] == (i == 3 ? -1.0 : 100.0 + i));
+        assert_true(m.tel[i].v[3] == m.tel[i].v[0] + 3);
+    }
+    assert_int_equal(m.n_err, 1);
+    load_one(r, 10, T0 - H, &m);
+    assert_int_equal(m.n_tel, 1);
+    pdm_redis_destroy(r);
+}
+
 static void test_round_trip_and_idempotence(void **state)
 {
     pdm_redis *r = test_redis_connect();
@@ -554,6 +603,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip_and_idempotence),
+        cmocka_unit_test(test_readings_share_zadds),
         cmocka_unit_test(test_newest_reading_skips_replace),
         cmocka_unit_test(test_trim_and_meta),
         cmocka_unit_test(test_ttl_on_every_key),
