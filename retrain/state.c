@@ -1,6 +1,7 @@
 /* state.c: pdm-retrain's state file, a small JSON document written under a
- * temporary name, fsynced and renamed over the old one, so a crash leaves
- * the old or the new state, never half of one. */
+ * temporary name, fsynced and renamed over the old one
+ * (pdm_write_file_atomic), so a crash leaves the old or the new state, never
+ * half of one. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -115,37 +116,23 @@ static char *state_json(const retrain_state *s)
 
 int retrain_state_save(const char *path, const retrain_state *s, char *errstr, size_t errlen)
 {
-    char tmp[4200];
-    int fd = -1, rc = -1;
-    char *text = state_json(s);
+    char err[PDM_ERRSTR_SIZE];
+    pdm_buf text = {0};
+    char *json = state_json(s);
+    int rc = -1;
 
-    if (!text) {
+    if (!json || pdm_buf_printf(&text, "%s\n", json)) {
         pdm_err(errstr, errlen, "out of memory");
         goto out;
     }
-    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp-%ld", path, (long)getpid()) >= sizeof tmp) {
-        pdm_err(errstr, errlen, "state: path too long: %s", path);
-        goto out;
-    }
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    size_t n = strlen(text);
-    if (fd < 0 || write(fd, text, n) != (ssize_t)n || write(fd, "\n", 1) != 1 || fsync(fd)) {
-        pdm_err(errstr, errlen, "state %s: %s", tmp, strerror(errno));
-        goto out;
-    }
-    close(fd);
-    fd = -1;
-    if (rename(tmp, path)) {
-        pdm_err(errstr, errlen, "state %s: %s", path, strerror(errno));
+    if (pdm_write_file_atomic(path, text.data, text.len, err, sizeof err)) {
+        pdm_err(errstr, errlen, "state: %s", err);
         goto out;
     }
     rc = 0;
 out:
-    if (fd >= 0)
-        close(fd);
-    if (rc)
-        unlink(tmp);
-    free(text);
+    pdm_buf_free(&text);
+    free(json);
     return rc;
 }
 
