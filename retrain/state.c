@@ -4,6 +4,7 @@
  * half of one. */
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,9 @@ void retrain_state_init(retrain_state *s)
 {
     memset(s, 0, sizeof *s);
     s->last_run_ms = INT64_MIN;
+    s->last_success_ms = INT64_MIN;
+    s->candidate_pr_auc = s->current_pr_auc = NAN;
+    s->candidate_warn_precision = s->current_warn_precision = NAN;
 }
 
 static void copy_string(const cJSON *o, const char *key, char *dst, size_t len)
@@ -25,6 +29,30 @@ static void copy_string(const cJSON *o, const char *key, char *dst, size_t len)
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
     if (cJSON_IsString(v))
         snprintf(dst, len, "%s", v->valuestring);
+}
+
+/* The figures behind the metrics (absent from states written before them). */
+static void load_metrics(const cJSON *root, retrain_state *s)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, "last_success_ms");
+    if (cJSON_IsNumber(v))
+        s->last_success_ms = (int64_t)v->valuedouble;
+    v = cJSON_GetObjectItemCaseSensitive(root, "failures_in_row");
+    if (cJSON_IsNumber(v) && v->valuedouble >= 0)
+        s->failures_in_row = v->valueint;
+    const cJSON *scores = cJSON_GetObjectItemCaseSensitive(root, "scores");
+    struct {
+        const char *key;
+        double *v;
+    } keys[] = {{"candidate_pr_auc", &s->candidate_pr_auc},
+                {"current_pr_auc", &s->current_pr_auc},
+                {"candidate_warn_precision", &s->candidate_warn_precision},
+                {"current_warn_precision", &s->current_warn_precision}};
+    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
+        v = cJSON_GetObjectItemCaseSensitive(scores, keys[i].key);
+        if (cJSON_IsNumber(v))
+            *keys[i].v = v->valuedouble;
+    }
 }
 
 static int load_drift(const cJSON *d, pdm_retrain_drift_history *h)
@@ -73,6 +101,7 @@ int retrain_state_load(const char *path, retrain_state *s, char *errstr, size_t 
     }
     if (last)
         s->last_run_ms = (int64_t)last->valuedouble;
+    load_metrics(root, s);
     copy_string(root, "last_trigger", s->last_trigger, sizeof s->last_trigger);
     copy_string(root, "last_decision", s->last_decision, sizeof s->last_decision);
     copy_string(root, "previous_version", s->previous_version, sizeof s->previous_version);
@@ -94,6 +123,20 @@ static char *state_json(const retrain_state *s)
         cJSON_AddNumberToObject(root, "last_run_ms", (double)s->last_run_ms);
         cJSON_AddStringToObject(root, "last_run", pdm_time_format(s->last_run_ms, when));
     }
+    if (s->last_success_ms != INT64_MIN)
+        cJSON_AddNumberToObject(root, "last_success_ms", (double)s->last_success_ms);
+    cJSON_AddNumberToObject(root, "failures_in_row", s->failures_in_row);
+    cJSON *scores = cJSON_AddObjectToObject(root, "scores");
+    const struct {
+        const char *key;
+        double v;
+    } keys[] = {{"candidate_pr_auc", s->candidate_pr_auc},
+                {"current_pr_auc", s->current_pr_auc},
+                {"candidate_warn_precision", s->candidate_warn_precision},
+                {"current_warn_precision", s->current_warn_precision}};
+    for (size_t i = 0; scores && i < sizeof keys / sizeof *keys; i++)
+        if (isfinite(keys[i].v))
+            cJSON_AddNumberToObject(scores, keys[i].key, keys[i].v);
     cJSON_AddStringToObject(root, "last_trigger", s->last_trigger);
     cJSON_AddStringToObject(root, "last_decision", s->last_decision);
     cJSON_AddStringToObject(root, "previous_version", s->previous_version);
