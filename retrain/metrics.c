@@ -1,5 +1,5 @@
 /* metrics.c: pdm-retrain's metrics as a Prometheus text-format document
- * (pdm-retrain --metrics-file writes it for node_exporter's textfile
+ * (pdm-retrain --metrics-textfile writes it for node_exporter's textfile
  * collector; README, "The retraining loop"). A pure function of what the
  * state remembers, so every evaluation, even one with nothing due, writes
  * the same figures again with a new evaluation time. */
@@ -13,7 +13,8 @@ static const char *const decisions[] = {"promoted", "kept",     "failed",
 
 static int gauge(pdm_buf *b, const char *name, const char *help, double v)
 {
-    return pdm_buf_printf(b, "# HELP %s %s\n# TYPE %s gauge\n%s %.17g\n", name, help, name, name, v);
+    return pdm_buf_printf(b, "# HELP %s %s\n# TYPE %s gauge\n%s %.17g\n", name, help, name, name,
+                          v);
 }
 
 /* Label values here are versions and fixed words; a quote or a backslash
@@ -46,13 +47,15 @@ int pdm_retrain_metrics_text(const pdm_retrain_metrics *m, pdm_buf *out)
         rc |= gauge(out, "pdm_retrain_model_trained_timestamp_seconds",
                     "When the current model was trained (its model.json's time; Unix time).",
                     (double)m->model_trained_ms / 1000);
-        rc |= pdm_buf_printf(out, "# HELP pdm_retrain_model_info The current model (MODELS_DIR/current).\n"
-                                  "# TYPE pdm_retrain_model_info gauge\npdm_retrain_model_info{version=\"");
+        rc |= pdm_buf_printf(
+            out, "# HELP pdm_retrain_model_info The current model (MODELS_DIR/current).\n"
+                 "# TYPE pdm_retrain_model_info gauge\npdm_retrain_model_info{version=\"");
         rc |= label_value(out, m->current_version);
         rc |= pdm_buf_printf(out, "\"} 1\n");
     }
-    rc |= pdm_buf_printf(out, "# HELP pdm_retrain_last_decision The last decision (1 for it, 0 for the others).\n"
-                              "# TYPE pdm_retrain_last_decision gauge\n");
+    rc |= pdm_buf_printf(
+        out, "# HELP pdm_retrain_last_decision The last decision (1 for it, 0 for the others).\n"
+             "# TYPE pdm_retrain_last_decision gauge\n");
     for (size_t i = 0; i < sizeof decisions / sizeof *decisions; i++)
         rc |= pdm_buf_printf(out, "pdm_retrain_last_decision{decision=\"%s\"} %d\n", decisions[i],
                              strcmp(m->last_decision, decisions[i]) == 0);

@@ -385,8 +385,8 @@ static int shadow_trial(const retrain_config *cfg, retrain_state *state, run_rep
     char err[PDM_ERRSTR_SIZE];
     const char *cand = state->shadow_candidate;
     read_shadow(cfg, &sh);
-    pdm_retrain_shadow_verdict v =
-        pdm_retrain_shadow_decide(cfg->shadow_hours, &sh, cand, r->reasons[3], sizeof r->reasons[3]);
+    pdm_retrain_shadow_verdict v = pdm_retrain_shadow_decide(cfg->shadow_hours, &sh, cand,
+                                                             r->reasons[3], sizeof r->reasons[3]);
     fprintf(out, "trial of %s: %s\n", cand, r->reasons[3]);
     if (v == PDM_RETRAIN_SHADOW_HOLD || cfg->dry_run)
         return 0;
@@ -432,7 +432,7 @@ static void remember_outcome(retrain_state *state, const run_report *r, int fail
     state->current_warn_precision = t->comparable ? t->current.warn_precision : NAN;
 }
 
-/* Writes --metrics-file from the state (the node_exporter textfile
+/* Writes --metrics-textfile from the state (the node_exporter textfile
  * collector's format, replaced atomically so a scrape never reads half of
  * it). A failure is logged: the decision is taken already. */
 static void write_metrics(const retrain_config *cfg, const retrain_state *state)
@@ -440,7 +440,7 @@ static void write_metrics(const retrain_config *cfg, const retrain_state *state)
     char version[256], err[PDM_ERRSTR_SIZE];
     int64_t model_ms;
     pdm_buf text = {0};
-    if (!cfg->metrics_file || !cfg->metrics_file[0] || cfg->dry_run)
+    if (!cfg->metrics_textfile || !cfg->metrics_textfile[0] || cfg->dry_run)
         return;
     if (current_model(cfg->models, version, sizeof version, &model_ms, err, sizeof err) < 0)
         model_ms = INT64_MIN;
@@ -458,9 +458,9 @@ static void write_metrics(const retrain_config *cfg, const retrain_state *state)
         .current_warn_precision = state->current_warn_precision,
     };
     if (pdm_retrain_metrics_text(&m, &text))
-        pdm_log(PDM_LOG_WARN, "--metrics-file: out of memory");
-    else if (pdm_write_file_atomic(cfg->metrics_file, text.data, text.len, err, sizeof err))
-        pdm_log(PDM_LOG_WARN, "--metrics-file: %s", err);
+        pdm_log(PDM_LOG_WARN, "--metrics-textfile: out of memory");
+    else if (pdm_write_file_atomic(cfg->metrics_textfile, text.data, text.len, err, sizeof err))
+        pdm_log(PDM_LOG_WARN, "--metrics-textfile: %s", err);
     pdm_buf_free(&text);
 }
 

@@ -69,7 +69,7 @@ typedef struct {
     int dry_run;
     int force;
     char *log_level;
-    char *metrics_file;
+    char *metrics_textfile;
     train_config train; /* the trainer's options (data, promote, mlruns set per run) */
     /* parsed */
     int64_t every_ms, interval_ms;

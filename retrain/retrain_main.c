@@ -111,7 +111,8 @@ static const pdm_option options[] = {
     {"seed", 0, "PDM_RETRAIN_SEED", PDM_OPT_INT, T(seed), "42", "S", "Trainer: random seed.", 0},
     {"predictor", 0, "PDM_RETRAIN_PREDICTOR", PDM_OPT_STRING, T(predictor), "native", "NAME",
      "Trainer: who scores the evaluation rows (native or xgboost).", 0},
-    {"metrics-file", 0, "PDM_RETRAIN_METRICS_FILE", PDM_OPT_STRING, O(metrics_file), NULL, "FILE",
+    {"metrics-textfile", 0, "PDM_RETRAIN_METRICS_TEXTFILE", PDM_OPT_STRING, O(metrics_textfile),
+     NULL, "FILE",
      "After every evaluation (and rollback), write pdm-retrain's metrics (pdm_retrain_*: last "
      "evaluation and run, failures in a row, the current model's training time, the last "
      "decision, the candidate's and current model's scores) to FILE in Prometheus' text format, "

@@ -163,7 +163,7 @@ int pdm_retrain_shadow_ok(double required_hours, const pdm_retrain_shadow *s,
 int pdm_retrain_days(const char *newest, int days, int holdout_days, char *from_day,
                      char *split_day, char *errstr, size_t errlen);
 
-/* ---- metrics (pdm-retrain --metrics-file) ---------------------------------------- */
+/* ---- metrics (pdm-retrain --metrics-textfile) ---------------------------------------- */
 
 /* What the metrics say: the evaluation, the runs the state remembers and the
  * scores of the last candidate. Times are ms since the epoch, INT64_MIN for

@@ -34,10 +34,10 @@ pdm_tmpdir >/dev/null
 T=$PDM_TMP
 B=$PDM_BIN
 M=$T/models
-R=(--models "$M" --archive "$T/arc" --mlruns "$T/mlruns" --work "$T" --nthread 1 --metrics-file "$T/retrain.prom")
+R=(--models "$M" --archive "$T/arc" --mlruns "$T/mlruns" --work "$T" --nthread 1 --metrics-textfile "$T/retrain.prom")
 
 link() { readlink "$M/current"; }
-# metric NAME[{LABELS}]: its value in --metrics-file (empty if absent).
+# metric NAME[{LABELS}]: its value in --metrics-textfile (empty if absent).
 metric() { awk -v n="$1" '$1 == n { print $2 }' "$T/retrain.prom"; }
 # replay DIR: every CSV row into the product's per-type topics.
 replay() {
