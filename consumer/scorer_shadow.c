@@ -40,7 +40,7 @@ struct scorer_shadow {
     double *explain_rows;
     pdm_risk *explain;
     /* metrics */
-    pdm_metric *m_precision, *m_recall, *m_alerts, *m_caught, *m_events;
+    pdm_metric *m_precision, *m_recall, *m_alerts, *m_caught, *m_lead, *m_events;
 };
 
 double scorer_shadow_hours(int64_t from_ms, int64_t to_ms)
@@ -441,6 +441,7 @@ static void collect_one(scorer_shadow *sh, const char *role, const char *version
     pdm_metric_set(pdm_metric_with(sh->m_recall, v), p->all.recall);
     pdm_metric_set(pdm_metric_with(sh->m_alerts, v), (double)p->alerts);
     pdm_metric_set(pdm_metric_with(sh->m_caught, v), (double)p->all.caught);
+    pdm_metric_set(pdm_metric_with(sh->m_lead, v), p->lead_time_median_hours);
 }
 
 void scorer_shadow_collect(scorer_shadow *sh)
@@ -486,10 +487,15 @@ static int register_metrics(scorer_shadow *sh, pdm_registry *r, char *errstr, si
     sh->m_caught = pdm_registry_gauge(r, "pdm_trial_failures_caught",
                                       "Failures each model alerted on within its horizon.", rv, 2,
                                       msg, sizeof msg);
+    sh->m_lead = pdm_registry_gauge(r, "pdm_trial_lead_time_hours",
+                                    "Median lead time of the failures each model caught, from "
+                                    "its earliest alert before each (to the hour; NaN: none).",
+                                    rv, 2, msg, sizeof msg);
     sh->m_events = pdm_registry_gauge(r, "pdm_shadow_risk_events",
                                       "RiskEvents the shadow model produced to --shadow-topic.",
                                       vl, 2, msg, sizeof msg);
-    if (!sh->m_precision || !sh->m_recall || !sh->m_alerts || !sh->m_caught || !sh->m_events)
+    if (!sh->m_precision || !sh->m_recall || !sh->m_alerts || !sh->m_caught || !sh->m_lead ||
+        !sh->m_events)
         return pdm_err(errstr, errlen, "metrics: %s", msg);
     return 0;
 }

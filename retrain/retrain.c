@@ -385,8 +385,8 @@ static int shadow_trial(const retrain_config *cfg, retrain_state *state, run_rep
     char err[PDM_ERRSTR_SIZE];
     const char *cand = state->shadow_candidate;
     read_shadow(cfg, &sh);
-    pdm_retrain_shadow_verdict v =
-        pdm_retrain_shadow_decide(cfg->shadow_hours, &sh, cand, r->reasons[3], sizeof r->reasons[3]);
+    pdm_retrain_shadow_verdict v = pdm_retrain_shadow_decide(cfg->shadow_hours, &sh, cand,
+                                                             r->reasons[3], sizeof r->reasons[3]);
     fprintf(out, "trial of %s: %s\n", cand, r->reasons[3]);
     if (v == PDM_RETRAIN_SHADOW_HOLD || cfg->dry_run)
         return 0;
@@ -415,6 +415,55 @@ static int shadow_trial(const retrain_config *cfg, retrain_state *state, run_rep
     return 1;
 }
 
+/* The run's outcome as the metrics report it: failures in a row, the last
+ * success and the scores it compared. */
+static void remember_outcome(retrain_state *state, const run_report *r, int failed)
+{
+    if (failed) {
+        state->failures_in_row++;
+        return;
+    }
+    const train_result *t = &r->result;
+    state->failures_in_row = 0;
+    state->last_success_ms = state->last_run_ms;
+    state->candidate_pr_auc = r->trained ? t->candidate.pr_auc : NAN;
+    state->candidate_warn_precision = r->trained ? t->candidate.warn_precision : NAN;
+    state->current_pr_auc = t->comparable ? t->current.pr_auc : NAN;
+    state->current_warn_precision = t->comparable ? t->current.warn_precision : NAN;
+}
+
+/* Writes --metrics-textfile from the state (the node_exporter textfile
+ * collector's format, replaced atomically so a scrape never reads half of
+ * it). A failure is logged: the decision is taken already. */
+static void write_metrics(const retrain_config *cfg, const retrain_state *state)
+{
+    char version[256], err[PDM_ERRSTR_SIZE];
+    int64_t model_ms;
+    pdm_buf text = {0};
+    if (!cfg->metrics_textfile || !cfg->metrics_textfile[0] || cfg->dry_run)
+        return;
+    if (current_model(cfg->models, version, sizeof version, &model_ms, err, sizeof err) < 0)
+        model_ms = INT64_MIN;
+    pdm_retrain_metrics m = {
+        .now_ms = pdm_now_ms(),
+        .last_run_ms = state->last_run_ms,
+        .last_success_ms = state->last_success_ms,
+        .failures_in_row = state->failures_in_row,
+        .model_trained_ms = model_ms,
+        .current_version = version,
+        .last_decision = state->last_decision,
+        .candidate_pr_auc = state->candidate_pr_auc,
+        .current_pr_auc = state->current_pr_auc,
+        .candidate_warn_precision = state->candidate_warn_precision,
+        .current_warn_precision = state->current_warn_precision,
+    };
+    if (pdm_retrain_metrics_text(&m, &text))
+        pdm_log(PDM_LOG_WARN, "--metrics-textfile: out of memory");
+    else if (pdm_write_file_atomic(cfg->metrics_textfile, text.data, text.len, err, sizeof err))
+        pdm_log(PDM_LOG_WARN, "--metrics-textfile: %s", err);
+    pdm_buf_free(&text);
+}
+
 /* Acts on a fired trigger: the plan (dry run), or training and the
  * decision, recorded (a failure too) and counted as a run in the state. */
 static int act(const retrain_config *cfg, retrain_state *state, run_report *r, FILE *out,
@@ -435,6 +484,7 @@ static int act(const retrain_config *cfg, retrain_state *state, run_report *r, F
     r->decision = failed ? "failed" : r->result.promoted ? "promoted" : "kept";
     snprintf(r->model_version, sizeof r->model_version, "%s", r->result.version);
     state->last_run_ms = pdm_now_ms();
+    remember_outcome(state, r, failed);
     snprintf(state->last_trigger, sizeof state->last_trigger, "%s",
              pdm_retrain_trigger_name(r->trigger));
     if (!failed && r->result.promoted && r->current_version[0] &&
@@ -456,7 +506,7 @@ int retrain_run_once(const retrain_config *cfg, FILE *out, char *errstr, size_t 
     retrain_state state;
     run_report *r = calloc(1, sizeof *r);
     int64_t model_ms;
-    int rc = -1, lock = -1;
+    int rc = -1, lock = -1, loaded = 0;
 
     if (!r)
         return pdm_err(errstr, errlen, "out of memory");
@@ -472,6 +522,7 @@ int retrain_run_once(const retrain_config *cfg, FILE *out, char *errstr, size_t 
         if (shadow_trial(cfg, &state, r, out) == 0)
             fprintf(out, "trigger: none: a candidate is on trial\n");
         rc = cfg->dry_run ? 0 : retrain_state_save(cfg->state, &state, errstr, errlen);
+        loaded = 1;
         goto out;
     }
     decide(cfg, &state, model_ms, r);
@@ -480,6 +531,7 @@ int retrain_run_once(const retrain_config *cfg, FILE *out, char *errstr, size_t 
     if (r->trigger == PDM_RETRAIN_NONE) {
         fprintf(out, "trigger: none: nothing to do\n");
         rc = cfg->dry_run ? 0 : retrain_state_save(cfg->state, &state, errstr, errlen);
+        loaded = 1;
         goto out;
     }
     fprintf(out, "trigger: %s\n", pdm_retrain_trigger_name(r->trigger));
@@ -489,7 +541,10 @@ int retrain_run_once(const retrain_config *cfg, FILE *out, char *errstr, size_t 
         if (retrain_state_save(cfg->state, &state, err, sizeof err) && rc == 0)
             rc = pdm_err(errstr, errlen, "%s", err);
     }
+    loaded = 1;
 out:
+    if (loaded)
+        write_metrics(cfg, &state);
     retrain_state_unlock(lock);
     fflush(out);
     free(r);
@@ -541,6 +596,7 @@ int retrain_rollback(const retrain_config *cfg, const char *version, FILE *out, 
     snprintf(state.last_decision, sizeof state.last_decision, "rolled_back");
     if (retrain_state_save(cfg->state, &state, errstr, errlen))
         goto out;
+    write_metrics(cfg, &state);
     if (record(cfg, "rollback", r, err, sizeof err))
         pdm_log(PDM_LOG_WARN, "%s", err);
     rc = 0;

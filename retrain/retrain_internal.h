@@ -20,7 +20,11 @@ int retrain_http_get(const char *base_url, const char *path, const char *token, 
  * atomically): its last training run, the model a promotion replaced (what
  * `rollback` returns to) and the drift windows seen. */
 typedef struct {
-    int64_t last_run_ms; /* INT64_MIN never */
+    int64_t last_run_ms;     /* INT64_MIN never */
+    int64_t last_success_ms; /* the last run that trained and decided; INT64_MIN never */
+    int failures_in_row;     /* training runs in a row that failed */
+    /* the last candidate's scores and the then current model's (NaN unknown) */
+    double candidate_pr_auc, current_pr_auc, candidate_warn_precision, current_warn_precision;
     char last_trigger[16];
     char last_decision[16];
     char previous_version[256]; /* a version directory's name; "" none */
@@ -65,6 +69,7 @@ typedef struct {
     int dry_run;
     int force;
     char *log_level;
+    char *metrics_textfile;
     train_config train; /* the trainer's options (data, promote, mlruns set per run) */
     /* parsed */
     int64_t every_ms, interval_ms;

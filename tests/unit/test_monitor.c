@@ -597,6 +597,50 @@ static void test_perf_incidents(void **state)
     pdm_perf_destroy(p);
 }
 
+/* Lead time of each caught failure: from the earliest alert or incident
+ * opening that caught it; the mean and the median (to the hour) over them;
+ * missed failures have none. */
+static void test_perf_lead_times(void **state)
+{
+    (void)state;
+    pdm_perf *p = perf_new(30);
+    pdm_perf_stats s;
+    int64_t t0 = 100 * DAY;
+    pdm_perf_get(p, &s);
+    assert_int_equal(s.lead_times, 0);
+    assert_true(isnan(s.lead_time_mean_hours) && isnan(s.lead_time_median_hours));
+    cJSON *j = pdm_perf_to_json(&s);
+    const cJSON *lead = cJSON_GetObjectItemCaseSensitive(j, "lead_time_hours");
+    assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(lead, "median")));
+    cJSON_Delete(j);
+    /* m1: alerts at t0 and t0 + 5 h, failure at t0 + 20 h: 20 h (the earliest) */
+    pdm_perf_alert(p, 1, t0);
+    pdm_perf_alert(p, 1, t0 + 5 * H);
+    pdm_perf_failure(p, 1, t0 + 20 * H);
+    /* m2: 1 h; m3: an incident open 72 h before the failure: 72 h */
+    pdm_perf_alert(p, 2, t0 + 2 * H);
+    pdm_perf_failure(p, 2, t0 + 3 * H);
+    pdm_perf_incident(p, 3, t0);
+    pdm_perf_failure(p, 3, t0 + 72 * H);
+    /* m4: missed (its alert expired): no lead time; m1 again, the same
+     * breakdown's second component: counted once */
+    pdm_perf_alert(p, 4, t0);
+    pdm_perf_failure(p, 4, t0 + 30 * H);
+    pdm_perf_failure(p, 1, t0 + 20 * H);
+    pdm_perf_get(p, &s);
+    assert_int_equal(s.all.caught, 3);
+    assert_int_equal(s.all.missed, 1);
+    assert_int_equal(s.lead_times, 3);
+    assert_true(fabs(s.lead_time_mean_hours - 31.0) < 1e-9);
+    assert_true(fabs(s.lead_time_median_hours - 20.0) < 1e-9);
+    j = pdm_perf_to_json(&s);
+    lead = cJSON_GetObjectItemCaseSensitive(j, "lead_time_hours");
+    assert_int_equal(cJSON_GetObjectItemCaseSensitive(lead, "caught")->valueint, 3);
+    assert_true(fabs(cJSON_GetObjectItemCaseSensitive(lead, "median")->valuedouble - 20.0) < 1e-9);
+    cJSON_Delete(j);
+    pdm_perf_destroy(p);
+}
+
 static void test_perf_alert_sequences(void **state)
 {
     pdm_perf *p = perf_new(30);
@@ -827,6 +871,7 @@ int main(void)
         cmocka_unit_test(test_drift_formula),        cmocka_unit_test(test_drift_windows_by_time),
         cmocka_unit_test(test_perf_empty),           cmocka_unit_test(test_perf_horizon_boundaries),
         cmocka_unit_test(test_perf_alert_sequences), cmocka_unit_test(test_perf_incidents),
+        cmocka_unit_test(test_perf_lead_times),
         cmocka_unit_test(test_perf_machines_apart),  cmocka_unit_test(test_perf_rolling_window),
         cmocka_unit_test(test_perf_bounded_state),   cmocka_unit_test(test_perf_machines_bounded),
     };
