@@ -405,6 +405,14 @@ typedef struct {
     size_t first;
 } rs_cmd;
 
+/* A newest reading held back to share a ZADD with its machine's others. */
+typedef struct {
+    int32_t machine;
+    uint32_t seq; /* arrival order: a machine's readings keep theirs */
+    int64_t ts;
+    unsigned char member[TEL_MEMBER];
+} rs_reading;
+
 struct pdm_rs_batch {
     int transaction; /* sent in MULTI ... EXEC (the epoch fence) */
     rs_cmd *cmds;
@@ -412,6 +420,8 @@ struct pdm_rs_batch {
     size_t *arg_off, *arg_len; /* every command's arguments: arena offset, length */
     size_t n_args, cap_args;
     pdm_buf arena;
+    rs_reading *held; /* newest readings not yet made commands */
+    size_t n_held, cap_held;
 };
 
 pdm_rs_batch *pdm_rs_batch_new(void) { return calloc(1, sizeof(pdm_rs_batch)); }
@@ -423,6 +433,7 @@ void pdm_rs_batch_destroy(pdm_rs_batch *b)
     free(b->cmds);
     free(b->arg_off);
     free(b->arg_len);
+    free(b->held);
     pdm_buf_free(&b->arena);
     free(b);
 }
@@ -432,12 +443,21 @@ void pdm_rs_batch_reset(pdm_rs_batch *b)
     b->n = 0;
     b->n_args = 0;
     b->arena.len = 0;
+    b->n_held = 0;
 }
 
-size_t pdm_rs_batch_commands(const pdm_rs_batch *b) { return b->n; }
+static int flush_held(pdm_rs_batch *b);
+
+size_t pdm_rs_batch_commands(pdm_rs_batch *b)
+{
+    /* Out of memory while flushing: the batch then fails to send. */
+    return flush_held(b) ? b->n + 1 : b->n;
+}
 
 static rs_cmd *cmd_new(pdm_rs_batch *b)
 {
+    if (flush_held(b))
+        return NULL;
     if (b->n == b->cap) {
         size_t cap = b->cap ? b->cap * 2 : 256;
         rs_cmd *c = realloc(b->cmds, cap * sizeof *c);
@@ -491,22 +511,66 @@ static int args(pdm_rs_batch *b, rs_cmd *c, int n, ...)
     return rc;
 }
 
-/* The batch's last command if it is a ZADD to key k with room for one
- * more pair, else NULL. */
-static rs_cmd *last_zadd(pdm_rs_batch *b, const char *k)
+/* ---- readings held back ----------------------------------------------------
+ * A batch's readings arrive in stream order, its machines interleaved, one
+ * ZADD each. A newest reading (see pdm_rs_batch_event) is held back
+ * instead, and the held ones go out grouped by machine, up to TEL_PAIRS to
+ * a ZADD, before any other command enters the batch (or it is sent): so
+ * every command that may depend on them (a replacement's ZREMRANGEBYSCORE,
+ * a trim, an expiry, which needs the key to exist) still follows them,
+ * and each machine's readings keep their order. The result in Redis is
+ * that of one ZADD per reading, for a fraction of the commands. */
+
+static int hold(pdm_rs_batch *b, int32_t machine, int64_t ts, const unsigned char *member)
 {
-    if (!b->n)
-        return NULL;
-    rs_cmd *c = &b->cmds[b->n - 1];
-    if (c->argc < 4 || c->argc + 2 > MAX_ARGS)
-        return NULL;
-    size_t klen = strlen(k);
-    const char *a0 = b->arena.data + b->arg_off[c->first];
-    const char *a1 = b->arena.data + b->arg_off[c->first + 1];
-    return b->arg_len[c->first] == 4 && memcmp(a0, "ZADD", 4) == 0 &&
-                   b->arg_len[c->first + 1] == klen && memcmp(a1, k, klen) == 0
-               ? c
-               : NULL;
+    if (b->n_held == b->cap_held) {
+        size_t cap = b->cap_held ? 2 * b->cap_held : 256;
+        rs_reading *h = realloc(b->held, cap * sizeof *h);
+        if (!h)
+            return -1;
+        b->held = h;
+        b->cap_held = cap;
+    }
+    rs_reading *r = &b->held[b->n_held];
+    r->machine = machine;
+    r->seq = (uint32_t)b->n_held++;
+    r->ts = ts;
+    memcpy(r->member, member, TEL_MEMBER);
+    return 0;
+}
+
+static int by_machine(const void *pa, const void *pb)
+{
+    const rs_reading *a = pa, *b = pb;
+    if (a->machine != b->machine)
+        return a->machine < b->machine ? -1 : 1;
+    return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+static int flush_held(pdm_rs_batch *b)
+{
+    size_t n = b->n_held;
+    if (!n)
+        return 0;
+    b->n_held = 0; /* cmd_new and arg below must not flush again */
+    qsort(b->held, n, sizeof *b->held, by_machine);
+    for (size_t i = 0; i < n;) {
+        char k[64];
+        key(k, sizeof k, b->held[i].machine, "tel");
+        rs_cmd *c = cmd_new(b);
+        if (!c || arg(b, c, "ZADD", 4) || arg(b, c, k, strlen(k)))
+            return -1;
+        size_t end = i;
+        while (end < n && end - i < TEL_PAIRS && b->held[end].machine == b->held[i].machine)
+            end++;
+        for (; i < end; i++) {
+            char score[24];
+            size_t len = pdm_fmt_i64(score, b->held[i].ts);
+            if (arg(b, c, score, len) || arg(b, c, b->held[i].member, TEL_MEMBER))
+                return -1;
+        }
+    }
+    return 0;
 }
 
 int pdm_rs_batch_event(pdm_rs_batch *b, const pdm_event *ev, int newest)
@@ -526,11 +590,11 @@ int pdm_rs_batch_event(pdm_rs_batch *b, const pdm_event *ev, int newest)
         /* The later reading at a ts replaces the earlier one; a reading
          * newer than any applied has nothing to replace (a replayed one
          * re-adds its identical member). */
-        if (!newest &&
-            (!(c = cmd_new(b)) || args(b, c, 4, "ZREMRANGEBYSCORE", k, score, score)))
+        if (newest)
+            return hold(b, ev->machine_id, ev->ts, member);
+        if (flush_held(b) ||
+            !(c = cmd_new(b)) || args(b, c, 4, "ZREMRANGEBYSCORE", k, score, score))
             return -1;
-        if ((c = last_zadd(b, k)))
-            return args(b, c, 1, score) || arg(b, c, member, TEL_MEMBER);
         if (!(c = cmd_new(b)) || args(b, c, 3, "ZADD", k, score) ||
             arg(b, c, member, TEL_MEMBER))
             return -1;
@@ -700,6 +764,8 @@ static int append_cmd(pdm_redis *r, const pdm_rs_batch *b, const rs_cmd *c)
 
 int pdm_rs_batch_send(pdm_redis *r, pdm_rs_batch *b, char *errstr, size_t errlen)
 {
+    if (flush_held(b))
+        return pdm_err(errstr, errlen, "redis %s: out of memory", r->desc);
     if (!pdm_redis_connected(r) && pdm_redis_connect(r, errstr, errlen))
         return -1;
     b->transaction = r->epoch[0] != '\0';
