@@ -166,8 +166,11 @@ static finish_result finish_pending(pdm_scorer *s, const scorer_batch *cur, int 
         }
         if (!err && until == FINISH_COMMIT_SENT)
             return FINISH_DONE;
-        if (!err)
+        if (!err) {
+            scorer_stage before = scorer_stages_enter(&s->stages, SCORER_STAGE_COMMIT);
             err = scorer_kafka_commit_wait(&s->kafka);
+            scorer_stages_enter(&s->stages, before);
+        }
         p->commit_sent = 0; /* a failed one is sent again */
         if (err)
             return commit_refused(s, cur, rewind, err);

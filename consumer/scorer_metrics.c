@@ -77,7 +77,8 @@ static const family_spec families[] = {
     {COUNTER, "pdm_loop_seconds_total",
      "Wall time of the scoring loop's thread by stage: wait (for messages), decode, load (the "
      "state round trip), apply (events and features), score, decide, explain (TreeSHAP), observe, "
-     "shadow, finish (the previous batch's delivery and commit), write (Redis), produce, other.",
+     "shadow, finish (waiting for the previous batch's delivery), commit (its offsets), write "
+     "(Redis), produce, other.",
      "stage", AT(stage_wall_by_stage), NONE, NULL, 0},
     {COUNTER, "pdm_loop_cpu_seconds_total",
      "CPU time of the scoring loop's thread by stage (see pdm_loop_seconds_total); the rest of "

@@ -7,7 +7,7 @@
 
 static const char *const names[SCORER_STAGES] = {
     "wait",    "decode",  "load",   "apply", "score",   "decide", "explain",
-    "observe", "shadow",  "finish", "write", "produce", "other",
+    "observe", "shadow",  "finish", "commit", "write", "produce", "other",
 };
 
 const char *scorer_stage_name(scorer_stage s)

@@ -22,7 +22,8 @@ typedef enum {
     SCORER_STAGE_EXPLAIN, /* TreeSHAP reasons for the rows that carry them */
     SCORER_STAGE_OBSERVE, /* metrics, drift and live performance of the rows */
     SCORER_STAGE_SHADOW,  /* the shadow model (--shadow-model) */
-    SCORER_STAGE_FINISH,  /* the previous batch: its delivery and commit */
+    SCORER_STAGE_FINISH,  /* the previous batch: waiting for its output's delivery */
+    SCORER_STAGE_COMMIT,  /* ... and for its offsets' commit */
     SCORER_STAGE_WRITE,   /* the batch's Redis writes and waiting for their answer */
     SCORER_STAGE_PRODUCE, /* silence tracking, the feature dump, encoding and producing */
     SCORER_STAGE_OTHER,   /* the rest: model reloads, polls, freeing messages */
