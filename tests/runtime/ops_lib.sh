@@ -38,6 +38,7 @@ COUNTERS = {
     "pdm_dlq_messages_total": set(), "pdm_rows_scored_total": set(),
     "pdm_risk_events_total": {"level"}, "pdm_redis_errors_total": set(),
     "pdm_offset_commits_total": set(), "pdm_delivery_failures_total": set(),
+    "pdm_loop_seconds_total": {"stage"}, "pdm_loop_cpu_seconds_total": {"stage"},
     "pdm_model_reloads_total": set(), "pdm_state_lost_total": set(),
     "pdm_state_cache_lookups_total": {"result"},
     "pdm_alerts_true_positive_total": set(), "pdm_alerts_false_positive_total": set(),
