@@ -11,11 +11,17 @@
 # - SIGHUP after the certificate files are replaced serves the new
 #   certificate (its serial, seen by s_client) without a restart, and a
 #   SIGHUP with a key that does not match keeps the running certificate;
+# - malformed requests over TLS (100 KB URL and header, HTTP/2 preface,
+#   Content-Length -1, two lengths, a bad chunk, an unknown coding), as a
+#   connection's first request, as the second of a kept-alive one and
+#   pipelined, each get one JSON answer with its status, then the close;
+#   good requests kept alive, pipelined and with bodies are served
+#   (scorer_http_errors.py; s_client for one case);
 # - more slow TLS clients than slots (a header byte every 0.25 s) are each
 #   closed within --http-request-timeout and /healthz answers meanwhile;
 # - a second scorer requiring client certificates (--http-tls-client-ca):
-#   served with the client's certificate, refused without one and with the
-#   stranger's; its --http-per-ip-limit closes a fifth connection from one
+#   served with the client's certificate (the malformed requests above
+#   too), refused without one and with the stranger's; its --http-per-ip-limit closes a fifth connection from one
 #   address at once.
 set -euo pipefail
 source "$PDM_SOURCE_DIR/tests/harness.sh"
@@ -101,6 +107,20 @@ A=(--cacert "$C/ca.crt" -H "Authorization: Bearer $admin_token")
 grep -q '"error":"this token does not reach /v1/admin/' "$T/body" || pdm_fail "403 body: $(cat "$T/body")"
 [ "$(code POST /v1/admin/reload "${A[@]}")" = 200 ] || pdm_fail "reload with the admin token: $(cat "$T/body")"
 
+# Malformed requests over TLS (first, kept-alive second, pipelined): one JSON
+# answer each; good requests (kept alive, pipelined, POST bodies) served.
+python3 "$PDM_SOURCE_DIR/tests/runtime/scorer_http_errors.py" "$port" "$read_token" \
+  --tls "$C/ca.crt" >"$T/errors.log" 2>&1 || pdm_fail "over TLS: $(tail -3 "$T/errors.log")"
+cat "$T/errors.log"
+# The same, by openssl s_client: the HTTP/2 preface as the second request.
+printf 'GET /healthz HTTP/1.1\r\nHost: t\r\n\r\nPRI * HTTP/2.0\r\n\r\nSM\r\n\r\n' \
+  | timeout 10 openssl s_client -quiet -ign_eof -connect "127.0.0.1:$port" -CAfile "$C/ca.crt" \
+    -verify_return_error >"$T/sclient.out" 2>/dev/null || true
+[ "$(grep -o 'HTTP/1\.[01] [0-9][0-9][0-9] ' "$T/sclient.out" | tr '\n' ,)" = "HTTP/1.1 200 ,HTTP/1.1 505 ," ] \
+  && grep -qx 'Content-Type: application/json.\?' "$T/sclient.out" \
+  && grep -q '{"error":"only HTTP/1.0 and HTTP/1.1 are served"}$' "$T/sclient.out" \
+  || pdm_fail "s_client, HTTP/2 preface after a good request: $(cat "$T/sclient.out")"
+
 # serial: the serving certificate's serial as s_client sees it.
 serial() {
   openssl s_client -connect "127.0.0.1:$port" -CAfile "$C/ca.crt" -verify_return_error \
@@ -142,6 +162,9 @@ grep -q "with client certificates" "$T/scorer-m.log" || pdm_fail "log: $(grep li
 [ "$(code GET /healthz --cacert "$C/ca.crt")" = 000 ] || pdm_fail "served without a client certificate"
 [ "$(code GET /healthz --cacert "$C/ca.crt" --cert "$C/intruder.crt" --key "$C/intruder.key")" = 000 ] \
   || pdm_fail "served with a certificate of another CA"
+python3 "$PDM_SOURCE_DIR/tests/runtime/scorer_http_errors.py" "$port" "" --tls "$C/ca.crt" \
+  --cert "$C/client.crt" --key "$C/client.key" >"$T/errors-m.log" 2>&1 \
+  || pdm_fail "with client certificates: $(tail -3 "$T/errors-m.log")"
 python3 - "$port" <<'PY' || pdm_fail "--http-per-ip-limit 4 did not close the fifth connection"
 import socket, sys, time
 conns = [socket.create_connection(("127.0.0.1", int(sys.argv[1]))) for _ in range(5)]
