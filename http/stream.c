@@ -99,7 +99,7 @@ static int emit_chunked(http_stream *s, pdm_buf *out)
         int blank = (eol - p == 1) || (eol - p == 2 && p[0] == '\r');
         if (blank && !first) {
             if (pdm_buf_printf(out, "Content-Length: %zu\r\n\r\n", s->body.len) ||
-                pdm_buf_append(out, s->body.data, s->body.len))
+                (s->body.len && pdm_buf_append(out, s->body.data, s->body.len)))
                 return -1;
             break;
         }
