@@ -159,6 +159,25 @@ static int hand_over(http_gate *g, gate_conn *c)
     return 0;
 }
 
+/* The daemon would not take the connection (out of descriptors or
+ * memory): nothing was answered on it yet, so the gate answers itself, as
+ * JSON, and the connection ends after it. */
+static void answer_busy(gate_conn *c)
+{
+    static const char body[] = "{\"error\":\"the server is busy, try again\"}";
+    c->up.len = c->up_off = 0;
+    c->refused = 1; /* what else the client sends is dropped */
+    c->daemon_eof = 1;
+    if (c->peer >= 0)
+        close(c->peer);
+    c->peer = -1;
+    if (pdm_buf_printf(&c->down,
+                       "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+                       "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
+                       sizeof body - 1, body))
+        c->dead = 1;
+}
+
 /* The TLS handshake, one step. 1 progress, 0 waiting, -1 failed. */
 static int handshake(http_gate *g, gate_conn *c)
 {
@@ -213,7 +232,7 @@ static int read_client(http_gate *g, gate_conn *c)
             c->dead = 1;
     }
     if (!c->handed && pending(&c->up, c->up_off) && hand_over(g, c))
-        c->dead = 1;
+        answer_busy(c);
     return 1;
 }
 

@@ -566,18 +566,19 @@ int pdm_http_start(pdm_http *s, char *errstr, size_t errlen)
         /* A head the gate passes (16 KiB at most) must never meet the
          * daemon's own 431, which comes near half this. */
         {MHD_OPTION_CONNECTION_MEMORY_LIMIT, 64 * 1024, NULL},
-        /* The gate keeps the limit; the daemon gets room to spare, since a
-         * pool splits its limit among threads and would refuse a
-         * connection its chosen share cannot hold. */
+        /* The gate keeps the limits (connections, per address); the daemon
+         * gets room to spare, since a pool splits its limit among threads
+         * and would refuse a connection its chosen share cannot hold, and
+         * the daemon notices a connection the gate closed a moment later. */
         {MHD_OPTION_CONNECTION_LIMIT,
-         (intptr_t)s->cfg.connection_limit * (s->cfg.threads > 1 ? s->cfg.threads : 1), NULL},
+         (intptr_t)s->cfg.connection_limit * 2 * (s->cfg.threads > 1 ? s->cfg.threads : 1),
+         NULL},
         {MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)s->cfg.timeout_s, NULL},
         {MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)on_uri, s},
         {MHD_OPTION_UNESCAPE_CALLBACK, (intptr_t)on_unescape, NULL},
         {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, s},
         {MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, s},
         {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)quiet_logger, NULL},
-        {MHD_OPTION_PER_IP_CONNECTION_LIMIT, (intptr_t)s->cfg.per_ip_limit, NULL},
         {s->cfg.threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END,
          (intptr_t)s->cfg.threads, NULL},
         {MHD_OPTION_END, 0, NULL},

@@ -59,15 +59,11 @@ void http_guard_closed(http_guard *g, void **socket_context);
 void http_guard_answering(http_guard *g, struct MHD_Connection *conn);
 void http_guard_answered(http_guard *g, struct MHD_Connection *conn);
 unsigned long long http_guard_cut_total(http_guard *g);
-/* Connections the daemon holds now, or is being handed by the gate. */
-size_t http_guard_open_count(http_guard *g);
 /* The gate accepted socket fd at accepted_at (monotonic s) and hands it to
  * the daemon now: its first request's deadline counts from then. */
 void http_guard_accepted(http_guard *g, int fd, double accepted_at);
 /* The daemon refused (and closed) socket fd the gate handed it. */
 void http_guard_handover_failed(http_guard *g, int fd);
-/* Connections the daemon holds from the client address addr. */
-size_t http_guard_count_address(http_guard *g, const struct sockaddr_storage *addr);
 /* 1 if a and b are the same IPv4 or IPv6 address (ports aside). */
 int http_same_address(const struct sockaddr_storage *a, const struct sockaddr_storage *b);
 /* Counts a connection cut elsewhere (by the gate) in cut_total. */
