@@ -379,7 +379,9 @@ static void pump(http_gate *g, gate_conn *c)
         drop(g, c);
         return;
     }
-    unsigned want = EPOLLRDHUP;
+    /* Level-triggered: a hang-up already seen would be reported again and
+     * again, so it is asked for only until seen. */
+    unsigned want = c->client_eof ? 0 : EPOLLRDHUP;
     if (c->closing)
         want |= EPOLLIN;
     else if (c->tls && !c->handshaken)
