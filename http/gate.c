@@ -115,6 +115,7 @@ static void drop(http_gate *g, gate_conn *c)
     }
     if (c->tls)
         gnutls_deinit(c->tls);
+    c->tls = NULL;
     close(c->fd);
     if (c->prev)
         c->prev->next = c->next;
@@ -159,18 +160,26 @@ static int hand_over(http_gate *g, gate_conn *c)
     return 0;
 }
 
+/* The daemon's end is closed (its socket is out of the epoll set): what
+ * it answered must reach the client within the idle timeout. */
+static void daemon_gone(http_gate *g, gate_conn *c)
+{
+    if (c->peer >= 0)
+        close(c->peer);
+    c->peer = -1;
+    c->daemon_eof = 1;
+    c->deadline = pdm_monotonic_s() + g->idle_s;
+}
+
 /* The daemon would not take the connection (out of descriptors or
  * memory): nothing was answered on it yet, so the gate answers itself, as
  * JSON, and the connection ends after it. */
-static void answer_busy(gate_conn *c)
+static void answer_busy(http_gate *g, gate_conn *c)
 {
     static const char body[] = "{\"error\":\"the server is busy, try again\"}";
     c->up.len = c->up_off = 0;
     c->refused = 1; /* what else the client sends is dropped */
-    c->daemon_eof = 1;
-    if (c->peer >= 0)
-        close(c->peer);
-    c->peer = -1;
+    daemon_gone(g, c);
     if (pdm_buf_printf(&c->down,
                        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
                        "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
@@ -232,7 +241,7 @@ static int read_client(http_gate *g, gate_conn *c)
             c->dead = 1;
     }
     if (!c->handed && pending(&c->up, c->up_off) && hand_over(g, c))
-        answer_busy(c);
+        answer_busy(g, c);
     return 1;
 }
 
@@ -265,10 +274,8 @@ static int read_daemon(http_gate *g, gate_conn *c)
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
         return 0;
     if (n <= 0) { /* the daemon is done with the connection */
-        c->daemon_eof = 1;
         epoll_ctl(g->epoll_fd, EPOLL_CTL_DEL, c->peer, NULL);
-        close(c->peer);
-        c->peer = -1;
+        daemon_gone(g, c);
         return 1;
     }
     c->down.len += (size_t)n;
@@ -483,39 +490,49 @@ static void on_event(http_gate *g, side *s, unsigned events)
     pump(g, c);
 }
 
-/* Deadlines of what the daemon does not hold (yet, or any more). */
-static void expire(http_gate *g)
+/* Deadlines of what the daemon does not hold (yet, or any more): the
+ * first request, the last answer's delivery, the linger. Also pumps again
+ * what TLS holds decrypted that epoll cannot see (left when a pump hit its
+ * round limit). Returns 1 if such a connection is still left. */
+static int expire(http_gate *g)
 {
     double now = pdm_monotonic_s();
+    int left = 0;
     gate_conn *c = g->head;
     while (c) {
         gate_conn *next = c->next;
-        if (c->closing && now >= c->deadline) {
+        if ((c->closing || c->daemon_eof) && now >= c->deadline) {
             drop(g, c);
-        } else if (!c->closing && !c->handed &&
-                   (now >= c->deadline || now >= c->idle_deadline)) {
+        } else if (!c->handed && (now >= c->deadline || now >= c->idle_deadline)) {
             if (now >= c->deadline)
                 http_guard_count_cut(g->guard);
             drop(g, c);
+        } else if (c->tls && c->handshaken && !c->closing && !c->client_eof && !c->refused &&
+                   pending(&c->up, c->up_off) <= BUF_HIGH &&
+                   gnutls_record_check_pending(c->tls) > 0) {
+            pump(g, c);
+            left |= !c->gone && gnutls_record_check_pending(c->tls) > 0;
         }
         c = next;
     }
+    return left;
 }
 
 static void *gate_main(void *arg)
 {
     http_gate *g = arg;
     struct epoll_event evs[64];
+    int again = 0;
     while (!atomic_load(&g->stop)) {
         watch_listener(g);
-        int n = epoll_wait(g->epoll_fd, evs, 64, 100);
+        int n = epoll_wait(g->epoll_fd, evs, 64, again ? 0 : 100);
         for (int i = 0; i < n; i++) {
             if (evs[i].data.ptr == &g->listen_fd)
                 accept_new(g);
             else if (evs[i].data.ptr != &g->wake_fd)
                 on_event(g, evs[i].data.ptr, evs[i].events);
         }
-        expire(g);
+        again = expire(g);
         free_gone(g);
     }
     return NULL;

@@ -488,6 +488,45 @@ static void test_protocol_errors_are_json(void **state)
     pdm_http_destroy(s);
 }
 
+/* Bodies larger than what the gate buffers each way at once (256 KiB) are
+ * relayed whole, with a Content-Length and chunked (decoded by the gate),
+ * kept alive and pipelined. */
+static void test_large_bodies_relayed(void **state)
+{
+    pdm_http_config cfg;
+    pdm_http_config_init(&cfg);
+    unsigned port;
+    pdm_http *s = start(&cfg, &port);
+    enum { BODY = 900 * 1000 };
+    static char raw[2 * BODY + 4096];
+    int fd = connect_to(port);
+    int n = snprintf(raw, 128, "POST /size HTTP/1.1\r\nHost: h\r\nContent-Length: %d\r\n\r\n",
+                     BODY);
+    memset(raw + n, 'x', BODY);
+    n += BODY;
+    n += snprintf(raw + n, 128, "POST /size HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n");
+    for (int left = BODY; left > 0;) {
+        int k = left > 70000 ? 70000 : left;
+        n += snprintf(raw + n, 32, "%x\r\n", k);
+        memset(raw + n, 'y', (size_t)k);
+        n += k;
+        n += snprintf(raw + n, 8, "\r\n");
+        left -= k;
+    }
+    n += snprintf(raw + n, 8, "0\r\n\r\n");
+    send_all(fd, raw, (size_t)n);
+    static char carry[1 << 17];
+    size_t carried = 0;
+    for (int i = 0; i < 2; i++) {
+        reply r;
+        read_reply_from(fd, &r, 5000, carry, &carried);
+        assert_int_equal(r.status, 200);
+        assert_string_equal(r.body, "{\"bytes\":900000}");
+    }
+    close(fd);
+    pdm_http_destroy(s);
+}
+
 /* ==== scoped tokens ========================================================== */
 
 #define RB "Bearer " READ_TOKEN
@@ -569,6 +608,7 @@ int main(void)
         cmocka_unit_test(test_burst_over_the_limit),
         cmocka_unit_test(test_ambiguous_framing_refused),
         cmocka_unit_test(test_protocol_errors_are_json),
+        cmocka_unit_test(test_large_bodies_relayed),
         cmocka_unit_test(test_scoped_tokens),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
