@@ -18,7 +18,8 @@
 #   good requests kept alive, pipelined and with bodies are served
 #   (scorer_http_errors.py; s_client for one case);
 # - more slow TLS clients than slots (a header byte every 0.25 s) are each
-#   closed within --http-request-timeout and /healthz answers meanwhile;
+#   closed within --http-request-timeout and /healthz answers meanwhile,
+#   and so are stalled handshakes (half a ClientHello);
 # - a second scorer requiring client certificates (--http-tls-client-ca):
 #   served with the client's certificate (the malformed requests above
 #   too), refused without one and with the stranger's; its --http-per-ip-limit closes a fifth connection from one
@@ -145,6 +146,39 @@ grep "TLS reload failed" "$T/scorer.log" | grep -q "does not belong" \
 python3 "$PDM_SOURCE_DIR/tests/runtime/https_slow_clients.py" "$port" "$C/ca.crt" 72 0.25 3.5 \
   >"$T/slow.log" 2>&1 || pdm_fail "slow clients: $(cat "$T/slow.log")"
 cat "$T/slow.log"
+# Stalled handshakes (half a ClientHello, never the rest) do not hold up the
+# server: /healthz is answered meanwhile, and each is closed at the request
+# timeout (2 s) like any slow client.
+python3 - "$port" "$C/ca.crt" <<'PY' || pdm_fail "stalled TLS handshakes"
+import socket, ssl, sys, time
+port, ca = int(sys.argv[1]), sys.argv[2]
+stalled = []
+for _ in range(10):
+    s = socket.create_connection(("127.0.0.1", port))
+    s.sendall(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03")
+    stalled.append(s)
+t0 = time.monotonic()
+c = ssl.create_default_context(cafile=ca).wrap_socket(
+    socket.create_connection(("127.0.0.1", port), timeout=5), server_hostname="127.0.0.1")
+c.sendall(b"GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+answer = c.recv(4096)
+took = time.monotonic() - t0
+if not answer.startswith(b"HTTP/1.1 200 ") or took > 1.0:
+    sys.exit(f"/healthz beside stalled handshakes: {answer[:40]!r} after {took:.2f} s")
+for s in stalled:
+    s.settimeout(max(0.1, t0 + 4.0 - time.monotonic()))
+    try:
+        if s.recv(100) != b"":
+            sys.exit("a stalled handshake got bytes")
+    except ConnectionResetError:
+        pass
+    except socket.timeout:
+        sys.exit("a stalled handshake was still open 4 s later")
+closed = time.monotonic() - t0
+if closed < 1.5:
+    sys.exit(f"stalled handshakes closed after {closed:.2f} s, before the 2 s request timeout")
+print(f"stalled handshakes: /healthz answered in {took * 1000:.0f} ms, all closed after {closed:.1f} s")
+PY
 pdm_stop_check "$scorer" pdm-scorer "$T/scorer.log"
 ! grep -q "$read_token\|$admin_token" "$T/scorer.log" || pdm_fail "a token is in the scorer's log"
 
