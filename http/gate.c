@@ -239,6 +239,10 @@ static int read_client(http_gate *g, gate_conn *c)
         c->refused = 1;
         if (http_refusal_request(&c->up, g->nonce, status, why))
             c->dead = 1;
+    } else if (http_stream_take_continue(c->stream) && !c->handed &&
+               !pending(&c->up, c->up_off) &&
+               pdm_buf_printf(&c->down, "HTTP/1.1 100 Continue\r\n\r\n")) {
+        c->dead = 1; /* (out of memory) nothing is owed yet: the interim answer may go */
     }
     if (!c->handed && pending(&c->up, c->up_off) && hand_over(g, c))
         answer_busy(g, c);

@@ -171,6 +171,11 @@ int http_stream_feed(http_stream *s, const char *in, size_t n, pdm_buf *out, int
                      char *why, size_t whylen);
 /* 1 if no request is partly received. */
 int http_stream_between(const http_stream *s);
+/* 1 (once) if the chunked HTTP/1.1 request being collected asked for
+ * "Expect: 100-continue": its head is held (and the expectation dropped),
+ * so only the gate can tell the client to go on, and only when no earlier
+ * answer is owed on the connection. */
+int http_stream_take_continue(http_stream *s);
 
 #define HTTP_REFUSAL_HEADER "X-Pdm-Gate-Refusal"
 

@@ -8,7 +8,9 @@
  * body is decoded here and passed whole with a Content-Length, so a
  * malformed chunk is refused before its request's head went on (the way
  * proxies such as nginx buffer request bodies). That costs up to max_body
- * per connection, which the daemon would buffer anyway.
+ * per connection, which the daemon would buffer anyway. The daemon never
+ * sees such a request's "Expect: 100-continue" (its head waits for the
+ * body): http_stream_take_continue tells the gate to answer it.
  *
  * A refusal is not answered here: earlier pipelined requests may still be
  * owed their answers, in order. The gate sends instead a request that only
@@ -45,6 +47,7 @@ struct http_stream {
     size_t line_len;
     int saw_cr; /* IN_CHUNK_END: the CR came */
     int refused_status;
+    int wants_continue; /* a held chunked HTTP/1.1 head asked for 100 Continue */
 };
 
 http_stream *http_stream_new(size_t max_body)
@@ -115,6 +118,38 @@ static int emit_chunked(http_stream *s, pdm_buf *out)
     return 0;
 }
 
+/* An HTTP/1.1 head with Expect: 100-continue (the only expectation). */
+static int expects_continue(const char *head, size_t len)
+{
+    const char *p = head, *end = head + len;
+    while (p < end && (*p == '\r' || *p == '\n'))
+        p++;
+    const char *nl = memchr(p, '\n', (size_t)(end - p));
+    if (!nl || nl - p < 8 || memcmp(nl - 8 - (nl[-1] == '\r'), "HTTP/1.1", 8) != 0)
+        return 0;
+    for (p = nl + 1; p < end; p = nl + 1) {
+        nl = memchr(p, '\n', (size_t)(end - p));
+        if (!nl)
+            break;
+        if (!line_named(p, nl, "Expect"))
+            continue;
+        const char *v = p + 7, *vend = nl > p && nl[-1] == '\r' ? nl - 1 : nl;
+        while (v < vend && (*v == ' ' || *v == '\t'))
+            v++;
+        while (vend > v && (vend[-1] == ' ' || vend[-1] == '\t'))
+            vend--;
+        return vend - v == 12 && strncasecmp(v, "100-continue", 12) == 0;
+    }
+    return 0;
+}
+
+int http_stream_take_continue(http_stream *s)
+{
+    int w = s->wants_continue;
+    s->wants_continue = 0;
+    return w;
+}
+
 /* Collects head bytes; *used gets how many of in[0..n) were taken. */
 static int feed_head(http_stream *s, const char *in, size_t n, size_t *used, pdm_buf *out,
                      int *status, char *why, size_t whylen)
@@ -140,6 +175,7 @@ static int feed_head(http_stream *s, const char *in, size_t n, size_t *used, pdm
     if (info.chunked) {
         s->phase = IN_CHUNK_SIZE;
         s->line_len = 0;
+        s->wants_continue = expects_continue(s->head.data, s->head.len);
         return 0; /* held until the body is whole */
     }
     if (pdm_buf_append(out, s->head.data, s->head.len))

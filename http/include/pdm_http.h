@@ -31,8 +31,9 @@
  * in HTML without a Content-Type (bad lengths with the status line twice)
  * and has no hook to change that: it never sees them. A chunked body is
  * decoded by the gate and reaches libmicrohttpd whole with a
- * Content-Length (Expect: 100-continue is dropped for it: the client waits
- * its own timeout, curl 1 s, before sending the body). If libmicrohttpd
+ * Content-Length; if it asked for 100-continue, the gate answers the 100
+ * itself when no earlier answer is owed on the connection (else the client
+ * waits its own timeout, curl 1 s, before sending the body). If libmicrohttpd
  * cannot take a new connection the gate answers 503 itself.
  *
  * Tokens: `token` reaches every path under auth_prefix (and /metrics with

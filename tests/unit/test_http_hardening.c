@@ -527,6 +527,48 @@ static void test_large_bodies_relayed(void **state)
     pdm_http_destroy(s);
 }
 
+/* A chunked upload that expects 100-continue: the gate holds its head
+ * until the body is whole, so it tells the client to go on itself, at
+ * once, when no answer is owed before it; behind a pipelined request the
+ * client waits its own timeout instead (a 100 must not come first). */
+static void test_expect_continue_chunked(void **state)
+{
+    pdm_http_config cfg;
+    pdm_http_config_init(&cfg);
+    unsigned port;
+    pdm_http *s = start(&cfg, &port);
+    const char *head = "POST /size HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n"
+                       "Expect: 100-continue\r\n\r\n";
+    const char *body = "4\r\nabcd\r\n0\r\n\r\n";
+    char got[256];
+    int fd = connect_to(port);
+    send_all(fd, head, strlen(head));
+    assert_true(readable(fd, 1000));
+    ssize_t n = recv(fd, got, sizeof got - 1, 0);
+    assert_true(n > 0);
+    got[n] = '\0';
+    assert_string_equal(got, "HTTP/1.1 100 Continue\r\n\r\n");
+    send_all(fd, body, strlen(body));
+    reply r;
+    read_reply_from(fd, &r, 3000, NULL, NULL);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, "{\"bytes\":4}");
+    close(fd);
+
+    fd = connect_to(port);
+    send_all(fd, GOOD_REQUEST, strlen(GOOD_REQUEST));
+    send_all(fd, head, strlen(head));
+    read_reply_from(fd, &r, 3000, NULL, NULL);
+    assert_int_equal(r.status, 200); /* the GET's answer, no 100 before it */
+    assert_false(readable(fd, 300));  /* and no 100 after it either */
+    send_all(fd, body, strlen(body));
+    read_reply_from(fd, &r, 3000, NULL, NULL);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, "{\"bytes\":4}");
+    close(fd);
+    pdm_http_destroy(s);
+}
+
 /* ==== scoped tokens ========================================================== */
 
 #define RB "Bearer " READ_TOKEN
@@ -609,6 +651,7 @@ int main(void)
         cmocka_unit_test(test_ambiguous_framing_refused),
         cmocka_unit_test(test_protocol_errors_are_json),
         cmocka_unit_test(test_large_bodies_relayed),
+        cmocka_unit_test(test_expect_continue_chunked),
         cmocka_unit_test(test_scoped_tokens),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -3,6 +3,7 @@
  * and chunked requests (decoded and given a Content-Length), the refusals
  * (status and where the stream stops), feeding byte by byte, and the
  * refusal request that only the gate can make. Pure functions, no sockets. */
+#define _GNU_SOURCE /* memmem */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -100,6 +101,44 @@ static void test_chunked_is_decoded(void **state)
     pdm_buf_free(&f.out);
 }
 
+/* A held chunked head that expects 100-continue is reported once (the
+ * gate answers it when nothing is owed); HTTP/1.0 or other expectations
+ * are not. */
+static void test_expect_continue(void **state)
+{
+    const struct {
+        const char *head;
+        int wants;
+    } cases[] = {
+        {"POST /p HTTP/1.1\r\nTransfer-Encoding: chunked\r\nExpect: 100-Continue \r\n\r\n", 1},
+        {"\r\nPOST /p HTTP/1.1\nExpect:100-continue\nTransfer-Encoding: chunked\n\n", 1},
+        {"POST /p HTTP/1.0\r\nTransfer-Encoding: chunked\r\nExpect: 100-continue\r\n\r\n", 0},
+        {"POST /p HTTP/1.1\r\nTransfer-Encoding: chunked\r\nExpect: 100-continue, x\r\n\r\n", 0},
+        {"POST /p HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", 0},
+        {"POST /p HTTP/1.1\r\nContent-Length: 13\r\nExpect: 100-continue\r\n\r\n", 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        http_stream *s = http_stream_new(100);
+        pdm_buf out = {0};
+        int status;
+        char why[100];
+        assert_int_equal(http_stream_feed(s, cases[i].head, strlen(cases[i].head), &out, &status,
+                                          why, sizeof why),
+                         0);
+        if (http_stream_take_continue(s) != cases[i].wants)
+            fail_msg("case %zu: wants_continue is not %d", i, cases[i].wants);
+        assert_int_equal(http_stream_take_continue(s), 0); /* once */
+        const char *rest = "3\r\nabc\r\n0\r\n\r\n";
+        assert_int_equal(http_stream_feed(s, rest, strlen(rest), &out, &status, why, sizeof why), 0);
+        /* Dropped from a chunked head (the body is all there), kept with a
+         * length (libmicrohttpd answers it). */
+        int has_length = i == sizeof cases / sizeof *cases - 1;
+        assert_true((memmem(out.data, out.len, "Expect", 6) != NULL) == has_length);
+        pdm_buf_free(&out);
+        http_stream_destroy(s);
+    }
+}
+
 static void test_refusals(void **state)
 {
     static char big[100 * 1024 + 64];
@@ -193,6 +232,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sound_requests_pass_unchanged),
         cmocka_unit_test(test_chunked_is_decoded),
+        cmocka_unit_test(test_expect_continue),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_refusal_request),
     };
