@@ -75,6 +75,19 @@ typedef struct {
     int64_t every_ms, interval_ms;
 } retrain_config;
 
+/* What a run observes (observe.c). The current model's version (its
+ * directory's name) and training time: 1 when there is none. */
+int retrain_current_model(const char *models, char *version, size_t vlen, int64_t *trained_ms,
+                          char *errstr, size_t errlen);
+/* The newest "YYYY-MM-DD" directory of the archive: 1 when it has none. */
+int retrain_newest_day(const char *archive, char *day, char *errstr, size_t errlen);
+/* The scorer's drift view from GET /v1/drift. */
+int retrain_read_scorer(const retrain_config *cfg, pdm_retrain_scorer_view *v, char *errstr,
+                        size_t errlen);
+/* The shadow model's live figures from GET /v1/models; any failure reads
+ * as "not available" (logged). */
+void retrain_read_shadow(const retrain_config *cfg, pdm_retrain_shadow *s);
+
 /* One evaluation: reads the state and the scorer, decides, and (unless
  * dry_run) trains, compares, promotes, records and saves the state. The
  * outcome goes to out. Returns 0 (also when nothing was due or the

@@ -23,7 +23,7 @@ uint64_t pdm_direct_fingerprint(pdm_event_type t);
 
 /* ev's body (no header) into out[0..cap): its length, or -1 when it does
  * not fit or a string field is too long for the generic path too (127
- * bytes; see codec.c's set_str). The caller has checked valid_names. */
+ * bytes; see codec_encode.c's set_str). The caller has checked valid_names. */
 int pdm_direct_encode(const pdm_event *ev, unsigned char *out, size_t cap);
 
 /* Whether codec encodes type t directly (its writer schema is the one
