@@ -114,9 +114,11 @@ static void test_readings_share_zadds(void **state)
         assert_true(m.tel[i].v[3] == m.tel[i].v[0] + 3);
     }
     assert_int_equal(m.n_err, 1);
+    pdm_rs_machine_clear(&m);
     load_one(r, 10, T0 - H, &m);
     assert_int_equal(m.n_tel, 2); /* the trim took the reading before T0 + H */
     assert_int_equal(m.tel[0].ts, T0 + H);
+    pdm_rs_machine_clear(&m);
     pdm_redis_destroy(r);
 }
 
