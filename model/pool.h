@@ -21,10 +21,11 @@ void pdm_pool_destroy(pdm_pool *p);
 /* Work on rows [lo, hi): 0, or -1 (its error in its own context). */
 typedef int (*pdm_pool_fn)(void *ctx, size_t lo, size_t hi);
 
-/* Splits [0, n) into parts of at least min_part rows, one per thread
- * (fewer when n is small; the caller takes the first), runs fn on each
- * and waits for all. p NULL or busy: fn(ctx, 0, n) on the caller's thread.
- * Returns 0, or -1 if a part failed. */
+/* Cuts [0, n) into chunks of min_part rows (the last shorter) that the
+ * caller and the helpers take in turn until none is left (a helper the
+ * scheduler delays takes fewer), and returns when all are done. Below two
+ * chunks, or p NULL or busy: fn(ctx, 0, n) on the caller's thread.
+ * Returns 0, or -1 if a chunk failed. */
 int pdm_pool_run(pdm_pool *p, pdm_pool_fn fn, void *ctx, size_t n, size_t min_part);
 
 #endif
