@@ -1,8 +1,8 @@
-/* redis_cluster.c: a Redis Cluster client over hiredis 0.14 (see
- * redis_cluster.h): the seed list, connections per node (made and
- * authenticated as a single node's: redis_connect.h), the slot map, PING. The pipeline that spreads a batch's commands over the
- * nodes and follows redirects is redis_cluster_pipe.c's; the pure rules
- * (hash slot, redirect parsing) are redis_slot.c's. */
+/* redis_cluster.c: a Redis Cluster client over hiredis 0.14 (see redis_cluster.h): the seed
+ * list, connections per node (made and authenticated as a single node's: redis_connect.h),
+ * the slot map, PING. The pipeline that spreads a batch's commands over the nodes and follows
+ * redirects is redis_cluster_pipe.c's; the pure rules (hash slot, redirect parsing) are
+ * redis_slot.c's. */
 #include "redis_cluster_internal.h"
 #include "redis_connect.h"
 
