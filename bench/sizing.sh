@@ -39,6 +39,7 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(dirname "$here")
+source "$here/lib.sh"
 build=$root/build-bench
 fleets=500,5000
 hours=76
@@ -53,20 +54,14 @@ while [ $# -gt 0 ]; do
   --minute-machines) minute_machines=$2; shift 2 ;;
   --batch-size) batch_size=$2; shift 2 ;;
   --catchup | --utilization | --master-gib | --scorer-gib) table_args+=("$1" "$2"); shift 2 ;;
-  -h | --help) sed -n '2,37p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-  *) echo "sizing.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
+  -h | --help) bench_help "$0"; exit 0 ;;
+  *) bench_bad_arg "$0" "$1" ;;
   esac
 done
 small=${fleets%,*} large=${fleets#*,}
 export PDM_BIN=$build/bin
 B=$PDM_BIN
-for p in pdm-broker pdm-sim pdm-train pdm-producer pdm-scorer; do
-  [ -x "$B/$p" ] || { echo "sizing.sh: no $B/$p; build with: cmake -S $root -B $build" \
-    "-DCMAKE_BUILD_TYPE=Release && cmake --build $build -j2" >&2; exit 2; }
-done
-for p in redis-server redis-cli /usr/bin/time; do
-  command -v "$p" >/dev/null || { echo "sizing.sh: $p is not installed" >&2; exit 2; }
-done
+bench_require "$0" "$build" pdm-broker pdm-sim pdm-train pdm-producer pdm-scorer -- redis-server redis-cli /usr/bin/time
 
 source "$root/tests/harness.sh"
 pdm_tmpdir >/dev/null
