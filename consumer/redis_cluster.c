@@ -130,7 +130,11 @@ void pdm_cluster_destroy(pdm_cluster *cl)
     free(cl->cmds);
     free(cl->nodes);
     free(cl->tags);
+    free(cl->fence_ref);
+    free(cl->slot_mark);
+    free(cl->order);
     pdm_buf_free(&cl->arena);
+    pdm_buf_free(&cl->scratch);
     if (cl->password) {
         memset(cl->password, 0, strlen(cl->password));
         free(cl->password);
