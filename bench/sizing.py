@@ -16,7 +16,9 @@
 Per event means per telemetry event (every message of these streams but a
 few error and maintenance rows is one). The scorer's CPU per event is the
 slope between the two hourly fleets (start-up, the model's load and the
-group join cancel out); its RSS per machine is the slope of peak RSS.
+group join cancel out); its RSS per machine is the slope of peak RSS. Which
+run's figures the table uses, and why, is in table()'s comments and in
+what it prints.
 """
 import math
 import re
@@ -119,23 +121,35 @@ def table(path, catchup, util, master_gib, scorer_gib, lateness_h):
         large["machines"] - small["machines"])
     rss_base = 1024 * small["scorer_rss_kib"] - rss_per_machine * small["machines"]
     minute_cpu = (minute["scorer_cpu_s"] - startup_cpu) / minute["events"]
-    minute_rss_per_machine = (1024 * minute["scorer_rss_kib"] - rss_base) / minute["machines"]
-    # Per telemetry entry kept (hourly fleet against the minute one): what a
-    # longer window costs in Redis and in the scorer's state cache.
-    entries = minute["entries"] - large["entries"]
-    redis_per_entry = (minute["redis_bytes_per_machine"] - large["redis_bytes_per_machine"]) / entries
-    scorer_per_entry = (minute_rss_per_machine - rss_per_machine) / entries
+    # Per-event costs: the large hourly fleet's for every cadence. Its
+    # batches hold one reading of each machine, as a live scorer's do at any
+    # cadence (its batches are small and each machine reads at most once a
+    # batch); the minute run's batches hold about sixteen readings of each of
+    # its few machines a partition, which shares the per-machine work of a
+    # batch (the version check, the meta hash) and would understate it. With
+    # the state cache the writes and loads of an event do not grow with the
+    # window (a load is a version check).
+    # Memory: Redis per machine and per telemetry entry measured (the minute
+    # fleet against the hourly one: longer sorted sets leave Redis's compact
+    # listpack encoding); the scorer's per machine is the hourly slope plus
+    # what its state cache holds more at a faster cadence: the 27 h it keeps
+    # (the 24 h window and 3 h of slack, scorer_state.c) of 40-byte readings
+    # (pdm_rs_telemetry), arithmetic from the code.
+    redis_per_entry = (minute["redis_bytes_per_machine"] - large["redis_bytes_per_machine"]) / (
+        minute["entries"] - large["entries"])
     window_h = 24 + lateness_h
-    second_entries = window_h * 3600 - minute["entries"]
-    # cadence: (readings a second, the run whose per-event figures apply,
-    # scorer CPU a event, Redis bytes a machine, scorer bytes a machine)
+
+    def scorer_pm(per_hour):
+        return rss_per_machine + (per_hour - 1) * 27 * 40
+
+    def redis_pm(per_hour):  # the hourly fleet's entries kept, per_hour times as many
+        return large["redis_bytes_per_machine"] + redis_per_entry * (per_hour - 1) * large["entries"]
+
+    # cadence: (readings a second, Redis bytes a machine, scorer bytes a machine)
     cadences = {
-        "hour": (1 / 3600, large, cpu_per_event, large["redis_bytes_per_machine"], rss_per_machine),
-        "minute": (1 / 60, minute, minute_cpu, minute["redis_bytes_per_machine"],
-                   minute_rss_per_machine),
-        "second": (1.0, minute, minute_cpu,
-                   minute["redis_bytes_per_machine"] + redis_per_entry * second_entries,
-                   minute_rss_per_machine + scorer_per_entry * second_entries),
+        "hour": (1 / 3600, redis_pm(1), scorer_pm(1)),
+        "minute": (1 / 60, redis_pm(60), scorer_pm(60)),
+        "second": (1.0, redis_pm(3600), scorer_pm(3600)),
     }
     cols = [("hourly, small fleet", small), ("hourly, large fleet", large),
             ("one reading a minute", minute)]
@@ -160,40 +174,44 @@ def table(path, catchup, util, master_gib, scorer_gib, lateness_h):
         print(f"| {name} | " + " | ".join(f(c[1]) for c in cols) + " |")
     print()
     print(f"- scorer CPU per event (slope of the hourly fleets): {1e6 * cpu_per_event:.2f} us = "
-          f"{1 / cpu_per_event:,.0f} events/s per core (start-up {startup_cpu:.2f} s); "
-          f"one reading a minute: {1e6 * minute_cpu:.2f} us = {1 / minute_cpu:,.0f} events/s per core")
-    print(f"- scorer memory per machine (slope of peak RSS, state cached): {rss_per_machine:,.0f} "
-          f"bytes hourly; {minute_rss_per_machine:,.0f} bytes a minute (over the hourly "
-          f"fleets' intercept, {rss_base / 2**20:.1f} MiB)")
-    print(f"- per telemetry entry kept: Redis {redis_per_entry:.1f} bytes, scorer "
-          f"{scorer_per_entry:.1f} bytes (the minute fleet against the hourly one)")
-    print(f"- one scorer's catch-up (given, hourly): {catchup:,.0f} events/s; "
-          f"a minute's cadence: {catchup * cpu_per_event / minute_cpu:,.0f} (scaled by CPU per event)")
+          f"{1 / cpu_per_event:,.0f} events/s per core (start-up {startup_cpu:.2f} s)")
+    print(f"- scorer memory per machine (slope of peak RSS, hourly, state cached): "
+          f"{rss_per_machine:,.0f} bytes (over {rss_base / 2**20:.1f} MiB); its state cache "
+          f"holds 27 h of 40-byte readings a machine, so a minute's cadence adds "
+          f"{scorer_pm(60) - rss_per_machine:,.0f} bytes and a second's "
+          f"{scorer_pm(3600) - rss_per_machine:,.0f} (arithmetic)")
+    print(f"- Redis memory per telemetry entry kept: {redis_per_entry:.1f} bytes (the minute fleet "
+          f"against the hourly one); per machine at a minute's cadence {redis_pm(60):,.0f} "
+          f"(measured: {minute['redis_bytes_per_machine']:,.0f}), at a second's {redis_pm(3600):,.0f}")
+    print(f"- per-event costs at every cadence: the large hourly fleet's (one reading of each "
+          f"machine a batch, as live); the minute run's batches share a batch's per-machine "
+          f"work among many readings of few machines ({minute['cmds_per_event']:.2f} commands, "
+          f"{1e6 * minute_cpu:.2f} us of scorer CPU an event) and are shown for the memory")
+    print(f"- one scorer's catch-up (given): {catchup:,.0f} events/s; this run's rates are "
+          f"above (noisy on a shared machine)")
     print(f"- sizing rules: at most {util:.0%} of a scorer's catch-up rate and of a Redis "
           f"master's core busy at the live rate (the rest catches up after an outage); a "
           f"scorer keeps its machines' state cached in {scorer_gib:g} GiB; a master holds "
           f"{master_gib:g} GiB of data (one replica each, not counted); partitions: the next "
           f"power of two >= 2 x scorers (room to double them), at least 4; window kept "
-          f"{window_h:g} h (24 h + --lateness {lateness_h:g}h); one reading a second: the "
-          f"minute's per-event figures, memory scaled by the entries kept (arithmetic, not "
-          f"measured)\n")
+          f"{window_h:g} h (24 h + --lateness {lateness_h:g}h)\n")
     print("## sizing\n")
     print("| machines | one reading a | events/s | scorers (CPU / memory) | partitions | Redis "
           "masters (memory / CPU) | Redis data | Redis traffic | the limit, how full |")
     print("|---|---|---|---|---|---|---|---|---|")
     for machines in (10_000, 100_000, 1_000_000, 10_000_000):
-        for label, (per_s, run, cpu, redis_pm, scorer_pm) in cadences.items():
+        for label, (per_s, redis_machine, scorer_machine) in cadences.items():
             rate = machines * per_s
-            scorer_cap = catchup * cpu_per_event / cpu
+            scorer_cap = catchup
             by_scorer_cpu = rate / (scorer_cap * util)
-            by_scorer_mem = machines * scorer_pm / (scorer_gib * 2**30)
+            by_scorer_mem = machines * scorer_machine / (scorer_gib * 2**30)
             scorers = max(1, math.ceil(by_scorer_cpu), math.ceil(by_scorer_mem))
             partitions = max(4, 1 << math.ceil(math.log2(2 * scorers)))
-            data = machines * redis_pm
+            data = machines * redis_machine
             by_mem = data / (master_gib * 2**30)
-            by_cpu = rate * run["redis_cpu_us_per_event"] / 1e6 / util
+            by_cpu = rate * large["redis_cpu_us_per_event"] / 1e6 / util
             masters = max(1, math.ceil(by_mem), math.ceil(by_cpu))
-            traffic = rate * (run["in_bytes_per_event"] + run["out_bytes_per_event"])
+            traffic = rate * (large["in_bytes_per_event"] + large["out_bytes_per_event"])
             scorer_limit = "CPU" if by_scorer_cpu >= by_scorer_mem else "memory"
             master_limit = "CPU" if by_cpu >= by_mem else "memory"
             print(f"| {machines:,} | {label} | {fmt(rate)} | {scorers:,} ({math.ceil(by_scorer_cpu):,}"
