@@ -26,18 +26,21 @@ import sys
 
 
 def info(path):
-    """INFO's fields, and the summed calls of every command but the
-    measuring ones."""
+    """The numeric INFO fields, summed over every server's INFO in the file,
+    and the summed calls of every command but the measuring ones."""
     fields, calls = {}, 0
     for line in open(path, encoding="utf-8", errors="replace"):
         line = line.strip()
-        m = re.match(r"cmdstat_(\w+):calls=(\d+)", line)
+        m = re.match(r"cmdstat_([\w|]+):calls=(\d+)", line)
         if m:
-            if m.group(1) not in ("info", "config", "flushall", "zcard", "dbsize"):
+            if m.group(1) not in ("info", "config", "flushall", "zcard", "scan"):
                 calls += int(m.group(2))
         elif ":" in line:
             k, v = line.split(":", 1)
-            fields[k] = v
+            try:
+                fields[k] = fields.get(k, 0.0) + float(v)
+            except ValueError:
+                pass
     fields["calls"] = calls
     return fields
 
@@ -155,6 +158,8 @@ def table(path, catchup, util, master_gib, scorer_gib, lateness_h):
             ("one reading a minute", minute)]
     if cache4:
         cols.append(("hourly, large fleet, 4 MiB state cache", cache4))
+    if "hourly-large-cluster" in runs:
+        cols.append(("hourly, large fleet, Redis Cluster (3 masters)", runs["hourly-large-cluster"]))
     print("## measured inputs\n")
     print("| figure | " + " | ".join(c[0] for c in cols) + " |")
     print("|---" * (len(cols) + 1) + "|")

@@ -4,7 +4,7 @@
 #
 #   bench/sizing.sh [--build DIR] [--fleets N1,N2] [--hours H]
 #                   [--minute-machines M] [--catchup RATE] [--utilization U]
-#                   [--batch-size N] [--master-gib G] [--scorer-gib G]
+#                   [--batch-size N] [--cluster] [--master-gib G] [--scorer-gib G]
 #
 # Starts its own redis-server and pdm-broker (by pid, in a temporary
 # directory, through tests/harness.sh), trains the default model (pdm-train's
@@ -18,7 +18,10 @@
 #     hours, one reading an hour (the data set's cadence);
 #   minute: M machines x H hours, the same readings repeated every minute;
 #   hourly-large-cache4: hourly-large again with the default 4 MiB state
-#     cache, too small for N2 machines (what an undersized cache costs).
+#     cache, too small for N2 machines (what an undersized cache costs);
+#   hourly-large-cluster (with --cluster): hourly-large on a Redis Cluster of
+#     3 masters and 3 replicas (tests/redis_cluster.sh), the figures summed
+#     over the masters (WAIT and the per-slot FLUSHALL fence included).
 # H (default 76) covers the 72 h a machine's telemetry is kept (24 h window
 # + 48 h lateness), so Redis holds each machine's steady state at the end.
 # For each run: Redis commands (INFO commandstats), bytes in and out
@@ -45,6 +48,7 @@ fleets=500,5000
 hours=76
 minute_machines=100
 batch_size=100
+cluster=0
 table_args=()
 while [ $# -gt 0 ]; do
   case $1 in
@@ -53,6 +57,7 @@ while [ $# -gt 0 ]; do
   --hours) hours=$2; shift 2 ;;
   --minute-machines) minute_machines=$2; shift 2 ;;
   --batch-size) batch_size=$2; shift 2 ;;
+  --cluster) cluster=1; shift ;;
   --catchup | --utilization | --master-gib | --scorer-gib) table_args+=("$1" "$2"); shift 2 ;;
   -h | --help) bench_help "$0"; exit 0 ;;
   *) bench_bad_arg "$0" "$1" ;;
@@ -73,8 +78,15 @@ echo "command: $0 $*  (build $build, CMAKE_BUILD_TYPE=${build_type:-?})"
 echo "nproc: $(nproc); load: $(cut -d' ' -f1-3 /proc/loadavg); $(redis-server --version | cut -d' ' -f1-3)"
 
 pdm_start_redis
+if [ "$cluster" = 1 ]; then
+  source "$root/tests/redis_cluster.sh"
+  pdm_start_redis_cluster
+fi
 pdm_start_broker 16 --topic hourly-small,hourly-large,minute,pdm.risk,pdm.dlq -X socket.nagle.disable=true
-rcli() { redis-cli -p "$PDM_REDIS_PORT" "$@"; }
+# The servers a run writes to: one node, or the cluster's masters (ports).
+url=$PDM_REDIS_URL ports=$PDM_REDIS_PORT
+# info FILE: INFO of every server into FILE (sizing.py sums the numbers).
+info() { local p; for p in $ports; do redis-cli -p "$p" info all; done >"$1"; }
 
 "$B/pdm-sim" --out "$T/train" --machines 50 --hours 2000 --seed 7 --log-level warn
 "$B/pdm-train" --data "$T/train" --out "$T/model" --log-level warn >"$T/train.log" 2>&1 \
@@ -101,17 +113,21 @@ measure() {
   shift 3
   events=$(($(wc -l <"$data/PdM_telemetry.csv") - 1))
   machines=$(($(wc -l <"$data/PdM_machines.csv") - 1))
-  rcli flushall >/dev/null
-  rcli info all >"$T/before-$label"
+  local p
+  for p in $ports; do redis-cli -p "$p" flushall >/dev/null; done
+  info "$T/before-$label"
   /usr/bin/time -o "$T/time-$label" -f '%e %M %U %S' \
-    "$B/pdm-scorer" --brokers "$PDM_BROKERS" --redis "$PDM_REDIS_URL" --model "$T/model" \
+    "$B/pdm-scorer" --brokers "$PDM_BROKERS" --redis "$url" --model "$T/model" \
     --group "sizing-$label" --topics "$topic" --machines-topic "" --exit-at-end \
     --batch-size "$batch_size" -X fetch.wait.max.ms=10 --log-level info "$@" 2>"$log" \
     || { tail -20 "$log" >&2; pdm_fail "pdm-scorer failed ($label)"; }
-  rcli info all >"$T/after-$label"
-  # The mean telemetry entries a machine keeps: ZCARD of every machine's key.
+  info "$T/after-$label"
+  # The mean telemetry entries a machine keeps: ZCARD of every machine's
+  # sorted set, on the server that holds it.
   local entries
-  entries=$(seq "$machines" | sed 's/.*/ZCARD pdm:{&}:tel/' | rcli | awk '{s += $1} END {printf "%.2f", s / NR}')
+  entries=$(for p in $ports; do
+    redis-cli -p "$p" --scan --pattern 'pdm:{*}:tel' | sed 's/^/ZCARD /' | redis-cli -p "$p"
+  done | awk '{s += $1} END {printf "%.2f", s / '"$machines"'}')
   $py "$here/sizing.py" measure "$label" "$T/before-$label" "$T/after-$label" "$T/time-$label" \
     "$log" "$events" "$machines" "$entries" | tee -a "$T/results"
 }
@@ -119,6 +135,10 @@ measure hourly-small hourly-small "$T/small" --state-cache 1024
 measure hourly-large hourly-large "$T/large" --state-cache 1024
 measure minute minute "$T/minute" --state-cache 1024
 measure hourly-large-cache4 hourly-large "$T/large"
+if [ "$cluster" = 1 ]; then
+  url=$PDM_CLUSTER_URL ports=$(pdm_cluster_masters | tr '\n' ' ')
+  measure hourly-large-cluster hourly-large "$T/large" --state-cache 1024
+fi
 
 echo
 $py "$here/sizing.py" table "$T/results" "${table_args[@]}"
