@@ -108,6 +108,15 @@ def read_results(path):
     return runs
 
 
+# The state cache's bookkeeping per machine (state_cache.c's entry around a
+# pdm_rs_machine: two 128-byte alert texts, 8 sources, counters: about 620
+# bytes, with its arrays' allocations about 650) and the per-machine
+# structures beside it (silence, live performance, machines table: about
+# 200 bytes, pdm-scorer --help on --max-machines).
+CACHE_ENTRY = 650
+OTHER_PER_MACHINE = 200
+
+
 def fmt(x):
     return f"{x:,.0f}" if x >= 10 else f"{x:.2g}"
 
@@ -134,16 +143,23 @@ def table(path, catchup, util, master_gib, scorer_gib, lateness_h):
     # window (a load is a version check).
     # Memory: Redis per machine and per telemetry entry measured (the minute
     # fleet against the hourly one: longer sorted sets leave Redis's compact
-    # listpack encoding); the scorer's per machine is the hourly slope plus
-    # what its state cache holds more at a faster cadence: the 27 h it keeps
-    # (the 24 h window and 3 h of slack, scorer_state.c) of 40-byte readings
-    # (pdm_rs_telemetry), arithmetic from the code.
+    # listpack encoding). The scorer's per machine is arithmetic from the
+    # code: its state cache keeps 27 h (the 24 h window and 3 h of slack,
+    # scorer_state.c) of 40-byte readings (pdm_rs_telemetry) and an entry,
+    # the other per-machine structures about 200 bytes (--max-machines's
+    # help). The slope of peak RSS is printed as the check: it moves with
+    # the prefetch queue by a few MiB from run to run (559 to 3,001 bytes a
+    # machine over 4,500 machines in three runs).
+    # With a cluster run, Redis's per-event CPU and traffic are the
+    # cluster's (summed over its masters: WAIT, replication and the fence's
+    # scripts), as every row with more than one master is a cluster.
+    redis_run = runs.get("hourly-large-cluster", large)
     redis_per_entry = (minute["redis_bytes_per_machine"] - large["redis_bytes_per_machine"]) / (
         minute["entries"] - large["entries"])
     window_h = 24 + lateness_h
 
-    def scorer_pm(per_hour):
-        return rss_per_machine + (per_hour - 1) * 27 * 40
+    def scorer_pm(per_hour):  # the state cache's entry plus the other structures
+        return 27 * 40 * per_hour + CACHE_ENTRY + OTHER_PER_MACHINE
 
     def redis_pm(per_hour):  # the hourly fleet's entries kept, per_hour times as many
         return large["redis_bytes_per_machine"] + redis_per_entry * (per_hour - 1) * large["entries"]
@@ -180,14 +196,19 @@ def table(path, catchup, util, master_gib, scorer_gib, lateness_h):
     print()
     print(f"- scorer CPU per event (slope of the hourly fleets): {1e6 * cpu_per_event:.2f} us = "
           f"{1 / cpu_per_event:,.0f} events/s per core (start-up {startup_cpu:.2f} s)")
-    print(f"- scorer memory per machine (slope of peak RSS, hourly, state cached): "
-          f"{rss_per_machine:,.0f} bytes (over {rss_base / 2**20:.1f} MiB); its state cache "
-          f"holds 27 h of 40-byte readings a machine, so a minute's cadence adds "
-          f"{scorer_pm(60) - rss_per_machine:,.0f} bytes and a second's "
-          f"{scorer_pm(3600) - rss_per_machine:,.0f} (arithmetic)")
+    print(f"- scorer memory per machine (arithmetic: 27 h of 40-byte readings in the state "
+          f"cache, its entry, {OTHER_PER_MACHINE} bytes of other structures): "
+          f"{scorer_pm(1):,.0f} bytes at a reading an hour, {scorer_pm(60):,.0f} a minute, "
+          f"{scorer_pm(3600):,.0f} a second; measured check, the slope of peak RSS between "
+          f"the hourly fleets (state cached): {rss_per_machine:,.0f} bytes (over "
+          f"{rss_base / 2**20:.1f} MiB; within a few MiB of noise)")
     print(f"- Redis memory per telemetry entry kept: {redis_per_entry:.1f} bytes (the minute fleet "
           f"against the hourly one); per machine at a minute's cadence {redis_pm(60):,.0f} "
           f"(measured: {minute['redis_bytes_per_machine']:,.0f}), at a second's {redis_pm(3600):,.0f}")
+    print(f"- Redis CPU and traffic per event: the "
+          f"{'Redis Cluster run' if redis_run is not large else 'large hourly fleet'}'s "
+          f"({redis_run['redis_cpu_us_per_event']:.1f} us, "
+          f"{redis_run['in_bytes_per_event'] + redis_run['out_bytes_per_event']:,.0f} bytes)")
     print(f"- per-event costs at every cadence: the large hourly fleet's (one reading of each "
           f"machine a batch, as live); the minute run's batches share a batch's per-machine "
           f"work among many readings of few machines ({minute['cmds_per_event']:.2f} commands, "
@@ -214,9 +235,9 @@ def table(path, catchup, util, master_gib, scorer_gib, lateness_h):
             partitions = max(4, 1 << math.ceil(math.log2(2 * scorers)))
             data = machines * redis_machine
             by_mem = data / (master_gib * 2**30)
-            by_cpu = rate * large["redis_cpu_us_per_event"] / 1e6 / util
+            by_cpu = rate * redis_run["redis_cpu_us_per_event"] / 1e6 / util
             masters = max(1, math.ceil(by_mem), math.ceil(by_cpu))
-            traffic = rate * (large["in_bytes_per_event"] + large["out_bytes_per_event"])
+            traffic = rate * (redis_run["in_bytes_per_event"] + redis_run["out_bytes_per_event"])
             scorer_limit = "CPU" if by_scorer_cpu >= by_scorer_mem else "memory"
             master_limit = "CPU" if by_cpu >= by_mem else "memory"
             print(f"| {machines:,} | {label} | {fmt(rate)} | {scorers:,} ({math.ceil(by_scorer_cpu):,}"

@@ -50,6 +50,7 @@ minute_machines=100
 batch_size=100
 cluster=0
 table_args=()
+args="$*" # as given, for the report
 while [ $# -gt 0 ]; do
   case $1 in
   --build) build=$2; shift 2 ;;
@@ -74,7 +75,7 @@ T=$PDM_TMP
 py=/usr/bin/python3
 build_type=$(sed -n 's/^CMAKE_BUILD_TYPE:STRING=//p' "$build/CMakeCache.txt" 2>/dev/null || true)
 echo "date: $(date -u '+%Y-%m-%d %H:%M:%S UTC'); commit $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo ?)"
-echo "command: $0 $*  (build $build, CMAKE_BUILD_TYPE=${build_type:-?})"
+echo "command: $0 $args  (build $build, CMAKE_BUILD_TYPE=${build_type:-?})"
 echo "nproc: $(nproc); load: $(cut -d' ' -f1-3 /proc/loadavg); $(redis-server --version | cut -d' ' -f1-3)"
 
 pdm_start_redis
@@ -143,4 +144,4 @@ fi
 echo
 $py "$here/sizing.py" table "$T/results" "${table_args[@]}"
 echo
-echo "reproduce: bench/sizing.sh $*"
+echo "reproduce: bench/sizing.sh $args"

@@ -25,7 +25,7 @@
  * the batch as fenced (pdm_cluster_wait answers 1) as on one node.
  *
  * Cost: one GET per distinct slot in a load; one EVAL per distinct slot in
- * a write instead of its plain commands (the script body, about 250 bytes,
+ * a write instead of its plain commands (the script body, 269 bytes,
  * goes with each: EVAL, not EVALSHA, so that a node that never saw the
  * script, after a failover or a restart, needs no NOSCRIPT round). Round
  * trips: none added.
