@@ -131,6 +131,7 @@ void pdm_cluster_destroy(pdm_cluster *cl)
     free(cl->nodes);
     free(cl->tags);
     free(cl->fence_ref);
+    free(cl->ref_gen);
     free(cl->slot_mark);
     free(cl->order);
     pdm_buf_free(&cl->arena);

@@ -14,8 +14,10 @@
  * GET per distinct slot, in the same pipeline) and keeps the values. A
  * fenced write sends each slot's commands as one script (EVAL, keys: the
  * epoch key and every key of the commands, all in slot t) that first reads
- * the epoch key and runs the commands only if it still holds the value the
- * load saw (any value, for a slot the load did not read). A script runs
+ * the epoch key and runs the commands only if it still holds the value a
+ * load since the previous write saw (any value, for a slot no such load
+ * read: a value read for an older batch may be older than a loss the
+ * scorer has since noticed and adopted). A script runs
  * atomically on the node that owns t, so the check and the writes see the
  * same data: a FLUSHALL (or a failover to an empty node, a restart without
  * persistence) after the load removes the key, and a re-created key holds
@@ -66,6 +68,8 @@ static int ensure_tables(pdm_cluster *cl)
     if (!cl->fence_ref && !(cl->fence_ref = calloc(PDM_REDIS_SLOTS, sizeof *cl->fence_ref)))
         return -1;
     if (!cl->slot_mark && !(cl->slot_mark = calloc(PDM_REDIS_SLOTS, sizeof *cl->slot_mark)))
+        return -1;
+    if (!cl->ref_gen && !(cl->ref_gen = calloc(PDM_REDIS_SLOTS, sizeof *cl->ref_gen)))
         return -1;
     if (++cl->mark == 0) { /* wrapped: forget every old mark */
         memset(cl->slot_mark, 0, PDM_REDIS_SLOTS * sizeof *cl->slot_mark);
@@ -182,7 +186,10 @@ static int format_eval(pdm_cluster *cl, size_t from, size_t to)
         if (!key_seen(cl, &v, from, i) && bulk(out, v.key, v.key_len))
             return -1;
     }
-    const char *ref = cl->fence_ref[slot];
+    /* The value this batch's load saw; a slot it did not read (one read
+     * for an earlier batch only, or never: the incidents index) needs the
+     * key to exist. */
+    const char *ref = cl->ref_gen[slot] == cl->write_gen ? cl->fence_ref[slot] : "";
     if (bulk(out, ref, strlen(ref)) || bulk_num(out, to - from))
         return -1;
     for (size_t i = from; i < to; i++) {
@@ -284,6 +291,7 @@ int cl_fence_finish(pdm_cluster *cl, char *errstr, size_t errlen)
                 memcpy(cl->fence_ref[c->slot], r->str, r->len + 1);
             else
                 cl->fence_ref[c->slot][0] = '\0';
+            cl->ref_gen[c->slot] = cl->write_gen;
             cl->epoch_lost |= !have;
         } else if (c->kind == CL_CMD_FENCE_EVAL && !c->split) {
             int s = take_script(cl, c, errstr, errlen);
@@ -292,6 +300,12 @@ int cl_fence_finish(pdm_cluster *cl, char *errstr, size_t errlen)
             if (s < 0)
                 break;
         }
+    }
+    /* A write that ran (or was fenced) ends its batch: the next write needs
+     * loads of its own. One that failed is retried with the same. */
+    if (cl->writes && rc >= 0 && ++cl->write_gen == 0) {
+        memset(cl->ref_gen, 0, PDM_REDIS_SLOTS * sizeof *cl->ref_gen);
+        cl->write_gen = 1; /* wrapped: every old load forgotten */
     }
     if (rc) /* fenced or failed: no command's reply is handed out */
         for (size_t i = 0; i < cl->n_user; i++)

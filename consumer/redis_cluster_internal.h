@@ -66,7 +66,9 @@ struct pdm_cluster {
     int fenced;            /* this pipeline is a fenced load or write */
     int in_epoch_check;    /* the epoch check's own pipelines are not fenced */
     int epoch_lost;        /* the last fenced load found a slot without its epoch key */
-    char (*fence_ref)[40]; /* per slot: its epoch key's value at the last load ("" none) */
+    char (*fence_ref)[40]; /* per slot: its epoch key's value at its last load */
+    unsigned *ref_gen;     /* per slot: the write generation fence_ref was read in */
+    unsigned write_gen;    /* fenced writes so far: a load counts for the next write only */
     unsigned *slot_mark;   /* per slot: the pipeline that last saw it (distinct slots) */
     unsigned mark;
     size_t *order; /* a fenced write's commands sorted by slot */
