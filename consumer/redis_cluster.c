@@ -109,6 +109,7 @@ static void node_drop(cl_node *n)
     if (n->c)
         redisFree(n->c);
     n->c = NULL;
+    n->has_script = 0; /* a new connection may reach a new process */
 }
 
 void pdm_cluster_drop(pdm_cluster *cl)

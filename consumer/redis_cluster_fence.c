@@ -26,11 +26,12 @@
  * masters keep their writes (their state was not lost); the caller treats
  * the batch as fenced (pdm_cluster_wait answers 1) as on one node.
  *
- * Cost: one GET per distinct slot in a load; one EVAL per distinct slot in
- * a write instead of its plain commands (the script body, 269 bytes,
- * goes with each: EVAL, not EVALSHA, so that a node that never saw the
- * script, after a failover or a restart, needs no NOSCRIPT round). Round
- * trips: none added.
+ * Cost: one GET per distinct slot in a load; one script per distinct slot
+ * in a write instead of its plain commands: EVAL with the body (269 bytes)
+ * the first time on a connection, EVALSHA (its SHA-1, computed here) once
+ * the node has run it; a NOSCRIPT (the node's script cache emptied: SCRIPT
+ * FLUSH, a restart behind the same connection) sends it again with the body
+ * in the next round. Round trips: none added.
  *
  * While a slot is being migrated its keys may be on two nodes, and Redis
  * answers a script over several keys of it TRYAGAIN (some of its keys
@@ -71,6 +72,8 @@ static int ensure_tables(pdm_cluster *cl)
         return -1;
     if (!cl->ref_gen && !(cl->ref_gen = calloc(PDM_REDIS_SLOTS, sizeof *cl->ref_gen)))
         return -1;
+    if (!cl->script_sha[0])
+        pdm_redis_sha1_hex(FENCE_SCRIPT, sizeof FENCE_SCRIPT - 1, cl->script_sha);
     if (++cl->mark == 0) { /* wrapped: forget every old mark */
         memset(cl->slot_mark, 0, PDM_REDIS_SLOTS * sizeof *cl->slot_mark);
         cl->mark = 1;
@@ -250,6 +253,28 @@ int cl_fence_prepare(pdm_cluster *cl, char *errstr, size_t errlen)
     if (cl->writes ? add_scripts(cl) : add_reads(cl))
         return pdm_err(errstr, errlen, "out of memory");
     return 0;
+}
+
+int cl_fence_append_evalsha(const pdm_cluster *cl, redisContext *c, const cl_cmd *script)
+{
+    /* The queued EVAL is "*N", then EVAL and the body as bulk strings,
+     * then the rest: the same with EVALSHA and the body's SHA-1. */
+    const char *p = cl->arena.data + script->off, *end = p + script->len;
+    const char *rest;
+    header(p, &rest);
+    size_t head = (size_t)(rest - p);
+    for (int arg = 0; arg < 2; arg++) { /* skip EVAL and the body */
+        const char *data;
+        size_t len = header(rest, &data);
+        rest = data + len + 2;
+    }
+    static const char command[] = "EVALSHA";
+    char sha[64];
+    int n = snprintf(sha, sizeof sha, "$%zu\r\n%s\r\n$40\r\n%s\r\n", sizeof command - 1, command,
+                     cl->script_sha);
+    return redisAppendFormattedCommand(c, p, head) != REDIS_OK ||
+           redisAppendFormattedCommand(c, sha, (size_t)n) != REDIS_OK ||
+           redisAppendFormattedCommand(c, rest, (size_t)(end - rest)) != REDIS_OK;
 }
 
 void cl_fence_split(pdm_cluster *cl, cl_cmd *script)

@@ -19,6 +19,7 @@ typedef struct {
     int touched;     /* got writes since its last WAIT (a write pipeline) */
     int wait_sent;   /* a WAIT's reply is to be read */
     int unconfirmed; /* its last WAIT saw no replica take the writes */
+    int has_script;  /* ran the fence's script on this connection: EVALSHA will do */
 } cl_node;
 
 /* What a queued command is: the caller's, or one the fence adds (after the
@@ -66,6 +67,7 @@ struct pdm_cluster {
     int fenced;            /* this pipeline is a fenced load or write */
     int in_epoch_check;    /* the epoch check's own pipelines are not fenced */
     int epoch_lost;        /* the last fenced load found a slot without its epoch key */
+    char script_sha[41];   /* the fence script's SHA-1 (EVALSHA) */
     char (*fence_ref)[40]; /* per slot: its epoch key's value at its last load */
     unsigned *ref_gen;     /* per slot: the write generation fence_ref was read in */
     unsigned write_gen;    /* fenced writes so far: a load counts for the next write only */
@@ -104,5 +106,8 @@ int cl_fence_finish(pdm_cluster *cl, char *errstr, size_t errlen);
  * nodes or some missing): its commands are sent alone from the next round,
  * as without the fence. */
 void cl_fence_split(pdm_cluster *cl, cl_cmd *script);
+/* Appends script (queued as EVAL with the body) to a node's output as
+ * EVALSHA, for a node that has run it; non-zero out of memory. */
+int cl_fence_append_evalsha(const pdm_cluster *cl, redisContext *c, const cl_cmd *script);
 
 #endif

@@ -119,8 +119,10 @@ static int route(pdm_cluster *cl, cl_cmd *c, char *errstr, size_t errlen)
     c->node = node;
     n->touched = 1;
     c->asked = c->ask_node >= 0;
+    int sha = c->kind == CL_CMD_FENCE_EVAL && n->has_script;
     if ((c->asked && redisAppendCommand(n->c, "ASKING") != REDIS_OK) ||
-        redisAppendFormattedCommand(n->c, cl->arena.data + c->off, c->len) != REDIS_OK)
+        (sha ? cl_fence_append_evalsha(cl, n->c, c)
+             : redisAppendFormattedCommand(n->c, cl->arena.data + c->off, c->len) != REDIS_OK))
         return pdm_err(errstr, errlen, "redis %s:%d: out of memory", n->host, n->port);
     c->sent = 1;
     c->ask_node = -1;
@@ -246,11 +248,19 @@ static int read_replies(pdm_cluster *cl, int *moved, int *asked, int *later, cha
                 return pdm_err(errstr, errlen, "redis %s:%d: %s", n->host, n->port, n->c->errstr);
         }
         c->sent = 0;
+        if (c->kind == CL_CMD_FENCE_EVAL && reply->type == REDIS_REPLY_ERROR &&
+            strncmp(reply->str, "NOSCRIPT", 8) == 0) { /* its script cache was emptied */
+            n->has_script = 0;
+            freeReplyObject(reply);
+            *asked = 1; /* sent again with the script's body */
+            continue;
+        }
         pdm_redis_redirect r;
         pdm_redis_redirect_kind kind = PDM_REDIS_REPLY_OTHER;
         if (reply->type == REDIS_REPLY_ERROR)
             kind = pdm_redis_parse_redirect(reply->str, reply->len, &r);
         if (kind == PDM_REDIS_REPLY_OTHER) {
+            n->has_script |= c->kind == CL_CMD_FENCE_EVAL; /* it ran (Redis keeps it) */
             c->reply = reply;
             c->done = 1;
             continue;
