@@ -180,6 +180,11 @@ static uint32_t history_mask(int n)
     return n >= 32 ? UINT32_MAX : (UINT32_C(1) << n) - 1;
 }
 
+static int renotify_due(const pdm_alert_state *st, const pdm_alert_policy *p, int64_t ts)
+{
+    return p->renotify_ms > 0 && ts - st->notified_at >= p->renotify_ms;
+}
+
 /* The transition of an open incident on a score already in the histories. */
 static pdm_alert_emit step_open(pdm_alert_state *st, const pdm_alert_policy *p,
                                 const pdm_alert_score *row, pdm_level level)
@@ -190,9 +195,20 @@ static pdm_alert_emit step_open(pdm_alert_state *st, const pdm_alert_policy *p,
             st->component = row->component;
     }
     if (st->level == PDM_LEVEL_WARN && level == PDM_LEVEL_CRITICAL) {
-        st->level = PDM_LEVEL_CRITICAL; /* escalation needs no confirmation */
-        st->notified_at = row->ts;
-        return PDM_ALERT_ESCALATED;
+        st->level = PDM_LEVEL_CRITICAL; /* needs no confirmation */
+        if (st->notified_level != PDM_LEVEL_CRITICAL) {
+            st->notified_level = PDM_LEVEL_CRITICAL;
+            st->notified_at = row->ts;
+            return PDM_ALERT_ESCALATED;
+        }
+        /* Back after a quiet drop: the crew was told CRITICAL and was never
+         * told otherwise, so this is no news until the renotify interval
+         * says a repeat is due. */
+        if (renotify_due(st, p, row->ts)) {
+            st->notified_at = row->ts;
+            return PDM_ALERT_RENOTIFIED;
+        }
+        return PDM_ALERT_NONE;
     }
     if (popcount32(st->above_clear) < p->confirm_m && row->ts - st->opened_at >= p->min_hold_ms)
         return PDM_ALERT_RESOLVED; /* the caller resolves: it owns *out */
@@ -200,8 +216,7 @@ static pdm_alert_emit step_open(pdm_alert_state *st, const pdm_alert_policy *p,
         st->level = PDM_LEVEL_WARN; /* quietly: a crew is not paged for good news */
         return PDM_ALERT_NONE;
     }
-    if (st->level == PDM_LEVEL_CRITICAL && p->renotify_ms > 0 &&
-        row->ts - st->notified_at >= p->renotify_ms) {
+    if (st->level == PDM_LEVEL_CRITICAL && renotify_due(st, p, row->ts)) {
         st->notified_at = row->ts;
         return PDM_ALERT_RENOTIFIED;
     }
@@ -238,6 +253,7 @@ int pdm_alert_step(pdm_alert_state *st, const pdm_alert_policy *p, int32_t machi
         }
     } else if (level != PDM_LEVEL_OK && popcount32(st->above_enter) >= p->confirm_m) {
         st->level = level;
+        st->notified_level = level;
         st->component = row->component;
         st->opened_at = row->ts;
         st->notified_at = row->ts;
@@ -268,6 +284,13 @@ pdm_alert_emit pdm_alert_world(pdm_alert_state *st, const pdm_event *ev, pdm_inc
         return resolve(st, ev->machine_id, ev->ts, why, out);
     describe(st, ev->machine_id, ev->ts, PDM_ALERT_NONE, out);
     return PDM_ALERT_NONE;
+}
+
+int pdm_alert_repair_of(const pdm_event *maintenance, const pdm_event *later)
+{
+    return maintenance->type == PDM_EV_MAINTENANCE && later->type == PDM_EV_FAILURE &&
+           later->machine_id == maintenance->machine_id && later->ts == maintenance->ts &&
+           later->u.failure.component == maintenance->u.maintenance.component;
 }
 
 pdm_alert_emit pdm_alert_silent(pdm_alert_state *st, int32_t machine_id, int64_t ts,

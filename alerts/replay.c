@@ -85,6 +85,16 @@ static void match(const pdm_event *events, size_t n_events, const incident_span 
     }
 }
 
+/* events[e], or the failure it is the repair of among the records at its
+ * time (pdm_alert_repair_of): what the scorer hands the state machine. */
+static const pdm_event *world_cause(const pdm_event *events, size_t n_events, size_t e)
+{
+    for (size_t j = e + 1; j < n_events && events[j].ts == events[e].ts; j++)
+        if (pdm_alert_repair_of(&events[e], &events[j]))
+            return &events[j];
+    return &events[e];
+}
+
 static int check_inputs(const pdm_alert_policy *p, int32_t machine_id, const pdm_alert_score *rows,
                         size_t n_rows, const pdm_event *events, size_t n_events, int64_t horizon_ms,
                         char *errstr, size_t errlen)
@@ -131,7 +141,8 @@ int pdm_alert_replay(const pdm_alert_policy *p, int32_t machine_id, const pdm_al
      * a row exactly silence_ms after the previous one is still in time. */
     while (r < n_rows) {
         if (e < n_events && events[e].ts <= rows[r].ts && events[e].ts <= silent_at) {
-            pdm_alert_world(&as, &events[e++], &inc);
+            pdm_alert_world(&as, world_cause(events, n_events, e), &inc);
+            e++;
         } else if (silent_at < rows[r].ts) {
             pdm_alert_silent(&as, machine_id, silent_at, &inc);
             silent_at = INT64_MAX;
@@ -146,7 +157,7 @@ int pdm_alert_replay(const pdm_alert_policy *p, int32_t machine_id, const pdm_al
         tally(&inc, horizon_ms, spans, &n_spans, &st);
     }
     for (; e < n_events; e++) {
-        pdm_alert_world(&as, &events[e], &inc);
+        pdm_alert_world(&as, world_cause(events, n_events, e), &inc);
         tally(&inc, horizon_ms, spans, &n_spans, &st);
     }
     st.resolved[PDM_RESOLUTION_NONE] = as.level != PDM_LEVEL_OK;

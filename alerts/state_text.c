@@ -1,8 +1,9 @@
 /* state_text.c: the alert state's text form, for a field of the machine's
  * Redis hash (pdm_alert_state_encode / _decode). Text rather than bytes so
- * that redis-cli shows it; versioned ("a1") so that a later format can read
- * or refuse this one; parsed strictly, because a state that decodes wrongly
- * would open or close incidents nobody asked for. */
+ * that redis-cli shows it; versioned ("a2"; "a1", without the notified
+ * level, is still read) so that a later format can read or refuse this
+ * one; parsed strictly, because a state that decodes wrongly would open or
+ * close incidents nobody asked for. */
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
@@ -12,8 +13,9 @@
 
 #include "pdm_alerts.h"
 
-#define TEXT_VERSION "a1"
-#define TEXT_FIELDS 8
+#define TEXT_VERSION "a2"
+#define TEXT_FIELDS 9    /* after the version */
+#define TEXT_FIELDS_V1 8 /* "a1": without notified_level */
 
 /* "-" for INT64_MIN (none), else the decimal value. */
 static void format_ts(int64_t ts, char *buf, size_t len)
@@ -30,9 +32,9 @@ int pdm_alert_state_encode(const pdm_alert_state *st, char *buf, size_t len)
     format_ts(st->last_ts, last, sizeof last);
     format_ts(st->opened_at, opened, sizeof opened);
     format_ts(st->notified_at, notified, sizeof notified);
-    int n = snprintf(buf, len, TEXT_VERSION " %" PRIx32 " %" PRIx32 " %s %d %d %s %s %.17g",
+    int n = snprintf(buf, len, TEXT_VERSION " %" PRIx32 " %" PRIx32 " %s %d %d %s %s %.17g %d",
                      st->above_enter, st->above_clear, last, (int)st->level, st->component, opened,
-                     notified, st->peak_risk);
+                     notified, st->peak_risk, (int)st->notified_level);
     return n < 0 || (size_t)n >= len ? -1 : n;
 }
 
@@ -45,6 +47,7 @@ typedef struct {
     char *field[TEXT_FIELDS + 1];
 } fields;
 
+/* Returns the number of fields after the version, or -1. */
 static int split(const char *text, size_t len, fields *f)
 {
     if (len == 0 || len >= sizeof f->copy || memchr(text, '\0', len))
@@ -61,7 +64,7 @@ static int split(const char *text, size_t len, fields *f)
             break;
         *s = '\0';
     }
-    return n == TEXT_FIELDS + 1 ? 0 : -1;
+    return n - 1;
 }
 
 /* Lowercase hex without prefix, up to 8 digits. */
@@ -121,13 +124,15 @@ static const char *check_state(const pdm_alert_state *st)
         return "peak risk out of 0..1";
     if (st->level == PDM_LEVEL_OK) {
         if (st->opened_at != INT64_MIN || st->notified_at != INT64_MIN || st->component ||
-            st->peak_risk != 0)
+            st->peak_risk != 0 || st->notified_level != PDM_LEVEL_OK)
             return "incident fields without an incident";
         return NULL;
     }
     if (st->opened_at == INT64_MIN || st->notified_at < st->opened_at ||
         st->last_ts < st->notified_at)
         return "incident times out of order";
+    if (st->notified_level < st->level)
+        return "incident level above the level notified";
     return NULL;
 }
 
@@ -136,13 +141,19 @@ int pdm_alert_state_decode(const char *text, size_t len, pdm_alert_state *out, c
 {
     fields f;
     pdm_alert_state st;
-    int64_t level, component;
+    int64_t level, component, notified_level = -1;
     pdm_alert_state_init(&st);
-    if (split(text, len, &f))
-        return pdm_err(errstr, errlen, "alert state: not %d space-separated fields",
-                       TEXT_FIELDS + 1);
-    if (strcmp(f.field[0], TEXT_VERSION) != 0)
+    int n = split(text, len, &f);
+    if (n < 0)
+        return pdm_err(errstr, errlen, "alert state: not space-separated fields");
+    int v1 = strcmp(f.field[0], "a1") == 0;
+    if (!v1 && strcmp(f.field[0], TEXT_VERSION) != 0)
         return pdm_err(errstr, errlen, "alert state: unknown format \"%.8s\"", f.field[0]);
+    if (n != (v1 ? TEXT_FIELDS_V1 : TEXT_FIELDS))
+        return pdm_err(errstr, errlen, "alert state: %s needs %d fields after it, not %d",
+                       f.field[0], v1 ? TEXT_FIELDS_V1 : TEXT_FIELDS, n);
+    if (!v1 && parse_int64(f.field[9], 0, &notified_level))
+        return pdm_err(errstr, errlen, "alert state: a malformed field");
     if (parse_bits(f.field[1], &st.above_enter) || parse_bits(f.field[2], &st.above_clear) ||
         parse_int64(f.field[3], 1, &st.last_ts) || parse_int64(f.field[4], 0, &level) ||
         parse_int64(f.field[5], 0, &component) || parse_int64(f.field[6], 1, &st.opened_at) ||
@@ -152,7 +163,12 @@ int pdm_alert_state_decode(const char *text, size_t len, pdm_alert_state *out, c
         return pdm_err(errstr, errlen, "alert state: level %" PRId64 " out of range", level);
     if (component < 0 || component > PDM_N_COMPONENTS)
         return pdm_err(errstr, errlen, "alert state: component out of range");
+    if (v1)
+        notified_level = level; /* what a1 could say: see pdm_alerts.h */
+    if (notified_level < PDM_LEVEL_OK || notified_level > PDM_LEVEL_CRITICAL)
+        return pdm_err(errstr, errlen, "alert state: notified level out of range");
     st.level = (pdm_level)level;
+    st.notified_level = (pdm_level)notified_level;
     st.component = (int)component;
     const char *why = check_state(&st);
     if (why)

@@ -332,19 +332,6 @@ int pdm_archive_pending(const pdm_archive *a)
 
 /* ---- committing ------------------------------------------------------------------ */
 
-static int write_all(int fd, const char *data, size_t len)
-{
-    for (size_t done = 0; done < len;) {
-        ssize_t w = write(fd, data + done, len - done);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        done += (size_t)w;
-    }
-    return 0;
-}
-
 /* Appends and fsyncs a file's pending rows, creating it (and its day
  * directory) when new. Directory entries are made durable by the caller,
  * once per directory per commit (sync_created_dirs): a backfill creates
@@ -371,7 +358,7 @@ static int write_pending(pdm_archive *a, arc_file *f, int *top_changed, char *er
         if (f->fd < 0)
             return pdm_err(errstr, errlen, "cannot open %s: %s", path, strerror(errno));
     }
-    if (write_all(f->fd, f->pending.data, f->pending.len) || fsync(f->fd))
+    if (pdm_write_all(f->fd, f->pending.data, f->pending.len) || fsync(f->fd))
         return pdm_err(errstr, errlen, "cannot write %s: %s", path, strerror(errno));
     f->size += (int64_t)f->pending.len;
     f->pending.len = 0;

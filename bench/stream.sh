@@ -155,21 +155,8 @@ pdm_start_broker 8 --topic pdm.events -X socket.nagle.disable=true
 pdm_stop "$PDM_BROKER_PID" || true
 
 section "ceiling: redis-benchmark -P 64 on loopback, commands as the scorer sends them"
-rb() { redis-benchmark -h 127.0.0.1 -p "$PDM_REDIS_PORT" -P 64 -n 300000 -r 100000 --csv "$@" | tail -n +2 | cut -d, -f1,2; }
-member='__rand_int__AAAAAAAABBBBBBBBCCCCCCCCDDDDDDDD' # 8-byte ts + 4 doubles, as stored
-{
-  rb -t hset,zadd
-  rb ZADD 'pdm:{__rand_int__}:tel' __rand_int__ "$member"
-  rb ZREMRANGEBYSCORE 'pdm:{__rand_int__}:tel' __rand_int__ __rand_int__
-  rb ZRANGEBYSCORE 'pdm:{__rand_int__}:tel' __rand_int__ +inf
-  rb HSET 'pdm:{__rand_int__}:meta' newest 1 base 2 src_p 3 src_o 4 level 5 base_level 6 notified 7 base_notified 8
-} | tee "$T/redis-bench.csv"
-R[redis_zadd]=$(grep '^"ZADD pdm' "$T/redis-bench.csv" | cut -d'"' -f4)
-R[redis_zrem]=$(grep '^"ZREMRANGEBYSCORE' "$T/redis-bench.csv" | cut -d'"' -f4)
-# The scorer writes each telemetry event as ZREMRANGEBYSCORE + ZADD.
-R[redis_event_rate]=$(echo "1 / (1 / ${R[redis_zadd]} + 1 / ${R[redis_zrem]})" | bc -l | xargs printf '%.0f')
+R[redis_event_rate]=$(bench_redis_ceiling "$PDM_REDIS_PORT" "$T/redis-bench.csv")
 echo "=> telemetry writes (ZREMRANGEBYSCORE + ZADD each): ${R[redis_event_rate]} events/s"
-redis-cli -p "$PDM_REDIS_PORT" flushall >/dev/null
 
 section "ceiling: the models' own rates (bench-stream-model, 1 thread as pdm-scorer's default)"
 "$B/bench-stream-model" --model "$T/small" --data "$T/data" --label small --runs "$runs" | tee "$T/model-small.txt"
@@ -183,50 +170,15 @@ collect "$T/model-default.txt"
 # backlog with the LABEL model, a fresh Redis and a new group; prints two
 # lines and sets R[catchup_LABEL_NAME_RUN] for each result NAME.
 catchup() {
-  local label=$1 run=$2 log=$T/catchup-$1-$2.log topics=(--topics pdm.events --machines-topic "")
+  local label=$1 run=$2 topics=(--topics pdm.events --machines-topic "")
   local want=$delivered
   shift 2
   if [ "${1:-}" = --per-type ]; then # the default layout: the scorer's default topics
     topics=() want=$delivered_pertype
     shift
   fi
-  redis-cli -p "$PDM_REDIS_PORT" flushall >/dev/null
-  redis-cli -p "$PDM_REDIS_PORT" config resetstat >/dev/null
-  # fetch.wait.max.ms: the mock cluster holds an empty fetch response that
-  # long (a real broker answers when data arrives); only the end of the run
-  # sees one, so 10 ms keeps the measured span honest.
-  /usr/bin/time -o "$T/time-$label-$run" -f '%e %M %U %S' \
-    "$B/pdm-scorer" --brokers "$backlog" --redis "$PDM_REDIS_URL" --model "$T/$label" \
-    --group "catchup-$label-$run" "${topics[@]}" --emit all --exit-at-end \
-    -X fetch.wait.max.ms=10 --log-level info "$@" 2>"$log" \
-    || { tail -20 "$log"; pdm_fail "pdm-scorer failed (catch-up $label $run)"; }
-  redis-cli -p "$PDM_REDIS_PORT" info commandstats >"$T/cmdstats-$label-$run"
-  $py - "$log" "$T/time-$label-$run" "$T/cmdstats-$label-$run" "$want" "$here" <<'PY' | tee "$T/catchup-$label-$run.txt"
-import re, sys
-log, timef, cmdf, delivered = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
-sys.path.insert(0, sys.argv[5])
-import scorer_log
-r = scorer_log.read(log)
-stats = [r["messages"], r["scored"], r["risk_events"], r["dead_letters"]]
-wall, rss_kb, user, sys_ = (float(x) for x in open(timef).read().split())
-calls = usec = 0
-for line in open(cmdf):
-    m = re.match(r"cmdstat_(\w+):calls=(\d+),usec=(\d+)", line)
-    if m and m.group(1) not in ("info", "config", "flushall"):
-        calls += int(m.group(2)); usec += int(m.group(3))
-span = r["span"]
-rate = stats[1] / span
-print(f"{stats[0]} messages ({'all' if stats[0] == delivered else 'NOT all'} of {delivered}), "
-      f"{stats[1]} scored, {stats[2]} RiskEvents, {stats[3]} dead letters; "
-      f"{span:.2f} s from assignment to end ({wall:.1f} s with start-up and group join): "
-      f"{rate:.0f} telemetry events/s")
-print(f"  scorer CPU {user + sys_:.1f} s ({100 * (user + sys_) / span:.0f}% of the span), "
-      f"peak RSS {rss_kb / 1024:.1f} MiB; redis: {calls} commands "
-      f"({calls / stats[1]:.2f} per event), {usec / 1e6:.2f} s busy "
-      f"({100 * usec / 1e6 / span:.0f}% of the span)")
-print(f"result rate={rate:.0f} rss_mib={rss_kb / 1024:.1f} cpu_share={(user + sys_) / span:.2f} "
-      f"redis_share={usec / 1e6 / span:.2f} complete={int(stats[0] == delivered)}")
-PY
+  bench_catchup "$label-$run" "$want" --brokers "$backlog" --model "$T/$label" \
+    --group "catchup-$label-$run" "${topics[@]}" "$@"
   local kv
   for kv in $(sed -n 's/^result //p' "$T/catchup-$label-$run.txt"); do
     R[catchup_${label}_${kv%%=*}_$run]=${kv#*=}

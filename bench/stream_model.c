@@ -43,6 +43,7 @@ typedef struct {
     long long threads;
     long long runs;
     char *label;
+    double warn_share, critical_share;
 } model_cfg;
 
 #define O(f) offsetof(model_cfg, f)
@@ -62,9 +63,40 @@ static const pdm_option options[] = {
     {"runs", 'r', NULL, PDM_OPT_INT, O(runs), "3", "N", "Runs; the median is reported.", 0},
     {"label", 0, NULL, PDM_OPT_STRING, O(label), "model", "NAME",
      "Prefix of the result names (e.g. small, default).", 0},
+    {"warn-share", 0, NULL, PDM_OPT_DOUBLE, O(warn_share), "0", "S",
+     "Put the WARN threshold where this share of the rows is at or above it (0: the model's "
+     "own); reported as LABEL_warn for pdm-scorer --warn.", 0},
+    {"critical-share", 0, NULL, PDM_OPT_DOUBLE, O(critical_share), "0", "S",
+     "The same for CRITICAL (with --warn-share; at most it).", 0},
     PDM_OPTIONS_END,
 };
 
+
+static int cmp_desc(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x < y) - (x > y);
+}
+
+/* The risks at or above which the top warn_share / critical_share of the
+ * n rows' risks lie (from their class probabilities). -1 out of memory. */
+static int share_thresholds(const double *probs, size_t n, double warn_share,
+                            double critical_share, double *warn, double *critical)
+{
+    double *r = malloc(n * sizeof *r);
+    if (!r)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        r[i] = pdm_model_risk_of(probs + i * PDM_MODEL_N_CLASSES);
+    qsort(r, n, sizeof *r, cmp_desc);
+    size_t w = (size_t)(warn_share * (double)n), c = (size_t)(critical_share * (double)n);
+    *warn = r[w ? w - 1 : 0];
+    *critical = c ? r[c - 1] : 1.0;
+    if (*critical < *warn)
+        *critical = *warn;
+    free(r);
+    return 0;
+}
 
 /* Rows per second of XGBoost contributions (type 2 exact TreeSHAP, type 3
  * approximate) over n rows in calls of per_call rows, median of runs; NaN
@@ -182,8 +214,10 @@ int main(int argc, char **argv)
         goto out;
     }
     if (!cfg.model || !cfg.data || cfg.rows < 1 || cfg.batch < 1 || cfg.single_rows < 1 ||
-        cfg.explain_rows < 1 || cfg.runs < 1 || cfg.runs > 99) {
-        fprintf(stderr, "bench-stream-model: --model and --data are required; counts >= 1\n");
+        cfg.explain_rows < 1 || cfg.runs < 1 || cfg.runs > 99 || !(cfg.warn_share >= 0) ||
+        cfg.warn_share > 1 || !(cfg.critical_share >= 0) || cfg.critical_share > cfg.warn_share) {
+        fprintf(stderr, "bench-stream-model: --model and --data are required; counts >= 1; "
+                        "0 <= --critical-share <= --warn-share <= 1\n");
         goto out;
     }
     rc = 1;
@@ -223,6 +257,14 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench-stream-model: native predictor refused: %s\n", err);
     }
     printf("  native evaluator, batches of %lld: %.0f rows/s\n", cfg.batch, native_rate);
+    if (cfg.warn_share > 0 &&
+        share_thresholds(probs, n, cfg.warn_share, cfg.critical_share, &warn, &critical)) {
+        fprintf(stderr, "bench-stream-model: out of memory\n");
+        goto out;
+    }
+    if (cfg.warn_share > 0)
+        printf("  thresholds for %.1f%% / %.1f%% of the rows: warn %.6g, critical %.6g\n",
+               100 * cfg.warn_share, 100 * cfg.critical_share, warn, critical);
     size_t n_alert = 0;
     for (size_t i = 0; i < n; i++) {
         if (pdm_model_risk_of(probs + i * PDM_MODEL_N_CLASSES) >= warn)
@@ -269,6 +311,11 @@ int main(int argc, char **argv)
         per_call = 1;
     size_t n_explain = n_alert < (size_t)cfg.explain_rows ? n_alert : (size_t)cfg.explain_rows;
     if (n_explain) {
+        /* once untimed: the first call builds the explainer's tables */
+        if (pdm_model_explain(m, alert_x, 1, risks, err, sizeof err)) {
+            fprintf(stderr, "bench-stream-model: %s\n", err);
+            goto out;
+        }
         for (long long r = 0; r < cfg.runs; r++) {
             double t0 = pdm_monotonic_s();
             for (size_t i = 0; i < n_explain; i += per_call) {
@@ -307,7 +354,8 @@ int main(int argc, char **argv)
     printf("  XGBoost contributions on the same rows: exact %.0f rows/s (%lld thread(s)), %.0f "
            "rows/s (2 threads); approximate (Saabas) %.0f rows/s\n",
            xgb[0], cfg.threads, xgb[1], xgb[2]);
-    printf("result %s_native_batch_rate=%.0f\n", cfg.label, native_rate);
+    printf("result %s_native_batch_rate=%.0f %s_warn=%.9g %s_critical=%.9g\n", cfg.label,
+           native_rate, cfg.label, warn, cfg.label, critical);
     printf("result %s_batch_rate=%.0f %s_score_rate=%.0f %s_single_rate=%.0f "
            "%s_alert_share=%.4f %s_explain_rate=%.0f %s_with_reasons_rate=%.0f "
            "%s_xgb_exact_rate=%.0f %s_xgb_exact2_rate=%.0f %s_xgb_approx_rate=%.0f\n",

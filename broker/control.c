@@ -229,20 +229,6 @@ struct pdm_broker_control {
     atomic_int stop;
 };
 
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 /* Serves one client until it closes, goes idle or sends a line too long. */
 static void serve_client(pdm_broker_control *c, int fd)
 {
@@ -269,14 +255,14 @@ static void serve_client(pdm_broker_control *c, int fd)
             pdm_broker_command(c->broker, in, reply, sizeof reply - 1);
             size_t rl = strlen(reply);
             reply[rl++] = '\n';
-            if (write_all(fd, reply, rl))
+            if (pdm_write_all(fd, reply, rl))
                 return;
             size_t used = (size_t)(nl + 1 - in);
             memmove(in, nl + 1, len - used);
             len -= used;
         }
         if (len == sizeof in - 1) {
-            write_all(fd, "error: line too long\n", 21);
+            pdm_write_all(fd, "error: line too long\n", 21);
             return;
         }
     }

@@ -9,7 +9,6 @@
  * the address is published, so a script that has read it can use both.
  * Logs go to stderr. Exit status 0 after a stop signal, 1 on a startup
  * failure, 2 on a usage error. */
-#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -74,38 +73,19 @@ static const char usage[] =
     "SIGTERM; prints the bootstrap address as the first line of stdout. Each partition keeps\n"
     "only about 5 MB: older messages are dropped.";
 
-/* Writes "addr\n" to path via a temporary file in the same directory and a
- * rename, so a reader sees either no file or the whole line. */
+/* Writes "addr\n" to path atomically, so a reader sees either no file or
+ * the whole line. */
 static int write_bootstrap_file(const char *path, const char *addr, char *errstr, size_t errlen)
 {
-    int rc = -1;
-    char tmp[4096];
-    FILE *f = NULL;
-
-    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= sizeof tmp) {
-        pdm_err(errstr, errlen, "bootstrap file path too long");
-        goto out;
-    }
-    f = fopen(tmp, "w");
-    if (!f) {
-        pdm_err(errstr, errlen, "cannot create %s: %s", tmp, strerror(errno));
-        goto out;
-    }
-    int failed = fprintf(f, "%s\n", addr) < 0;
-    failed |= fclose(f) != 0;
-    f = NULL;
-    if (failed) {
-        pdm_err(errstr, errlen, "cannot write %s: %s", tmp, strerror(errno));
-        unlink(tmp);
-        goto out;
-    }
-    if (rename(tmp, path)) {
-        pdm_err(errstr, errlen, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
-        unlink(tmp);
-        goto out;
-    }
-    rc = 0;
-out:
+    size_t len = strlen(addr);
+    char *line = malloc(len + 2);
+    if (!line)
+        return pdm_err(errstr, errlen, "out of memory");
+    memcpy(line, addr, len);
+    line[len] = '\n';
+    line[len + 1] = '\0';
+    int rc = pdm_write_file_atomic(path, line, len + 1, errstr, errlen);
+    free(line);
     return rc;
 }
 

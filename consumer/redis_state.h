@@ -140,7 +140,9 @@ typedef struct pdm_rs_batch pdm_rs_batch;
 pdm_rs_batch *pdm_rs_batch_new(void);
 void pdm_rs_batch_destroy(pdm_rs_batch *b);
 void pdm_rs_batch_reset(pdm_rs_batch *b);
-size_t pdm_rs_batch_commands(const pdm_rs_batch *b);
+/* The commands the batch will send (flushing the readings it holds back:
+ * see pdm_rs_batch_event). */
+size_t pdm_rs_batch_commands(pdm_rs_batch *b);
 /* Records an input event (telemetry, error, maintenance, machine info).
  * newest != 0 says a telemetry event is newer than every reading applied
  * to the machine before it (in stream order, counting from the batch's

@@ -76,6 +76,7 @@ struct pdm_scorer {
     uint64_t silence_revocations; /* kafka.assignment.revocations last looked at */
     scorer_silent_risks silent_risks; /* --emit incidents: resolved by the batch's silences */
     _Atomic int64_t stream_time;  /* the tracker's, for the HTTP API; INT64_MIN none */
+    scorer_stages stages;         /* where the loop's time goes */
 };
 
 /* scorer_loop.c: the consumer's hook before partitions are revoked (the

@@ -321,9 +321,9 @@ static void world_risk(scorer_batch *b, scorer_item *it, const pdm_incident *inc
 
 /* The world event an applied non-telemetry item stands for: itself, except
  * a maintenance record followed in the batch, at its own time, by a failure
- * of the same component: that record is the failure's repair (the PdM data
- * log a replacement with every failure, and maintenance comes first in
- * stream order), so the incident it resolves was met by the failure. */
+ * of the same component: that record is the failure's repair
+ * (pdm_alert_repair_of, the rule pdm_alert_replay applies too), so the
+ * incident it resolves was met by the failure. */
 static const pdm_event *world_event(const scorer_batch *b, const scorer_item *it, pdm_event *copy)
 {
     if (it->ev.type != PDM_EV_MAINTENANCE)
@@ -331,8 +331,7 @@ static const pdm_event *world_event(const scorer_batch *b, const scorer_item *it
     for (int j = it->next_event; j >= 0 && b->items[j].ev.ts == it->ev.ts;
          j = b->items[j].next_event) {
         const pdm_event *next = &b->items[j].ev;
-        if (next->type == PDM_EV_FAILURE &&
-            next->u.failure.component == it->ev.u.maintenance.component) {
+        if (pdm_alert_repair_of(&it->ev, next)) {
             *copy = *next;
             return copy;
         }
@@ -416,8 +415,10 @@ int scorer_batch_score(scorer_batch *b, pdm_model *model, double warn, double cr
                        char *errstr, size_t errlen)
 {
     char msg[PDM_ERRSTR_SIZE];
+    scorer_stages_enter(b->stages, SCORER_STAGE_SCORE);
     if (b->n_rows && pdm_model_score_ex(model, b->rows, b->n_rows, b->risks, 0, msg, sizeof msg))
         return pdm_err(errstr, errlen, "scoring failed: %s", msg);
+    scorer_stages_enter(b->stages, SCORER_STAGE_DECIDE);
     /* Threshold overrides apply to the level. */
     for (size_t r = 0; r < b->n_rows; r++)
         b->risks[r].level = pdm_rule_level(b->risks[r].risk, warn, critical);
@@ -429,6 +430,7 @@ int scorer_batch_score(scorer_batch *b, pdm_model *model, double warn, double cr
         rule_emission(b, emit, renotify_ms);
     }
     size_t n_explain = 0;
+    scorer_stages_enter(b->stages, SCORER_STAGE_EXPLAIN);
     for (size_t r = 0; r < b->n_rows; r++) {
         if (!explained(b, r, emit))
             continue;

@@ -25,6 +25,7 @@
 #include "pdm_rules.h"
 #include "pdm_schemas.h"
 #include "redis_state.h"
+#include "scorer_stages.h"
 #include "scorer_table.h"
 
 /* One consumed message and what became of it. */
@@ -89,6 +90,7 @@ typedef struct {
     unsigned char *row_alert;
     const pdm_event **machine_events; /* scratch: one machine's events */
     uint64_t events[PDM_EV_COUNT];    /* accepted, per type */
+    scorer_stages *stages;            /* the loop's clock (NULL: none) */
 } scorer_batch;
 
 scorer_batch *scorer_batch_new(size_t cap);

@@ -149,7 +149,10 @@ static finish_result finish_pending(pdm_scorer *s, const scorer_batch *cur, int 
         if (r != FINISH_DONE || !p->active)
             return r;
     }
-    if (scorer_state_settle(&s->state)) {
+    scorer_stage was = scorer_stages_enter(&s->stages, SCORER_STAGE_WRITE);
+    int settled = scorer_state_settle(&s->state);
+    scorer_stages_enter(&s->stages, was);
+    if (settled) {
         scorer_loop_pending_clear(s); /* stopping: not committed, consumed again */
         return FINISH_STOPPED;
     }
@@ -163,8 +166,11 @@ static finish_result finish_pending(pdm_scorer *s, const scorer_batch *cur, int 
         }
         if (!err && until == FINISH_COMMIT_SENT)
             return FINISH_DONE;
-        if (!err)
+        if (!err) {
+            scorer_stage before = scorer_stages_enter(&s->stages, SCORER_STAGE_COMMIT);
             err = scorer_kafka_commit_wait(&s->kafka);
+            scorer_stages_enter(&s->stages, before);
+        }
         p->commit_sent = 0; /* a failed one is sent again */
         if (err)
             return commit_refused(s, cur, rewind, err);
@@ -224,6 +230,7 @@ static int compute(pdm_scorer *s, scorer_batch *b)
     char err[PDM_ERRSTR_SIZE];
     int incidents = s->cfg.emit == PDM_EMIT_INCIDENTS;
     s->shadow_scored = 0;
+    scorer_stages_enter(&s->stages, SCORER_STAGE_APPLY);
     /* With incidents, failures go to the live performance in stream order
      * with the incidents' decisions (scorer_incidents_perf), after scoring. */
     if (scorer_batch_apply(b, s->table, s->cfg.lateness_ms, s->state.writes,
@@ -244,11 +251,13 @@ static int compute(pdm_scorer *s, scorer_batch *b)
         return pdm_err(NULL, 0, "%s", err);
     if (incidents && scorer_incidents_perf(s->perf, b))
         return pdm_err(NULL, 0, "out of memory");
+    scorer_stages_enter(&s->stages, SCORER_STAGE_OBSERVE);
     if (b->n_rows)
         observe_scores(s, b);
     /* The shadow model after the main one: a failure of it is logged and
      * costs only its own events. */
     if (s->shadow) {
+        scorer_stages_enter(&s->stages, SCORER_STAGE_SHADOW);
         if (scorer_shadow_score(s->shadow, b, err, sizeof err))
             pdm_log(PDM_LOG_ERROR, "%s", err);
         else
@@ -404,6 +413,7 @@ static int process_batch(pdm_scorer *s, scorer_batch *b)
 {
     pdm_metric_add(s->metrics.messages, (double)b->n);
     /* 1 */
+    scorer_stages_enter(&s->stages, SCORER_STAGE_DECODE);
     if (scorer_batch_decode(b, s->output.codec, pdm_now_ms()))
         return pdm_err(NULL, 0, "out of memory");
     /* 2, 3 and 4 */
@@ -411,12 +421,14 @@ static int process_batch(pdm_scorer *s, scorer_batch *b)
         return -1;
     /* 5: at most one batch is ever applied past the committed offsets,
      * which the replay bookkeeping can undo. */
+    scorer_stages_enter(&s->stages, SCORER_STAGE_FINISH);
     finish_result fin = finish_pending(s, b, 1, FINISH_COMMITTED);
     if (fin == FINISH_STOPPED)
         return -1;
     if (fin != FINISH_DONE)
         return 0; /* the batch is consumed again */
     /* 6 and 7 */
+    scorer_stages_enter(&s->stages, SCORER_STAGE_PRODUCE);
     if (track_silence(s, b))
         return pdm_err(NULL, 0, "out of memory");
     char err[PDM_ERRSTR_SIZE];
@@ -424,8 +436,10 @@ static int process_batch(pdm_scorer *s, scorer_batch *b)
         pdm_log(PDM_LOG_ERROR, "%s", err); /* nothing of the batch is written nor committed */
         return -1;
     }
+    scorer_stages_enter(&s->stages, SCORER_STAGE_WRITE);
     if (scorer_state_write(&s->state, b))
         return -1;
+    scorer_stages_enter(&s->stages, SCORER_STAGE_PRODUCE);
     note_structures(s);
     return send_output(s, b);
 }
@@ -461,12 +475,15 @@ static int loop_once(pdm_scorer *s, rd_kafka_message_t **msgs, unsigned char *sp
      * overlaps the next batch's wait, decoding, loading and scoring. With a
      * backlog (full batches) the delivery overlaps that work instead. Not
      * while a commit is being retried: the consume's wait paces that. */
+    scorer_stages_enter(&s->stages, SCORER_STAGE_FINISH);
     if (s->pending.active && !s->commit_failing &&
         (!*last_batch_full || scorer_kafka_queued(&s->kafka) == 0) &&
         finish_pending(s, NULL, 1, FINISH_COMMIT_SENT) == FINISH_STOPPED)
         return 1;
+    scorer_stages_enter(&s->stages, SCORER_STAGE_WAIT);
     ssize_t got =
         scorer_kafka_next(&s->kafka, s->output.codec, msgs, spikes, b->cap, s->cfg.max_wait_ms);
+    scorer_stages_enter(&s->stages, SCORER_STAGE_OTHER);
     if (s->kafka.fatal[0])
         return -1;
     if (got < 0) {
@@ -483,14 +500,21 @@ static int loop_once(pdm_scorer *s, rd_kafka_message_t **msgs, unsigned char *sp
         b->received = pdm_monotonic_s();
         pdm_metric_observe(s->metrics.batch_size, (double)b->n);
         int rc = process_batch(s, b);
+        scorer_stages_enter(&s->stages, SCORER_STAGE_OTHER);
+        scorer_metrics_stages(&s->metrics, &s->stages);
         for (size_t i = 0; i < b->n; i++)
             rd_kafka_message_destroy(b->items[i].msg);
         if (rc && !atomic_load(&s->stop))
             return -1;
     }
     rd_kafka_poll(s->kafka.producer, 0);
-    if (b->n == 0 && finish_pending(s, NULL, 1, FINISH_COMMITTED) == FINISH_STOPPED)
-        return 1;
+    if (b->n == 0) {
+        scorer_stages_enter(&s->stages, SCORER_STAGE_FINISH);
+        finish_result fin = finish_pending(s, NULL, 1, FINISH_COMMITTED);
+        scorer_stages_enter(&s->stages, SCORER_STAGE_OTHER);
+        if (fin == FINISH_STOPPED)
+            return 1;
+    }
     if (s->cfg.exit_at_end && b->n == 0 && scorer_kafka_all_at_end(&s->kafka)) {
         pdm_log(PDM_LOG_INFO, "every assigned partition is at its end; exiting");
         return 1;
@@ -516,6 +540,9 @@ int pdm_scorer_run(pdm_scorer *s, char *errstr, size_t errlen)
         return 0; /* stopped while reading it */
     }
     scorer_state_start(&s->state);
+    scorer_stages_start(&s->stages);
+    s->batch->stages = &s->stages;
+    s->state.stages = &s->stages;
     double last_epoch_check = pdm_monotonic_s();
     while (!atomic_load(&s->stop)) {
         int turn = loop_once(s, msgs, spikes, &last_batch_full);
@@ -529,7 +556,14 @@ int pdm_scorer_run(pdm_scorer *s, char *errstr, size_t errlen)
     }
     free(msgs);
     free(spikes);
+    scorer_stages_enter(&s->stages, SCORER_STAGE_FINISH);
     finish_pending(s, NULL, 1, FINISH_COMMITTED); /* or given up after the grace */
+    scorer_stages_enter(&s->stages, SCORER_STAGE_OTHER);
+    s->batch->stages = NULL;
+    s->state.stages = NULL;
+    char stages[768];
+    scorer_stages_format(&s->stages, stages, sizeof stages);
+    pdm_log(PDM_LOG_INFO, "stages (wall/cpu s of the loop's thread): %s", stages);
     const scorer_metrics *m = &s->metrics;
     uint64_t risk_events = 0;
     for (int l = 0; l < 3; l++)

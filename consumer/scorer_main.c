@@ -33,6 +33,7 @@ typedef struct {
     double critical;
     long long batch_size;
     long long model_threads;
+    long long score_threads;
     char *predictor;
     char *dump_features;
     char *schema_ids;
@@ -84,6 +85,7 @@ static const pdm_option options[] = {
     {"critical", 0, "PDM_CRITICAL", PDM_OPT_DOUBLE, O(critical), "nan", "RISK", "Override the model's CRITICAL threshold (0..1).", 0},
     {"batch-size", 0, "PDM_BATCH_SIZE", PDM_OPT_INT, O(batch_size), "2000", "N", "Messages per batch (one Redis round trip each way, one model call).", 0},
     {"model-threads", 0, "PDM_MODEL_THREADS", PDM_OPT_INT, O(model_threads), "1", "N", "XGBoost threads for scoring (0 = all cores).", 0},
+    {"score-threads", 0, "PDM_SCORE_THREADS", PDM_OPT_INT, O(score_threads), "0", "N", "Threads the native evaluator and the native TreeSHAP split each batch's rows over, the loop's own included (results are the same for any count); 0: two where the machine has two cores or more, else one.", 0},
     {"predictor", 0, "PDM_PREDICTOR", PDM_OPT_STRING, O(predictor), "native", "NAME", "native: the project's tree evaluator, used once it scores a check sample exactly as XGBoost (else XGBoost serves, logged); xgboost: XGBoost's predictor. Reasons (SHAP), with either: the native TreeSHAP once it matches XGBoost's pred_contribs on the first alerts' rows and a check sample, else XGBoost's pred_contribs (GET /v1/model says which).", 0},
     {"dump-features", 0, "PDM_DUMP_FEATURES", PDM_OPT_STRING, O(dump_features), NULL, "FILE", "Write every scored row's features as CSV (the trainer's dump format), a batch at a time. A failed write (a full disk) cuts the file back to its last complete batch and stops the scorer with an error, that batch uncommitted.", 0},
     {"schema-ids", 0, "PDM_SCHEMA_IDS", PDM_OPT_STRING, O(schema_ids), NULL, "TYPE=ID,...", "Confluent Schema Registry ids of the event types, TYPE=ID[,TYPE=ID...] (e.g. telemetry=7,error=8,maintenance=9,failure=10,machine=11): a message framed by the registry serializers (byte 0x00, then the 4-byte big-endian id) with one of these ids decodes as that type; any other id goes to the DLQ as unknown_schema. Single-object messages (0xC3 0x01) decode either way.", 0},
@@ -156,6 +158,7 @@ static int check_ranges(const scorer_options *o, char *err, size_t errlen)
         {"metrics-machines", o->metrics_machines, 0, LLONG_MAX},
         {"state-cache", o->state_cache_mb, 0, 1048576},
         {"model-threads", o->model_threads, 0, 1024},
+        {"score-threads", o->score_threads, 0, 64},
         {"max-machines", o->max_machines, 8, 100000000},
     };
     for (size_t i = 0; i < sizeof ranges / sizeof *ranges; i++) {
@@ -240,6 +243,7 @@ static int to_config(const scorer_options *o, pdm_scorer_config *cfg, char *err,
     cfg->dump_features = o->dump_features;
     cfg->schema_ids = o->schema_ids;
     cfg->model_threads = (int)o->model_threads;
+    cfg->score_threads = (int)o->score_threads;
     cfg->http_bind = o->http;
     cfg->http_token = o->http_token;
     cfg->http_auth_metrics = o->http_auth_metrics;

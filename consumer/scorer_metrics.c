@@ -74,6 +74,16 @@ static const family_spec families[] = {
     {HISTOGRAM, "pdm_incident_lead_time_seconds",
      "Event time from an incident's opening to the failure that resolved it (resolution failed).",
      NULL, NONE, AT(lead_time), BUCKETS(lead_buckets)},
+    {COUNTER, "pdm_loop_seconds_total",
+     "Wall time of the scoring loop's thread by stage: wait (for messages), decode, load (the "
+     "state round trip), apply (events and features), score, decide, explain (TreeSHAP), observe, "
+     "shadow, finish (waiting for the previous batch's delivery), commit (its offsets), write "
+     "(Redis), produce, other.",
+     "stage", AT(stage_wall_by_stage), NONE, NULL, 0},
+    {COUNTER, "pdm_loop_cpu_seconds_total",
+     "CPU time of the scoring loop's thread by stage (see pdm_loop_seconds_total); the rest of "
+     "the process's CPU is librdkafka's and the HTTP API's threads.",
+     "stage", AT(stage_cpu_by_stage), NONE, NULL, 0},
     {COUNTER, "pdm_offset_commits_total", "Batches whose offsets were committed.", NULL, NONE,
      AT(commits), NULL, 0},
     {COUNTER, "pdm_delivery_failures_total",
@@ -202,6 +212,11 @@ int scorer_metrics_init(scorer_metrics *m, pdm_registry *r, size_t machines_cap,
     for (int k = 0; k < SCORER_STRUCTURES; k++) {
         m->machines_held[k] = pdm_metric_with(m->held_by_structure, &structure_labels[k]);
         m->machines_evicted[k] = pdm_metric_with(m->evicted_by_structure, &structure_labels[k]);
+    }
+    for (int k = 0; k < SCORER_STAGES; k++) {
+        const char *v[] = {scorer_stage_name((scorer_stage)k)};
+        m->stage_wall[k] = pdm_metric_with(m->stage_wall_by_stage, v);
+        m->stage_cpu[k] = pdm_metric_with(m->stage_cpu_by_stage, v);
     }
     pdm_metric_set(m->risk_psi, NAN); /* unknown until a drift window is evaluated */
     return 0;
@@ -342,4 +357,14 @@ void scorer_metrics_kafka_stats(scorer_metrics *m, const char *json, size_t len)
         }
     }
     cJSON_Delete(root);
+}
+
+void scorer_metrics_stages(scorer_metrics *m, const scorer_stages *c)
+{
+    for (int k = 0; k < SCORER_STAGES; k++) {
+        pdm_metric_add(m->stage_wall[k], c->wall[k] - m->stage_wall_published[k]);
+        pdm_metric_add(m->stage_cpu[k], c->cpu[k] - m->stage_cpu_published[k]);
+        m->stage_wall_published[k] = c->wall[k];
+        m->stage_cpu_published[k] = c->cpu[k];
+    }
 }

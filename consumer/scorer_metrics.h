@@ -11,6 +11,7 @@
 
 #include "pdm_monitor.h"
 #include "pdm_schemas.h"
+#include "scorer_stages.h"
 
 /* pdm_incidents_total's outcomes: what an incident's RiskEvent says. */
 enum {
@@ -57,6 +58,9 @@ typedef struct {
     pdm_metric_child *machines_evicted[SCORER_STRUCTURES], *machines_held[SCORER_STRUCTURES];
     pdm_metric_child *ready, *event_lag, *risk_psi, *precision, *recall;
     pdm_metric_child *tp, *fp, *caught, *missed;
+    pdm_metric *stage_wall_by_stage, *stage_cpu_by_stage;
+    pdm_metric_child *stage_wall[SCORER_STAGES], *stage_cpu[SCORER_STAGES];
+    double stage_wall_published[SCORER_STAGES], stage_cpu_published[SCORER_STAGES];
     size_t machines_cap;                  /* per-machine series for at most this many */
     int32_t *exported;                    /* machine ids with their own series (a hash set) */
     pdm_metric_child **exported_children; /* per slot: its risk and level series */
@@ -73,6 +77,9 @@ void scorer_metrics_machine(scorer_metrics *m, int32_t machine_id, const pdm_ris
 /* A structure's machines now and its evictions so far (a monotonic count
  * kept by the structure). */
 void scorer_metrics_structure(scorer_metrics *m, scorer_structure s, size_t held, uint64_t evicted);
+/* The loop's stage clock into pdm_loop_{,cpu_}seconds_total (what it
+ * gained since the last call; loop thread). */
+void scorer_metrics_stages(scorer_metrics *m, const scorer_stages *c);
 /* pdm_model_info: 1 for version, 0 for old_version ("" or NULL: none). */
 void scorer_metrics_model(scorer_metrics *m, const char *version, const char *old_version);
 /* Consumer lag per partition from librdkafka's statistics JSON. */

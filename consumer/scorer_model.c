@@ -87,6 +87,11 @@ int scorer_model_prepare(const pdm_scorer_config *cfg, pdm_model **out, char *pa
     }
     if (cfg->model_threads > 0)
         pdm_model_set_nthread(m, cfg->model_threads, msg, sizeof msg);
+    int threads = cfg->score_threads;
+    if (threads == 0) /* auto: the loop's core and one more, where there is one */
+        threads = sysconf(_SC_NPROCESSORS_ONLN) >= 2 ? 2 : 1;
+    if (pdm_model_set_score_threads(m, threads, msg, sizeof msg))
+        pdm_log(PDM_LOG_WARN, "model %s: scoring on one thread: %s", resolved, msg);
     /* The native evaluator checks itself against XGBoost on a fixed sample
      * first; if it differs anywhere, XGBoost serves (reasons always do). */
     if (cfg->native_predictor && pdm_model_set_predictor(m, PDM_PREDICTOR_NATIVE, msg, sizeof msg))

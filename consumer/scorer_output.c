@@ -156,6 +156,29 @@ static void dead_letter(scorer_output *o, const scorer_item *it)
     scorer_kafka_produce(o->kafka, o->cfg->dlq_topic, msg->key, msg->key_len, msg->payload, len, h);
 }
 
+/* "<machine>-<ts>-<model version>[-<resolution>]" into id (cap bytes,
+ * cut short and NUL-terminated like snprintf), without snprintf: one per
+ * RiskEvent. */
+static void event_id(char *id, size_t cap, int32_t machine_id, int64_t ts, const char *version,
+                     const char *resolution)
+{
+    char buf[200]; /* 11 + 1 + 20 + 2 x (1 + 64) */
+    size_t n = pdm_fmt_i64(buf, machine_id);
+    buf[n++] = '-';
+    n += pdm_fmt_i64(buf + n, ts);
+    const char *parts[2] = {version, resolution};
+    for (int p = 0; p < 2 && parts[p]; p++) {
+        size_t len = strnlen(parts[p], 64);
+        buf[n++] = '-';
+        memcpy(buf + n, parts[p], len);
+        n += len;
+    }
+    if (n >= cap)
+        n = cap - 1;
+    memcpy(id, buf, n);
+    id[n] = '\0';
+}
+
 /* A RiskEvent of machine_id at ts: a row's (scored != 0), or a resolution
  * that is not a score (by the world or silence), whose ts may be a row's
  * too: its event_id names its resolution. */
@@ -164,12 +187,8 @@ int scorer_output_risk(scorer_output *o, const char *topic, int32_t machine_id, 
 {
     char buf[PDM_MAX_ENCODED], err[PDM_ERRSTR_SIZE], key[16];
     pdm_risk r = *risk;
-    if (scored)
-        snprintf(r.event_id, sizeof r.event_id, "%d-%lld-%s", (int)machine_id, (long long)ts,
-                 r.model_version);
-    else
-        snprintf(r.event_id, sizeof r.event_id, "%d-%lld-%s-%s", (int)machine_id, (long long)ts,
-                 r.model_version, pdm_alert_resolution_name(r.resolution));
+    event_id(r.event_id, sizeof r.event_id, machine_id, ts, r.model_version,
+             scored ? NULL : pdm_alert_resolution_name(r.resolution));
     r.scored_at = pdm_now_ms();
     pdm_event out = {.type = PDM_EV_RISK, .machine_id = machine_id, .ts = ts};
     out.u.risk = &r;
@@ -180,8 +199,8 @@ int scorer_output_risk(scorer_output *o, const char *topic, int32_t machine_id, 
         atomic_fetch_add(&o->kafka->delivery_failures, 1);
         return -1;
     }
-    int klen = snprintf(key, sizeof key, "%d", (int)machine_id);
-    if (scorer_kafka_produce(o->kafka, topic, key, (size_t)klen, buf, (size_t)len, NULL))
+    size_t klen = pdm_fmt_i64(key, machine_id);
+    if (scorer_kafka_produce(o->kafka, topic, key, klen, buf, (size_t)len, NULL))
         return -1;
     if (counted)
         pdm_metric_add(o->metrics->risk_events[r.level], 1);

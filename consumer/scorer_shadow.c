@@ -40,7 +40,7 @@ struct scorer_shadow {
     double *explain_rows;
     pdm_risk *explain;
     /* metrics */
-    pdm_metric *m_precision, *m_recall, *m_alerts, *m_caught, *m_events;
+    pdm_metric *m_precision, *m_recall, *m_alerts, *m_caught, *m_lead, *m_events;
 };
 
 double scorer_shadow_hours(int64_t from_ms, int64_t to_ms)
@@ -204,14 +204,12 @@ static int decide_incident(scorer_shadow *sh, const scorer_batch *b, size_t i, s
         }
     } else if (it->ev.type == PDM_EV_MAINTENANCE || it->ev.type == PDM_EV_FAILURE) {
         /* A maintenance followed at its own time by a failure of the same
-         * component is that failure's repair (as scorer_batch.c's
-         * world_event): the incident was met by the failure. */
+         * component is that failure's repair (pdm_alert_repair_of, as
+         * scorer_batch.c's world_event): the incident was met by the failure. */
         const pdm_event *ev = &it->ev;
-        for (int j = it->next_event; ev->type == PDM_EV_MAINTENANCE && j >= 0 &&
-                                     b->items[j].ev.ts == it->ev.ts;
+        for (int j = it->next_event; ev == &it->ev && j >= 0 && b->items[j].ev.ts == it->ev.ts;
              j = b->items[j].next_event)
-            if (b->items[j].ev.type == PDM_EV_FAILURE &&
-                b->items[j].ev.u.failure.component == it->ev.u.maintenance.component)
+            if (pdm_alert_repair_of(&it->ev, &b->items[j].ev))
                 ev = &b->items[j].ev;
         if (pdm_alert_world(&m->alert, ev, &inc) != PDM_ALERT_RESOLVED)
             return 0;
@@ -443,6 +441,7 @@ static void collect_one(scorer_shadow *sh, const char *role, const char *version
     pdm_metric_set(pdm_metric_with(sh->m_recall, v), p->all.recall);
     pdm_metric_set(pdm_metric_with(sh->m_alerts, v), (double)p->alerts);
     pdm_metric_set(pdm_metric_with(sh->m_caught, v), (double)p->all.caught);
+    pdm_metric_set(pdm_metric_with(sh->m_lead, v), p->lead_time_median_hours);
 }
 
 void scorer_shadow_collect(scorer_shadow *sh)
@@ -488,10 +487,15 @@ static int register_metrics(scorer_shadow *sh, pdm_registry *r, char *errstr, si
     sh->m_caught = pdm_registry_gauge(r, "pdm_trial_failures_caught",
                                       "Failures each model alerted on within its horizon.", rv, 2,
                                       msg, sizeof msg);
+    sh->m_lead = pdm_registry_gauge(r, "pdm_trial_lead_time_hours",
+                                    "Median lead time of the failures each model caught, from "
+                                    "its earliest alert before each (to the hour; NaN: none).",
+                                    rv, 2, msg, sizeof msg);
     sh->m_events = pdm_registry_gauge(r, "pdm_shadow_risk_events",
                                       "RiskEvents the shadow model produced to --shadow-topic.",
                                       vl, 2, msg, sizeof msg);
-    if (!sh->m_precision || !sh->m_recall || !sh->m_alerts || !sh->m_caught || !sh->m_events)
+    if (!sh->m_precision || !sh->m_recall || !sh->m_alerts || !sh->m_caught || !sh->m_lead ||
+        !sh->m_events)
         return pdm_err(errstr, errlen, "metrics: %s", msg);
     return 0;
 }

@@ -428,8 +428,11 @@ static void start_from_base(scorer_machine *m)
 
 int scorer_state_load(scorer_state *st, scorer_batch *b)
 {
+    /* The previous batch's writes, if not yet answered, count as writing. */
+    scorer_stages_enter(st->stages, SCORER_STAGE_WRITE);
     if (scorer_state_settle(st))
         return -1;
+    scorer_stages_enter(st->stages, SCORER_STAGE_LOAD);
     pdm_rs_batch_reset(st->writes);
     int rc = 0;
     /* A batch is computed only from state loaded under the epoch its

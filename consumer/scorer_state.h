@@ -18,6 +18,7 @@
 #include "pdm_features.h"
 #include "pdm_scorer.h"
 #include "redis_state.h"
+#include "scorer_stages.h"
 #include "scorer_batch.h"
 #include "scorer_metrics.h"
 #include "state_cache.h"
@@ -35,6 +36,7 @@ typedef struct {
 typedef struct {
     const atomic_int *stop;
     scorer_metrics *metrics;
+    scorer_stages *stages; /* the loop's clock (NULL: none) */
     int64_t lateness_ms;
     int64_t ttl_ms;               /* the machines' keys expire this long after a write; 0: never */
     int64_t now_ms;               /* wall clock of the batch being written */

@@ -14,14 +14,17 @@
  *   2015-01-05 02:00  machine    9  SILENT      last seen 2015-01-04 19:00
  *
  * The RiskEvent names its incident, its status and resolution, not which
- * notification a firing event is: an event at the incident's opening time
- * is its opening; after that, a firing event is an escalation when the
- * incident was last seen at WARN and its score is CRITICAL, else a
- * renotification (the scorer repeats CRITICAL incidents only). So the
- * formatter remembers each open incident's level as it saw it; one it did
- * not see open (it started later) prints FIRING until it is known, and a
- * CRITICAL incident that fell back to WARN unseen (the scorer does not
- * notify that) and escalated again prints as RENOTIFIED.
+ * notification a firing event is; the state machine's rules make that
+ * derivable from the incident's events (pdm_alerts.h): an event at the
+ * incident's opening time is its opening; an incident escalates once, from
+ * WARN to CRITICAL, and every later firing event is a renotification (a
+ * CRITICAL incident that fell back to WARN quietly, which is never sent,
+ * and returns is renotified, not escalated again). So the formatter
+ * remembers the highest level it saw each open incident notified at: a
+ * CRITICAL event of one seen only at WARN is ESCALATED, anything else
+ * RENOTIFIED. One it did not see open (it started later) prints FIRING
+ * until it is known (a WARN event past the opening can only be a
+ * renotification: RENOTIFIED).
  */
 #ifndef PDM_TAIL_FORMAT_H
 #define PDM_TAIL_FORMAT_H

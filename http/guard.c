@@ -244,14 +244,6 @@ unsigned long long http_guard_cut_total(http_guard *g)
     return n;
 }
 
-size_t http_guard_open_count(http_guard *g)
-{
-    pthread_mutex_lock(&g->lock);
-    size_t n = g->open + g->handing;
-    pthread_mutex_unlock(&g->lock);
-    return n;
-}
-
 void http_guard_count_cut(http_guard *g)
 {
     pthread_mutex_lock(&g->lock);
@@ -293,14 +285,4 @@ int http_same_address(const struct sockaddr_storage *a, const struct sockaddr_st
         return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
                       &((const struct sockaddr_in6 *)b)->sin6_addr, sizeof(struct in6_addr)) == 0;
     return 0;
-}
-
-size_t http_guard_count_address(http_guard *g, const struct sockaddr_storage *addr)
-{
-    size_t n = 0;
-    pthread_mutex_lock(&g->lock);
-    for (struct guard_conn *c = g->head; c; c = c->next)
-        n += http_same_address(&c->addr, addr);
-    pthread_mutex_unlock(&g->lock);
-    return n;
 }

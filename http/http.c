@@ -10,8 +10,10 @@
  * body and closes the connection), and at the last call otherwise, which
  * keeps the connection alive.
  *
- * The listening socket is ours (listener.c), handed to the daemon; the
- * request deadline is guard.c's, HTTPS tls.c's, answers response.c's.
+ * The listening socket is ours (listener.c) and the gate's (gate.c), which
+ * accepts, terminates TLS, checks every request (stream.c) and relays
+ * each connection to the daemon over a socketpair; the request deadline is
+ * guard.c's, certificates tls.c's, answers response.c's.
  */
 #include <stdarg.h>
 #include <stdint.h>
@@ -22,6 +24,7 @@
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
+#include <gnutls/crypto.h>
 #include <microhttpd.h>
 
 #include "http_internal.h"
@@ -43,9 +46,10 @@ struct pdm_http {
     size_t n_routes, cap_routes;
     http_tls *tls;     /* NULL: plain HTTP */
     http_guard *guard; /* the request deadline */
-    http_gate *gate;   /* plain HTTP: accepts and checks first heads */
+    http_gate *gate;   /* accepts, terminates TLS, checks every request */
     struct MHD_Daemon *daemon;
     unsigned port;
+    char nonce[33]; /* marks the gate's refusals (hex, random per start) */
 };
 
 /* One request's state, created by the URI callback (which sees the raw
@@ -333,9 +337,16 @@ static void decide(pdm_http *s, struct MHD_Connection *conn, const char *url, co
         MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
     unsigned long long declared = cl ? strtoull(cl, NULL, 10) : 0;
     st->has_body = declared > 0 || te != NULL;
-    if (s->tls && !http_tls_client_verified(s->tls, conn)) {
-        set_early(st, 403, "client certificate missing or not signed by the configured CA");
+    int status;
+    const char *refusal = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, HTTP_REFUSAL_HEADER);
+    if (refusal && http_refusal_parse(refusal, s->nonce, &status, st->early_msg,
+                                      sizeof st->early_msg) == 0) {
+        st->early_status = status; /* a request the gate refused (stream.c) */
         st->early_close = 1;
+        free(st->method);
+        free(st->path);
+        st->method = strdup("-");
+        st->path = strdup("-");
         return;
     }
     if (check_framing(conn, st)) {
@@ -425,8 +436,6 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
 {
     pdm_http *s = cls;
     if (code == MHD_CONNECTION_NOTIFY_STARTED) {
-        if (s->tls)
-            http_tls_session_start(s->tls, conn);
         http_guard_opened(s->guard, conn, socket_context);
     } else {
         http_guard_closed(s->guard, socket_context);
@@ -530,28 +539,39 @@ int pdm_http_start(pdm_http *s, char *errstr, size_t errlen)
     int fd = http_open_listener(s->bind, &port, errstr, errlen);
     if (fd < 0)
         return -1;
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ITC;
-    if (!s->tls) {
-        s->gate = http_gate_new(fd, s->cfg.connection_limit, s->cfg.per_ip_limit,
-                                s->cfg.request_timeout_ms, s->cfg.timeout_s, s->guard);
-        if (!s->gate) {
-            close(fd);
-            return pdm_err(errstr, errlen, "http: out of memory or descriptors");
-        }
-        flags |= MHD_USE_NO_LISTEN_SOCKET;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ITC |
+                     MHD_USE_NO_LISTEN_SOCKET;
+    unsigned char rnd[16];
+    if (gnutls_rnd(GNUTLS_RND_NONCE, rnd, sizeof rnd) < 0) {
+        close(fd);
+        return pdm_err(errstr, errlen, "http: no random bytes for the gate's nonce");
+    }
+    for (size_t i = 0; i < sizeof rnd; i++)
+        snprintf(s->nonce + 2 * i, 3, "%02x", rnd[i]);
+    const http_gate_config gc = {
+        .limit = s->cfg.connection_limit,
+        .per_ip_limit = s->cfg.per_ip_limit,
+        .request_timeout_ms = s->cfg.request_timeout_ms,
+        .idle_timeout_s = s->cfg.timeout_s,
+        .max_body = s->cfg.max_body,
+        .tls = s->tls,
+        .nonce = s->nonce,
+    };
+    s->gate = http_gate_new(fd, &gc, s->guard);
+    if (!s->gate) {
+        close(fd);
+        return pdm_err(errstr, errlen, "http: out of memory or descriptors");
     }
     struct MHD_OptionItem opts[] = {
         /* A head the gate passes (16 KiB at most) must never meet the
          * daemon's own 431, which comes near half this. */
         {MHD_OPTION_CONNECTION_MEMORY_LIMIT, 64 * 1024, NULL},
-        {s->gate ? MHD_OPTION_CONNECTION_MEMORY_LIMIT : MHD_OPTION_LISTEN_SOCKET,
-         s->gate ? 64 * 1024 : fd, NULL},
-        /* With the gate, it keeps the limit (counting hand-overs the daemon
-         * has not started yet); the daemon gets room to spare, since a pool
-         * splits its limit among threads and would refuse a connection its
-         * chosen share cannot hold. */
+        /* The gate keeps the limits (connections, per address); the daemon
+         * gets room to spare, since a pool splits its limit among threads
+         * and would refuse a connection its chosen share cannot hold, and
+         * the daemon notices a connection the gate closed a moment later. */
         {MHD_OPTION_CONNECTION_LIMIT,
-         (intptr_t)s->cfg.connection_limit * (s->gate && s->cfg.threads > 1 ? s->cfg.threads : 1),
+         (intptr_t)s->cfg.connection_limit * 2 * (s->cfg.threads > 1 ? s->cfg.threads : 1),
          NULL},
         {MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)s->cfg.timeout_s, NULL},
         {MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)on_uri, s},
@@ -559,32 +579,18 @@ int pdm_http_start(pdm_http *s, char *errstr, size_t errlen)
         {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, s},
         {MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, s},
         {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)quiet_logger, NULL},
-        {MHD_OPTION_PER_IP_CONNECTION_LIMIT, (intptr_t)s->cfg.per_ip_limit, NULL},
         {s->cfg.threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END,
          (intptr_t)s->cfg.threads, NULL},
         {MHD_OPTION_END, 0, NULL},
     };
-    if (!s->tls) {
-        s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_ARRAY, opts,
-                                     MHD_OPTION_END);
-    } else {
-        const char *ca = http_tls_client_ca_pem(s->tls);
-        s->daemon = MHD_start_daemon(flags | MHD_USE_TLS, 0, NULL, NULL, on_request, s,
-                                     MHD_OPTION_ARRAY, opts, MHD_OPTION_HTTPS_CERT_CALLBACK,
-                                     http_tls_retrieve_cert, ca ? MHD_OPTION_HTTPS_MEM_TRUST
-                                                                : MHD_OPTION_END,
-                                     ca, MHD_OPTION_END);
-    }
+    s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_ARRAY, opts,
+                                 MHD_OPTION_END);
     if (!s->daemon) {
-        if (s->gate)
-            http_gate_destroy(s->gate); /* closes fd */
-        else
-            close(fd);
+        http_gate_destroy(s->gate); /* closes fd */
         s->gate = NULL;
-        return pdm_err(errstr, errlen, "http: libmicrohttpd failed to start on %s%s", s->bind,
-                       s->tls ? " with TLS" : "");
+        return pdm_err(errstr, errlen, "http: libmicrohttpd failed to start on %s", s->bind);
     }
-    if (http_guard_start(s->guard, on_tick, s) || (s->gate && http_gate_start(s->gate, s->daemon))) {
+    if (http_guard_start(s->guard, on_tick, s) || http_gate_start(s->gate, s->daemon)) {
         pdm_http_stop(s);
         return pdm_err(errstr, errlen, "http: cannot start the request guard thread");
     }
@@ -604,7 +610,7 @@ void pdm_http_stop(pdm_http *s)
     http_gate_destroy(s->gate); /* no more hand-overs; closes the listening socket */
     s->gate = NULL;
     http_guard_stop(s->guard);
-    MHD_stop_daemon(s->daemon); /* with TLS, closes the listening socket */
+    MHD_stop_daemon(s->daemon);
     s->daemon = NULL;
     s->port = 0;
 }

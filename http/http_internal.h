@@ -59,43 +59,25 @@ void http_guard_closed(http_guard *g, void **socket_context);
 void http_guard_answering(http_guard *g, struct MHD_Connection *conn);
 void http_guard_answered(http_guard *g, struct MHD_Connection *conn);
 unsigned long long http_guard_cut_total(http_guard *g);
-/* Connections the daemon holds now, or is being handed by the gate. */
-size_t http_guard_open_count(http_guard *g);
 /* The gate accepted socket fd at accepted_at (monotonic s) and hands it to
  * the daemon now: its first request's deadline counts from then. */
 void http_guard_accepted(http_guard *g, int fd, double accepted_at);
 /* The daemon refused (and closed) socket fd the gate handed it. */
 void http_guard_handover_failed(http_guard *g, int fd);
-/* Connections the daemon holds from the client address addr. */
-size_t http_guard_count_address(http_guard *g, const struct sockaddr_storage *addr);
 /* 1 if a and b are the same IPv4 or IPv6 address (ports aside). */
 int http_same_address(const struct sockaddr_storage *a, const struct sockaddr_storage *b);
 /* Counts a connection cut elsewhere (by the gate) in cut_total. */
 void http_guard_count_cut(http_guard *g);
 
-/* ---- gate.c: first request heads of plain HTTP ------------------------------- */
-
-typedef struct http_gate http_gate;
-
-/* Takes listen_fd (non-blocking, listening) on success. NULL on failure. */
-http_gate *http_gate_new(int listen_fd, unsigned limit, unsigned per_ip_limit,
-                         unsigned request_timeout_ms, unsigned idle_timeout_s, http_guard *guard);
-/* Starts accepting and handing sound connections to daemon. 0 or -1. */
-int http_gate_start(http_gate *g, struct MHD_Daemon *daemon);
-/* Stops the thread, closes what waits and the listening socket. */
-void http_gate_destroy(http_gate *g);
 
 /* ---- tls.c: certificates ---------------------------------------------------- */
 
 typedef struct http_tls http_tls;
 
-/* Loads the pair (and the client CA, if given) after checking that this
- * libmicrohttpd has TLS. NULL with errstr. */
+/* Loads the pair (and the client CA, if given). NULL with errstr. */
 http_tls *http_tls_new(const char *cert_file, const char *key_file, const char *client_ca_file,
                        char *errstr, size_t errlen);
 void http_tls_destroy(http_tls *t);
-/* The client CA's PEM text for MHD_OPTION_HTTPS_MEM_TRUST, or NULL. */
-const char *http_tls_client_ca_pem(const http_tls *t);
 /* Loads the files again; the new pair serves from the next handshake on.
  * On error the running pair stays. 0 or -1 with errstr. */
 int http_tls_reload(http_tls *t, char *errstr, size_t errlen);
@@ -104,16 +86,33 @@ void http_tls_request_reload(http_tls *t);
 int http_tls_take_reload_request(http_tls *t);
 /* SHA-256 fingerprint of the serving certificate, hex (65 bytes). */
 int http_tls_fingerprint(http_tls *t, char *out, size_t outlen);
-/* MHD_OPTION_HTTPS_CERT_CALLBACK. */
-int http_tls_retrieve_cert(gnutls_session_t session, const gnutls_datum_t *req_ca_dn, int nreqs,
-                           const gnutls_pk_algorithm_t *pk_algos, int pk_algos_length,
-                           gnutls_pcert_st **pcert, unsigned int *pcert_length,
-                           gnutls_privkey_t *pkey);
-/* At a connection's start: ties the session to t, requires a client
- * certificate when a client CA is configured. */
-void http_tls_session_start(http_tls *t, struct MHD_Connection *conn);
-/* 1 if no client CA is configured or the client's certificate verified. */
-int http_tls_client_verified(http_tls *t, struct MHD_Connection *conn);
+/* A non-blocking server session on socket fd serving the current pair and
+ * requiring a client certificate that verifies when a client CA is
+ * configured. 0 or -1. */
+int http_tls_session_new(http_tls *t, int fd, gnutls_session_t *out);
+/* 1 if no client CA is configured or the peer's certificate verified. */
+int http_tls_peer_verified(http_tls *t, gnutls_session_t session);
+
+/* ---- gate.c: the front door, TLS and every request checked --------------- */
+
+typedef struct http_gate http_gate;
+
+typedef struct {
+    unsigned limit;              /* connections in all */
+    unsigned per_ip_limit;       /* from one address, 0 = no limit */
+    unsigned request_timeout_ms; /* handshake and first request, before the hand-over */
+    unsigned idle_timeout_s;     /* between bytes, before the hand-over */
+    size_t max_body;             /* of a chunked body (decoded here) */
+    http_tls *tls;               /* NULL: plain HTTP */
+    const char *nonce;           /* marks refusals (kept by the caller) */
+} http_gate_config;
+
+/* Takes listen_fd (non-blocking, listening) on success. NULL on failure. */
+http_gate *http_gate_new(int listen_fd, const http_gate_config *cfg, http_guard *guard);
+/* Starts accepting and handing sound connections to daemon. 0 or -1. */
+int http_gate_start(http_gate *g, struct MHD_Daemon *daemon);
+/* Stops the thread, closes what waits and the listening socket. */
+void http_gate_destroy(http_gate *g);
 
 /* ---- request.c: framing checks ------------------------------------------------ */
 
@@ -132,12 +131,61 @@ typedef struct {
     size_t max_head; /* request line and headers; larger: 431 */
 } http_head_limits;
 
+/* What a sound head says about itself. */
+typedef struct {
+    size_t head_len;           /* bytes up to and with its blank line */
+    int has_length;            /* a Content-Length was sent */
+    unsigned long long length; /* its value */
+    int chunked;               /* Transfer-Encoding: chunked */
+} http_head_info;
+
 /* Checks a request head as received so far (buf[0..len), not
- * NUL-terminated): 0 incomplete (wait for more), 1 complete and sound, -1
- * refused with *status (400, 413, 414, 431, 505) and why. Sound means: a
- * request line METHOD TARGET HTTP/1.0|1.1, header lines NAME: VALUE
- * without folding or control characters, and http_check_framing. Pure. */
-int http_check_head(const char *buf, size_t len, const http_head_limits *lim, int *status,
-                    char *why, size_t whylen);
+ * NUL-terminated): 0 incomplete (wait for more), 1 complete and sound
+ * (info, if not NULL, filled), -1 refused with *status (400, 413, 414,
+ * 431, 501, 505) and why. Sound means: a request line METHOD TARGET
+ * HTTP/1.0|1.1, header lines NAME: VALUE without folding or control
+ * characters, http_check_framing, and no transfer coding but chunked.
+ * Pure. */
+int http_check_head(const char *buf, size_t len, const http_head_limits *lim,
+                    http_head_info *info, int *status, char *why, size_t whylen);
+
+/* ---- stream.c: every request of a connection, checked as it streams -------- */
+
+#define HTTP_GATE_MAX_URI 8192
+#define HTTP_GATE_MAX_HEAD 16384
+
+typedef struct http_stream http_stream;
+
+/* A checker for one connection's requests; chunked bodies over max_body
+ * are refused (413). NULL when out of memory. */
+http_stream *http_stream_new(size_t max_body);
+void http_stream_destroy(http_stream *s);
+/* Takes n more bytes from the client and appends to out what may go on to
+ * the daemon: each sound head with its Content-Length body as sent, and a
+ * chunked request, once whole, rewritten with its decoded body and a
+ * Content-Length (Transfer-Encoding, Expect and trailers dropped), so the
+ * daemon never meets a request it would answer itself. Returns 0, or -1
+ * once a request is refused (*status and why; out holds what came before
+ * it; every later call returns -1 too). Pure. */
+int http_stream_feed(http_stream *s, const char *in, size_t n, pdm_buf *out, int *status,
+                     char *why, size_t whylen);
+/* 1 if no request is partly received. */
+int http_stream_between(const http_stream *s);
+/* 1 (once) if the chunked HTTP/1.1 request being collected asked for
+ * "Expect: 100-continue": its head is held (and the expectation dropped),
+ * so only the gate can tell the client to go on, and only when no earlier
+ * answer is owed on the connection. */
+int http_stream_take_continue(http_stream *s);
+
+#define HTTP_REFUSAL_HEADER "X-Pdm-Gate-Refusal"
+
+/* Appends the request that asks the daemon to answer a refusal: GET / with
+ * HTTP_REFUSAL_HEADER "NONCE STATUS WHY" (why cleaned to printable ASCII)
+ * and Connection: close. 0 or -1 (out of memory). */
+int http_refusal_request(pdm_buf *out, const char *nonce, int status, const char *why);
+/* Reads such a header's value: 0 with status and why if it carries nonce
+ * and a status from 400 to 599, else -1. Pure. */
+int http_refusal_parse(const char *value, const char *nonce, int *status, char *why,
+                       size_t whylen);
 
 #endif

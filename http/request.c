@@ -6,6 +6,7 @@
  * and accepts some malformed UTF-8 inside strings, which would then travel
  * on into Kafka and Redis.
  */
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -229,10 +230,46 @@ static int header_line_ok(const char *p, const char *eol, char *why, size_t whyl
     return 0;
 }
 
-int http_check_head(const char *buf, size_t len, const http_head_limits *lim, int *status,
-                    char *why, size_t whylen)
+/* The transfer coding is "chunked" alone (case-insensitive, spaces aside). */
+static int only_chunked(const char *v)
+{
+    while (*v == ' ' || *v == '\t')
+        v++;
+    if (strncasecmp(v, "chunked", 7) != 0)
+        return 0;
+    for (v += 7; *v; v++)
+        if (*v != ' ' && *v != '\t')
+            return 0;
+    return 1;
+}
+
+/* The framing of a sound head for info: one length, or chunked. */
+static int framing_info(size_t n, const char *const *names, const char *const *values,
+                        http_head_info *info, int *status, char *why, size_t whylen)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (strcasecmp(names[i], "Transfer-Encoding") == 0) {
+            if (info->chunked || !only_chunked(values[i])) {
+                *status = 501;
+                return pdm_err(why, whylen, "the only transfer coding accepted is chunked");
+            }
+            info->chunked = 1;
+        } else {
+            info->has_length = 1;
+            info->length = strtoull(values[i], NULL, 10);
+        }
+    }
+    return 0;
+}
+
+int http_check_head(const char *buf, size_t len, const http_head_limits *lim,
+                    http_head_info *info, int *status, char *why, size_t whylen)
 {
     const char *end = buf + len, *p = buf;
+    http_head_info scratch;
+    if (!info)
+        info = &scratch;
+    memset(info, 0, sizeof *info);
     *status = 400;
     while (p < end && (*p == '\r' || *p == '\n')) /* blank lines before a request are allowed */
         p++;
@@ -284,8 +321,10 @@ int http_check_head(const char *buf, size_t len, const http_head_limits *lim, in
             *status = 431;
             return pdm_err(why, whylen, "request head larger than %zu bytes", lim->max_head);
         }
-        if (stop == p)
-            break; /* the blank line: the head is complete */
+        if (stop == p) { /* the blank line: the head is complete */
+            info->head_len = (size_t)(eol + 1 - buf);
+            break;
+        }
         if (header_line_ok(p, stop, why, whylen))
             return -1;
         const char *colon = memchr(p, ':', (size_t)(stop - p));
@@ -318,6 +357,8 @@ int http_check_head(const char *buf, size_t len, const http_head_limits *lim, in
             *status = 413;
             return pdm_err(why, whylen, "Content-Length is too large");
         }
+    if (framing_info(n_framing, names, values, info, status, why, whylen))
+        return -1;
     return 1;
 }
 

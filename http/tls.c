@@ -1,26 +1,25 @@
 /* tls.c: HTTPS for the server: the certificate and key from files,
  * replaceable while the server runs, and optional client certificates.
  *
- * How a new certificate reaches a running server: libmicrohttpd copies
- * MHD_OPTION_HTTPS_MEM_CERT/KEY into credentials it owns and offers no way
- * to replace them, and restarting the daemon would cut every open
- * connection. Instead it is given a certificate callback
- * (MHD_OPTION_HTTPS_CERT_CALLBACK, GnuTLS's retrieve function), which
- * hands each handshake the current certificate; a reload loads and checks
- * the new pair first and swaps it in only when it is good, so a bad file
- * never takes the server down. The callback has no user pointer: the
- * connection-start notification stores ours on the GnuTLS session.
+ * TLS is terminated by the gate (gate.c), not by libmicrohttpd: the gate
+ * checks every decrypted request before the daemon sees it (see stream.c).
+ *
+ * How a new certificate reaches a running server: the credentials hold a
+ * certificate callback (GnuTLS's retrieve function), which hands each
+ * handshake the current certificate; a reload loads and checks the new
+ * pair first and swaps it in only when it is good, so a bad file never
+ * takes the server down, and no open connection is cut. The callback has
+ * no user pointer: each session carries ours.
  *
  * GnuTLS does not copy what the callback returns, and a session may refer
  * to it after its handshake, so a replaced certificate is kept (a few KB
  * per reload) until the server stops rather than freed under a session.
  *
- * Client certificates (client_ca): the daemon is given the CA as its
- * trust list, each session is set to require a certificate and to verify
- * it against that list during the handshake, and each request checks the
- * verification again before anything else (refused with 403), so neither
- * a missing nor a foreign certificate reaches a handler. The CA file is
- * read at start only.
+ * Client certificates (client_ca): the credentials trust the CA, each
+ * session requires a certificate and verifies it against that list during
+ * the handshake, and the gate checks the verification again after it, so
+ * neither a missing nor a foreign certificate gets a request through. The
+ * CA file is read at start only.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -30,11 +29,14 @@
 #include <gnutls/abstract.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
-#include <microhttpd.h>
-
 #include "http_internal.h"
 
 #define MAX_CHAIN 16
+
+static int retrieve_cert(gnutls_session_t session, const gnutls_datum_t *req_ca_dn, int nreqs,
+                         const gnutls_pk_algorithm_t *pk_algos, int pk_algos_length,
+                         gnutls_pcert_st **pcert, unsigned int *pcert_length,
+                         gnutls_privkey_t *pkey);
 
 typedef struct cert_gen {
     struct cert_gen *older;
@@ -48,6 +50,7 @@ struct http_tls {
     char *cert_file, *key_file;
     char *client_ca_pem; /* NUL-terminated, NULL without client certificates */
     cert_gen *current;   /* newest first; older ones kept (see above) */
+    gnutls_certificate_credentials_t cred;
     atomic_int reload_requested;
 };
 
@@ -134,12 +137,6 @@ fail:
 http_tls *http_tls_new(const char *cert_file, const char *key_file, const char *client_ca_file,
                        char *errstr, size_t errlen)
 {
-    if (!MHD_is_feature_supported(MHD_FEATURE_TLS) ||
-        !MHD_is_feature_supported(MHD_FEATURE_HTTPS_CERT_CALLBACK)) {
-        pdm_err(errstr, errlen, "this libmicrohttpd is built without TLS (GnuTLS) or without "
-                                "certificate callbacks: HTTPS is not available");
-        return NULL;
-    }
     if (!cert_file || !*cert_file || !key_file || !*key_file) {
         pdm_err(errstr, errlen, "TLS needs both a certificate file and a key file");
         return NULL;
@@ -174,6 +171,20 @@ http_tls *http_tls_new(const char *cert_file, const char *key_file, const char *
     }
     if (!(t->current = gen_load(cert_file, key_file, errstr, errlen)))
         goto fail;
+    if (gnutls_certificate_allocate_credentials(&t->cred) < 0) {
+        t->cred = NULL;
+        pdm_err(errstr, errlen, "out of memory");
+        goto fail;
+    }
+    gnutls_certificate_set_retrieve_function2(t->cred, retrieve_cert);
+    if (t->client_ca_pem) {
+        gnutls_datum_t ca = {(unsigned char *)t->client_ca_pem,
+                             (unsigned)strlen(t->client_ca_pem)};
+        if (gnutls_certificate_set_x509_trust_mem(t->cred, &ca, GNUTLS_X509_FMT_PEM) <= 0) {
+            pdm_err(errstr, errlen, "client CA %s cannot be trusted", client_ca_file);
+            goto fail;
+        }
+    }
     return t;
 fail:
     http_tls_destroy(t);
@@ -190,16 +201,13 @@ void http_tls_destroy(http_tls *t)
         gen_free(g);
         g = older;
     }
+    if (t->cred)
+        gnutls_certificate_free_credentials(t->cred);
     free(t->cert_file);
     free(t->key_file);
     free(t->client_ca_pem);
     pthread_mutex_destroy(&t->lock);
     free(t);
-}
-
-const char *http_tls_client_ca_pem(const http_tls *t)
-{
-    return t->client_ca_pem;
 }
 
 int http_tls_reload(http_tls *t, char *errstr, size_t errlen)
@@ -239,14 +247,14 @@ int http_tls_fingerprint(http_tls *t, char *out, size_t outlen)
 }
 
 /* GnuTLS asks for the server's certificate: the current one. */
-int http_tls_retrieve_cert(gnutls_session_t session, const gnutls_datum_t *req_ca_dn, int nreqs,
+static int retrieve_cert(gnutls_session_t session, const gnutls_datum_t *req_ca_dn, int nreqs,
                          const gnutls_pk_algorithm_t *pk_algos, int pk_algos_length,
                          gnutls_pcert_st **pcert, unsigned int *pcert_length,
                          gnutls_privkey_t *pkey)
 {
     http_tls *t = gnutls_session_get_ptr(session);
     if (!t)
-        return -1; /* not set up by http_tls_session_start: refuse the handshake */
+        return -1; /* not set up by http_tls_session_new: refuse the handshake */
     pthread_mutex_lock(&t->lock);
     *pcert = t->current->chain;
     *pcert_length = t->current->n;
@@ -255,30 +263,31 @@ int http_tls_retrieve_cert(gnutls_session_t session, const gnutls_datum_t *req_c
     return 0;
 }
 
-void http_tls_session_start(http_tls *t, struct MHD_Connection *conn)
+int http_tls_session_new(http_tls *t, int fd, gnutls_session_t *out)
 {
-    const union MHD_ConnectionInfo *info =
-        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
-    if (!info || !info->tls_session)
-        return;
-    gnutls_session_t session = info->tls_session;
+    gnutls_session_t session = NULL;
+    *out = NULL;
+    if (gnutls_init(&session, GNUTLS_SERVER | GNUTLS_NONBLOCK | GNUTLS_NO_SIGNAL) < 0)
+        return -1;
+    if (gnutls_set_default_priority(session) < 0 ||
+        gnutls_credentials_set(session, GNUTLS_CRD_CERTIFICATE, t->cred) < 0) {
+        gnutls_deinit(session);
+        return -1;
+    }
     gnutls_session_set_ptr(session, t);
     if (t->client_ca_pem) {
         gnutls_certificate_server_set_request(session, GNUTLS_CERT_REQUIRE);
         gnutls_session_set_verify_cert(session, NULL, 0);
     }
+    gnutls_transport_set_int(session, fd);
+    *out = session;
+    return 0;
 }
 
-int http_tls_client_verified(http_tls *t, struct MHD_Connection *conn)
+int http_tls_peer_verified(http_tls *t, gnutls_session_t session)
 {
+    unsigned status = 0;
     if (!t->client_ca_pem)
         return 1;
-    const union MHD_ConnectionInfo *info =
-        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
-    unsigned status = 0;
-    if (!info || !info->tls_session)
-        return 0;
-    if (gnutls_certificate_verify_peers2(info->tls_session, &status) < 0 || status != 0)
-        return 0;
-    return 1;
+    return gnutls_certificate_verify_peers2(session, &status) >= 0 && status == 0;
 }

@@ -42,6 +42,9 @@ struct pdm_model {
      * -1 refused (XGBoost's pred_contribs serve; shap_reason says why). */
     pdm_shap *shap;
     int shap_state;
+    /* Helper threads for the native evaluator's and TreeSHAP's batches
+     * (pdm_model_set_score_threads); NULL: the caller's thread alone. */
+    struct pdm_pool *pool;
     char shap_reason[PDM_ERRSTR_SIZE];
 };
 

@@ -41,6 +41,10 @@ typedef struct {
     size_t n_alerts, cap_alerts;
 } machine;
 
+/* Lead times are kept as a histogram of whole hours (the last bucket holds
+ * the longer ones), enough for a median to the hour in constant memory. */
+#define LEAD_BUCKETS 721 /* 0..719 h, then 720 h and more */
+
 typedef struct {
     int64_t day; /* which day the bucket holds now */
     uint64_t tp, fp, caught, missed;
@@ -56,6 +60,8 @@ struct pdm_perf {
     int64_t clock; /* newest event time overall */
     uint64_t tp, fp, caught, missed, pending, alerts, failures, evicted;
     day_bucket *days; /* window_days buckets */
+    uint64_t lead_n, lead_hist[LEAD_BUCKETS];
+    double lead_sum_h;
 };
 
 void pdm_perf_options_init(pdm_perf_options *o)
@@ -398,6 +404,26 @@ out:
     return rc;
 }
 
+/* A caught failure's lead time: from the earliest alert (or incident
+ * opening) that caught it to the failure. */
+static void add_lead_time(pdm_perf *p, double hours)
+{
+    size_t b = hours < LEAD_BUCKETS - 1 ? (size_t)hours : LEAD_BUCKETS - 1;
+    p->lead_hist[b]++;
+    p->lead_n++;
+    p->lead_sum_h += hours;
+}
+
+/* The median of the histogram, to the hour below (NaN when empty). */
+static double lead_median(const pdm_perf *p)
+{
+    uint64_t seen = 0, half = (p->lead_n + 1) / 2;
+    for (size_t b = 0; p->lead_n && b < LEAD_BUCKETS; b++)
+        if ((seen += p->lead_hist[b]) >= half)
+            return (double)b;
+    return NAN;
+}
+
 int pdm_perf_failure(pdm_perf *p, int32_t machine_id, int64_t f)
 {
     int rc = -1;
@@ -412,11 +438,13 @@ int pdm_perf_failure(pdm_perf *p, int32_t machine_id, int64_t f)
     m->last_failure = f;
     p->failures++;
     int caught = 0;
+    int64_t earliest = INT64_MAX;
     for (size_t k = 0; k < m->n_alerts; k++) {
         alert_entry *a = &m->alerts[k];
         if (!(a->t < f && f <= a->until))
             continue;
         caught = 1;
+        earliest = a->t < earliest ? a->t : earliest;
         if (!a->claimed) {
             a->claimed = 1;
             p->pending--;
@@ -424,6 +452,8 @@ int pdm_perf_failure(pdm_perf *p, int32_t machine_id, int64_t f)
         }
     }
     count(p, caught ? OUT_CAUGHT : OUT_MISSED, f);
+    if (caught)
+        add_lead_time(p, (double)(f - earliest) / (double)PDM_MS_PER_HOUR);
 out:
     pthread_mutex_unlock(&p->lock);
     return rc;
@@ -463,6 +493,9 @@ void pdm_perf_get(pdm_perf *p, pdm_perf_stats *out)
     out->horizon_ms = p->opt.horizon_ms;
     out->window_days = p->opt.window_days;
     out->event_time_ms = p->clock;
+    out->lead_times = p->lead_n;
+    out->lead_time_mean_hours = p->lead_n ? p->lead_sum_h / (double)p->lead_n : NAN;
+    out->lead_time_median_hours = lead_median(p);
     pthread_mutex_unlock(&p->lock);
     finish(&out->all);
     finish(&out->rolling);
@@ -517,6 +550,11 @@ cJSON *pdm_perf_to_json(const pdm_perf_stats *s)
     if (!rolling)
         goto out;
     cJSON_AddItemToObject(root, "rolling", rolling);
+    cJSON *lead = cJSON_AddObjectToObject(root, "lead_time_hours");
+    if (!lead || !cJSON_AddNumberToObject(lead, "caught", (double)s->lead_times) ||
+        !add_number(lead, "mean", s->lead_time_mean_hours) ||
+        !add_number(lead, "median", s->lead_time_median_hours))
+        goto out;
     ret = root;
     root = NULL;
 out:

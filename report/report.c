@@ -10,13 +10,9 @@
  */
 #include "report_internal.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 static const char stylesheet[] =
     "*{box-sizing:border-box}\n"
@@ -284,59 +280,11 @@ int pdm_report_render_html(const pdm_report_data *d, char **out, size_t *len, ch
 
 int pdm_report_write_html(const pdm_report_data *d, const char *path, char *errstr, size_t errlen)
 {
-    int rc = -1, fd = -1;
-    char *html = NULL, *tmp = NULL;
+    char *html = NULL;
     size_t len = 0;
     if (pdm_report_render_html(d, &html, &len, errstr, errlen))
         return -1;
-    size_t plen = strlen(path);
-    tmp = malloc(plen + 16);
-    if (!tmp) {
-        pdm_err(errstr, errlen, "out of memory");
-        goto out;
-    }
-    memcpy(tmp, path, plen);
-    memcpy(tmp + plen, ".tmp.XXXXXX", 12);
-    fd = mkstemp(tmp);
-    if (fd < 0) {
-        pdm_err(errstr, errlen, "create %s: %s", tmp, strerror(errno));
-        goto out;
-    }
-    if (fchmod(fd, 0644)) {
-        pdm_err(errstr, errlen, "chmod %s: %s", tmp, strerror(errno));
-        goto out;
-    }
-    for (size_t done = 0; done < len;) {
-        ssize_t w = write(fd, html + done, len - done);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            pdm_err(errstr, errlen, "write %s: %s", tmp, strerror(errno));
-            goto out;
-        }
-        done += (size_t)w;
-    }
-    if (fsync(fd)) {
-        pdm_err(errstr, errlen, "fsync %s: %s", tmp, strerror(errno));
-        goto out;
-    }
-    int close_rc = close(fd);
-    fd = -1;
-    if (close_rc) {
-        pdm_err(errstr, errlen, "close %s: %s", tmp, strerror(errno));
-        goto out;
-    }
-    if (rename(tmp, path)) {
-        pdm_err(errstr, errlen, "rename to %s: %s", path, strerror(errno));
-        goto out;
-    }
-    rc = 0;
-out:
-    if (fd >= 0)
-        close(fd);
-    if (rc && tmp)
-        unlink(tmp);
-    free(tmp);
+    int rc = pdm_write_file_atomic(path, html, len, errstr, errlen);
     free(html);
     return rc;
 }

@@ -70,20 +70,6 @@ static int connect_to(const char *host, const char *port, int timeout_ms, char *
     return fd;
 }
 
-static int send_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 /* Splits a whole response into status and body (moved to the front). */
 static int parse_response(pdm_buf *b, int *status, char *errstr, size_t errlen)
 {
@@ -133,7 +119,7 @@ int retrain_http_get(const char *base_url, const char *path, const char *token, 
         pdm_err(errstr, errlen, "GET %s%s: %s", base_url, path, err);
         goto out;
     }
-    if (send_all(fd, req.data, req.len)) {
+    if (pdm_write_all(fd, req.data, req.len)) {
         pdm_err(errstr, errlen, "GET %s%s: send: %s", base_url, path, strerror(errno));
         goto out;
     }

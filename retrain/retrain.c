@@ -11,7 +11,6 @@
  * own; the trainer records the candidate's run (params, metrics, package)
  * beside it. */
 #define _XOPEN_SOURCE 700
-#include <dirent.h>
 #include <errno.h>
 #include <ftw.h>
 #include <limits.h>
@@ -25,8 +24,6 @@
 #include "pdm_archive.h"
 #include "pdm_tracking.h"
 #include "retrain_internal.h"
-
-#define HTTP_TIMEOUT_MS 10000
 
 /* What one evaluation saw and did, for the report and the MLflow run. */
 typedef struct {
@@ -72,93 +69,6 @@ static int promotion_rule(void *ctx, const pdm_eval *candidate, const pdm_eval *
     return ok && shadow_ok;
 }
 
-/* The current model's version (its directory's name) and training time
- * (its model.json's modification time). 1 when there is none. */
-static int current_model(const char *models, char *version, size_t vlen, int64_t *trained_ms,
-                         char *errstr, size_t errlen)
-{
-    char dir[4096], file[4200];
-    struct stat st;
-    int found = pdm_model_current(models, dir, sizeof dir, errstr, errlen);
-    version[0] = '\0';
-    *trained_ms = INT64_MIN;
-    if (found != 0)
-        return found;
-    const char *slash = strrchr(dir, '/');
-    const char *name = slash ? slash + 1 : dir;
-    if (strlen(name) >= vlen)
-        return pdm_err(errstr, errlen, "%s: the version directory's name is too long", dir);
-    memcpy(version, name, strlen(name) + 1);
-    snprintf(file, sizeof file, "%s/model.json", dir);
-    if (stat(file, &st))
-        return pdm_err(errstr, errlen, "%s: %s", file, strerror(errno));
-    *trained_ms = (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
-    return 0;
-}
-
-/* The newest "YYYY-MM-DD" directory of the archive. 1 when it has none. */
-static int newest_day(const char *archive, char *day, char *errstr, size_t errlen)
-{
-    DIR *d = opendir(archive);
-    struct dirent *e;
-    int64_t best = INT64_MIN, start;
-    if (!d)
-        return pdm_err(errstr, errlen, "--archive %s: %s", archive, strerror(errno));
-    while ((e = readdir(d)))
-        if (pdm_archive_day_parse(e->d_name, &start) == 0 && start > best)
-            best = start;
-    closedir(d);
-    if (best == INT64_MIN)
-        return 1;
-    pdm_archive_day_name(best, day);
-    return 0;
-}
-
-static int read_scorer(const retrain_config *cfg, pdm_retrain_scorer_view *v, char *errstr,
-                       size_t errlen)
-{
-    pdm_buf body = {0};
-    int status = 0, rc = -1;
-    if (retrain_http_get(cfg->scorer, "/v1/drift", cfg->scorer_token, HTTP_TIMEOUT_MS, &status,
-                         &body, errstr, errlen))
-        goto out;
-    if (status != 200) {
-        pdm_err(errstr, errlen, "GET %s/v1/drift: HTTP %d", cfg->scorer, status);
-        goto out;
-    }
-    rc = pdm_retrain_parse_drift(body.data, cfg->drift_psi, v, errstr, errlen);
-out:
-    pdm_buf_free(&body);
-    return rc;
-}
-
-/* The shadow model's live figures from GET /v1/models. Any failure reads
- * as "not available" (logged). */
-static void read_shadow(const retrain_config *cfg, pdm_retrain_shadow *s)
-{
-    pdm_buf body = {0};
-    int status = 0;
-    char err[PDM_ERRSTR_SIZE];
-    memset(s, 0, sizeof *s);
-    if (!cfg->scorer || !(cfg->shadow_hours > 0))
-        goto out;
-    if (retrain_http_get(cfg->scorer, "/v1/models", cfg->scorer_token, HTTP_TIMEOUT_MS, &status,
-                         &body, err, sizeof err)) {
-        pdm_log(PDM_LOG_WARN, "GET %s/v1/models: %s", cfg->scorer, err);
-        goto out;
-    }
-    if (status != 200) {
-        pdm_log(PDM_LOG_WARN, "GET %s/v1/models: HTTP %d", cfg->scorer, status);
-        goto out;
-    }
-    if (pdm_retrain_parse_models(body.data, s, err, sizeof err)) {
-        pdm_log(PDM_LOG_WARN, "%s", err);
-        memset(s, 0, sizeof *s);
-    }
-out:
-    pdm_buf_free(&body);
-}
-
 static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
     (void)st, (void)flag, (void)ftw;
@@ -176,7 +86,7 @@ static void decide(const retrain_config *cfg, retrain_state *state, int64_t mode
     snprintf(r->reasons[2], sizeof r->reasons[2], "recall: off");
     if (cfg->scorer) {
         pdm_retrain_scorer_view v;
-        if (read_scorer(cfg, &v, err, sizeof err)) {
+        if (retrain_read_scorer(cfg, &v, err, sizeof err)) {
             snprintf(r->reasons[1], sizeof r->reasons[1], "drift: scorer not read: %s", err);
             snprintf(r->reasons[2], sizeof r->reasons[2], "recall: scorer not read");
         } else {
@@ -219,7 +129,7 @@ static int train_candidate(const retrain_config *cfg, run_report *r, FILE *out, 
     pdm_retrain_promotion_options_init(&ctx.opt);
     ctx.opt.min_pr_auc_gain = cfg->min_gain;
     ctx.opt.max_precision_loss = cfg->max_precision_loss;
-    read_shadow(cfg, &ctx.shadow);
+    retrain_read_shadow(cfg, &ctx.shadow);
     ctx.shadow_reason = r->reasons[3];
     ctx.shadow_reason_len = sizeof r->reasons[3];
 
@@ -337,7 +247,7 @@ static void print_plan(const retrain_config *cfg, const run_report *r, FILE *out
 /* The archive's day range into r; -1 with errstr when there is none. */
 static int choose_days(const retrain_config *cfg, run_report *r, char *errstr, size_t errlen)
 {
-    int found = newest_day(cfg->archive, r->to, errstr, errlen);
+    int found = retrain_newest_day(cfg->archive, r->to, errstr, errlen);
     if (found == 1)
         return pdm_err(errstr, errlen, "--archive %s holds no day yet", cfg->archive);
     if (found < 0 || pdm_retrain_days(r->to, (int)cfg->days, (int)cfg->holdout_days, r->from,
@@ -384,9 +294,9 @@ static int shadow_trial(const retrain_config *cfg, retrain_state *state, run_rep
     pdm_retrain_shadow sh;
     char err[PDM_ERRSTR_SIZE];
     const char *cand = state->shadow_candidate;
-    read_shadow(cfg, &sh);
-    pdm_retrain_shadow_verdict v =
-        pdm_retrain_shadow_decide(cfg->shadow_hours, &sh, cand, r->reasons[3], sizeof r->reasons[3]);
+    retrain_read_shadow(cfg, &sh);
+    pdm_retrain_shadow_verdict v = pdm_retrain_shadow_decide(cfg->shadow_hours, &sh, cand,
+                                                             r->reasons[3], sizeof r->reasons[3]);
     fprintf(out, "trial of %s: %s\n", cand, r->reasons[3]);
     if (v == PDM_RETRAIN_SHADOW_HOLD || cfg->dry_run)
         return 0;
@@ -415,6 +325,55 @@ static int shadow_trial(const retrain_config *cfg, retrain_state *state, run_rep
     return 1;
 }
 
+/* The run's outcome as the metrics report it: failures in a row, the last
+ * success and the scores it compared. */
+static void remember_outcome(retrain_state *state, const run_report *r, int failed)
+{
+    if (failed) {
+        state->failures_in_row++;
+        return;
+    }
+    const train_result *t = &r->result;
+    state->failures_in_row = 0;
+    state->last_success_ms = state->last_run_ms;
+    state->candidate_pr_auc = r->trained ? t->candidate.pr_auc : NAN;
+    state->candidate_warn_precision = r->trained ? t->candidate.warn_precision : NAN;
+    state->current_pr_auc = t->comparable ? t->current.pr_auc : NAN;
+    state->current_warn_precision = t->comparable ? t->current.warn_precision : NAN;
+}
+
+/* Writes --metrics-textfile from the state (the node_exporter textfile
+ * collector's format, replaced atomically so a scrape never reads half of
+ * it). A failure is logged: the decision is taken already. */
+static void write_metrics(const retrain_config *cfg, const retrain_state *state)
+{
+    char version[256], err[PDM_ERRSTR_SIZE];
+    int64_t model_ms;
+    pdm_buf text = {0};
+    if (!cfg->metrics_textfile || !cfg->metrics_textfile[0] || cfg->dry_run)
+        return;
+    if (retrain_current_model(cfg->models, version, sizeof version, &model_ms, err, sizeof err) < 0)
+        model_ms = INT64_MIN;
+    pdm_retrain_metrics m = {
+        .now_ms = pdm_now_ms(),
+        .last_run_ms = state->last_run_ms,
+        .last_success_ms = state->last_success_ms,
+        .failures_in_row = state->failures_in_row,
+        .model_trained_ms = model_ms,
+        .current_version = version,
+        .last_decision = state->last_decision,
+        .candidate_pr_auc = state->candidate_pr_auc,
+        .current_pr_auc = state->current_pr_auc,
+        .candidate_warn_precision = state->candidate_warn_precision,
+        .current_warn_precision = state->current_warn_precision,
+    };
+    if (pdm_retrain_metrics_text(&m, &text))
+        pdm_log(PDM_LOG_WARN, "--metrics-textfile: out of memory");
+    else if (pdm_write_file_atomic(cfg->metrics_textfile, text.data, text.len, err, sizeof err))
+        pdm_log(PDM_LOG_WARN, "--metrics-textfile: %s", err);
+    pdm_buf_free(&text);
+}
+
 /* Acts on a fired trigger: the plan (dry run), or training and the
  * decision, recorded (a failure too) and counted as a run in the state. */
 static int act(const retrain_config *cfg, retrain_state *state, run_report *r, FILE *out,
@@ -435,6 +394,7 @@ static int act(const retrain_config *cfg, retrain_state *state, run_report *r, F
     r->decision = failed ? "failed" : r->result.promoted ? "promoted" : "kept";
     snprintf(r->model_version, sizeof r->model_version, "%s", r->result.version);
     state->last_run_ms = pdm_now_ms();
+    remember_outcome(state, r, failed);
     snprintf(state->last_trigger, sizeof state->last_trigger, "%s",
              pdm_retrain_trigger_name(r->trigger));
     if (!failed && r->result.promoted && r->current_version[0] &&
@@ -456,15 +416,15 @@ int retrain_run_once(const retrain_config *cfg, FILE *out, char *errstr, size_t 
     retrain_state state;
     run_report *r = calloc(1, sizeof *r);
     int64_t model_ms;
-    int rc = -1, lock = -1;
+    int rc = -1, lock = -1, loaded = 0;
 
     if (!r)
         return pdm_err(errstr, errlen, "out of memory");
     /* A dry run writes nothing, so it takes no lock (the lock file is a write). */
     if ((!cfg->dry_run && (lock = retrain_state_lock(cfg->state, errstr, errlen)) < 0) ||
         retrain_state_load(cfg->state, &state, errstr, errlen) ||
-        current_model(cfg->models, r->current_version, sizeof r->current_version, &model_ms, errstr,
-                      errlen) < 0)
+        retrain_current_model(cfg->models, r->current_version, sizeof r->current_version, &model_ms,
+                              errstr, errlen) < 0)
         goto out;
     /* A candidate on trial is decided first; while it runs, no other is
      * trained (the scorer shadows one model at a time). */
@@ -472,6 +432,7 @@ int retrain_run_once(const retrain_config *cfg, FILE *out, char *errstr, size_t 
         if (shadow_trial(cfg, &state, r, out) == 0)
             fprintf(out, "trigger: none: a candidate is on trial\n");
         rc = cfg->dry_run ? 0 : retrain_state_save(cfg->state, &state, errstr, errlen);
+        loaded = 1;
         goto out;
     }
     decide(cfg, &state, model_ms, r);
@@ -480,6 +441,7 @@ int retrain_run_once(const retrain_config *cfg, FILE *out, char *errstr, size_t 
     if (r->trigger == PDM_RETRAIN_NONE) {
         fprintf(out, "trigger: none: nothing to do\n");
         rc = cfg->dry_run ? 0 : retrain_state_save(cfg->state, &state, errstr, errlen);
+        loaded = 1;
         goto out;
     }
     fprintf(out, "trigger: %s\n", pdm_retrain_trigger_name(r->trigger));
@@ -489,7 +451,10 @@ int retrain_run_once(const retrain_config *cfg, FILE *out, char *errstr, size_t 
         if (retrain_state_save(cfg->state, &state, err, sizeof err) && rc == 0)
             rc = pdm_err(errstr, errlen, "%s", err);
     }
+    loaded = 1;
 out:
+    if (loaded)
+        write_metrics(cfg, &state);
     retrain_state_unlock(lock);
     fflush(out);
     free(r);
@@ -509,8 +474,8 @@ int retrain_rollback(const retrain_config *cfg, const char *version, FILE *out, 
         return pdm_err(errstr, errlen, "out of memory");
     if ((lock = retrain_state_lock(cfg->state, errstr, errlen)) < 0 ||
         retrain_state_load(cfg->state, &state, errstr, errlen) ||
-        current_model(cfg->models, r->current_version, sizeof r->current_version, &model_ms, errstr,
-                      errlen) < 0)
+        retrain_current_model(cfg->models, r->current_version, sizeof r->current_version, &model_ms,
+                              errstr, errlen) < 0)
         goto out;
     if (!version || !version[0])
         version = state.previous_version;
@@ -541,6 +506,7 @@ int retrain_rollback(const retrain_config *cfg, const char *version, FILE *out, 
     snprintf(state.last_decision, sizeof state.last_decision, "rolled_back");
     if (retrain_state_save(cfg->state, &state, errstr, errlen))
         goto out;
+    write_metrics(cfg, &state);
     if (record(cfg, "rollback", r, err, sizeof err))
         pdm_log(PDM_LOG_WARN, "%s", err);
     rc = 0;

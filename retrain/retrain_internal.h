@@ -20,7 +20,11 @@ int retrain_http_get(const char *base_url, const char *path, const char *token, 
  * atomically): its last training run, the model a promotion replaced (what
  * `rollback` returns to) and the drift windows seen. */
 typedef struct {
-    int64_t last_run_ms; /* INT64_MIN never */
+    int64_t last_run_ms;     /* INT64_MIN never */
+    int64_t last_success_ms; /* the last run that trained and decided; INT64_MIN never */
+    int failures_in_row;     /* training runs in a row that failed */
+    /* the last candidate's scores and the then current model's (NaN unknown) */
+    double candidate_pr_auc, current_pr_auc, candidate_warn_precision, current_warn_precision;
     char last_trigger[16];
     char last_decision[16];
     char previous_version[256]; /* a version directory's name; "" none */
@@ -65,10 +69,24 @@ typedef struct {
     int dry_run;
     int force;
     char *log_level;
+    char *metrics_textfile;
     train_config train; /* the trainer's options (data, promote, mlruns set per run) */
     /* parsed */
     int64_t every_ms, interval_ms;
 } retrain_config;
+
+/* What a run observes (observe.c). The current model's version (its
+ * directory's name) and training time: 1 when there is none. */
+int retrain_current_model(const char *models, char *version, size_t vlen, int64_t *trained_ms,
+                          char *errstr, size_t errlen);
+/* The newest "YYYY-MM-DD" directory of the archive: 1 when it has none. */
+int retrain_newest_day(const char *archive, char *day, char *errstr, size_t errlen);
+/* The scorer's drift view from GET /v1/drift. */
+int retrain_read_scorer(const retrain_config *cfg, pdm_retrain_scorer_view *v, char *errstr,
+                        size_t errlen);
+/* The shadow model's live figures from GET /v1/models; any failure reads
+ * as "not available" (logged). */
+void retrain_read_shadow(const retrain_config *cfg, pdm_retrain_shadow *s);
 
 /* One evaluation: reads the state and the scorer, decides, and (unless
  * dry_run) trains, compares, promotes, records and saves the state. The

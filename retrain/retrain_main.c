@@ -111,6 +111,14 @@ static const pdm_option options[] = {
     {"seed", 0, "PDM_RETRAIN_SEED", PDM_OPT_INT, T(seed), "42", "S", "Trainer: random seed.", 0},
     {"predictor", 0, "PDM_RETRAIN_PREDICTOR", PDM_OPT_STRING, T(predictor), "native", "NAME",
      "Trainer: who scores the evaluation rows (native or xgboost).", 0},
+    {"metrics-textfile", 0, "PDM_RETRAIN_METRICS_TEXTFILE", PDM_OPT_STRING, O(metrics_textfile),
+     NULL, "FILE",
+     "After every evaluation (and rollback), write pdm-retrain's metrics (pdm_retrain_*: last "
+     "evaluation and run, failures in a row, the current model's training time, the last "
+     "decision, the candidate's and current model's scores) to FILE in Prometheus' text format, "
+     "replaced atomically: point it into node_exporter's --collector.textfile.directory "
+     "(name it *.prom). Unset: no file.",
+     0},
     {"log-level", 0, "PDM_LOG_LEVEL", PDM_OPT_STRING, O(log_level), "info", "LEVEL",
      "debug, info, warn or error.", 0},
     PDM_OPTIONS_END,

@@ -1,8 +1,10 @@
 /* state.c: pdm-retrain's state file, a small JSON document written under a
- * temporary name, fsynced and renamed over the old one, so a crash leaves
- * the old or the new state, never half of one. */
+ * temporary name, fsynced and renamed over the old one
+ * (pdm_write_file_atomic), so a crash leaves the old or the new state, never
+ * half of one. */
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +19,9 @@ void retrain_state_init(retrain_state *s)
 {
     memset(s, 0, sizeof *s);
     s->last_run_ms = INT64_MIN;
+    s->last_success_ms = INT64_MIN;
+    s->candidate_pr_auc = s->current_pr_auc = NAN;
+    s->candidate_warn_precision = s->current_warn_precision = NAN;
 }
 
 static void copy_string(const cJSON *o, const char *key, char *dst, size_t len)
@@ -24,6 +29,30 @@ static void copy_string(const cJSON *o, const char *key, char *dst, size_t len)
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
     if (cJSON_IsString(v))
         snprintf(dst, len, "%s", v->valuestring);
+}
+
+/* The figures behind the metrics (absent from states written before them). */
+static void load_metrics(const cJSON *root, retrain_state *s)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, "last_success_ms");
+    if (cJSON_IsNumber(v))
+        s->last_success_ms = (int64_t)v->valuedouble;
+    v = cJSON_GetObjectItemCaseSensitive(root, "failures_in_row");
+    if (cJSON_IsNumber(v) && v->valuedouble >= 0)
+        s->failures_in_row = v->valueint;
+    const cJSON *scores = cJSON_GetObjectItemCaseSensitive(root, "scores");
+    struct {
+        const char *key;
+        double *v;
+    } keys[] = {{"candidate_pr_auc", &s->candidate_pr_auc},
+                {"current_pr_auc", &s->current_pr_auc},
+                {"candidate_warn_precision", &s->candidate_warn_precision},
+                {"current_warn_precision", &s->current_warn_precision}};
+    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
+        v = cJSON_GetObjectItemCaseSensitive(scores, keys[i].key);
+        if (cJSON_IsNumber(v))
+            *keys[i].v = v->valuedouble;
+    }
 }
 
 static int load_drift(const cJSON *d, pdm_retrain_drift_history *h)
@@ -72,6 +101,7 @@ int retrain_state_load(const char *path, retrain_state *s, char *errstr, size_t 
     }
     if (last)
         s->last_run_ms = (int64_t)last->valuedouble;
+    load_metrics(root, s);
     copy_string(root, "last_trigger", s->last_trigger, sizeof s->last_trigger);
     copy_string(root, "last_decision", s->last_decision, sizeof s->last_decision);
     copy_string(root, "previous_version", s->previous_version, sizeof s->previous_version);
@@ -93,6 +123,20 @@ static char *state_json(const retrain_state *s)
         cJSON_AddNumberToObject(root, "last_run_ms", (double)s->last_run_ms);
         cJSON_AddStringToObject(root, "last_run", pdm_time_format(s->last_run_ms, when));
     }
+    if (s->last_success_ms != INT64_MIN)
+        cJSON_AddNumberToObject(root, "last_success_ms", (double)s->last_success_ms);
+    cJSON_AddNumberToObject(root, "failures_in_row", s->failures_in_row);
+    cJSON *scores = cJSON_AddObjectToObject(root, "scores");
+    const struct {
+        const char *key;
+        double v;
+    } keys[] = {{"candidate_pr_auc", s->candidate_pr_auc},
+                {"current_pr_auc", s->current_pr_auc},
+                {"candidate_warn_precision", s->candidate_warn_precision},
+                {"current_warn_precision", s->current_warn_precision}};
+    for (size_t i = 0; scores && i < sizeof keys / sizeof *keys; i++)
+        if (isfinite(keys[i].v))
+            cJSON_AddNumberToObject(scores, keys[i].key, keys[i].v);
     cJSON_AddStringToObject(root, "last_trigger", s->last_trigger);
     cJSON_AddStringToObject(root, "last_decision", s->last_decision);
     cJSON_AddStringToObject(root, "previous_version", s->previous_version);
@@ -115,37 +159,23 @@ static char *state_json(const retrain_state *s)
 
 int retrain_state_save(const char *path, const retrain_state *s, char *errstr, size_t errlen)
 {
-    char tmp[4200];
-    int fd = -1, rc = -1;
-    char *text = state_json(s);
+    char err[PDM_ERRSTR_SIZE];
+    pdm_buf text = {0};
+    char *json = state_json(s);
+    int rc = -1;
 
-    if (!text) {
+    if (!json || pdm_buf_printf(&text, "%s\n", json)) {
         pdm_err(errstr, errlen, "out of memory");
         goto out;
     }
-    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp-%ld", path, (long)getpid()) >= sizeof tmp) {
-        pdm_err(errstr, errlen, "state: path too long: %s", path);
-        goto out;
-    }
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    size_t n = strlen(text);
-    if (fd < 0 || write(fd, text, n) != (ssize_t)n || write(fd, "\n", 1) != 1 || fsync(fd)) {
-        pdm_err(errstr, errlen, "state %s: %s", tmp, strerror(errno));
-        goto out;
-    }
-    close(fd);
-    fd = -1;
-    if (rename(tmp, path)) {
-        pdm_err(errstr, errlen, "state %s: %s", path, strerror(errno));
+    if (pdm_write_file_atomic(path, text.data, text.len, err, sizeof err)) {
+        pdm_err(errstr, errlen, "state: %s", err);
         goto out;
     }
     rc = 0;
 out:
-    if (fd >= 0)
-        close(fd);
-    if (rc)
-        unlink(tmp);
-    free(text);
+    pdm_buf_free(&text);
+    free(json);
     return rc;
 }
 

@@ -78,58 +78,6 @@ static char *str_printf(const char *fmt, ...)
     return s;
 }
 
-static int write_all(int fd, const char *data, size_t len)
-{
-    while (len > 0) {
-        ssize_t w = write(fd, data, len);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        data += w;
-        len -= (size_t)w;
-    }
-    return 0;
-}
-
-/* Writes path through path.tmp.XXXXXX and rename(), so that readers see the
- * old or the new content, never a mix. */
-static int write_file_atomic(const char *path, const char *data, size_t len, char *errstr,
-                             size_t errlen)
-{
-    int rc = -1, fd = -1;
-    char *tmp = str_printf("%s.tmp.XXXXXX", path);
-    if (!tmp)
-        return pdm_err(errstr, errlen, "out of memory");
-    fd = mkstemp(tmp);
-    if (fd < 0) {
-        pdm_err(errstr, errlen, "create %s: %s", tmp, strerror(errno));
-        goto out;
-    }
-    if (fchmod(fd, 0644) || write_all(fd, data, len) || fsync(fd)) {
-        pdm_err(errstr, errlen, "write %s: %s", tmp, strerror(errno));
-        goto out;
-    }
-    if (close(fd)) {
-        fd = -1;
-        pdm_err(errstr, errlen, "close %s: %s", tmp, strerror(errno));
-        goto out;
-    }
-    fd = -1;
-    if (rename(tmp, path)) {
-        pdm_err(errstr, errlen, "rename %s: %s", path, strerror(errno));
-        goto out;
-    }
-    rc = 0;
-out:
-    if (fd >= 0)
-        close(fd);
-    if (rc)
-        unlink(tmp);
-    free(tmp);
-    return rc;
-}
-
 /* Creates the directories leading to path (a file path). */
 static int make_parent_dirs(const char *path, char *errstr, size_t errlen)
 {
@@ -154,7 +102,7 @@ static int write_file(const char *path, const char *data, size_t len, int flags,
     int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | flags, 0644);
     if (fd < 0)
         return pdm_err(errstr, errlen, "open %s: %s", path, strerror(errno));
-    int rc = write_all(fd, data, len);
+    int rc = pdm_write_all(fd, data, len);
     if (close(fd))
         rc = -1;
     if (rc)
@@ -362,7 +310,7 @@ static int write_experiment_meta(const char *root, const char *id, const char *n
     };
     if (pdm_yaml_write_mapping(&b, fields, sizeof fields / sizeof fields[0], errstr, errlen))
         goto out;
-    rc = write_file_atomic(meta, b.data, b.len, errstr, errlen);
+    rc = pdm_write_file_atomic(meta, b.data, b.len, errstr, errlen);
 out:
     pdm_buf_free(&b);
     free(uri);
@@ -563,7 +511,7 @@ static int write_run_meta(pdm_tracking_run *run, pdm_run_status status, int64_t 
     f[n++] = (pdm_yaml_field){"tags", PDM_YAML_EMPTY_LIST, NULL};
     f[n++] = (pdm_yaml_field){"user_id", PDM_YAML_STR, run->user};
     if (pdm_yaml_write_mapping(&b, f, n, errstr, errlen) == 0)
-        rc = write_file_atomic(path, b.data, b.len, errstr, errlen);
+        rc = pdm_write_file_atomic(path, b.data, b.len, errstr, errlen);
     pdm_buf_free(&b);
     free(path);
     return rc;
@@ -835,7 +783,7 @@ static int copy_file(const char *src, const char *dst, mode_t mode, char *errstr
         }
         if (r == 0)
             break;
-        if (write_all(out_fd, buf, (size_t)r)) {
+        if (pdm_write_all(out_fd, buf, (size_t)r)) {
             pdm_err(errstr, errlen, "write %s: %s", dst, strerror(errno));
             goto out;
         }

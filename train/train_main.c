@@ -2,7 +2,8 @@
  * package (see model/include/pdm_model.h), optionally promoting it in a
  * models directory. Exit status: 0 on success (also when a candidate is not
  * promoted), 1 on a failure, 2 on a usage error. The thin main of train/:
- * the option table is here, the flow in trainer.c. */
+ * the option table is here, the flow in trainer.c (trainer_internal.h lists
+ * its files). */
 #include <errno.h>
 #include <stddef.h>
 #include <stdio.h>

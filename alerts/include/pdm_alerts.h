@@ -17,14 +17,20 @@
  *   - OPEN: no incident, the score is at or above p.warn and at least
  *     confirm_m of the last confirm_n scores are: an incident opens at the
  *     score's level;
- *   - ESCALATE: a WARN incident and a CRITICAL score: at once;
+ *   - ESCALATE: a WARN incident never notified as CRITICAL and a CRITICAL
+ *     score: at once;
  *   - RESOLVE (cleared): fewer than confirm_m of the last confirm_n scores
  *     are at or above p.warn_clear (the opening rule no longer holds even
  *     against the lower threshold) and the incident has been open for at
  *     least p.min_hold_ms of event time; else it stays open;
  *   - a CRITICAL incident whose score falls below p.critical_clear goes back
- *     to WARN without a notification (a later CRITICAL score escalates it
- *     again); renotification while CRITICAL every p.renotify_ms;
+ *     to WARN without a notification; a later CRITICAL score makes it
+ *     CRITICAL again without a second escalation: the crew was told
+ *     CRITICAL and never told otherwise, so it is renotified if
+ *     p.renotify_ms has passed since the last notification, else nothing
+ *     is sent (one incident pages at most once per level, then at most
+ *     once per renotify interval); renotification while CRITICAL every
+ *     p.renotify_ms (0: never);
  *   - the world: maintenance or a failure of the component the incident
  *     names resolves it at once (repaired / failed); a machine gone silent
  *     resolves it at once (silent). Other components change nothing;
@@ -89,24 +95,32 @@ typedef struct {
     int64_t opened_at;    /* event time of the opening score */
     int64_t notified_at;  /* event time of the last open / escalate / renotify */
     double peak_risk;     /* highest risk since opening */
+    /* The highest level the crew was told of the open incident (opened or
+     * escalated at): >= level while one is open (a quiet drop to WARN does
+     * not lower it), OK if none. A return to a level already told is no
+     * escalation. */
+    pdm_level notified_level;
 } pdm_alert_state;
 
 void pdm_alert_state_init(pdm_alert_state *st);
 
-/* The text form, for a Redis hash field: "a1" (format version 1) and eight
+/* The text form, for a Redis hash field: "a2" (format version 2) and nine
  * space-separated fields: above_enter above_clear (lowercase hex), last_ts,
  * level (0..2), component, opened_at, notified_at (decimal ms, "-" for
- * none), peak_risk (%.17g, exact). E.g. a machine without incident:
- * "a1 3 7 1420070400000 0 0 - - 0". At most PDM_ALERT_TEXT_MAX bytes with
- * the NUL. */
+ * none), peak_risk (%.17g, exact), notified_level (0..2). E.g. a machine
+ * without incident: "a2 3 7 1420070400000 0 0 - - 0 0". The decoder also
+ * reads version 1 (the same without notified_level, written before it
+ * existed), taking notified_level = level: a WARN incident stored by an
+ * older scorer after a quiet drop from CRITICAL escalates once more. At
+ * most PDM_ALERT_TEXT_MAX bytes with the NUL. */
 #define PDM_ALERT_TEXT_MAX 128
 
 /* Writes the text into buf (len >= PDM_ALERT_TEXT_MAX always suffices).
  * Returns its length, or -1 if buf is too small. */
 int pdm_alert_state_encode(const pdm_alert_state *st, char *buf, size_t len);
 
-/* Parses len bytes written by pdm_alert_state_encode; refuses another
- * version, a missing, extra or malformed field, and states that cannot
+/* Parses len bytes written by pdm_alert_state_encode (or an "a1" text);
+ * refuses another version, a missing, extra or malformed field, and states that cannot
  * happen (an open incident without opening time, a peak outside 0..1, ...).
  * Returns 0, or -1 with errstr and *out untouched. */
 int pdm_alert_state_decode(const char *text, size_t len, pdm_alert_state *out, char *errstr,
@@ -168,6 +182,18 @@ int pdm_alert_step(pdm_alert_state *st, const pdm_alert_policy *p, int32_t machi
  * changes nothing. Returns out->emit. */
 pdm_alert_emit pdm_alert_world(pdm_alert_state *st, const pdm_event *ev, pdm_incident *out);
 
+/* 1 if `later`, a record after `maintenance` in the stream, is the failure
+ * that maintenance record is the repair of: a failure of the same machine
+ * and component at the same event time. The PdM data log a replacement
+ * with every failure, at the failure's time, and maintenance comes first in
+ * stream order (pdm_rule_stream_rank); so the caller that finds such a
+ * pair hands pdm_alert_world the failure instead of the maintenance, and
+ * the incident resolves `failed` (met by the failure), not `repaired`.
+ * The scorer (within a batch) and pdm_alert_replay both apply it. 0 for
+ * anything else (either record of another type, machine, component or
+ * time). */
+int pdm_alert_repair_of(const pdm_event *maintenance, const pdm_event *later);
+
 /* The machine went silent at event time ts (the caller's rule, issue 14):
  * an open incident resolves at once (silent), and the score history is
  * forgotten either way. Returns out->emit. */
@@ -206,7 +232,9 @@ typedef struct {
 
 /* Runs policy p over one machine's rows (sorted by ts) and world events
  * (sorted by ts; types other than maintenance and failure are ignored; at
- * equal ts an event comes before a row, as in the stream). With
+ * equal ts an event comes before a row, as in the stream; a maintenance
+ * record that is a failure's repair, pdm_alert_repair_of, counts as that
+ * failure). With
  * silence_ms > 0, a gap of more than silence_ms between the machine's
  * consecutive rows makes it silent at the previous row's ts + silence_ms.
  * Fills *out, and lead_ms (room for n_events values, or NULL) with the lead

@@ -41,6 +41,10 @@ char *pdm_time_format_iso(int64_t ms, char *buf);
 int pdm_duration_parse(const char *text, int64_t *ms);
 /* Wall clock, ms since the epoch. */
 int64_t pdm_now_ms(void);
+
+/* v in decimal at buf (no NUL); returns the digits written, at most 20.
+ * The per-event paths' snprintf("%lld") without the format parsing. */
+size_t pdm_fmt_i64(char *buf, int64_t v);
 /* Monotonic clock in seconds, for durations. */
 double pdm_monotonic_s(void);
 
@@ -130,5 +134,17 @@ void pdm_buf_free(pdm_buf *b);
 int pdm_read_file(const char *path, pdm_buf *out, char *errstr, size_t errlen);
 /* Creates dir and its parents (mkdir -p). Returns 0 or -1 with errstr. */
 int pdm_mkdirs(const char *path, char *errstr, size_t errlen);
+
+/* Writes all of data to fd, a file or a socket (a socket through send()
+ * with MSG_NOSIGNAL: a closed peer is an error, not a SIGPIPE), retrying
+ * short writes and EINTR. Returns 0, or -1 with errno set. */
+int pdm_write_all(int fd, const void *data, size_t len);
+/* Replaces path with data atomically: writes path.tmp.XXXXXX (mode 0644),
+ * fsyncs it and renames it over path, so a reader or a crash sees the old or
+ * the new content, never a mix (the directory is not fsynced: the rename may
+ * be lost in a power cut, the content never half written). Returns 0 or -1
+ * with errstr naming the file; the temporary file is removed on error. */
+int pdm_write_file_atomic(const char *path, const void *data, size_t len, char *errstr,
+                          size_t errlen);
 
 #endif

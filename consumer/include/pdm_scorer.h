@@ -43,6 +43,7 @@ typedef struct {
     const char *dump_features;     /* CSV path or NULL */
     const char *schema_ids;        /* --schema-ids: Confluent registry ids, or NULL */
     int model_threads;
+    int score_threads;             /* native evaluator / TreeSHAP threads per batch; 0: auto */
     int native_predictor;          /* score with the native evaluator once proven */
     int64_t max_wait_ms;           /* how long a batch waits to fill */
     /* HTTP API and /metrics (see README "HTTP API") */

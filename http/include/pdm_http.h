@@ -9,8 +9,7 @@
  *       is closed after the answer: no request smuggling),
  *   401 no bearer token / 403 wrong token (on paths that need one; the
  *       comparison takes the same time whatever the token sent), or a
- *       read token on an admin path, or (TLS with client certificates) a
- *       client certificate that did not verify,
+ *       read token on an admin path,
  *   404 no route for the path, 405 a route for the path but not for the
  *       method (with an Allow header),
  *   413 a body over max_body (refused from Content-Length before reading
@@ -18,16 +17,24 @@
  *   500 a handler that returns non-zero.
  * pdm_http_parse_json gives handlers the 400 answers for JSON bodies.
  *
- * Malformed requests, plain HTTP: each connection's first request head is
- * checked before libmicrohttpd sees it and refused with JSON and one status
- * line: 400 (request line, header line, Content-Length), 413 (a length of
- * 20 digits or more), 414 (URI over 8 KiB), 431 (head over 16 KiB), 505
- * (not HTTP/1.0 or 1.1, the HTTP/2 preface included). libmicrohttpd 0.9.75
- * would answer those itself in HTML without a Content-Type (bad lengths
- * with the status line twice) and has no hook to change that, so on later
- * requests of a kept-alive connection, on a malformed chunked body and
- * under TLS (encrypted bytes cannot be checked first) its own answers
- * remain; the connection is closed after each all the same.
+ * Malformed requests, on every request of a connection (kept-alive and
+ * pipelined ones too) and under TLS alike: the server's own front door
+ * (the gate) accepts each connection, terminates TLS, checks every request
+ * head as it streams through and relays the checked bytes to
+ * libmicrohttpd, so a malformed request is refused with JSON, one status
+ * line and Connection: close, in its turn after the answers owed to the
+ * requests before it: 400 (request line, header line, Content-Length,
+ * a malformed chunked body), 413 (a length of 20 digits or more, a chunked
+ * body over max_body), 414 (URI over 8 KiB), 431 (head over 16 KiB), 501
+ * (a transfer coding other than chunked), 505 (not HTTP/1.0 or 1.1, the
+ * HTTP/2 preface included). libmicrohttpd 0.9.75 would answer those itself
+ * in HTML without a Content-Type (bad lengths with the status line twice)
+ * and has no hook to change that: it never sees them. A chunked body is
+ * decoded by the gate and reaches libmicrohttpd whole with a
+ * Content-Length; if it asked for 100-continue, the gate answers the 100
+ * itself when no earlier answer is owed on the connection (else the client
+ * waits its own timeout, curl 1 s, before sending the body). If libmicrohttpd
+ * cannot take a new connection the gate answers 503 itself.
  *
  * Tokens: `token` reaches every path under auth_prefix (and /metrics with
  * auth_metrics); `admin_token`, when set, is the only one that reaches
@@ -38,10 +45,13 @@
  * Slow clients: each request (TLS handshake, head and body) must arrive
  * within request_timeout_ms of the connection's start or of the previous
  * answer, whatever the client sends byte by byte; past it the connection
- * is closed. timeout_s is the idle timeout (every byte restarts it).
+ * is closed. timeout_s is the idle timeout (every byte restarts it; once
+ * the first request has been passed on, bytes the gate holds back, such
+ * as a chunked body being collected, do not).
  *
  * TLS: with tls_cert_file and tls_key_file (PEM) the server speaks HTTPS
- * only; pdm_http_tls_reload swaps in the files' new contents for the next
+ * only (GnuTLS, in the gate's thread; handshakes never block it);
+ * pdm_http_tls_reload swaps in the files' new contents for the next
  * handshakes without closing a connection. With tls_client_ca_file every
  * client must present a certificate signed by that CA (handshake refused
  * otherwise).
@@ -111,9 +121,9 @@ typedef void (*pdm_http_notice_fn)(void *ctx, int level, const char *message);
 typedef struct {
     const char *bind;          /* "ADDR:PORT", "[V6ADDR]:PORT"; port 0: any free port */
     unsigned threads;          /* 0 or 1: one internal polling thread; more: a pool */
-    unsigned connection_limit; /* default 64; a pool splits it evenly among its threads. At
-                                * the limit new connections wait in the listen backlog
-                                * until a slot frees (they are not refused). */
+    unsigned connection_limit; /* default 64, open connections in all (the gate keeps it).
+                                * At the limit new connections wait in the listen
+                                * backlog until a slot frees (they are not refused). */
     unsigned per_ip_limit;     /* connections per client address (served or with a head
                                 * still arriving), 0 = no limit (default); over it a
                                 * connection is closed at once */

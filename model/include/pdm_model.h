@@ -139,6 +139,12 @@ const struct cJSON *pdm_model_metadata(const pdm_model *m);
 char *pdm_model_metadata_text(const pdm_model *m);
 /* Threads XGBoost uses for scoring (<= 0: all online cores). */
 int pdm_model_set_nthread(pdm_model *m, int nthread, char *errstr, size_t errlen);
+/* Threads the native evaluator and the native TreeSHAP split a batch over,
+ * the caller's included (1: the caller's alone, the default). Results are
+ * the same whatever the count: rows are independent. Helpers sleep between
+ * batches; a second caller while one batch runs (the HTTP API beside the
+ * loop) computes on its own thread. Call before the model is shared. */
+int pdm_model_set_score_threads(pdm_model *m, int threads, char *errstr, size_t errlen);
 
 /* Feature importance into out (nfeat values, 0 for unused features):
  * type "gain" (mean gain per split), "total_gain", "weight" (splits),

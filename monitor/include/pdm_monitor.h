@@ -242,6 +242,11 @@ typedef struct {
     int64_t horizon_ms;
     int window_days;
     int64_t event_time_ms; /* newest event time seen, INT64_MIN if none */
+    /* lead times of the caught failures since creation: from the earliest
+     * alert (or incident opening) that caught each to the failure; the
+     * median to the hour below; NaN when none was caught */
+    uint64_t lead_times;
+    double lead_time_mean_hours, lead_time_median_hours;
 } pdm_perf_stats;
 
 typedef struct pdm_perf pdm_perf;
@@ -270,7 +275,8 @@ int pdm_perf_failure(pdm_perf *p, int32_t machine_id, int64_t f);
 void pdm_perf_get(pdm_perf *p, pdm_perf_stats *out);
 /* {"horizon_hours", "window_days", "event_time", "machines", "alerts",
  *  "failures", "pending", "all": {"tp", "fp", "caught", "missed",
- *  "precision", "recall"}, "rolling": {...}}; null for NaN. */
+ *  "precision", "recall"}, "rolling": {...}, "lead_time_hours": {"caught",
+ *  "mean", "median"}}; null for NaN. */
 struct cJSON *pdm_perf_to_json(const pdm_perf_stats *s);
 
 #endif

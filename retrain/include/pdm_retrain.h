@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pdm_common.h"
 #include "pdm_model.h"
 
 /* ---- triggers ------------------------------------------------------------ */
@@ -161,5 +162,26 @@ int pdm_retrain_shadow_ok(double required_hours, const pdm_retrain_shadow *s,
  * Fails when days < 1, holdout_days >= days or newest is not a day. */
 int pdm_retrain_days(const char *newest, int days, int holdout_days, char *from_day,
                      char *split_day, char *errstr, size_t errlen);
+
+/* ---- metrics (pdm-retrain --metrics-textfile) ---------------------------------------- */
+
+/* What the metrics say: the evaluation, the runs the state remembers and the
+ * scores of the last candidate. Times are ms since the epoch, INT64_MIN for
+ * never (the metric is then left out); scores NaN when unknown (left out). */
+typedef struct {
+    int64_t now_ms;
+    int64_t last_run_ms;
+    int64_t last_success_ms;
+    int failures_in_row;
+    int64_t model_trained_ms; /* the current model; INT64_MIN: none */
+    const char *current_version;
+    const char *last_decision; /* "" none */
+    double candidate_pr_auc, current_pr_auc;
+    double candidate_warn_precision, current_warn_precision;
+} pdm_retrain_metrics;
+
+/* Appends the Prometheus text format of m (gauges pdm_retrain_*) to out.
+ * Returns 0 or -1 (out of memory). */
+int pdm_retrain_metrics_text(const pdm_retrain_metrics *m, pdm_buf *out);
 
 #endif

@@ -23,6 +23,8 @@
 
 static const http_head_limits LIM = {64, 256};
 
+static http_head_info info;
+
 static int check(const uint8_t *data, size_t len, int *status)
 {
     char why[256];
@@ -32,12 +34,12 @@ static int check(const uint8_t *data, size_t len, int *status)
     if (len)
         memcpy(copy, data, len);
     why[0] = '\0';
-    int rc = http_check_head(copy, len, &LIM, status, why, sizeof why);
+    int rc = http_check_head(copy, len, &LIM, &info, status, why, sizeof why);
     free(copy);
     FUZZ_CHECK(rc >= -1 && rc <= 1, "rc %d", rc);
     if (rc < 0)
         FUZZ_CHECK((*status == 400 || *status == 413 || *status == 414 || *status == 431 ||
-                    *status == 505) && why[0],
+                    *status == 501 || *status == 505) && why[0],
                    "refused with status %d, reason \"%s\"", *status, why);
     return rc;
 }
@@ -92,6 +94,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (rc == 1) {
         size_t end = head_end(data, size);
         FUZZ_CHECK(end > 0, "sound without a blank line");
+        FUZZ_CHECK(info.head_len == end, "head length %zu, its blank line ends at %zu",
+                   info.head_len, end);
+        FUZZ_CHECK(!(info.chunked && info.has_length), "chunked with a length");
         int s2;
         FUZZ_CHECK(check(data, end, &s2) == 1, "the head alone is not sound");
         for (size_t cut = 0; cut < end; cut += 1 + cut / 8) {

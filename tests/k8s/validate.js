@@ -27,6 +27,7 @@ const MODELS = {
   "apps/v1/StatefulSet": ["kubernetes-models/apps/v1/StatefulSet", "StatefulSet"],
   "apps/v1/Deployment": ["kubernetes-models/apps/v1/Deployment", "Deployment"],
   "batch/v1/Job": ["kubernetes-models/batch/v1/Job", "Job"],
+  "batch/v1/CronJob": ["kubernetes-models/batch/v1/CronJob", "CronJob"],
   "policy/v1/PodDisruptionBudget": ["kubernetes-models/policy/v1/PodDisruptionBudget", "PodDisruptionBudget"],
   "networking.k8s.io/v1/NetworkPolicy": ["kubernetes-models/networking.k8s.io/v1/NetworkPolicy", "NetworkPolicy"],
   "keda.sh/v1alpha1/ScaledObject": ["@kubernetes-models/keda/keda.sh/v1alpha1/ScaledObject", "ScaledObject"],

@@ -16,7 +16,11 @@
 #     option, the files the *_FILE variables and -X @FILE arguments name are
 #     mounted from the ConfigMap and Secret keys that exist, the PDB,
 #     Services, ServiceMonitor and ScaledObject select the scorers, and KEDA
-#     never runs more scorers than the input topics have partitions;
+#     never runs more scorers than the input topics have partitions; the
+#     pdm-retrain CronJob (--once, never two at a time, its PDM_* variables
+#     options, the models volume writable, the archive read-only, the token
+#     from the Secret, the scorer API Service) and pdm-archive's Deployment
+#     (one writer of the archive volume);
 #  4. a real pdm-scorer started with exactly the pod's environment and
 #     arguments (paths moved into the test's directory, its own redis-server
 #     and embedded broker) starts, joins as the static member named by its
@@ -224,9 +228,109 @@ sys.exit(1 if errs else 0)
 PY
 echo "3. wiring: ok"
 
+# 3b. The retraining loop: pdm-archive's Deployment and pdm-retrain's CronJob.
+"$PDM_BIN/pdm-retrain" --help >"$T/retrain.help"
+"$PDM_BIN/pdm-archive" --help >"$T/archive.help"
+"$OPS_PY" - "$T/k8s.yaml" "$T/retrain.help" "$T/archive.help" <<'PY' || pdm_fail "retraining loop wiring check failed"
+import re, sys, yaml
+docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
+retrain_opts = set(re.findall(r"env (PDM_[A-Z_]+)", open(sys.argv[2]).read()))
+archive_opts = set(re.findall(r"env (PDM_[A-Z_]+)", open(sys.argv[3]).read()))
+errs = []
+def one(kind, name):
+    found = [d for d in docs if d["kind"] == kind and d["metadata"]["name"].startswith(name)]
+    if len(found) != 1:
+        errs.append(f"want one {kind} {name}, found {len(found)}")
+        return {}
+    return found[0]
+cm = one("ConfigMap", "pdm-retrain-config")
+secret = one("Secret", "pdm-scorer-secrets")
+pvcs = {d["metadata"]["name"]: d for d in docs if d["kind"] == "PersistentVolumeClaim"}
+
+def env_of(c):
+    env = {}
+    for ref in c.get("envFrom", []):
+        if ref.get("configMapRef", {}).get("name") != cm.get("metadata", {}).get("name"):
+            errs.append(f"{c['name']}: envFrom {ref} is not pdm-retrain-config")
+        env.update({k: v for k, v in cm.get("data", {}).items() if k.startswith("PDM_")})
+    env.update({e["name"]: e.get("value") for e in c.get("env", [])})
+    return env
+def mount_of(pod, c, path):
+    """(volume, read-only) of the mount holding path."""
+    vols = {v["name"]: v for v in pod["volumes"]}
+    best = None
+    for m in c.get("volumeMounts", []):
+        mp = m["mountPath"].rstrip("/")
+        if (path == mp or path.startswith(mp + "/")) and (best is None or len(mp) > len(best[0])):
+            best = (mp, vols[m["name"]], m.get("readOnly", False), path[len(mp) + 1:])
+    return best
+def pvc_of(mount):
+    return mount and mount[1].get("persistentVolumeClaim", {}).get("claimName")
+
+# pdm-retrain: --once from a CronJob that never overlaps, its options real
+cj = one("CronJob", "pdm-retrain")
+job = cj.get("spec", {}).get("jobTemplate", {}).get("spec", {})
+pod = job.get("template", {}).get("spec", {})
+c = (pod.get("containers") or [{}])[0]
+env = env_of(c)
+if cj.get("spec", {}).get("concurrencyPolicy") != "Forbid":
+    errs.append("the CronJob may run two evaluations at once (concurrencyPolicy)")
+if c.get("command") != ["pdm-retrain"] or env.get("PDM_RETRAIN_ONCE") != "true":
+    errs.append(f"the CronJob's container is not pdm-retrain --once: {c.get('command')} {env.get('PDM_RETRAIN_ONCE')}")
+# (the ConfigMap is pdm-archive's too: each variable is an option of one of them)
+for k in env:
+    base = k[:-5] if k.endswith("_FILE") else k
+    if base not in (retrain_opts if k.startswith("PDM_RETRAIN_") else retrain_opts | archive_opts):
+        errs.append(f"{k} is no pdm-retrain option" + ("" if k.startswith("PDM_RETRAIN_") else " nor pdm-archive's"))
+models = mount_of(pod, c, env.get("PDM_RETRAIN_MODELS", "?"))
+if pvc_of(models) != "pdm-models" or models[2]:
+    errs.append(f"PDM_RETRAIN_MODELS is not the models volume, writable: {models}")
+arc = mount_of(pod, c, env.get("PDM_RETRAIN_ARCHIVE", "?"))
+if pvc_of(arc) != "pdm-archive" or not arc[2]:
+    errs.append(f"PDM_RETRAIN_ARCHIVE is not the archive volume, read-only: {arc}")
+for k in ("PDM_RETRAIN_MLRUNS", "PDM_RETRAIN_METRICS_TEXTFILE"):
+    m = mount_of(pod, c, env.get(k, "?"))
+    if not pvc_of(m) or pvc_of(m) not in pvcs or m[2]:
+        errs.append(f"{k} is not on a writable volume that persists: {m}")
+work = mount_of(pod, c, env.get("PDM_RETRAIN_WORK", "?"))
+if not work or "emptyDir" not in work[1]:
+    errs.append(f"PDM_RETRAIN_WORK is not a scratch volume: {work}")
+tok = mount_of(pod, c, env.get("PDM_RETRAIN_SCORER_TOKEN_FILE", "?"))
+if not tok or tok[1].get("secret", {}).get("secretName") != secret.get("metadata", {}).get("name") \
+        or tok[3] not in secret.get("data", {}):
+    errs.append(f"PDM_RETRAIN_SCORER_TOKEN_FILE is not a key of the scorers' Secret: {tok}")
+api = one("Service", "pdm-scorer-api")
+port = api.get("spec", {}).get("ports", [{}])[0].get("port")
+if env.get("PDM_RETRAIN_SCORER") != f"http://pdm-scorer-api:{port}":
+    errs.append(f"PDM_RETRAIN_SCORER {env.get('PDM_RETRAIN_SCORER')} is not the pdm-scorer-api Service")
+
+# pdm-archive: one writer of the archive volume
+dep = one("Deployment", "pdm-archive")
+spec = dep.get("spec", {})
+pod = spec.get("template", {}).get("spec", {})
+c = (pod.get("containers") or [{}])[0]
+env = env_of(c)
+if spec.get("replicas") != 1 or spec.get("strategy", {}).get("type") != "Recreate":
+    errs.append("pdm-archive may run two writers of its directory (replicas 1, strategy Recreate)")
+if c.get("command") != ["pdm-archive"]:
+    errs.append(f"the archive's container runs {c.get('command')}")
+for k in env:
+    if k.startswith("PDM_ARCHIVE_") and k not in archive_opts:
+        errs.append(f"{k} is no pdm-archive option")
+d = mount_of(pod, c, env.get("PDM_ARCHIVE_DIR", "?"))
+if pvc_of(d) != "pdm-archive" or d[2]:
+    errs.append(f"PDM_ARCHIVE_DIR is not the archive volume, writable: {d}")
+if pvcs.get("pdm-archive", {}).get("spec", {}).get("accessModes") != ["ReadWriteMany"]:
+    errs.append("the archive volume is not ReadWriteMany (the CronJob's pods read it on any node)")
+for e in errs:
+    print(e)
+sys.exit(1 if errs else 0)
+PY
+echo "3b. retraining loop wiring: ok (pdm-archive Deployment, pdm-retrain CronJob)"
+
 # 4. A real scorer with the pod's environment and arguments.
 mkdir -p "$T/etc" "$T/run"
-"$OPS_PY" -c 'import sys, yaml; print(next(d for d in yaml.safe_load_all(open(sys.argv[1])) if d and d["kind"] == "ConfigMap")["data"]["kafka.properties"], end="")' \
+"$OPS_PY" -c 'import sys, yaml; print(next(d for d in yaml.safe_load_all(open(sys.argv[1])) if d and d["kind"] == "ConfigMap" and d["metadata"]["name"].startswith("pdm-scorer-config"))["data"]["kafka.properties"], end="")' \
   "$T/k8s.yaml" >"$T/etc/kafka.properties"
 cp "$T/kit/secrets/http-token" "$T/kit/secrets/redis-password" "$T/kit/secrets/kafka.properties" "$T/run/"
 sl_sim "$T/data" 4 200 5

@@ -38,6 +38,7 @@ COUNTERS = {
     "pdm_dlq_messages_total": set(), "pdm_rows_scored_total": set(),
     "pdm_risk_events_total": {"level"}, "pdm_redis_errors_total": set(),
     "pdm_offset_commits_total": set(), "pdm_delivery_failures_total": set(),
+    "pdm_loop_seconds_total": {"stage"}, "pdm_loop_cpu_seconds_total": {"stage"},
     "pdm_model_reloads_total": set(), "pdm_state_lost_total": set(),
     "pdm_state_cache_lookups_total": {"result"},
     "pdm_alerts_true_positive_total": set(), "pdm_alerts_false_positive_total": set(),
@@ -56,10 +57,21 @@ GAUGES = {
     "pdm_machines_silent": set(), "pdm_incidents_open": {"level"},
     "pdm_machines_held": {"structure"},
 }
+# pdm-retrain --metrics-textfile (node_exporter's textfile collector), not the
+# scorer's /metrics: change it only together with retrain/metrics.c.
+RETRAIN = {
+    "pdm_retrain_last_evaluation_timestamp_seconds": set(), "pdm_retrain_last_run_timestamp_seconds": set(),
+    "pdm_retrain_last_success_timestamp_seconds": set(), "pdm_retrain_consecutive_failures": set(),
+    "pdm_retrain_model_trained_timestamp_seconds": set(), "pdm_retrain_model_info": {"version"},
+    "pdm_retrain_last_decision": {"decision"}, "pdm_retrain_candidate_pr_auc": set(),
+    "pdm_retrain_current_pr_auc": set(), "pdm_retrain_candidate_warn_precision": set(),
+    "pdm_retrain_current_warn_precision": set(),
+}
 PROCESS = ["process_resident_memory_bytes", "process_virtual_memory_bytes", "process_cpu_seconds_total", "process_open_fds", "process_max_fds",
            "process_start_time_seconds"]
 ALLOWED = dict(COUNTERS)
 ALLOWED.update(GAUGES)
+ALLOWED.update(RETRAIN)
 for h in HISTOGRAMS:
     ALLOWED[h + "_bucket"] = {"le"}
     ALLOWED[h + "_sum"] = set()

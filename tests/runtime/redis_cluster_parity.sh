@@ -86,8 +86,9 @@ case $out in "200 "*) ;; *) pdm_fail "/readyz on the cluster: $out" ;; esac
 # The open-incident index (one key, pdm:incidents) is read through the cluster too.
 out=$(status /v1/alerts "$token")
 case $out in "200 {"*) ;; *) pdm_fail "/v1/alerts on the cluster: ${out:0:200}" ;; esac
-status /metrics | grep -q '^pdm_incidents_open{level="warn"}' \
-  || pdm_fail "no pdm_incidents_open on the cluster: $(status /metrics | grep incidents_open)"
+out=$(status /metrics 2>&1)
+grep -q '^pdm_incidents_open{level="warn"}' <<<"$out" \
+  || pdm_fail "no pdm_incidents_open on the cluster: ${out:0:300} ... $(grep incidents_open <<<"$out")"
 # Every write round asked its masters' replicas to confirm (WAIT).
 for p in $(pdm_cluster_masters); do
   pdm_cluster_cli "$p" info commandstats | grep -q '^cmdstat_wait:calls=[1-9]' \

@@ -34,9 +34,11 @@ pdm_tmpdir >/dev/null
 T=$PDM_TMP
 B=$PDM_BIN
 M=$T/models
-R=(--models "$M" --archive "$T/arc" --mlruns "$T/mlruns" --work "$T" --nthread 1)
+R=(--models "$M" --archive "$T/arc" --mlruns "$T/mlruns" --work "$T" --nthread 1 --metrics-textfile "$T/retrain.prom")
 
 link() { readlink "$M/current"; }
+# metric NAME[{LABELS}]: its value in --metrics-textfile (empty if absent).
+metric() { awk -v n="$1" '$1 == n { print $2 }' "$T/retrain.prom"; }
 # replay DIR: every CSV row into the product's per-type topics.
 replay() {
   "$B/pdm-producer" replay --data "$1" --brokers "$PDM_BROKERS" 2>>"$T/producer.log" \
@@ -117,6 +119,18 @@ td=$(ls -d "$T"/mlruns/*/"$tr")
 [ "$(cat "$td/tags/pdm.model_version")" = "$V1" ] && [ "$(cat "$td/tags/pdm.promoted")" = true ] \
   && [ -f "$td/artifacts/model/model.json" ] \
   || pdm_fail "MLflow: the training run $tr is not $V1's, promoted, with its package"
+# the metrics file says the same (and Prometheus' own checker accepts it)
+[ "$(metric 'pdm_retrain_last_decision{decision="promoted"}')" = 1 ] \
+  && [ "$(metric 'pdm_retrain_last_decision{decision="kept"}')" = 0 ] \
+  && [ "$(metric pdm_retrain_consecutive_failures)" = 0 ] \
+  && [ "$(metric "pdm_retrain_model_info{version=\"$V1\"}")" = 1 ] \
+  || pdm_fail "metrics after the promotion: $(cat "$T/retrain.prom")"
+$SL_PY -c 'import sys; a, b = map(float, sys.argv[1:]); assert abs(a - b) < 1e-9, (a, b)' \
+  "$(metric pdm_retrain_candidate_pr_auc)" "$cand" || pdm_fail "metrics: candidate PR AUC is not MLflow's $cand"
+if command -v promtool >/dev/null; then
+  promtool check metrics <"$T/retrain.prom" >"$T/promtool.log" 2>&1 \
+    || pdm_fail "promtool check metrics: $(cat "$T/promtool.log")"
+fi
 echo "2. schedule: $V0 -> $V1 promoted (PR AUC $cand vs $cur on the held-out days), recorded"
 
 # ---- 3. not due again ------------------------------------------------------------------
@@ -160,6 +174,10 @@ grep -q "^decision: failed: --archive $T/empty holds no day yet" "$T/failed.log"
   || pdm_fail "empty archive: $(cat "$T/failed.log")"
 decisions "$T/mlruns" | tail -1 | grep -q '^forced failed ' || pdm_fail "MLflow: the failed run is not recorded"
 [ "$(link)" = "$V1" ] || pdm_fail "a failed run moved current"
+[ "$(metric pdm_retrain_consecutive_failures)" = 1 ] \
+  && [ "$(metric 'pdm_retrain_last_decision{decision="failed"}')" = 1 ] \
+  && [ "$(metric "pdm_retrain_model_info{version=\"$V1\"}")" = 1 ] \
+  || pdm_fail "metrics after a failed run: $(cat "$T/retrain.prom")"
 echo "3. schedule not due right after a run: nothing done (--once and the loop); a damaged state refused; a failed run recorded"
 
 # ---- 4. drift from the scorer ----------------------------------------------------------------

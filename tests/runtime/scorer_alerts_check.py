@@ -107,8 +107,8 @@ def check_api(port_a, port_b, redis_port, db, risk_jsonl, risk_txt, data):
         m = int(key.split("{")[1].split("}")[0])
         text = redis(redis_port, db, "hget", key, "alert")[0]
         f = text.split(" ")
-        if f[0] != "a1" or len(f) != 9:
-            fail(f"machine {m}: alert state '{text}'")
+        if f[0] != "a2" or len(f) != 10 or (f[4] != "0") != (f[9] != "0") or f[9] < f[4]:
+            fail(f"machine {m}: alert state '{text}' (a2, notified level >= level)")
         if f[4] != "0":
             levels[m] = (int(f[4]), int(f[5]))  # level, component
     if sorted(levels) != sorted(e["machine_id"] for e in open_.values()):

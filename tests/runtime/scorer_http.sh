@@ -6,7 +6,10 @@
 # /v1/model, every machine's /v1/machines/{id} against the scorer's own
 # feature dump, the three /v1/predict forms against each other and the
 # stored state, every error case, /v1/drift; /metrics passes promtool and
-# carries the counts of what was consumed. Then: a model promoted by
+# carries the counts of what was consumed; scorer_http_errors.py sends
+# malformed requests first, as the second of a kept-alive connection and
+# pipelined (one JSON answer each, then the close) and good ones kept alive,
+# pipelined and with Content-Length and chunked bodies. Then: a model promoted by
 # switching the `current` link and POST /v1/admin/reload (a broken package is
 # refused with 409 and the running model kept), and readiness following a
 # Redis outage (503 naming redis while it is down, 200 once it is back).
@@ -60,6 +63,9 @@ $PY "$PDM_SOURCE_DIR/tests/runtime/scorer_http_check.py" "$port" "$token" "$T/da
   || pdm_fail "HTTP API checks failed (scorer log: $(tail -5 "$T/scorer.log"))"
 
 # /metrics: promtool's lint, the contract's names, and the counts.
+$PY "$PDM_SOURCE_DIR/tests/runtime/scorer_http_errors.py" "$port" "$token" >"$T/errors.log" 2>&1 \
+  || pdm_fail "malformed requests: $(tail -3 "$T/errors.log")"
+
 get /metrics | sed '1s/^200 //' >"$T/metrics.txt"
 promtool check metrics <"$T/metrics.txt" >"$T/promtool.log" 2>&1 \
   || pdm_fail "promtool check metrics: $(cat "$T/promtool.log")"

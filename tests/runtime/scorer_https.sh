@@ -11,11 +11,18 @@
 # - SIGHUP after the certificate files are replaced serves the new
 #   certificate (its serial, seen by s_client) without a restart, and a
 #   SIGHUP with a key that does not match keeps the running certificate;
+# - malformed requests over TLS (100 KB URL and header, HTTP/2 preface,
+#   Content-Length -1, two lengths, a bad chunk, an unknown coding), as a
+#   connection's first request, as the second of a kept-alive one and
+#   pipelined, each get one JSON answer with its status, then the close;
+#   good requests kept alive, pipelined and with bodies are served
+#   (scorer_http_errors.py; s_client for one case);
 # - more slow TLS clients than slots (a header byte every 0.25 s) are each
-#   closed within --http-request-timeout and /healthz answers meanwhile;
+#   closed within --http-request-timeout and /healthz answers meanwhile,
+#   and so are stalled handshakes (half a ClientHello);
 # - a second scorer requiring client certificates (--http-tls-client-ca):
-#   served with the client's certificate, refused without one and with the
-#   stranger's; its --http-per-ip-limit closes a fifth connection from one
+#   served with the client's certificate (the malformed requests above
+#   too), refused without one and with the stranger's; its --http-per-ip-limit closes a fifth connection from one
 #   address at once.
 set -euo pipefail
 source "$PDM_SOURCE_DIR/tests/harness.sh"
@@ -101,6 +108,20 @@ A=(--cacert "$C/ca.crt" -H "Authorization: Bearer $admin_token")
 grep -q '"error":"this token does not reach /v1/admin/' "$T/body" || pdm_fail "403 body: $(cat "$T/body")"
 [ "$(code POST /v1/admin/reload "${A[@]}")" = 200 ] || pdm_fail "reload with the admin token: $(cat "$T/body")"
 
+# Malformed requests over TLS (first, kept-alive second, pipelined): one JSON
+# answer each; good requests (kept alive, pipelined, POST bodies) served.
+python3 "$PDM_SOURCE_DIR/tests/runtime/scorer_http_errors.py" "$port" "$read_token" \
+  --tls "$C/ca.crt" >"$T/errors.log" 2>&1 || pdm_fail "over TLS: $(tail -3 "$T/errors.log")"
+cat "$T/errors.log"
+# The same, by openssl s_client: the HTTP/2 preface as the second request.
+printf 'GET /healthz HTTP/1.1\r\nHost: t\r\n\r\nPRI * HTTP/2.0\r\n\r\nSM\r\n\r\n' \
+  | timeout 10 openssl s_client -quiet -ign_eof -connect "127.0.0.1:$port" -CAfile "$C/ca.crt" \
+    -verify_return_error >"$T/sclient.out" 2>/dev/null || true
+[ "$(grep -o 'HTTP/1\.[01] [0-9][0-9][0-9] ' "$T/sclient.out" | tr '\n' ,)" = "HTTP/1.1 200 ,HTTP/1.1 505 ," ] \
+  && grep -qx 'Content-Type: application/json.\?' "$T/sclient.out" \
+  && grep -q '{"error":"only HTTP/1.0 and HTTP/1.1 are served"}$' "$T/sclient.out" \
+  || pdm_fail "s_client, HTTP/2 preface after a good request: $(cat "$T/sclient.out")"
+
 # serial: the serving certificate's serial as s_client sees it.
 serial() {
   openssl s_client -connect "127.0.0.1:$port" -CAfile "$C/ca.crt" -verify_return_error \
@@ -125,6 +146,39 @@ grep "TLS reload failed" "$T/scorer.log" | grep -q "does not belong" \
 python3 "$PDM_SOURCE_DIR/tests/runtime/https_slow_clients.py" "$port" "$C/ca.crt" 72 0.25 3.5 \
   >"$T/slow.log" 2>&1 || pdm_fail "slow clients: $(cat "$T/slow.log")"
 cat "$T/slow.log"
+# Stalled handshakes (half a ClientHello, never the rest) do not hold up the
+# server: /healthz is answered meanwhile, and each is closed at the request
+# timeout (2 s) like any slow client.
+python3 - "$port" "$C/ca.crt" <<'PY' || pdm_fail "stalled TLS handshakes"
+import socket, ssl, sys, time
+port, ca = int(sys.argv[1]), sys.argv[2]
+stalled = []
+for _ in range(10):
+    s = socket.create_connection(("127.0.0.1", port))
+    s.sendall(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03")
+    stalled.append(s)
+t0 = time.monotonic()
+c = ssl.create_default_context(cafile=ca).wrap_socket(
+    socket.create_connection(("127.0.0.1", port), timeout=5), server_hostname="127.0.0.1")
+c.sendall(b"GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+answer = c.recv(4096)
+took = time.monotonic() - t0
+if not answer.startswith(b"HTTP/1.1 200 ") or took > 1.5:
+    sys.exit(f"/healthz beside stalled handshakes: {answer[:40]!r} after {took:.2f} s")
+for s in stalled:
+    s.settimeout(max(0.1, t0 + 4.0 - time.monotonic()))
+    try:
+        if s.recv(100) != b"":
+            sys.exit("a stalled handshake got bytes")
+    except ConnectionResetError:
+        pass
+    except socket.timeout:
+        sys.exit("a stalled handshake was still open 4 s later")
+closed = time.monotonic() - t0
+if closed < 1.5:
+    sys.exit(f"stalled handshakes closed after {closed:.2f} s, before the 2 s request timeout")
+print(f"stalled handshakes: /healthz answered in {took * 1000:.0f} ms, all closed after {closed:.1f} s")
+PY
 pdm_stop_check "$scorer" pdm-scorer "$T/scorer.log"
 ! grep -q "$read_token\|$admin_token" "$T/scorer.log" || pdm_fail "a token is in the scorer's log"
 
@@ -142,6 +196,9 @@ grep -q "with client certificates" "$T/scorer-m.log" || pdm_fail "log: $(grep li
 [ "$(code GET /healthz --cacert "$C/ca.crt")" = 000 ] || pdm_fail "served without a client certificate"
 [ "$(code GET /healthz --cacert "$C/ca.crt" --cert "$C/intruder.crt" --key "$C/intruder.key")" = 000 ] \
   || pdm_fail "served with a certificate of another CA"
+python3 "$PDM_SOURCE_DIR/tests/runtime/scorer_http_errors.py" "$port" "" --tls "$C/ca.crt" \
+  --cert "$C/client.crt" --key "$C/client.key" >"$T/errors-m.log" 2>&1 \
+  || pdm_fail "with client certificates: $(tail -3 "$T/errors-m.log")"
 python3 - "$port" <<'PY' || pdm_fail "--http-per-ip-limit 4 did not close the fifth connection"
 import socket, sys, time
 conns = [socket.create_connection(("127.0.0.1", int(sys.argv[1]))) for _ in range(5)]

@@ -100,7 +100,7 @@ for mode in incidents changes; do
     || pdm_fail "pdm-predict B failed"
 
   $PY - "$T" "$mode" "$VA" "$VB" "$telemetry" "${#reasons[@]}" <<'PY' || pdm_fail "$mode: shadow scoring is wrong"
-import csv, json, re, sys
+import calendar, csv, json, re, sys, time
 t, mode, va, vb, telemetry = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])
 with_reasons = sys.argv[6] == "1"
 
@@ -151,6 +151,22 @@ for name, model, pred in (("current", cur, "predA"), ("shadow", sh, "predB")):
     a = p["all"]
     assert a["tp"] + a["fp"] + p["pending"] == alerts, (name, a, p["pending"], alerts)
     assert a["caught"] + a["missed"] <= failures, (name, a)
+    # lead times, offline: each failure caught by an alert in the horizon
+    # before it, from the earliest such alert (pdm_perf's rule)
+    H = p["horizon_hours"] * 3600
+    ts = lambda x: calendar.timegm(time.strptime(x[:19], "%Y-%m-%d %H:%M:%S"))
+    alert_times = {}
+    for r in csv.DictReader(open(f"{t}/{mode}.{pred}.csv")):
+        if r["level"] != "OK":
+            alert_times.setdefault(int(r["machineID"]), []).append(ts(r["datetime"]))
+    fails = {(int(r["machineID"]), ts(r["datetime"])) for r in csv.DictReader(open(f"{t}/data/PdM_failures.csv"))}
+    leads = sorted((f - min(x for x in alert_times.get(m, []) if f - H <= x < f)) / 3600
+                   for m, f in fails if any(f - H <= x < f for x in alert_times.get(m, [])))
+    lt = p["lead_time_hours"]
+    assert lt["caught"] == len(leads) == a["caught"], (name, lt, len(leads), a)
+    if leads:
+        assert abs(lt["mean"] - sum(leads) / len(leads)) < 1e-6, (name, lt, leads)
+        assert lt["median"] == int(leads[(len(leads) - 1) // 2]), (name, lt, leads)
 levels = {"ok": 0, "warn": 0, "critical": 0}
 for e in shadow:
     levels[e["level"].lower()] += 1
@@ -169,11 +185,16 @@ for role, model in (("current", cur), ("shadow", sh)):
     assert metrics[("pdm_trial_failures_caught", role, v, None)] == p["all"]["caught"], role
     prec = metrics[("pdm_trial_precision", role, v, None)]
     assert (p["all"]["precision"] is None and prec != prec) or abs(prec - p["all"]["precision"]) < 1e-9, role
+    lead = metrics[("pdm_trial_lead_time_hours", role, v, None)]
+    med = p["lead_time_hours"]["median"]
+    assert (med is None and lead != lead) or lead == med, (role, lead, med)
 for lvl, n in levels.items():
     assert metrics[("pdm_shadow_risk_events", None, vb, lvl)] == n, (lvl, metrics)
 print(f"{mode}: {len(main)} main events (= without shadow), {len(shadow)} shadow events (= B alone); "
-      f"current {va} precision {cur['performance']['all']['precision']} recall {cur['performance']['all']['recall']}, "
-      f"shadow {vb} precision {sh['performance']['all']['precision']} recall {sh['performance']['all']['recall']}")
+      f"current {va} precision {cur['performance']['all']['precision']} recall {cur['performance']['all']['recall']} "
+      f"median lead time {cur['performance']['lead_time_hours']['median']} h, "
+      f"shadow {vb} precision {sh['performance']['all']['precision']} recall {sh['performance']['all']['recall']} "
+      f"median lead time {sh['performance']['lead_time_hours']['median']} h")
 PY
 
   if [ "$mode" = changes ]; then

@@ -4,3 +4,6 @@ pdm_unit_test(test_schemas_tool ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_schemas_to
 add_dependencies(test_schemas_tool pdm-avro)
 # --schema-ids: Confluent Schema Registry ids per type.
 pdm_unit_test(test_schema_ids ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_schema_ids.c pdm_schemas)
+# The direct encoder against avro-c's generic writer, byte for byte.
+pdm_unit_test(test_encode_direct ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_encode_direct.c pdm_schemas)
+target_include_directories(test_encode_direct PRIVATE ${PROJECT_SOURCE_DIR}/schemas)

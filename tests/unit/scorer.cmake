@@ -26,3 +26,6 @@ target_include_directories(test_predict_request PRIVATE ${PROJECT_SOURCE_DIR}/co
 # The readiness rule that /readyz and pdm_ready share.
 pdm_unit_test(test_scorer_ready ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_scorer_ready.c pdm_scorer ${PDM_LIBM})
 target_include_directories(test_scorer_ready PRIVATE ${PROJECT_SOURCE_DIR}/consumer)
+# The loop's per-stage clock.
+pdm_unit_test(test_scorer_stages ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_scorer_stages.c pdm_scorer ${PDM_LIBM})
+target_include_directories(test_scorer_stages PRIVATE ${PROJECT_SOURCE_DIR}/consumer)

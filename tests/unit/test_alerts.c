@@ -284,8 +284,11 @@ static void test_deescalation_is_quiet(void **state)
     /* Between critical_clear and critical again: WARN stays WARN. */
     assert_int_equal(feed(&st, &p, 3, R_CRIT_MID, 1, &inc), PDM_ALERT_NONE);
     assert_int_equal(inc.level, PDM_LEVEL_WARN);
-    /* A CRITICAL score escalates again, same incident. */
-    assert_int_equal(feed(&st, &p, 4, R_CRIT, 1, &inc), PDM_ALERT_ESCALATED);
+    /* A CRITICAL score makes it CRITICAL again, same incident, without a
+     * second escalation (the crew was told CRITICAL at h0; renotify is off
+     * here; test_alerts_notify.c has the rest). */
+    assert_int_equal(feed(&st, &p, 4, R_CRIT, 1, &inc), PDM_ALERT_NONE);
+    assert_int_equal(inc.level, PDM_LEVEL_CRITICAL);
     expect_id(&inc, T0);
 }
 
@@ -625,6 +628,7 @@ static void assert_state_equal(const pdm_alert_state *a, const pdm_alert_state *
     assert_int_equal(a->component, b->component);
     assert_true(a->opened_at == b->opened_at);
     assert_true(a->notified_at == b->notified_at);
+    assert_int_equal(a->notified_level, b->notified_level);
     assert_memory_equal(&a->peak_risk, &b->peak_risk, sizeof a->peak_risk); /* bit for bit */
 }
 
@@ -635,7 +639,7 @@ static void test_text_round_trip(void **state)
     pdm_alert_state a, b;
     pdm_alert_state_init(&a);
     int len = pdm_alert_state_encode(&a, text, sizeof text);
-    assert_string_equal(text, "a1 0 0 - 0 0 - - 0");
+    assert_string_equal(text, "a2 0 0 - 0 0 - - 0 0");
     assert_int_equal(len, (int)strlen(text));
 
     pdm_alert_state cases[4];
@@ -644,12 +648,13 @@ static void test_text_round_trip(void **state)
     cases[0].above_clear = 0x7;
     cases[0].last_ts = T0;
     /* Open, every field at an extreme. */
-    cases[1] = (pdm_alert_state){UINT32_MAX, UINT32_MAX,    INT64_MAX, PDM_LEVEL_CRITICAL,
-                                 4,          INT64_MIN + 1, INT64_MAX, 1.0};
+    cases[1] = (pdm_alert_state){UINT32_MAX,    UINT32_MAX, INT64_MAX, PDM_LEVEL_CRITICAL, 4,
+                                 INT64_MIN + 1, INT64_MAX,  1.0,       PDM_LEVEL_CRITICAL};
     cases[2] =
-        (pdm_alert_state){0x80000000u, 1,     -H(5),    PDM_LEVEL_WARN, 0,
-                          -H(10),      -H(7), 0.1 + 0.2}; /* before 1970, a peak with 17 digits */
-    cases[3] = (pdm_alert_state){0, 0, T0 + 1, PDM_LEVEL_WARN, 1, T0, T0, 4.9e-324};
+        (pdm_alert_state){0x80000000u, 1,     -H(5),     PDM_LEVEL_WARN,    0,
+                          -H(10),      -H(7), 0.1 + 0.2, PDM_LEVEL_CRITICAL}; /* before 1970, a
+                                                 peak with 17 digits, dropped from CRITICAL */
+    cases[3] = (pdm_alert_state){0, 0, T0 + 1, PDM_LEVEL_WARN, 1, T0, T0, 4.9e-324, PDM_LEVEL_WARN};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         int n = pdm_alert_state_encode(&cases[i], text, sizeof text);
         assert_true(n > 0 && n < PDM_ALERT_TEXT_MAX);
@@ -667,7 +672,14 @@ static void test_text_refuses_garbage(void **state)
     const char *bad[] = {
         "",
         "a1",
-        "a2 0 0 - 0 0 - - 0", /* another version */
+        "a3 0 0 - 0 0 - - 0 0", /* another version */
+        "a2 0 0 - 0 0 - - 0",   /* a2 without its notified level */
+        "a2 0 0 - 0 0 - - 0 0 0",
+        "a2 0 0 - 0 0 - - 0 3",   /* notified level out of range */
+        "a2 0 0 - 0 0 - - 0 -",   /* notified level has no "none" */
+        "a2 0 0 5 0 0 - - 0 1",   /* notified level without incident */
+        "a2 0 0 5 2 2 4 5 0.5 1", /* CRITICAL but told only WARN */
+        "a2 0 0 5 1 2 4 5 0.5 0", /* open but told nothing */
         "A1 0 0 - 0 0 - - 0",
         "a1 0 0 - 0 0 - -",     /* a field missing */
         "a1 0 0 - 0 0 - - 0 0", /* one too many */
@@ -719,17 +731,26 @@ static void test_text_refuses_garbage(void **state)
                      -1);
     char longer[PDM_ALERT_TEXT_MAX + 8];
     memset(longer, '0', sizeof longer);
-    memcpy(longer, "a1 0 0 - 0 0 - - ", 17);
+    memcpy(longer, "a2 0 0 - 0 0 - - 0 ", 19);
     assert_int_equal(pdm_alert_state_decode(longer, sizeof longer, &st, err, sizeof err), -1);
-    /* The valid control decodes, so the refusals above are the edits'. */
+    /* The valid controls decode, so the refusals above are the edits'; an
+     * a1 text (an older scorer's) takes its level as the level notified. */
     const char *good = "a1 0 0 5 1 2 4 5 0.5";
     assert_int_equal(pdm_alert_state_decode(good, strlen(good), &st, err, sizeof err), 0);
     assert_int_equal(st.level, PDM_LEVEL_WARN);
+    assert_int_equal(st.notified_level, PDM_LEVEL_WARN);
+    good = "a1 0 0 5 2 2 4 5 0.5";
+    assert_int_equal(pdm_alert_state_decode(good, strlen(good), &st, err, sizeof err), 0);
+    assert_int_equal(st.notified_level, PDM_LEVEL_CRITICAL);
+    good = "a2 0 0 5 1 2 4 5 0.5 2";
+    assert_int_equal(pdm_alert_state_decode(good, strlen(good), &st, err, sizeof err), 0);
+    assert_int_equal(st.level, PDM_LEVEL_WARN);
+    assert_int_equal(st.notified_level, PDM_LEVEL_CRITICAL);
     /* Every cut of a valid text before its last field is refused. */
     char text[PDM_ALERT_TEXT_MAX];
-    int n = pdm_alert_state_encode(
-        &(pdm_alert_state){7, 7, T0 + 9, PDM_LEVEL_CRITICAL, 3, T0, T0 + 2, 0.75}, text,
-        sizeof text);
+    int n = pdm_alert_state_encode(&(pdm_alert_state){7, 7, T0 + 9, PDM_LEVEL_CRITICAL, 3, T0,
+                                                      T0 + 2, 0.75, PDM_LEVEL_CRITICAL},
+                                   text, sizeof text);
     const char *last_space = strrchr(text, ' ');
     for (int len = 0; len <= (int)(last_space - text); len++)
         assert_int_equal(pdm_alert_state_decode(text, (size_t)len, &st, err, sizeof err), -1);

@@ -5,9 +5,13 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -382,10 +386,109 @@ static void test_duration_parse(void **state)
     }
 }
 
+/* pdm_fmt_i64 writes what snprintf("%lld") writes, at the edges and between. */
+static void test_fmt_i64(void **state)
+{
+    (void)state;
+    const int64_t edges[] = {0, 1, -1, 9, 10, -10, 99, 100, 1420070400000LL, INT64_MAX,
+                             INT64_MIN, INT64_MIN + 1, INT32_MAX, INT32_MIN};
+    char got[24], want[24];
+    for (size_t i = 0; i < sizeof edges / sizeof *edges; i++) {
+        size_t n = pdm_fmt_i64(got, edges[i]);
+        int w = snprintf(want, sizeof want, "%lld", (long long)edges[i]);
+        assert_int_equal(n, (size_t)w);
+        assert_memory_equal(got, want, n);
+    }
+    uint64_t x = 88172645463325252ULL;
+    for (int i = 0; i < 100000; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        int64_t v = (int64_t)(x >> (x % 64));
+        if (x & 1)
+            v = -v;
+        size_t n = pdm_fmt_i64(got, v);
+        int w = snprintf(want, sizeof want, "%lld", (long long)v);
+        assert_int_equal(n, (size_t)w);
+        assert_memory_equal(got, want, n);
+    }
+}
+
+/* Entries of dir (without . and ..). */
+static int count_entries(const char *dir)
+{
+    int n = 0;
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    for (struct dirent *e; (e = readdir(d)) != NULL;)
+        n += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+    closedir(d);
+    return n;
+}
+
+static void test_write_file_atomic(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/pdm-test-common-XXXXXX", path[128], missing[160], err[PDM_ERRSTR_SIZE];
+    pdm_buf text = {0};
+    struct stat st;
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/state.json", dir);
+
+    /* creates, then replaces: the content is the last one, mode 0644, and
+     * no temporary file is left beside it */
+    assert_int_equal(pdm_write_file_atomic(path, "first, longer content\n", 22, err, sizeof err), 0);
+    assert_int_equal(pdm_write_file_atomic(path, "second\n", 7, err, sizeof err), 0);
+    assert_int_equal(pdm_read_file(path, &text, err, sizeof err), 0);
+    assert_int_equal(text.len, 7);
+    assert_string_equal(text.data, "second\n");
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0644);
+    assert_int_equal(count_entries(dir), 1);
+
+    /* a directory that does not exist: an error naming the file, nothing made */
+    snprintf(missing, sizeof missing, "%s/nosuch/state.json", dir);
+    assert_int_equal(pdm_write_file_atomic(missing, "x", 1, err, sizeof err), -1);
+    assert_non_null(strstr(err, "nosuch/state.json"));
+    assert_non_null(strstr(err, "No such file"));
+    assert_int_equal(count_entries(dir), 1);
+
+    pdm_buf_free(&text);
+    unlink(path);
+    rmdir(dir);
+}
+
+static void test_write_all_socket_and_file(void **state)
+{
+    (void)state;
+    int sv[2];
+    char got[16] = {0}, path[] = "/tmp/pdm-test-common-XXXXXX";
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    assert_int_equal(pdm_write_all(sv[0], "hello", 5), 0);
+    assert_int_equal(read(sv[1], got, sizeof got), 5);
+    assert_memory_equal(got, "hello", 5);
+    /* the peer gone: EPIPE, and no SIGPIPE (the default action would kill
+     * this test) */
+    close(sv[1]);
+    errno = 0;
+    assert_int_equal(pdm_write_all(sv[0], "hello", 5), -1);
+    assert_int_equal(errno, EPIPE);
+    close(sv[0]);
+
+    /* a regular file: written whole through write() */
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(pdm_write_all(fd, "file data", 9), 0);
+    assert_int_equal(pread(fd, got, sizeof got, 0), 9);
+    assert_memory_equal(got, "file data", 9);
+    close(fd);
+    unlink(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_duration_parse),
+        cmocka_unit_test(test_write_file_atomic),
+        cmocka_unit_test(test_write_all_socket_and_file),
         cmocka_unit_test(test_time_parse_known_values),
         cmocka_unit_test(test_time_parse_rejects),
         cmocka_unit_test(test_time_matches_libc),
@@ -395,6 +498,7 @@ int main(void)
         cmocka_unit_test(test_options_kv_file),
         cmocka_unit_test(test_options_kv_file_errors),
         cmocka_unit_test(test_options_kv_env),
+        cmocka_unit_test(test_fmt_i64),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

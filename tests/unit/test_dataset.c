@@ -23,13 +23,6 @@
 /* Set when the public sample is absent: main() then reports a skip. */
 static int sample_absent;
 
-static int64_t ts_of(const char *text)
-{
-    int64_t ms = 0;
-    assert_int_equal(pdm_time_parse(text, strlen(text), &ms), 0);
-    return ms;
-}
-
 static pdm_dataset *load_fixture(const char *name, const pdm_dataset_options *opts)
 {
     char dir[4096], err[PDM_ERRSTR_SIZE] = "";

@@ -19,6 +19,7 @@
 
 #include "pdm_common.h"
 #include "pdm_dataset.h"
+#include "test_dataset_util.h"
 
 #define FLEET 100
 #define HOURS 8760
@@ -75,11 +76,7 @@ static void add_maint(fleet *f, int m, int64_t ts, int comp)
 static fleet *simulate(uint64_t seed)
 {
     char err[PDM_ERRSTR_SIZE] = "";
-    pdm_sim_params p;
-    pdm_sim_params_init(&p);
-    p.machines = FLEET;
-    p.hours = HOURS;
-    p.seed = seed;
+    pdm_sim_params p = sim_params(FLEET, HOURS, seed);
     assert_int_equal(p.difficulty, PDM_SIM_REALISTIC); /* the default */
     pdm_sim *sim = pdm_sim_new(&p, err, sizeof err);
     assert_non_null(sim);

@@ -19,28 +19,11 @@
 #include "pdm_dataset.h"
 #include "test_dataset_util.h"
 
-static int64_t ts_of(const char *text)
-{
-    int64_t ms = 0;
-    assert_int_equal(pdm_time_parse(text, strlen(text), &ms), 0);
-    return ms;
-}
-
-static pdm_sim_params params(int machines, int64_t hours, uint64_t seed)
-{
-    pdm_sim_params p;
-    pdm_sim_params_init(&p);
-    p.machines = machines;
-    p.hours = hours;
-    p.seed = seed;
-    return p;
-}
-
 static void test_shift_parse(void **unused)
 {
     (void)unused;
     char err[PDM_ERRSTR_SIZE] = "";
-    pdm_sim_params p = params(10, 100, 1);
+    pdm_sim_params p = sim_params(10, 100, 1);
     assert_int_equal(
         pdm_sim_shifts_parse("2015-04-01:vibration:x1.2@50%,2015-05-01 12:00:00:volt:+8,"
                              "2015-06-01:rotate:-20.5@3-7,2015-06-02:pressure:+1@9",
@@ -75,25 +58,25 @@ static void test_shift_parse(void **unused)
         {"2015-04-01:volt:+1,nonsense", "not AT:SIGNAL:AMOUNT"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-        pdm_sim_params q = params(10, 100, 1);
+        pdm_sim_params q = sim_params(10, 100, 1);
         err[0] = '\0';
         assert_int_equal(pdm_sim_shifts_parse(bad[i].spec, &q, err, sizeof err), -1);
         if (!strstr(err, bad[i].says))
             fail_msg("'%s': message '%s' lacks '%s'", bad[i].spec, err, bad[i].says);
         assert_int_equal(q.n_shifts, 0); /* nothing kept of a bad spec */
     }
-    pdm_sim_params q = params(10, 100, 1);
+    pdm_sim_params q = sim_params(10, 100, 1);
     for (int i = 0; i < PDM_SIM_MAX_SHIFTS; i++)
         assert_int_equal(pdm_sim_shifts_parse("2015-04-01:volt:+1", &q, err, sizeof err), 0);
     assert_int_equal(pdm_sim_shifts_parse("2015-04-01:volt:+1", &q, err, sizeof err), -1);
     assert_non_null(strstr(err, "at most"));
 
     /* pdm_sim_new checks what it is given directly too. */
-    q = params(10, 100, 1);
+    q = sim_params(10, 100, 1);
     q.churn = 1.5;
     assert_null(pdm_sim_new(&q, err, sizeof err));
     assert_non_null(strstr(err, "churn"));
-    q = params(10, 100, 1);
+    q = sim_params(10, 100, 1);
     q.n_shifts = 1;
     q.shifts[0].signal = 4;
     q.shifts[0].scale = 1;
@@ -133,7 +116,7 @@ static void test_shift_acts_where_and_when_told(void **unused)
 {
     (void)unused;
     char err[PDM_ERRSTR_SIZE] = "";
-    pdm_sim_params base = params(6, 500, 3), shifted = base;
+    pdm_sim_params base = sim_params(6, 500, 3), shifted = base;
     const char *at1 = "2015-01-08 06:00:00", *at2 = "2015-01-15 18:00:00";
     char spec[160];
     snprintf(spec, sizeof spec, "%s:vibration:x1.2@2-4,%s:volt:+8", at1, at2);
@@ -180,7 +163,7 @@ static void test_shift_share_of_machines(void **unused)
     int shifted_in[2] = {0, 0};
     unsigned char chosen[2][200];
     for (int run_i = 0; run_i < 2; run_i++) {
-        pdm_sim_params p = params(200, 3, 9);
+        pdm_sim_params p = sim_params(200, 3, 9);
         assert_int_equal(pdm_sim_shifts_parse("2015-01-01:pressure:+200@30%", &p, err, sizeof err),
                          0);
         size_t n;
@@ -201,7 +184,7 @@ static void test_shift_share_of_machines(void **unused)
 static void test_churn(void **state)
 {
     char err[PDM_ERRSTR_SIZE] = "";
-    pdm_sim_params p = params(40, 600, 5);
+    pdm_sim_params p = sim_params(40, 600, 5);
     p.churn = 0.5;
     size_t n;
     pdm_event *ev = run(&p, &n);

@@ -19,27 +19,10 @@
 #include "pdm_dataset.h"
 #include "test_dataset_util.h"
 
-static int64_t ts_of(const char *text)
-{
-    int64_t ms = 0;
-    assert_int_equal(pdm_time_parse(text, strlen(text), &ms), 0);
-    return ms;
-}
-
-static pdm_sim_params params(int machines, int64_t hours, uint64_t seed)
-{
-    pdm_sim_params p;
-    pdm_sim_params_init(&p);
-    p.machines = machines;
-    p.hours = hours;
-    p.seed = seed;
-    return p;
-}
-
 static void test_params_checked(void **state)
 {
     char err[PDM_ERRSTR_SIZE] = "";
-    pdm_sim_params p = params(2, 10, 1);
+    pdm_sim_params p = sim_params(2, 10, 1);
     p.difficulty = (pdm_sim_difficulty)7;
     assert_null(pdm_sim_new(&p, err, sizeof err));
     assert_non_null(strstr(err, "difficulty"));
@@ -52,13 +35,13 @@ static void test_params_checked(void **state)
     assert_string_equal(pdm_sim_difficulty_name(d), "realistic");
     assert_int_equal(pdm_sim_difficulty_parse("easy", &d), -1);
     assert_int_equal(pdm_sim_difficulty_parse(NULL, &d), -1);
-    p = params(0, 10, 1);
+    p = sim_params(0, 10, 1);
     assert_null(pdm_sim_new(&p, err, sizeof err));
     assert_non_null(strstr(err, "machines"));
-    p = params(2, 0, 1);
+    p = sim_params(2, 0, 1);
     assert_null(pdm_sim_new(&p, err, sizeof err));
     assert_non_null(strstr(err, "hours"));
-    p = params(2, 10, 1);
+    p = sim_params(2, 10, 1);
     p.start_ms += 60000;
     assert_null(pdm_sim_new(&p, err, sizeof err));
     assert_non_null(strstr(err, "whole hour"));
@@ -115,7 +98,7 @@ static void test_hard_is_the_old_fleet(void **state)
     };
     char err[PDM_ERRSTR_SIZE] = "";
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-        pdm_sim_params p = params(cases[i].machines, cases[i].hours, cases[i].seed);
+        pdm_sim_params p = sim_params(cases[i].machines, cases[i].hours, cases[i].seed);
         p.start_ms = ts_of(cases[i].start);
         p.difficulty = PDM_SIM_HARD;
         if (pdm_sim_write_csv(&p, *state, err, sizeof err))
@@ -139,7 +122,7 @@ static void test_csv_deterministic(void **state)
     assert_non_null(d1);
     assert_non_null(d2);
     assert_non_null(d3);
-    pdm_sim_params p = params(5, 400, 7);
+    pdm_sim_params p = sim_params(5, 400, 7);
     assert_int_equal(pdm_sim_write_csv(&p, d1, err, sizeof err), 0);
     assert_int_equal(pdm_sim_write_csv(&p, d2, err, sizeof err), 0);
     p.seed = 8;
@@ -178,7 +161,7 @@ static void test_csv_format(void **state)
 {
     char err[PDM_ERRSTR_SIZE] = "";
     const char *dir = *state;
-    pdm_sim_params p = params(3, 200, 11);
+    pdm_sim_params p = sim_params(3, 200, 11);
     assert_int_equal(pdm_sim_write_csv(&p, dir, err, sizeof err), 0);
     for (int f = 0; f < PDM_FILE_COUNT; f++) {
         size_t len = 0;
@@ -264,7 +247,7 @@ static int same_event(const pdm_event *a, const pdm_event *b)
 static void round_trip(const char *dir, pdm_sim_difficulty difficulty)
 {
     char err[PDM_ERRSTR_SIZE] = "";
-    pdm_sim_params p = params(10, 24 * 40, 3);
+    pdm_sim_params p = sim_params(10, 24 * 40, 3);
     p.difficulty = difficulty;
     assert_int_equal(pdm_sim_write_csv(&p, dir, err, sizeof err), 0);
     pdm_dataset *ds = NULL;
@@ -309,7 +292,7 @@ static void test_round_trip_through_loader(void **state)
 static void test_replay_order(void **state)
 {
     char err[PDM_ERRSTR_SIZE] = "";
-    pdm_sim_params p = params(20, 24 * 90, 5);
+    pdm_sim_params p = sim_params(20, 24 * 90, 5);
     p.start_ms = ts_of("2016-03-01 00:00:00");
     pdm_sim *sim = pdm_sim_new(&p, err, sizeof err);
     assert_non_null(sim);
@@ -380,7 +363,7 @@ static const double public_sd[4] = {15.51, 52.67, 11.05, 5.37};
 static fleet *simulate_fleet(void)
 {
     char err[PDM_ERRSTR_SIZE] = "";
-    pdm_sim_params p = params(FLEET, HOURS, 1);
+    pdm_sim_params p = sim_params(FLEET, HOURS, 1);
     p.difficulty = PDM_SIM_HARD;
     pdm_sim *sim = pdm_sim_new(&p, err, sizeof err);
     assert_non_null(sim);

@@ -1,5 +1,6 @@
-/* test_dataset_util.h: file helpers shared by the dataset module's tests
- * (temporary directories, copying fixtures, reading files back). */
+/* test_dataset_util.h: helpers shared by the dataset module's tests
+ * (temporary directories, copying fixtures, reading files back; times and
+ * simulator parameters). Include it after <cmocka.h>. */
 #ifndef TEST_DATASET_UTIL_H
 #define TEST_DATASET_UTIL_H
 
@@ -11,12 +12,32 @@
 #include <unistd.h>
 
 #include "pdm_common.h"
+#include "pdm_dataset.h"
 
 /* $PDM_SOURCE_DIR/<rel>, or ../<rel> from the build tree when unset. */
 static inline void source_path(char *out, size_t len, const char *rel)
 {
     const char *src = getenv("PDM_SOURCE_DIR");
     snprintf(out, len, "%s/%s", src ? src : "..", rel);
+}
+
+/* A UTC time ("YYYY-MM-DD[ HH:MM:SS]") in ms; fails the test if it is not one. */
+static inline int64_t ts_of(const char *text)
+{
+    int64_t ms = 0;
+    assert_int_equal(pdm_time_parse(text, strlen(text), &ms), 0);
+    return ms;
+}
+
+/* The simulator's defaults with a fleet of machines x hours from seed. */
+static inline pdm_sim_params sim_params(int machines, int64_t hours, uint64_t seed)
+{
+    pdm_sim_params p;
+    pdm_sim_params_init(&p);
+    p.machines = machines;
+    p.hours = hours;
+    p.seed = seed;
+    return p;
 }
 
 /* Removes a directory and everything in it (no symlinks followed). */

@@ -364,13 +364,38 @@ static void test_ambiguous_framing_refused(void **state)
 
 /* Reads one whole answer from a raw exchange and checks it is a single
  * JSON error with the status wanted. */
-static void expect_json_error(unsigned port, const char *raw, size_t len, int want,
-                              const char *label)
+#define GOOD_REQUEST "GET /health HTTP/1.1\r\nHost: h\r\n\r\n"
+
+/* how: 0 the connection's first request; 1 the second, after a good one
+ * was answered on the same kept-alive connection; 2 pipelined behind a
+ * good one in the same write. The good one gets its 200 first. */
+static void expect_json_error_as(unsigned port, const char *raw, size_t len, int want,
+                                 const char *label, int how)
 {
     static char got[16384];
+    static char both[128 * 1024];
     int fd = connect_to(port);
-    send_all(fd, raw, len);
-    read_all(fd, got, sizeof got);
+    if (how == 1) {
+        reply ok;
+        send_all(fd, GOOD_REQUEST, strlen(GOOD_REQUEST));
+        read_reply_from(fd, &ok, 3000, NULL, NULL);
+        assert_int_equal(ok.status, 200);
+    }
+    if (how == 2) {
+        assert_true(len + strlen(GOOD_REQUEST) <= sizeof both);
+        memcpy(both, GOOD_REQUEST, strlen(GOOD_REQUEST));
+        memcpy(both + strlen(GOOD_REQUEST), raw, len);
+        send_all(fd, both, len + strlen(GOOD_REQUEST));
+    } else {
+        send_all(fd, raw, len);
+    }
+    size_t carried = 0;
+    if (how == 2) { /* what came after the 200 is the answer's start */
+        reply ok;
+        read_reply_from(fd, &ok, 3000, got, &carried);
+        assert_int_equal(ok.status, 200);
+    }
+    read_all(fd, got + carried, sizeof got - carried);
     close(fd);
     reply r = {0};
     const char *body = strstr(got, "\r\n\r\n");
@@ -389,11 +414,22 @@ static void expect_json_error(unsigned port, const char *raw, size_t len, int wa
     const char *cl = header_of(&r, "Content-Length");
     assert_non_null(cl);
     assert_int_equal(strtoul(cl, NULL, 10), strlen(r.body));
-    print_message("%s: %d %s\n", label, want, error_message(&r));
+    if (how == 0)
+        print_message("%s: %d %s\n", label, want, error_message(&r));
+}
+
+/* The same as the first request, the second of a kept-alive connection and
+ * pipelined behind a good one. */
+static void expect_json_error(unsigned port, const char *raw, size_t len, int want,
+                              const char *label)
+{
+    for (int how = 0; how < 3; how++)
+        expect_json_error_as(port, raw, len, want, label, how);
 }
 
 /* What libmicrohttpd would answer itself in HTML (or with two status
- * lines) is answered as JSON, before the daemon sees the request. */
+ * lines) is answered as JSON, before the daemon sees the request, on a
+ * connection's first request and on later ones (kept alive, pipelined). */
 static void test_protocol_errors_are_json(void **state)
 {
     pdm_http_config cfg;
@@ -433,6 +469,12 @@ static void test_protocol_errors_are_json(void **state)
         {"GET /health HTTP/1.1\r\nHost: h\r\n folded\r\n\r\n", 400, "folded line"},
         {"GET /health HTTP/3.0\r\nHost: h\r\n\r\n", 505, "HTTP/3.0"},
         {"GARBAGE\r\n\r\n", 400, "no request line"},
+        {"POST /size HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\nxyz\r\n", 400,
+         "bad chunk size"},
+        {"POST /size HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcdef",
+         400, "chunk without CRLF"},
+        {"POST /size HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: br\r\n\r\n", 501,
+         "unknown coding"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
         expect_json_error(port, cases[i].raw, strlen(cases[i].raw), cases[i].status,
@@ -443,6 +485,87 @@ static void test_protocol_errors_are_json(void **state)
     request_raw(port, ok10, sizeof ok10 - 1, &r);
     assert_int_equal(r.status, 200);
     free(raw);
+    pdm_http_destroy(s);
+}
+
+/* Bodies larger than what the gate buffers each way at once (256 KiB) are
+ * relayed whole, with a Content-Length and chunked (decoded by the gate),
+ * kept alive and pipelined. */
+static void test_large_bodies_relayed(void **state)
+{
+    pdm_http_config cfg;
+    pdm_http_config_init(&cfg);
+    unsigned port;
+    pdm_http *s = start(&cfg, &port);
+    enum { BODY = 900 * 1000 };
+    static char raw[2 * BODY + 4096];
+    int fd = connect_to(port);
+    int n = snprintf(raw, 128, "POST /size HTTP/1.1\r\nHost: h\r\nContent-Length: %d\r\n\r\n",
+                     BODY);
+    memset(raw + n, 'x', BODY);
+    n += BODY;
+    n += snprintf(raw + n, 128, "POST /size HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n");
+    for (int left = BODY; left > 0;) {
+        int k = left > 70000 ? 70000 : left;
+        n += snprintf(raw + n, 32, "%x\r\n", k);
+        memset(raw + n, 'y', (size_t)k);
+        n += k;
+        n += snprintf(raw + n, 8, "\r\n");
+        left -= k;
+    }
+    n += snprintf(raw + n, 8, "0\r\n\r\n");
+    send_all(fd, raw, (size_t)n);
+    static char carry[1 << 17];
+    size_t carried = 0;
+    for (int i = 0; i < 2; i++) {
+        reply r;
+        read_reply_from(fd, &r, 5000, carry, &carried);
+        assert_int_equal(r.status, 200);
+        assert_string_equal(r.body, "{\"bytes\":900000}");
+    }
+    close(fd);
+    pdm_http_destroy(s);
+}
+
+/* A chunked upload that expects 100-continue: the gate holds its head
+ * until the body is whole, so it tells the client to go on itself, at
+ * once, when no answer is owed before it; behind a pipelined request the
+ * client waits its own timeout instead (a 100 must not come first). */
+static void test_expect_continue_chunked(void **state)
+{
+    pdm_http_config cfg;
+    pdm_http_config_init(&cfg);
+    unsigned port;
+    pdm_http *s = start(&cfg, &port);
+    const char *head = "POST /size HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n"
+                       "Expect: 100-continue\r\n\r\n";
+    const char *body = "4\r\nabcd\r\n0\r\n\r\n";
+    char got[256];
+    int fd = connect_to(port);
+    send_all(fd, head, strlen(head));
+    assert_true(readable(fd, 1000));
+    ssize_t n = recv(fd, got, sizeof got - 1, 0);
+    assert_true(n > 0);
+    got[n] = '\0';
+    assert_string_equal(got, "HTTP/1.1 100 Continue\r\n\r\n");
+    send_all(fd, body, strlen(body));
+    reply r;
+    read_reply_from(fd, &r, 3000, NULL, NULL);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, "{\"bytes\":4}");
+    close(fd);
+
+    fd = connect_to(port);
+    send_all(fd, GOOD_REQUEST, strlen(GOOD_REQUEST));
+    send_all(fd, head, strlen(head));
+    read_reply_from(fd, &r, 3000, NULL, NULL);
+    assert_int_equal(r.status, 200); /* the GET's answer, no 100 before it */
+    assert_false(readable(fd, 300));  /* and no 100 after it either */
+    send_all(fd, body, strlen(body));
+    read_reply_from(fd, &r, 3000, NULL, NULL);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, "{\"bytes\":4}");
+    close(fd);
     pdm_http_destroy(s);
 }
 
@@ -527,6 +650,8 @@ int main(void)
         cmocka_unit_test(test_burst_over_the_limit),
         cmocka_unit_test(test_ambiguous_framing_refused),
         cmocka_unit_test(test_protocol_errors_are_json),
+        cmocka_unit_test(test_large_bodies_relayed),
+        cmocka_unit_test(test_expect_continue_chunked),
         cmocka_unit_test(test_scoped_tokens),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -442,6 +442,41 @@ static void test_train_rejects_bad_input(void **state)
     assert_non_null(strstr(err, "eta"));
 }
 
+/* Splitting a batch over score threads changes nothing: the native
+ * evaluator's probabilities and the native TreeSHAP's contributions are the
+ * same bits with 1, 2 or 3 threads, for batches below and above a part. */
+static void test_score_threads_same_results(void **state)
+{
+    fixture *f = *state;
+    static double probs[NROWS * K], one[NROWS * K], many[NROWS * K];
+    static double c_one[NROWS * (NFEAT + 1)], c_many[NROWS * (NFEAT + 1)];
+    char err[PDM_ERRSTR_SIZE];
+    pdm_model *m = train(f, 12, probs);
+    complete(m, f, probs);
+    assert_int_equal(pdm_model_seal(m, err, sizeof err), 0);
+    if (pdm_model_set_predictor(m, PDM_PREDICTOR_NATIVE, err, sizeof err))
+        fail_msg("native predictor: %s", err);
+    assert_int_equal(pdm_model_set_score_threads(m, 0, err, sizeof err), -1);
+    assert_int_equal(pdm_model_set_score_threads(m, 65, err, sizeof err), -1);
+    const size_t sizes[] = {1, 7, 255, 256, 257, NROWS};
+    for (size_t s = 0; s < sizeof sizes / sizeof *sizes; s++) {
+        size_t n = sizes[s];
+        assert_int_equal(pdm_model_set_score_threads(m, 1, err, sizeof err), 0);
+        assert_int_equal(pdm_model_predict(m, f->rows, n, one, err, sizeof err), 0);
+        assert_int_equal(pdm_model_contributions(m, f->rows, n, c_one, err, sizeof err), 0);
+        for (int t = 2; t <= 3; t++) {
+            assert_int_equal(pdm_model_set_score_threads(m, t, err, sizeof err), 0);
+            memset(many, 0xff, sizeof many);
+            memset(c_many, 0xff, sizeof c_many);
+            assert_int_equal(pdm_model_predict(m, f->rows, n, many, err, sizeof err), 0);
+            assert_memory_equal(one, many, n * K * sizeof *one);
+            assert_int_equal(pdm_model_contributions(m, f->rows, n, c_many, err, sizeof err), 0);
+            assert_memory_equal(c_one, c_many, n * (NFEAT + 1) * sizeof *c_one);
+        }
+    }
+    pdm_model_destroy(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -449,6 +484,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_package_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_package_integrity_and_replace, setup, teardown),
         cmocka_unit_test_setup_teardown(test_score_levels_and_reasons, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_score_threads_same_results, setup, teardown),
         cmocka_unit_test_setup_teardown(test_feature_importance, setup, teardown),
         cmocka_unit_test_setup_teardown(test_train_rejects_bad_input, setup, teardown),
     };

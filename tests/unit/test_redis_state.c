@@ -65,6 +65,63 @@ static void write_events(pdm_redis *r, const pdm_event *evs, size_t n)
     pdm_rs_batch_destroy(b);
 }
 
+/* Newest readings are held back and go out grouped by machine, up to 32
+ * pairs a ZADD, before any other command: a replacement flushes them
+ * first, so it still replaces. What Redis holds is what one command per
+ * reading gives. */
+static void test_readings_share_zadds(void **state)
+{
+    (void)state;
+    pdm_redis *r = test_redis_connect();
+    flushall(r);
+    char err[PDM_ERRSTR_SIZE];
+    pdm_rs_batch *b = pdm_rs_batch_new();
+    for (int i = 0; i < 40; i++) { /* machines 9 and 10 interleaved, as in a stream */
+        pdm_event e = tel(9, T0 + i * H, 100.0 + i);
+        assert_int_equal(pdm_rs_batch_event(b, &e, 1), 0);
+        if (i < 3) {
+            pdm_event o = tel(10, T0 + i * H, 5.0 + i);
+            assert_int_equal(pdm_rs_batch_event(b, &o, 1), 0);
+        }
+    }
+    /* 9: 32 + 8 pairs; 10: 3 */
+    assert_int_equal(pdm_rs_batch_commands(b), 3);
+    pdm_event more = tel(9, T0 + 40 * H, 140.0);
+    assert_int_equal(pdm_rs_batch_event(b, &more, 1), 0);
+    pdm_event at = tel(9, T0 + 41 * H, 1.0);
+    assert_int_equal(pdm_rs_batch_event(b, &at, 1), 0);
+    pdm_event replace = tel(9, T0 + 41 * H, 141.0); /* replaces the held one at 41 h */
+    assert_int_equal(pdm_rs_batch_event(b, &replace, 0), 0);
+    /* + the held pair's ZADD, then ZREMRANGEBYSCORE and ZADD */
+    assert_int_equal(pdm_rs_batch_commands(b), 6);
+    pdm_event early = tel(9, T0 + 3 * H, -1.0); /* replaces the one at 3 h */
+    assert_int_equal(pdm_rs_batch_event(b, &early, 0), 0);
+    pdm_event err_mark = mark(PDM_EV_ERROR, 9, T0 + 42 * H, 2);
+    assert_int_equal(pdm_rs_batch_event(b, &err_mark, 1), 0);
+    pdm_event after = tel(9, T0 + 42 * H, 142.0);
+    assert_int_equal(pdm_rs_batch_event(b, &after, 1), 0);
+    assert_int_equal(pdm_rs_batch_trim(b, 10, T0 + H, NULL, 0), 0); /* flushes 9's first */
+    assert_int_equal(pdm_rs_batch_commands(b), 8 + 1 + 1 + 2);
+    assert_int_equal(pdm_rs_batch_exec(r, b, err, sizeof err), 0);
+    pdm_rs_batch_destroy(b);
+
+    pdm_rs_machine m;
+    load_one(r, 9, T0 - H, &m);
+    assert_int_equal(m.n_tel, 43);
+    for (int i = 0; i < 43; i++) {
+        assert_int_equal(m.tel[i].ts, T0 + i * H);
+        assert_true(m.tel[i].v[0] == (i == 3 ? -1.0 : 100.0 + i));
+        assert_true(m.tel[i].v[3] == m.tel[i].v[0] + 3);
+    }
+    assert_int_equal(m.n_err, 1);
+    pdm_rs_machine_clear(&m);
+    load_one(r, 10, T0 - H, &m);
+    assert_int_equal(m.n_tel, 2); /* the trim took the reading before T0 + H */
+    assert_int_equal(m.tel[0].ts, T0 + H);
+    pdm_rs_machine_clear(&m);
+    pdm_redis_destroy(r);
+}
+
 static void test_round_trip_and_idempotence(void **state)
 {
     pdm_redis *r = test_redis_connect();
@@ -554,6 +611,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip_and_idempotence),
+        cmocka_unit_test(test_readings_share_zadds),
         cmocka_unit_test(test_newest_reading_skips_replace),
         cmocka_unit_test(test_trim_and_meta),
         cmocka_unit_test(test_ttl_on_every_key),

@@ -1,7 +1,7 @@
 /* Unit tests of pdm-retrain's rules (retrain/rules.c): every branch of the
  * schedule, drift and recall triggers, their order, the /v1/drift parser,
  * the drift window history, the promotion rule, the shadow gate and the
- * archive's day range. */
+ * archive's day range, the metrics document. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -348,6 +348,67 @@ static void test_days(void **state)
     assert_non_null(strstr(err, "--holdout-days"));
 }
 
+/* The metrics document: every figure the state gives, as Prometheus reads it;
+ * what is unknown left out; the last decision the one series at 1. */
+static void test_metrics_text(void **state)
+{
+    (void)state;
+    pdm_buf b = {0};
+    pdm_retrain_metrics m = {
+        .now_ms = T0 + 90 * HOUR + 500,
+        .last_run_ms = T0 + 89 * HOUR,
+        .last_success_ms = T0 + 10 * HOUR,
+        .failures_in_row = 3,
+        .model_trained_ms = T0,
+        .current_version = "ab12cd34ef56",
+        .last_decision = "failed",
+        .candidate_pr_auc = 0.75,
+        .current_pr_auc = 0.5,
+        .candidate_warn_precision = NAN,
+        .current_warn_precision = 0.25,
+    };
+    assert_int_equal(pdm_retrain_metrics_text(&m, &b), 0);
+    const char *want[] = {
+        "# TYPE pdm_retrain_last_evaluation_timestamp_seconds gauge\n",
+        "\npdm_retrain_last_evaluation_timestamp_seconds 1420567200.5\n",
+        "\npdm_retrain_last_run_timestamp_seconds 1420563600\n",
+        "\npdm_retrain_last_success_timestamp_seconds 1420279200\n",
+        "\npdm_retrain_consecutive_failures 3\n",
+        "\npdm_retrain_model_trained_timestamp_seconds 1420243200\n",
+        "\npdm_retrain_model_info{version=\"ab12cd34ef56\"} 1\n",
+        "\npdm_retrain_last_decision{decision=\"failed\"} 1\n",
+        "\npdm_retrain_last_decision{decision=\"promoted\"} 0\n",
+        "\npdm_retrain_last_decision{decision=\"rolled_back\"} 0\n",
+        "\npdm_retrain_candidate_pr_auc 0.75\n",
+        "\npdm_retrain_current_pr_auc 0.5\n",
+        "\npdm_retrain_current_warn_precision 0.25\n",
+    };
+    for (size_t i = 0; i < sizeof want / sizeof *want; i++)
+        if (!strstr(b.data, want[i]))
+            fail_msg("missing %s in:\n%s", want[i], b.data);
+    assert_null(strstr(b.data, "candidate_warn_precision")); /* NaN: left out */
+    int ones = 0;
+    for (const char *q = b.data; (q = strstr(q, "pdm_retrain_last_decision{")) != NULL; q++)
+        ones += strncmp(strchr(q, '}'), "} 1\n", 4) == 0;
+    assert_int_equal(ones, 1);
+    pdm_buf_free(&b);
+
+    /* a new installation: never ran, no model, no decision */
+    pdm_retrain_metrics fresh = {.now_ms = T0, .last_run_ms = INT64_MIN,
+                                 .last_success_ms = INT64_MIN, .model_trained_ms = INT64_MIN,
+                                 .current_version = "", .last_decision = "",
+                                 .candidate_pr_auc = NAN, .current_pr_auc = NAN,
+                                 .candidate_warn_precision = NAN, .current_warn_precision = NAN};
+    assert_int_equal(pdm_retrain_metrics_text(&fresh, &b), 0);
+    assert_non_null(strstr(b.data, "\npdm_retrain_consecutive_failures 0\n"));
+    assert_null(strstr(b.data, "last_run_timestamp"));
+    assert_null(strstr(b.data, "model_trained"));
+    assert_null(strstr(b.data, "model_info"));
+    assert_null(strstr(b.data, "} 1\n"));
+    assert_null(strstr(b.data, "pr_auc"));
+    pdm_buf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -356,7 +417,7 @@ int main(void)
         cmocka_unit_test(test_recall_due),    cmocka_unit_test(test_first_due),
         cmocka_unit_test(test_promotion),     cmocka_unit_test(test_shadow),
         cmocka_unit_test(test_shadow_verdict), cmocka_unit_test(test_parse_models),
-        cmocka_unit_test(test_days),
+        cmocka_unit_test(test_days),          cmocka_unit_test(test_metrics_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

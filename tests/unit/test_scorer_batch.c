@@ -507,7 +507,7 @@ static void test_incidents_across_batches(void **state)
     apply_scored(b, third);
     assert_int_equal(scorer_batch_incidents(b, &p, "v1", err, sizeof err), 0);
     assert_false(b->items[0].emit);
-    assert_int_equal(strncmp(b->machines[0].stored.alert, "a1 ", 3), 0);
+    assert_int_equal(strncmp(b->machines[0].stored.alert, "a2 ", 3), 0);
     scorer_batch_destroy(b);
 }
 

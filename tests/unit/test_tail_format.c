@@ -55,6 +55,11 @@ static void test_kinds(void **state)
     done.status = PDM_INCIDENT_RESOLVED;
     done.resolution = PDM_RESOLUTION_FAILED;
     assert_string_equal(kind(t, 1, T0 + H(27), done), "RESOLVED");
+    /* What the scorer sends for an incident opened CRITICAL that dropped
+     * quietly and came back: a renotification, printed as one (an incident
+     * escalates once; see pdm_alerts.h). */
+    assert_string_equal(kind(t, 3, T0, risk(3, T0, PDM_LEVEL_CRITICAL, 0.9)), "OPENED");
+    assert_string_equal(kind(t, 3, T0 + H(24), risk(3, T0, PDM_LEVEL_CRITICAL, 0.9)), "RENOTIFIED");
     /* Seen first mid-incident (pdm-tail started later): FIRING, then known. */
     assert_string_equal(kind(t, 2, T0 + H(5), risk(2, T0, PDM_LEVEL_CRITICAL, 0.8)), "FIRING");
     assert_string_equal(kind(t, 2, T0 + H(11), risk(2, T0, PDM_LEVEL_CRITICAL, 0.8)), "RENOTIFIED");

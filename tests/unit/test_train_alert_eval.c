@@ -1,6 +1,8 @@
 /* test_train_alert_eval.c: the trainer's alert evaluation (train/alert_eval.c):
  * grouping a fleet's rows and events by machine, the sums over machines
- * for the policy and for `--emit changes`, percentiles, and the choice of
+ * for the policy and for `--emit changes` (with the scorer's rules: one
+ * escalation per incident, a repair at a failure's time is the failure),
+ * percentiles, and the choice of
  * the clear thresholds, on small hand-built fleets whose expectations are
  * worked out in the comments. */
 #include <math.h>
@@ -105,6 +107,53 @@ static void test_fleet_sums(void **state)
     alert_fleet_free(&f);
 }
 
+/* The trainer counts what the scorer sends. One machine, warn 0.3,
+ * critical 0.8 (clear 0.15 / 0.4), confirm 1/1, hold 24 h, renotify 24 h,
+ * horizon 24 h; hourly rows h0..h39: CRITICAL 0.9 at h10, 0.35 (a quiet
+ * drop to WARN) at h11, 0.9 again at h12..h13, WARN 0.5 to h19, then 0.01.
+ * comp2 fails at h20, the crew's replacement of comp2 logged at the same
+ * time before it. The incident (comp2) opens at h10 and is notified once:
+ * the return to CRITICAL at h12 is within the renotify interval, no second
+ * escalation. It resolves failed (the maintenance record is the failure's
+ * repair), caught with a lead of 10 h. --emit changes, renotify 6 h:
+ * CRITICAL h10, WARN h11, CRITICAL h12, WARN h14: 4 alerting notifications. */
+static void test_fleet_counts_scorer_rules(void **state)
+{
+    (void)state;
+    alert_eval_row rows[40];
+    for (int h = 0; h < 40; h++) {
+        double r = h == 10 || h == 12 || h == 13 ? 0.9
+                   : h == 11                     ? 0.35
+                   : h < 20 && h > 13            ? 0.5
+                                                 : 0.01;
+        rows[h] = (alert_eval_row){4, T0 + H(h), r, 2};
+    }
+    pdm_event events[] = {world(PDM_EV_MAINTENANCE, 4, 20, 2), world(PDM_EV_FAILURE, 4, 20, 2)};
+    alert_fleet f;
+    alert_eval e;
+    char err[PDM_ERRSTR_SIZE];
+    assert_int_equal(alert_fleet_build(rows, 40, events, 2, &f, err, sizeof err), 0);
+    pdm_alert_policy p;
+    pdm_alert_policy_init(&p, 0.3, 0.8);
+    p.warn_clear = 0.15;
+    p.critical_clear = 0.4;
+    p.confirm_m = p.confirm_n = 1;
+    p.renotify_ms = H(24);
+    assert_int_equal(alert_eval_run(&f, &p, H(24), 0, H(6), &e, err, sizeof err), 0);
+    assert_int_equal(e.policy.incidents, 1);
+    assert_int_equal(e.policy_stats.escalated, 0);
+    assert_int_equal(e.policy_stats.renotified, 0);
+    assert_int_equal(e.policy.notifications, 1);
+    assert_int_equal(e.policy_stats.resolved[PDM_RESOLUTION_FAILED], 1);
+    assert_int_equal(e.policy_stats.resolved[PDM_RESOLUTION_REPAIRED], 0);
+    assert_int_equal(e.policy.caught, 1);
+    assert_true(e.policy.lead_ms[0] == H(10));
+    assert_int_equal(e.changes.notifications, 4);
+    assert_int_equal(e.changes.caught, 1);
+    alert_eval_free(&e);
+    alert_fleet_free(&f);
+}
+
 /* Machines 1..nA of kind A, then one of kind B; hourly rows h0..h59;
  * warn 0.4, critical 0.9, confirm 1/1, hold 0, no renotify, horizon 10 h.
  *   A: 0.5 h10..h12, 0.3 h13..h19, 0.5 h20..h21, then 0.01; comp1 fails
@@ -187,6 +236,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_percentile),
         cmocka_unit_test(test_fleet_sums),
+        cmocka_unit_test(test_fleet_counts_scorer_rules),
         cmocka_unit_test(test_clear_choice),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
