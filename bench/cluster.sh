@@ -13,14 +13,17 @@
 # cluster: FLUSHALL (every master), a new group, pdm-scorer --emit all
 # --exit-at-end; the rate is telemetry events / the seconds from the
 # assignment to the end of the topic (bench/scorer_log.py). Prints every run,
-# the medians and "result cluster_vs_one=RATIO" (the cluster's median over
-# one node's). Defaults: 200 machines x 2,000 h (400,000 telemetry events),
-# 16 partitions, 3 runs; --quick: 100 x 1,000 h, 1 run (about a minute).
+# with the Redis commands per telemetry event (INFO commandstats of every
+# server written to), the medians and "result cluster_vs_one=RATIO" (the
+# cluster's median over one node's). Defaults: 200 machines x 2,000 h
+# (400,000 telemetry events), 16 partitions, 3 runs; --quick: 100 x 1,000 h,
+# 1 run (about a minute).
 # Programs come from DIR/bin (default build-bench; a Release build).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(dirname "$here")
+source "$here/lib.sh"
 build=$root/build-bench
 runs=3
 machines=200
@@ -34,19 +37,13 @@ while [ $# -gt 0 ]; do
   --hours) hours=$2; shift 2 ;;
   --partitions) partitions=$2; shift 2 ;;
   --quick) runs=1 machines=100 hours=1000; shift ;;
-  -h | --help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-  *) echo "cluster.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
+  -h | --help) bench_help "$0"; exit 0 ;;
+  *) bench_bad_arg "$0" "$1" ;;
   esac
 done
 export PDM_BIN=$build/bin
 B=$PDM_BIN
-for p in pdm-broker pdm-sim pdm-train pdm-producer pdm-scorer; do
-  [ -x "$B/$p" ] || { echo "cluster.sh: no $B/$p; build with: cmake -S $root -B $build" \
-    "-DCMAKE_BUILD_TYPE=Release && cmake --build $build -j2" >&2; exit 2; }
-done
-for p in redis-server redis-cli; do
-  command -v "$p" >/dev/null || { echo "cluster.sh: $p is not installed" >&2; exit 2; }
-done
+bench_require "$0" "$build" pdm-broker pdm-sim pdm-train pdm-producer pdm-scorer -- redis-server redis-cli
 
 source "$root/tests/harness.sh"
 source "$root/tests/redis_cluster.sh"
@@ -64,14 +61,24 @@ telemetry=$(($(wc -l <"$T/data/PdM_telemetry.csv") - 1))
 "$B/pdm-producer" replay --data "$T/data" --brokers "$PDM_BROKERS" --topic pdm.events 2>"$T/producer.log"
 echo "backlog: $telemetry telemetry events, $machines machines, $partitions partitions"
 
-# catchup LABEL URL RUN: one run to the end of the backlog; prints its rate.
+# nodes LABEL: the ports of the Redis servers a run writes to.
+nodes() { if [ "$1" = one ]; then echo "$PDM_REDIS_PORT"; else pdm_cluster_masters; fi; }
+# calls LABEL: the commands those servers ran (INFO commandstats, summed).
+calls() {
+  local p
+  for p in $(nodes "$1"); do redis-cli -p "$p" info commandstats; done \
+    | sed -n 's/^cmdstat_\([a-z|]*\):calls=\([0-9]*\).*/\1 \2/p' \
+    | awk '$1 != "info" && $1 != "config" && $1 != "flushall" {s += $2} END {print s + 0}'
+}
+
+# catchup LABEL URL RUN: one run to the end of the backlog; prints its rate
+# and the Redis commands per telemetry event (all nodes).
 catchup() {
-  local label=$1 url=$2 run=$3 log=$T/$1-$3.log
-  if [ "$label" = one ]; then
-    redis-cli -p "$PDM_REDIS_PORT" flushall >/dev/null
-  else
-    pdm_cluster_flushall
-  fi
+  local label=$1 url=$2 run=$3 log=$T/$1-$3.log p
+  for p in $(nodes "$label"); do
+    redis-cli -p "$p" flushall >/dev/null
+    redis-cli -p "$p" config resetstat >/dev/null
+  done
   "$B/pdm-scorer" --brokers "$PDM_BROKERS" --redis "$url" --model "$T/model" \
     --group "bench-$label-$run" --topics pdm.events --machines-topic "" --emit all --exit-at-end \
     -X fetch.wait.max.ms=10 --log-level info 2>"$log" \
@@ -85,13 +92,15 @@ if r["scored"] != int(sys.argv[3]):
     sys.exit(f"{r['scored']} scored of {sys.argv[3]}")
 print(f"{r['scored'] / r['span']:.0f}")
 PY
+  echo "scale=2; $(calls "$label") / $telemetry" | bc >"$T/cmds-$label-$run"
 }
 
 one=() cluster=()
 for run in $(seq "$runs"); do
   one+=("$(catchup one "$PDM_REDIS_URL" "$run")")
   cluster+=("$(catchup cluster "$PDM_CLUSTER_URL" "$run")")
-  echo "run $run: one node ${one[-1]} events/s, cluster ${cluster[-1]} events/s"
+  echo "run $run: one node ${one[-1]} events/s ($(cat "$T/cmds-one-$run") Redis commands an event)," \
+    "cluster ${cluster[-1]} events/s ($(cat "$T/cmds-cluster-$run") an event, all masters)"
 done
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
 m1=$(median "${one[@]}")

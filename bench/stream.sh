@@ -28,6 +28,7 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(dirname "$here")
+source "$here/lib.sh"
 build=$root/build-bench
 runs=3
 partitions=64
@@ -40,8 +41,8 @@ while [ $# -gt 0 ]; do
   --partitions) partitions=$2; shift 2 ;;
   --quick) quick=1; shift ;;
   --latency-only) latency_only=1; shift ;;
-  -h | --help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-  *) echo "stream.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
+  -h | --help) bench_help "$0"; exit 0 ;;
+  *) bench_bad_arg "$0" "$1" ;;
   esac
 done
 lat_duration=20
@@ -53,17 +54,10 @@ fi
 
 export PDM_BIN=$build/bin
 B=$PDM_BIN
-for p in pdm-broker pdm-sim pdm-train pdm-producer pdm-scorer bench-stream-raw \
-  bench-stream-latency bench-stream-model; do
-  [ -x "$B/$p" ] || { echo "stream.sh: no $B/$p; build with: cmake -S $root -B $build" \
-    "-DCMAKE_BUILD_TYPE=Release && cmake --build $build -j2" >&2; exit 2; }
-done
-for p in redis-server redis-cli redis-benchmark /usr/bin/time; do
-  command -v "$p" >/dev/null || { echo "stream.sh: $p is not installed" >&2; exit 2; }
-done
+bench_require "$0" "$build" pdm-broker pdm-sim pdm-train pdm-producer pdm-scorer bench-stream-raw \
+  bench-stream-latency bench-stream-model -- redis-server redis-cli redis-benchmark /usr/bin/time
 
 source "$root/tests/harness.sh"
-source "$here/lib.sh"
 pdm_tmpdir >/dev/null
 T=$PDM_TMP
 py=/usr/bin/python3

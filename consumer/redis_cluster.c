@@ -1,9 +1,10 @@
-/* redis_cluster.c: a Redis Cluster client over hiredis 0.14 (see
- * redis_cluster.h): the seed list, connections per node with AUTH on each,
- * the slot map, PING. The pipeline that spreads a batch's commands over the
- * nodes and follows redirects is redis_cluster_pipe.c's; the pure rules
- * (hash slot, redirect parsing) are redis_slot.c's. */
+/* redis_cluster.c: a Redis Cluster client over hiredis 0.14 (see redis_cluster.h): the seed
+ * list, connections per node (made and authenticated as a single node's: redis_connect.h),
+ * the slot map, PING. The pipeline that spreads a batch's commands over the nodes and follows
+ * redirects is redis_cluster_pipe.c's; the pure rules (hash slot, redirect parsing) are
+ * redis_slot.c's. */
 #include "redis_cluster_internal.h"
+#include "redis_connect.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,6 +109,7 @@ static void node_drop(cl_node *n)
     if (n->c)
         redisFree(n->c);
     n->c = NULL;
+    n->has_script = 0; /* a new connection may reach a new process */
 }
 
 void pdm_cluster_drop(pdm_cluster *cl)
@@ -129,7 +131,12 @@ void pdm_cluster_destroy(pdm_cluster *cl)
     free(cl->cmds);
     free(cl->nodes);
     free(cl->tags);
+    free(cl->fence_ref);
+    free(cl->ref_gen);
+    free(cl->slot_mark);
+    free(cl->order);
     pdm_buf_free(&cl->arena);
+    pdm_buf_free(&cl->scratch);
     if (cl->password) {
         memset(cl->password, 0, strlen(cl->password));
         free(cl->password);
@@ -152,33 +159,11 @@ int cl_node_connect(pdm_cluster *cl, cl_node *n, char *errstr, size_t errlen)
 {
     if (n->c)
         return 0;
-    struct timeval tv = {(time_t)cl->timeout_s,
-                         (suseconds_t)((cl->timeout_s - (double)(time_t)cl->timeout_s) * 1e6)};
-    n->c = redisConnectWithTimeout(n->host, n->port, tv);
-    if (!n->c)
-        return pdm_err(errstr, errlen, "redis %s:%d: out of memory", n->host, n->port);
-    if (n->c->err) {
-        pdm_err(errstr, errlen, "redis %s:%d: %s", n->host, n->port, n->c->errstr);
-        node_drop(n);
-        return -1;
-    }
-    redisSetTimeout(n->c, tv);
-    redisEnableKeepAlive(n->c);
-    if (cl->password) {
-        const char *argv[3] = {"AUTH", cl->user[0] ? cl->user : cl->password, cl->password};
-        redisReply *reply = redisCommandArgv(n->c, cl->user[0] ? 3 : 2, argv, NULL);
-        int bad = !reply || reply->type == REDIS_REPLY_ERROR;
-        if (bad) /* never the password in a message */
-            pdm_err(errstr, errlen, "redis %s:%d: AUTH failed: %s", n->host, n->port,
-                    reply ? reply->str : n->c->errstr);
-        if (reply)
-            freeReplyObject(reply);
-        if (bad) {
-            node_drop(n);
-            return -1;
-        }
-    }
-    return 0;
+    char desc[300];
+    snprintf(desc, sizeof desc, "%s:%d", n->host, n->port);
+    n->c = pdm_redis_open(n->host, n->port, desc, cl->timeout_s, cl->user, cl->password, errstr,
+                          errlen);
+    return n->c ? 0 : -1;
 }
 
 /* The index of the node host:port, added if new; -1 out of memory. */

@@ -38,6 +38,8 @@ int pdm_cluster_add(pdm_cluster *cl, int argc, const char **argv, const size_t *
  * pdm_cluster_wait reads: the writes are on a replica when it returns (a
  * master whose replica does not confirm is logged, not failed). */
 int pdm_cluster_send(pdm_cluster *cl, int writes, char *errstr, size_t errlen);
+/* 0, -1 with errstr, or 1: a fenced write found an epoch changed (see
+ * pdm_cluster_epoch_check; no reply is then handed out). */
 int pdm_cluster_wait(pdm_cluster *cl, char *errstr, size_t errlen);
 /* The next reply in the order the commands were queued (the caller frees
  * it), after a pdm_cluster_wait that returned 0. */
@@ -48,11 +50,18 @@ int pdm_cluster_ping(pdm_cluster *cl, char *errstr, size_t errlen);
 /* pdm_rs_epoch_check on a cluster: 0 when every master still holds its
  * epoch key (or on the first check), 1 when one did not since the last
  * check (the state was lost; every slot's key is written again), -1 on
- * error. No fence: loads and writes never answer PDM_RS_EPOCH_CHANGED here
- * (a transaction cannot span slots). The epoch is one key per slot, pdm:epoch:{t} with t a tag of
- * that slot, so that every master holds the keys of its slots and they move
- * with them on a reshard; each check asks one key of each master. It also
- * reads the slot map again (new or returned replicas become known). */
+ * error. The epoch is one key per slot, pdm:epoch:{t} with t a tag of that
+ * slot, so that every master holds the keys of its slots and they move with
+ * them on a reshard; each check asks one key of each master. It also reads
+ * the slot map again (new or returned replicas become known). Once a check
+ * succeeded, pipelines are fenced (redis_cluster_fence.c): a load also
+ * reads the epoch key of each slot it reads (pdm_cluster_epoch_lost: one
+ * had none), and a write runs each slot's commands only while that key
+ * holds the value the load saw; pdm_cluster_wait answers 1 when a slot's
+ * had changed (its commands did nothing; those of other slots ran). */
 int pdm_cluster_epoch_check(pdm_cluster *cl, char *errstr, size_t errlen);
+/* After a fenced load's pdm_cluster_wait: 1 when a slot it read had no
+ * epoch key (its master lost its data since the last check), else 0. */
+int pdm_cluster_epoch_lost(const pdm_cluster *cl);
 
 #endif

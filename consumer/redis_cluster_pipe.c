@@ -2,12 +2,14 @@
  * commands queued in RESP, routed by slot to their nodes, written to all
  * nodes before any reply is read, MOVED/ASK/TRYAGAIN/CLUSTERDOWN followed
  * round by round, writes confirmed on a replica (WAIT); and the epoch
- * check over every master. */
+ * check over every master. The fence a pipeline may carry is
+ * redis_cluster_fence.c's. */
 #include "redis_cluster_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Rounds of redirects or TRYAGAIN/CLUSTERDOWN one pipeline follows before
@@ -25,7 +27,8 @@ void cl_pipeline_clear(pdm_cluster *cl)
     for (size_t i = 0; i < cl->n_cmds; i++)
         if (cl->cmds[i].reply)
             freeReplyObject(cl->cmds[i].reply);
-    cl->n_cmds = cl->next_reply = 0;
+    cl->n_cmds = cl->next_reply = cl->n_user = 0;
+    cl->fenced = 0;
     cl->arena.len = 0;
 }
 
@@ -46,8 +49,7 @@ static int put_header(pdm_buf *out, char prefix, size_t n)
     return pdm_buf_append(out, buf + i, sizeof buf - i);
 }
 
-/* Appends argv in RESP to the arena (what redisAppendCommandArgv makes). */
-static int format_command(pdm_buf *out, int argc, const char **argv, const size_t *lens)
+int cl_format_command(pdm_buf *out, int argc, const char **argv, const size_t *lens)
 {
     if (put_header(out, '*', (size_t)argc))
         return -1;
@@ -60,14 +62,8 @@ static int format_command(pdm_buf *out, int argc, const char **argv, const size_
     return 0;
 }
 
-int pdm_cluster_add(pdm_cluster *cl, int argc, const char **argv, const size_t *lens)
+long cl_cmd_new(pdm_cluster *cl, cl_cmd_kind kind, int slot)
 {
-    if (!cl->open) {
-        cl_pipeline_clear(cl);
-        cl->open = 1;
-    }
-    if (argc < 2)
-        return -1; /* every command here has a key */
     if (cl->n_cmds == cl->cap_cmds) {
         size_t cap = cl->cap_cmds ? cl->cap_cmds * 2 : 256;
         cl_cmd *cmds = realloc(cl->cmds, cap * sizeof *cmds);
@@ -78,13 +74,26 @@ int pdm_cluster_add(pdm_cluster *cl, int argc, const char **argv, const size_t *
     }
     cl_cmd *c = &cl->cmds[cl->n_cmds];
     memset(c, 0, sizeof *c);
-    c->off = cl->arena.len;
-    if (format_command(&cl->arena, argc, argv, lens))
-        return -1;
-    c->len = cl->arena.len - c->off;
-    c->slot = pdm_redis_key_slot(argv[1], lens ? lens[1] : strlen(argv[1]));
+    c->kind = kind;
+    c->slot = slot;
     c->ask_node = -1;
-    cl->n_cmds++;
+    c->off = cl->arena.len;
+    return (long)cl->n_cmds++;
+}
+
+int pdm_cluster_add(pdm_cluster *cl, int argc, const char **argv, const size_t *lens)
+{
+    if (!cl->open) {
+        cl_pipeline_clear(cl);
+        cl->open = 1;
+    }
+    if (argc < 2)
+        return -1; /* every command here has a key */
+    long i =
+        cl_cmd_new(cl, CL_CMD_USER, pdm_redis_key_slot(argv[1], lens ? lens[1] : strlen(argv[1])));
+    if (i < 0 || cl_format_command(&cl->arena, argc, argv, lens))
+        return -1;
+    cl->cmds[i].len = cl->arena.len - cl->cmds[i].off;
     return 0;
 }
 
@@ -110,8 +119,10 @@ static int route(pdm_cluster *cl, cl_cmd *c, char *errstr, size_t errlen)
     c->node = node;
     n->touched = 1;
     c->asked = c->ask_node >= 0;
+    int sha = c->kind == CL_CMD_FENCE_EVAL && n->has_script;
     if ((c->asked && redisAppendCommand(n->c, "ASKING") != REDIS_OK) ||
-        redisAppendFormattedCommand(n->c, cl->arena.data + c->off, c->len) != REDIS_OK)
+        (sha ? cl_fence_append_evalsha(cl, n->c, c)
+             : redisAppendFormattedCommand(n->c, cl->arena.data + c->off, c->len) != REDIS_OK))
         return pdm_err(errstr, errlen, "redis %s:%d: out of memory", n->host, n->port);
     c->sent = 1;
     c->ask_node = -1;
@@ -206,6 +217,10 @@ int pdm_cluster_send(pdm_cluster *cl, int writes, char *errstr, size_t errlen)
         cl_pipeline_clear(cl); /* nothing queued since the last pipeline */
     cl->open = 0;
     cl->writes = writes;
+    cl->n_user = cl->n_cmds;
+    cl->fenced = cl->epoch_adopted && !cl->in_epoch_check;
+    if (cl->fenced && cl_fence_prepare(cl, errstr, errlen))
+        return pipeline_fail(cl);
     if (!cl->have_map && pdm_cluster_connect(cl, errstr, errlen))
         return pipeline_fail(cl);
     if (send_pending(cl, errstr, errlen))
@@ -233,17 +248,31 @@ static int read_replies(pdm_cluster *cl, int *moved, int *asked, int *later, cha
                 return pdm_err(errstr, errlen, "redis %s:%d: %s", n->host, n->port, n->c->errstr);
         }
         c->sent = 0;
+        if (c->kind == CL_CMD_FENCE_EVAL && reply->type == REDIS_REPLY_ERROR &&
+            strncmp(reply->str, "NOSCRIPT", 8) == 0) { /* its script cache was emptied */
+            n->has_script = 0;
+            freeReplyObject(reply);
+            *asked = 1; /* sent again with the script's body */
+            continue;
+        }
         pdm_redis_redirect r;
         pdm_redis_redirect_kind kind = PDM_REDIS_REPLY_OTHER;
         if (reply->type == REDIS_REPLY_ERROR)
             kind = pdm_redis_parse_redirect(reply->str, reply->len, &r);
         if (kind == PDM_REDIS_REPLY_OTHER) {
+            n->has_script |= c->kind == CL_CMD_FENCE_EVAL; /* it ran (Redis keeps it) */
             c->reply = reply;
             c->done = 1;
             continue;
         }
         snprintf(last, last_len, "%s", reply->str);
         freeReplyObject(reply);
+        if (c->kind == CL_CMD_FENCE_EVAL && kind != PDM_REDIS_MOVED &&
+            kind != PDM_REDIS_CLUSTERDOWN) {
+            cl_fence_split(cl, c);
+            *asked = 1; /* its commands go out in the next round */
+            continue;
+        }
         if (kind == PDM_REDIS_MOVED || kind == PDM_REDIS_ASK) {
             if (!r.host[0]) /* the node that answered (node_index may move n) */
                 snprintf(r.host, sizeof r.host, "%s", n->host);
@@ -274,7 +303,7 @@ int pdm_cluster_wait(pdm_cluster *cl, char *errstr, size_t errlen)
             read_waits(cl, errstr, errlen))
             return pipeline_fail(cl);
         if (!moved && !asked && !later)
-            return 0;
+            return cl->fenced ? cl_fence_finish(cl, errstr, errlen) : 0;
         if (round + 1 == MAX_ROUNDS) {
             pdm_err(errstr, errlen, "redis %s: still redirected after %d rounds: %s", cl->desc,
                     MAX_ROUNDS, last);
@@ -296,7 +325,7 @@ int pdm_cluster_wait(pdm_cluster *cl, char *errstr, size_t errlen)
 
 redisReply *pdm_cluster_next_reply(pdm_cluster *cl)
 {
-    if (cl->next_reply >= cl->n_cmds)
+    if (cl->next_reply >= cl->n_user)
         return NULL;
     redisReply *r = cl->cmds[cl->next_reply].reply;
     cl->cmds[cl->next_reply++].reply = NULL;
@@ -320,9 +349,13 @@ static int masters(const pdm_cluster *cl, int *first_slot)
     return n;
 }
 
+/* Sends the epoch check's queued commands (never fenced) and checks them. */
 static int run(pdm_cluster *cl, char *errstr, size_t errlen)
 {
-    if (pdm_cluster_send(cl, 1, errstr, errlen) || pdm_cluster_wait(cl, errstr, errlen))
+    cl->in_epoch_check = 1;
+    int failed = pdm_cluster_send(cl, 1, errstr, errlen) || pdm_cluster_wait(cl, errstr, errlen);
+    cl->in_epoch_check = 0;
+    if (failed)
         return -1;
     int rc = 0;
     for (size_t i = 0; i < cl->n_cmds; i++)
@@ -358,8 +391,12 @@ int pdm_cluster_epoch_check(pdm_cluster *cl, char *errstr, size_t errlen)
             return pdm_err(errstr, errlen, "out of memory");
         pdm_redis_slot_tags(cl->tags);
     }
-    char now[32];
-    snprintf(now, sizeof now, "%lld", (long long)pdm_now_ms());
+    /* A value no other writer picks (the fence compares it): the time in
+     * ns and the process. */
+    char now[40];
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    snprintf(now, sizeof now, "%lld.%09ld-%ld", (long long)ts.tv_sec, ts.tv_nsec, (long)getpid());
     int first[PDM_REDIS_SLOTS];
     int n = masters(cl, first);
     if (add_epoch_sets(cl, first, n, now))

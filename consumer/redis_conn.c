@@ -1,6 +1,8 @@
 /* redis_conn.c: the connection behind pdm_redis. Parses the redis:// URL
  * (credentials never appear in a message: redacted, and "host:port/db" for
  * logs), connects with a timeout, authenticates and selects the database.
+ * pdm_redis_open (redis_connect.h), the connect and AUTH, is also how the
+ * cluster client reaches each of its nodes.
  * The connection is dropped on any I/O error and made again by the next call
  * that needs it; the state I/O over it is in redis_state.c. */
 #include "redis_internal.h"
@@ -10,6 +12,7 @@
 #include <string.h>
 
 #include "pdm_common.h"
+#include "redis_connect.h"
 
 /* The URL for messages: any user:password@ part replaced by "***@". The
  * last '@' of the whole URL ends it, not the last before the first '/': a
@@ -166,38 +169,51 @@ static int simple(pdm_redis *r, int argc, const char **argv, char *errstr, size_
     return rc;
 }
 
+redisContext *pdm_redis_open(const char *host, int port, const char *desc, double timeout_s,
+                             const char *user, const char *password, char *errstr, size_t errlen)
+{
+    struct timeval tv = {(time_t)timeout_s,
+                         (suseconds_t)((timeout_s - (double)(time_t)timeout_s) * 1e6)};
+    redisReply *reply = NULL;
+    redisContext *c = redisConnectWithTimeout(host, port, tv);
+    if (!c) {
+        pdm_err(errstr, errlen, "redis %s: out of memory", desc);
+        return NULL;
+    }
+    if (c->err) {
+        pdm_err(errstr, errlen, "redis %s: %s", desc, c->errstr);
+        goto fail;
+    }
+    redisSetTimeout(c, tv);
+    redisEnableKeepAlive(c);
+    if (password) {
+        int acl_user = user && user[0];
+        const char *argv[3] = {"AUTH", acl_user ? user : password, password};
+        reply = redisCommandArgv(c, acl_user ? 3 : 2, argv, NULL);
+        if (!reply || reply->type == REDIS_REPLY_ERROR) { /* never the password in a message */
+            pdm_err(errstr, errlen, "redis %s: AUTH failed: %s", desc,
+                    reply ? reply->str : c->errstr);
+            goto fail;
+        }
+        freeReplyObject(reply);
+    }
+    return c;
+fail:
+    if (reply)
+        freeReplyObject(reply);
+    redisFree(c);
+    return NULL;
+}
+
 int pdm_redis_connect(pdm_redis *r, char *errstr, size_t errlen)
 {
     if (r->cluster)
         return pdm_cluster_connect(r->cluster, errstr, errlen);
     pdm_redis_drop(r);
-    struct timeval tv = {(time_t)r->timeout_s,
-                         (suseconds_t)((r->timeout_s - (double)(time_t)r->timeout_s) * 1e6)};
-    r->c = redisConnectWithTimeout(r->host, r->port, tv);
+    r->c = pdm_redis_open(r->host, r->port, r->desc, r->timeout_s, r->user, r->password, errstr,
+                          errlen);
     if (!r->c)
-        return pdm_err(errstr, errlen, "redis %s: out of memory", r->desc);
-    if (r->c->err) {
-        pdm_err(errstr, errlen, "redis %s: %s", r->desc, r->c->errstr);
-        pdm_redis_drop(r);
         return -1;
-    }
-    redisSetTimeout(r->c, tv);
-    redisEnableKeepAlive(r->c);
-    if (r->password) {
-        const char *argv[3] = {"AUTH", r->user[0] ? r->user : r->password, r->password};
-        /* The password is never part of the message on failure. */
-        redisReply *reply = redisCommandArgv(r->c, r->user[0] ? 3 : 2, argv, NULL);
-        int bad = !reply || reply->type == REDIS_REPLY_ERROR;
-        if (bad)
-            pdm_err(errstr, errlen, "redis %s: AUTH failed: %s", r->desc,
-                    reply ? reply->str : r->c->errstr);
-        if (reply)
-            freeReplyObject(reply);
-        if (bad) {
-            pdm_redis_drop(r);
-            return -1;
-        }
-    }
     if (r->db) {
         char db[16];
         snprintf(db, sizeof db, "%d", r->db);

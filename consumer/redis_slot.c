@@ -123,3 +123,58 @@ void pdm_redis_slot_tags(char (*tags)[PDM_REDIS_TAG_SIZE])
         }
     }
 }
+
+/* ---- SHA-1 (FIPS 180-4), the name Redis gives a script -------------------- */
+
+static uint32_t rol(uint32_t x, int n)
+{
+    return (x << n) | (x >> (32 - n));
+}
+
+/* One 64-byte block into h. */
+static void sha1_block(uint32_t h[5], const unsigned char *p)
+{
+    uint32_t w[80];
+    for (int t = 0; t < 16; t++)
+        w[t] = (uint32_t)p[4 * t] << 24 | (uint32_t)p[4 * t + 1] << 16 |
+               (uint32_t)p[4 * t + 2] << 8 | p[4 * t + 3];
+    for (int t = 16; t < 80; t++)
+        w[t] = rol(w[t - 3] ^ w[t - 8] ^ w[t - 14] ^ w[t - 16], 1);
+    uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4];
+    for (int t = 0; t < 80; t++) {
+        uint32_t f, k;
+        if (t < 20)
+            f = (b & c) | (~b & d), k = 0x5A827999;
+        else if (t < 40)
+            f = b ^ c ^ d, k = 0x6ED9EBA1;
+        else if (t < 60)
+            f = (b & c) | (b & d) | (c & d), k = 0x8F1BBCDC;
+        else
+            f = b ^ c ^ d, k = 0xCA62C1D6;
+        uint32_t tmp = rol(a, 5) + f + e + k + w[t];
+        e = d, d = c, c = rol(b, 30), b = a, a = tmp;
+    }
+    h[0] += a, h[1] += b, h[2] += c, h[3] += d, h[4] += e;
+}
+
+void pdm_redis_sha1_hex(const void *data, size_t len, char out[41])
+{
+    uint32_t h[5] = {0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476, 0xC3D2E1F0};
+    const unsigned char *p = data;
+    size_t n = len;
+    for (; n >= 64; n -= 64, p += 64)
+        sha1_block(h, p);
+    /* The rest, 0x80, zeros, and the length in bits (big-endian) in one or
+     * two blocks. */
+    unsigned char tail[128] = {0};
+    memcpy(tail, p, n);
+    tail[n] = 0x80;
+    size_t blocks = n < 56 ? 1 : 2;
+    uint64_t bits = (uint64_t)len * 8;
+    for (int i = 0; i < 8; i++)
+        tail[blocks * 64 - 1 - (size_t)i] = (unsigned char)(bits >> (8 * i));
+    for (size_t b = 0; b < blocks; b++)
+        sha1_block(h, tail + 64 * b);
+    for (int i = 0; i < 5; i++)
+        snprintf(out + 8 * i, 9, "%08x", (unsigned)h[i]);
+}

@@ -1,6 +1,7 @@
 /* redis_slot.h (internal to consumer/): the pure rules of the Redis Cluster
  * protocol (cluster specification, "Redis Cluster client" section): a key's
- * hash slot, the redirect errors, and a key name in any wanted slot. No I/O,
+ * hash slot, the redirect errors, a key name in any wanted slot, and a
+ * script's SHA-1 name. No I/O,
  * so that unit tests reach every rule. */
 #ifndef PDM_REDIS_SLOT_H
 #define PDM_REDIS_SLOT_H
@@ -46,5 +47,10 @@ pdm_redis_redirect_kind pdm_redis_parse_redirect(const char *err, size_t len,
  * about 110,000 hashes (the last slot is reached at 109,757). */
 #define PDM_REDIS_TAG_SIZE 8
 void pdm_redis_slot_tags(char (*tags)[PDM_REDIS_TAG_SIZE]);
+
+/* SHA-1 of data in lowercase hex (40 digits and a NUL): the name Redis
+ * gives a script (EVALSHA), so that a client can call one it has sent once
+ * without asking for its name. */
+void pdm_redis_sha1_hex(const void *data, size_t len, char out[41]);
 
 #endif

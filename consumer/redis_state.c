@@ -374,7 +374,9 @@ int pdm_rs_load(pdm_redis *r, const int32_t *machines, const int64_t *from_ts,
             return -1;
     if (pdm_redis_flush(r, errstr, errlen))
         return -1;
-    int epoch = fenced ? rs_watch_replies(r, errstr, errlen) : 0;
+    int epoch = fenced       ? rs_watch_replies(r, errstr, errlen)
+                : r->cluster ? pdm_cluster_epoch_lost(r->cluster) /* redis_cluster_fence.c */
+                             : 0;
     if (epoch < 0 && !r->c)
         return -1;
     int rc = epoch < 0 ? -1 : 0; /* the first error's message stays */
@@ -850,8 +852,11 @@ int pdm_rs_batch_wait(pdm_redis *r, pdm_rs_batch *b, char *errstr, size_t errlen
 {
     if (!pdm_redis_connected(r))
         return pdm_err(errstr, errlen, "redis %s: not connected", r->desc);
-    if (r->cluster && pdm_cluster_wait(r->cluster, errstr, errlen))
-        return -1;
+    if (r->cluster) { /* 1: PDM_RS_EPOCH_CHANGED (redis_cluster_fence.c) */
+        int rc = pdm_cluster_wait(r->cluster, errstr, errlen);
+        if (rc)
+            return rc < 0 ? -1 : PDM_RS_EPOCH_CHANGED;
+    }
     if (b->transaction)
         return wait_transaction(r, b, errstr, errlen);
     int rc = 0;

@@ -8,9 +8,10 @@ Usage: redis_flush_proxy.py REDIS_PORT PORT_FILE TRIGGER_FILE DONE_FILE
 
 Listens on 127.0.0.1 (a free port, written to PORT_FILE once listening) and
 relays every connection to 127.0.0.1:REDIS_PORT. While TRIGGER_FILE exists,
-the first piece of client data that carries a state write (MULTI, ZADD,
-HSET, HINCRBY, ZREMRANGEBYSCORE, ZREM, PEXPIREAT: what a batch's write
-pipeline starts with; never the epoch's SET) is held: the proxy runs
+the first piece of client data that carries a state write (MULTI, EVAL: a
+cluster's fenced write, ZADD, HSET, HINCRBY, ZREMRANGEBYSCORE, ZREM,
+PEXPIREAT: what a batch's write pipeline starts with; never the epoch's
+SET) is held: the proxy runs
 FLUSHALL on its own connection, removes TRIGGER_FILE, writes DONE_FILE (the
 machine ids the held data names, one per line) and only then forwards the
 data. Redis runs a command only once all of it has arrived, so no command
@@ -22,7 +23,7 @@ import socket
 import sys
 import threading
 
-WRITES = [b"MULTI", b"ZADD", b"HSET", b"HINCRBY", b"ZREMRANGEBYSCORE", b"ZREM", b"PEXPIREAT"]
+WRITES = [b"MULTI", b"EVAL", b"ZADD", b"HSET", b"HINCRBY", b"ZREMRANGEBYSCORE", b"ZREM", b"PEXPIREAT"]
 PATTERNS = [b"$%d\r\n%s\r\n" % (len(w), w) for w in WRITES]
 KEEP = max(len(p) for p in PATTERNS)
 

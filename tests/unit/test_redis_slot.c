@@ -2,8 +2,9 @@
  * key slots against the cluster specification's vectors and the slots a
  * real redis-server 7.0 gives (CLUSTER KEYSLOT), the hash-tag rules, redirect
  * parsing (MOVED, ASK, TRYAGAIN, CLUSTERDOWN, and malformed ones), the
- * epoch's per-slot tags, and redis+cluster:// URLs (no server needed: the
- * client connects only when first used). */
+ * epoch's per-slot tags, a script's SHA-1 name (FIPS 180 vectors and the
+ * padding's edges), and redis+cluster:// URLs (no server needed: the client
+ * connects only when first used). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -189,12 +190,44 @@ static void test_cluster_urls(void **state)
     }
 }
 
+/* SHA-1 against FIPS 180's examples and Python's hashlib at the lengths
+ * where the padding takes one block or two (55, 56, 64 bytes). */
+static void test_sha1(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text;
+        size_t repeat; /* text is one character repeated, when non-zero */
+        const char *hex;
+    } known[] = {
+        {"", 0, "da39a3ee5e6b4b0d3255bfef95601890afd80709"},
+        {"abc", 0, "a9993e364706816aba3e25717850c26c9cd0d89d"},
+        {"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq", 0,
+         "84983e441c3bd26ebaae4aa1f95129e5e54670f1"},
+        {"a", 55, "c1c8bbdc22796e28c0e15163d20899b65621d65a"},
+        {"a", 56, "c2db330f6083854c99d4b5bfb6e8f29f201be699"},
+        {"a", 64, "0098ba824b5c16427bd7a1122a5a442a25ec644d"},
+        {"a", 1000, "291e9a6c66994949b57ba5e650361e98fc36b1ba"},
+    };
+    char buf[1000], hex[41];
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
+        size_t len = known[i].repeat ? known[i].repeat : strlen(known[i].text);
+        if (known[i].repeat)
+            memset(buf, known[i].text[0], len);
+        else
+            memcpy(buf, known[i].text, len);
+        pdm_redis_sha1_hex(buf, len, hex);
+        assert_string_equal(hex, known[i].hex);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_crc16_vector), cmocka_unit_test(test_slots_match_redis),
         cmocka_unit_test(test_hash_tags),    cmocka_unit_test(test_redirects),
         cmocka_unit_test(test_slot_tags),    cmocka_unit_test(test_cluster_urls),
+        cmocka_unit_test(test_sha1),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

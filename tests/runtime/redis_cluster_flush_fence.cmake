@@ -1,0 +1,1 @@
+pdm_runtime_test(redis_cluster_flush_fence redis_cluster_flush_fence.sh 240)
