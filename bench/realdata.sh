@@ -101,8 +101,7 @@ for r in $rounds_list; do
   "$B/pdm-train" --data "$T/data" --out "$T/m$r" --rounds "$r" --log-level warn >"$T/train-$r.log" 2>&1 \
     || { tail "$T/train-$r.log"; pdm_fail "pdm-train --rounds $r failed"; }
   echo "pdm-train --rounds $r: $(echo "$EPOCHREALTIME - $t0" | bc | xargs printf '%.1f') s;" \
-    "$(grep -o '"n_trees": *[0-9]*' "$T/m$r/model.json" 2>/dev/null | head -1 || true)" \
-    "thresholds: $(grep -oE '"(warn|critical)_threshold": *[0-9.]*' "$T/m$r/model.json" | tr '\n' ' ')"
+    "the trainer's thresholds: $(python3 -c 'import json, sys; t = json.load(open(sys.argv[1]))["thresholds"]; print(t["warn"], t["critical"])' "$T/m$r/model.json")"
 done
 
 pdm_start_redis
@@ -132,7 +131,7 @@ for r in $rounds_list; do
     for run in $(seq "$runs"); do
       for i in "${!builds[@]}"; do
         name=m$r-$pred-b$i-$run
-        echo "-- $r rounds, --predictor $pred, build $i (${builds[$i]}), run $run:"
+        echo "-- $r rounds, --predictor $pred, --warn ${R[m${r}_warn]} --critical ${R[m${r}_critical]}, build $i (${builds[$i]}), run $run:"
         B=${builds[$i]}/bin bench_catchup "$name" "$delivered" --brokers "$PDM_BROKERS" \
           --model "$T/m$r" --group "c-$name" --topics pdm.events --machines-topic "" \
           --predictor "$pred" --warn "${R[m${r}_warn]}" --critical "${R[m${r}_critical]}" | sed 's/^/  /'
