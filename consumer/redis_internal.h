@@ -42,6 +42,13 @@ int pdm_redis_append(pdm_redis *r, int argc, const char **argv, const size_t *le
 int pdm_redis_flush(pdm_redis *r, char *errstr, size_t errlen);
 int pdm_redis_next_reply(pdm_redis *r, redisReply **reply, char *errstr, size_t errlen);
 
+/* ---- member encoding and keys (redis_state.c; redis_batch.c writes them) ---- */
+#define TEL_MEMBER 40 /* a reading: its ts (8 bytes, big-endian) and 4 doubles */
+#define MARK_MEMBER 9 /* an error or maintenance mark: its ts and its id */
+/* "pdm:{<machine>}:<kind>" (NUL-terminated; cut short like snprintf); its
+ * length. Not snprintf: two or three per event. */
+int rs_key(char *buf, size_t cap, int32_t machine, const char *kind);
+
 /* ---- the epoch fence (redis_epoch.c) ---- */
 /* Reads n replies: all, or none (an I/O error: the connection dropped, -1
  * with errstr). */
