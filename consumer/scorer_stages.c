@@ -6,8 +6,8 @@
 #include <time.h>
 
 static const char *const names[SCORER_STAGES] = {
-    "wait",    "decode",  "load",   "apply", "score",   "decide", "explain",
-    "observe", "shadow",  "finish", "commit", "write", "produce", "other",
+    "wait",    "decode", "load",   "apply",  "score", "decide",  "explain",
+    "observe", "shadow", "finish", "commit", "write", "produce", "other",
 };
 
 const char *scorer_stage_name(scorer_stage s)

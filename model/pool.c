@@ -30,9 +30,9 @@ struct pdm_pool {
     pthread_mutex_t lock;
     pthread_cond_t work, done_cond;
     int quit;
-    run_view current;         /* under lock */
-    _Atomic uint64_t next;    /* run << 32 | the next chunk to take */
-    _Atomic size_t done;      /* chunks of the current run finished */
+    run_view current;      /* under lock */
+    _Atomic uint64_t next; /* run << 32 | the next chunk to take */
+    _Atomic size_t done;   /* chunks of the current run finished */
     _Atomic int failed;
     helper *helpers;
     int n_helpers;

@@ -25,8 +25,8 @@ static uint64_t next(void)
     return rng;
 }
 
-static const double specials[] = {0.0, -0.0, NAN, INFINITY, -INFINITY, DBL_MAX, -DBL_MIN,
-                                  5e-324, 1.0, -176.25, 0.999999999};
+static const double specials[] = {0.0,      -0.0,   NAN, INFINITY, -INFINITY,  DBL_MAX,
+                                  -DBL_MIN, 5e-324, 1.0, -176.25,  0.999999999};
 
 static double any_double(void)
 {
@@ -36,8 +36,8 @@ static double any_double(void)
     return ((double)(int64_t)next() / 9.2e18) * (double)((r >> 8) % 1000);
 }
 
-static const int64_t long_specials[] = {0, -1, 1, 63, 64, -64, -65, INT64_MIN, INT64_MAX,
-                                        1420070400000LL, -1420070400000LL};
+static const int64_t long_specials[] = {
+    0, -1, 1, 63, 64, -64, -65, INT64_MIN, INT64_MAX, 1420070400000LL, -1420070400000LL};
 
 static int64_t any_long(void)
 {
@@ -133,8 +133,7 @@ static void random_event(pdm_event_type t, pdm_event *ev, pdm_risk *risk)
 }
 
 /* ev through both paths of one codec: equal results, equal bytes. */
-static void assert_same_encoding(pdm_codec *c, const pdm_event *ev, pdm_wire_format fmt,
-                                 size_t cap)
+static void assert_same_encoding(pdm_codec *c, const pdm_event *ev, pdm_wire_format fmt, size_t cap)
 {
     unsigned char a[PDM_MAX_ENCODED], b[PDM_MAX_ENCODED];
     char err[256];
@@ -175,8 +174,9 @@ static void test_same_bytes_as_avro_c(void **state)
     char err[256];
     pdm_codec *c = pdm_codec_new(err, sizeof err);
     assert_non_null(c);
-    assert_int_equal(pdm_codec_set_schema_ids(c, "telemetry=1,error=2,maintenance=3,failure=4,"
-                                                 "machine=5,risk=6,silence=7",
+    assert_int_equal(pdm_codec_set_schema_ids(c,
+                                              "telemetry=1,error=2,maintenance=3,failure=4,"
+                                              "machine=5,risk=6,silence=7",
                                               err, sizeof err),
                      0);
     pdm_risk risk;
@@ -205,9 +205,8 @@ static void test_refuses_what_avro_c_refuses(void **state)
     assert_true(n > 10);
     for (size_t cap = 10; cap < (size_t)n; cap++) {
         unsigned char small[PDM_MAX_ENCODED];
-        assert_int_equal(pdm_codec_encode(c, &ev, PDM_WIRE_SINGLE_OBJECT, small, cap, err,
-                                          sizeof err),
-                         -1);
+        assert_int_equal(
+            pdm_codec_encode(c, &ev, PDM_WIRE_SINGLE_OBJECT, small, cap, err, sizeof err), -1);
     }
     assert_same_encoding(c, &ev, PDM_WIRE_SINGLE_OBJECT, (size_t)n);
     /* every reason slot filled, names of all lengths up to the field's */
