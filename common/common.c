@@ -122,6 +122,16 @@ int64_t pdm_now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+void pdm_secret_free(char *s)
+{
+    if (!s)
+        return;
+    volatile char *p = s; /* not optimised away before free */
+    while (*p)
+        *p++ = 0;
+    free(s);
+}
+
 size_t pdm_fmt_i64(char *buf, int64_t v)
 {
     char tmp[20];

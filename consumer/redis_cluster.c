@@ -137,10 +137,7 @@ void pdm_cluster_destroy(pdm_cluster *cl)
     free(cl->order);
     pdm_buf_free(&cl->arena);
     pdm_buf_free(&cl->scratch);
-    if (cl->password) {
-        memset(cl->password, 0, strlen(cl->password));
-        free(cl->password);
-    }
+    pdm_secret_free(cl->password);
     free(cl);
 }
 

@@ -136,10 +136,7 @@ void pdm_redis_destroy(pdm_redis *r)
         return;
     pdm_redis_drop(r);
     pdm_cluster_destroy(r->cluster);
-    if (r->password) {
-        memset(r->password, 0, strlen(r->password));
-        free(r->password);
-    }
+    pdm_secret_free(r->password);
     free(r);
 }
 

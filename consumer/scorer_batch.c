@@ -286,8 +286,7 @@ static void alert_load(const scorer_machine *m, pdm_alert_state *st)
     }
 }
 
-/* 1..PDM_N_COMPONENTS: the component the row deems most likely to fail. */
-static int likely_component(const pdm_risk *r)
+int scorer_risk_component(const pdm_risk *r)
 {
     int best = 0;
     for (int k = 1; k < PDM_N_COMPONENTS; k++)
@@ -296,7 +295,7 @@ static int likely_component(const pdm_risk *r)
     return best + 1;
 }
 
-static void risk_incident(pdm_risk *r, const pdm_incident *inc)
+void scorer_risk_set_incident(pdm_risk *r, const pdm_incident *inc)
 {
     snprintf(r->incident_id, sizeof r->incident_id, "%s", inc->incident_id);
     r->status = inc->status;
@@ -314,7 +313,7 @@ static void world_risk(scorer_batch *b, scorer_item *it, const pdm_incident *inc
     memset(r, 0, sizeof *r);
     snprintf(r->model_version, sizeof r->model_version, "%s", model_version);
     r->level = PDM_LEVEL_OK;
-    risk_incident(r, inc);
+    scorer_risk_set_incident(r, inc);
     it->world = (int)b->n_world++;
     it->emit = 1;
 }
@@ -353,13 +352,13 @@ static int machine_incidents(scorer_batch *b, scorer_machine *m, const pdm_alert
         it->emit = 0;
         if (it->row >= 0) {
             pdm_risk *r = &b->risks[it->row];
-            pdm_alert_score row = {it->ev.ts, r->risk, likely_component(r)};
+            pdm_alert_score row = {it->ev.ts, r->risk, scorer_risk_component(r)};
             if (pdm_alert_step(&st, policy, m->id, &row, &inc, errstr, errlen))
                 return -1;
             pdm_risk_no_incident(r);
             it->incident = inc.emit;
             if (inc.emit != PDM_ALERT_NONE) {
-                risk_incident(r, &inc);
+                scorer_risk_set_incident(r, &inc);
                 it->emit = 1;
             }
         } else if (pdm_alert_world(&st, world_event(b, it, &ev), &inc) == PDM_ALERT_RESOLVED) {

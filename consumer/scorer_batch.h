@@ -19,6 +19,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "pdm_alerts.h"
 #include "pdm_features.h"
 #include "pdm_model.h"
 #include "pdm_monitor.h"
@@ -147,5 +148,11 @@ int scorer_batch_incidents(scorer_batch *b, const pdm_alert_policy *policy,
  * rewind to), merged into list (a partition already there keeps its offset
  * when rewinding: an earlier batch's start comes first). */
 void scorer_batch_offsets(const scorer_batch *b, int next, rd_kafka_topic_partition_list_t *list);
+
+/* The incidents' rules shared with the shadow model (scorer_shadow.c): the
+ * component (1..PDM_N_COMPONENTS) a row deems most likely to fail, and an
+ * incident's fields copied into a RiskEvent. */
+int scorer_risk_component(const pdm_risk *r);
+void scorer_risk_set_incident(pdm_risk *r, const pdm_incident *inc);
 
 #endif

@@ -166,25 +166,6 @@ int scorer_shadow_refresh(scorer_shadow *sh)
 
 /* ---- scoring and deciding --------------------------------------------------- */
 
-static int likely_component(const pdm_risk *r)
-{
-    int best = 0;
-    for (int k = 1; k < PDM_N_COMPONENTS; k++)
-        if (r->component_prob[k] > r->component_prob[best])
-            best = k;
-    return best + 1;
-}
-
-static void risk_incident(pdm_risk *r, const pdm_incident *inc)
-{
-    snprintf(r->incident_id, sizeof r->incident_id, "%s", inc->incident_id);
-    r->status = inc->status;
-    r->opened_at = inc->opened_at;
-    r->peak_risk = inc->peak_risk;
-    r->component = inc->component;
-    r->resolution = inc->resolution;
-}
-
 /* One item through the machine's --emit incidents state. */
 static int decide_incident(scorer_shadow *sh, const scorer_batch *b, size_t i, shadow_machine *m,
                            size_t *n_world, char *errstr, size_t errlen)
@@ -193,13 +174,13 @@ static int decide_incident(scorer_shadow *sh, const scorer_batch *b, size_t i, s
     pdm_incident inc;
     if (it->row >= 0) {
         pdm_risk *r = &sh->risks[it->row];
-        pdm_alert_score row = {it->ev.ts, r->risk, likely_component(r)};
+        pdm_alert_score row = {it->ev.ts, r->risk, scorer_risk_component(r)};
         if (pdm_alert_step(&m->alert, scorer_model_alert_policy(sh->model), it->ev.machine_id,
                            &row, &inc, errstr, errlen))
             return -1;
         pdm_risk_no_incident(r);
         if (inc.emit != PDM_ALERT_NONE) {
-            risk_incident(r, &inc);
+            scorer_risk_set_incident(r, &inc);
             sh->item_emit[i] = 1 + it->row;
         }
     } else if (it->ev.type == PDM_EV_MAINTENANCE || it->ev.type == PDM_EV_FAILURE) {
@@ -217,7 +198,7 @@ static int decide_incident(scorer_shadow *sh, const scorer_batch *b, size_t i, s
         memset(r, 0, sizeof *r);
         snprintf(r->model_version, sizeof r->model_version, "%s", sh->version);
         r->level = PDM_LEVEL_OK;
-        risk_incident(r, &inc);
+        scorer_risk_set_incident(r, &inc);
         sh->item_emit[i] = -(int)(1 + (*n_world)++);
     }
     return 0;

@@ -45,6 +45,9 @@ int64_t pdm_now_ms(void);
 /* v in decimal at buf (no NUL); returns the digits written, at most 20.
  * The per-event paths' snprintf("%lld") without the format parsing. */
 size_t pdm_fmt_i64(char *buf, int64_t v);
+
+/* Overwrites a secret string (a password) with zeros and frees it; NULL is fine. */
+void pdm_secret_free(char *s);
 /* Monotonic clock in seconds, for durations. */
 double pdm_monotonic_s(void);
 
