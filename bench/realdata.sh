@@ -132,8 +132,13 @@ for r in $rounds_list; do
       for i in "${!builds[@]}"; do
         name=m$r-$pred-b$i-$run
         echo "-- $r rounds, --predictor $pred, --warn ${R[m${r}_warn]} --critical ${R[m${r}_critical]}, build $i (${builds[$i]}), run $run:"
+        # Builds before the machines table (issue 14) know no --machines-topic.
+        table=()
+        if "${builds[$i]}/bin/pdm-scorer" --help 2>&1 | grep -q -- --machines-topic; then
+          table=(--machines-topic "")
+        fi
         B=${builds[$i]}/bin bench_catchup "$name" "$delivered" --brokers "$PDM_BROKERS" \
-          --model "$T/m$r" --group "c-$name" --topics pdm.events --machines-topic "" \
+          --model "$T/m$r" --group "c-$name" --topics pdm.events "${table[@]}" \
           --predictor "$pred" --warn "${R[m${r}_warn]}" --critical "${R[m${r}_critical]}" | sed 's/^/  /'
         collect "$T/catchup-$name.txt"
         [ "${R[complete]}" = 1 ] || echo "  WARNING: not every message was consumed"
