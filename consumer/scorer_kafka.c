@@ -444,6 +444,11 @@ void scorer_kafka_close(scorer_kafka *k)
         /* Normally nothing is left (the run delivered or gave up on it). */
         if (rd_kafka_flush(k->producer, 1000) != RD_KAFKA_RESP_ERR_NO_ERROR)
             rd_kafka_purge(k->producer, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+        for (size_t i = 0; i < k->n_out_topics; i++) {
+            rd_kafka_topic_destroy(k->out_topics[i].rkt);
+            free(k->out_topics[i].name);
+        }
+        k->n_out_topics = 0;
         rd_kafka_destroy(k->producer);
     }
     scorer_assignment_clear(&k->assignment);
@@ -575,12 +580,42 @@ void scorer_kafka_set_paused(scorer_kafka *k, int pause)
 
 /* ---- producing -------------------------------------------------------------- */
 
+/* The kept handle of output topic name (made now if new); NULL if none can
+ * be made (then the message goes by name). */
+static rd_kafka_topic_t *out_topic(scorer_kafka *k, const char *name)
+{
+    for (size_t i = 0; i < k->n_out_topics; i++)
+        if (k->out_topics[i].name == name || strcmp(k->out_topics[i].name, name) == 0)
+            return k->out_topics[i].rkt;
+    if (k->n_out_topics == SCORER_KAFKA_OUT_TOPICS)
+        return NULL;
+    char *copy = strdup(name);
+    rd_kafka_topic_t *rkt = copy ? rd_kafka_topic_new(k->producer, name, NULL) : NULL;
+    if (!rkt) {
+        free(copy);
+        return NULL;
+    }
+    k->out_topics[k->n_out_topics].name = copy;
+    k->out_topics[k->n_out_topics++].rkt = rkt;
+    return rkt;
+}
+
 int scorer_kafka_produce(scorer_kafka *k, const char *topic, const void *key, size_t key_len,
                          const void *payload, size_t len, rd_kafka_headers_t *headers)
 {
+    rd_kafka_topic_t *rkt = out_topic(k, topic);
     for (;;) {
         rd_kafka_resp_err_t err;
-        if (headers)
+        if (rkt && headers)
+            err = rd_kafka_producev(
+                k->producer, RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_KEY(key, key_len),
+                RD_KAFKA_V_VALUE((void *)payload, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_END);
+        else if (rkt)
+            err = rd_kafka_producev(k->producer, RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_KEY(key, key_len),
+                                    RD_KAFKA_V_VALUE((void *)payload, len),
+                                    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+        else if (headers)
             err = rd_kafka_producev(
                 k->producer, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, key_len),
                 RD_KAFKA_V_VALUE((void *)payload, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),

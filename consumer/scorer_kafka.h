@@ -31,6 +31,9 @@ typedef struct {
     void *ctx;
 } scorer_kafka_hooks;
 
+/* Output topics (risk, dead letters, silence, shadow, ...) with a kept handle. */
+#define SCORER_KAFKA_OUT_TOPICS 8
+
 typedef struct {
     const pdm_scorer_config *cfg;
     const atomic_int *stop; /* a stop request bounds every wait (STOP_GRACE_S) */
@@ -41,6 +44,14 @@ typedef struct {
     uintptr_t commit_seq;       /* the latest commit sent */
     rd_kafka_t *producer;
     size_t max_message; /* the producer's message.max.bytes */
+    /* The output topics' handles, made on first use: a message produced by
+     * topic name costs librdkafka a locked lookup of the name. The loop's
+     * thread alone produces. */
+    struct {
+        char *name;
+        rd_kafka_topic_t *rkt;
+    } out_topics[SCORER_KAFKA_OUT_TOPICS];
+    size_t n_out_topics;
     scorer_assignment assignment;
     /* The event-time merge of the input topics (NULL with one topic: a
      * partition's order is the stream order). */
