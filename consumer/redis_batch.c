@@ -288,20 +288,26 @@ int pdm_rs_batch_trim(pdm_rs_batch *b, int32_t machine_id, int64_t horizon,
     return 0;
 }
 
+/* Appends name and the decimal v as the command's next field and value. */
+static int int_field(pdm_rs_batch *b, rs_cmd *c, const char *name, int64_t v)
+{
+    char digits[20];
+    size_t len = pdm_fmt_i64(digits, v);
+    return arg(b, c, name, strlen(name)) || arg(b, c, digits, len) ? -1 : 0;
+}
+
 int pdm_rs_batch_meta(pdm_rs_batch *b, const pdm_rs_machine *m, size_t *version_slot)
 {
-    char k[64], v[6][32];
+    char k[64];
     rs_cmd *c;
     rs_key(k, sizeof k, m->machine_id, "meta");
-    snprintf(v[0], 32, "%lld", (long long)m->newest);
-    snprintf(v[1], 32, "%lld", (long long)m->base);
-    snprintf(v[2], 32, "%d", m->level);
-    snprintf(v[3], 32, "%d", m->base_level);
-    snprintf(v[4], 32, "%lld", (long long)m->notified_at);
-    snprintf(v[5], 32, "%lld", (long long)m->base_notified_at);
-    if (!(c = cmd_new(b)) ||
-        args(b, c, 14, "HSET", k, "newest", v[0], "base", v[1], "level", v[2], "base_level",
-             v[3], "notified", v[4], "base_notified", v[5]))
+    /* Written for every machine of every batch: no snprintf (a fleet of
+     * 100,000 machines spent 6 % of the scorer's CPU formatting these). */
+    if (!(c = cmd_new(b)) || args(b, c, 2, "HSET", k) || int_field(b, c, "newest", m->newest) ||
+        int_field(b, c, "base", m->base) || int_field(b, c, "level", m->level) ||
+        int_field(b, c, "base_level", m->base_level) ||
+        int_field(b, c, "notified", m->notified_at) ||
+        int_field(b, c, "base_notified", m->base_notified_at))
         return -1;
     /* Only a scorer keeping alert states writes them: other modes' writes
      * stay as they were. */
@@ -309,10 +315,18 @@ int pdm_rs_batch_meta(pdm_rs_batch *b, const pdm_rs_machine *m, size_t *version_
         if (args(b, c, 4, "alert", m->alert, "base_alert", m->base_alert))
             return -1;
     for (size_t i = 0; i < m->n_src; i++) {
-        char name[300], off[32];
-        int len = snprintf(name, sizeof name, "src:%s:%d", m->src[i].topic, (int)m->src[i].partition);
-        snprintf(off, sizeof off, "%lld", (long long)m->src[i].offset);
-        if (arg(b, c, name, (size_t)len) || arg(b, c, off, strlen(off)))
+        /* "src:TOPIC:PARTITION" (a topic name is at most 249 bytes) */
+        char name[300];
+        size_t topic_len = strlen(m->src[i].topic);
+        if (topic_len > sizeof name - 4 - 21)
+            return -1;
+        memcpy(name, "src:", 4);
+        memcpy(name + 4, m->src[i].topic, topic_len);
+        size_t len = 4 + topic_len;
+        name[len++] = ':';
+        len += pdm_fmt_i64(name + len, m->src[i].partition);
+        name[len] = '\0';
+        if (int_field(b, c, name, m->src[i].offset))
             return -1;
     }
     if (!(c = cmd_new(b)) || args(b, c, 4, "HINCRBY", k, "ver", "1"))
