@@ -427,6 +427,71 @@ static void test_perf_quiet_machines(void **state)
     pdm_perf_destroy(p);
 }
 
+/* A machine no longer held (no alert left, its last failure older than its
+ * newest event time) has its clock forgotten. In event-time order that
+ * changes nothing, since its next event is at or after that clock; out of
+ * order it is judged as a new machine (perf.c's header lists each use of
+ * the clock; before, the first out-of-order case below was a false
+ * positive at once and the second was merged with the earlier failure). */
+static void test_perf_unheld_clock(void **state)
+{
+    (void)state;
+    pdm_perf *p = perf_new(30);
+    pdm_perf_stats s;
+    int64_t t0 = 100 * DAY;
+    /* m1: its alert retires at t0 + 30 h and m1 leaves; in order, an alert
+     * at its clock is pending as before */
+    pdm_perf_alert(p, 1, t0);
+    pdm_perf_observe(p, 1, t0 + 30 * H);
+    pdm_perf_get(p, &s);
+    assert_int_equal(s.machines, 0);
+    pdm_perf_alert(p, 1, t0 + 30 * H);
+    pdm_perf_observe(p, 1, t0 + 60 * H);
+    pdm_perf_get(p, &s);
+    ASSERT_COUNTS(s.all, 0, 2, 0, 0);
+    assert_int_equal(s.machines, 0);
+    /* out of order: an alert more than H before m1's last event waits for
+     * m1's next event, which retires it */
+    pdm_perf_alert(p, 1, t0 + 20 * H);
+    pdm_perf_get(p, &s);
+    assert_int_equal(s.pending, 1);
+    assert_int_equal(s.all.fp, 2);
+    pdm_perf_observe(p, 1, t0 + 60 * H);
+    pdm_perf_get(p, &s);
+    assert_int_equal(s.pending, 0);
+    ASSERT_COUNTS(s.all, 0, 3, 0, 0);
+    assert_int_equal(s.machines, 0);
+    /* m2: in order, a failure after m2 left is a new one */
+    pdm_perf_failure(p, 2, t0);
+    pdm_perf_observe(p, 2, t0 + H);
+    pdm_perf_failure(p, 2, t0 + 2 * H);
+    pdm_perf_get(p, &s);
+    assert_int_equal(s.failures, 2);
+    /* out of order: the same failure again after a later event counts */
+    pdm_perf_observe(p, 2, t0 + 3 * H);
+    pdm_perf_failure(p, 2, t0 + 2 * H);
+    pdm_perf_get(p, &s);
+    assert_int_equal(s.failures, 3);
+    assert_int_equal(s.machines, 1); /* its failure is at its (new) clock */
+    pdm_perf_observe(p, 2, t0 + 3 * H);
+    /* m3: the end of an incident not seen opening, at or after m3's clock,
+     * after m3 left: its window runs to e + H as before and catches */
+    pdm_perf_alert(p, 3, t0);
+    pdm_perf_observe(p, 3, t0 + 25 * H);
+    pdm_perf_get(p, &s);
+    assert_int_equal(s.machines, 0);
+    assert_int_equal(pdm_perf_incident_end(p, 3, t0 + 20 * H, t0 + 26 * H, 0), 0);
+    pdm_perf_failure(p, 3, t0 + 40 * H);
+    pdm_perf_get(p, &s);
+    ASSERT_COUNTS(s.all, 1, 4, 1, 3);
+    assert_int_equal(s.alerts, 5);
+    assert_int_equal(s.failures, 4);
+    assert_int_equal(s.pending, 0);
+    assert_true(fabs(s.lead_time_mean_hours - 20.0) < 1e-9);
+    assert_int_equal(s.machines, 1); /* m3: its incident's window is open */
+    pdm_perf_destroy(p);
+}
+
 /* 100,000 distinct machine ids alerting once each, a minute apart (all
  * within the horizon of one another, so every one is held), against a
  * bound of 1,000: the tracker never holds more than the bound, counts
@@ -494,11 +559,17 @@ static void test_perf_machines_bounded(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_perf_empty),           cmocka_unit_test(test_perf_horizon_boundaries),
-        cmocka_unit_test(test_perf_alert_sequences), cmocka_unit_test(test_perf_incidents),
-        cmocka_unit_test(test_perf_lead_times),      cmocka_unit_test(test_perf_machines_apart),
-        cmocka_unit_test(test_perf_rolling_window),  cmocka_unit_test(test_perf_bounded_state),
-        cmocka_unit_test(test_perf_quiet_machines),  cmocka_unit_test(test_perf_machines_bounded),
+        cmocka_unit_test(test_perf_empty),
+        cmocka_unit_test(test_perf_horizon_boundaries),
+        cmocka_unit_test(test_perf_alert_sequences),
+        cmocka_unit_test(test_perf_incidents),
+        cmocka_unit_test(test_perf_lead_times),
+        cmocka_unit_test(test_perf_machines_apart),
+        cmocka_unit_test(test_perf_rolling_window),
+        cmocka_unit_test(test_perf_bounded_state),
+        cmocka_unit_test(test_perf_quiet_machines),
+        cmocka_unit_test(test_perf_unheld_clock),
+        cmocka_unit_test(test_perf_machines_bounded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
