@@ -29,10 +29,12 @@
  * `evicted` concern those only. For a machine without an entry, an event
  * older than the machine's previous event time (out of order, which the
  * rules do not support) is judged as if it were the machine's first: an
- * alert more than H older stays pending until the machine's event time
- * passes t + H (before: a false positive at once); a second failure at an
- * older time than the previous event counts as a new failure; an incident
- * end before the previous event time is judged against e, not that time.
+ * alert more than H older is pending until the machine's next event
+ * passes t + H (before: a false positive at once, so `pending` is one
+ * higher and `fp` one lower in between); a repeat of its last failure
+ * after a later event counts as a new failure (before: merged); an
+ * incident end before the previous event time is judged against e, not
+ * that time. In order, every count and `pending` match at every call.
  *
  * Each entry keeps its alerts of the last horizon, oldest first: an alert
  * leaves the list when the clock passes t + H (becoming a false positive
