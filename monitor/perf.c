@@ -1,24 +1,61 @@
 /* perf.c: live precision and recall of the alerts, from ground truth that
  * arrives later in the same stream (rules in pdm_monitor.h).
  *
- * Each machine keeps its event-time clock, its last failure time and its
- * alerts of the last horizon, oldest first: an alert leaves the list when
- * the clock passes t + H (becoming a false positive if no failure claimed
- * it), so the state stays bounded by the alert rate times the horizon.
- * Machines are found through an open-addressing table of indices.
+ * A machine has an entry only while it matters: while it holds alerts
+ * (their windows are judged against its event-time clock) or while its
+ * last failure is at its clock (another component of the same breakdown,
+ * at the same ts, must be merged with it). Scores of a machine without an
+ * entry and without an alert create nothing and only move the overall
+ * clock; an entry that stops mattering is removed at the end of the call
+ * that made it so. Most machines never alert, so the tracker holds the
+ * alerting ones only (issue 21: it held every machine ever seen).
+ *
+ * Why this changes no count for events in event-time order per machine: a
+ * removed machine had no alerts and last_failure < clock, and the clock
+ * served only these purposes, none of which sees the difference when the
+ * machine's next event has ts >= its old clock:
+ *  - advance() retires alerts against it: there are none;
+ *  - alert_locked()'s "late beyond the horizon" test (until < clock after
+ *    advancing to t): with t >= the old clock, max(old clock, t) = t for
+ *    the old entry and the fresh one alike;
+ *  - the failure dedupe (f == last_failure): f >= clock > last_failure, so
+ *    the old entry would not have merged it either;
+ *  - pdm_perf_incident_end()'s late end: advance(e) with e >= old clock;
+ *  - the eviction order (oldest clock first), which only matters at
+ *    max_machines.
+ * What changes is observable only as follows: `machines` counts the
+ * entries held (machines with an alert not yet retired, or a failure at
+ * their newest event time), not every machine seen, and so eviction and
+ * `evicted` concern those only. For a machine without an entry, an event
+ * older than the machine's previous event time (out of order, which the
+ * rules do not support) is judged as if it were the machine's first: an
+ * alert more than H older is pending until the machine's next event
+ * passes t + H (before: a false positive at once, so `pending` is one
+ * higher and `fp` one lower in between); a repeat of its last failure
+ * after a later event counts as a new failure (before: merged); an
+ * incident end before the previous event time is judged against e, not
+ * that time. In order, every count and `pending` match at every call.
+ *
+ * Each entry keeps its alerts of the last horizon, oldest first: an alert
+ * leaves the list when the clock passes t + H (becoming a false positive
+ * if no failure claimed it), so the state stays bounded by the alert rate
+ * times the horizon. Entries are a dense array found through an
+ * open-addressing table of indices (linear probing, load <= 1/2). Removal
+ * swaps the last entry into the hole and deletes the slot by backward
+ * shift: a rebuild would cost the whole table per removal, and tombstones
+ * would lengthen the probes of absent ids, which are most lookups here.
  * Rolling counts live in one bucket per day of event time, a ring of
  * window_days buckets, reused as the newest event time moves on.
- * Machines are bounded by max_machines: ids come from untrusted producers
- * and any positive int32 is valid. At the bound a new machine evicts, in
- * one O(n log n) pass, the eighth of the machines seen longest ago (their
- * clocks oldest), so the pass is amortised over n/8 new machines.
+ * Entries are bounded by max_machines: ids come from untrusted producers
+ * and any positive int32 is valid. At the bound a new entry evicts, in
+ * one O(n log n) pass, the eighth of the entries seen longest ago (their
+ * clocks oldest), so the pass is amortised over n/8 new entries.
  */
 #include <math.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <cjson/cJSON.h>
 
 #include "pdm_monitor.h"
 
@@ -34,12 +71,19 @@ typedef struct {
 } alert_entry;
 
 typedef struct {
-    int32_t id;
     int64_t clock;        /* newest event time of the machine */
     int64_t last_failure; /* INT64_MIN if none */
-    alert_entry *alerts;  /* t ascending, all with until >= clock */
-    size_t n_alerts, cap_alerts;
+    alert_entry *alerts;  /* t ascending, all with until >= clock; NULL if none */
+    int32_t id;
+    uint32_t n_alerts; /* the room allocated follows from it: alerts_full() */
 } machine;
+
+/* 32 bytes (48 with a size_t count and capacity): 1,000,000 machines may be
+ * held, so the capacity is implied by the count instead of kept. */
+_Static_assert(sizeof(machine) <= 32, "a machine entry grew");
+
+/* A machine holds at most this many alerts (t distinct, within H). */
+#define MAX_ALERTS ((uint32_t)1 << 30)
 
 /* Lead times are kept as a histogram of whole hours (the last bucket holds
  * the longer ones), enough for a median to the hour in constant memory. */
@@ -139,24 +183,70 @@ static size_t slot_of(int32_t id, size_t n_slots)
     return (size_t)h & (n_slots - 1);
 }
 
+/* The slot holding id's index, else the empty slot where it would go. */
+static size_t probe(const pdm_perf *p, int32_t id)
+{
+    size_t k = slot_of(id, p->n_slots);
+    while (p->slots[k] >= 0 && p->machines[p->slots[k]].id != id)
+        k = (k + 1) & (p->n_slots - 1);
+    return k;
+}
+
+/* Fills the slots from the machines array (after a growth or an eviction). */
+static void rebuild_slots(pdm_perf *p)
+{
+    for (size_t i = 0; i < p->n_slots; i++)
+        p->slots[i] = -1;
+    for (size_t i = 0; i < p->n_machines; i++)
+        p->slots[probe(p, p->machines[i].id)] = (int32_t)i;
+}
+
 static int grow_slots(pdm_perf *p)
 {
-    size_t n = p->n_slots * 2;
-    int32_t *s = malloc(n * sizeof *s);
+    int32_t *s = malloc(2 * p->n_slots * sizeof *s);
     if (!s)
         return -1;
-    for (size_t i = 0; i < n; i++)
-        s[i] = -1;
-    for (size_t i = 0; i < p->n_machines; i++) {
-        size_t k = slot_of(p->machines[i].id, n);
-        while (s[k] >= 0)
-            k = (k + 1) & (n - 1);
-        s[k] = (int32_t)i;
-    }
     free(p->slots);
     p->slots = s;
-    p->n_slots = n;
+    p->n_slots *= 2;
+    rebuild_slots(p);
     return 0;
+}
+
+/* The index of id's entry, or -1 if it has none. */
+static ptrdiff_t machine_find(const pdm_perf *p, int32_t id)
+{
+    return p->slots[probe(p, id)];
+}
+
+/* Removes entry i: its slot by backward shift (each later entry of the
+ * cluster moves into the hole unless its home slot lies after the hole),
+ * then the last entry moves into i and its slot follows. */
+static void machine_remove(pdm_perf *p, size_t i)
+{
+    size_t mask = p->n_slots - 1, hole = probe(p, p->machines[i].id);
+    for (size_t j = (hole + 1) & mask; p->slots[j] >= 0; j = (j + 1) & mask) {
+        size_t home = slot_of(p->machines[p->slots[j]].id, p->n_slots);
+        if (((j - home) & mask) >= ((j - hole) & mask)) {
+            p->slots[hole] = p->slots[j];
+            hole = j;
+        }
+    }
+    p->slots[hole] = -1;
+    free(p->machines[i].alerts);
+    size_t last = --p->n_machines;
+    if (i != last) {
+        p->machines[i] = p->machines[last];
+        p->slots[probe(p, p->machines[i].id)] = (int32_t)i;
+    }
+}
+
+/* Removes entry i unless it still matters (see the top of the file). */
+static void machine_settle(pdm_perf *p, ptrdiff_t i)
+{
+    const machine *m = &p->machines[i];
+    if (m->n_alerts == 0 && (m->last_failure == INT64_MIN || m->last_failure < m->clock))
+        machine_remove(p, (size_t)i);
 }
 
 static int cmp_clock(const void *a, const void *b)
@@ -165,22 +255,9 @@ static int cmp_clock(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Rebuilds the slots from the machines array (after an eviction). */
-static void rebuild_slots(pdm_perf *p)
-{
-    for (size_t i = 0; i < p->n_slots; i++)
-        p->slots[i] = -1;
-    for (size_t i = 0; i < p->n_machines; i++) {
-        size_t k = slot_of(p->machines[i].id, p->n_slots);
-        while (p->slots[k] >= 0)
-            k = (k + 1) & (p->n_slots - 1);
-        p->slots[k] = (int32_t)i;
-    }
-}
-
 static void count(pdm_perf *p, int o, int64_t t);
 
-/* Evicts the eighth of the machines whose clocks are oldest (ties: the
+/* Evicts the eighth of the entries whose clocks are oldest (ties: the
  * first in the array). -1 out of memory (nothing evicted). */
 static int evict_oldest(pdm_perf *p)
 {
@@ -221,42 +298,32 @@ static int evict_oldest(pdm_perf *p)
     return 0;
 }
 
-/* The machine's entry, created if new; NULL on out of memory. */
-static machine *machine_get(pdm_perf *p, int32_t id)
+/* A new entry for id (which has none); -1 on out of memory. */
+static ptrdiff_t machine_add(pdm_perf *p, int32_t id)
 {
-    size_t k = slot_of(id, p->n_slots);
-    while (p->slots[k] >= 0) {
-        machine *m = &p->machines[p->slots[k]];
-        if (m->id == id)
-            return m;
-        k = (k + 1) & (p->n_slots - 1);
-    }
-    if (p->n_machines >= p->opt.max_machines) {
-        if (evict_oldest(p))
-            return NULL;
-        k = slot_of(id, p->n_slots);
-        while (p->slots[k] >= 0)
-            k = (k + 1) & (p->n_slots - 1);
-    }
-    if (2 * (p->n_machines + 1) > p->n_slots) {
-        if (grow_slots(p))
-            return NULL;
-        k = slot_of(id, p->n_slots);
-        while (p->slots[k] >= 0)
-            k = (k + 1) & (p->n_slots - 1);
-    }
+    if (p->n_machines >= p->opt.max_machines && evict_oldest(p))
+        return -1;
+    if (2 * (p->n_machines + 1) > p->n_slots && grow_slots(p))
+        return -1;
     if (p->n_machines == p->cap_machines) {
         size_t cap = p->cap_machines ? 2 * p->cap_machines : 64;
         machine *ms = realloc(p->machines, cap * sizeof *ms);
         if (!ms)
-            return NULL;
+            return -1;
         p->machines = ms;
         p->cap_machines = cap;
     }
-    machine *m = &p->machines[p->n_machines];
-    *m = (machine){.id = id, .clock = INT64_MIN, .last_failure = INT64_MIN};
-    p->slots[k] = (int32_t)p->n_machines++;
-    return m;
+    size_t i = p->n_machines++;
+    p->machines[i] = (machine){.id = id, .clock = INT64_MIN, .last_failure = INT64_MIN};
+    p->slots[probe(p, id)] = (int32_t)i;
+    return (ptrdiff_t)i;
+}
+
+/* id's entry, created if it has none; -1 on out of memory. */
+static ptrdiff_t machine_get(pdm_perf *p, int32_t id)
+{
+    ptrdiff_t i = machine_find(p, id);
+    return i >= 0 ? i : machine_add(p, id);
 }
 
 /* ---- counting ------------------------------------------------------------ */
@@ -280,17 +347,23 @@ static void count(pdm_perf *p, int o, int64_t t)
     (*in[o])++;
 }
 
+/* The overall clock: the newest event time of any machine. */
+static void note_time(pdm_perf *p, int64_t ts)
+{
+    if (ts > p->clock)
+        p->clock = ts;
+}
+
 /* Moves m's clock to ts (never back) and retires the alerts it passes. */
 static void advance(pdm_perf *p, machine *m, int64_t ts)
 {
     if (ts > m->clock)
         m->clock = ts;
-    if (ts > p->clock)
-        p->clock = ts;
+    note_time(p, ts);
     /* Those whose window the clock has passed leave, the others keep
      * their order (an open incident may stand before expired alerts). */
-    size_t kept = 0;
-    for (size_t k = 0; k < m->n_alerts; k++) {
+    uint32_t kept = 0;
+    for (uint32_t k = 0; k < m->n_alerts; k++) {
         if (m->alerts[k].until >= m->clock) {
             m->alerts[kept++] = m->alerts[k];
             continue;
@@ -301,15 +374,22 @@ static void advance(pdm_perf *p, machine *m, int64_t ts)
         }
     }
     m->n_alerts = kept;
+    if (kept == 0) {
+        free(m->alerts);
+        m->alerts = NULL;
+    }
 }
 
-int pdm_perf_observe(pdm_perf *p, int32_t machine_id, int64_t ts)
+/* Whether a list of n alerts fills its allocation: the room is the power
+ * of two at or above n (none for none), never less as alerts leave, since
+ * it changes only here. Most entries hold one alert (an incident). */
+static int alerts_full(uint32_t n)
 {
-    return pdm_perf_observe_batch(p, &machine_id, &ts, NULL, 1);
+    return (n & (n - 1)) == 0;
 }
 
 /* An alert of machine m at t matching failures up to until (an incident:
- * INT64_MAX); p->lock held. */
+ * INT64_MAX); p->lock held. -1: out of memory, or MAX_ALERTS held. */
 static int alert_locked(pdm_perf *p, machine *m, int64_t t, int64_t until)
 {
     advance(p, m, t);
@@ -320,19 +400,20 @@ static int alert_locked(pdm_perf *p, machine *m, int64_t t, int64_t until)
         count(p, OUT_FP, t);
         return 0;
     }
-    size_t at = m->n_alerts; /* keep t ascending; drop a repeat */
+    uint32_t at = m->n_alerts; /* keep t ascending; drop a repeat */
     while (at > 0 && m->alerts[at - 1].t >= t) {
         if (m->alerts[at - 1].t == t)
             return 0;
         at--;
     }
-    if (m->n_alerts == m->cap_alerts) {
-        size_t cap = m->cap_alerts ? 2 * m->cap_alerts : 4;
-        alert_entry *a = realloc(m->alerts, cap * sizeof *a);
+    if (m->n_alerts >= MAX_ALERTS)
+        return -1;
+    if (alerts_full(m->n_alerts)) {
+        size_t room = m->n_alerts ? 2 * (size_t)m->n_alerts : 1;
+        alert_entry *a = realloc(m->alerts, room * sizeof *a);
         if (!a)
             return -1;
         m->alerts = a;
-        m->cap_alerts = cap;
     }
     memmove(m->alerts + at + 1, m->alerts + at, (m->n_alerts - at) * sizeof *m->alerts);
     m->alerts[at] = (alert_entry){.t = t, .until = until};
@@ -342,19 +423,46 @@ static int alert_locked(pdm_perf *p, machine *m, int64_t t, int64_t until)
     return 0;
 }
 
+int pdm_perf_observe(pdm_perf *p, int32_t machine_id, int64_t ts)
+{
+    return pdm_perf_observe_batch(p, &machine_id, &ts, NULL, 1);
+}
+
 int pdm_perf_observe_batch(pdm_perf *p, const int32_t *machine_id, const int64_t *ts,
                            const unsigned char *alert, size_t n)
 {
     int rc = 0;
     pthread_mutex_lock(&p->lock);
     for (size_t i = 0; i < n && rc == 0; i++) {
-        machine *m = machine_get(p, machine_id[i]);
-        if (!m)
+        int alerting = alert && alert[i];
+        ptrdiff_t k = machine_find(p, machine_id[i]);
+        if (k < 0 && !alerting) {
+            note_time(p, ts[i]); /* nothing of its own to judge */
+            continue;
+        }
+        if (k < 0 && (k = machine_add(p, machine_id[i])) < 0) {
             rc = -1;
-        else if (alert && alert[i])
-            rc = alert_locked(p, m, ts[i], ts[i] + p->opt.horizon_ms);
+            break;
+        }
+        if (alerting)
+            rc = alert_locked(p, &p->machines[k], ts[i], ts[i] + p->opt.horizon_ms);
         else
-            advance(p, m, ts[i]);
+            advance(p, &p->machines[k], ts[i]);
+        machine_settle(p, k);
+    }
+    pthread_mutex_unlock(&p->lock);
+    return rc;
+}
+
+/* An alert (until = t + H) or an incident's opening (until = INT64_MAX). */
+static int alert_public(pdm_perf *p, int32_t machine_id, int64_t t, int64_t until)
+{
+    int rc = -1;
+    pthread_mutex_lock(&p->lock);
+    ptrdiff_t k = machine_get(p, machine_id);
+    if (k >= 0) {
+        rc = alert_locked(p, &p->machines[k], t, until);
+        machine_settle(p, k);
     }
     pthread_mutex_unlock(&p->lock);
     return rc;
@@ -362,20 +470,29 @@ int pdm_perf_observe_batch(pdm_perf *p, const int32_t *machine_id, const int64_t
 
 int pdm_perf_alert(pdm_perf *p, int32_t machine_id, int64_t t)
 {
-    pthread_mutex_lock(&p->lock);
-    machine *m = machine_get(p, machine_id);
-    int rc = m ? alert_locked(p, m, t, t + p->opt.horizon_ms) : -1;
-    pthread_mutex_unlock(&p->lock);
-    return rc;
+    return alert_public(p, machine_id, t, t + p->opt.horizon_ms);
 }
 
 int pdm_perf_incident(pdm_perf *p, int32_t machine_id, int64_t o)
 {
-    pthread_mutex_lock(&p->lock);
-    machine *m = machine_get(p, machine_id);
-    int rc = m ? alert_locked(p, m, o, INT64_MAX) : -1;
-    pthread_mutex_unlock(&p->lock);
-    return rc;
+    return alert_public(p, machine_id, o, INT64_MAX);
+}
+
+static int incident_end_locked(pdm_perf *p, machine *m, int64_t o, int64_t e, int64_t until)
+{
+    uint32_t k = 0;
+    while (k < m->n_alerts && m->alerts[k].t != o)
+        k++;
+    if (k == m->n_alerts) {
+        int rc = alert_locked(p, m, o, INT64_MAX);
+        for (k = 0; k < m->n_alerts && m->alerts[k].t != o; k++)
+            ;
+        if (rc || k == m->n_alerts)
+            return rc; /* out of memory, or already over (counted) */
+    }
+    m->alerts[k].until = until;
+    advance(p, m, e);
+    return 0;
 }
 
 int pdm_perf_incident_end(pdm_perf *p, int32_t machine_id, int64_t o, int64_t e, int world)
@@ -383,23 +500,11 @@ int pdm_perf_incident_end(pdm_perf *p, int32_t machine_id, int64_t o, int64_t e,
     int64_t until = world || e > INT64_MAX - p->opt.horizon_ms ? e : e + p->opt.horizon_ms;
     int rc = -1;
     pthread_mutex_lock(&p->lock);
-    machine *m = machine_get(p, machine_id);
-    if (!m)
-        goto out;
-    size_t k = 0;
-    while (k < m->n_alerts && m->alerts[k].t != o)
-        k++;
-    if (k == m->n_alerts) {
-        rc = alert_locked(p, m, o, INT64_MAX);
-        for (k = 0; k < m->n_alerts && m->alerts[k].t != o; k++)
-            ;
-        if (rc || k == m->n_alerts)
-            goto out; /* out of memory, or already over (counted) */
+    ptrdiff_t k = machine_get(p, machine_id);
+    if (k >= 0) {
+        rc = incident_end_locked(p, &p->machines[k], o, e, until);
+        machine_settle(p, k);
     }
-    m->alerts[k].until = until;
-    advance(p, m, e);
-    rc = 0;
-out:
     pthread_mutex_unlock(&p->lock);
     return rc;
 }
@@ -424,22 +529,16 @@ static double lead_median(const pdm_perf *p)
     return NAN;
 }
 
-int pdm_perf_failure(pdm_perf *p, int32_t machine_id, int64_t f)
+static void failure_locked(pdm_perf *p, machine *m, int64_t f)
 {
-    int rc = -1;
-    pthread_mutex_lock(&p->lock);
-    machine *m = machine_get(p, machine_id);
-    if (!m)
-        goto out;
     advance(p, m, f);
-    rc = 0;
     if (f == m->last_failure)
-        goto out; /* another component of the same breakdown */
+        return; /* another component of the same breakdown */
     m->last_failure = f;
     p->failures++;
     int caught = 0;
     int64_t earliest = INT64_MAX;
-    for (size_t k = 0; k < m->n_alerts; k++) {
+    for (uint32_t k = 0; k < m->n_alerts; k++) {
         alert_entry *a = &m->alerts[k];
         if (!(a->t < f && f <= a->until))
             continue;
@@ -454,7 +553,18 @@ int pdm_perf_failure(pdm_perf *p, int32_t machine_id, int64_t f)
     count(p, caught ? OUT_CAUGHT : OUT_MISSED, f);
     if (caught)
         add_lead_time(p, (double)(f - earliest) / (double)PDM_MS_PER_HOUR);
-out:
+}
+
+int pdm_perf_failure(pdm_perf *p, int32_t machine_id, int64_t f)
+{
+    int rc = -1;
+    pthread_mutex_lock(&p->lock);
+    ptrdiff_t k = machine_get(p, machine_id);
+    if (k >= 0) {
+        failure_locked(p, &p->machines[k], f);
+        machine_settle(p, k);
+        rc = 0;
+    }
     pthread_mutex_unlock(&p->lock);
     return rc;
 }
@@ -499,65 +609,4 @@ void pdm_perf_get(pdm_perf *p, pdm_perf_stats *out)
     pthread_mutex_unlock(&p->lock);
     finish(&out->all);
     finish(&out->rolling);
-}
-
-/* A number, or null for NaN (JSON has no NaN). */
-static int add_number(cJSON *obj, const char *name, double v)
-{
-    return isnan(v) ? cJSON_AddNullToObject(obj, name) != NULL
-                    : cJSON_AddNumberToObject(obj, name, v) != NULL;
-}
-
-static cJSON *counts_json(const pdm_perf_counts *c)
-{
-    cJSON *o = cJSON_CreateObject();
-    if (!o || !cJSON_AddNumberToObject(o, "tp", (double)c->tp) ||
-        !cJSON_AddNumberToObject(o, "fp", (double)c->fp) ||
-        !cJSON_AddNumberToObject(o, "caught", (double)c->caught) ||
-        !cJSON_AddNumberToObject(o, "missed", (double)c->missed) ||
-        !add_number(o, "precision", c->precision) || !add_number(o, "recall", c->recall)) {
-        cJSON_Delete(o);
-        return NULL;
-    }
-    return o;
-}
-
-cJSON *pdm_perf_to_json(const pdm_perf_stats *s)
-{
-    cJSON *root = cJSON_CreateObject(), *ret = NULL;
-    if (!root ||
-        !cJSON_AddNumberToObject(root, "horizon_hours",
-                                 (double)s->horizon_ms / (double)PDM_MS_PER_HOUR) ||
-        !cJSON_AddNumberToObject(root, "window_days", s->window_days) ||
-        !cJSON_AddNumberToObject(root, "machines", (double)s->machines) ||
-        !cJSON_AddNumberToObject(root, "machines_evicted", (double)s->evicted) ||
-        !cJSON_AddNumberToObject(root, "alerts", (double)s->alerts) ||
-        !cJSON_AddNumberToObject(root, "failures", (double)s->failures) ||
-        !cJSON_AddNumberToObject(root, "pending", (double)s->pending))
-        goto out;
-    if (s->event_time_ms != INT64_MIN) {
-        char ts[32];
-        if (!cJSON_AddStringToObject(root, "event_time", pdm_time_format(s->event_time_ms, ts)))
-            goto out;
-    } else if (!cJSON_AddNullToObject(root, "event_time")) {
-        goto out;
-    }
-    cJSON *all = counts_json(&s->all);
-    if (!all)
-        goto out;
-    cJSON_AddItemToObject(root, "all", all);
-    cJSON *rolling = counts_json(&s->rolling);
-    if (!rolling)
-        goto out;
-    cJSON_AddItemToObject(root, "rolling", rolling);
-    cJSON *lead = cJSON_AddObjectToObject(root, "lead_time_hours");
-    if (!lead || !cJSON_AddNumberToObject(lead, "caught", (double)s->lead_times) ||
-        !add_number(lead, "mean", s->lead_time_mean_hours) ||
-        !add_number(lead, "median", s->lead_time_median_hours))
-        goto out;
-    ret = root;
-    root = NULL;
-out:
-    cJSON_Delete(root);
-    return ret;
 }

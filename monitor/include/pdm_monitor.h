@@ -53,8 +53,10 @@
  * Counts are kept all-time and per day of event time (an alert counts on
  * the day of t, a failure on the day of f), and the rolling precision and
  * recall use the last window_days days up to the newest event time seen.
- * State per machine is its alerts of the last H, so memory is bounded by
- * machines x alerts per horizon.
+ * State is kept only for a machine with alerts of the last H (or a
+ * failure at its newest event time, which a second component of the same
+ * breakdown may repeat), so memory is bounded by the alerting machines x
+ * alerts per horizon; scores of other machines leave nothing.
  * Incidents (the scorer's --emit incidents) are alerts that stand for
  * every time they are open, by the rule of pdm_alert_replay: an incident
  * opened at o matches a failure at f with o < f <= w, where w is unbounded
@@ -217,8 +219,8 @@ struct cJSON *pdm_drift_to_json(const pdm_drift_result *r);
 typedef struct {
     int64_t horizon_ms;  /* H: the model's horizon (default 24 h) */
     int window_days;     /* D: rolling window (default 30), >= 1 */
-    size_t max_machines; /* machines kept at most (default 1,000,000; >= 8). A new
-                          * machine beyond it evicts the eighth of them whose
+    size_t max_machines; /* machines held at most (default 1,000,000; >= 8). A new
+                          * one beyond it evicts the eighth of them whose
                           * event time is oldest: their pending alerts whose
                           * window the overall event time has passed count as
                           * false positives, the others (open incidents too)
@@ -237,8 +239,9 @@ typedef struct {
     pdm_perf_counts rolling;   /* the last window_days days of event time */
     uint64_t pending;          /* alerts not resolved yet */
     uint64_t alerts, failures; /* observed (duplicates dropped) */
-    size_t machines;
-    uint64_t evicted; /* machines evicted at max_machines so far */
+    size_t machines;           /* held now: with an alert not retired yet, or a failure
+                                * at their newest event time (not every machine seen) */
+    uint64_t evicted;          /* machines evicted at max_machines so far */
     int64_t horizon_ms;
     int window_days;
     int64_t event_time_ms; /* newest event time seen, INT64_MIN if none */
