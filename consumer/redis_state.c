@@ -159,49 +159,29 @@ int pdm_rs_source_set(pdm_rs_machine *m, const char *topic, int32_t partition, i
     return 0;
 }
 
-/* The "src:TOPIC:PARTITION" fields of a meta hash into m->src. */
-static int load_sources(redisReply *meta, pdm_rs_machine *m)
+/* A "src:TOPIC:PARTITION" field of a meta hash into m->src (ignored
+ * without a partition). -1: out of memory. */
+static int load_source(const redisReply *k, const redisReply *v, pdm_rs_machine *m)
 {
-    for (size_t i = 0; i + 1 < meta->elements; i += 2) {
-        redisReply *k = meta->element[i], *v = meta->element[i + 1];
-        if (k->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING ||
-            strncmp(k->str, "src:", 4) != 0)
-            continue;
-        const char *colon = strrchr(k->str, ':');
-        if (colon == k->str + 3)
-            continue; /* no partition */
-        char topic[256];
-        snprintf(topic, sizeof topic, "%.*s", (int)(colon - k->str - 4), k->str + 4);
-        if (pdm_rs_source_set(m, topic, (int32_t)strtol(colon + 1, NULL, 10),
-                              strtoll(v->str, NULL, 10)))
-            return -1;
-    }
-    return 0;
+    const char *colon = strrchr(k->str, ':');
+    size_t topic_len = (size_t)(colon - k->str) - 4;
+    char topic[256];
+    if (colon == k->str + 3 || topic_len >= sizeof topic)
+        return 0;
+    memcpy(topic, k->str + 4, topic_len);
+    topic[topic_len] = '\0';
+    return pdm_rs_source_set(m, topic, (int32_t)strtol(colon + 1, NULL, 10),
+                             strtoll(v->str, NULL, 10));
 }
 
-static int64_t meta_int(redisReply *meta, const char *name, int64_t dflt)
-{
-    for (size_t i = 0; i + 1 < meta->elements; i += 2) {
-        redisReply *k = meta->element[i], *v = meta->element[i + 1];
-        if (k->type == REDIS_REPLY_STRING && v->type == REDIS_REPLY_STRING &&
-            strcmp(k->str, name) == 0)
-            return strtoll(v->str, NULL, 10);
-    }
-    return dflt;
-}
-
-/* A text field of the meta hash into out (size bytes), "" if absent or too
- * long (a text cut short would not decode anyway). */
-static void meta_text(redisReply *meta, const char *name, char *out, size_t size)
+/* A text field into out (size bytes), "" if too long (a text cut short
+ * would not decode anyway). */
+static void meta_text(const redisReply *v, char *out, size_t size)
 {
     out[0] = '\0';
-    for (size_t i = 0; i + 1 < meta->elements; i += 2) {
-        redisReply *k = meta->element[i], *v = meta->element[i + 1];
-        if (k->type == REDIS_REPLY_STRING && v->type == REDIS_REPLY_STRING &&
-            strcmp(k->str, name) == 0 && v->len < size) {
-            memcpy(out, v->str, v->len);
-            out[v->len] = '\0';
-        }
+    if (v->len < size) {
+        memcpy(out, v->str, v->len);
+        out[v->len] = '\0';
     }
 }
 
@@ -227,35 +207,60 @@ static int load_telemetry(redisReply *rep, pdm_rs_machine *m)
 }
 
 /* The bookkeeping of the meta hash (HGETALL reply) into m, the defaults
- * where it has none. -1: out of memory. */
+ * where it has none. One pass over the fields: a fleet of 100,000 machines
+ * loads a meta hash for most events. -1: out of memory. */
 static int load_meta(redisReply *meta, pdm_rs_machine *m)
 {
-    int rc = 0;
     int has_meta = meta->type == REDIS_REPLY_ARRAY && meta->elements > 0;
     m->exists = has_meta || m->n_tel || m->n_err || m->n_maint;
+    int64_t model = 0, age = 0, level = -1, base_level = -1;
     m->newest = INT64_MIN;
     m->base = INT64_MIN;
-    m->level = -1;
-    m->base_level = -1;
     m->notified_at = INT64_MIN;
     m->base_notified_at = INT64_MIN;
     m->alert[0] = m->base_alert[0] = '\0';
-    if (has_meta) {
-        m->has_info = meta_int(meta, "model", 0) > 0;
-        m->model = (int)meta_int(meta, "model", 0);
-        m->age = (int)meta_int(meta, "age", 0);
-        m->newest = meta_int(meta, "newest", INT64_MIN);
-        m->base = meta_int(meta, "base", INT64_MIN);
-        rc = load_sources(meta, m);
-        m->level = (int)meta_int(meta, "level", -1);
-        m->base_level = (int)meta_int(meta, "base_level", -1);
-        m->notified_at = meta_int(meta, "notified", INT64_MIN);
-        m->base_notified_at = meta_int(meta, "base_notified", INT64_MIN);
-        meta_text(meta, "alert", m->alert, sizeof m->alert);
-        meta_text(meta, "base_alert", m->base_alert, sizeof m->base_alert);
-        m->version = meta_int(meta, "ver", 0);
+    if (has_meta)
+        m->version = 0;
+    const struct {
+        const char *name;
+        size_t len;
+        int64_t *to;
+    } ints[] = {{"model", 5, &model},          {"age", 3, &age},
+                {"newest", 6, &m->newest},     {"base", 4, &m->base},
+                {"level", 5, &level},          {"base_level", 10, &base_level},
+                {"notified", 8, &m->notified_at}, {"base_notified", 13, &m->base_notified_at},
+                {"ver", 3, &m->version}};
+    for (size_t i = 0; has_meta && i + 1 < meta->elements; i += 2) {
+        const redisReply *k = meta->element[i], *v = meta->element[i + 1];
+        if (k->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING)
+            continue;
+        if (k->len > 4 && memcmp(k->str, "src:", 4) == 0) {
+            if (load_source(k, v, m))
+                return -1;
+            continue;
+        }
+        if (k->len == 5 && memcmp(k->str, "alert", 5) == 0) {
+            meta_text(v, m->alert, sizeof m->alert);
+            continue;
+        }
+        if (k->len == 10 && memcmp(k->str, "base_alert", 10) == 0) {
+            meta_text(v, m->base_alert, sizeof m->base_alert);
+            continue;
+        }
+        for (size_t f = 0; f < sizeof ints / sizeof ints[0]; f++)
+            if (k->len == ints[f].len && memcmp(k->str, ints[f].name, k->len) == 0) {
+                *ints[f].to = strtoll(v->str, NULL, 10);
+                break;
+            }
     }
-    return rc;
+    if (has_meta) {
+        m->has_info = model > 0;
+        m->model = (int)model;
+        m->age = (int)age;
+    }
+    m->level = (int)level;
+    m->base_level = (int)base_level;
+    return 0;
 }
 
 /* Appends the commands that load one machine: its ver counter alone, or its
