@@ -10,6 +10,7 @@
 #include "redis_internal.h"
 
 #include <stdio.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -92,10 +93,36 @@ int rs_key(char *buf, size_t cap, int32_t machine, const char *kind)
 
 /* ---- load ----------------------------------------------------------------- */
 
+static pthread_mutex_t topics_lock = PTHREAD_MUTEX_INITIALIZER;
+static char **topics; /* the interned names */
+static size_t n_topics, cap_topics;
+
+const char *pdm_rs_topic(const char *name)
+{
+    const char *found = NULL;
+    pthread_mutex_lock(&topics_lock);
+    for (size_t i = 0; i < n_topics && !found; i++)
+        if (strcmp(topics[i], name) == 0)
+            found = topics[i];
+    if (!found && n_topics < PDM_RS_MAX_TOPICS) {
+        if (n_topics == cap_topics) {
+            size_t cap = cap_topics ? 2 * cap_topics : 8;
+            char **t = realloc(topics, cap * sizeof *t);
+            if (t) {
+                topics = t;
+                cap_topics = cap;
+            }
+        }
+        char *copy = n_topics < cap_topics ? strdup(name) : NULL;
+        if (copy)
+            found = topics[n_topics++] = copy;
+    }
+    pthread_mutex_unlock(&topics_lock);
+    return found;
+}
+
 void pdm_rs_machine_clear(pdm_rs_machine *m)
 {
-    for (size_t i = 0; i < m->n_src; i++)
-        free(m->src[i].topic);
     free(m->tel);
     free(m->err);
     free(m->maint);
@@ -145,12 +172,10 @@ int pdm_rs_source_set(pdm_rs_machine *m, const char *topic, int32_t partition, i
     if (slot == PDM_RS_MAX_SOURCES)
         slot = PDM_RS_MAX_SOURCES - 1;
     if (slot == m->n_src || strcmp(m->src[slot].topic, topic) != 0) {
-        char *t = strdup(topic);
+        const char *t = pdm_rs_topic(topic);
         if (!t)
             return -1;
-        if (slot < m->n_src)
-            free(m->src[slot].topic);
-        else
+        if (slot == m->n_src)
             m->n_src++;
         m->src[slot].topic = t;
     }

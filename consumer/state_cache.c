@@ -30,11 +30,8 @@ static size_t bucket_of(const pdm_state_cache *c, int32_t id)
 
 static size_t entry_bytes(const pdm_rs_machine *st)
 {
-    size_t b = sizeof(entry) + st->n_tel * sizeof *st->tel + st->n_err * sizeof *st->err +
-               st->n_maint * sizeof *st->maint;
-    for (size_t i = 0; i < st->n_src; i++)
-        b += strlen(st->src[i].topic) + 1;
-    return b;
+    return sizeof(entry) + st->n_tel * sizeof *st->tel + st->n_err * sizeof *st->err +
+           st->n_maint * sizeof *st->maint;
 }
 
 pdm_state_cache *pdm_state_cache_new(size_t max_bytes)
@@ -163,23 +160,15 @@ static int copy_marks(const pdm_rs_mark *src, size_t n, int64_t from, pdm_rs_mar
     return 0;
 }
 
-/* A deep copy of the bookkeeping (sources included), no arrays. */
-static int copy_meta(const pdm_rs_machine *src, pdm_rs_machine *out)
+/* A copy of the bookkeeping (the sources' topic names are interned,
+ * pdm_rs_topic), no arrays. */
+static void copy_meta(const pdm_rs_machine *src, pdm_rs_machine *out)
 {
     *out = *src;
     out->tel = NULL;
     out->err = NULL;
     out->maint = NULL;
     out->n_tel = out->n_err = out->n_maint = 0;
-    out->n_src = 0;
-    for (size_t i = 0; i < src->n_src; i++) {
-        out->src[i] = src->src[i];
-        out->src[i].topic = strdup(src->src[i].topic);
-        if (!out->src[i].topic)
-            return -1;
-        out->n_src++;
-    }
-    return 0;
 }
 
 int pdm_state_cache_get(pdm_state_cache *c, int32_t id, int64_t from_ts, pdm_rs_machine *out)
@@ -188,8 +177,7 @@ int pdm_state_cache_get(pdm_state_cache *c, int32_t id, int64_t from_ts, pdm_rs_
     if (!e || from_ts < e->cover)
         return 0;
     const pdm_rs_machine *st = &e->st;
-    if (copy_meta(st, out))
-        goto oom;
+    copy_meta(st, out);
     size_t i = 0;
     while (i < st->n_tel && st->tel[i].ts <= from_ts)
         i++;
@@ -354,8 +342,7 @@ int pdm_state_merge(const pdm_rs_machine *before, const pdm_event *const *events
         n_err += events[i]->type == PDM_EV_ERROR;
         n_maint += events[i]->type == PDM_EV_MAINTENANCE;
     }
-    if (copy_meta(before, after))
-        goto oom;
+    copy_meta(before, after);
     after->exists = 1;
     if ((n_tel && !(after->tel = malloc(n_tel * sizeof *after->tel))) ||
         (n_err && !(after->err = malloc(n_err * sizeof *after->err))) ||
