@@ -1,8 +1,11 @@
-# The features module: hand cases, random streams against a naive reference,
-# labels and the dump format; and (when the dataset module is built) the
-# shared sample and the simulator against the same reference.
+# The features module: hand cases, labels and the dump format; random
+# streams against a naive reference (shared fixtures in
+# test_features_util.h); and (when the dataset module is built) the shared
+# sample and the simulator against the same reference.
 pdm_unit_test(test_features ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_features.c pdm_features)
 target_sources(test_features PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_features_ref.c)
+pdm_unit_test(test_features_random ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_features_random.c pdm_features)
+target_sources(test_features_random PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_features_ref.c)
 if(TARGET pdm_dataset)
   pdm_unit_test(test_features_data ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_features_data.c
                 pdm_features pdm_dataset)

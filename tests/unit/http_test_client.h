@@ -27,7 +27,7 @@ typedef struct {
     size_t body_len;
 } reply;
 
-static int connect_to(unsigned port)
+static inline int connect_to(unsigned port)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     assert_true(fd >= 0);
@@ -37,7 +37,7 @@ static int connect_to(unsigned port)
     return fd;
 }
 
-static void send_all(int fd, const void *data, size_t len)
+static inline void send_all(int fd, const void *data, size_t len)
 {
     const char *p = data;
     while (len > 0) {
@@ -52,13 +52,13 @@ static void send_all(int fd, const void *data, size_t len)
 }
 
 /* Waits up to ms for fd to be readable (or closed). */
-static int readable(int fd, int ms)
+static inline int readable(int fd, int ms)
 {
     struct pollfd p = {.fd = fd, .events = POLLIN};
     return poll(&p, 1, ms) > 0;
 }
 
-static const char *header_of(const reply *r, const char *name)
+static inline const char *header_of(const reply *r, const char *name)
 {
     static _Thread_local char value[512];
     size_t n = strlen(name);
@@ -77,7 +77,7 @@ static const char *header_of(const reply *r, const char *name)
 
 /* Reads one response (head, then Content-Length bytes of body), waiting up
  * to ms. Extra bytes of a next response stay in *carry. */
-static void read_reply_from(int fd, reply *r, int ms, char *carry, size_t *carry_len)
+static inline void read_reply_from(int fd, reply *r, int ms, char *carry, size_t *carry_len)
 {
     memset(r, 0, sizeof *r);
     static _Thread_local char buf[1 << 17];
@@ -127,7 +127,7 @@ static void read_reply_from(int fd, reply *r, int ms, char *carry, size_t *carry
 }
 
 /* One request on a new connection. */
-static void request_raw(unsigned port, const char *raw, size_t len, reply *r)
+static inline void request_raw(unsigned port, const char *raw, size_t len, reply *r)
 {
     int fd = connect_to(port);
     send_all(fd, raw, len);
@@ -135,8 +135,8 @@ static void request_raw(unsigned port, const char *raw, size_t len, reply *r)
     close(fd);
 }
 
-static void request(unsigned port, const char *method, const char *path, const char *auth,
-                    const char *body, reply *r)
+static inline void request(unsigned port, const char *method, const char *path, const char *auth,
+                           const char *body, reply *r)
 {
     char raw[8192];
     int n = snprintf(raw, sizeof raw,
@@ -149,7 +149,7 @@ static void request(unsigned port, const char *method, const char *path, const c
 }
 
 /* The body is a JSON object {"error": "..."}; returns the message. */
-static const char *error_message(const reply *r)
+static inline const char *error_message(const reply *r)
 {
     static _Thread_local char msg[512];
     cJSON *j = cJSON_Parse(r->body);

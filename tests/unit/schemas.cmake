@@ -1,4 +1,9 @@
+# The codec: CRC-64-AVRO, canonical form and bytes against python3-avro;
+# schema evolution and round trips; rejection of bad messages (shared
+# fixtures in test_schemas_util.h).
 pdm_unit_test(test_schemas ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_schemas.c pdm_schemas)
+pdm_unit_test(test_schemas_evolution ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_schemas_evolution.c pdm_schemas)
+pdm_unit_test(test_schemas_reject ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_schemas_reject.c pdm_schemas)
 # Runs the built pdm-avro program.
 pdm_unit_test(test_schemas_tool ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_schemas_tool.c pdm_schemas)
 add_dependencies(test_schemas_tool pdm-avro)
