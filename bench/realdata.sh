@@ -133,8 +133,9 @@ for r in $rounds_list; do
         name=m$r-$pred-b$i-$run
         echo "-- $r rounds, --predictor $pred, --warn ${R[m${r}_warn]} --critical ${R[m${r}_critical]}, build $i (${builds[$i]}), run $run:"
         # Builds before the machines table (issue 14) know no --machines-topic.
-        table=()
-        if "${builds[$i]}/bin/pdm-scorer" --help 2>&1 | grep -q -- --machines-topic; then
+        # (captured, then searched: grep -q closing a pipe fails it under pipefail)
+        table=() help=$("${builds[$i]}/bin/pdm-scorer" --help 2>&1)
+        if grep -q -- --machines-topic <<<"$help"; then
           table=(--machines-topic "")
         fi
         B=${builds[$i]}/bin bench_catchup "$name" "$delivered" --brokers "$PDM_BROKERS" \
