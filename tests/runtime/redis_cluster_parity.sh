@@ -86,12 +86,19 @@ case $out in "200 "*) ;; *) pdm_fail "/readyz on the cluster: $out" ;; esac
 # The open-incident index (one key, pdm:incidents) is read through the cluster too.
 out=$(status /v1/alerts "$token")
 case $out in "200 {"*) ;; *) pdm_fail "/v1/alerts on the cluster: ${out:0:200}" ;; esac
+# Outputs are read whole, then searched: under pipefail, `status /metrics |
+# grep -q` failed whenever grep, done at its first match, closed the pipe
+# before python wrote the scrape's last byte (BrokenPipeError, exit 1).
 out=$(status /metrics 2>&1)
-grep -q '^pdm_incidents_open{level="warn"}' <<<"$out" \
-  || pdm_fail "no pdm_incidents_open on the cluster: ${out:0:300} ... $(grep incidents_open <<<"$out")"
+case $out in "200 "*) ;; *) pdm_fail "/metrics on the cluster: ${out:0:300}" ;; esac
+for level in warn critical; do
+  grep -q "^pdm_incidents_open{level=\"$level\"} [0-9]" <<<"$out" \
+    || pdm_fail "no pdm_incidents_open{level=\"$level\"} on the cluster: $(grep incidents_open <<<"$out")"
+done
 # Every write round asked its masters' replicas to confirm (WAIT).
 for p in $(pdm_cluster_masters); do
-  pdm_cluster_cli "$p" info commandstats | grep -q '^cmdstat_wait:calls=[1-9]' \
+  stats=$(pdm_cluster_cli "$p" info commandstats)
+  grep -q '^cmdstat_wait:calls=[1-9]' <<<"$stats" \
     || pdm_fail "master $p got no WAIT: writes not confirmed on a replica"
 done
 

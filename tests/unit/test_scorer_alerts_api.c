@@ -1,11 +1,15 @@
 /* test_scorer_alerts_api.c: the pure parts of GET /v1/alerts: the query's
  * parsing (defaults, every documented form, the limits, cursors of this API
  * only) and an incident's JSON from a machine's stored alert state; and the
- * index's ranks (CRITICAL first, a level one score range). */
+ * index's ranks (CRITICAL first, a level one score range); and the
+ * pdm_incidents_open gauge, exported from the start (0 before any incident
+ * or scrape) and left as it was by a scrape that Redis does not answer. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -113,12 +117,58 @@ static void test_incident_json(void **state)
     }
 }
 
+/* scorer_alerts_ctx.acquire of an API whose readiness probe finds Redis
+ * silent: the collector must not touch the connection or its lock. */
+static int redis_silent(void *owner, char *errstr, size_t errlen)
+{
+    (void)owner;
+    snprintf(errstr, errlen, "redis does not answer");
+    return -1;
+}
+
+/* The registry's text, NUL-terminated (freed by the caller). */
+static char *render(pdm_registry *r)
+{
+    pdm_buf out = {0};
+    assert_int_equal(pdm_registry_render(r, &out), 0);
+    assert_int_equal(pdm_buf_append(&out, "", 1), 0);
+    return out.data;
+}
+
+static void test_open_gauge_exported(void **state)
+{
+    (void)state;
+    char err[256];
+    pdm_registry *r = pdm_registry_new(0, err, sizeof err);
+    assert_non_null(r);
+    scorer_metrics m;
+    assert_int_equal(scorer_metrics_init(&m, r, 0, err, sizeof err), 0);
+    /* Before any batch, incident or scrape: both levels, at 0 (an alert on
+     * the series must see "none open", not "no data"). */
+    char *text = render(r);
+    assert_non_null(strstr(text, "\npdm_incidents_open{level=\"warn\"} 0\n"));
+    assert_non_null(strstr(text, "\npdm_incidents_open{level=\"critical\"} 0\n"));
+    free(text);
+    /* A scrape while Redis does not answer keeps the last values read. */
+    pdm_metric_set(m.incidents_open[0], 3);
+    pdm_metric_set(m.incidents_open[1], 1);
+    scorer_alerts_ctx silent = {.redis = NULL, .lock = NULL, .acquire = redis_silent};
+    scorer_alerts_collect(&silent, &m);
+    text = render(r);
+    assert_non_null(strstr(text, "\npdm_incidents_open{level=\"warn\"} 3\n"));
+    assert_non_null(strstr(text, "\npdm_incidents_open{level=\"critical\"} 1\n"));
+    free(text);
+    scorer_metrics_destroy(&m);
+    pdm_registry_destroy(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_query),
         cmocka_unit_test(test_ranks),
         cmocka_unit_test(test_incident_json),
+        cmocka_unit_test(test_open_gauge_exported),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
