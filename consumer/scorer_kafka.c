@@ -292,14 +292,14 @@ static int open_consumer(scorer_kafka *k, char *errstr, size_t errlen)
     /* librdkafka's prefetch (queued.min.messages, default 100,000, counted
      * over the whole consumer queue) is most of the process's memory on a
      * backlog, about 370 bytes a message. With the fetcher woken up when the
-     * queue runs low (scorer_kafka_wake_fetcher), 20,000 keeps a catch-up as
+     * queue runs low (scorer_kafka_wake_fetcher), 10,000 keeps a catch-up as
      * fast as 300,000 does (bench/README.md) in a fraction of the memory. */
-    set_default(k, conf, "queued.min.messages", "20000");
+    set_default(k, conf, "queued.min.messages", "10000");
     /* That bound decides when to fetch, not how much: a fetch response
      * (librdkafka's default up to 50 MB, 1 MB a partition) lands whole on
      * top of it, and on a backlog of small events one response was 45 MB,
      * two thirds of the peak RSS at 100,000 machines. 1 MB (about 16,000
-     * telemetry events) still keeps a catch-up as fast (bench/README.md). */
+     * telemetry events) keeps a catch-up as fast (bench/README.md). */
     set_default(k, conf, "fetch.max.bytes", "1048576");
     /* Nagle's algorithm holds a small write back until the previous one is
      * acknowledged, and with delayed ACKs that is up to 40 ms (on the
