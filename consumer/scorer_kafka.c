@@ -293,8 +293,12 @@ static int open_consumer(scorer_kafka *k, char *errstr, size_t errlen)
      * over the whole consumer queue) is most of the process's memory on a
      * backlog, about 370 bytes a message. With the fetcher woken up when the
      * queue runs low (scorer_kafka_wake_fetcher), 10,000 keeps a catch-up as
-     * fast as 300,000 does (bench/README.md) in a fraction of the memory. */
-    set_default(k, conf, "queued.min.messages", "10000");
+     * fast as 300,000 does (bench/README.md) in a fraction of the memory.
+     * With several input topics the event-time merge shares the bound among
+     * every topic's partitions (scorer_merge.h): 10,000 over 4 x 64 of them
+     * stalled it (a quarter of the rate), 20,000 does not. */
+    int several_topics = k->cfg->topics[0] && k->cfg->topics[1];
+    set_default(k, conf, "queued.min.messages", several_topics ? "20000" : "10000");
     /* That bound decides when to fetch, not how much: a fetch response
      * (librdkafka's default up to 50 MB, 1 MB a partition) lands whole on
      * top of it, and on a backlog of small events one response was 45 MB,
@@ -314,7 +318,7 @@ static int open_consumer(scorer_kafka *k, char *errstr, size_t errlen)
      * only the fetches after the one in flight. Smaller fetch responses
      * per partition (librdkafka's default is 1 MB) bound what that holds:
      * about two responses a partition. */
-    if (k->cfg->topics[0] && k->cfg->topics[1])
+    if (several_topics)
         set_default(k, conf, "max.partition.fetch.bytes", "262144");
     rd_kafka_conf_set_stats_cb(conf, stats_cb);
     rd_kafka_conf_set_opaque(conf, k);
