@@ -74,7 +74,7 @@ poisoned() {
 scorer "$T/clean.log" 0 clean "$T/online.csv" --exit-at-end
 sl_wait_exit "$SL_PID" "$T/clean.log"
 grep -q "merging 4 input topics in event time" "$T/clean.log" || pdm_fail "no merge: $(head -5 "$T/clean.log")"
-grep -q "kafka clients: .*max.partition.fetch.bytes=262144" "$T/clean.log" \
+grep -q "kafka clients: consumer queued.min.messages=20000 .*max.partition.fetch.bytes=262144" "$T/clean.log" \
   || pdm_fail "merge's fetch bound not set: $(grep -m1 'kafka clients' "$T/clean.log")"
 grep -q "machines table pdm.machines: 50 machines from 3 partitions" "$T/clean.log" \
   || pdm_fail "machines table not read first: $(grep -m3 'machines' "$T/clean.log")"
