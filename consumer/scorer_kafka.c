@@ -495,8 +495,17 @@ void scorer_kafka_wake_fetcher(scorer_kafka *k)
     int64_t low, high;
     rd_kafka_resp_err_t err =
         rd_kafka_query_watermark_offsets(k->consumer, p->topic, p->partition, &low, &high, 100);
-    pdm_log(PDM_LOG_DEBUG, "prefetch: %zu messages queued, woke the fetcher of %s [%d]: %s", queued,
-            p->topic, (int)p->partition, rd_kafka_err2str(err));
+    double took = pdm_monotonic_s() - now;
+    pdm_log(PDM_LOG_DEBUG, "prefetch: %zu messages queued, woke the fetcher of %s [%d] in %.0f ms: %s",
+            queued, p->topic, (int)p->partition, took * 1000.0, rd_kafka_err2str(err));
+    /* A slow answer means the leader was holding a fetch (a broker answers
+     * a connection's requests in order, and holds a fetch up to
+     * fetch.wait.max.ms only when it has nothing to send): the fetcher is
+     * not asleep, the partitions are at their end, and waking it again
+     * would cost that wait every turn (a scorer with batches of 16 took
+     * 0.5 s a batch). Wake again only once the queue has filled up. */
+    if (took > 0.050)
+        k->prefetch_full = 0;
 }
 
 size_t scorer_kafka_queued(scorer_kafka *k)
