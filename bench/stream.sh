@@ -317,7 +317,7 @@ fleet=$PDM_BROKERS
 grep -o 'simulate: .*' "$T/simulate.log"
 "$B/bench-stream-raw" consume --brokers "$fleet" --topic pdm.events --runs 1 | head -1
 memory default
-# The scorer bounds librdkafka's prefetch to 10,000 messages (about 400
+# The scorer bounds librdkafka's prefetch to 20,000 messages (about 400
 # bytes each) and wakes the fetcher when the queue runs low; librdkafka's own
 # default bound is 100,000.
 memory prefetch -X queued.min.messages=100000

@@ -292,13 +292,13 @@ static int open_consumer(scorer_kafka *k, char *errstr, size_t errlen)
     /* librdkafka's prefetch (queued.min.messages, default 100,000, counted
      * over the whole consumer queue) is most of the process's memory on a
      * backlog, about 370 bytes a message. With the fetcher woken up when the
-     * queue runs low (scorer_kafka_wake_fetcher), 10,000 keeps a catch-up as
+     * queue runs low (scorer_kafka_wake_fetcher), 20,000 keeps a catch-up as
      * fast as 300,000 does (bench/README.md) in a fraction of the memory.
-     * With several input topics the event-time merge shares the bound among
-     * every topic's partitions (scorer_merge.h): 10,000 over 4 x 64 of them
-     * stalled it (a quarter of the rate), 20,000 does not. */
+     * (10,000 was as fast with one topic and saved 4 MB, but changed where
+     * catch-up batches end, which a rule that looks ahead only within a
+     * batch is not yet indifferent to: bench/README.md, issue 21's note.) */
     int several_topics = k->cfg->topics[0] && k->cfg->topics[1];
-    set_default(k, conf, "queued.min.messages", several_topics ? "20000" : "10000");
+    set_default(k, conf, "queued.min.messages", "20000");
     /* That bound decides when to fetch, not how much: a fetch response
      * (librdkafka's default up to 50 MB, 1 MB a partition) lands whole on
      * top of it, and on a backlog of small events one response was 45 MB,

@@ -51,8 +51,8 @@ scorer() {
 scorer 0 clean "$T/online.csv" >"$T/clean.log" 2>&1 || pdm_fail "scorer failed: $(tail -20 "$T/clean.log")"
 # The client settings the scorer chooses (and logs) unless -X says otherwise.
 settings=$(grep -m1 'kafka clients:' "$T/clean.log" || true)
-# (one input topic here: the prefetch bound of one topic, 1 MB fetch responses)
-for want in "consumer queued.min.messages=10000 fetch.wait.max.ms=500" "fetch.max.bytes=1048576" \
+# (with 1 MB fetch responses)
+for want in "consumer queued.min.messages=20000 fetch.wait.max.ms=500" "fetch.max.bytes=1048576" \
   "producer linger.ms=2" "socket.nagle.disable=true"; do
   [[ "$settings" == *"$want"* ]] || pdm_fail "client settings: no '$want' in '$settings'"
 done
