@@ -594,11 +594,11 @@ void scorer_kafka_set_paused(scorer_kafka *k, int pause)
 /* ---- producing -------------------------------------------------------------- */
 
 /* The kept handle of output topic name (made now if new); NULL if none can
- * be made (then the message goes by name). */
+ * be made (out of memory, or more output topics than the scorer has). */
 static rd_kafka_topic_t *out_topic(scorer_kafka *k, const char *name)
 {
     for (size_t i = 0; i < k->n_out_topics; i++)
-        if (k->out_topics[i].name == name || strcmp(k->out_topics[i].name, name) == 0)
+        if (strcmp(k->out_topics[i].name, name) == 0)
             return k->out_topics[i].rkt;
     if (k->n_out_topics == SCORER_KAFKA_OUT_TOPICS)
         return NULL;
@@ -618,7 +618,7 @@ int scorer_kafka_produce(scorer_kafka *k, const char *topic, const void *key, si
 {
     rd_kafka_topic_t *rkt = out_topic(k, topic);
     for (;;) {
-        rd_kafka_resp_err_t err;
+        rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC;
         if (rkt && headers)
             err = rd_kafka_producev(
                 k->producer, RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_KEY(key, key_len),
@@ -626,16 +626,6 @@ int scorer_kafka_produce(scorer_kafka *k, const char *topic, const void *key, si
                 RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_END);
         else if (rkt)
             err = rd_kafka_producev(k->producer, RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_KEY(key, key_len),
-                                    RD_KAFKA_V_VALUE((void *)payload, len),
-                                    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
-        else if (headers)
-            err = rd_kafka_producev(
-                k->producer, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, key_len),
-                RD_KAFKA_V_VALUE((void *)payload, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_END);
-        else
-            err = rd_kafka_producev(k->producer, RD_KAFKA_V_TOPIC(topic),
-                                    RD_KAFKA_V_KEY(key, key_len),
                                     RD_KAFKA_V_VALUE((void *)payload, len),
                                     RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
         if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
