@@ -22,7 +22,9 @@ int scorer_assignment_add(scorer_assignment *a, const rd_kafka_topic_partition_l
         q->eof = 0;
         q->next = -1;
         q->last_ts = INT64_MIN;
-        q->deferred = NULL;
+        q->held = NULL;
+        q->n_held = q->cap_held = 0;
+        q->scan_stamp = 0;
     }
     a->ever = 1;
     return 0;
@@ -33,10 +35,11 @@ void scorer_assignment_remove(scorer_assignment *a, const rd_kafka_topic_partiti
     for (int i = 0; i < parts->cnt; i++) {
         scorer_partition *p =
             scorer_assignment_find(a, parts->elems[i].topic, parts->elems[i].partition);
-        if (p && p->deferred)
-            rd_kafka_message_destroy(p->deferred); /* its new owner consumes it */
-        if (p)
-            *p = a->parts[--a->n];
+        if (!p)
+            continue;
+        scorer_partition_drop_held(p); /* its new owner consumes them */
+        free(p->held);
+        *p = a->parts[--a->n];
     }
     a->last = 0;
     a->revocations++;
@@ -68,9 +71,32 @@ int scorer_assignment_all_at_end(const scorer_assignment *a)
 
 void scorer_assignment_clear(scorer_assignment *a)
 {
-    for (size_t j = 0; j < a->n; j++)
-        if (a->parts[j].deferred)
-            rd_kafka_message_destroy(a->parts[j].deferred);
+    for (size_t j = 0; j < a->n; j++) {
+        scorer_partition_drop_held(&a->parts[j]);
+        free(a->parts[j].held);
+    }
     free(a->parts);
     memset(a, 0, sizeof *a);
+}
+
+int scorer_partition_reserve_held(scorer_partition *p, size_t n)
+{
+    if (n <= p->cap_held)
+        return 0;
+    size_t cap = p->cap_held ? p->cap_held : 4;
+    while (cap < n)
+        cap *= 2;
+    rd_kafka_message_t **held = realloc(p->held, cap * sizeof *held);
+    if (!held)
+        return -1;
+    p->held = held;
+    p->cap_held = cap;
+    return 0;
+}
+
+void scorer_partition_drop_held(scorer_partition *p)
+{
+    for (size_t i = 0; i < p->n_held; i++)
+        rd_kafka_message_destroy(p->held[i]);
+    p->n_held = 0;
 }

@@ -19,11 +19,25 @@ typedef struct {
     /* event time of the last message taken that was not a clock spike
      * (INT64_MIN: unknown), and scratch for finding spikes in a batch */
     int64_t last_ts, next_ts;
-    /* its last message taken, held back to the next batch: far ahead of
-     * the one before it, with nothing after it yet to tell a clock spike
-     * from the stream moving on (scorer_kafka.c); NULL if none */
-    rd_kafka_message_t *deferred;
+    /* its last messages taken, held back to the next batch in their order
+     * (scorer_intake.c): the last one when it is far ahead of the one
+     * before it, with nothing after it yet to tell a clock spike from the
+     * stream moving on; or the run at its last event time from a record a
+     * later one of that time may pair with (pdm_rule_pairs_later) */
+    rd_kafka_message_t **held;
+    size_t n_held, cap_held;
+    /* scratch for finding that run in a batch */
+    uint64_t scan_stamp;
+    int64_t run_ts;
+    size_t run_from;
+    int in_run;
 } scorer_partition;
+
+/* Makes room for n held messages. 0, or -1 out of memory. */
+int scorer_partition_reserve_held(scorer_partition *p, size_t n);
+/* Destroys the held messages (its new owner, or the rewound consumer,
+ * consumes them again). */
+void scorer_partition_drop_held(scorer_partition *p);
 
 typedef struct {
     scorer_partition *parts;

@@ -59,12 +59,14 @@ static void merge_push(scorer_kafka *k, const pdm_codec *codec, rd_kafka_message
 {
     pdm_event_peek peek;
     int64_t ts = INT64_MIN;
-    int rank = 0;
+    int rank = 0, pairs = 0;
     if (pdm_codec_peek(codec, m->payload, m->len, &peek) == 0) {
         ts = peek.ts;
         rank = pdm_rule_stream_rank(peek.type);
+        pairs = pdm_rule_pairs_later(peek.type);
     }
-    if (scorer_merge_push(k->merge, rd_kafka_topic_name(m->rkt), m->partition, m, ts, rank)) {
+    if (scorer_merge_push(k->merge, rd_kafka_topic_name(m->rkt), m->partition, m, ts, rank,
+                          pairs)) {
         /* A message skipped here would be committed past: stop instead (it
          * is consumed again after the restart). */
         snprintf(k->fatal, sizeof k->fatal, "event-time merge: out of memory");
@@ -104,11 +106,17 @@ void scorer_kafka_merge_flow(scorer_kafka *k)
     scorer_merge_flow(k->merge, merge_flow, k);
 }
 
-/* Event time of a message by its head, INT64_MIN if it has none. */
-static int64_t peek_ts(const pdm_codec *codec, const rd_kafka_message_t *m)
+/* Event time of a message by its head (INT64_MIN if it has none), and
+ * whether a later record of that time may pair with it. */
+static int64_t peek_ts(const pdm_codec *codec, const rd_kafka_message_t *m, unsigned char *pairs)
 {
     pdm_event_peek peek;
-    return pdm_codec_peek(codec, m->payload, m->len, &peek) == 0 ? peek.ts : INT64_MIN;
+    if (pdm_codec_peek(codec, m->payload, m->len, &peek)) {
+        *pairs = 0;
+        return INT64_MIN;
+    }
+    *pairs = (unsigned char)pdm_rule_pairs_later(peek.type);
+    return peek.ts;
 }
 
 /* Nothing more is known to be on the broker for p: its end was consumed,
@@ -125,19 +133,82 @@ static int partition_at_end(scorer_kafka *k, const scorer_partition *p)
            high >= 0 && p->next >= high;
 }
 
+/* Per partition of msgs[0..n): where its trailing run at its last event
+ * time begins, if a record in that run may pair with a later one of that
+ * time (pdm_rule_pairs_later), in p->run_from (SIZE_MAX: no such run). */
+static void find_open_runs(scorer_kafka *k, size_t n)
+{
+    uint64_t stamp = ++k->take_stamp;
+    for (size_t i = n; i-- > 0;) {
+        scorer_partition *p = k->take_part[i];
+        int64_t ts = k->take_ts[i];
+        if (p->scan_stamp != stamp) { /* its last message here */
+            p->scan_stamp = stamp;
+            p->run_ts = ts;
+            p->run_from = SIZE_MAX;
+            p->in_run = ts != INT64_MIN;
+        }
+        if (!p->in_run)
+            continue;
+        if (ts != p->run_ts) {
+            p->in_run = 0;
+            continue;
+        }
+        if (k->take_pairs[i])
+            p->run_from = i;
+    }
+}
+
+/* Marks what to hold back to the next batch (defer[i] = 1), a partition's
+ * last messages while more of it may come (not at its end):
+ *   - its last one if that needs the one after it to be judged a clock
+ *     spike or not (pdm_rule_spike_needs_next);
+ *   - its run at its last event time from a record that may pair with a
+ *     later one of that time (find_open_runs): so that the output does not
+ *     depend on where a batch ends.
+ * At most half of cap is held (the next batch has room for what comes
+ * after); beyond that, and with a cap of 1, nothing more is held. */
+static void mark_held(scorer_kafka *k, const int64_t *next, unsigned char *defer, size_t n,
+                      size_t cap)
+{
+    int64_t limit = k->cfg->lateness_ms;
+    size_t budget = cap / 2;
+    find_open_runs(k, n);
+    for (size_t i = 0; i < n; i++)
+        defer[i] = 0;
+    for (size_t i = n; i-- > 0;) {
+        scorer_partition *p = k->take_part[i];
+        if (p->scan_stamp != k->take_stamp || p->in_run < 0)
+            continue; /* done with this partition */
+        size_t from = p->run_from;
+        if (from == SIZE_MAX && next[i] == INT64_MIN &&
+            pdm_rule_spike_needs_next(k->take_ts[i], p->last_ts, limit))
+            from = i;
+        p->in_run = -1; /* decided: once per partition, at its last message */
+        if (from == SIZE_MAX)
+            continue;
+        size_t count = 0;
+        for (size_t j = from; j <= i; j++)
+            count += k->take_part[j] == p;
+        if (count > budget || partition_at_end(k, p) || scorer_partition_reserve_held(p, count))
+            continue;
+        budget -= count;
+        for (size_t j = from; j <= i; j++)
+            if (k->take_part[j] == p)
+                defer[j] = 1;
+    }
+}
+
 /* Clock spikes among msgs[0..n) in consumption order (one topic: no merge
  * to look ahead in): each message against the one before it in its
  * partition (this batch's, or the last one taken before) and the one after
- * it in this batch. A partition's last message here that needs the one
- * after it (pdm_rule_spike_needs_next: far ahead of the one before, or the
- * first since the start) is held back to the next batch (defer[i] = 1),
- * unless the partition is at its end. */
+ * it in this batch; and what to hold back (mark_held). */
 static void find_spikes(scorer_kafka *k, const pdm_codec *codec, rd_kafka_message_t **msgs,
-                        unsigned char *spikes, unsigned char *defer, size_t n)
+                        unsigned char *spikes, unsigned char *defer, size_t n, size_t cap)
 {
     int64_t limit = k->cfg->lateness_ms;
     for (size_t i = 0; i < n; i++) {
-        k->take_ts[i] = peek_ts(codec, msgs[i]);
+        k->take_ts[i] = peek_ts(codec, msgs[i], &k->take_pairs[i]);
         k->take_part[i] = scorer_assignment_find(&k->assignment, rd_kafka_topic_name(msgs[i]->rkt),
                                                  msgs[i]->partition);
         k->take_part[i]->next_ts = INT64_MIN;
@@ -147,40 +218,43 @@ static void find_spikes(scorer_kafka *k, const pdm_codec *codec, rd_kafka_messag
         next[i] = k->take_part[i]->next_ts;
         k->take_part[i]->next_ts = k->take_ts[i];
     }
+    mark_held(k, next, defer, n, cap);
     for (size_t i = 0; i < n; i++) {
         scorer_partition *p = k->take_part[i];
         int64_t ts = k->take_ts[i];
         spikes[i] = (unsigned char)pdm_rule_is_spike(ts, p->last_ts, next[i], limit);
-        defer[i] = next[i] == INT64_MIN && pdm_rule_spike_needs_next(ts, p->last_ts, limit) &&
-                   !partition_at_end(k, p);
         if (!spikes[i] && !defer[i] && ts != INT64_MIN)
             p->last_ts = ts;
     }
 }
 
 /* Puts the messages held back by the last batch first (each comes before
- * anything consumed since from its partition). Returns their count. */
+ * anything consumed since from its partition; mark_held keeps them within
+ * cap). Returns their count. */
 static size_t take_deferred(scorer_kafka *k, rd_kafka_message_t **msgs, size_t cap)
 {
     size_t n = 0;
-    for (size_t i = 0; i < k->assignment.n && n < cap; i++) {
+    for (size_t i = 0; i < k->assignment.n; i++) {
         scorer_partition *p = &k->assignment.parts[i];
-        if (p->deferred) {
-            msgs[n++] = p->deferred;
-            p->deferred = NULL;
-        }
+        size_t j = 0;
+        while (j < p->n_held && n < cap)
+            msgs[n++] = p->held[j++];
+        /* Only if cap shrank: the rest waits its turn, in order. */
+        memmove(p->held, p->held + j, (p->n_held - j) * sizeof *p->held);
+        p->n_held -= j;
     }
     return n;
 }
 
-/* Holds back the messages find_spikes deferred; the rest stay in order. */
+/* Holds back the messages mark_held chose; the rest stay in order. */
 static size_t hold_deferred(scorer_kafka *k, rd_kafka_message_t **msgs, unsigned char *spikes,
                             const unsigned char *defer, size_t n)
 {
     size_t kept = 0;
     for (size_t i = 0; i < n; i++) {
         if (defer[i]) {
-            k->take_part[i]->deferred = msgs[i];
+            scorer_partition *p = k->take_part[i];
+            p->held[p->n_held++] = msgs[i]; /* room reserved by mark_held */
             continue;
         }
         msgs[kept] = msgs[i];
@@ -246,7 +320,7 @@ ssize_t scorer_kafka_next(scorer_kafka *k, const pdm_codec *codec, rd_kafka_mess
         if (got < 0)
             return got;
         size_t n = held + sort_consumed(k, codec, msgs + held, (size_t)got);
-        find_spikes(k, codec, msgs, spikes, k->take_defer, n);
+        find_spikes(k, codec, msgs, spikes, k->take_defer, n, cap);
         return (ssize_t)hold_deferred(k, msgs, spikes, k->take_defer, n);
     }
     /* The merge is the buffer now: all that the consumer queue holds goes
@@ -282,7 +356,7 @@ int64_t scorer_kafka_watermark(scorer_kafka *k)
     for (size_t i = 0; i < k->assignment.n; i++) {
         const scorer_partition *p = &k->assignment.parts[i];
         int64_t ts = p->last_ts;
-        size_t buffered = p->deferred != NULL;
+        size_t buffered = p->n_held;
         if (k->merge)
             scorer_merge_part_state(k->merge, p->topic, p->partition, &ts, &buffered);
         int done = buffered == 0 && partition_at_end(k, p);

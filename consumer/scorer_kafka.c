@@ -390,9 +390,10 @@ int scorer_kafka_open(scorer_kafka *k, const pdm_scorer_config *cfg, const atomi
     size_t cap = cfg->batch_size > 0 ? (size_t)cfg->batch_size : 1;
     k->take_ts = malloc(2 * cap * sizeof *k->take_ts);
     k->take_part = malloc(cap * sizeof *k->take_part);
-    k->take_defer = malloc(cap);
+    k->take_defer = malloc(2 * cap); /* and take_pairs after it */
     if (!k->take_ts || !k->take_part || !k->take_defer)
         return pdm_err(errstr, errlen, "out of memory");
+    k->take_pairs = k->take_defer + cap;
     if (open_consumer(k, errstr, errlen) || open_producer(k, errstr, errlen))
         return -1;
     log_client_settings(k);
@@ -437,11 +438,8 @@ void scorer_kafka_close(scorer_kafka *k)
         /* Held messages keep the client alive: freed before it is destroyed. */
         scorer_merge_destroy(k->merge);
         k->merge = NULL;
-        for (size_t i = 0; i < k->assignment.n; i++) {
-            if (k->assignment.parts[i].deferred)
-                rd_kafka_message_destroy(k->assignment.parts[i].deferred);
-            k->assignment.parts[i].deferred = NULL;
-        }
+        for (size_t i = 0; i < k->assignment.n; i++)
+            scorer_partition_drop_held(&k->assignment.parts[i]);
         rd_kafka_destroy_flags(k->consumer, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
     }
     if (k->producer) {
@@ -459,7 +457,7 @@ void scorer_kafka_close(scorer_kafka *k)
     free(k->take_ts);
     free(k->take_part);
     free(k->take_defer);
-    k->take_defer = NULL;
+    k->take_defer = k->take_pairs = NULL;
     k->take_ts = NULL;
     k->take_part = NULL;
     k->consumer = k->producer = NULL;
@@ -559,9 +557,7 @@ void scorer_kafka_rewind(scorer_kafka *k, rd_kafka_topic_partition_list_t *offs)
         if (p) { /* last_ts stays, as in scorer_merge_drop */
             p->eof = 0;
             p->next = -1;
-            if (p->deferred)
-                rd_kafka_message_destroy(p->deferred);
-            p->deferred = NULL;
+            scorer_partition_drop_held(p);
         }
         if (k->merge)
             scorer_merge_drop(k->merge, offs->elems[i].topic, offs->elems[i].partition);

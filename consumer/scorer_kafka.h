@@ -57,10 +57,13 @@ typedef struct {
      * partition's order is the stream order). */
     scorer_merge *merge;
     char fatal[768]; /* why the scorer cannot go on ("" while it can) */
-    /* scratch for finding clock spikes among the messages taken */
+    /* scratch for finding clock spikes and held-back runs among the
+     * messages taken (take_pairs: pdm_rule_pairs_later of each, in the
+     * take_defer allocation) */
     int64_t *take_ts;
     scorer_partition **take_part;
-    unsigned char *take_defer;
+    unsigned char *take_defer, *take_pairs;
+    uint64_t take_stamp;
     uint64_t idle_expiries_said; /* the merge's idle expiries logged so far */
     double idle_said_at;
     atomic_int joined; /* the consumer has had an assignment */

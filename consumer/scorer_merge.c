@@ -13,6 +13,7 @@ typedef struct {
     void *msg;
     int64_t ts;
     int rank;
+    int pairs; /* a later record of the task at ts may pair with it */
 } merge_entry;
 
 typedef struct {
@@ -191,7 +192,7 @@ void scorer_merge_drop(scorer_merge *m, const char *topic, int32_t partition)
 }
 
 int scorer_merge_push(scorer_merge *m, const char *topic, int32_t partition, void *msg, int64_t ts,
-                      int rank)
+                      int rank, int pairs)
 {
     merge_part *p = find_part(m, topic, partition);
     if (!p)
@@ -208,7 +209,7 @@ int scorer_merge_push(scorer_merge *m, const char *topic, int32_t partition, voi
         p->cap = cap;
         p->head = 0;
     }
-    p->ring[(p->head + p->n) % p->cap] = (merge_entry){msg, ts, rank};
+    p->ring[(p->head + p->n) % p->cap] = (merge_entry){msg, ts, rank, pairs};
     p->n++;
     p->at_end = 0;
     m->buffered++;
@@ -263,6 +264,40 @@ static void *pop(scorer_merge *m, merge_part *p, int spike)
     return e->msg;
 }
 
+/* The messages of a task at event time ts at the fronts of its partitions'
+ * buffers (every head is at ts or later), or SIZE_MAX when a partition's
+ * buffer ends at ts (or is empty) with more of it to come: a record at ts
+ * may still be on its way. */
+static size_t time_group(const scorer_merge *m, const merge_task *task, int64_t ts)
+{
+    size_t count = 0;
+    for (size_t i = task->first; i < task->first + task->count; i++) {
+        const merge_part *p = &m->parts[i];
+        size_t j = 0;
+        while (j < p->n && p->ring[(p->head + j) % p->cap].ts == ts)
+            j++;
+        if (j == p->n && !p->at_end)
+            return SIZE_MAX;
+        count += j;
+    }
+    return count;
+}
+
+/* Starts or goes on with a task's wait; 1 while it waits, 0 once the wait
+ * has run out (the task goes on without what it waited for). */
+static int task_waits(scorer_merge *m, merge_task *task, double now_s)
+{
+    if (!task->waiting) {
+        task->waiting = 1;
+        task->waiting_since = now_s;
+    }
+    if ((now_s - task->waiting_since) * 1000.0 < (double)m->cfg.max_idle_ms)
+        return 1;
+    task->going_on = 1;
+    m->idle_expiries++;
+    return 0;
+}
+
 /* Takes from one task until cap, or until it must wait, or is empty. */
 static size_t take_task(scorer_merge *m, merge_task *task, void **out, unsigned char *spikes,
                         size_t cap, double now_s)
@@ -286,20 +321,24 @@ static size_t take_task(scorer_merge *m, merge_task *task, void **out, unsigned 
             out[n++] = pop(m, spike, 1);
             continue;
         }
-        if (!missing)
-            task->waiting = task->going_on = 0;
-        if (!best)
+        if (!best) {
+            if (!missing)
+                task->waiting = task->going_on = 0;
             break;
-        if (missing && !task->going_on) {
-            if (!task->waiting) {
-                task->waiting = 1;
-                task->waiting_since = now_s;
-            }
-            if ((now_s - task->waiting_since) * 1000.0 < (double)m->cfg.max_idle_ms)
-                break;
-            task->going_on = 1;
-            m->idle_expiries++;
         }
+        /* A record a later one of its time may pair with goes out only
+         * with the rest of its time, in this take: the task waits while a
+         * partition's buffer ends at that time (as for one with nothing
+         * buffered), and a take that has no room for them all stops
+         * before it. */
+        const merge_entry *head = &best->ring[best->head];
+        size_t group = head->pairs ? time_group(m, task, head->ts) : 0;
+        if (!missing && group != SIZE_MAX)
+            task->waiting = task->going_on = 0;
+        else if (!task->going_on && task_waits(m, task, now_s))
+            break;
+        if (group != SIZE_MAX && n > 0 && n + group > cap)
+            break;
         if (spikes)
             spikes[n] = 0;
         out[n++] = pop(m, best, 0);

@@ -57,10 +57,14 @@ void scorer_merge_drop(scorer_merge *m, const char *topic, int32_t partition);
 
 /* Buffers a message of an assigned partition with its event time and stream
  * rank (a message that cannot be read that far: INT64_MIN and 0, so that
- * it goes out first). 0, or -1 (out of memory, or the partition is not
- * assigned: the message is not taken). */
+ * it goes out first), and pairs: 1 if a later record of its task and time
+ * may pair with it (pdm_rule_pairs_later). Such a record goes out only with
+ * everything of its task at its time (a take stops before it rather than
+ * end between them, and waits, as for a partition with nothing buffered,
+ * while a partition's buffer ends at that time). 0, or -1 (out of memory,
+ * or the partition is not assigned: the message is not taken). */
 int scorer_merge_push(scorer_merge *m, const char *topic, int32_t partition, void *msg, int64_t ts,
-                      int rank);
+                      int rank, int pairs);
 /* The last thing consumed from the partition was its end (or a message). */
 void scorer_merge_set_end(scorer_merge *m, const char *topic, int32_t partition, int at_end);
 

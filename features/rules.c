@@ -118,3 +118,8 @@ int pdm_rule_spike_needs_next(int64_t ts, int64_t prev, int64_t limit_ms)
         return 0;
     return prev == INT64_MIN || ahead_by_more(ts, prev, limit_ms);
 }
+
+int pdm_rule_pairs_later(pdm_event_type type)
+{
+    return type == PDM_EV_MAINTENANCE;
+}

@@ -24,6 +24,15 @@
  * Types that are not input events rank after all of them. */
 int pdm_rule_stream_rank(pdm_event_type type);
 
+/* 1 if what a record of this type means can depend on a later record of the
+ * same machine and event time: a maintenance record is the repair of a
+ * failure of its component logged at its time (pdm_alert_repair_of), and
+ * the failure comes after it in stream order. A batch must not end between
+ * the two, or the incident resolves `repaired` or `failed` by where batches
+ * end: the scorer holds such a record, and what follows it at its time,
+ * back to the next batch while more of its partition may come. */
+int pdm_rule_pairs_later(pdm_event_type type);
+
 /* 1 if a message at ts is a clock spike in its partition: more than
  * limit_ms ahead of the message before it (prev) and of the one after it
  * (next). A device whose clock is wrong for one reading produces that; a

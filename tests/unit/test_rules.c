@@ -189,6 +189,11 @@ static void test_stream_rank(void **state)
     assert_int_equal(pdm_rule_stream_rank(PDM_EV_COUNT), pdm_rule_stream_rank(PDM_EV_RISK));
     /* Both output types rank after every input (they are dead-lettered). */
     assert_int_equal(pdm_rule_stream_rank(PDM_EV_SILENCE), pdm_rule_stream_rank(PDM_EV_RISK));
+    /* A maintenance record pairs with a failure of its time, which comes
+     * after it; nothing else waits for a later record. */
+    for (int t = 0; t < PDM_EV_COUNT; t++)
+        assert_int_equal(pdm_rule_pairs_later((pdm_event_type)t), t == PDM_EV_MAINTENANCE);
+    assert_true(pdm_rule_stream_rank(PDM_EV_MAINTENANCE) < pdm_rule_stream_rank(PDM_EV_FAILURE));
 }
 
 /* A spike is ahead of both neighbours by more than the limit; unknown

@@ -40,11 +40,17 @@ static scorer_merge *merge_new(size_t bound, int64_t max_idle_ms)
     return m;
 }
 
-static void push(scorer_merge *m, int topic, int32_t partition, int offset, int64_t ts, int rank)
+static void push_pairing(scorer_merge *m, int topic, int32_t partition, int offset, int64_t ts,
+                         int rank, int pairs)
 {
     test_msg *msg = malloc(sizeof *msg);
     *msg = (test_msg){topic, partition, offset};
-    assert_int_equal(scorer_merge_push(m, topics[topic], partition, msg, ts, rank), 0);
+    assert_int_equal(scorer_merge_push(m, topics[topic], partition, msg, ts, rank, pairs), 0);
+}
+
+static void push(scorer_merge *m, int topic, int32_t partition, int offset, int64_t ts, int rank)
+{
+    push_pairing(m, topic, partition, offset, ts, rank, 0);
 }
 
 /* Takes up to cap messages at now_s; writes "topic:offset" of each into
@@ -191,8 +197,8 @@ static void test_drop_and_remove(void **state)
     assert_int_equal(take(m, 64, 1.0, got), 2);
     assert_string_equal(got, "tel:0 tel:1");
     int dummy;
-    assert_int_equal(scorer_merge_push(m, "err", 0, &dummy, 1, 2), -1);
-    assert_int_equal(scorer_merge_push(m, "other", 0, &dummy, 1, 2), -1);
+    assert_int_equal(scorer_merge_push(m, "err", 0, &dummy, 1, 2, 0), -1);
+    assert_int_equal(scorer_merge_push(m, "other", 0, &dummy, 1, 2, 0), -1);
     assert_int_equal(scorer_merge_add(m, "other", 0), -1);
     push(m, 0, 0, 2, 13, 4);
     scorer_merge_remove(m, "tel", 0);
@@ -352,13 +358,82 @@ static void test_clock_spike(void **state)
     scorer_merge_destroy(m);
 }
 
+/* A maintenance record (pairs: the failure of its time may follow) goes out
+ * only with the rest of its task's records of its time: a take without room
+ * for them all stops before it, and a task whose partition's buffer ends at
+ * that time waits for more (and goes on once max_idle has passed). Topics
+ * here: tel (readings), err (failures, rank 3), maint (rank 1). */
+static void test_pairs_not_split(void **state)
+{
+    (void)state;
+    char got[512];
+    scorer_merge *m = merge_new(100, 1000);
+    for (int t = 0; t < 3; t++)
+        assert_int_equal(scorer_merge_add(m, topics[t], 0), 0);
+    push(m, 0, 0, 0, 10, 4);
+    push(m, 0, 0, 1, 20, 4);
+    push(m, 0, 0, 2, 30, 4);
+    push(m, 1, 0, 0, 20, 3); /* the failure at 20 */
+    push(m, 1, 0, 1, 40, 3);
+    push_pairing(m, 2, 0, 0, 20, 1, 1); /* its repair */
+    push(m, 2, 0, 1, 50, 1);
+    /* tel:0, then the repair's time has 3 records: no room in this take. */
+    assert_int_equal(take(m, 2, 0.0, got), 1);
+    assert_string_equal(got, "tel:0");
+    assert_int_equal(take(m, 3, 0.0, got), 3);
+    assert_string_equal(got, "maint:0 err:0 tel:1");
+    /* Too many for any take: it goes first, and the cap cuts. */
+    push_pairing(m, 2, 0, 2, 60, 1, 1);
+    push(m, 0, 0, 3, 60, 4);
+    push(m, 1, 0, 2, 60, 3);
+    for (int t = 0; t < 3; t++)
+        scorer_merge_set_end(m, topics[t], 0, 1);
+    assert_int_equal(take(m, 1, 0.0, got), 1);
+    assert_string_equal(got, "tel:2");
+    assert_int_equal(take(m, 1, 0.0, got), 1);
+    assert_string_equal(got, "err:1");
+    assert_int_equal(take(m, 1, 0.0, got), 1);
+    assert_string_equal(got, "maint:1");
+    assert_int_equal(take(m, 1, 0.0, got), 1);
+    assert_string_equal(got, "maint:2");
+    assert_int_equal(take(m, 8, 0.0, got), 2);
+    assert_string_equal(got, "err:2 tel:3");
+    scorer_merge_destroy(m);
+
+    /* The failure's partition holds only that time so far (more to come):
+     * the repair waits for it, up to max_idle. */
+    m = merge_new(100, 1000);
+    for (int t = 0; t < 3; t++)
+        assert_int_equal(scorer_merge_add(m, topics[t], 0), 0);
+    scorer_merge_set_end(m, topics[0], 0, 1);
+    push_pairing(m, 2, 0, 0, 20, 1, 1);
+    scorer_merge_set_end(m, topics[2], 0, 1);
+    push(m, 1, 0, 0, 20, 2); /* an error of its time; the failure not yet fetched */
+    assert_int_equal(take(m, 8, 0.0, got), 0);
+    assert_int_equal(take(m, 8, 0.5, got), 0);
+    push(m, 1, 0, 1, 20, 3);
+    push(m, 1, 0, 2, 30, 3);
+    assert_int_equal(take(m, 8, 0.6, got), 4);
+    assert_string_equal(got, "maint:0 err:0 err:1 err:2");
+    /* Nothing comes after buffers ending at the repair's time: the task
+     * goes on once max_idle has passed. */
+    push_pairing(m, 2, 0, 1, 40, 1, 1);
+    push(m, 1, 0, 3, 40, 2);
+    assert_int_equal(take(m, 8, 0.7, got), 0);
+    assert_int_equal(take(m, 8, 1.5, got), 0);
+    assert_int_equal(take(m, 8, 1.8, got), 2);
+    assert_string_equal(got, "maint:1 err:3");
+    assert_int_equal(scorer_merge_idle_expiries(m), 1);
+    scorer_merge_destroy(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_order_and_ties),      cmocka_unit_test(test_idle_partition),
         cmocka_unit_test(test_partition_at_end),    cmocka_unit_test(test_tasks_independent),
         cmocka_unit_test(test_drop_and_remove),     cmocka_unit_test(test_pause_resume_bounds),
-        cmocka_unit_test(test_clock_spike),
+        cmocka_unit_test(test_clock_spike),         cmocka_unit_test(test_pairs_not_split),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,1 @@
+pdm_runtime_test(scorer_batch_bounds scorer_batch_bounds.sh 300)
