@@ -134,18 +134,31 @@ void pdm_secret_free(char *s)
 
 size_t pdm_fmt_i64(char *buf, int64_t v)
 {
+    /* Two digits per division (event ids and scores are 13-digit times:
+     * this was 2 % of the scorer's CPU one digit at a time). */
+    static const char pairs[] = "00010203040506070809101112131415161718192021222324"
+                                "25262728293031323334353637383940414243444546474849"
+                                "50515253545556575859606162636465666768697071727374"
+                                "75767778798081828384858687888990919293949596979899";
     char tmp[20];
     uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
-    size_t n = 0, len = 0;
-    do {
-        tmp[n++] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
+    size_t n = sizeof tmp, len = 0;
+    while (u >= 100) {
+        size_t d = (size_t)(u % 100) * 2;
+        u /= 100;
+        tmp[--n] = pairs[d + 1];
+        tmp[--n] = pairs[d];
+    }
+    if (u >= 10) {
+        tmp[--n] = pairs[u * 2 + 1];
+        tmp[--n] = pairs[u * 2];
+    } else {
+        tmp[--n] = (char)('0' + u);
+    }
     if (v < 0)
         buf[len++] = '-';
-    while (n)
-        buf[len++] = tmp[--n];
-    return len;
+    memcpy(buf + len, tmp + n, sizeof tmp - n);
+    return len + sizeof tmp - n;
 }
 
 int pdm_duration_parse(const char *text, int64_t *ms)
