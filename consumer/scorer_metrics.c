@@ -140,6 +140,10 @@ static const family_spec families[] = {
     {GAUGE, "pdm_consumer_lag_messages",
      "Messages behind the partition's end (librdkafka statistics).", "topic,partition", AT(lag),
      NONE, NULL, 0},
+    {GAUGE, "pdm_consumer_partitions_not_fetching",
+     "Partitions assigned to this scorer that librdkafka is not fetching (a fetch state other "
+     "than active in its statistics, e.g. an offset lookup that never finished).",
+     NULL, NONE, AT(not_fetching), NULL, 0},
     {GAUGE, "pdm_model_info", "1 for the model version in use, 0 for earlier ones.", "version",
      AT(model_info), NONE, NULL, 0},
     {GAUGE, "pdm_feature_psi",
@@ -337,18 +341,45 @@ void scorer_metrics_collect(scorer_metrics *m, int ready, const pdm_drift_result
     }
 }
 
+/* Says which assigned partitions librdkafka has not been fetching, once
+ * three statistics in a row (15 s at the default interval) found some, and
+ * then at most every minute: a partition stuck that way is never consumed,
+ * and nothing else in the scorer would show it (its lag is unknown). */
+static void note_not_fetching(scorer_metrics *m, int count, const char *first)
+{
+    pdm_metric_set(m->not_fetching, (double)count);
+    m->not_fetching_turns = count ? m->not_fetching_turns + 1 : 0;
+    double now = pdm_monotonic_s();
+    if (m->not_fetching_turns < 3 || now - m->not_fetching_said < 60.0)
+        return;
+    m->not_fetching_said = now;
+    pdm_log(PDM_LOG_WARN,
+            "librdkafka has not been fetching %d assigned partition(s) over its last %d "
+            "statistics (%s): nothing of them is consumed",
+            count, m->not_fetching_turns, first);
+}
+
 void scorer_metrics_kafka_stats(scorer_metrics *m, const char *json, size_t len)
 {
     cJSON *root = cJSON_ParseWithLength(json, len);
     const cJSON *topics = cJSON_GetObjectItemCaseSensitive(root, "topics");
+    int not_fetching = 0;
+    char first[320] = "";
     for (const cJSON *t = topics ? topics->child : NULL; t; t = t->next) {
         const cJSON *parts = cJSON_GetObjectItemCaseSensitive(t, "partitions");
         for (const cJSON *p = parts ? parts->child : NULL; p; p = p->next) {
             const cJSON *lag = cJSON_GetObjectItemCaseSensitive(p, "consumer_lag");
             const cJSON *id = cJSON_GetObjectItemCaseSensitive(p, "partition");
-            /* -1: unassigned, the internal UA partition, or not known yet. */
-            if (!cJSON_IsNumber(lag) || !cJSON_IsNumber(id) || id->valueint < 0 ||
-                lag->valuedouble < 0)
+            const cJSON *desired = cJSON_GetObjectItemCaseSensitive(p, "desired");
+            const cJSON *state = cJSON_GetObjectItemCaseSensitive(p, "fetch_state");
+            if (!cJSON_IsNumber(id) || id->valueint < 0)
+                continue; /* the internal UA partition */
+            if (cJSON_IsTrue(desired) && cJSON_IsString(state) &&
+                strcmp(state->valuestring, "active") != 0 && not_fetching++ == 0)
+                snprintf(first, sizeof first, "first %s [%d] in fetch state %s", t->string,
+                         id->valueint, state->valuestring);
+            /* -1: unassigned, or not known yet. */
+            if (!cJSON_IsNumber(lag) || lag->valuedouble < 0)
                 continue;
             char part[16];
             snprintf(part, sizeof part, "%d", id->valueint);
@@ -356,6 +387,8 @@ void scorer_metrics_kafka_stats(scorer_metrics *m, const char *json, size_t len)
             pdm_metric_set(pdm_metric_with(m->lag, v), lag->valuedouble);
         }
     }
+    if (root && topics)
+        note_not_fetching(m, not_fetching, first);
     cJSON_Delete(root);
 }
 

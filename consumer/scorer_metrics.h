@@ -57,6 +57,11 @@ typedef struct {
     pdm_metric *evicted_by_structure, *held_by_structure;
     pdm_metric_child *machines_evicted[SCORER_STRUCTURES], *machines_held[SCORER_STRUCTURES];
     pdm_metric_child *ready, *event_lag, *risk_psi, *precision, *recall;
+    /* assigned partitions librdkafka is not fetching, and for how many
+     * statistics in a row; when that was last logged */
+    pdm_metric_child *not_fetching;
+    int not_fetching_turns;
+    double not_fetching_said;
     pdm_metric_child *tp, *fp, *caught, *missed;
     pdm_metric *stage_wall_by_stage, *stage_cpu_by_stage;
     pdm_metric_child *stage_wall[SCORER_STAGES], *stage_cpu[SCORER_STAGES];
@@ -82,7 +87,10 @@ void scorer_metrics_structure(scorer_metrics *m, scorer_structure s, size_t held
 void scorer_metrics_stages(scorer_metrics *m, const scorer_stages *c);
 /* pdm_model_info: 1 for version, 0 for old_version ("" or NULL: none). */
 void scorer_metrics_model(scorer_metrics *m, const char *version, const char *old_version);
-/* Consumer lag per partition from librdkafka's statistics JSON. */
+/* Consumer lag per partition from librdkafka's statistics JSON, and the
+ * assigned partitions it is not fetching (a fetch state other than active:
+ * logged as a warning once three statistics in a row have some, at most
+ * every minute). */
 void scorer_metrics_kafka_stats(scorer_metrics *m, const char *json, size_t len);
 /* Render time: the live-performance counters and gauges from the tracker,
  * and the latest drift window when d is not NULL. */

@@ -51,6 +51,7 @@ HISTOGRAMS = ["pdm_scoring_batch_size", "pdm_processing_latency_seconds", "pdm_r
 GAUGES = {
     "pdm_ready": set(), "pdm_event_time_lag_seconds": set(), "pdm_state_cache_machines": set(),
     "pdm_consumer_lag_messages": {"topic", "partition"}, "pdm_model_info": {"version"},
+    "pdm_consumer_partitions_not_fetching": set(),
     "pdm_feature_psi": {"feature"}, "pdm_risk_psi": set(), "pdm_feature_missing_ratio": {"feature"},
     "pdm_alert_precision": set(), "pdm_alert_recall": set(),
     "pdm_machine_risk": {"machine_id"}, "pdm_machine_level": {"machine_id"},

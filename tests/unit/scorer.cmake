@@ -29,3 +29,6 @@ target_include_directories(test_scorer_ready PRIVATE ${PROJECT_SOURCE_DIR}/consu
 # The loop's per-stage clock.
 pdm_unit_test(test_scorer_stages ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_scorer_stages.c pdm_scorer ${PDM_LIBM})
 target_include_directories(test_scorer_stages PRIVATE ${PROJECT_SOURCE_DIR}/consumer)
+# What the scorer reads from librdkafka's statistics.
+pdm_unit_test(test_scorer_kafka_stats ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_scorer_kafka_stats.c pdm_scorer ${PDM_LIBM})
+target_include_directories(test_scorer_kafka_stats PRIVATE ${PROJECT_SOURCE_DIR}/consumer)
