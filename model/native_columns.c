@@ -37,11 +37,7 @@
 
 /* Deepest tree the layout takes; cost grows as 2^D per tree. */
 #define COLUMNS_MAX_DEPTH 5
-#define LANES 16
-#define BLOCK_VECTORS (COLUMNS_BLOCK / LANES)
-
-typedef float v16f __attribute__((vector_size(LANES * sizeof(float))));
-typedef int32_t v16i __attribute__((vector_size(LANES * sizeof(int32_t))));
+#define LANES 16 /* a call of up to 16 rows fills this many lanes; more, the block */
 
 enum columns_code { CODE_PORTABLE, CODE_AVX2, CODE_AVX512 };
 
@@ -266,106 +262,35 @@ size_t native_columns_scratch(const native_columns *c)
 
 /* ---- evaluation ------------------------------------------------------------------- */
 
-#define INLINE static inline __attribute__((always_inline))
-
-/* The 64-byte vectors passed between these always-inlined helpers would
- * change the calling convention of a real call with or without AVX-512;
- * there is none (and nothing leaves this file). */
+/* Vectors of 64 bytes passed between the always-inlined helpers of the
+ * kernels would change the calling convention of a real call; there is
+ * none, and nothing leaves this file. */
 #pragma GCC diagnostic ignored "-Wpsabi"
 
-INLINE v16f splat(float f)
-{
-    return (v16f){0} + f;
-}
+#define KERNEL_LANES 4
+#define KERNEL(name) name##_portable
+#define KERNEL_TARGET
+#include "native_columns_kernel.h"
+#undef KERNEL_LANES
+#undef KERNEL
+#undef KERNEL_TARGET
 
-/* Per lane: `right` where the column's value is not below thr, else `left`. */
-INLINE v16f pick(v16f x, float thr, v16f left, v16f right)
-{
-    v16i go_left = x < splat(thr);
-    return (v16f)((go_left & (v16i)left) | (~go_left & (v16i)right));
-}
-
-/* The leaf values of the lanes of vector v for a tree of depth >= 1
- * (splits sp, leaves lv), from the leaves up, a level at a time; val holds
- * 2^(depth - 1) vectors. */
-INLINE v16f padded_tree(const column_split *sp, const float *lv, const float *cols, size_t v,
-                        uint32_t depth, v16f *val)
-{
-    size_t w = (size_t)1 << (depth - 1);
-    for (size_t i = 0; i < w; i++) {
-        const column_split *s = &sp[w - 1 + i];
-        val[i] = pick(*(const v16f *)(cols + s->col + v * LANES), s->thr, splat(lv[2 * i]),
-                      splat(lv[2 * i + 1]));
-    }
-    for (w /= 2; w >= 1; w /= 2)
-        for (size_t i = 0; i < w; i++) {
-            const column_split *s = &sp[w - 1 + i];
-            val[i] = pick(*(const v16f *)(cols + s->col + v * LANES), s->thr, val[2 * i],
-                          val[2 * i + 1]);
-        }
-    return val[0];
-}
-
-/* The margins of the nv vectors of rows whose columns are in cols. */
-INLINE void block_margins(const native_columns *c, const float *cols, size_t nb, float *acc,
-                          size_t nv)
-{
-    const size_t K = c->nout;
-    for (size_t k = 0; k < K; k++) {
-        v16f a[BLOCK_VECTORS], val[1 << (COLUMNS_MAX_DEPTH - 1)];
-        for (size_t v = 0; v < nv; v++)
-            a[v] = splat(c->start[k]);
-        const column_split *sp = c->splits + c->split_first[k];
-        const float *lv = c->leaves + c->leaf_first[k];
-        for (size_t p = c->tree_first[k]; p < c->tree_first[k + 1]; p++) {
-            uint32_t d = c->depth[p];
-            switch (d) { /* constant depths: unrolled, in registers */
-            case 0:
-                for (size_t v = 0; v < nv; v++)
-                    a[v] += splat(lv[0]);
-                break;
-            case 1:
-                for (size_t v = 0; v < nv; v++)
-                    a[v] += padded_tree(sp, lv, cols, v, 1, val);
-                break;
-            case 2:
-                for (size_t v = 0; v < nv; v++)
-                    a[v] += padded_tree(sp, lv, cols, v, 2, val);
-                break;
-            case 3:
-                for (size_t v = 0; v < nv; v++)
-                    a[v] += padded_tree(sp, lv, cols, v, 3, val);
-                break;
-            case 4:
-                for (size_t v = 0; v < nv; v++)
-                    a[v] += padded_tree(sp, lv, cols, v, 4, val);
-                break;
-            default:
-                for (size_t v = 0; v < nv; v++)
-                    a[v] += padded_tree(sp, lv, cols, v, COLUMNS_MAX_DEPTH, val);
-                break;
-            }
-            sp += ((size_t)1 << d) - 1;
-            lv += (size_t)1 << d;
-        }
-        for (size_t r = 0; r < nb; r++)
-            acc[r * K + k] = a[r / LANES][r % LANES];
-    }
-}
-
-#define DEFINE_BLOCK_CODE(name, attr)                                                              \
-    attr static void name(const native_columns *c, const float *cols, size_t nb, float *acc)       \
-    {                                                                                              \
-        if (nb <= LANES)                                                                           \
-            block_margins(c, cols, nb, acc, 1);                                                    \
-        else                                                                                       \
-            block_margins(c, cols, nb, acc, BLOCK_VECTORS);                                        \
-    }
-
-DEFINE_BLOCK_CODE(block_portable, )
 #if defined(__x86_64__) && defined(__GNUC__)
-DEFINE_BLOCK_CODE(block_avx2, __attribute__((target("avx2"))))
-DEFINE_BLOCK_CODE(block_avx512, __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl"))))
+#define KERNEL_LANES 8
+#define KERNEL(name) name##_avx2
+#define KERNEL_TARGET __attribute__((target("avx2")))
+#include "native_columns_kernel.h"
+#undef KERNEL_LANES
+#undef KERNEL
+#undef KERNEL_TARGET
+
+#define KERNEL_LANES 16
+#define KERNEL(name) name##_avx512
+#define KERNEL_TARGET __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl")))
+#include "native_columns_kernel.h"
+#undef KERNEL_LANES
+#undef KERNEL
+#undef KERNEL_TARGET
 #endif
 
 void native_columns_margins(const native_columns *c, const double *rows, size_t n, float *acc,
@@ -388,15 +313,15 @@ void native_columns_margins(const native_columns *c, const double *rows, size_t 
     }
 #if defined(__x86_64__) && defined(__GNUC__)
     if (c->code == CODE_AVX512) {
-        block_avx512(c, scratch, n, acc);
+        block_margins_avx512(c, scratch, n, lanes, acc);
         return;
     }
     if (c->code == CODE_AVX2) {
-        block_avx2(c, scratch, n, acc);
+        block_margins_avx2(c, scratch, n, lanes, acc);
         return;
     }
 #endif
-    block_portable(c, scratch, n, acc);
+    block_margins_portable(c, scratch, n, lanes, acc);
 }
 
 const char *native_columns_code(const native_columns *c)

@@ -739,40 +739,49 @@ static void test_softprob_parity_depths(void **state)
 
 /* ---- the safety check ------------------------------------------------------------- */
 
+/* The safety check refuses an evaluator whose thresholds moved, in the
+ * layout its predictions take: ranked (depth 6) and columns (depth 3). */
 static void test_check_refuses_corrupted(void **state)
 {
-    char err[PDM_ERRSTR_SIZE];
-    pdm_model *m = train(6, 5, 31);
-    double x[50 * NFEAT], before[50 * K], after[50 * K];
-    make_rows(x, NULL, 50, 32);
-    assert_int_equal(pdm_model_predict(m, x, 50, before, err, sizeof err), 0);
+    static const int depths[] = {6, 3};
+    for (size_t d = 0; d < sizeof depths / sizeof *depths; d++) {
+        char err[PDM_ERRSTR_SIZE];
+        pdm_model *m = train(depths[d], 5, 31);
+        double x[50 * NFEAT], before[50 * K], after[50 * K];
+        make_rows(x, NULL, 50, 32);
+        assert_int_equal(pdm_model_predict(m, x, 50, before, err, sizeof err), 0);
 
-    /* A threshold one float higher: a value exactly on it now goes left. */
-    pdm_native *nat;
-    assert_int_equal(pdm_model_native_build(m, &nat, err, sizeof err), 0);
-    assert_int_equal(pdm_native_debug_nudge_root(nat, 7, 1), 0);
-    assert_int_equal(pdm_model_native_install(m, nat, err, sizeof err), -1);
-    assert_non_null(strstr(err, "native predictor refused"));
-    assert_non_null(strstr(err, "differs: native"));
-    assert_int_equal(pdm_model_predictor(m), PDM_PREDICTOR_XGBOOST);
-    const pdm_predictor_check *c = pdm_model_predictor_check(m);
-    assert_true(c->checked && !c->passed && c->max_abs_diff > 1e-6);
-    assert_true(c->reason[0] != '\0');
+        /* A threshold one float higher: a value exactly on it now goes left. */
+        pdm_native *nat;
+        assert_int_equal(pdm_model_native_build(m, &nat, err, sizeof err), 0);
+        assert_string_equal(pdm_native_debug_path(nat),
+                            depths[d] > 4 ? ranked_path() : columns_path());
+        assert_int_equal(pdm_native_debug_nudge_root(nat, 7, 1), 0);
+        assert_string_equal(pdm_native_debug_path(nat),
+                            depths[d] > 4 ? ranked_path() : columns_path());
+        assert_int_equal(pdm_model_native_install(m, nat, err, sizeof err), -1);
+        assert_non_null(strstr(err, "native predictor refused"));
+        assert_non_null(strstr(err, "differs: native"));
+        assert_int_equal(pdm_model_predictor(m), PDM_PREDICTOR_XGBOOST);
+        const pdm_predictor_check *c = pdm_model_predictor_check(m);
+        assert_true(c->checked && !c->passed && c->max_abs_diff > 1e-6);
+        assert_true(c->reason[0] != '\0');
 
-    /* One float lower: a value one float below it now goes right. */
-    assert_int_equal(pdm_model_native_build(m, &nat, err, sizeof err), 0);
-    assert_int_equal(pdm_native_debug_nudge_root(nat, 3, -1), 0);
-    assert_int_equal(pdm_model_native_install(m, nat, err, sizeof err), -1);
-    assert_int_equal(pdm_model_predictor(m), PDM_PREDICTOR_XGBOOST);
+        /* One float lower: a value one float below it now goes right. */
+        assert_int_equal(pdm_model_native_build(m, &nat, err, sizeof err), 0);
+        assert_int_equal(pdm_native_debug_nudge_root(nat, 3, -1), 0);
+        assert_int_equal(pdm_model_native_install(m, nat, err, sizeof err), -1);
+        assert_int_equal(pdm_model_predictor(m), PDM_PREDICTOR_XGBOOST);
 
-    /* Still serving, with XGBoost: the same probabilities. */
-    assert_int_equal(pdm_model_predict(m, x, 50, after, err, sizeof err), 0);
-    assert_memory_equal(before, after, sizeof before);
-    /* The real evaluator passes afterwards. */
-    assert_int_equal(pdm_model_set_predictor(m, PDM_PREDICTOR_NATIVE, err, sizeof err), 0);
-    assert_int_equal(pdm_model_predict(m, x, 50, after, err, sizeof err), 0);
-    assert_memory_equal(before, after, sizeof before);
-    pdm_model_destroy(m);
+        /* Still serving, with XGBoost: the same probabilities. */
+        assert_int_equal(pdm_model_predict(m, x, 50, after, err, sizeof err), 0);
+        assert_memory_equal(before, after, sizeof before);
+        /* The real evaluator passes afterwards. */
+        assert_int_equal(pdm_model_set_predictor(m, PDM_PREDICTOR_NATIVE, err, sizeof err), 0);
+        assert_int_equal(pdm_model_predict(m, x, 50, after, err, sizeof err), 0);
+        assert_memory_equal(before, after, sizeof before);
+        pdm_model_destroy(m);
+    }
 }
 
 static void test_package_records_check(void **state)
