@@ -11,9 +11,12 @@
 typedef float KERNEL(vf) __attribute__((vector_size(KERNEL_LANES * sizeof(float))));
 typedef int32_t KERNEL(vi) __attribute__((vector_size(KERNEL_LANES * sizeof(int32_t))));
 
+/* f in every lane (not {0} + f, which turns -0 into +0: a + +0 is not
+ * a + -0 when a is -0). */
 KERNEL_TARGET static inline __attribute__((always_inline)) KERNEL(vf) KERNEL(splat)(float f)
 {
-    return (KERNEL(vf)){0} + f;
+    KERNEL(vf) v = {f};
+    return __builtin_shuffle(v, (KERNEL(vi)){0});
 }
 
 /* Per lane: `right` where the column's value is not below thr, else `left`. */
