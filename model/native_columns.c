@@ -4,14 +4,15 @@
  * (the public PdM set's 200-round model: 803 of its 1,000 trees are one
  * leaf, 191 one split, none deeper than 3), where walking each row through
  * each tree wastes the work of a full-depth walk. Here the rows go through
- * a tree sixteen at a time instead, one row per vector lane: a block's
- * rows are first turned into columns (each feature a vector of 16 floats
- * per 16 rows), and a tree of depth D, padded to a complete tree of its own
+ * a tree a vector at a time instead (16 rows with AVX-512), one row per
+ * lane: a block's rows are first turned into columns (each feature the
+ * trees split on, as floats), and a tree of depth D, padded to a complete
+ * tree of its own
  * depth (a leaf above the last level repeats its value), is evaluated by
  * 2^D - 1 compares of a column with a threshold and as many blends, from
  * the leaves up: the value of a split is its right child's where the row
  * goes right, its left child's elsewhere. A stump costs a compare, a blend
- * and the add, for sixteen rows; a single leaf only the add.
+ * and the add, for a vector of rows; a single leaf only the add.
  *
  * Exactness. A row goes left iff float(value) < threshold, as in XGBoost;
  * a missing value (NaN) compares false and so goes right, which is the
@@ -25,10 +26,11 @@
  * (a + b + c is not a + (b + c) in float) and stay one add each.
  *
  * Order of work. Outputs one after the other, each through its own trees
- * in tree order, four vectors of rows (a block of 64) at a time, so four
- * independent chains of adds overlap. The code is written once with GCC
- * vector types and compiled three times: AVX-512 (F, BW, DQ, VL), AVX2 and
- * the baseline, chosen from the CPU at load. */
+ * in tree order, four vectors of rows at a time (with AVX-512 a block of
+ * 64), so four independent chains of adds overlap. The code is written
+ * once with GCC vector types (native_columns_kernel.h) and compiled three
+ * times: AVX-512 (F, BW, DQ, VL: 16 lanes), AVX2 (8) and the baseline
+ * (SSE2 on x86-64: 4), chosen from the CPU at load. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -261,11 +263,6 @@ size_t native_columns_scratch(const native_columns *c)
 }
 
 /* ---- evaluation ------------------------------------------------------------------- */
-
-/* Vectors of 64 bytes passed between the always-inlined helpers of the
- * kernels would change the calling convention of a real call; there is
- * none, and nothing leaves this file. */
-#pragma GCC diagnostic ignored "-Wpsabi"
 
 #define KERNEL_LANES 4
 #define KERNEL(name) name##_portable

@@ -11,12 +11,13 @@
 typedef float KERNEL(vf) __attribute__((vector_size(KERNEL_LANES * sizeof(float))));
 typedef int32_t KERNEL(vi) __attribute__((vector_size(KERNEL_LANES * sizeof(int32_t))));
 
-/* f in every lane (not {0} + f, which turns -0 into +0: a + +0 is not
- * a + -0 when a is -0). */
+/* f in every lane, its bits as they are ({0} + f would turn -0 into +0,
+ * and a + +0 is not a + -0 when a is -0). */
 KERNEL_TARGET static inline __attribute__((always_inline)) KERNEL(vf) KERNEL(splat)(float f)
 {
-    KERNEL(vf) v = {f};
-    return __builtin_shuffle(v, (KERNEL(vi)){0});
+    int32_t bits;
+    memcpy(&bits, &f, sizeof bits);
+    return (KERNEL(vf))((KERNEL(vi)){0} | bits);
 }
 
 /* Per lane: `right` where the column's value is not below thr, else `left`. */
