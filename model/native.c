@@ -37,11 +37,11 @@
  * time (portably: fewer than eight rows).
  *
  * Columns. Shallow trees (at most 5 deep; boosters trained on real data
- * are mostly single leaves and stumps) are also laid out for sixteen rows
- * at a time, one per vector lane, each tree padded only to its own depth
- * (native_columns.c). Predictions take that layout first when its
- * estimated cost (native_columns_cost) is at most half the ranked walks',
- * for calls of at least cols_min_rows rows.
+ * are mostly single leaves and stumps) are also laid out for a vector of
+ * rows at a time (16 with AVX-512), one per lane, each tree padded only to
+ * its own depth (native_columns.c). Predictions take that layout first
+ * when its estimated cost (native_columns_cost) is at most half the
+ * ranked walks', for calls of at least cols_min_rows rows.
  *
  * Order of work. Rows are taken in blocks of 64, converted to float once
  * (as XGBoost does), and the trees are walked tree by tree over the block,
@@ -137,8 +137,10 @@ struct pdm_native {
     /* The columns layout (native_columns.c) when the trees are shallow
      * enough for it to take at most half the ranked walks' time on a block
      * of rows: calls of at least cols_min_rows rows take it (fewer rows
-     * still pay for a vector of 16, and the ranked layout is faster there
-     * unless the trees are mostly stumps and leaves). */
+     * still pay for a whole vector, and the ranked layout is faster there
+     * unless the trees are mostly stumps and leaves). The estimate is
+     * AVX-512's against AVX-512's; without it both layouts' portable code
+     * is slower, the columns' less so (bench/README.md). */
     native_columns *cols;
     size_t cols_min_rows;
 };
