@@ -73,9 +73,10 @@ static const pdm_option options[] = {
      "same either way).",
      0},
     {"layout", 0, NULL, PDM_OPT_STRING, O(layout), "auto", "LAYOUT",
-     "The native evaluator's layout: auto (the fastest this machine runs: ranked with AVX-512 "
-     "VBMI, else ranked portable for a few rows and complete for batches), portable (auto "
-     "without AVX-512), complete or linked.",
+     "The native evaluator's layout: auto (the fastest this machine runs: columns for shallow "
+     "trees, e.g. --depth 4; else ranked with AVX-512 VBMI, else ranked portable for a few rows "
+     "and complete for batches), ranked (auto without the columns layout), portable (auto "
+     "without AVX-512 and AVX2), complete or linked.",
      0},
     PDM_OPTIONS_END,
 };
@@ -176,7 +177,9 @@ static int bench_model(const bench_cfg *cfg, const double *train_x, const int *t
         fprintf(stderr, "bench-native: %s\n", err);
         goto out;
     }
-    if (strcmp(cfg->layout, "portable") == 0) {
+    if (strcmp(cfg->layout, "ranked") == 0) {
+        pdm_native_debug_ranked_layout(nat);
+    } else if (strcmp(cfg->layout, "portable") == 0) {
         pdm_native_debug_portable(nat);
     } else if (strcmp(cfg->layout, "complete") == 0) {
         pdm_native_debug_complete_layout(nat);
@@ -231,9 +234,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench-native: --runs 1..99, counts >= 1\n");
         goto out;
     }
-    if (strcmp(cfg.layout, "auto") != 0 && strcmp(cfg.layout, "portable") != 0 &&
-        strcmp(cfg.layout, "complete") != 0 && strcmp(cfg.layout, "linked") != 0) {
-        fprintf(stderr, "bench-native: --layout auto, portable, complete or linked\n");
+    if (strcmp(cfg.layout, "auto") != 0 && strcmp(cfg.layout, "ranked") != 0 &&
+        strcmp(cfg.layout, "portable") != 0 && strcmp(cfg.layout, "complete") != 0 &&
+        strcmp(cfg.layout, "linked") != 0) {
+        fprintf(stderr, "bench-native: --layout auto, ranked, portable, complete or linked\n");
         goto out;
     }
     rc = 1;

@@ -36,6 +36,13 @@
  * walk over the same bytes. Predictions take this layout one row at a
  * time (portably: fewer than eight rows).
  *
+ * Columns. Shallow trees (at most 5 deep; boosters trained on real data
+ * are mostly single leaves and stumps) are also laid out for a vector of
+ * rows at a time (16 with AVX-512), one per lane, each tree padded only to
+ * its own depth (native_columns.c). Predictions take that layout first
+ * when its estimated cost (native_columns_cost) is at most half the
+ * ranked walks', for calls of at least cols_min_rows rows.
+ *
  * Order of work. Rows are taken in blocks of 64, converted to float once
  * (as XGBoost does), and the trees are walked tree by tree over the block,
  * eight rows interleaved, so a tree's nodes are fetched once per block and
@@ -63,10 +70,9 @@
 #include <string.h>
 
 #include "native.h"
+#include "native_internal.h"
 #include "pdm_common.h"
 
-#define FEAT_MASK 0x7fffffffu
-#define DEFAULT_LEFT 0x80000000u
 #define BLOCK 64
 #define MAX_DEPTH 1024
 #define HEAP_MAX_DEPTH 10
@@ -74,19 +80,9 @@
 #define RANK_SLOTS 64 /* heap slots per tree, and features per row table */
 #define RANK_MAX_CUTS 255
 #define RANK_CHUNK 240 /* trees whose leaves are fetched before they are added */
-
-typedef struct {
-    float thr; /* split: value < thr goes left; leaf: the leaf value */
-    uint32_t feat;
-    uint32_t child[2]; /* left, right, relative to the tree's first node */
-} native_node;
-
-typedef struct {
-    uint32_t first; /* index of the root in nodes */
-    uint32_t n_nodes;
-    uint32_t depth; /* steps from the root to the deepest leaf */
-    uint32_t output;
-} native_tree;
+/* A ranked walk's cost per tree and row in the columns layout's units (its
+ * compares, see native_columns_cost): about 1.3 ns a tree against 0.3 ns. */
+#define RANKED_TREE_COST 4
 
 /* A split of the complete layout: node h's children are 2h+1 and 2h+2. */
 typedef struct {
@@ -138,6 +134,15 @@ struct pdm_native {
      * features and none has more than RANK_MAX_CUTS distinct thresholds. */
     ranked_layout *rk;
     size_t rk_bytes;
+    /* The columns layout (native_columns.c) when the trees are shallow
+     * enough for it to take at most half the ranked walks' time on a block
+     * of rows: calls of at least cols_min_rows rows take it (fewer rows
+     * still pay for a whole vector, and the ranked layout is faster there
+     * unless the trees are mostly stumps and leaves). The estimate is
+     * AVX-512's against AVX-512's; without it both layouts' portable code
+     * is slower, the columns' less so (bench/README.md). */
+    native_columns *cols;
+    size_t cols_min_rows;
 };
 
 /* ---- UBJSON reader ---------------------------------------------------------- */
@@ -818,6 +823,27 @@ out:
     return rc;
 }
 
+/* The columns layout, if the trees qualify and it is worth it (see
+ * pdm_native.cols). Returns 0 (with or without it), or -1 out of memory. */
+static int build_columns(pdm_native *nat)
+{
+    native_columns_free(nat->cols);
+    nat->cols = NULL;
+    if (native_columns_build(nat->nodes, nat->trees, nat->ntrees, nat->nfeat, nat->nout,
+                             nat->base_margin, &nat->cols))
+        return -1;
+    if (!nat->cols)
+        return 0;
+    size_t per_vector = native_columns_cost(nat->cols), per_row = RANKED_TREE_COST * nat->ntrees;
+    if (per_vector > 8 * per_row) { /* 16 rows: more than half the ranked walks' time */
+        native_columns_free(nat->cols);
+        nat->cols = NULL;
+        return 0;
+    }
+    nat->cols_min_rows = per_row ? per_vector / per_row + 1 : 1;
+    return 0;
+}
+
 int pdm_native_from_ubj(const void *ubj, size_t len, pdm_native **out, char *errstr, size_t errlen)
 {
     const unsigned char *b = ubj;
@@ -948,7 +974,7 @@ int pdm_native_from_ubj(const void *ubj, size_t len, pdm_native **out, char *err
         pdm_err(errstr, errlen, "model: malformed trees array");
         goto out;
     }
-    if (build_heap(nat) || build_ranked(nat)) {
+    if (build_heap(nat) || build_ranked(nat) || build_columns(nat)) {
         pdm_err(errstr, errlen, "out of memory for the tree layouts");
         goto out;
     }
@@ -971,6 +997,7 @@ void pdm_native_destroy(pdm_native *nat)
     free(nat->heap);
     free(nat->leaves);
     ranked_free(nat->rk);
+    native_columns_free(nat->cols);
     free(nat);
 }
 
@@ -993,7 +1020,7 @@ size_t pdm_native_size(const pdm_native *nat)
 {
     return nat->nnodes * sizeof *nat->nodes + nat->ntrees * sizeof *nat->trees +
            nat->heap_len * sizeof *nat->heap + nat->leaves_len * sizeof *nat->leaves +
-           nat->rk_bytes;
+           nat->rk_bytes + (nat->cols ? native_columns_bytes(nat->cols) : 0);
 }
 
 /* ---- evaluation ------------------------------------------------------------- */
@@ -1451,6 +1478,34 @@ static void transform_row(const pdm_native *nat, float *m, double *out)
     }
 }
 
+/* pdm_native_predict over the columns layout: blocks of COLUMNS_BLOCK rows. */
+static int predict_columns(const pdm_native *nat, const double *rows, size_t n, double *out,
+                           char *errstr, size_t errlen)
+{
+    const size_t nf = nat->nfeat, K = nat->nout;
+    float stack[4096] __attribute__((aligned(64)));
+    /* the columns first (64-byte aligned), then the margins */
+    size_t n_cols = native_columns_scratch(nat->cols);
+    size_t need = n_cols + COLUMNS_BLOCK * K + 16;
+    float *buf = stack, *cols, *acc;
+    if (need > sizeof stack / sizeof *stack) {
+        buf = malloc(need * sizeof *buf);
+        if (!buf)
+            return pdm_err(errstr, errlen, "out of memory for %zu rows", n);
+    }
+    cols = buf + (16 - ((uintptr_t)buf / sizeof *buf) % 16) % 16;
+    acc = cols + n_cols;
+    for (size_t r0 = 0; r0 < n; r0 += COLUMNS_BLOCK) {
+        size_t nb = n - r0 < COLUMNS_BLOCK ? n - r0 : COLUMNS_BLOCK;
+        native_columns_margins(nat->cols, rows + r0 * nf, nb, acc, cols);
+        for (size_t r = 0; r < nb; r++)
+            transform_row(nat, acc + r * K, out + (r0 + r) * K);
+    }
+    if (buf != stack)
+        free(buf);
+    return 0;
+}
+
 int pdm_native_predict(const pdm_native *nat, const double *rows, size_t n, double *out,
                        char *errstr, size_t errlen)
 {
@@ -1470,6 +1525,8 @@ int pdm_native_predict(const pdm_native *nat, const double *rows, size_t n, doub
 
     if (n == 0)
         return 0;
+    if (nat->cols && (n >= nat->cols_min_rows || !nat->rk))
+        return predict_columns(nat, rows, n, out, errstr, errlen);
     if (by_row)
         need = K;
     if (need > sizeof stack / sizeof *stack) {
@@ -1765,11 +1822,20 @@ int pdm_native_debug_nudge_root(pdm_native *nat, size_t tree, int ulps)
         root->thr = nextafterf(root->thr, ulps > 0 ? INFINITY : -INFINITY);
     if (nat->heap)
         nat->heap[tree * (((size_t)1 << nat->heap_depth) - 1)].thr = root->thr;
+    if (nat->cols && build_columns(nat))
+        return -1;
     return build_ranked(nat);
+}
+
+void pdm_native_debug_ranked_layout(pdm_native *nat)
+{
+    native_columns_free(nat->cols);
+    nat->cols = NULL;
 }
 
 void pdm_native_debug_linked_layout(pdm_native *nat)
 {
+    pdm_native_debug_ranked_layout(nat);
     ranked_free(nat->rk);
     nat->rk = NULL;
     nat->rk_bytes = 0;
@@ -1782,6 +1848,7 @@ void pdm_native_debug_linked_layout(pdm_native *nat)
 
 void pdm_native_debug_complete_layout(pdm_native *nat)
 {
+    pdm_native_debug_ranked_layout(nat);
     ranked_free(nat->rk);
     nat->rk = NULL;
     nat->rk_bytes = 0;
@@ -1789,12 +1856,31 @@ void pdm_native_debug_complete_layout(pdm_native *nat)
 
 void pdm_native_debug_portable(pdm_native *nat)
 {
+    if (nat->cols)
+        native_columns_use_portable(nat->cols);
     if (nat->rk)
         nat->rk->avx512 = 0;
 }
 
+size_t pdm_native_debug_columns_min_rows(const pdm_native *nat)
+{
+    return nat->cols ? (nat->rk ? nat->cols_min_rows : 1) : 0;
+}
+
+void pdm_native_debug_avx2(pdm_native *nat)
+{
+    if (nat->cols)
+        native_columns_use_avx2(nat->cols);
+}
+
 const char *pdm_native_debug_path(const pdm_native *nat)
 {
+    if (nat->cols) {
+        const char *code = native_columns_code(nat->cols);
+        return strcmp(code, "avx512") == 0 ? "columns-avx512"
+               : strcmp(code, "avx2") == 0 ? "columns-avx2"
+                                           : "columns";
+    }
     if (nat->rk)
         return nat->rk->avx512 ? "ranked-avx512" : "ranked";
     return nat->heap ? "complete" : "linked";

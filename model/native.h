@@ -89,19 +89,31 @@ int pdm_model_native_install(struct pdm_model *m, pdm_native *nat, char *errstr,
 /* Moves the root threshold of tree `tree` by `ulps` floats (a corruption
  * the safety check must catch) in every layout. Returns 0, or -1 if the
  * tree is one leaf or does not exist (or out of memory rebuilding the
- * ranked layout, which predictions then do without). */
+ * columns or ranked layout, which predictions then do without). */
 int pdm_native_debug_nudge_root(pdm_native *nat, size_t tree, int ulps);
+/* Drops the columns layout (used when every tree is shallow; see
+ * native_columns.c) so that predictions take the ranked layout, or the
+ * next one the trees have. */
+void pdm_native_debug_ranked_layout(pdm_native *nat);
 /* Drops the complete-tree layout (used when every tree is at most 10 deep)
- * so that predictions take the linked layout deeper trees use. */
+ * and those above it so that predictions take the linked layout deeper
+ * trees use. */
 void pdm_native_debug_linked_layout(pdm_native *nat);
 /* Drops the ranked layout (used when trees are at most 6 deep, with at most
- * 64 features of at most 255 distinct thresholds each) so that predictions
- * take the complete layout. */
+ * 64 features of at most 255 distinct thresholds each) and the columns
+ * layout so that predictions take the complete layout. */
 void pdm_native_debug_complete_layout(pdm_native *nat);
-/* Makes the ranked layout use its portable code instead of AVX-512. */
+/* Makes the columns and ranked layouts use their portable code instead of
+ * AVX-512 or AVX2, as on a machine without them. */
 void pdm_native_debug_portable(pdm_native *nat);
-/* The layout predictions take: "ranked-avx512", "ranked", "complete" or
- * "linked". */
+/* Makes the columns layout use its AVX2 code instead of AVX-512. */
+void pdm_native_debug_avx2(pdm_native *nat);
+/* The layout predictions take: "columns-avx512", "columns-avx2",
+ * "columns", "ranked-avx512", "ranked", "complete" or "linked". With the
+ * columns layout, calls of fewer rows than the next function's take the
+ * ranked layout. */
 const char *pdm_native_debug_path(const pdm_native *nat);
+/* The fewest rows a call takes the columns layout for; 0 without it. */
+size_t pdm_native_debug_columns_min_rows(const pdm_native *nat);
 
 #endif
