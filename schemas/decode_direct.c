@@ -19,9 +19,10 @@
 
 #include "codec_internal.h"
 
-/* A bounded reader over a body: `bad` is set by a read past the end or a
- * value the schema cannot hold (a body the validator would have refused),
- * and the reads after it return zeros without moving. */
+/* A bounded reader over a body: `bad` is set by a read past the end (the
+ * reader then stays at the end, and reads give zeros) or a value the schema
+ * cannot hold: a body the validator would have refused, whose values are
+ * not used. No read goes past `end` either way. */
 typedef struct {
     const unsigned char *p, *end;
     int bad;
