@@ -89,8 +89,8 @@ int decode_named(const char *s, size_t len, const char *prefix, int max, int *ou
     return 0;
 }
 
-int decode_string(char *dst, size_t cap, const char *s, size_t len, const char *what,
-                  char *errstr, size_t errlen)
+int decode_string(char *dst, size_t cap, const char *s, size_t len, const char *what, char *errstr,
+                  size_t errlen)
 {
     if (len >= cap)
         return decode_err(PDM_DECODE_INVALID_VALUE, errstr, errlen, "%s of %zu bytes, at most %zu",
@@ -128,8 +128,8 @@ static int extract_incident(avro_value_t *v, pdm_risk *r, char *errstr, size_t e
         avro_value_get_by_index(v, RISK_OPENED_AT, &f, NULL) ||
         avro_value_get_discriminant(&f, &branch) || avro_value_get_current_branch(&f, &value))
         return MISMATCH(errstr, errlen);
-    int rc = decode_string(r->incident_id, sizeof r->incident_id, s, len, "incident_id", errstr,
-                           errlen);
+    int rc =
+        decode_string(r->incident_id, sizeof r->incident_id, s, len, "incident_id", errstr, errlen);
     if (rc)
         return rc;
     /* The validator has refused enum indexes past the symbols. */
@@ -378,8 +378,7 @@ int pdm_codec_decode(pdm_codec *c, const void *data, size_t len, pdm_event *out,
         return PDM_DECODE_INVALID_VALUE;
     }
     if (ct->direct)
-        return pdm_direct_decode(ct->type, p + header, len - header, out, &c->risk, errstr,
-                                 errlen);
+        return pdm_direct_decode(ct->type, p + header, len - header, out, &c->risk, errstr, errlen);
     avro_reader_memory_set_source(c->reader, (const char *)p + header, (int64_t)(len - header));
     if (avro_value_reset(&ct->value) || avro_value_read(c->reader, &ct->value)) {
         pdm_err(errstr, errlen, "%s body: %s", pdm_event_schema_name(ct->type), avro_strerror());

@@ -66,8 +66,8 @@ int decode_named(const char *s, size_t len, const char *prefix, int max, int *ou
                  size_t errlen);
 /* s[0..len) into dst (cap bytes, NUL-terminated); PDM_DECODE_INVALID_VALUE
  * with errstr naming `what` when it does not fit. */
-int decode_string(char *dst, size_t cap, const char *s, size_t len, const char *what,
-                  char *errstr, size_t errlen);
+int decode_string(char *dst, size_t cap, const char *s, size_t len, const char *what, char *errstr,
+                  size_t errlen);
 
 /* ---- the codec (codec.c) --------------------------------------------------------- */
 

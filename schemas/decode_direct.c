@@ -210,8 +210,8 @@ static int check_risk(const risk_body *b, pdm_risk *rk, char *errstr, size_t err
     unsigned seen = 0;
     for (int i = 0; i < PDM_N_COMPONENTS; i++) {
         int k;
-        if ((rc = decode_named(b->comp_name[i].s, b->comp_name[i].len, "comp", PDM_N_COMPONENTS,
-                               &k, errstr, errlen)))
+        if ((rc = decode_named(b->comp_name[i].s, b->comp_name[i].len, "comp", PDM_N_COMPONENTS, &k,
+                               errstr, errlen)))
             return rc;
         if (seen & (1u << k))
             return decode_err(PDM_DECODE_INVALID_VALUE, errstr, errlen, "comp%d listed twice", k);
@@ -226,8 +226,8 @@ static int check_risk(const risk_body *b, pdm_risk *rk, char *errstr, size_t err
         pdm_reason *re = &rk->reasons[i];
         re->value = b->value[i];
         re->contribution = b->contribution[i];
-        if ((rc = decode_string(re->feature, sizeof re->feature, b->feature[i].s,
-                                b->feature[i].len, "reason feature", errstr, errlen)))
+        if ((rc = decode_string(re->feature, sizeof re->feature, b->feature[i].s, b->feature[i].len,
+                                "reason feature", errstr, errlen)))
             return rc;
     }
     rk->n_reasons = (int)b->n_reasons;

@@ -32,8 +32,7 @@ typedef struct {
     pdm_risk risk; /* a copy of what ev.u.risk pointed at */
 } decoded;
 
-static void decode_with(pdm_codec *c, int direct, const unsigned char *msg, size_t len,
-                        decoded *d)
+static void decode_with(pdm_codec *c, int direct, const unsigned char *msg, size_t len, decoded *d)
 {
     memset(d, 0, sizeof *d);
     pdm_codec_use_direct(c, direct);
@@ -43,7 +42,10 @@ static void decode_with(pdm_codec *c, int direct, const unsigned char *msg, size
     pdm_codec_use_direct(c, 1);
 }
 
-static int same_double(double a, double b) { return memcmp(&a, &b, sizeof a) == 0; }
+static int same_double(double a, double b)
+{
+    return memcmp(&a, &b, sizeof a) == 0;
+}
 
 static void hex(const unsigned char *p, size_t n, char *out, size_t cap)
 {
@@ -413,8 +415,8 @@ static void put_body(body *w, pdm_event_type t)
 }
 
 /* A message of body b under the framing of c's schema t (version v). */
-static size_t frame(pdm_codec *c, pdm_event_type t, int version, const body *b,
-                    unsigned char *msg, size_t cap)
+static size_t frame(pdm_codec *c, pdm_event_type t, int version, const body *b, unsigned char *msg,
+                    size_t cap)
 {
     uint64_t fp = pdm_codec_fingerprint_version(c, t, version);
     assert_true(fp != 0 && 10 + b->n <= cap);
@@ -493,9 +495,10 @@ static void test_crafted_bodies_decode_alike(void **state)
             body b = {.n = 0};
             unsigned char msg[sizeof b.buf + 10];
             put_body(&b, (pdm_event_type)type);
-            assert_decode_alike(c, msg, frame(c, (pdm_event_type)type,
-                                              pdm_event_schema_version((pdm_event_type)type), &b,
-                                              msg, sizeof msg),
+            assert_decode_alike(c, msg,
+                                frame(c, (pdm_event_type)type,
+                                      pdm_event_schema_version((pdm_event_type)type), &b, msg,
+                                      sizeof msg),
                                 &t);
         }
     /* Each outcome is reached many times. */
@@ -591,9 +594,9 @@ static void test_older_version_goes_through_avro_c(void **state)
             /* read as version 2, the same bytes end early */
             pdm_event out;
             pdm_risk r2;
-            assert_int_equal(pdm_direct_decode(PDM_EV_RISK, msg + 10, len - 10, &out, &r2, err,
-                                               sizeof err),
-                             PDM_DECODE_MALFORMED);
+            assert_int_equal(
+                pdm_direct_decode(PDM_EV_RISK, msg + 10, len - 10, &out, &r2, err, sizeof err),
+                PDM_DECODE_MALFORMED);
         }
     }
     assert_true(t.by_status[0] > 1000);
@@ -616,8 +619,8 @@ static void test_direct_reader_alone_is_bounds_safe(void **state)
                 memcpy(copy, b.buf, cut);
                 pdm_event out;
                 pdm_risk r;
-                int st = pdm_direct_decode((pdm_event_type)type, copy, cut, &out, &r, err,
-                                           sizeof err);
+                int st =
+                    pdm_direct_decode((pdm_event_type)type, copy, cut, &out, &r, err, sizeof err);
                 assert_true(st == PDM_DECODE_OK || st == PDM_DECODE_MALFORMED ||
                             st == PDM_DECODE_INVALID_VALUE);
                 if (cut < b.n)
