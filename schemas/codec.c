@@ -1,9 +1,12 @@
 /* codec.c: events to and from Avro messages, with avro-c doing the binary
  * encoding: the codec object (this file), the body validator
  * (codec_validate.c), encoding (codec_encode.c, encode_direct.c) and
- * decoding (codec_decode.c). Every body is validated before avro-c reads it
- * (codec_validate.c says why). Values, readers and writers are created once
- * per codec and reused; decoding a string still allocates inside avro-c.
+ * decoding (codec_decode.c, decode_direct.c). The current schema versions
+ * are written and read by the direct files, the same bytes and events as
+ * avro-c's (their tests compare the two); older versions go through avro-c.
+ * Every body is validated before either reads it (codec_validate.c says
+ * why). Values, readers and writers are created once per codec and reused;
+ * decoding a string through avro-c still allocates inside it.
  *
  * Schema evolution: besides each type's current schema the codec keeps the
  * earlier versions in schemas/history/, each with its own value, validator

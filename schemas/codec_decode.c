@@ -1,6 +1,8 @@
 /* codec_decode.c: messages into events: the framing (single object or
  * schema registry) names the schema version, the validator walks the body,
- * avro-c reads it, and its fields are checked into a pdm_event. */
+ * avro-c reads it, and its fields are checked into a pdm_event. A body of
+ * a current schema version that decode_direct.c implements is read there
+ * instead, with the same result; the checks both share are here. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -8,13 +10,11 @@
 #include <avro.h>
 
 #include "codec_internal.h"
+#include "decode_direct.h"
 #include "pdm_common.h"
 #include "pdm_schemas.h"
 
-/* Writes errstr and returns status, for decode paths. */
-static int decode_err(int status, char *errstr, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int decode_err(int status, char *errstr, size_t errlen, const char *fmt, ...)
+int decode_err(int status, char *errstr, size_t errlen, const char *fmt, ...)
 {
     char msg[PDM_ERRSTR_SIZE];
     va_list ap;
@@ -77,10 +77,24 @@ static int parse_named(const char *s, size_t len, const char *prefix, int max)
     return v >= 1 && v <= max ? v : -1;
 }
 
-static int copy_str(char *dst, size_t cap, const char *s, size_t len)
+int decode_named(const char *s, size_t len, const char *prefix, int max, int *out, char *errstr,
+                 size_t errlen)
+{
+    *out = parse_named(s, len, prefix, max);
+    if (*out < 0) {
+        pdm_err(errstr, errlen, "'%.*s' is not a known %s name", (int)(len > 40 ? 40 : len), s,
+                prefix);
+        return PDM_DECODE_INVALID_VALUE;
+    }
+    return 0;
+}
+
+int decode_string(char *dst, size_t cap, const char *s, size_t len, const char *what, char *errstr,
+                  size_t errlen)
 {
     if (len >= cap)
-        return -1;
+        return decode_err(PDM_DECODE_INVALID_VALUE, errstr, errlen, "%s of %zu bytes, at most %zu",
+                          what, len, cap - 1);
     memcpy(dst, s, len);
     dst[len] = '\0';
     return 0;
@@ -93,13 +107,7 @@ static int read_named(avro_value_t *v, size_t idx, const char *prefix, int max, 
     size_t len;
     if (get_str(v, idx, &s, &len))
         return MISMATCH(errstr, errlen);
-    *out = parse_named(s, len, prefix, max);
-    if (*out < 0) {
-        pdm_err(errstr, errlen, "'%.*s' is not a known %s name", (int)(len > 40 ? 40 : len), s,
-                prefix);
-        return PDM_DECODE_INVALID_VALUE;
-    }
-    return 0;
+    return decode_named(s, len, prefix, max, out, errstr, errlen);
 }
 
 static int get_enum(avro_value_t *rec, size_t idx, int *out)
@@ -120,9 +128,10 @@ static int extract_incident(avro_value_t *v, pdm_risk *r, char *errstr, size_t e
         avro_value_get_by_index(v, RISK_OPENED_AT, &f, NULL) ||
         avro_value_get_discriminant(&f, &branch) || avro_value_get_current_branch(&f, &value))
         return MISMATCH(errstr, errlen);
-    if (copy_str(r->incident_id, sizeof r->incident_id, s, len))
-        return decode_err(PDM_DECODE_INVALID_VALUE, errstr, errlen,
-                          "incident_id of %zu bytes, at most %zu", len, sizeof r->incident_id - 1);
+    int rc =
+        decode_string(r->incident_id, sizeof r->incident_id, s, len, "incident_id", errstr, errlen);
+    if (rc)
+        return rc;
     /* The validator has refused enum indexes past the symbols. */
     r->status = (pdm_incident_status)status;
     r->resolution = (pdm_alert_resolution)resolution;
@@ -193,15 +202,15 @@ static int extract(pdm_codec *c, const codec_type *ct, avro_value_t *v, pdm_even
         size_t n;
         if (get_str(v, 0, &s, &len) || get_long(v, 3, &r->scored_at) || get_double(v, 5, &r->risk))
             return MISMATCH(errstr, errlen);
-        if (copy_str(r->event_id, sizeof r->event_id, s, len))
-            return decode_err(PDM_DECODE_INVALID_VALUE, errstr, errlen,
-                              "event_id of %zu bytes, at most %zu", len, sizeof r->event_id - 1);
+        rc = decode_string(r->event_id, sizeof r->event_id, s, len, "event_id", errstr, errlen);
+        if (rc)
+            return rc;
         if (get_str(v, 4, &s, &len))
             return MISMATCH(errstr, errlen);
-        if (copy_str(r->model_version, sizeof r->model_version, s, len))
-            return decode_err(PDM_DECODE_INVALID_VALUE, errstr, errlen,
-                              "model_version of %zu bytes, at most %zu", len,
-                              sizeof r->model_version - 1);
+        rc = decode_string(r->model_version, sizeof r->model_version, s, len, "model_version",
+                           errstr, errlen);
+        if (rc)
+            return rc;
         if (avro_value_get_by_index(v, 6, &arr, NULL) || avro_value_get_size(&arr, &n))
             return MISMATCH(errstr, errlen);
         /* One probability per component, each component once. */
@@ -239,10 +248,10 @@ static int extract(pdm_codec *c, const codec_type *ct, avro_value_t *v, pdm_even
             if (avro_value_get_by_index(&arr, i, &item, NULL) || get_str(&item, 0, &s, &len) ||
                 get_double(&item, 1, &re->value) || get_double(&item, 2, &re->contribution))
                 return MISMATCH(errstr, errlen);
-            if (copy_str(re->feature, sizeof re->feature, s, len))
-                return decode_err(PDM_DECODE_INVALID_VALUE, errstr, errlen,
-                                  "reason feature of %zu bytes, at most %zu", len,
-                                  sizeof re->feature - 1);
+            rc = decode_string(re->feature, sizeof re->feature, s, len, "reason feature", errstr,
+                               errlen);
+            if (rc)
+                return rc;
         }
         r->n_reasons = (int)n;
         /* Version 1 has no incident fields: they take the schema's defaults. */
@@ -368,6 +377,8 @@ int pdm_codec_decode(pdm_codec *c, const void *data, size_t len, pdm_event *out,
                 pdm_event_schema_name(ct->type));
         return PDM_DECODE_INVALID_VALUE;
     }
+    if (ct->direct)
+        return pdm_direct_decode(ct->type, p + header, len - header, out, &c->risk, errstr, errlen);
     avro_reader_memory_set_source(c->reader, (const char *)p + header, (int64_t)(len - header));
     if (avro_value_reset(&ct->value) || avro_value_read(c->reader, &ct->value)) {
         pdm_err(errstr, errlen, "%s body: %s", pdm_event_schema_name(ct->type), avro_strerror());

@@ -5,7 +5,8 @@
  *   codec_validate.c  the body validator compiled from a schema
  *   codec_encode.c    events into avro-c values and messages
  *   codec_decode.c    message framing, validation, avro-c values into events
- *   encode_direct.c   the direct encoder of the current schemas */
+ *   encode_direct.c   the direct encoder of the current schemas
+ *   decode_direct.c   the direct decoder of the current schemas */
 #ifndef PDM_CODEC_INTERNAL_H
 #define PDM_CODEC_INTERNAL_H
 
@@ -53,6 +54,20 @@ vnode *vnode_compile(const cJSON *s);
 int64_t read_varint(vcursor *c);
 /* Walks one value of v at c->p, setting c->status (or c->bad_enum). */
 void validate(const vnode *v, vcursor *c, int depth);
+
+/* ---- checks of decoded fields (codec_decode.c), shared by both decoders --------- */
+
+/* Writes errstr (printf-style) and returns status. */
+int decode_err(int status, char *errstr, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* s[0..len) as prefix + a number in 1..max ("error3" -> 3) into *out; else
+ * PDM_DECODE_INVALID_VALUE with errstr. */
+int decode_named(const char *s, size_t len, const char *prefix, int max, int *out, char *errstr,
+                 size_t errlen);
+/* s[0..len) into dst (cap bytes, NUL-terminated); PDM_DECODE_INVALID_VALUE
+ * with errstr naming `what` when it does not fit. */
+int decode_string(char *dst, size_t cap, const char *s, size_t len, const char *what, char *errstr,
+                  size_t errlen);
 
 /* ---- the codec (codec.c) --------------------------------------------------------- */
 

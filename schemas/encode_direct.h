@@ -27,8 +27,9 @@ uint64_t pdm_direct_fingerprint(pdm_event_type t);
 int pdm_direct_encode(const pdm_event *ev, unsigned char *out, size_t cap);
 
 /* Whether codec encodes type t directly (its writer schema is the one
- * implemented), and, for tests, turning the direct path off (0) or back on
- * where it applies (1). Implemented in codec.c. */
+ * implemented) and decodes messages of that schema directly
+ * (decode_direct.h), and, for tests, turning both direct paths off (0) or
+ * back on where they apply (1). Implemented in codec.c. */
 struct pdm_codec;
 int pdm_codec_direct(const struct pdm_codec *c, pdm_event_type t);
 void pdm_codec_use_direct(struct pdm_codec *c, int on);

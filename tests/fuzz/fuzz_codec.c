@@ -7,10 +7,13 @@
  * - a failure is one of the named pdm_decode_status values, with a message;
  * - a decoded event encodes again in the same framing (the decoder refuses
  *   what the encoder would refuse), that encoding decodes to the same event
- *   (compared as pdm_event_to_json text), and encoding is deterministic.
+ *   (compared as pdm_event_to_json text), and encoding is deterministic;
+ * - the direct decoder (schemas/decode_direct.c) and avro-c's path give the
+ *   same status, message and event, byte for byte.
  */
 #include "fuzz.h"
 
+#include "encode_direct.h"
 #include "pdm_common.h"
 #include "pdm_schemas.h"
 
@@ -49,12 +52,42 @@ static char *decode_json(const void *msg, size_t len, pdm_event *ev, int *status
     return json;
 }
 
+/* The input decoded again through avro-c (the direct decoder off): what
+ * the direct path gave (status st, message err, event ev) must be what
+ * avro-c gives. */
+static void check_avro_c_alike(const uint8_t *data, size_t size, int st, const char *err,
+                               const pdm_event *ev)
+{
+    pdm_risk risk;
+    pdm_event other;
+    char other_err[PDM_ERRSTR_SIZE];
+    other_err[0] = '\0';
+    if (st == PDM_DECODE_OK && ev->type == PDM_EV_RISK)
+        risk = *ev->u.risk; /* the next decode writes over it */
+    pdm_codec_use_direct(codec, 0);
+    int other_st = pdm_codec_decode(codec, data, size, &other, other_err, sizeof other_err);
+    pdm_codec_use_direct(codec, 1);
+    FUZZ_CHECK(other_st == st, "status: direct %s (%s), avro-c %s (%s)",
+               pdm_decode_status_name((pdm_decode_status)st), err,
+               pdm_decode_status_name((pdm_decode_status)other_st), other_err);
+    FUZZ_CHECK(strcmp(err, other_err) == 0, "message: direct '%s', avro-c '%s'", err, other_err);
+    if (st != PDM_DECODE_OK)
+        return;
+    FUZZ_CHECK(memcmp(ev, &other, sizeof other) == 0, "the event differs (type %d)",
+               (int)ev->type);
+    if (ev->type == PDM_EV_RISK)
+        FUZZ_CHECK(memcmp(&risk, other.u.risk, sizeof risk) == 0, "the risk event differs");
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     pdm_event ev, again;
     int status;
     char err[PDM_ERRSTR_SIZE];
     unsigned char first[PDM_MAX_ENCODED], second[PDM_MAX_ENCODED];
+    err[0] = '\0';
+    check_avro_c_alike(data, size, pdm_codec_decode(codec, data, size, &ev, err, sizeof err), err,
+                       &ev);
     char *json = decode_json(data, size, &ev, &status);
     char *json2 = NULL;
     if (!json)

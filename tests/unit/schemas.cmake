@@ -12,3 +12,6 @@ pdm_unit_test(test_schema_ids ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_schema_ids.c
 # The direct encoder against avro-c's generic writer, byte for byte.
 pdm_unit_test(test_encode_direct ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_encode_direct.c pdm_schemas)
 target_include_directories(test_encode_direct PRIVATE ${PROJECT_SOURCE_DIR}/schemas)
+# The direct decoder against avro-c's generic reader: same status, message, event.
+pdm_unit_test(test_decode_direct ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_decode_direct.c pdm_schemas)
+target_include_directories(test_decode_direct PRIVATE ${PROJECT_SOURCE_DIR}/schemas)
