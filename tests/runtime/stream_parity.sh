@@ -53,7 +53,7 @@ scorer 0 clean "$T/online.csv" >"$T/clean.log" 2>&1 || pdm_fail "scorer failed: 
 settings=$(grep -m1 'kafka clients:' "$T/clean.log" || true)
 # (with 1 MB fetch responses)
 for want in "consumer queued.min.messages=20000 fetch.wait.max.ms=500" "fetch.max.bytes=1048576" \
-  "producer linger.ms=2" "socket.nagle.disable=true"; do
+  "producer linger.ms=2" "socket.nagle.disable=true" "compression.codec=lz4"; do
   [[ "$settings" == *"$want"* ]] || pdm_fail "client settings: no '$want' in '$settings'"
 done
 $compare "$T/offline.csv" "$T/online.csv" --expect-same-keys || pdm_fail "online features differ from offline"
