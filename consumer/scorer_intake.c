@@ -240,7 +240,8 @@ static size_t take_deferred(scorer_kafka *k, rd_kafka_message_t **msgs, size_t c
         while (j < p->n_held && n < cap)
             msgs[n++] = p->held[j++];
         /* Only if cap shrank: the rest waits its turn, in order. */
-        memmove(p->held, p->held + j, (p->n_held - j) * sizeof *p->held);
+        if (j < p->n_held)
+            memmove(p->held, p->held + j, (p->n_held - j) * sizeof *p->held);
         p->n_held -= j;
     }
     return n;
