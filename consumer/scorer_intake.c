@@ -106,16 +106,23 @@ void scorer_kafka_merge_flow(scorer_kafka *k)
     scorer_merge_flow(k->merge, merge_flow, k);
 }
 
+/* What a message is to a pair of records of one time (find_open_runs). */
+enum { PAIR_AFTER = 0, PAIR_WITHIN = 1, PAIR_OPENS = 2 };
+
 /* Event time of a message by its head (INT64_MIN if it has none), and
- * whether a later record of that time may pair with it. */
+ * whether a later record of that time may pair with it (PAIR_OPENS), it
+ * may come before the end of such a pair (PAIR_WITHIN: a rank up to
+ * pdm_rule_pair_last_rank) or it comes after any pair of its time. */
 static int64_t peek_ts(const pdm_codec *codec, const rd_kafka_message_t *m, unsigned char *pairs)
 {
     pdm_event_peek peek;
     if (pdm_codec_peek(codec, m->payload, m->len, &peek)) {
-        *pairs = 0;
+        *pairs = PAIR_AFTER;
         return INT64_MIN;
     }
-    *pairs = (unsigned char)pdm_rule_pairs_later(peek.type);
+    *pairs = pdm_rule_pairs_later(peek.type) ? PAIR_OPENS
+             : pdm_rule_stream_rank(peek.type) <= pdm_rule_pair_last_rank() ? PAIR_WITHIN
+                                                                           : PAIR_AFTER;
     return peek.ts;
 }
 
@@ -135,7 +142,11 @@ static int partition_at_end(scorer_kafka *k, const scorer_partition *p)
 
 /* Per partition of msgs[0..n): where its trailing run at its last event
  * time begins, if a record in that run may pair with a later one of that
- * time (pdm_rule_pairs_later), in p->run_from (SIZE_MAX: no such run). */
+ * time (pdm_rule_pairs_later), in p->run_from (SIZE_MAX: no such run). A
+ * run is only of records that may come before a pair's end: a partition
+ * whose last record is a reading has no open pair (in stream order the
+ * failure comes before the readings of its time), so a fleet with many
+ * machines a partition never holds back a time's readings. */
 static void find_open_runs(scorer_kafka *k, size_t n)
 {
     uint64_t stamp = ++k->take_stamp;
@@ -150,11 +161,11 @@ static void find_open_runs(scorer_kafka *k, size_t n)
         }
         if (!p->in_run)
             continue;
-        if (ts != p->run_ts) {
+        if (ts != p->run_ts || k->take_pairs[i] == PAIR_AFTER) {
             p->in_run = 0;
             continue;
         }
-        if (k->take_pairs[i])
+        if (k->take_pairs[i] == PAIR_OPENS)
             p->run_from = i;
     }
 }

@@ -264,17 +264,20 @@ static void *pop(scorer_merge *m, merge_part *p, int spike)
     return e->msg;
 }
 
-/* The messages of a task at event time ts at the fronts of its partitions'
- * buffers (every head is at ts or later), or SIZE_MAX when a partition's
- * buffer ends at ts (or is empty) with more of it to come: a record at ts
- * may still be on its way. */
+/* The messages of a task at event time ts up to the last rank of a pair
+ * (pdm_rule_pair_last_rank: not the time's readings, which come after any
+ * pair) at the fronts of its partitions' buffers (every head is at ts or
+ * later), or SIZE_MAX when a partition's buffer ends within them with more
+ * of it to come: the record a pair waits for may still be on its way. */
 static size_t time_group(const scorer_merge *m, const merge_task *task, int64_t ts)
 {
     size_t count = 0;
+    int last_rank = pdm_rule_pair_last_rank();
     for (size_t i = task->first; i < task->first + task->count; i++) {
         const merge_part *p = &m->parts[i];
         size_t j = 0;
-        while (j < p->n && p->ring[(p->head + j) % p->cap].ts == ts)
+        while (j < p->n && p->ring[(p->head + j) % p->cap].ts == ts &&
+               p->ring[(p->head + j) % p->cap].rank <= last_rank)
             j++;
         if (j == p->n && !p->at_end)
             return SIZE_MAX;

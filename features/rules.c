@@ -123,3 +123,8 @@ int pdm_rule_pairs_later(pdm_event_type type)
 {
     return type == PDM_EV_MAINTENANCE;
 }
+
+int pdm_rule_pair_last_rank(void)
+{
+    return pdm_rule_stream_rank(PDM_EV_FAILURE);
+}

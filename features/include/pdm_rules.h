@@ -32,6 +32,10 @@ int pdm_rule_stream_rank(pdm_event_type type);
  * end: the scorer holds such a record, and what follows it at its time,
  * back to the next batch while more of its partition may come. */
 int pdm_rule_pairs_later(pdm_event_type type);
+/* The highest stream rank the later record of such a pair has (a
+ * failure's): at one time, a record of higher rank (a reading) comes after
+ * any pair, so what follows it cannot complete one. */
+int pdm_rule_pair_last_rank(void);
 
 /* 1 if a message at ts is a clock spike in its partition: more than
  * limit_ms ahead of the message before it (prev) and of the one after it

@@ -425,6 +425,21 @@ static void test_pairs_not_split(void **state)
     assert_string_equal(got, "maint:1 err:3");
     assert_int_equal(scorer_merge_idle_expiries(m), 1);
     scorer_merge_destroy(m);
+
+    /* The time's readings come after any pair: a readings buffer ending at
+     * the repair's time does not make it wait. */
+    m = merge_new(100, 1000);
+    for (int t = 0; t < 3; t++)
+        assert_int_equal(scorer_merge_add(m, topics[t], 0), 0);
+    push(m, 0, 0, 0, 20, 4);
+    push_pairing(m, 2, 0, 0, 20, 1, 1);
+    push(m, 1, 0, 0, 20, 3);
+    scorer_merge_set_end(m, topics[1], 0, 1);
+    scorer_merge_set_end(m, topics[2], 0, 1);
+    assert_int_equal(take(m, 8, 0.0, got), 3);
+    assert_string_equal(got, "maint:0 err:0 tel:0");
+    assert_int_equal(scorer_merge_idle_expiries(m), 0);
+    scorer_merge_destroy(m);
 }
 
 int main(void)
