@@ -11,11 +11,10 @@
 # run's incident events (machine, time, risk, level, incident id, status,
 # resolution) equal the reference's, and incidents resolved `failed` at a
 # maintenance record's time are among them. The guarantee holds for batches
-# with room for a time's records: a partition's run of them (up to 17 here:
-# 5 maintenance, error and failure records at one time and 12 readings) must
-# fit in half a batch on one topic, a task's in a batch with the merge; with
-# batches of 9 a time's records can exceed that (machine 1's failure at
-# 2015-03-12 06:00 was split once in CI with the merge).
+# with room for a time's maintenance, error and failure records (up to 7 at
+# one time here): a partition's in half a batch on one topic, a task's in a
+# batch with the merge (with batches of 9, when the readings of a time still
+# counted, the merge split machine 1's failure at 2015-03-12 06:00 once in CI).
 set -euo pipefail
 source "$PDM_SOURCE_DIR/tests/harness.sh"
 source "$PDM_SOURCE_DIR/tests/runtime/scorer_lib.sh"
