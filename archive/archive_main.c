@@ -482,31 +482,19 @@ static int check_cfg(const archive_cfg *cfg)
 
 int main(int argc, char **argv)
 {
-    char errstr[PDM_ERRSTR_SIZE];
     archive_cfg cfg = {0};
-    int npos = 0, help = 0, rc = EXIT_USAGE;
-    pdm_log_level level;
+    int npos = 0, rc = EXIT_USAGE;
+    const pdm_program program = {"pdm-archive", usage, options, 1,
+                                 offsetof(archive_cfg, log_level)};
 
-    pdm_log_set_program("pdm-archive");
-    if (pdm_options_parse(options, &cfg, argc, argv, &npos, &help, errstr, sizeof errstr)) {
-        fprintf(stderr, "pdm-archive: %s\n", errstr);
+    if (pdm_program_start(&program, &cfg, argc, argv, &npos, &rc))
         goto out;
-    }
-    if (help) {
-        pdm_options_help(stdout, usage, options);
-        rc = 0;
-        goto out;
-    }
+    rc = EXIT_USAGE;
     int is_export = npos == 1 && !strcmp(argv[1], "export");
-    if ((npos == 1 && !is_export && strcmp(argv[1], "run")) || npos > 1) {
-        fprintf(stderr, "pdm-archive: unknown command (run or export)\n%s\n", usage);
+    if (npos == 1 && !is_export && strcmp(argv[1], "run")) {
+        fprintf(stderr, "pdm-archive: unknown command '%s' (run or export)\n%s\n", argv[1], usage);
         goto out;
     }
-    if (pdm_log_level_parse(cfg.log_level, &level)) {
-        fprintf(stderr, "pdm-archive: --log-level: unknown level '%s'\n", cfg.log_level);
-        goto out;
-    }
-    pdm_log_set_level(level);
     if (check_cfg(&cfg))
         goto out;
     if (is_export) {

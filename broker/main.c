@@ -111,13 +111,12 @@ static int partitions_of(const char *list, const char *topic, int dflt)
 
 int main(int argc, char **argv)
 {
-    int rc = 1, help = 0, npos = 0, sig = 0, wrote_file = 0;
+    int rc = 1, sig = 0, wrote_file = 0;
     char errstr[PDM_ERRSTR_SIZE];
     broker_cfg cfg = {0};
     pdm_topic_list topics = {0};
     pdm_broker *broker = NULL;
     pdm_broker_control *control = NULL;
-    pdm_log_level level;
     sigset_t stop_signals;
 
     /* Blocked before librdkafka starts its threads, so that they inherit
@@ -131,28 +130,10 @@ int main(int argc, char **argv)
     sigaddset(&stop_signals, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
 
-    pdm_log_set_program("pdm-broker");
-    if (pdm_options_parse(options, &cfg, argc, argv, &npos, &help, errstr, sizeof errstr)) {
-        fprintf(stderr, "pdm-broker: %s\n", errstr);
-        rc = 2;
+    const pdm_program program = {"pdm-broker", usage, options, 0,
+                                 offsetof(broker_cfg, log_level)};
+    if (pdm_program_start(&program, &cfg, argc, argv, NULL, &rc))
         goto out;
-    }
-    if (help) {
-        pdm_options_help(stdout, usage, options);
-        rc = 0;
-        goto out;
-    }
-    if (npos > 0) {
-        fprintf(stderr, "pdm-broker: unexpected argument '%s' (see --help)\n", argv[1]);
-        rc = 2;
-        goto out;
-    }
-    if (pdm_log_level_parse(cfg.log_level, &level)) {
-        fprintf(stderr, "pdm-broker: --log-level: unknown level '%s'\n", cfg.log_level);
-        rc = 2;
-        goto out;
-    }
-    pdm_log_set_level(level);
     if (cfg.brokers < 1 || cfg.brokers > 64 || cfg.partitions < 1 || cfg.partitions > 10000) {
         fprintf(stderr, "pdm-broker: --brokers must be 1..64 and --partitions 1..10000\n");
         rc = 2;

@@ -368,3 +368,39 @@ void pdm_options_free(const pdm_option *table, void *cfg)
         }
     }
 }
+
+int pdm_program_start(const pdm_program *p, void *cfg, int argc, char **argv, int *npos,
+                      int *status)
+{
+    char err[PDM_ERRSTR_SIZE];
+    int help = 0, n = 0;
+    pdm_log_set_program(p->name);
+    *status = 2;
+    if (pdm_options_parse(p->options, cfg, argc, argv, &n, &help, err, sizeof err)) {
+        fprintf(stderr, "%s: %s\n", p->name, err);
+        return -1;
+    }
+    if (help) {
+        pdm_options_help(stdout, p->usage, p->options);
+        *status = 0;
+        return -1;
+    }
+    if (p->max_positional >= 0 && n > p->max_positional) {
+        fprintf(stderr, "%s: unexpected argument '%s' (see --help)\n", p->name,
+                argv[p->max_positional + 1]);
+        return -1;
+    }
+    if (p->log_level_offset != PDM_NO_LOG_LEVEL) {
+        const char *name = *(const char **)((const char *)cfg + p->log_level_offset);
+        pdm_log_level level;
+        if (!name || pdm_log_level_parse(name, &level)) {
+            fprintf(stderr, "%s: --log-level: unknown level '%s' (debug, info, warn or error)\n",
+                    p->name, name ? name : "");
+            return -1;
+        }
+        pdm_log_set_level(level);
+    }
+    if (npos)
+        *npos = n;
+    return 0;
+}

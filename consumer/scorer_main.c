@@ -309,30 +309,17 @@ int main(int argc, char **argv)
     pdm_topic_list topics = {0};
     const char **topic_names = NULL;
     char err[PDM_ERRSTR_SIZE], instance_id[256];
-    int help = 0, npos = 0, rc = 2;
-    pdm_log_level level;
+    int rc = 2;
+    const pdm_program program = {
+        "pdm-scorer",
+        "usage: pdm-scorer --brokers B --redis URL --model DIR [--group ID] "
+        "[--http ADDR:PORT] [--emit changes|alerts|all|incidents] "
+        "[--dump-features FILE] [--exit-at-end]",
+        options, 0, offsetof(scorer_options, log_level)};
 
-    pdm_log_set_program("pdm-scorer");
-    if (pdm_options_parse(options, &o, argc, argv, &npos, &help, err, sizeof err))
-        goto usage;
-    if (help) {
-        pdm_options_help(stdout,
-                         "usage: pdm-scorer --brokers B --redis URL --model DIR [--group ID] "
-                         "[--http ADDR:PORT] [--emit changes|alerts|all|incidents] "
-                         "[--dump-features FILE] [--exit-at-end]",
-                         options);
-        rc = 0;
+    if (pdm_program_start(&program, &o, argc, argv, NULL, &rc))
         goto out;
-    }
-    if (pdm_log_level_parse(o.log_level, &level)) {
-        pdm_err(err, sizeof err, "--log-level: unknown level '%s'", o.log_level);
-        goto usage;
-    }
-    pdm_log_set_level(level);
-    if (npos) {
-        pdm_err(err, sizeof err, "unexpected argument '%s'", argv[1]);
-        goto usage;
-    }
+    rc = 2;
     if (to_config(&o, &cfg, err, sizeof err) ||
         resolve_instance_id(&o, instance_id, sizeof instance_id, err, sizeof err))
         goto usage;

@@ -227,38 +227,28 @@ static int track_end(rd_kafka_topic_partition_list_t *assigned, const rd_kafka_m
 }
 
 /* Parses the options and the topics (positional, --topic, else the input
- * topics), printing --help if asked (*help set). Returns 0, or EXIT_USAGE
- * after a message on stderr. */
-static int parse_args(tail_cfg *cfg, pdm_topic_list *topics, int argc, char **argv, int *help)
+ * topics). Returns 0 to run, or -1 to exit with *status: 0 after --help,
+ * EXIT_USAGE after a message on stderr. */
+static int parse_args(tail_cfg *cfg, pdm_topic_list *topics, int argc, char **argv, int *status)
 {
     char errstr[PDM_ERRSTR_SIZE];
     int npos = 0, topic_err = 0;
-    pdm_log_level level;
+    const pdm_program program = {"pdm-tail", usage, options, -1, offsetof(tail_cfg, log_level)};
 
-    if (pdm_options_parse(options, cfg, argc, argv, &npos, help, errstr, sizeof errstr)) {
-        fprintf(stderr, "pdm-tail: %s\n", errstr);
-        return EXIT_USAGE;
-    }
-    if (*help) {
-        pdm_options_help(stdout, usage, options);
-        return 0;
-    }
-    if (pdm_log_level_parse(cfg->log_level, &level)) {
-        fprintf(stderr, "pdm-tail: --log-level: unknown level '%s'\n", cfg->log_level);
-        return EXIT_USAGE;
-    }
-    pdm_log_set_level(level);
+    if (pdm_program_start(&program, cfg, argc, argv, &npos, status))
+        return -1;
+    *status = EXIT_USAGE;
     if (!cfg->brokers || !*cfg->brokers) {
         fprintf(stderr, "pdm-tail: --brokers (or PDM_BROKERS) is required\n");
-        return EXIT_USAGE;
+        return -1;
     }
     if (strcmp(cfg->format, "json") != 0 && strcmp(cfg->format, "text") != 0) {
         fprintf(stderr, "pdm-tail: --format must be json or text, not '%s'\n", cfg->format);
-        return EXIT_USAGE;
+        return -1;
     }
     if (cfg->count < 0 || cfg->timeout_s < 0) {
         fprintf(stderr, "pdm-tail: --count and --timeout must not be negative\n");
-        return EXIT_USAGE;
+        return -1;
     }
     for (int i = 1; i <= npos && !topic_err; i++)
         topic_err = pdm_topic_list_add_csv(topics, argv[i], errstr, sizeof errstr);
@@ -268,7 +258,7 @@ static int parse_args(tail_cfg *cfg, pdm_topic_list *topics, int argc, char **ar
         topic_err = pdm_topic_list_add_all(topics, pdm_kafka_input_topics, errstr, sizeof errstr);
     if (topic_err) {
         fprintf(stderr, "pdm-tail: %s\n", errstr);
-        return EXIT_USAGE;
+        return -1;
     }
     return 0;
 }
@@ -400,7 +390,7 @@ static int consume(const tail_cfg *cfg, rd_kafka_t *rk, rd_kafka_topic_partition
 
 int main(int argc, char **argv)
 {
-    int rc, help = 0;
+    int rc;
     char errstr[PDM_ERRSTR_SIZE];
     tail_cfg cfg = {0};
     pdm_topic_list topics = {0};
@@ -409,9 +399,7 @@ int main(int argc, char **argv)
     rd_kafka_t *rk = NULL;
     rd_kafka_topic_partition_list_t *assigned = NULL;
 
-    pdm_log_set_program("pdm-tail");
-    rc = parse_args(&cfg, &topics, argc, argv, &help);
-    if (rc || help)
+    if (parse_args(&cfg, &topics, argc, argv, &rc))
         goto out;
     catch_stop_signals();
     codec = pdm_codec_new(errstr, sizeof errstr);

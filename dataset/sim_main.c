@@ -65,34 +65,14 @@ static const char usage[] =
 
 int main(int argc, char **argv)
 {
-    int rc = 1, help = 0, npos = 0;
+    int rc = 1;
     char errstr[PDM_ERRSTR_SIZE];
     sim_cfg cfg = {0};
     pdm_sim_params params;
-    pdm_log_level level;
 
-    pdm_log_set_program("pdm-sim");
-    if (pdm_options_parse(options, &cfg, argc, argv, &npos, &help, errstr, sizeof errstr)) {
-        fprintf(stderr, "pdm-sim: %s\n", errstr);
-        rc = 2;
+    const pdm_program program = {"pdm-sim", usage, options, 0, offsetof(sim_cfg, log_level)};
+    if (pdm_program_start(&program, &cfg, argc, argv, NULL, &rc))
         goto out;
-    }
-    if (help) {
-        pdm_options_help(stdout, usage, options);
-        rc = 0;
-        goto out;
-    }
-    if (npos > 0) {
-        fprintf(stderr, "pdm-sim: unexpected argument '%s'\n", argv[1]);
-        rc = 2;
-        goto out;
-    }
-    if (pdm_log_level_parse(cfg.log_level, &level)) {
-        fprintf(stderr, "pdm-sim: bad --log-level '%s'\n", cfg.log_level);
-        rc = 2;
-        goto out;
-    }
-    pdm_log_set_level(level);
     if (!cfg.out || !*cfg.out) {
         fprintf(stderr, "pdm-sim: --out DIR is required (see --help)\n");
         rc = 2;

@@ -164,18 +164,12 @@ int main(int argc, char **argv)
     pdm_dataset *ds = NULL;
     pdm_sim *sim = NULL;
     char err[PDM_ERRSTR_SIZE];
-    int npos = 0, help = 0, rc = 2;
+    int npos = 0, rc = 2;
+    const pdm_program program = {"pdm-producer", usage, options, 1, PDM_NO_LOG_LEVEL};
 
-    pdm_log_set_program("pdm-producer");
-    if (pdm_options_parse(options, &o, argc, argv, &npos, &help, err, sizeof err)) {
-        fprintf(stderr, "pdm-producer: %s\n", err);
+    if (pdm_program_start(&program, &o, argc, argv, &npos, &rc))
         goto out;
-    }
-    if (help) {
-        pdm_options_help(stdout, usage, options);
-        rc = 0;
-        goto out;
-    }
+    rc = 2;
     int replay = npos == 1 && !strcmp(argv[1], "replay");
     int simulate = npos == 1 && !strcmp(argv[1], "simulate");
     if (!replay && !simulate) {

@@ -151,10 +151,6 @@ static void sleep_ms(int64_t ms)
 /* Checks and completes the parsed options. Returns 0 or -1 with errstr. */
 static int finish_config(retrain_config *cfg, int rollback, char *errstr, size_t errlen)
 {
-    pdm_log_level level;
-    if (pdm_log_level_parse(cfg->log_level, &level))
-        return pdm_err(errstr, errlen, "--log-level: unknown level '%s'", cfg->log_level);
-    pdm_log_set_level(level);
     if (!cfg->models || (!rollback && !cfg->archive))
         return pdm_err(errstr, errlen, "--models%s is required (see --help)",
                        rollback ? "" : " and --archive");
@@ -204,26 +200,18 @@ static int run_loop(const retrain_config *cfg)
 
 int main(int argc, char **argv)
 {
-    int rc = 1, help = 0, npos = 0;
+    int rc = 1, npos = 0;
     char errstr[PDM_ERRSTR_SIZE];
     retrain_config cfg = {0};
 
-    pdm_log_set_program("pdm-retrain");
-    if (pdm_options_parse(options, &cfg, argc, argv, &npos, &help, errstr, sizeof errstr)) {
-        fprintf(stderr, "pdm-retrain: %s\n", errstr);
-        rc = 2;
+    const pdm_program program = {"pdm-retrain", usage, options, 2,
+                                 offsetof(retrain_config, log_level)};
+    if (pdm_program_start(&program, &cfg, argc, argv, &npos, &rc))
         goto out;
-    }
-    if (help) {
-        pdm_options_help(stdout, usage, options);
-        rc = 0;
-        goto out;
-    }
+    rc = 2;
     int rollback = npos >= 1 && strcmp(argv[1], "rollback") == 0;
-    if ((npos > 0 && !rollback) || npos > 2) {
-        fprintf(stderr, "pdm-retrain: unexpected argument '%s' (see --help)\n",
-                argv[rollback ? 3 : 1]);
-        rc = 2;
+    if (npos > 0 && !rollback) {
+        fprintf(stderr, "pdm-retrain: unexpected argument '%s' (see --help)\n", argv[1]);
         goto out;
     }
     if (finish_config(&cfg, rollback, errstr, sizeof errstr)) {

@@ -159,33 +159,14 @@ static int check_config(const train_config *cfg, char *errstr, size_t errlen)
 
 int main(int argc, char **argv)
 {
-    int rc = 1, help = 0, npos = 0;
+    int rc = 1;
     char errstr[PDM_ERRSTR_SIZE];
     train_config cfg = {0};
-    pdm_log_level level;
 
-    pdm_log_set_program("pdm-train");
-    if (pdm_options_parse(options, &cfg, argc, argv, &npos, &help, errstr, sizeof errstr)) {
-        fprintf(stderr, "pdm-train: %s\n", errstr);
-        rc = 2;
+    const pdm_program program = {"pdm-train", usage, options, 0,
+                                 offsetof(train_config, log_level)};
+    if (pdm_program_start(&program, &cfg, argc, argv, NULL, &rc))
         goto out;
-    }
-    if (help) {
-        pdm_options_help(stdout, usage, options);
-        rc = 0;
-        goto out;
-    }
-    if (npos > 0) {
-        fprintf(stderr, "pdm-train: unexpected argument '%s' (see --help)\n", argv[1]);
-        rc = 2;
-        goto out;
-    }
-    if (pdm_log_level_parse(cfg.log_level, &level)) {
-        fprintf(stderr, "pdm-train: --log-level: unknown level '%s'\n", cfg.log_level);
-        rc = 2;
-        goto out;
-    }
-    pdm_log_set_level(level);
     pdm_predictor predictor;
     if (pdm_predictor_parse(cfg.predictor, &predictor)) {
         fprintf(stderr, "pdm-train: --predictor: '%s' is not native or xgboost\n", cfg.predictor);

@@ -120,6 +120,26 @@ void pdm_options_help(FILE *out, const char *usage, const pdm_option *table);
 /* Frees the strings and lists that parsing allocated in cfg. */
 void pdm_options_free(const pdm_option *table, void *cfg);
 
+/* What every program's main does first, described once per program. */
+typedef struct {
+    const char *name;        /* "pdm-broker": the log's program, messages' prefix */
+    const char *usage;       /* --help's first lines */
+    const pdm_option *options;
+    int max_positional;      /* more positional arguments are refused; -1: any */
+    size_t log_level_offset; /* offsetof the config's --log-level string, or
+                              * PDM_NO_LOG_LEVEL */
+} pdm_program;
+
+#define PDM_NO_LOG_LEVEL ((size_t)-1)
+
+/* Names the log's program, parses the options into cfg (pdm_options_parse),
+ * prints --help to stdout, refuses surplus positional arguments and sets the
+ * log level. Returns 0 to run on (*npos positional arguments in
+ * argv[1..]), or -1 to exit at once with *status: 0 after --help, 2 after a
+ * usage error, said on stderr as "NAME: ...". */
+int pdm_program_start(const pdm_program *p, void *cfg, int argc, char **argv, int *npos,
+                      int *status);
+
 /* ---- growable byte buffer --------------------------------------------- */
 
 typedef struct {

@@ -359,6 +359,105 @@ static void test_options_kv_env(void **state)
 
 /* Durations: every unit, decimals, plain seconds; refused: empty, negative,
  * unknown units, trailing text, NaN and values that overflow int64 ms. */
+typedef struct {
+    char *log_level;
+    long long partitions;
+} program_cfg;
+
+static const pdm_option program_options[] = {
+    {"log-level", 0, NULL, PDM_OPT_STRING, offsetof(program_cfg, log_level), "info", "LEVEL", "Log level.", 0},
+    {"partitions", 'p', NULL, PDM_OPT_INT, offsetof(program_cfg, partitions), "4", "N", "Partitions.", 0},
+    PDM_OPTIONS_END,
+};
+
+/* What a pdm_program_start call wrote to fd (1 or 2), as a string to free;
+ * *rc its return value, *status and *npos what it set. */
+static char *program_start_output(int fd, int argc, char **argv, int max_positional, int *rc,
+                                  int *status, int *npos)
+{
+    const pdm_program p = {"prog-x", "usage: prog-x [run]", program_options, max_positional,
+                           offsetof(program_cfg, log_level)};
+    program_cfg cfg = {0};
+    char path[] = "/tmp/pdm-test-start-XXXXXX";
+    int out = mkstemp(path);
+    assert_true(out >= 0);
+    fflush(fd == 1 ? stdout : stderr);
+    int saved = dup(fd);
+    dup2(out, fd);
+    *status = -7;
+    *npos = -7;
+    *rc = pdm_program_start(&p, &cfg, argc, argv, npos, status);
+    /* A message logged now shows whether the level was set. */
+    pdm_log(PDM_LOG_WARN, "a warning");
+    pdm_log(PDM_LOG_ERROR, "an error");
+    fflush(fd == 1 ? stdout : stderr);
+    dup2(saved, fd);
+    close(saved);
+    if (*rc == 0)
+        assert_int_equal(cfg.partitions, 9);
+    pdm_options_free(program_options, &cfg);
+    pdm_buf text = {0};
+    assert_int_equal(pdm_read_file(path, &text, NULL, 0), 0);
+    assert_int_equal(pdm_buf_append(&text, "", 1), 0); /* a string */
+    close(out);
+    unlink(path);
+    return text.data;
+}
+
+static void test_program_start(void **state)
+{
+    int rc, status, npos;
+    char *help[] = {"prog", "--help", NULL};
+    char *text = program_start_output(1, 2, help, 0, &rc, &status, &npos);
+    assert_int_equal(rc, -1);
+    assert_int_equal(status, 0);
+    assert_non_null(strstr(text, "usage: prog-x [run]"));
+    assert_non_null(strstr(text, "--partitions"));
+    free(text);
+
+    char *surplus[] = {"prog", "run", "-p", "9", "again", NULL};
+    text = program_start_output(2, 5, surplus, 1, &rc, &status, &npos);
+    assert_int_equal(rc, -1);
+    assert_int_equal(status, 2);
+    assert_non_null(strstr(text, "prog-x: unexpected argument 'again' (see --help)"));
+    free(text);
+
+    char *level[] = {"prog", "--log-level", "loud", NULL};
+    text = program_start_output(2, 3, level, 0, &rc, &status, &npos);
+    assert_int_equal(rc, -1);
+    assert_int_equal(status, 2);
+    assert_non_null(strstr(text, "prog-x: --log-level: unknown level 'loud'"));
+    free(text);
+
+    char *bad[] = {"prog", "--partitions", "many", NULL};
+    text = program_start_output(2, 3, bad, 0, &rc, &status, &npos);
+    assert_int_equal(rc, -1);
+    assert_int_equal(status, 2);
+    assert_non_null(strstr(text, "prog-x: "));
+    assert_non_null(strstr(text, "integer"));
+    free(text);
+
+    /* Runs on: the positional argument moved to argv[1], the level set
+     * (the warning is not logged, the error is, under the program's name). */
+    char *good[] = {"prog", "-p", "9", "--log-level", "error", "run", NULL};
+    text = program_start_output(2, 6, good, 1, &rc, &status, &npos);
+    assert_int_equal(rc, 0);
+    assert_int_equal(npos, 1);
+    assert_string_equal(good[1], "run");
+    assert_null(strstr(text, "a warning"));
+    assert_non_null(strstr(text, "an error"));
+    assert_non_null(strstr(text, "prog-x"));
+    free(text);
+
+    /* Any number of positional arguments with -1. */
+    char *any[] = {"prog", "a", "b", "c", "-p", "9", NULL};
+    text = program_start_output(2, 6, any, -1, &rc, &status, &npos);
+    assert_int_equal(rc, 0);
+    assert_int_equal(npos, 3);
+    free(text);
+    pdm_log_set_level(PDM_LOG_INFO);
+}
+
 static void test_duration_parse(void **state)
 {
     (void)state;
@@ -499,6 +598,7 @@ int main(void)
         cmocka_unit_test(test_options_kv_file_errors),
         cmocka_unit_test(test_options_kv_env),
         cmocka_unit_test(test_fmt_i64),
+        cmocka_unit_test(test_program_start),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
