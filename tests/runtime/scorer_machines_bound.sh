@@ -33,9 +33,13 @@ rows=$(($(wc -l <"$T/fleet/PdM_telemetry.csv") - 1))
   || pdm_fail "replay failed: $(tail -5 "$T/producer.log")"
 
 # run NAME DB MAX: a scorer over the whole replay; leaves its port in $port.
+# Thresholds below every risk: each reading alerts, so the live-performance
+# tracker (which keeps only machines with an alert window open or a recent
+# failure) would hold every machine without its bound, whatever the model.
 run() {
   sl_scorer "$T/$1.log" --redis "$PDM_REDIS_URL/$2" --model "$T/model" --group "$1" \
-    --max-machines "$3" --state-cache 1 --dump-features "$T/$1.csv"
+    --max-machines "$3" --state-cache 1 --dump-features "$T/$1.csv" \
+    --warn 1e-9 --critical 2e-9
   scorer=$SL_PID
   sl_wait_log "$T/$1.log" "http listening on port" 1 30
   port=$(sed -n 's/.*http listening on port \([0-9]*\).*/\1/p' "$T/$1.log" | head -1)
