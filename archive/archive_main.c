@@ -489,7 +489,6 @@ int main(int argc, char **argv)
 
     if (pdm_program_start(&program, &cfg, argc, argv, &npos, &rc))
         goto out;
-    rc = EXIT_USAGE;
     int is_export = npos == 1 && !strcmp(argv[1], "export");
     if (npos == 1 && !is_export && strcmp(argv[1], "run")) {
         fprintf(stderr, "pdm-archive: unknown command '%s' (run or export)\n%s\n", argv[1], usage);

@@ -375,9 +375,9 @@ int pdm_program_start(const pdm_program *p, void *cfg, int argc, char **argv, in
     char err[PDM_ERRSTR_SIZE];
     int help = 0, n = 0;
     pdm_log_set_program(p->name);
-    *status = 2;
     if (pdm_options_parse(p->options, cfg, argc, argv, &n, &help, err, sizeof err)) {
         fprintf(stderr, "%s: %s\n", p->name, err);
+        *status = 2;
         return -1;
     }
     if (help) {
@@ -388,6 +388,7 @@ int pdm_program_start(const pdm_program *p, void *cfg, int argc, char **argv, in
     if (p->max_positional >= 0 && n > p->max_positional) {
         fprintf(stderr, "%s: unexpected argument '%s' (see --help)\n", p->name,
                 argv[p->max_positional + 1]);
+        *status = 2;
         return -1;
     }
     if (p->log_level_offset != PDM_NO_LOG_LEVEL) {
@@ -396,6 +397,7 @@ int pdm_program_start(const pdm_program *p, void *cfg, int argc, char **argv, in
         if (!name || pdm_log_level_parse(name, &level)) {
             fprintf(stderr, "%s: --log-level: unknown level '%s' (debug, info, warn or error)\n",
                     p->name, name ? name : "");
+            *status = 2;
             return -1;
         }
         pdm_log_set_level(level);

@@ -319,7 +319,6 @@ int main(int argc, char **argv)
 
     if (pdm_program_start(&program, &o, argc, argv, NULL, &rc))
         goto out;
-    rc = 2;
     if (to_config(&o, &cfg, err, sizeof err) ||
         resolve_instance_id(&o, instance_id, sizeof instance_id, err, sizeof err))
         goto usage;

@@ -237,7 +237,7 @@ static int parse_args(tail_cfg *cfg, pdm_topic_list *topics, int argc, char **ar
 
     if (pdm_program_start(&program, cfg, argc, argv, &npos, status))
         return -1;
-    *status = EXIT_USAGE;
+    *status = EXIT_USAGE; /* for the checks below */
     if (!cfg->brokers || !*cfg->brokers) {
         fprintf(stderr, "pdm-tail: --brokers (or PDM_BROKERS) is required\n");
         return -1;

@@ -169,7 +169,6 @@ int main(int argc, char **argv)
 
     if (pdm_program_start(&program, &o, argc, argv, &npos, &rc))
         goto out;
-    rc = 2;
     int replay = npos == 1 && !strcmp(argv[1], "replay");
     int simulate = npos == 1 && !strcmp(argv[1], "simulate");
     if (!replay && !simulate) {

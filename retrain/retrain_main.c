@@ -208,10 +208,10 @@ int main(int argc, char **argv)
                                  offsetof(retrain_config, log_level)};
     if (pdm_program_start(&program, &cfg, argc, argv, &npos, &rc))
         goto out;
-    rc = 2;
     int rollback = npos >= 1 && strcmp(argv[1], "rollback") == 0;
     if (npos > 0 && !rollback) {
         fprintf(stderr, "pdm-retrain: unexpected argument '%s' (see --help)\n", argv[1]);
+        rc = 2;
         goto out;
     }
     if (finish_config(&cfg, rollback, errstr, sizeof errstr)) {

@@ -135,8 +135,8 @@ typedef struct {
 /* Names the log's program, parses the options into cfg (pdm_options_parse),
  * prints --help to stdout, refuses surplus positional arguments and sets the
  * log level. Returns 0 to run on (*npos positional arguments in
- * argv[1..]), or -1 to exit at once with *status: 0 after --help, 2 after a
- * usage error, said on stderr as "NAME: ...". */
+ * argv[1..]; *status untouched), or -1 to exit at once with *status: 0
+ * after --help, 2 after a usage error, said on stderr as "NAME: ...". */
 int pdm_program_start(const pdm_program *p, void *cfg, int argc, char **argv, int *npos,
                       int *status);
 

@@ -442,6 +442,7 @@ static void test_program_start(void **state)
     char *good[] = {"prog", "-p", "9", "--log-level", "error", "run", NULL};
     text = program_start_output(2, 6, good, 1, &rc, &status, &npos);
     assert_int_equal(rc, 0);
+    assert_int_equal(status, -7); /* untouched: the program's own */
     assert_int_equal(npos, 1);
     assert_string_equal(good[1], "run");
     assert_null(strstr(text, "a warning"));
