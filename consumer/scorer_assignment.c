@@ -20,6 +20,8 @@ int scorer_assignment_add(scorer_assignment *a, const rd_kafka_topic_partition_l
         snprintf(q->topic, sizeof q->topic, "%s", parts->elems[i].topic);
         q->partition = parts->elems[i].partition;
         q->eof = 0;
+        q->started = 0;
+        q->paused = 0;
         q->next = -1;
         q->last_ts = INT64_MIN;
         q->held = NULL;

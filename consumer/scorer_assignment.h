@@ -15,6 +15,8 @@ typedef struct {
     char topic[256];
     int32_t partition;
     int eof;      /* the last thing consumed from it was its end */
+    int started;  /* a message or its end came: librdkafka has started fetching it */
+    int paused;   /* paused by scorer_kafka_set_paused */
     int64_t next; /* offset after the last message consumed, -1 unknown */
     /* event time of the last message taken that was not a clock spike
      * (INT64_MIN: unknown), and scratch for finding spikes in a batch */

@@ -42,6 +42,9 @@ static scorer_partition *note_consumed(scorer_kafka *k, const rd_kafka_message_t
     scorer_partition *part = scorer_assignment_find(&k->assignment, topic, m->partition);
     if (!part)
         return NULL;
+    part->started = 1;
+    if (k->paused && !part->paused)
+        scorer_kafka_pause_started(k); /* started since the others were paused */
     if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
         pdm_log(PDM_LOG_DEBUG, "%s [%d] at its end (offset %lld)", topic, (int)m->partition,
                 (long long)m->offset);

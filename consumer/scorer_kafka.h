@@ -133,6 +133,8 @@ void scorer_kafka_rewind(scorer_kafka *k, rd_kafka_topic_partition_list_t *offs)
  * failing nothing new is consumed, but the consume calls still serve the
  * group's rebalance. */
 void scorer_kafka_set_paused(scorer_kafka *k, int pause);
+/* While paused: pauses the partitions started since (scorer_intake.c). */
+void scorer_kafka_pause_started(scorer_kafka *k);
 
 /* ---- producing ---------------------------------------------------------------- */
 

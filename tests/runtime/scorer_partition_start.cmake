@@ -1,0 +1,1 @@
+pdm_runtime_test(scorer_partition_start scorer_partition_start.sh 180)
