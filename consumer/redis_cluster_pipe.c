@@ -315,9 +315,12 @@ int pdm_cluster_wait(pdm_cluster *cl, char *errstr, size_t errlen)
         /* A MOVED: the slot's new owner is known already; the whole map
          * is read again so that the rest of a reshard's moves is too. Not
          * having it is no error: the MOVED replies route meanwhile. */
-        char ignored[PDM_ERRSTR_SIZE];
-        if (moved && cl_map_refresh(cl, ignored, sizeof ignored) == 0)
+        char why[PDM_ERRSTR_SIZE] = "";
+        if (moved && cl_map_refresh(cl, why, sizeof why) == 0)
             pdm_log(PDM_LOG_INFO, "redis %s: slot map read again after %s", cl->desc, last);
+        else if (moved)
+            pdm_log(PDM_LOG_INFO, "redis %s: slot map not read again after %s (%s); following "
+                                  "the redirects", cl->desc, last, why);
         if (send_pending(cl, errstr, errlen))
             return pipeline_fail(cl);
     }
