@@ -141,7 +141,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         k->assignment.ever = 1;
         atomic_store(&k->joined, 1);
         /* Nothing else is done to the new partitions here: no pause, resume
-         * or seek until they have been started (see revoke_cb). */
+         * or seek until they have been started (see resume_revoked). */
         pdm_log(PDM_LOG_INFO, "assigned %d partitions (%zu in all)", parts->cnt, k->assignment.n);
         return;
     }
@@ -604,10 +604,11 @@ void scorer_kafka_rewind(scorer_kafka *k, rd_kafka_topic_partition_list_t *offs)
 }
 
 /* Pauses (pause) the started partitions not paused yet, or resumes the
- * paused ones. Partitions not started yet are left alone (see the revoke in
- * rebalance_cb: an operation on one while librdkafka starts it can make it
- * never fetch); one that starts while the others are paused is paused when
- * its first message or end comes (note_consumed). */
+ * paused ones. Partitions not started yet are left alone (resume_revoked:
+ * an operation on one while librdkafka starts it can make it never fetch);
+ * one that starts while the others are paused is paused when its first
+ * message or end comes (note_consumed). Those the merge's bound paused are
+ * started, so a pause takes them too and the resume hands them back. */
 static void pause_marked(scorer_kafka *k, int pause)
 {
     rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(16);
