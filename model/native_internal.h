@@ -26,6 +26,28 @@ typedef struct {
     uint32_t output;
 } native_tree;
 
+/* ---- the linked layout as a whole (native.c), for native_sample.c ---------------- */
+
+struct pdm_native;
+
+typedef struct {
+    const native_node *nodes;
+    const native_tree *trees;
+    size_t nnodes, ntrees, nfeat;
+} native_linked;
+
+native_linked native_linked_of(const struct pdm_native *nat);
+
+/* A split's feature and threshold. */
+typedef struct {
+    uint32_t feat;
+    float thr;
+} split_point;
+
+/* The distinct (feature, threshold) pairs of all splits, sorted (malloc'ed
+ * into *out). Returns 0, or -1 out of memory. */
+int native_collect_splits(const native_linked *l, split_point **out, size_t *n);
+
 /* ---- the columns layout (native_columns.c) --------------------------------------- */
 
 /* Rows a call of native_columns_margins takes at most. */
