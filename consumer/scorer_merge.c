@@ -305,7 +305,7 @@ static int task_waits(scorer_merge *m, merge_task *task, double now_s)
 static size_t take_task(scorer_merge *m, merge_task *task, void **out, unsigned char *spikes,
                         size_t cap, double now_s)
 {
-    size_t n = 0;
+    size_t n = 0, group_rest = 0; /* records of a time's group still to take */
     while (n < cap) {
         merge_part *best = NULL, *spike = NULL;
         int missing = 0; /* a partition with nothing buffered, not at its end */
@@ -318,7 +318,7 @@ static size_t take_task(scorer_merge *m, merge_task *task, void **out, unsigned 
             else if (!best || goes_before(p, best))
                 best = p;
         }
-        if (spike) { /* out at once, whatever the others hold */
+        if (spike && !group_rest) { /* out at once, whatever the others hold */
             if (spikes)
                 spikes[n] = 1;
             out[n++] = pop(m, spike, 1);
@@ -334,6 +334,17 @@ static size_t take_task(scorer_merge *m, merge_task *task, void **out, unsigned 
          * partition's buffer ends at that time (as for one with nothing
          * buffered), and a take that has no room for them all stops
          * before it. */
+        /* Once a group is started it goes out whole, with no wait: taking
+         * its first record can leave that partition with one far later
+         * record that waits for the next (a possible clock spike), which
+         * must not cut the group (time_group counted it complete). */
+        if (group_rest) {
+            group_rest--;
+            if (spikes)
+                spikes[n] = 0;
+            out[n++] = pop(m, best, 0);
+            continue;
+        }
         const merge_entry *head = &best->ring[best->head];
         size_t group = head->pairs ? time_group(m, task, head->ts) : 0;
         if (!missing && group != SIZE_MAX)
@@ -342,6 +353,8 @@ static size_t take_task(scorer_merge *m, merge_task *task, void **out, unsigned 
             break;
         if (group != SIZE_MAX && n > 0 && n + group > cap)
             break;
+        if (group != SIZE_MAX && group > 0)
+            group_rest = group - 1;
         if (spikes)
             spikes[n] = 0;
         out[n++] = pop(m, best, 0);

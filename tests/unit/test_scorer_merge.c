@@ -442,6 +442,39 @@ static void test_pairs_not_split(void **state)
     scorer_merge_destroy(m);
 }
 
+/* A group once started goes out whole: taking the repair leaves its
+ * partition with one record far later than it, which waits for the next to
+ * be judged a clock spike or not; that wait must not cut the group before
+ * the failure of the repair's time (it did, under a loaded sanitizer run of
+ * scorer_batch_bounds: the incident resolved `repaired`). */
+static void test_pair_not_cut_by_spike_wait(void **state)
+{
+    (void)state;
+    char got[512];
+    scorer_merge_config cfg = {100, 60000, 100, free_msg}; /* spikes: 100 ahead */
+    scorer_merge *m = scorer_merge_new(topics, 3, &cfg);
+    assert_non_null(m);
+    for (int t = 0; t < 3; t++)
+        assert_int_equal(scorer_merge_add(m, topics[t], 0), 0);
+    push(m, 0, 0, 0, 18, 4);
+    push(m, 0, 0, 1, 19, 4);
+    push(m, 0, 0, 2, 20, 4);
+    push(m, 0, 0, 3, 21, 4);
+    push(m, 1, 0, 0, 19, 3);
+    push(m, 1, 0, 1, 20, 3); /* the failure at 20 */
+    push(m, 1, 0, 2, 21, 3);
+    push(m, 2, 0, 0, 19, 1);
+    push_pairing(m, 2, 0, 1, 20, 1, 1); /* its repair */
+    push(m, 2, 0, 2, 900, 1);           /* far later: needs the one after it */
+    /* The repair and its failure in one take; what follows waits for the
+     * record after maint's 900 (the cut came between maint:1 and err:1). */
+    assert_int_equal(take(m, 16, 0.0, got), 6);
+    assert_string_equal(got, "tel:0 maint:0 err:0 tel:1 maint:1 err:1");
+    assert_int_equal(take(m, 16, 0.1, got), 0);
+    assert_int_equal(scorer_merge_idle_expiries(m), 0);
+    scorer_merge_destroy(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -449,6 +482,7 @@ int main(void)
         cmocka_unit_test(test_partition_at_end),    cmocka_unit_test(test_tasks_independent),
         cmocka_unit_test(test_drop_and_remove),     cmocka_unit_test(test_pause_resume_bounds),
         cmocka_unit_test(test_clock_spike),         cmocka_unit_test(test_pairs_not_split),
+        cmocka_unit_test(test_pair_not_cut_by_spike_wait),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
